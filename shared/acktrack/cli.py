@@ -1,0 +1,289 @@
+"""The `acktrack` command line.
+
+Every command prints a one-line reason and exits non-zero on bad input; no traceback
+reaches the user unless ACKTRACK_DEBUG=1 is set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from acktrack.x12.delimiters import Delimiters
+
+EXIT_OK = 0
+EXIT_USAGE = 2  # bad arguments, or input that cannot be read as X12
+EXIT_INTERNAL = 70
+
+_PARSE_EPILOG = """\
+examples:
+  acktrack parse outbound/834_20240115.edi            readable summary and findings
+  acktrack parse --members file.834                   one line per member (PHI masked)
+  acktrack parse --json --members file.834 | jq .summary
+  acktrack parse --json 999_from_insurer.x12          acknowledgment codes, decoded
+
+exit status: 0 when the file was read as X12 (with or without findings),
+             2 when it could not be (empty, binary, no ISA, unreadable ISA).
+"""
+
+_GENERATE_EPILOG = """\
+Every person is invented (SSNs in the never-issued 9xx range).
+
+examples:
+  acktrack generate --members 500 --seed 7 day1.834
+  acktrack generate --members 100000 --sets 10 big.834
+  acktrack generate --error bad_ins03:3 --error bad_se_count bad.834
+  acktrack generate --delimiters '|^>\\n' --line-ending none odd.834
+
+deliberate errors (--error NAME or NAME:MEMBER_NUMBER):
+"""
+
+
+class CommandError(Exception):
+    """A user-facing failure: printed as one line, exit status attached."""
+
+    def __init__(self, message: str, status: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _open_input(path: str) -> Path:
+    candidate = Path(path)
+    if not candidate.exists():
+        raise CommandError(f"{path}: no such file")
+    if candidate.is_dir():
+        raise CommandError(f"{path}: is a directory, not a file")
+    if not os.access(candidate, os.R_OK):
+        raise CommandError(f"{path}: permission denied")
+    return candidate
+
+
+def _cmd_parse(args: argparse.Namespace) -> int:
+    from acktrack.x12.describe import describe
+    from acktrack.x12.errors import UnreadableX12
+
+    path = _open_input(args.file)
+    try:
+        with path.open("rb") as stream:
+            describe(
+                stream,
+                sys.stdout,
+                name=path.name,
+                as_json=args.json,
+                members=args.members,
+                show_phi=args.show_phi,
+            )
+    except UnreadableX12 as error:
+        raise CommandError(f"{args.file}: not readable as X12: {error.reason}") from None
+    return EXIT_OK
+
+
+def _delimiters(text: str) -> Delimiters:
+    from acktrack.x12.delimiters import Delimiters
+    from acktrack.x12.errors import UnreadableX12
+
+    decoded = text.encode().decode("unicode_escape")
+    if len(decoded) != 4:
+        raise argparse.ArgumentTypeError(
+            "give four characters: element, repetition, component, segment (e.g. '*^:~')"
+        )
+    delimiters = Delimiters(decoded[0], decoded[1], decoded[2], decoded[3])
+    try:
+        delimiters.validate()
+    except UnreadableX12 as error:
+        raise argparse.ArgumentTypeError(error.reason) from None
+    return delimiters
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from acktrack.synthetic.enrollment import EnrollmentSpec, write_834
+
+    maintenance: dict[str, float] = {}
+    for item in args.maintenance or ["021=1"]:
+        code, _, weight = item.partition("=")
+        try:
+            maintenance[code] = float(weight or 1)
+        except ValueError:
+            raise CommandError(f"--maintenance {item!r}: weight must be a number") from None
+    spec = EnrollmentSpec(
+        seed=args.seed,
+        members=args.members,
+        groups=args.groups,
+        sets_per_group=args.sets,
+        sender_id=args.sender,
+        receiver_id=args.receiver,
+        interchange_control=args.control,
+        sent_at=args.sent_at,
+        delimiters=args.delimiters,
+        line_ending={"lf": "\n", "crlf": "\r\n", "none": ""}[args.line_ending],
+        maintenance=maintenance,
+        errors=args.error or (),
+        acknowledgment_requested=args.ta1,
+        keep_members=False,
+    )
+    try:
+        spec.error_targets()
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+    out = Path(args.output)
+    with out.open("wb") as stream:
+        generated = write_834(spec, stream)
+    print(
+        f"wrote {out} ({out.stat().st_size:,} bytes): ISA13 {generated.interchange_control}, "
+        f"{len(generated.sets)} set(s), {generated.members} member(s)",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from acktrack.local.demo import run_demo
+
+    return run_demo(args)
+
+
+def _iso_datetime(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO 8601 date-time (e.g. 2024-01-15T12:00)"
+        ) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="acktrack",
+        description=(
+            "Track every 834 member transaction sent to an insurer until a TA1, 999 or "
+            "effectuation 834 confirms it."
+        ),
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+
+    parse = commands.add_parser(
+        "parse",
+        help="read an 834, 999/997 or TA1 file and show envelopes, acknowledgments and findings",
+        description=(
+            "Read one X12 file (834, 999/997, TA1; any delimiters, several interchanges) "
+            "and show what it holds and what is wrong with it, in the codes an insurer "
+            "would send back (TA1 notes, IK3/IK4/IK5, AK9)."
+        ),
+        epilog=_PARSE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parse.add_argument("file", metavar="FILE", help="the X12 file to read")
+    parse.add_argument(
+        "--json", action="store_true", help="print one JSON document instead of text"
+    )
+    parse.add_argument(
+        "--members", action="store_true", help="include one record per member (INS loop)"
+    )
+    parse.add_argument(
+        "--show-phi",
+        action="store_true",
+        help="show names, SSNs and birth dates (masked by default; mind where the output goes)",
+    )
+    parse.set_defaults(handler=_cmd_parse)
+
+    from acktrack.synthetic.enrollment import ERRORS
+
+    generate = commands.add_parser(
+        "generate",
+        help="write a synthetic 834 with invented people (for trials and tests)",
+        description="Write a seeded synthetic 834. The same seed always gives the same file.",
+        epilog=_GENERATE_EPILOG
+        + "\n".join(f"  {name:22} {text}" for name, text in sorted(ERRORS.items())),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    generate.add_argument("output", metavar="OUT", help="file to write")
+    generate.add_argument("--members", type=int, default=10, help="INS loops in all (default 10)")
+    generate.add_argument("--groups", type=int, default=1, help="functional groups (default 1)")
+    generate.add_argument(
+        "--sets", type=int, default=1, help="transaction sets per group (default 1)"
+    )
+    generate.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    generate.add_argument(
+        "--sender", default="ACKTRACKEXCH", help="ISA06/GS02 (default ACKTRACKEXCH)"
+    )
+    generate.add_argument(
+        "--receiver", default="HEALTHPLAN01", help="ISA08/GS03 (default HEALTHPLAN01)"
+    )
+    generate.add_argument("--control", type=int, default=1001, help="ISA13 (default 1001)")
+    generate.add_argument(
+        "--sent-at", type=_iso_datetime, default=datetime(2024, 1, 15, 12, 0),
+        help="envelope date-time, ISO 8601 (default 2024-01-15T12:00)",
+    )  # fmt: skip
+    generate.add_argument(
+        "--delimiters", type=_delimiters, default=None,
+        help="element, repetition, component, segment characters (default '*^:~')",
+    )  # fmt: skip
+    generate.add_argument(
+        "--line-ending", choices=("lf", "crlf", "none"), default="lf",
+        help="what follows each segment terminator (default lf)",
+    )  # fmt: skip
+    generate.add_argument(
+        "--maintenance", action="append", metavar="CODE=WEIGHT",
+        help="INS03 mix, repeatable, e.g. --maintenance 021=8 --maintenance 024=1 (default 021)",
+    )  # fmt: skip
+    generate.add_argument(
+        "--error", action="append", metavar="NAME[:N]", help="plant a deliberate error"
+    )
+    generate.add_argument(
+        "--ta1", action="store_true", help="ask the receiver for a TA1 (ISA14 = 1)"
+    )
+    generate.set_defaults(handler=_cmd_generate)
+
+    demo = commands.add_parser(
+        "demo",
+        help="run a realistic day on the embedded local stack and print the report",
+        description="Run the demo (what `make demo` runs).",
+    )
+    demo.set_defaults(handler=_cmd_demo)
+    return parser
+
+
+def _run(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    try:
+        return handler(args)
+    except CommandError as error:
+        print(f"acktrack: {error}", file=sys.stderr)
+        return error.status
+    except KeyboardInterrupt:
+        print("acktrack: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader (head, less) went away; that is not an error.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+    except Exception as error:  # a bug: say so without quoting data that may hold PHI
+        if os.environ.get("ACKTRACK_DEBUG") == "1":
+            raise
+        print(
+            f"acktrack: internal error ({type(error).__name__}); "
+            "run again with ACKTRACK_DEBUG=1 for a traceback and please report it",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "delimiters", "unset") is None:
+        from acktrack.x12.delimiters import DEFAULT_DELIMITERS
+
+        args.delimiters = DEFAULT_DELIMITERS
+    return _run(args.handler, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The embedded local stack (moto's threaded server) and the commands that drive it."""

@@ -1,0 +1,157 @@
+"""999 (005010X231A1 and 005010X231) body reader; 997 AK3/AK4/AK5 read the same way."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+
+from acktrack.x12 import codes
+from acktrack.x12.delimiters import Delimiters
+from acktrack.x12.findings import Finding
+from acktrack.x12.records import (
+    ElementError,
+    GroupAcknowledgment,
+    SegmentError,
+    SetAcknowledgment,
+    TransactionHeader,
+)
+
+# 997 segments map onto their 999 successors.
+_ALIASES = {"AK3": "IK3", "AK4": "IK4", "AK5": "IK5"}
+
+
+def _int(value: str) -> int | None:
+    value = value.strip()
+    return int(value) if value.isdigit() else None
+
+
+class AcknowledgmentReader:
+    """Builds one GroupAcknowledgment from the body of one 999 (or 997) set."""
+
+    def __init__(self, header: TransactionHeader, delimiters: Delimiters) -> None:
+        self.position = 1
+        self.members = 0
+        self.acknowledgment = GroupAcknowledgment(header=header)
+        self._separator = delimiters.element
+        self._component = delimiters.component
+        self._terminator = delimiters.segment
+        self._set: SetAcknowledgment | None = None
+        self._segment: SegmentError | None = None
+        self._seen_ak1 = False
+        self._seen_ak9 = False
+        self._flushed = False
+        self._findings: list[Finding] = []
+
+    def _finding(self, scheme: str, code: str, detail: str, segment_id: str) -> None:
+        header = self.acknowledgment.header
+        self._findings.append(
+            Finding(
+                scheme=scheme,  # type: ignore[arg-type]
+                code=code,
+                severity="error",
+                detail=detail,
+                interchange_control=header.interchange.control,
+                group_control=header.group_control,
+                transaction_control=header.control,
+                segment_id=segment_id,
+                segment_position=self.position,
+            )
+        )
+
+    def feed(
+        self, text: str, start: int, end: int
+    ) -> Generator[GroupAcknowledgment | Finding, None, None]:
+        for segment in text[start : end - 1].split(self._terminator):
+            self.position += 1
+            self._segment_in(segment.split(self._separator))
+        if self._findings:
+            yield from self._findings
+            self._findings = []
+
+    def _segment_in(self, elements: list[str]) -> None:
+        tag = _ALIASES.get(elements[0], elements[0])
+        size = len(elements)
+
+        def element(number: int) -> str:
+            return elements[number] if size > number else ""
+
+        ack = self.acknowledgment
+        if tag == "AK1":
+            if self._seen_ak1:
+                self._finding("IK3", "5", "a second AK1 in one 999 set", "AK1")
+            self._seen_ak1 = True
+            ack.functional_id, ack.group_control, ack.version = element(1), element(2), element(3)
+            if not ack.group_control:
+                self._finding("IK4", "1", "AK102 group control number is missing", "AK1")
+        elif tag == "AK2":
+            self._close_set()
+            self._set = SetAcknowledgment(element(1), element(2), element(3))
+            self._segment = None
+        elif tag == "IK3":
+            if self._set is None:
+                self._finding("IK3", "2", "IK3 outside an AK2 loop", "IK3")
+                return
+            self._segment = SegmentError(element(1), _int(element(2)), element(3), element(4))
+            self._set.segment_errors.append(self._segment)
+        elif tag == "CTX":
+            if self._segment is not None:
+                # Keep only the context name (CTX01-1); its value may be personal data.
+                self._segment.context.append(element(1).split(self._component)[0])
+        elif tag == "IK4":
+            if self._segment is None:
+                self._finding("IK3", "2", "IK4 outside an IK3 loop", "IK4")
+                return
+            where = element(1).split(self._component)
+            self._segment.element_errors.append(
+                ElementError(
+                    position=_int(where[0]),
+                    component=_int(where[1]) if len(where) > 1 else None,
+                    repetition=_int(where[2]) if len(where) > 2 else None,
+                    reference=element(2),
+                    code=element(3),
+                    bad_value=element(4) or None,
+                )
+            )
+        elif tag == "IK5":
+            if self._set is None:
+                self._finding("IK3", "2", "IK5 outside an AK2 loop", "IK5")
+                return
+            self._set.status = element(1)
+            self._set.error_codes = [code for code in elements[2:7] if code]
+            if self._set.status not in codes.ACK_STATUS or self._set.status == "P":
+                self._finding("IK4", "7", "IK501 is not an acknowledgment code", "IK5")
+        elif tag == "AK9":
+            self._close_set()
+            self._seen_ak9 = True
+            ack.status = element(1)
+            ack.included, ack.received, ack.accepted = (
+                _int(element(2)),
+                _int(element(3)),
+                _int(element(4)),
+            )
+            ack.error_codes = [code for code in elements[5:10] if code]
+            if ack.status not in codes.ACK_STATUS:
+                self._finding("IK4", "7", "AK901 is not an acknowledgment code", "AK9")
+
+    def _close_set(self) -> None:
+        current = self._set
+        if current is not None:
+            if not current.status:
+                self._finding("IK3", "3", "IK5 is missing for an AK2 loop", "IK5")
+            self.acknowledgment.sets.append(current)
+        self._set = None
+        self._segment = None
+
+    def flush(self) -> Generator[GroupAcknowledgment | Finding, None, None]:
+        if self._flushed:
+            return
+        self._flushed = True
+        self._close_set()
+        if not self._seen_ak1:
+            self._finding("IK3", "3", "AK1 is missing", "AK1")
+        if not self._seen_ak9:
+            self._finding("IK3", "3", "AK9 is missing", "AK9")
+        if self._seen_ak1:
+            yield self.acknowledgment
+        if self._findings:
+            yield from self._findings
+            self._findings = []

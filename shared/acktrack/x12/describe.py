@@ -1,0 +1,249 @@
+"""`acktrack parse`: a file's envelopes, acknowledgments, members and findings.
+
+Output is streamed: member records are written as they are read, so a 100,000-member
+file never becomes one document in memory. PHI is masked unless asked for.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO, TextIO
+
+from acktrack.x12 import codes
+from acktrack.x12.findings import Finding
+from acktrack.x12.reader import read_x12
+from acktrack.x12.records import (
+    GroupAcknowledgment,
+    GroupHeader,
+    InterchangeAcknowledgment,
+    InterchangeEnd,
+    InterchangeHeader,
+    MemberTransaction,
+    TransactionEnd,
+    TransactionHeader,
+)
+
+
+@dataclass
+class FileSummary:
+    interchanges: int = 0
+    groups: int = 0
+    transactions: int = 0
+    members: int = 0
+    ta1: int = 0
+    acknowledged_groups: int = 0
+    transaction_types: Counter[str] = field(default_factory=Counter)
+    maintenance_types: Counter[str] = field(default_factory=Counter)
+    findings_by_severity: Counter[str] = field(default_factory=Counter)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "interchanges": self.interchanges,
+            "groups": self.groups,
+            "transactions": self.transactions,
+            "members": self.members,
+            "ta1": self.ta1,
+        }
+
+
+def _envelope_line(record: Any) -> str | None:
+    if isinstance(record, InterchangeHeader):
+        sent = record.sent_at
+        when = sent.strftime("%Y-%m-%d %H:%M") if sent else f"{record.date} {record.time}"
+        usage = {"P": "production", "T": "test"}.get(record.usage, record.usage)
+        ack = ", TA1 requested" if record.acknowledgment_requested else ""
+        return (
+            f"interchange ISA13 {record.control}  {record.sender_id} -> {record.receiver_id}"
+            f"  {when}  {usage}{ack}"
+        )
+    if isinstance(record, GroupHeader):
+        return f"  group GS06 {record.control}  {record.functional_id}  {record.version}"
+    if isinstance(record, TransactionEnd):
+        kind = record.header.set_id
+        members = f"{record.members} members, " if kind == "834" else ""
+        return f"    end of set ST02 {record.header.control}: {members}{record.segments} segments"
+    return None
+
+
+def _acknowledgment_lines(record: GroupAcknowledgment | InterchangeAcknowledgment) -> list[str]:
+    if isinstance(record, InterchangeAcknowledgment):
+        return [
+            f"  TA1 for ISA13 {record.control}: {record.status} "
+            f"({codes.describe(codes.TA1_STATUS, record.status)}), note {record.note} "
+            f"({codes.describe(codes.TA1_NOTE, record.note)})"
+        ]
+    lines = [
+        f"      acknowledges {record.functional_id} group GS06 {record.group_control}: "
+        f"AK9 {record.status} ({codes.describe(codes.ACK_STATUS, record.status)}), "
+        f"{record.accepted} of {record.included} sets accepted"
+    ]
+    for error in record.error_codes:
+        lines.append(f"        AK9 error {error}: {codes.describe(codes.AK9_ERROR, error)}")
+    for ack in record.sets:
+        lines.append(
+            f"        ST02 {ack.control}: IK5 {ack.status} ({codes.describe(codes.ACK_STATUS, ack.status)})"
+        )
+        for code in ack.error_codes:
+            lines.append(f"          IK5 error {code}: {codes.describe(codes.IK5_ERROR, code)}")
+        for segment in ack.segment_errors:
+            lines.append(
+                f"          IK3 {segment.segment_id} at position {segment.position}: "
+                f"{codes.describe(codes.IK3_ERROR, segment.code)}"
+            )
+            for element in segment.element_errors:
+                lines.append(
+                    f"            IK4 element {element.position} (ref {element.reference}): "
+                    f"{codes.describe(codes.IK4_ERROR, element.code)}"
+                )
+    return lines
+
+
+def _member_line(member: MemberTransaction, show_phi: bool) -> str:
+    kind = "subscriber" if member.is_subscriber else "dependent"
+    meaning = codes.MAINTENANCE_TYPE.get(member.maintenance_type, "unknown")
+    plans = ", ".join(
+        f"{c.insurance_line} {c.plan} {c.coverage_level}".strip() for c in member.coverages
+    )
+    name = ""
+    if show_phi:
+        name = f"  {member.last_name or ''}, {member.first_name or ''}  born {member.birth_date or '?'}"
+    return (
+        f"      member {member.ordinal}  {kind}  INS03 {member.maintenance_type} ({meaning})"
+        f"  subscriber {member.subscriber_id or '-'}  member {member.member_supplemental_id or '-'}"
+        f"  [{plans}]  segments {member.first_position}-{member.last_position}{name}"
+    )
+
+
+def describe(
+    stream: BinaryIO,
+    out: TextIO,
+    *,
+    name: str,
+    as_json: bool = False,
+    members: bool = False,
+    show_phi: bool = False,
+) -> FileSummary:
+    """Write a description of ``stream`` to ``out``. Raises UnreadableX12 if it is not X12."""
+    records = read_x12(stream, digest=as_json)
+    if as_json:
+        return _describe_json(records, out, name=name, members=members, show_phi=show_phi)
+    return _describe_text(records, out, name=name, members=members, show_phi=show_phi)
+
+
+def _tally(summary: FileSummary, record: Any) -> None:
+    if isinstance(record, InterchangeHeader):
+        summary.interchanges += 1
+    elif isinstance(record, GroupHeader):
+        summary.groups += 1
+    elif isinstance(record, TransactionHeader):
+        summary.transactions += 1
+        summary.transaction_types[record.set_id] += 1
+    elif isinstance(record, TransactionEnd):
+        summary.members += record.members
+    elif isinstance(record, InterchangeAcknowledgment):
+        summary.ta1 += 1
+    elif isinstance(record, GroupAcknowledgment):
+        summary.acknowledged_groups += 1
+    elif isinstance(record, Finding):
+        summary.findings_by_severity[record.severity] += 1
+
+
+def _describe_text(
+    records: Iterable[Any], out: TextIO, *, name: str, members: bool, show_phi: bool
+) -> FileSummary:
+    summary = FileSummary()
+    findings: list[Finding] = []
+    write = out.write
+    for record in records:
+        _tally(summary, record)
+        if isinstance(record, MemberTransaction):
+            summary.maintenance_types[record.maintenance_type] += 1
+            if members:
+                write(_member_line(record, show_phi) + "\n")
+        elif isinstance(record, Finding):
+            findings.append(record)
+        elif isinstance(record, TransactionHeader):
+            write(f"    set ST02 {record.control}  {record.set_id}  {record.implementation}\n")
+        elif isinstance(record, GroupAcknowledgment | InterchangeAcknowledgment):
+            write("\n".join(_acknowledgment_lines(record)) + "\n")
+        else:
+            line = _envelope_line(record)
+            if line is not None:
+                write(line + "\n")
+    counts = summary.counts()
+    write(
+        f"{name}: {counts['interchanges']} interchange(s), {counts['groups']} group(s), "
+        f"{counts['transactions']} transaction set(s), {counts['members']} member(s), "
+        f"{counts['ta1']} TA1\n"
+    )
+    if summary.maintenance_types:
+        mix = ", ".join(
+            f"{count} {codes.MAINTENANCE_TYPE.get(code, 'unknown code ' + code)}"
+            for code, count in sorted(summary.maintenance_types.items())
+        )
+        write(f"maintenance: {mix}\n")
+    if findings:
+        write(f"findings ({len(findings)}):\n")
+        for finding in findings:
+            write(f"  {finding.summary()}\n")
+    else:
+        write("findings: none\n")
+    return summary
+
+
+def _describe_json(
+    records: Iterable[Any], out: TextIO, *, name: str, members: bool, show_phi: bool
+) -> FileSummary:
+    summary = FileSummary()
+    findings: list[dict[str, Any]] = []
+    envelopes: list[dict[str, Any]] = []
+    acknowledgments: list[dict[str, Any]] = []
+    out.write("{" + json.dumps("file") + ": " + json.dumps(name))
+    if members:
+        out.write(', "members": [')
+    first_member = True
+    for record in records:
+        _tally(summary, record)
+        if isinstance(record, MemberTransaction):
+            if members:
+                out.write(
+                    ("" if first_member else ",")
+                    + "\n  "
+                    + json.dumps(record.to_dict(show_phi=show_phi))
+                )
+                first_member = False
+        elif isinstance(record, Finding):
+            findings.append(record.to_dict())
+        elif isinstance(record, InterchangeHeader):
+            envelopes.append({**record.to_dict(), "groups": []})
+        elif isinstance(record, GroupHeader) and envelopes:
+            envelopes[-1]["groups"].append({**record.to_dict(), "transactions": []})
+        elif isinstance(record, TransactionEnd) and envelopes:
+            entry = {
+                "transaction_control": record.header.control,
+                "set_id": record.header.set_id,
+                "implementation": record.header.implementation,
+                "segments": record.segments,
+                "members": record.members,
+            }
+            if record.enrollment is not None:
+                entry["enrollment"] = record.enrollment.to_dict()
+            groups = envelopes[-1]["groups"]
+            if groups:
+                groups[-1]["transactions"].append(entry)
+        elif isinstance(record, InterchangeEnd) and envelopes:
+            envelopes[-1]["digest"] = record.digest
+        elif isinstance(record, GroupAcknowledgment):
+            acknowledgments.append({"type": "999", **record.to_dict()})
+        elif isinstance(record, InterchangeAcknowledgment):
+            acknowledgments.append({"type": "TA1", **record.to_dict()})
+    if members:
+        out.write("\n]")
+    out.write(', "interchanges": ' + json.dumps(envelopes))
+    out.write(', "acknowledgments": ' + json.dumps(acknowledgments))
+    out.write(', "findings": ' + json.dumps(findings))
+    out.write(', "summary": ' + json.dumps(summary.counts()) + "}\n")
+    return summary

@@ -1,0 +1,637 @@
+"""834 (005010X220A1) body reader: one MemberTransaction per INS loop.
+
+This is the hot path for 100,000-member files. A Python loop per segment costs more
+than the whole budget, so the body is cut into members on ``~INS*`` and each member's
+fields are found with ``str.find`` and small regex ``findall`` calls over its text,
+scoped to its loops (2000, 2100A, 2300, 2700/2750).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Generator
+from functools import lru_cache
+from typing import Any
+
+from acktrack.x12 import codes
+from acktrack.x12.delimiters import Delimiters
+from acktrack.x12.findings import Finding
+from acktrack.x12.records import (
+    Coverage,
+    EnrollmentSet,
+    MemberTransaction,
+    TransactionHeader,
+    parse_ccyymmdd,
+)
+
+_MEMBER_NAME = frozenset({"IL", "74"})  # NM101 of loop 2100A (member, or corrected member)
+_INDICATORS = frozenset({"Y", "N"})
+_PADDING = [""] * 10
+_COVERAGE_REFS = {"CE": 7, "1L": 8, "X9": 9}  # REF qualifier -> Coverage field index
+_new = tuple.__new__  # builds a NamedTuple record in one C call
+
+
+@lru_cache(maxsize=1024)
+def _valid_late_date(value: str) -> bool:
+    return parse_ccyymmdd(value) is not None
+
+
+def valid_date(value: str) -> bool:
+    """CCYYMMDD is a real calendar date (fast for the common case; birth dates vary)."""
+    if len(value) != 8 or not value.isdigit():
+        return False
+    month, day = value[4:6], value[6:8]
+    if not ("01" <= month <= "12" and "01" <= day <= "31"):
+        return False
+    return day <= "28" or _valid_late_date(value)
+
+
+@lru_cache(maxsize=4096)
+def valid_period(period_format: str, value: str) -> bool:
+    if not period_format or not value:
+        return False
+    if period_format == "D8":
+        return valid_date(value)
+    if period_format == "RD8":
+        first, _, last = value.partition("-")
+        return valid_date(first) and valid_date(last)
+    return True
+
+
+class _Patterns:
+    """Needles and regexes for one delimiter set (compiled once per set of delimiters)."""
+
+    def __init__(self, delimiters: Delimiters) -> None:
+        term, sep = delimiters.segment, delimiters.element
+        self.term, self.sep = term, sep
+        t, s = re.escape(term), re.escape(sep)
+        self.ins = term + "INS" + sep
+        self.ls = term + "LS" + sep
+        self.ref_split = term + "REF" + sep
+        self.dtp_split = term + "DTP" + sep
+        self.tag_hd = "HD" + sep
+        self.tag_lx = "LX" + sep
+        self.category = re.compile(
+            f"{t}N1{s}75{s}([^{s}{t}]*+)[^{t}]*+{t}REF{s}[^{s}{t}]*+{s}([^{s}{t}]*+)"
+        )
+        self.canonical = _canonical_member(t, s)
+
+
+def _canonical_member(t: str, s: str) -> re.Pattern[str]:
+    """One anchored regex that cuts a member laid out as X220 orders it into loop spans.
+
+    A span per loop (not a group per element: Python's regex engine charges per group)
+    and small splits in Python read a member several times faster than a loop over its
+    segments. Members it does not match in full (extra 2100 loops, several HD loops,
+    2310/2320...) go to the exact segment loop instead.
+    """
+    x = f"[^{t}]*+"  # the rest of a segment
+    return re.compile(
+        f"([^{t}]*+)"  # 1: INS elements
+        f"((?:{t}REF{s}{x})*+)"  # 2: loop 2000 REF segments
+        f"((?:{t}DTP{s}{x})*+)"  # 3: loop 2000 DTP segments
+        f"{t}NM1{s}(?:IL|74){s}({x})"  # 4: NM102 onwards
+        f"(?:{t}(?:PER|N3|N4){s}{x})*+"
+        f"(?:{t}DMG{s}({x}))?"  # 5: DMG01 onwards
+        f"(?:{t}(?:EC|ICM|AMT|HLH|LUI){s}{x})*+"
+        f"(?:{t}HD{s}({x})((?:{t}(?:DTP|AMT|REF|IDC){s}{x})*+))?"  # 6: HD01 on, 7: its children
+        f"(?:{t}LS{s}(.*))?\\Z",  # 8: the 2700/2750 reporting categories
+        re.DOTALL,
+    )
+
+
+@lru_cache(maxsize=16)
+def _patterns(delimiters: Delimiters) -> _Patterns:
+    return _Patterns(delimiters)
+
+
+class EnrollmentReader:
+    """Consumes the body of one 834 set and yields members and findings.
+
+    ``feed(text, start, end)`` takes whole segments ``text[start:end]`` (each ending
+    with the terminator). A member is emitted when the next INS, or ``flush`` at SE,
+    shows it is complete.
+    """
+
+    def __init__(
+        self, header: TransactionHeader, delimiters: Delimiters, build_members: bool = True
+    ) -> None:
+        self.enrollment = EnrollmentSet(header=header)
+        self.position = 1  # segments counted so far, ST = 1
+        self.members = 0
+        self._patterns = _patterns(delimiters)
+        self._build = build_members
+        self._open: str | None = None  # text of the member still being read (no INS prefix)
+        self._findings: list[Finding] = []
+        self._dates: set[str] = set()  # valid DTP values seen in this set
+
+    # -- streaming --------------------------------------------------------------------
+
+    def resume(self, header_segments: tuple[str, ...], position: int, members: int) -> None:
+        """Start in the middle of the set: its header, and what came before the cut."""
+        for segment in header_segments:
+            self._header_segment(segment.split(self._patterns.sep))
+        self._findings = []  # the range that holds the header reports its findings
+        self.position = position
+        self.members = members
+
+    def feed(
+        self, text: str, start: int, end: int
+    ) -> Generator[MemberTransaction | Finding, None, None]:
+        patterns = self._patterns
+        term = patterns.term
+        pieces = (term + text[start : end - 1]).split(patterns.ins)
+        head = pieces[0][1:]
+        if head:
+            if self._open is not None:
+                self._open += term + head
+            else:
+                for segment in head.split(term):
+                    self.position += 1
+                    self._header_segment(segment.split(patterns.sep))
+        build = self._build
+        for index in range(1, len(pieces)):
+            previous = self._open
+            self._open = pieces[index]
+            if previous is None:
+                continue
+            self.members += 1
+            first = self.position + 1
+            self.position += previous.count(term) + 1
+            if build:
+                yield self._member(previous, first, self.position)
+                if self._findings:
+                    yield from self._findings
+                    self._findings = []
+
+    def flush(self) -> Generator[MemberTransaction | Finding, None, None]:
+        """Emit the member still open at SE (or when the set ends without one)."""
+        previous = self._open
+        self._open = None
+        if previous is not None:
+            self.members += 1
+            first = self.position + 1
+            self.position += previous.count(self._patterns.term) + 1
+            if self._build:
+                yield self._member(previous, first, self.position)
+        if self._findings:
+            yield from self._findings
+            self._findings = []
+
+    # -- findings ---------------------------------------------------------------------
+
+    def _finding(
+        self,
+        scheme: str,
+        code: str,
+        detail: str,
+        segment_id: str,
+        loop_id: str,
+        position: int,
+        element_position: int | None = None,
+        reference: str | None = None,
+        bad_value: str | None = None,
+    ) -> None:
+        header = self.enrollment.header
+        self._findings.append(
+            Finding(
+                scheme=scheme,  # type: ignore[arg-type]
+                code=code,
+                severity="error",
+                detail=detail,
+                interchange_control=header.interchange.control,
+                group_control=header.group_control,
+                transaction_control=header.control,
+                segment_id=segment_id,
+                segment_position=position,
+                loop_id=loop_id,
+                element_position=element_position,
+                element_reference=reference,
+                bad_value=bad_value,
+                member_ordinal=self.members if segment_id != "BGN" else None,
+            )
+        )
+
+    def _code_finding(
+        self, segment_id: str, loop_id: str, position: int, element: int, reference: str,
+        detail: str, value: str,
+    ) -> None:  # fmt: skip
+        self._finding(
+            "IK4", "7", detail, segment_id, loop_id, position, element, reference, value[:8]
+        )
+
+    # -- one member -------------------------------------------------------------------
+
+    def _member(self, piece: str, first: int, last: int) -> MemberTransaction:
+        """Build one member from its text (everything after ``INS*``, no terminators at the ends)."""
+        p = self._patterns
+        match = p.canonical.match(piece)
+        if match is None:
+            return self._member_exact(piece, first, last)
+        (
+            ins_text,
+            refs,
+            dtps,
+            name_text,
+            demographics_text,
+            hd_text,
+            hd_children,
+            categories_text,
+        ) = match.groups()
+        sep = p.sep
+        dates = self._dates
+        subscriber_id = group_policy = supplemental = carrier = None
+        if refs:
+            for item in refs.split(p.ref_split)[1:]:
+                qualifier, _, value = item.partition(sep)
+                if sep in value:
+                    value = value.partition(sep)[0]
+                if qualifier == "0F":
+                    if subscriber_id is None:
+                        subscriber_id = value
+                elif qualifier == "1L":
+                    group_policy = value
+                elif qualifier == "17":
+                    supplemental = value
+                elif qualifier == "23":
+                    carrier = value
+        eligibility_begin = eligibility_end = employment_begin = effective = None
+        if dtps:
+            for item in dtps.split(p.dtp_split)[1:]:
+                elements = item.split(sep)
+                if len(elements) < 3 or not (
+                    (elements[2] in dates and elements[1] == "D8")
+                    or valid_period(elements[1], elements[2])
+                ):
+                    return self._member_exact(piece, first, last)  # it places the finding
+                value = elements[2]
+                if elements[1] == "D8":
+                    dates.add(value)
+                qualifier = elements[0]
+                if qualifier == "356":
+                    eligibility_begin = value
+                elif qualifier == "357":
+                    eligibility_end = value
+                elif qualifier == "336":
+                    employment_begin = value
+                elif qualifier == "303":
+                    effective = value
+        name = name_text.split(sep)
+        if len(name) < 8:
+            name.extend(_PADDING[: 8 - len(name)])
+        birth_date = gender = marital = None
+        if demographics_text is not None:
+            demographics = demographics_text.split(sep)
+            if len(demographics) < 4:
+                demographics.extend(_PADDING[: 4 - len(demographics)])
+            birth_date = demographics[1] or None
+            if (
+                birth_date is not None
+                and not (
+                    len(birth_date) == 8
+                    and birth_date.isdigit()
+                    and "01" <= birth_date[4:6] <= "12"
+                    and "01" <= birth_date[6:8] <= "28"
+                )
+                and not valid_date(birth_date)
+            ):
+                return self._member_exact(piece, first, last)
+            gender = demographics[2] or None
+            marital = demographics[3] or None
+        coverages: tuple[Coverage, ...] = ()
+        if hd_text is not None:
+            hd = hd_text.split(sep)
+            if len(hd) < 5:
+                hd.extend(_PADDING[: 5 - len(hd)])
+            begin = end = class_of_contract = policy_number = internal_control = None
+            if hd_children:
+                for child in hd_children.split(p.term)[1:]:
+                    elements = child.split(sep)
+                    if len(elements) < 3:
+                        continue
+                    tag, qualifier = elements[0], elements[1]
+                    if tag == "DTP":
+                        if len(elements) < 4 or not valid_period(elements[2], elements[3]):
+                            return self._member_exact(piece, first, last)
+                        if qualifier == "348":
+                            begin = elements[3]
+                        elif qualifier == "349":
+                            end = elements[3]
+                    elif tag == "REF":
+                        if qualifier == "CE":
+                            class_of_contract = elements[2]
+                        elif qualifier == "1L":
+                            policy_number = elements[2]
+                        elif qualifier == "X9":
+                            internal_control = elements[2]
+            coverage = _new(Coverage, (
+                hd[0], hd[2], hd[3], hd[4], first + piece.count(p.term, 0, match.start(6)),
+                begin, end, class_of_contract, policy_number, internal_control,
+            ))  # fmt: skip
+            if (
+                coverage.maintenance_type not in codes.MAINTENANCE_TYPE
+                or coverage.insurance_line not in codes.INSURANCE_LINE
+                or (coverage.coverage_level and coverage.coverage_level not in codes.COVERAGE_LEVEL)
+            ):
+                self._check_coverage(coverage)
+            coverages = (coverage,)
+        categories = dict(p.category.findall(categories_text)) if categories_text else {}
+        ins = ins_text.split(sep)
+        if len(ins) < 5:
+            ins.extend(_PADDING[: 5 - len(ins)])
+        member = _new(MemberTransaction, (
+            self.enrollment, self.members, first, last,
+            ins[0], ins[1], ins[2], ins[3], ins[4],
+            subscriber_id, group_policy, supplemental, carrier,
+            eligibility_begin, eligibility_end, employment_begin, effective,
+            name[1] or None, name[2] or None, name[3] or None, name[7] or None, name[6] or None,
+            birth_date, gender, marital, coverages, categories,
+        ))  # fmt: skip
+        if (
+            ins[0] not in _INDICATORS
+            or ins[1] not in codes.RELATIONSHIP
+            or ins[2] not in codes.MAINTENANCE_TYPE
+            or ins[4] not in codes.BENEFIT_STATUS
+        ):
+            self._check_ins(member, first)
+        if subscriber_id is None:
+            self._missing_subscriber_ref(piece, first)
+        return member
+
+    def _member_exact(self, piece: str, first: int, last: int) -> MemberTransaction:
+        """The exact reader: a loop over the member's segments, any layout.
+
+        Locals only, one constructor call, each segment split only when it carries a field.
+        """
+        p = self._patterns
+        term, sep = p.term, p.sep
+        dates = self._dates
+        # The 2700/2750 reporting categories close the loop: one findall reads them.
+        ls_at = piece.find(p.ls)
+        if ls_at >= 0:
+            segments = piece[:ls_at].split(term)
+            categories = dict(p.category.findall(piece, ls_at))
+        else:
+            segments = piece.split(term)
+            categories = {}
+        ins = segments[0].split(sep)
+        ins.extend(_PADDING[: max(0, 6 - len(ins))])
+        subscriber_id = group_policy = supplemental = carrier = None
+        eligibility_begin = eligibility_end = employment_begin = effective = None
+        last_name = first_name = middle_name = identifier_qualifier = identifier = None
+        birth_date = gender = marital = None
+        coverages: list[Coverage] = []
+        coverage: list[Any] | None = None  # Coverage fields, collected until the loop ends
+        loop = 2000
+        has_name = False
+        tag_hd, tag_lx = p.tag_hd, p.tag_lx
+        for index in range(1, len(segments)):
+            segment = segments[index]
+            tag = segment[:3]
+            if tag == "REF":
+                if loop == 2000:
+                    elements = segment.split(sep)
+                    if len(elements) > 2:
+                        qualifier = elements[1]
+                        if qualifier == "0F":
+                            if subscriber_id is None:
+                                subscriber_id = elements[2]
+                        elif qualifier == "17":
+                            supplemental = elements[2]
+                        elif qualifier == "1L":
+                            group_policy = elements[2]
+                        elif qualifier == "23":
+                            carrier = elements[2]
+                elif loop == 2300 and coverage is not None:
+                    elements = segment.split(sep)
+                    if len(elements) > 2:
+                        slot = _COVERAGE_REFS.get(elements[1])
+                        if slot is not None:
+                            coverage[slot] = elements[2]
+            elif tag == "DTP":
+                if loop not in (2000, 2300):
+                    continue
+                elements = segment.split(sep)
+                if len(elements) < 4:
+                    elements.extend(_PADDING[: 4 - len(elements)])
+                value = elements[3]
+                ok = value in dates and elements[2] == "D8"
+                if not ok:
+                    ok = valid_period(elements[2], value)
+                    if ok and elements[2] == "D8":
+                        dates.add(value)
+                qualifier = elements[1]
+                if not ok:
+                    self._finding(
+                        "IK4",
+                        "8" if value else "1",
+                        f"DTP*{qualifier[:3]} date is invalid",
+                        "DTP",
+                        str(loop),
+                        first + index,
+                        3,
+                        "1251",
+                    )
+                elif loop == 2000:
+                    if qualifier == "356":
+                        eligibility_begin = value
+                    elif qualifier == "357":
+                        eligibility_end = value
+                    elif qualifier == "336":
+                        employment_begin = value
+                    elif qualifier == "303":
+                        effective = value
+                elif coverage is not None:
+                    if qualifier == "348":
+                        coverage[5] = value
+                    elif qualifier == "349":
+                        coverage[6] = value
+            elif tag == "NM1":
+                elements = segment.split(sep)
+                if loop == 2000 and len(elements) > 1 and elements[1] in _MEMBER_NAME:
+                    loop = 2100
+                    has_name = True
+                    elements.extend(_PADDING[: max(0, 10 - len(elements))])
+                    last_name = elements[3] or None
+                    first_name = elements[4] or None
+                    middle_name = elements[5] or None
+                    identifier_qualifier = elements[8] or None
+                    identifier = elements[9] or None
+                elif loop in (2000, 2100):
+                    loop = 2101  # another 2100 loop (mailing address, custodial parent...)
+                else:
+                    loop = 2310
+            elif tag == "DMG":
+                if loop == 2100:
+                    elements = segment.split(sep)
+                    elements.extend(_PADDING[: max(0, 5 - len(elements))])
+                    birth_date = elements[2] or None
+                    gender = elements[3] or None
+                    marital = elements[4] or None
+                    if birth_date is not None and not valid_date(birth_date):
+                        self._finding(
+                            "IK4",
+                            "8",
+                            "DMG02 birth date is invalid",
+                            "DMG",
+                            "2100A",
+                            first + index,
+                            2,
+                            "1251",
+                        )
+            elif tag == tag_hd:
+                loop = 2300
+                if coverage is not None:
+                    coverages.append(Coverage(*coverage))
+                hd = segment.split(sep)
+                hd.extend(_PADDING[: max(0, 6 - len(hd))])
+                coverage = [hd[1], hd[3], hd[4], hd[5], first + index, None, None, None, None, None]
+                self._check_coverage(Coverage(*coverage))
+            elif tag == "DSB":
+                loop = 2200
+            elif tag == "COB" or (tag == tag_lx and loop == 2300):
+                loop = 2310
+        if coverage is not None:
+            coverages.append(Coverage(*coverage))
+        member = MemberTransaction(
+            self.enrollment, self.members, first, last,
+            ins[0], ins[1], ins[2], ins[3], ins[4],
+            subscriber_id, group_policy, supplemental, carrier,
+            eligibility_begin, eligibility_end, employment_begin, effective,
+            last_name, first_name, middle_name, identifier, identifier_qualifier,
+            birth_date, gender, marital, tuple(coverages), categories,
+        )  # fmt: skip
+        if (
+            ins[0] not in _INDICATORS
+            or ins[1] not in codes.RELATIONSHIP
+            or ins[2] not in codes.MAINTENANCE_TYPE
+            or ins[4] not in codes.BENEFIT_STATUS
+        ):
+            self._check_ins(member, first)
+        if subscriber_id is None:
+            self._missing_subscriber_ref(piece, first)
+        if not has_name:
+            self._finding(
+                "IK3", "3", "NM1 member name (loop 2100A) is missing", "NM1", "2100A", first
+            )
+        return member
+
+    def _missing_subscriber_ref(self, piece: str, first: int) -> None:
+        """REF*0F is required: report it where a translator notices, after the REF block."""
+        prefix = "REF" + self._patterns.sep
+        segments = piece.split(self._patterns.term)
+        after = 1
+        while after < len(segments) and segments[after].startswith(prefix):
+            after += 1
+        self._finding(
+            "IK3", "3", "REF*0F subscriber identifier is missing", "REF", "2000", first + after
+        )
+
+    def _check_ins(self, member: MemberTransaction, position: int) -> None:
+        if member.subscriber_indicator not in _INDICATORS:
+            self._code_finding(
+                "INS",
+                "2000",
+                position,
+                1,
+                "1073",
+                "INS01 must be Y or N",
+                member.subscriber_indicator,
+            )
+        if member.relationship not in codes.RELATIONSHIP:
+            self._code_finding(
+                "INS",
+                "2000",
+                position,
+                2,
+                "1069",
+                "INS02 is not a relationship code",
+                member.relationship,
+            )
+        if member.maintenance_type not in codes.MAINTENANCE_TYPE:
+            self._code_finding(
+                "INS",
+                "2000",
+                position,
+                3,
+                "875",
+                "INS03 is not a maintenance type code",
+                member.maintenance_type,
+            )
+        if member.benefit_status not in codes.BENEFIT_STATUS:
+            self._code_finding(
+                "INS",
+                "2000",
+                position,
+                5,
+                "1216",
+                "INS05 is not a benefit status code",
+                member.benefit_status,
+            )
+
+    def _check_coverage(self, coverage: Coverage) -> None:
+        position = coverage.position
+        if coverage.maintenance_type not in codes.MAINTENANCE_TYPE:
+            self._code_finding(
+                "HD",
+                "2300",
+                position,
+                1,
+                "875",
+                "HD01 is not a maintenance type code",
+                coverage.maintenance_type,
+            )
+        if coverage.insurance_line not in codes.INSURANCE_LINE:
+            self._code_finding(
+                "HD",
+                "2300",
+                position,
+                3,
+                "1205",
+                "HD03 is not an insurance line code",
+                coverage.insurance_line,
+            )
+        if coverage.coverage_level and coverage.coverage_level not in codes.COVERAGE_LEVEL:
+            self._code_finding(
+                "HD",
+                "2300",
+                position,
+                5,
+                "1207",
+                "HD05 is not a coverage level code",
+                coverage.coverage_level,
+            )
+
+    # -- set header (BGN, REF*38, 1000A/1000B) ----------------------------------------------
+
+    def _header_segment(self, elements: list[str]) -> None:
+        enrollment = self.enrollment
+        tag = elements[0]
+        size = len(elements)
+        if tag == "BGN":
+            enrollment.purpose = elements[1] if size > 1 else ""
+            enrollment.reference = elements[2] if size > 2 else ""
+            enrollment.created_date = elements[3] if size > 3 else ""
+            enrollment.created_time = elements[4] if size > 4 else ""
+            enrollment.action = elements[8] if size > 8 else ""
+            if enrollment.purpose not in codes.BGN_PURPOSE:
+                self._finding(
+                    "IK4",
+                    "7",
+                    "BGN01 is not a purpose code",
+                    "BGN",
+                    "",
+                    self.position,
+                    1,
+                    "353",
+                    enrollment.purpose[:4],
+                )
+        elif tag == "REF":
+            if size > 2 and elements[1] == "38":
+                enrollment.master_policy = elements[2]
+        elif tag == "N1" and size > 2:
+            identifier = elements[4] if size > 4 else ""
+            if elements[1] == "P5":
+                enrollment.sponsor_name, enrollment.sponsor_id = elements[2], identifier
+            elif elements[1] == "IN":
+                enrollment.payer_name, enrollment.payer_id = elements[2], identifier

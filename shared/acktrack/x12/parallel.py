@@ -1,0 +1,193 @@
+"""Read one large 834 on several cores: byte ranges cut on members, one process each.
+
+Records never cross a process boundary (pickling them would cost more than reading
+them); each process hands its records to ``consume`` and sends back only its result.
+Worker processes plan their own cut while this process is already reading the
+first range, which needs no plan: a cut is never before its target offset, so the
+first range reads freely up to the target and only then waits for the cut.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import traceback
+from collections.abc import Callable, Iterator
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any, BinaryIO, TypeVar
+
+from acktrack.x12.ranges import ByteRange, plan_cuts, targets_for
+from acktrack.x12.reader import Record, X12Reader
+
+T = TypeVar("T")
+
+
+class RangeStream:
+    """A binary stream over bytes [start, end) of another seekable stream.
+
+    ``end`` may be found late: give ``soft_end`` (a lower bound) and ``find_end``,
+    called once when reading reaches ``soft_end``.
+    """
+
+    def __init__(
+        self,
+        stream: BinaryIO,
+        start: int,
+        end: int | None,
+        *,
+        soft_end: int | None = None,
+        find_end: Callable[[], int | None] | None = None,
+    ) -> None:
+        stream.seek(start)
+        self._stream = stream
+        self._position = start
+        self._end = end
+        self._soft_end = soft_end
+        self._find_end = find_end
+
+    def read(self, size: int = -1) -> bytes:
+        limit = self._end
+        if self._find_end is not None and self._soft_end is not None:
+            if self._position >= self._soft_end:
+                limit = self._end = self._find_end()
+                self._find_end = None
+            else:
+                limit = self._soft_end
+        if limit is not None:
+            left = limit - self._position
+            if left <= 0:
+                return b""
+            size = left if size < 0 else min(size, left)
+        data = self._stream.read(size)
+        self._position += len(data)
+        return data
+
+    @property
+    def stopped_early(self) -> bool:
+        """True when the range ended at another range's start, not at the stream's end."""
+        return self._end is not None
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+def read_range(stream: BinaryIO, byte_range: ByteRange, **options: bool) -> Iterator[Record]:
+    """The records of one range (members of a set cut across ranges appear once)."""
+    window = RangeStream(stream, byte_range.start, byte_range.end)
+    return X12Reader(
+        window,  # type: ignore[arg-type]
+        resume=byte_range.resume,
+        partial=byte_range.end is not None,
+        **options,
+    ).records()
+
+
+def _worker(
+    path: str,
+    targets: list[int],
+    index: int,
+    consume: Callable[[Iterator[Record]], Any],
+    pipe: Connection,
+) -> None:
+    """Plan cut ``index`` (and the next, its end), report the start, read, report the result."""
+    try:
+        with open(path, "rb") as stream:
+            cuts = plan_cuts(stream, targets[index - 1 : index + 1])
+        start = cuts[0] if cuts and cuts[0].offset >= targets[index - 1] else None
+        pipe.send(("start", start.offset if start else None))
+        if start is None:
+            pipe.send(("result", None))
+            return
+        end = cuts[1].offset if len(cuts) > 1 else None
+        with open(path, "rb") as stream:
+            result = consume(read_range(stream, ByteRange(start.offset, end, start)))
+        pipe.send(("result", result))
+    except Exception as error:  # reported to the parent, which raises it
+        pipe.send(("error", f"{type(error).__name__}: {traceback.format_exc(limit=3)}"))
+    finally:
+        pipe.close()
+
+
+def _receive(pipe: Connection, kind: str) -> Any:
+    message, value = pipe.recv()
+    if message == "error":
+        raise RuntimeError(f"a range worker failed: {value}")
+    assert message == kind
+    return value
+
+
+def map_ranges(
+    path: Path,
+    consume: Callable[[Iterator[Record]], T],
+    *,
+    workers: int = 2,
+    first_share: float = 0.56,
+) -> list[T]:
+    """Run ``consume`` over the records of each range, one process per range.
+
+    ``consume`` must be a module-level function. This process reads the first range;
+    results come back in file order. A worker whose cut does not exist (small or
+    unusual files) returns nothing and its bytes belong to the previous range.
+    """
+    size = path.stat().st_size
+    targets = targets_for(size, workers, first_share)
+    context = multiprocessing.get_context("fork")
+    pipes: list[Connection] = []
+    processes = []
+    for index in range(1, workers):
+        parent_end, child_end = context.Pipe(duplex=False)
+        process = context.Process(
+            target=_worker, args=(str(path), targets, index, consume, child_end), daemon=True
+        )
+        process.start()
+        child_end.close()
+        pipes.append(parent_end)
+        processes.append(process)
+    starts: list[int | None] = [None] * len(pipes)
+
+    def cut_after(index: int) -> int | None:
+        """Where range ``index`` ends: the next worker's start (waits for its plan)."""
+        for later in range(index, len(pipes)):
+            if starts[later] is None:
+                starts[later] = _receive(pipes[later], "start")
+            if starts[later] is not None:
+                return starts[later]
+        return None
+
+    try:
+        with path.open("rb") as stream:
+            window = RangeStream(
+                stream,
+                0,
+                None,
+                soft_end=targets[0] if targets else None,
+                find_end=lambda: cut_after(0),
+            )
+            reader = X12Reader(window, partial=lambda: window.stopped_early)  # type: ignore[arg-type]
+            first = consume(reader.records())
+        for index in range(len(pipes)):
+            cut_after(index)
+        results = [first]
+        for index, pipe in enumerate(pipes):
+            result = _receive(pipe, "result")
+            if starts[index] is not None:
+                results.append(result)
+        return results
+    finally:
+        for process in processes:
+            process.join(timeout=30)
+
+
+def _count_members(records: Iterator[Record]) -> int:
+    from acktrack.x12.records import MemberTransaction
+
+    count = 0
+    for record in records:
+        if type(record) is MemberTransaction:
+            count += 1
+    return count
+
+
+def count_members_parallel(path: Path, *, workers: int = 2) -> int:
+    """Members in ``path``, read with full member records on ``workers`` processes."""
+    return sum(map_ranges(path, _count_members, workers=workers))

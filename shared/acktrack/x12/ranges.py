@@ -1,0 +1,254 @@
+"""Cut an 834 into byte ranges that start on a member (INS), with what a reader needs there.
+
+A 100,000-member file is usually one transaction set, so splitting by set is not
+enough: a range may start in the middle of a set. ``plan_ranges`` scans the bytes
+(C-level searches and counts, no per-segment Python work) and records, for each cut,
+the enclosing ISA/GS/ST segments, the set's header segments, and how many segments
+and members of the set precede the cut. ``X12Reader(resume=...)`` starts there.
+
+Used to parse on several cores (``acktrack.x12.parallel``) and to fan a large file
+out over several Lambda invocations.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from acktrack.x12.delimiters import Delimiters, parse_isa
+
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class ResumePoint:
+    """Everything needed to read members from ``offset`` without the bytes before it."""
+
+    offset: int  # byte offset of the INS segment the range starts with
+    delimiters: Delimiters
+    isa: str  # the enclosing ISA segment's text (no terminator)
+    gs: str | None  # the enclosing GS segment's text
+    st: str  # the enclosing ST segment's text
+    set_header: tuple[str, ...]  # the set's segments between ST and its first INS
+    position: int  # segments of the set before ``offset`` (ST = 1)
+    members: int  # INS loops of the set before ``offset``
+    group_sets: int  # sets of the group so far, this one included
+    interchange_groups: int  # groups of the interchange so far, this one included
+    interchange_sequence: int  # 1 for the first interchange of the stream
+
+
+@dataclass(frozen=True, slots=True)
+class ByteRange:
+    start: int
+    end: int | None  # where the next range starts (exclusive); None: to the end of the stream
+    resume: ResumePoint | None  # None: the range starts at the top of the stream
+
+
+class _Scan:
+    """Sequential byte scan that follows the envelope and counts segments and members."""
+
+    def __init__(self, stream: BinaryIO, delimiters: Delimiters) -> None:
+        self.stream = stream
+        term = delimiters.segment.encode("latin-1")
+        sep = delimiters.element.encode("latin-1")
+        self.delimiters = delimiters
+        self.term, self.sep = term, sep
+        tags = b"|".join(
+            re.escape(tag + sep) for tag in (b"ISA", b"IEA", b"GS", b"GE", b"ST", b"SE")
+        )
+        self.envelope = re.compile(re.escape(term) + rb"[\r\n]*(" + tags + rb")")
+        self.member = re.compile(re.escape(term) + rb"[\r\n]*INS" + re.escape(sep))
+        self.ins = term + b"INS" + sep
+        self.data = b""
+        self.base = 0  # stream offset of data[0]
+        self.eof = False
+
+    def fill(self, upto: int) -> bool:
+        """Make data reach stream offset ``upto`` (or the end). False at the end."""
+        while self.base + len(self.data) < upto and not self.eof:
+            chunk = self.stream.read(_CHUNK)
+            if not chunk:
+                self.eof = True
+                break
+            self.data += chunk
+        return self.base + len(self.data) >= upto
+
+    def drop_before(self, offset: int) -> None:
+        cut = offset - self.base
+        if cut > 0:
+            self.data = self.data[cut:]
+            self.base = offset
+
+    def segment_text(self, offset: int) -> str:
+        """The segment starting at stream ``offset``, without its terminator."""
+        while True:
+            end = self.data.find(self.term, offset - self.base)
+            if end >= 0 or not self.fill(self.base + len(self.data) + _CHUNK):
+                break
+        stop = end if end >= 0 else len(self.data)
+        return self.data[offset - self.base : stop].decode("utf-8", "replace")
+
+    def count_between(self, start: int, end: int) -> tuple[int, int]:
+        """(segment terminators, INS segments) in stream bytes [start, end)."""
+        region = self.data[start - self.base : end - self.base]
+        for noise in (b"\r", b"\n"):
+            if noise in region:
+                region = region.replace(noise, b"")
+        return region.count(self.term), region.count(self.ins)
+
+
+def _skip_noise(data: bytes, at: int) -> int:
+    while at < len(data) and data[at] in b"\r\n":
+        at += 1
+    return at
+
+
+def targets_for(size: int, parts: int, first_share: float = 0.5) -> list[int]:
+    """Byte offsets to cut near: the first range takes ``first_share`` of the file."""
+    share = (1 - first_share) / (parts - 1) if parts > 1 else 0
+    return [int(size * (first_share + share * index)) for index in range(parts - 1)]
+
+
+def plan_ranges(
+    stream: BinaryIO, size: int, parts: int, *, first_share: float = 0.5
+) -> list[ByteRange]:
+    """Split ``stream`` (``size`` bytes, positioned at 0) into up to ``parts`` ranges.
+
+    Returns a single range when the file cannot be split (too few members,
+    line-break terminators, cuts outside 834 bodies).
+    """
+    cuts = plan_cuts(stream, targets_for(size, parts, first_share)) if parts > 1 else []
+    if not cuts:
+        return [ByteRange(0, None, None)]
+    unique = {cut.offset: cut for cut in cuts}  # two targets may meet at one member
+    cuts = sorted(unique.values(), key=lambda cut: cut.offset)
+    ranges = [ByteRange(0, cuts[0].offset, None)]
+    for index, cut in enumerate(cuts):
+        end = cuts[index + 1].offset if index + 1 < len(cuts) else None
+        ranges.append(ByteRange(cut.offset, end, cut))
+    return ranges
+
+
+def plan_cuts(stream: BinaryIO, targets: list[int]) -> list[ResumePoint]:
+    """The first member at or after each target offset, with its resume context.
+
+    ``stream`` is positioned at 0 and read up to the last cut only. Memory stays
+    flat: counts since the current ST are kept as numbers, not bytes. A target with
+    no member after it in the same 834 body gives no cut. Deterministic: the same
+    bytes and targets give the same cuts, so independent workers agree on them.
+    """
+    head = stream.read(512)
+    stripped = head.lstrip()
+    if not targets or not stripped.startswith(b"ISA"):
+        return []
+    try:
+        _, delimiters, _ = parse_isa(stripped.decode("latin-1"))
+    except ValueError:
+        return []
+    if delimiters.segment in "\r\n":
+        return []
+    scan = _Scan(stream, delimiters)
+    scan.data = head
+    targets = sorted(targets)
+    cuts: list[ResumePoint] = []
+    lead = len(head) - len(stripped)
+    isa: str | None = head[lead : head.find(delimiters.segment.encode("latin-1"), lead)].decode(
+        "latin-1"
+    )
+    gs: str | None = None
+    st: str | None = None
+    set_header: tuple[str, ...] = ()
+    in_body = False  # between an 834's first INS and its SE
+    group_sets = interchange_groups = 0
+    interchange_sequence = 1
+    cursor = lead + 1  # envelope segments before this offset are handled
+    counted_from = 0  # segments and members of the set before this offset are counted
+    segments = members = 0
+
+    def count_to(offset: int) -> None:
+        nonlocal counted_from, segments, members
+        if offset > counted_from:
+            more_segments, more_members = scan.count_between(counted_from, offset)
+            segments += more_segments
+            members += more_members
+            counted_from = offset
+
+    while targets:
+        scan.fill(cursor + _CHUNK)
+        match = scan.envelope.search(scan.data, cursor - scan.base)
+        if match is None:
+            if scan.eof:
+                break
+            # Stop just before the last terminator so no needle is split between reads.
+            last = scan.data.rfind(scan.term)
+            limit = scan.base + max(last, 0)
+        else:
+            limit = scan.base + match.start()
+        # A target outside an 834 body waits for the next body's first member.
+        while targets and targets[0] < limit and in_body and st is not None and isa is not None:
+            found = scan.member.search(
+                scan.data, max(targets[0], cursor) - scan.base, limit - scan.base
+            )
+            if found is None:
+                break
+            targets.pop(0)
+            # Count up to the terminator before the INS (regions always end before a
+            # terminator, so every INS needle is counted once); the segment it ends is
+            # the last one before the cut.
+            count_to(scan.base + found.start())
+            offset = scan.base + _skip_noise(scan.data, found.start() + 1)
+            cuts.append(
+                ResumePoint(
+                    offset, delimiters, isa, gs, st, set_header, segments + 1, members,
+                    group_sets, interchange_groups, interchange_sequence,
+                )
+            )  # fmt: skip
+        if in_body:
+            count_to(limit)
+        if match is None:
+            cursor = counted_from = max(limit, cursor)
+            scan.drop_before(cursor)
+            if not scan.fill(scan.base + len(scan.data) + _CHUNK):
+                break
+            continue
+        boundary = scan.base + _skip_noise(scan.data, match.start() + 1)
+        tag = scan.data[boundary - scan.base : boundary - scan.base + 3].rstrip(scan.sep)
+        cursor = boundary
+        if tag == b"ISA":
+            isa = scan.segment_text(boundary)
+            try:
+                if parse_isa(isa + delimiters.segment)[1] != delimiters:
+                    break  # new delimiters: stop cutting; the readers re-sync on their own
+            except ValueError:
+                break
+            interchange_sequence += 1
+            interchange_groups = 0
+            in_body = False
+        elif tag == b"GS":
+            gs = scan.segment_text(boundary)
+            interchange_groups += 1
+            group_sets = 0
+            in_body = False
+        elif tag == b"ST":
+            st = scan.segment_text(boundary)
+            group_sets += 1
+            segments = members = 0
+            counted_from = boundary
+            first = None
+            if st.startswith("ST" + delimiters.element + "834"):
+                scan.fill(boundary + _CHUNK)  # an 834 header is a few segments long
+                first = scan.member.search(scan.data, boundary - scan.base)
+                ends = scan.envelope.search(scan.data, boundary - scan.base + 1)
+                if first is not None and ends is not None and ends.start() < first.start():
+                    first = None  # a set without members
+            in_body = first is not None
+            if in_body and first is not None:
+                header = scan.data[boundary - scan.base : first.start()].decode("utf-8", "replace")
+                header = header.replace("\r", "").replace("\n", "")
+                set_header = tuple(header.split(delimiters.segment)[1:])
+        else:
+            in_body = False
+        cursor = boundary + 1
+        scan.drop_before(min(cursor, counted_from) if in_body else cursor)
+    return cuts

@@ -7,7 +7,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PIP_FLAGS := --quiet --disable-pip-version-check
 
-.PHONY: all demo test lint typecheck unit bench fuzz clean help
+TOOLS := .venv-tools
+TOOLS_STAMP := $(TOOLS)/.installed-stamp
+
+.PHONY: all demo test lint typecheck unit bench fuzz sam-build clean help
 
 all: test
 
@@ -16,6 +19,7 @@ help:
 	@echo "make test    lint, type-check and run the whole test suite"
 	@echo "make bench   throughput and memory benchmarks (figures for the README)"
 	@echo "make fuzz    a long fuzzing run (100,000+ inputs)"
+	@echo "make sam-build   sam build (no Docker needed), then: sam deploy --guided"
 	@echo "make clean   remove the virtualenv and build output"
 
 $(STAMP): pyproject.toml constraints.txt
@@ -41,8 +45,17 @@ unit: $(STAMP)
 
 test: lint typecheck unit
 
+# aws-sam-cli pins versions the dev tools cannot share, so it lives in its own venv.
+$(TOOLS_STAMP):
+	@test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	@$(TOOLS)/bin/python -m pip install $(PIP_FLAGS) aws-sam-cli 2>&1 | grep -v "is ignored" || true
+	@touch $@
+
+sam-build: $(TOOLS_STAMP)
+	SAM_CLI_TELEMETRY=0 $(TOOLS)/bin/sam build --build-dir .aws-sam/build
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) .aws-sam build .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(TOOLS) .aws-sam build .mypy_cache .ruff_cache .pytest_cache

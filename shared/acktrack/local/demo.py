@@ -1,31 +1,154 @@
-"""`acktrack demo`: what `make demo` runs."""
+"""`acktrack demo` (what `make demo` runs): a realistic day on the embedded local stack.
+
+Invented people only. Three insurers; a few hundred members; TA1s and 999s that
+accept, partly reject and reject; one insurer that never answers; an acknowledgment
+for something never sent; a file delivered twice and again under a second name; and
+one file that is not X12 at all.
+"""
 
 from __future__ import annotations
 
 import argparse
+import io
+import json
 import sys
 import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from acktrack.synthetic.acknowledgments import (
+    GroupResponse,
+    SetResponse,
+    respond,
+    write_999,
+    write_ta1,
+)
 from acktrack.synthetic.enrollment import EnrollmentSpec, write_834
-from acktrack.x12.describe import describe
+
+US = "ACKTRACKEXCH"
+
+
+@dataclass(frozen=True)
+class Insurer:
+    id: str
+    name: str
+
+
+PINE = Insurer("PINEHEALTH01", "PINE HEALTH OF NOWHERE")
+HARBOR = Insurer("HARBORMUTUAL", "HARBOR MUTUAL IMAGINARY")
+SUMMIT = Insurer("SUMMITCARE01", "SUMMIT CARE FICTIONAL HMO")
+
+
+def build_day(folder: Path, as_of: datetime) -> list[Path]:
+    """Write the day's files under folder/outbound and folder/inbound, in arrival order."""
+    outbound, inbound = folder / "outbound", folder / "inbound"
+    outbound.mkdir(parents=True, exist_ok=True)
+    inbound.mkdir(parents=True, exist_ok=True)
+    three_days_ago = (as_of - timedelta(days=3)).replace(
+        minute=0, second=0, microsecond=0, tzinfo=None
+    )
+    this_morning = (as_of - timedelta(hours=3)).replace(
+        minute=0, second=0, microsecond=0, tzinfo=None
+    )
+    order: list[Path] = []
+
+    def sent(name: str, spec: EnrollmentSpec) -> bytes:
+        buffer = io.BytesIO()
+        write_834(spec, buffer)
+        (outbound / name).write_bytes(buffer.getvalue())
+        order.append(outbound / name)
+        return buffer.getvalue()
+
+    def answered(name: str, data: bytes) -> None:
+        (inbound / name).write_bytes(data)
+        order.append(inbound / name)
+
+    mix = {"021": 8, "001": 2, "024": 1}
+    # Pine Health: two clean files three days ago, both accepted (TA1 + 999).
+    first = sent("pine_834_0001.edi", EnrollmentSpec(
+        seed=101, members=120, sets_per_group=2, receiver_id=PINE.id, payer_name=PINE.name,
+        interchange_control=2001, sent_at=three_days_ago, maintenance=mix, subscriber_id_start=300000001,
+    ))  # fmt: skip
+    second = sent("pine_834_0002.edi", EnrollmentSpec(
+        seed=102, members=80, receiver_id=PINE.id, payer_name=PINE.name, interchange_control=2002,
+        first_group_control=2, sent_at=three_days_ago + timedelta(hours=2), maintenance=mix,
+        subscriber_id_start=300100001,
+    ))  # fmt: skip
+    answered(
+        "pine_999_0001.x12",
+        respond(first, insurer_control=7001, sent_at=three_days_ago + timedelta(hours=5)),
+    )
+    # Harbor Mutual: one file with a bad INS03 in its second set: a partial rejection.
+    harbor = sent("harbor_834_0001.edi", EnrollmentSpec(
+        seed=201, members=90, sets_per_group=3, receiver_id=HARBOR.id, payer_name=HARBOR.name,
+        interchange_control=3001, sent_at=three_days_ago, maintenance=mix, errors=["bad_ins03:40"],
+        subscriber_id_start=400000001,
+    ))  # fmt: skip
+    answered(
+        "harbor_999_0001.x12",
+        respond(harbor, insurer_control=8001, sent_at=three_days_ago + timedelta(hours=6)),
+    )
+    # Pine answers the second file late; the same 999 is delivered twice.
+    late = respond(second, insurer_control=7002, sent_at=three_days_ago + timedelta(hours=30))
+    answered("pine_999_0002.x12", late)
+    order.append(inbound / "pine_999_0002.x12")  # S3 delivers at least once
+    # Summit Care: a file three days ago that is never acknowledged, and one this morning.
+    sent("summit_834_0001.edi", EnrollmentSpec(
+        seed=301, members=45, receiver_id=SUMMIT.id, payer_name=SUMMIT.name, interchange_control=4001,
+        sent_at=three_days_ago + timedelta(hours=1), maintenance=mix, subscriber_id_start=500000001,
+    ))  # fmt: skip
+    morning = sent("summit_834_0002.edi", EnrollmentSpec(
+        seed=302, members=30, receiver_id=SUMMIT.id, payer_name=SUMMIT.name, interchange_control=4002,
+        first_group_control=2, sent_at=this_morning, subscriber_id_start=500100001,
+    ))  # fmt: skip
+    buffer = io.BytesIO()
+    write_ta1(buffer, sender_id=SUMMIT.id, receiver_id=US, interchange_control=9001,
+              sent_at=this_morning + timedelta(minutes=20), acknowledged_control="000004002",
+              acknowledged_date=morning[70:76].decode(), acknowledged_time=morning[77:81].decode())  # fmt: skip
+    answered("summit_ta1_0002.x12", buffer.getvalue())
+    # Harbor sends a 999 for a group nobody sent: kept and reported as unmatched.
+    buffer = io.BytesIO()
+    write_999(buffer, sender_id=HARBOR.id, receiver_id=US, interchange_control=8002, sent_at=this_morning,
+              groups=[GroupResponse("77", [SetResponse("0001", "A")])])  # fmt: skip
+    answered("harbor_999_stray.x12", buffer.getvalue())
+    # The first Pine file copied again under another name: a duplicate, not counted twice.
+    (outbound / "pine_834_0001_copy.edi").write_bytes(first)
+    order.append(outbound / "pine_834_0001_copy.edi")
+    # And a file that is not X12 at all.
+    (outbound / "enrollments.xlsx").write_bytes(b"PK\x03\x04" + bytes(range(256)) * 4)
+    order.append(outbound / "enrollments.xlsx")
+    return order
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    files = {
-        "clean.834": EnrollmentSpec(seed=11, members=6),
-        "bad_codes.834": EnrollmentSpec(seed=12, members=6, errors=["bad_ins03:3", "bad_hd03:5"]),
-        "bad_counts.834": EnrollmentSpec(
-            seed=13, members=4, groups=2, errors=["bad_se_count", "bad_iea_count"]
-        ),
-    }
-    with tempfile.TemporaryDirectory(prefix="acktrack-demo-") as folder:
-        for name, spec in files.items():
-            path = Path(folder) / name
-            with path.open("wb") as stream:
-                write_834(spec, stream)
-            print(f"== {name}")
-            with path.open("rb") as stream:
-                describe(stream, sys.stdout, name=name)
-            print()
+    from acktrack.local.replay import replay, save_emails
+    from acktrack.tracking.render import render_text
+
+    as_of = datetime.now(UTC).replace(microsecond=0)
+    keep = getattr(args, "out", None)
+    with tempfile.TemporaryDirectory(prefix="acktrack-demo-") as scratch:
+        folder = Path(keep) if keep else Path(scratch)
+        paths = build_day(folder, as_of)
+        print(f"acktrack demo: replaying {len(paths)} files on the embedded local stack (no AWS, no Docker)",
+              file=sys.stderr)  # fmt: skip
+
+        def progress(number: int, total: int, key: str, outcome: str) -> None:
+            print(f"  [{number:2d}/{total}] {key:<36} {outcome}", file=sys.stderr)
+
+        result = replay(paths, as_of=as_of, progress=progress)
+        email_dir = Path(args.email_dir) if getattr(args, "email_dir", None) else folder / "emails"
+        saved = (
+            save_emails(result.emails, email_dir)
+            if keep or getattr(args, "email_dir", None)
+            else []
+        )
+        if getattr(args, "json", False):
+            print(json.dumps(result.to_json(), indent=1))
+        else:
+            print(render_text(result.report, detail_limit=getattr(args, "detail", 15)))
+        for path in saved:
+            print(f"email saved: {path}", file=sys.stderr)
+        if keep:
+            print(f"the day's files are in {folder}", file=sys.stderr)
     return 0

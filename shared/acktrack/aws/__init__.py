@@ -1,0 +1,1 @@
+"""S3 and SES access through clients created once per container."""

@@ -1,0 +1,38 @@
+"""boto3 clients, created once per container (and on first use, to keep cold starts short)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sesv2 import SESV2Client
+
+
+def _config() -> Any:
+    from botocore.config import Config
+
+    return Config(
+        retries={"mode": "standard", "max_attempts": 8}, connect_timeout=5, read_timeout=60
+    )
+
+
+@lru_cache(maxsize=1)
+def s3() -> S3Client:
+    import boto3
+
+    return boto3.client("s3", config=_config())
+
+
+@lru_cache(maxsize=1)
+def ses() -> SESV2Client:
+    import boto3
+
+    return boto3.client("sesv2", config=_config())
+
+
+def reset() -> None:
+    """Forget cached clients (the local stack starts on a new endpoint)."""
+    s3.cache_clear()
+    ses.cache_clear()

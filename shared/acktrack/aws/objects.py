@@ -1,0 +1,55 @@
+"""S3 objects for the pipeline: streamed reads, and quarantine with a recorded reason."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, BinaryIO, cast
+from urllib.parse import quote
+
+from acktrack.aws import clients
+from acktrack.tracking.tracked import ObjectRef
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3.type_defs import CopySourceTypeDef
+
+
+class S3ObjectSource:
+    """Reads objects as streams (never whole) and copies unusable ones aside."""
+
+    def __init__(self, quarantine_prefix: str) -> None:
+        self.quarantine_prefix = quarantine_prefix
+
+    @contextmanager
+    def open(self, ref: ObjectRef) -> Iterator[BinaryIO]:
+        arguments = {"Bucket": ref.bucket, "Key": ref.key}
+        if ref.version_id:
+            arguments["VersionId"] = (
+                ref.version_id
+            )  # the version the event announced, not a newer one
+        response = clients.s3().get_object(**arguments)  # type: ignore[arg-type]
+        body = response["Body"]
+        try:
+            yield cast(BinaryIO, body)
+        finally:
+            body.close()
+
+    def quarantine(self, ref: ObjectRef, reason: str) -> str:
+        """Copy to <prefix><key>, the reason in metadata and a tag; the original stays."""
+        target = self.quarantine_prefix + ref.key
+        reason_ascii = reason.encode("ascii", "replace").decode()[:1024]
+        tag_value = re.sub(r"[^a-zA-Z0-9 _.:/=+\-@]", " ", reason_ascii)[:250]  # tag alphabet
+        source: CopySourceTypeDef = {"Bucket": ref.bucket, "Key": ref.key}
+        if ref.version_id:
+            source["VersionId"] = ref.version_id
+        clients.s3().copy_object(
+            Bucket=ref.bucket,
+            Key=target,
+            CopySource=source,
+            MetadataDirective="REPLACE",
+            Metadata={"acktrack-reason": reason_ascii},
+            TaggingDirective="REPLACE",
+            Tagging=f"acktrack=quarantined&reason={quote(tag_value)}",
+        )
+        return target

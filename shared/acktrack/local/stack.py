@@ -1,0 +1,489 @@
+"""The embedded local stack: moto's threaded server, wired from template.yaml.
+
+No Docker and no AWS account. Buckets, the table (with its indexes), queues and the
+SES sender come from the transformed template; so do the bucket -> function
+notifications, each function's handler, environment and retry policy, and the
+report schedule. Handlers run in this process, calling the local endpoint over
+HTTP exactly as they call AWS in Lambda.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import json
+import logging
+import os
+import time
+import uuid
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from acktrack.local.template import ACCOUNT, Resolver, load_yaml, parameter_values, sam_transform
+
+REGION = "us-east-1"
+
+
+@dataclass
+class LocalFunction:
+    logical_id: str
+    name: str
+    code_dir: Path
+    handler: str
+    environment: dict[str, str]
+    timeout: int
+    memory: int
+    retries: int = 2
+    failure_queue: str | None = None
+    _module: ModuleType | None = None
+
+
+@dataclass(frozen=True)
+class Subscription:
+    bucket: str
+    function: str
+    prefix: str = ""
+    suffix: str = ""
+
+    def wants(self, key: str) -> bool:
+        return key.startswith(self.prefix) and key.endswith(self.suffix)
+
+
+@dataclass
+class Invocation:
+    function: str
+    ok: bool
+    result: Any = None
+    error: str | None = None
+    attempts: int = 1
+
+
+@dataclass
+class LocalStack:
+    template: Path
+    parameters: dict[str, Any] = field(default_factory=dict)
+    stack_name: str = "acktrack-local"
+    endpoint: str = ""
+    buckets: dict[str, str] = field(default_factory=dict)  # logical id -> name
+    table: str = ""
+    queues: dict[str, str] = field(default_factory=dict)  # logical id -> url
+    functions: dict[str, LocalFunction] = field(default_factory=dict)
+    subscriptions: list[Subscription] = field(default_factory=list)
+    schedules: dict[str, dict[str, Any]] = field(default_factory=dict)  # logical id -> target info
+    sender: str | None = None
+    invocations: list[Invocation] = field(default_factory=list)
+    events: dict[tuple[str, str], dict[str, Any]] = field(
+        default_factory=dict
+    )  # last event per object
+    log_stream: Any = None  # where function logs and metrics go (default: kept in ``logs``)
+    server: bool = True  # False: inside moto's in-process mock (tests), no HTTP endpoint
+    logs: io.StringIO = field(default_factory=io.StringIO)
+    _server: Any = None
+    _saved_environment: dict[str, str | None] = field(default_factory=dict)
+
+    # -- life cycle ---------------------------------------------------------------------
+
+    def start(self) -> LocalStack:
+        if self.server:
+            from moto.server import ThreadedMotoServer
+
+            logging.getLogger("werkzeug").setLevel(logging.ERROR)
+            self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+            self._server.start()
+            host, port = self._server.get_host_and_port()
+            self.endpoint = f"http://{host}:{port}"
+            self._set_environment({"AWS_ENDPOINT_URL": self.endpoint})
+        self._set_environment(
+            {
+                "AWS_ACCESS_KEY_ID": "local",
+                "AWS_SECRET_ACCESS_KEY": "local",
+                "AWS_SESSION_TOKEN": "local",
+                "AWS_DEFAULT_REGION": REGION,
+                "AWS_REGION": REGION,
+            }
+        )
+        os.environ.pop("AWS_PROFILE", None)
+        from acktrack import runtime
+
+        runtime.reset()
+        self._build()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        for name, value in self._saved_environment.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_environment.clear()
+        from acktrack import runtime
+
+        runtime.reset()
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def _set_environment(self, values: dict[str, str]) -> None:
+        for name, value in values.items():
+            self._saved_environment.setdefault(name, os.environ.get(name))
+            os.environ[name] = value
+
+    def client(self, service: str) -> Any:
+        import boto3
+
+        return boto3.client(  # type: ignore[call-overload]
+            service, endpoint_url=self.endpoint or None, region_name=REGION
+        )
+
+    # -- resources from the template ------------------------------------------------------
+
+    def _build(self) -> None:
+        source = load_yaml(self.template)
+        values = parameter_values(source, self.parameters, self.stack_name, REGION)
+        transformed, code = sam_transform(source, values)
+        resources = transformed["Resources"]
+        resolver = Resolver(values, transformed.get("Conditions", {}))
+        for logical, resource in resources.items():
+            kind, properties = resource["Type"], resource.get("Properties", {})
+            if kind == "AWS::S3::Bucket":
+                name = str(
+                    resolver.value(
+                        properties.get("BucketName", f"{self.stack_name}-{logical}".lower())
+                    )
+                )
+                resolver.names[logical], resolver.arns[logical] = name, f"arn:aws:s3:::{name}"
+            elif kind == "AWS::DynamoDB::Table":
+                name = str(
+                    resolver.value(properties.get("TableName", f"{self.stack_name}-{logical}"))
+                )
+                resolver.names[logical] = name
+                resolver.arns[logical] = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
+            elif kind == "AWS::SQS::Queue":
+                name = str(
+                    resolver.value(properties.get("QueueName", f"{self.stack_name}-{logical}"))
+                )
+                resolver.names[logical], resolver.arns[logical] = (
+                    name,
+                    f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}",
+                )
+            elif kind == "AWS::Lambda::Function":
+                name = str(
+                    resolver.value(properties.get("FunctionName", f"{self.stack_name}-{logical}"))
+                )
+                resolver.names[logical] = name
+                resolver.arns[logical] = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+        for logical, resource in resources.items():
+            if resource["Type"] == "AWS::Lambda::Function":
+                properties = resolver.value(resource.get("Properties", {}))
+                self._register_function(logical, resolver.names[logical], properties, code)
+        for logical, resource in resources.items():
+            kind, properties = resource["Type"], resource.get("Properties", {})
+            if resource.get("Condition") and not resolver.condition(resource["Condition"]):
+                continue
+            if kind == "AWS::S3::Bucket":
+                self._create_bucket(
+                    logical, resolver.names[logical], resolver.value(properties), resolver
+                )
+            elif kind == "AWS::DynamoDB::Table":
+                self._create_table(resolver.names[logical], resolver.value(properties))
+            elif kind == "AWS::SQS::Queue":
+                url = self.client("sqs").create_queue(QueueName=resolver.names[logical])["QueueUrl"]
+                self.queues[logical] = url
+        for logical, resource in resources.items():
+            kind, properties = resource["Type"], resolver.value(resource.get("Properties", {}))
+            if kind == "AWS::Lambda::EventInvokeConfig":
+                function = self._function_by_name(properties["FunctionName"])
+                function.retries = int(properties.get("MaximumRetryAttempts", 2))
+                destination = (
+                    properties.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+                )
+                if destination:
+                    function.failure_queue = next(
+                        (
+                            url
+                            for queue, url in self.queues.items()
+                            if resolver.arns[queue] == destination
+                        ),
+                        None,
+                    )
+            elif kind == "AWS::Scheduler::Schedule":
+                target = properties["Target"]
+                function = self._function_by_arn(target["Arn"], resolver)
+                self.schedules[logical] = {"function": function.logical_id, "input": target.get("Input", "{}"),
+                                           "expression": properties.get("ScheduleExpression"),
+                                           "timezone": properties.get("ScheduleExpressionTimezone")}  # fmt: skip
+        self.sender = str(values.get("ReportSender") or "") or None
+        if self.sender:
+            self.client("sesv2").create_email_identity(EmailIdentity=self.sender)
+
+    def _create_bucket(
+        self, logical: str, name: str, properties: dict[str, Any], resolver: Resolver
+    ) -> None:
+        s3 = self.client("s3")
+        s3.create_bucket(Bucket=name)
+        if properties.get("VersioningConfiguration", {}).get("Status") == "Enabled":
+            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+        self.buckets[logical] = name
+        for config in properties.get("NotificationConfiguration", {}).get(
+            "LambdaConfigurations", []
+        ):
+            if not str(config.get("Event", "")).startswith("s3:ObjectCreated"):
+                continue
+            rules = {
+                rule["Name"].lower(): rule["Value"]
+                for rule in config.get("Filter", {}).get("S3Key", {}).get("Rules", [])
+            }
+            function = self._function_logical_by_arn(config["Function"], resolver)
+            self.subscriptions.append(
+                Subscription(name, function, rules.get("prefix", ""), rules.get("suffix", ""))
+            )
+
+    def _create_table(self, name: str, properties: dict[str, Any]) -> None:
+        arguments: dict[str, Any] = {
+            "TableName": name,
+            "KeySchema": properties["KeySchema"],
+            "AttributeDefinitions": properties["AttributeDefinitions"],
+            "BillingMode": properties.get("BillingMode", "PAY_PER_REQUEST"),
+        }
+        if properties.get("GlobalSecondaryIndexes"):
+            arguments["GlobalSecondaryIndexes"] = [
+                {key: value for key, value in index.items() if key != "ProvisionedThroughput"}
+                for index in properties["GlobalSecondaryIndexes"]
+            ]
+        self.client("dynamodb").create_table(**arguments)
+        self.table = name
+
+    def _register_function(
+        self, logical: str, name: str, properties: dict[str, Any], code: dict[str, str]
+    ) -> None:
+        folder = self.template.parent / code.get(logical, ".")
+        self.functions[logical] = LocalFunction(
+            logical_id=logical,
+            name=name,
+            code_dir=folder,
+            handler=properties.get("Handler", "app.handler"),
+            environment={
+                key: str(value)
+                for key, value in properties.get("Environment", {}).get("Variables", {}).items()
+            },
+            timeout=int(properties.get("Timeout", 3)),
+            memory=int(properties.get("MemorySize", 128)),
+        )
+
+    def _function_by_name(self, name: str) -> LocalFunction:
+        for function in self.functions.values():
+            if name in (function.name, function.logical_id):
+                return function
+        raise KeyError(f"no function {name!r} in the template")
+
+    def _function_logical_by_arn(self, arn: Any, resolver: Resolver) -> str:
+        return self._function_by_arn(arn, resolver).logical_id
+
+    def _function_by_arn(self, arn: Any, resolver: Resolver) -> LocalFunction:
+        value = resolver.value(arn)
+        for function in self.functions.values():
+            if value in (resolver.arns.get(function.logical_id), function.name):
+                return function
+        raise KeyError(f"no function for {value!r} in the template")
+
+    def bucket(self, role: str) -> str:
+        """The physical name of the bucket whose logical id starts with ``role`` (e.g. Outbound)."""
+        for logical, name in self.buckets.items():
+            if logical.lower().startswith(role.lower()):
+                return name
+        raise KeyError(f"the template has no {role} bucket")
+
+    # -- running functions -------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _function_environment(self, function: LocalFunction) -> Iterator[None]:
+        from acktrack import runtime
+
+        saved = {name: os.environ.get(name) for name in function.environment}
+        os.environ.update(function.environment)
+        runtime.reset_settings()  # a warm container: clients stay, settings follow the function
+        try:
+            # Handler logs and EMF metrics: to ``log_stream`` (stderr when verbose), never stdout.
+            with (
+                contextlib.redirect_stdout(self.log_stream or self.logs),
+                warnings.catch_warnings(),
+            ):
+                warnings.simplefilter("ignore", UserWarning)
+                yield
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+            runtime.reset_settings()
+
+    def _load(self, function: LocalFunction) -> ModuleType:
+        if function._module is None:
+            module_name, _, _ = function.handler.rpartition(".")
+            path = function.code_dir / f"{module_name.replace('.', '/')}.py"
+            spec = importlib.util.spec_from_file_location(
+                f"acktrack_local_{function.logical_id}", path
+            )
+            if spec is None or spec.loader is None:
+                raise FileNotFoundError(f"handler module {path} not found")
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            function._module = module
+        return function._module
+
+    def invoke(
+        self, logical_id: str, event: dict[str, Any], *, asynchronous: bool = True
+    ) -> Invocation:
+        """Run a function's handler like Lambda would (async: retries, then the on-failure queue)."""
+        function = self.functions[logical_id]
+        attempts = 1 + (function.retries if asynchronous else 0)
+        error_text = ""
+        for attempt in range(1, attempts + 1):
+            with self._function_environment(function):
+                module = self._load(function)
+                handler = getattr(module, function.handler.rpartition(".")[2])
+                try:
+                    result = handler(event, _Context(function))
+                except Exception as error:  # what Lambda would record as a function error
+                    error_text = f"{type(error).__name__}: {error}"
+                    continue
+            invocation = Invocation(logical_id, True, result, attempts=attempt)
+            self.invocations.append(invocation)
+            return invocation
+        if asynchronous and function.failure_queue:
+            record = {"requestContext": {"condition": "RetriesExhausted", "functionArn": function.name},
+                      "responsePayload": {"errorType": error_text.split(":")[0]}, "requestPayload": event}  # fmt: skip
+            self.client("sqs").send_message(
+                QueueUrl=function.failure_queue, MessageBody=json.dumps(record)
+            )
+        invocation = Invocation(logical_id, False, error=error_text, attempts=attempts)
+        self.invocations.append(invocation)
+        return invocation
+
+    def put(self, bucket: str, key: str, data: bytes, *, deliveries: int = 1) -> list[Invocation]:
+        """Store an object and deliver its ObjectCreated event to each subscribed function."""
+        response = self.client("s3").put_object(Bucket=bucket, Key=key, Body=data)
+        event = s3_event(
+            bucket, key, len(data), response.get("ETag", "").strip('"'), response.get("VersionId")
+        )
+        results = []
+        for subscription in self.subscriptions:
+            if subscription.bucket == bucket and subscription.wants(key):
+                for _ in range(deliveries):
+                    results.append(self.invoke(subscription.function, event))
+        return results
+
+    def redeliver(self, bucket: str, key: str) -> list[Invocation]:
+        """Deliver the event for an existing object again (S3 delivers at least once)."""
+        head = self.client("s3").head_object(Bucket=bucket, Key=key)
+        event = s3_event(
+            bucket, key, head["ContentLength"], head["ETag"].strip('"'), head.get("VersionId")
+        )
+        return [
+            self.invoke(s.function, event)
+            for s in self.subscriptions
+            if s.bucket == bucket and s.wants(key)
+        ]
+
+    def run_schedule(
+        self, as_of: datetime | None = None, logical_id: str | None = None
+    ) -> Invocation:
+        """Fire a schedule as EventBridge Scheduler would (its Input, time filled in)."""
+        if not self.schedules:
+            raise KeyError("the template has no schedule")
+        schedule = self.schedules[logical_id] if logical_id else next(iter(self.schedules.values()))
+        moment = (as_of or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        payload = json.loads(schedule["input"].replace("<aws.scheduler.scheduled-time>", moment))
+        return self.invoke(schedule["function"], payload)
+
+    # -- reading back ------------------------------------------------------------------
+
+    def sent_emails(self) -> list[bytes]:
+        """Raw MIME of every email the local SES accepted, oldest first."""
+        from moto.core import DEFAULT_ACCOUNT_ID  # type: ignore[attr-defined]
+        from moto.ses.models import ses_backends
+
+        messages = []
+        for account in {ACCOUNT, DEFAULT_ACCOUNT_ID}:
+            backend = ses_backends[account][REGION]
+            for message in backend.sent_messages:
+                raw = getattr(message, "raw_data", None)
+                if raw is not None:
+                    messages.append(raw.encode() if isinstance(raw, str) else raw)
+        return messages
+
+    def failures(self) -> list[dict[str, Any]]:
+        """Events that exhausted their retries (from the template's on-failure queue)."""
+        found = []
+        sqs = self.client("sqs")
+        for url in self.queues.values():
+            while True:
+                batch = sqs.receive_message(
+                    QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+                ).get("Messages", [])
+                if not batch:
+                    break
+                for message in batch:
+                    found.append(json.loads(message["Body"]))
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        return found
+
+
+def s3_event(bucket: str, key: str, size: int, etag: str, version: str | None) -> dict[str, Any]:
+    """An S3 ObjectCreated:Put notification, as Lambda receives it."""
+    from urllib.parse import quote_plus
+
+    obj: dict[str, Any] = {
+        "key": quote_plus(key, safe="/"),
+        "size": size,
+        "eTag": etag,
+        "sequencer": uuid.uuid4().hex[:16],
+    }
+    if version:
+        obj["versionId"] = version
+    return {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": REGION,
+                "eventTime": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+                "eventName": "ObjectCreated:Put",
+                "s3": {
+                    "s3SchemaVersion": "1.0",
+                    "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+                    "object": obj,
+                },
+            }
+        ]
+    }
+
+
+class _Context:
+    """The parts of a Lambda context the handlers and Powertools read."""
+
+    def __init__(self, function: LocalFunction) -> None:
+        self.function_name = function.name
+        self.function_version = "$LATEST"
+        self.memory_limit_in_mb = function.memory
+        self.invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function.name}"
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function.name}"
+        self.log_stream_name = "local"
+        self._deadline = time.monotonic() + function.timeout
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))

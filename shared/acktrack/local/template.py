@@ -1,0 +1,188 @@
+"""Read template.yaml the way AWS would: SAM transform, parameters, intrinsic functions.
+
+The local stack takes its buckets, table, queues, functions, environment variables,
+bucket notifications and schedules from the transformed template, so what runs
+locally cannot drift from what deploys.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ACCOUNT = "123456789012"
+
+
+class TemplateError(ValueError):
+    """The template cannot be read or transformed; the message says where."""
+
+
+class _CloudFormationLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short tags (!Ref, !Sub, !GetAtt, ...)."""
+
+
+def _tag(loader: _CloudFormationLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    value: Any
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        assert isinstance(node, yaml.MappingNode)
+        value = loader.construct_mapping(node, deep=True)
+    if suffix == "Ref":
+        return {"Ref": value}
+    if suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {f"Fn::{suffix}": value}
+
+
+_CloudFormationLoader.add_multi_constructor("!", _tag)
+
+
+def load_yaml(path: Path) -> dict[str, Any]:
+    try:
+        document = yaml.load(path.read_text(), Loader=_CloudFormationLoader)  # noqa: S506 - SafeLoader subclass
+    except (OSError, yaml.YAMLError) as error:
+        raise TemplateError(f"{path}: {error}") from None
+    if not isinstance(document, dict) or "Resources" not in document:
+        raise TemplateError(f"{path}: not a CloudFormation template (no Resources)")
+    return document
+
+
+class _NoManagedPolicies:
+    """samtranslator asks IAM for managed policy ARNs; locally none are needed."""
+
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+def sam_transform(
+    template: dict[str, Any], parameters: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The CloudFormation template SAM deploys, and each function's local code folder."""
+    from samtranslator.translator.transform import transform
+
+    prepared = copy.deepcopy(template)
+    code: dict[str, str] = {}
+    for name, resource in prepared["Resources"].items():
+        properties = resource.get("Properties", {})
+        if resource.get("Type") == "AWS::Serverless::Function":
+            code[name] = properties.get("CodeUri", ".")
+            properties["CodeUri"] = f"s3://local-code/{name}.zip"
+        elif resource.get("Type") == "AWS::Serverless::LayerVersion":
+            properties["ContentUri"] = f"s3://local-code/{name}.zip"
+    try:
+        transformed = transform(prepared, parameters, _NoManagedPolicies())
+    except Exception as error:
+        raise TemplateError(f"SAM transform failed: {error}") from None
+    return transformed, code
+
+
+@dataclass
+class Resolver:
+    """Evaluates CloudFormation intrinsic functions with local physical names."""
+
+    parameters: dict[str, Any]
+    conditions: dict[str, Any]
+    names: dict[str, str] = field(default_factory=dict)  # logical id -> physical name
+    arns: dict[str, str] = field(default_factory=dict)
+    _decided: dict[str, bool] = field(default_factory=dict)
+
+    def condition(self, name: str) -> bool:
+        if name not in self._decided:
+            self._decided[name] = bool(self.value(self.conditions[name]))
+        return self._decided[name]
+
+    def value(self, node: Any) -> Any:
+        if isinstance(node, list):
+            return [item for item in (self.value(item) for item in node) if item is not _NO_VALUE]
+        if not isinstance(node, dict):
+            return node
+        if len(node) == 1:
+            ((key, argument),) = node.items()
+            if key == "Ref":
+                return self._ref(argument)
+            if key == "Fn::Sub":
+                return self._sub(argument)
+            if key == "Fn::GetAtt":
+                resource, attribute = (
+                    argument if isinstance(argument, list) else argument.split(".", 1)
+                )
+                if attribute == "Arn":
+                    return self.arns.get(resource, f"arn:aws:local:::{resource}")
+                return self.names.get(resource, resource)
+            if key == "Fn::If":
+                name, yes, no = argument
+                return self.value(yes if self.condition(name) else no)
+            if key == "Fn::Equals":
+                left, right = (self.value(item) for item in argument)
+                return str(left) == str(right)
+            if key == "Fn::Not":
+                return not self.value(argument[0])
+            if key == "Fn::And":
+                return all(self.value(item) for item in argument)
+            if key == "Fn::Or":
+                return any(self.value(item) for item in argument)
+            if key == "Fn::Join":
+                separator, items = argument
+                return separator.join(str(item) for item in self.value(items))
+            if key == "Fn::Select":
+                index, items = argument
+                return self.value(items)[int(self.value(index))]
+            if key == "Condition":
+                return self.condition(argument)
+        resolved = {key: self.value(value) for key, value in node.items()}
+        return {key: value for key, value in resolved.items() if value is not _NO_VALUE}
+
+    def _ref(self, name: str) -> Any:
+        if name == "AWS::NoValue":
+            return _NO_VALUE
+        if name in self.parameters:
+            return self.parameters[name]
+        return self.names.get(name, name)
+
+    def _sub(self, argument: Any) -> str:
+        text, variables = (argument, {}) if isinstance(argument, str) else argument
+        values = {key: self.value(value) for key, value in variables.items()}
+
+        def replace(match: re.Match[str]) -> str:
+            token = match.group(1)
+            if token in values:
+                return str(values[token])
+            if "." in token:
+                return str(self.value({"Fn::GetAtt": token.split(".", 1)}))
+            return str(self._ref(token))
+
+        return re.sub(r"\$\{([^}!][^}]*)\}", replace, text)
+
+
+_NO_VALUE = object()
+
+
+def parameter_values(
+    template: dict[str, Any], overrides: dict[str, Any], stack_name: str, region: str
+) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "AWS::StackName": stack_name,
+        "AWS::Region": region,
+        "AWS::AccountId": ACCOUNT,
+        "AWS::Partition": "aws",
+        "AWS::URLSuffix": "amazonaws.com",
+    }
+    for name, spec in template.get("Parameters", {}).items():
+        if name in overrides:
+            values[name] = str(overrides[name])
+        elif "Default" in spec:
+            values[name] = spec["Default"]
+        else:
+            raise TemplateError(f"parameter {name} has no default; give it a value")
+    unknown = set(overrides) - set(template.get("Parameters", {}))
+    if unknown:
+        raise TemplateError(f"unknown template parameters: {', '.join(sorted(unknown))}")
+    return values

@@ -1,0 +1,184 @@
+"""What the Lambda handlers share: per-container factories and the S3-event loop.
+
+Clients, the repository and settings are created once per container, on first use.
+Each S3 record is handled on its own: a bad file is quarantined, an unexpected
+failure of one record does not stop the others, and is raised at the end so that
+Lambda retries the event and, in the end, sends it to the on-failure destination.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote_plus
+
+from acktrack import settings as settings_module
+from acktrack.tracking.sources import Outcome, PipelineConfig
+from acktrack.tracking.tracked import ObjectRef
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Logger, Metrics
+
+    from acktrack.aws.objects import S3ObjectSource
+    from acktrack.store.repository import Repository
+
+
+@lru_cache(maxsize=1)
+def repository() -> Repository:
+    from acktrack.store.repository import Repository
+
+    current = settings_module.settings()
+    return Repository(current.table_name, current.region, writer_threads=current.writer_threads)
+
+
+@lru_cache(maxsize=1)
+def object_source() -> S3ObjectSource:
+    from acktrack.aws.objects import S3ObjectSource
+
+    return S3ObjectSource(settings_module.settings().quarantine_prefix)
+
+
+def pipeline_config() -> PipelineConfig:
+    current = settings_module.settings()
+    return PipelineConfig(current.our_sender_ids, current.envelope_zone, current.max_object_bytes)
+
+
+def reset_settings() -> None:
+    """Forget the settings only (the local stack runs another function in the same container)."""
+    settings_module.reset()
+
+
+def reset() -> None:
+    """Forget every per-container object (the local stack starts on a new endpoint)."""
+    from acktrack.aws import clients
+
+    settings_module.reset()
+    repository.cache_clear()
+    object_source.cache_clear()
+    clients.reset()
+
+
+def object_refs(event: dict[str, Any]) -> list[ObjectRef]:
+    """The objects an S3 ObjectCreated event names (keys arrive URL-encoded)."""
+    refs = []
+    for record in event.get("Records", []):
+        s3 = record.get("s3", {})
+        obj = s3.get("object", {})
+        when = record.get("eventTime")
+        try:
+            received = (
+                datetime.fromisoformat(when.replace("Z", "+00:00")) if when else datetime.now(UTC)
+            )
+        except ValueError:
+            received = datetime.now(UTC)
+        refs.append(
+            ObjectRef(
+                bucket=s3.get("bucket", {}).get("name", ""),
+                key=unquote_plus(obj.get("key", "")),
+                size=obj.get("size"),
+                version_id=obj.get("versionId"),
+                received_at=received,
+            )
+        )
+    return refs
+
+
+def handle_s3_event(event: dict[str, Any], direction: str, logger: Logger | logging.Logger,
+                    metrics: Metrics | None = None) -> dict[str, Any]:  # fmt: skip
+    """Ingest every object of an S3 event (``direction``: outbound or inbound)."""
+    from acktrack.tracking.inbound import ingest_inbound
+    from acktrack.tracking.outbound import ingest_outbound
+
+    ingest = ingest_outbound if direction == "outbound" else ingest_inbound
+    results: list[dict[str, Any]] = []
+    failures = 0
+    for ref in object_refs(event):
+        try:
+            outcome = ingest(ref, object_source(), repository(), pipeline_config())
+        except Exception as error:
+            # A bug or an AWS failure (not bad input): log without data, retry the event later.
+            failures += 1
+            logger.exception(
+                "ingest failed", extra={"object": ref.key_hash, "error": type(error).__name__}
+            )
+            continue
+        log = {"object": ref.key_hash, "direction": direction, **outcome.to_log()}
+        if outcome.outcome == "quarantined":
+            logger.warning("file quarantined", extra=log)
+        else:
+            logger.info("file processed", extra=log)
+        _metrics(metrics, outcome)
+        results.append(log)
+    if failures:
+        raise RuntimeError(
+            f"{failures} of {len(results) + failures} objects failed; the event will be retried"
+        )
+    return {"objects": results}
+
+
+def _metrics(metrics: Metrics | None, outcome: Outcome) -> None:
+    if metrics is None:
+        return
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    metrics.add_metric(name="FilesProcessed", unit=MetricUnit.Count, value=1)
+    if outcome.outcome == "quarantined":
+        metrics.add_metric(name="FilesQuarantined", unit=MetricUnit.Count, value=1)
+    if outcome.members:
+        metrics.add_metric(name="MembersTracked", unit=MetricUnit.Count, value=outcome.members)
+    if outcome.duplicates:
+        metrics.add_metric(
+            name="DuplicateInterchanges", unit=MetricUnit.Count, value=outcome.duplicates
+        )
+    if outcome.applied:
+        metrics.add_metric(
+            name="AcknowledgmentsApplied", unit=MetricUnit.Count, value=outcome.applied
+        )
+    if outcome.unmatched:
+        metrics.add_metric(
+            name="AcknowledgmentsUnmatched", unit=MetricUnit.Count, value=outcome.unmatched
+        )
+
+
+def report_time(event: dict[str, Any]) -> datetime:
+    """The moment a report is built as of: the schedule's time, else now."""
+    raw = event.get("as_of") if isinstance(event, dict) else None
+    if raw:
+        try:
+            moment = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+        except ValueError:
+            moment = datetime.now(UTC)
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return datetime.now(UTC)
+
+
+def run_report(
+    event: dict[str, Any], logger: Logger | logging.Logger, metrics: Metrics | None = None
+) -> dict[str, Any]:
+    """Build the report as of the schedule time, archive it and email it."""
+    from acktrack.aws.delivery import deliver
+    from acktrack.tracking.reporting import collect_report
+
+    current = settings_module.settings()
+    as_of = report_time(event)
+    report = collect_report(repository(), as_of, current.ack_sla_hours, current.report_window_days)
+    delivered = deliver(report, current)
+    counts = {key: report.summary[key] for key in ("members_sent", "confirmed", "rejected", "pending_overdue",
+                                                    "pending_within_sla", "unmatched_acks", "quarantined")}  # fmt: skip
+    logger.info(
+        "report delivered", extra={"as_of": as_of.isoformat(), "reads": report.reads, **counts}
+    )
+    if metrics is not None:
+        from aws_lambda_powertools.metrics import MetricUnit
+
+        metrics.add_metric(
+            name="MembersUnconfirmed", unit=MetricUnit.Count, value=report.summary["unconfirmed"]
+        )
+        metrics.add_metric(
+            name="MembersPendingOverdue",
+            unit=MetricUnit.Count,
+            value=report.summary["pending_overdue"],
+        )
+    return {"as_of": as_of.isoformat(), "summary": report.summary, **delivered}

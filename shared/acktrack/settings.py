@@ -1,0 +1,104 @@
+"""Typed settings, read once from the environment (per container) and validated."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable, never a secret."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    table_name: str
+    region: str
+    our_sender_ids: tuple[str, ...]  # ISA06 values we send as; empty: accept any
+    ack_sla_hours: float
+    envelope_timezone: str
+    quarantine_prefix: str
+    reports_bucket: str | None
+    report_sender: str | None
+    report_recipients: tuple[str, ...]
+    report_timezone: str
+    report_window_days: int
+    effectuation_sla_days: int
+    max_object_bytes: int
+    writer_threads: int
+
+    @property
+    def envelope_zone(self) -> ZoneInfo:
+        return ZoneInfo(self.envelope_timezone)
+
+    @property
+    def report_zone(self) -> ZoneInfo:
+        return ZoneInfo(self.report_timezone)
+
+
+def _number(env: Mapping[str, str], name: str, default: float, minimum: float = 0) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {raw!r}")
+    return value
+
+
+def _zone(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip() or "UTC"
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(
+            f"{name} is not a time zone name (e.g. UTC, America/New_York): {value!r}"
+        ) from None
+    return value
+
+
+def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    return tuple(
+        item.strip() for item in env.get(name, "").replace(";", ",").split(",") if item.strip()
+    )
+
+
+def from_environment(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    table = env.get("TABLE_NAME", "").strip()
+    if not table:
+        raise SettingsError("TABLE_NAME is not set")
+    prefix = env.get("QUARANTINE_PREFIX", "quarantine/").strip() or "quarantine/"
+    return Settings(
+        table_name=table,
+        region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+        our_sender_ids=_list(env, "OUR_SENDER_IDS"),
+        ack_sla_hours=_number(env, "ACK_SLA_HOURS", 48.0),
+        envelope_timezone=_zone(env, "ENVELOPE_TIMEZONE"),
+        quarantine_prefix=prefix if prefix.endswith("/") else prefix + "/",
+        reports_bucket=env.get("REPORTS_BUCKET", "").strip() or None,
+        report_sender=env.get("REPORT_SENDER", "").strip() or None,
+        report_recipients=_list(env, "REPORT_RECIPIENTS"),
+        report_timezone=_zone(env, "REPORT_TIMEZONE"),
+        report_window_days=int(_number(env, "REPORT_WINDOW_DAYS", 7, minimum=1)),
+        effectuation_sla_days=int(_number(env, "EFFECTUATION_SLA_DAYS", 45)),
+        max_object_bytes=int(_number(env, "MAX_OBJECT_BYTES", 2 * 1024**3, minimum=1)),
+        writer_threads=int(_number(env, "WRITER_THREADS", 4, minimum=1)),
+    )
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    """The container's settings, read on first use (not at import time)."""
+    return from_environment()
+
+
+def reset() -> None:
+    """Forget the cached settings (the local stack switches functions in one process)."""
+    settings.cache_clear()

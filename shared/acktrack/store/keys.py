@@ -1,0 +1,98 @@
+"""Key formats of the single table. Control numbers are unique only per sender and
+partner, so every correlation key carries both trading-partner ids.
+
+    IC#<our>#<partner>#<isa13>        V#<digest>                      interchange version
+    GS#<our>#<partner>#<gs06>         V#<isa13>#<digest>              group version marker
+    GS#<our>#<partner>#<gs06>         SET#<isa13>#<digest>#<st02>     transaction set
+    MB#<set_id>#<chunk>               P#<first segment position>      member transaction
+    ACK#GS#<our>#<partner>#<gs06>     <ack id>                        a 999's response for a group
+    ACK#IC#<our>#<partner>#<isa13>    <ack id>                        a TA1
+    OBJ#<bucket>#<key hash>           OBJ                             one S3 object's outcome
+    STAT#<our>#<partner>              ALL | D#<yyyy-mm-dd>            counters
+    PARTNERS                          <our>#<partner>                 the partners seen
+    NOTICE#<kind>#<hash>              N                               duplicates, reuse, ambiguity
+
+Sparse index "report" (rk, rs) holds only what the report must show: open sets
+(rk OPEN#<shard>), unmatched acknowledgments, quarantined files and notices.
+Sparse index "subscriber" (uk, us) finds a subscriber's member transactions by a hash
+of the id, so the id itself never appears in a key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+OPEN_SHARDS = 4  # open sets spread over this many index partitions
+MEMBER_CHUNK = 20_000  # segment positions per member partition (about 700 members)
+
+REPORT_UNMATCHED = "UNMATCHED"
+REPORT_QUARANTINE = "QUARANTINE"
+REPORT_NOTICE = "NOTICE"
+
+
+def short_hash(*parts: str, size: int = 20) -> str:
+    return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=size // 2).hexdigest()
+
+
+def interchange_pk(our: str, partner: str, interchange_control: str) -> str:
+    return f"IC#{our}#{partner}#{interchange_control}"
+
+
+def interchange_sk(digest: str) -> str:
+    return f"V#{digest[:20]}"
+
+
+def group_pk(our: str, partner: str, group_control: str | None) -> str:
+    return f"GS#{our}#{partner}#{group_control or '-'}"
+
+
+def group_version_sk(interchange_control: str, digest: str) -> str:
+    return f"V#{interchange_control}#{digest[:20]}"
+
+
+def set_sk(interchange_control: str, digest: str, transaction_control: str) -> str:
+    return f"SET#{interchange_control}#{digest[:20]}#{transaction_control}"
+
+
+def set_id(our: str, partner: str, group_control: str | None, interchange_control: str, digest: str,
+           transaction_control: str) -> str:  # fmt: skip
+    return short_hash(
+        our, partner, group_control or "-", interchange_control, digest[:20], transaction_control
+    )
+
+
+def member_pk(set_identifier: str, position: int) -> str:
+    return f"MB#{set_identifier}#{position // MEMBER_CHUNK}"
+
+
+def member_sk(position: int) -> str:
+    return f"P#{position:09d}"
+
+
+def open_shard(set_identifier: str) -> str:
+    return f"OPEN#{int(set_identifier[:4], 16) % OPEN_SHARDS}"
+
+
+def group_ack_pk(our: str, partner: str, group_control: str) -> str:
+    return f"ACK#GS#{our}#{partner}#{group_control}"
+
+
+def interchange_ack_pk(our: str, partner: str, interchange_control: str) -> str:
+    return f"ACK#IC#{our}#{partner}#{interchange_control}"
+
+
+def object_pk(bucket: str, key: str) -> str:
+    return f"OBJ#{bucket}#{short_hash(key, size=32)}"
+
+
+def counter_pk(our: str, partner: str) -> str:
+    return f"STAT#{our}#{partner}"
+
+
+def subscriber_key(our: str, partner: str, subscriber_id: str) -> str:
+    """Partition of the subscriber index: a hash, so the id is not in a key."""
+    return f"SUB#{short_hash(our, partner, subscriber_id, size=32)}"
+
+
+def notice_pk(kind: str, *identity: str) -> str:
+    return f"NOTICE#{kind}#{short_hash(kind, *identity)}"

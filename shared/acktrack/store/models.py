@@ -1,0 +1,246 @@
+"""PynamoDB models of the single table (key layout in ``keys``).
+
+Names, SSNs, birth dates and addresses are never stored: the tracker needs control
+numbers, codes and the identifiers an operations team acts on, nothing more.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+
+class ReportIndex(GlobalSecondaryIndex[Any]):
+    """Sparse: open sets, unmatched acknowledgments, quarantined files, notices.
+
+    Declared on each model that uses it: every index partition (rk) holds one kind of
+    item, so a query returns instances of the right model."""
+
+    class Meta:
+        index_name = "report"
+        projection = AllProjection()
+
+    rk = UnicodeAttribute(hash_key=True)
+    rs = UnicodeAttribute(range_key=True)
+
+
+class SubscriberIndex(GlobalSecondaryIndex[Any]):
+    """Member transactions by (hashed) subscriber id, oldest first."""
+
+    class Meta:
+        index_name = "subscriber"
+        projection = AllProjection()
+
+    uk = UnicodeAttribute(hash_key=True)
+    us = UnicodeAttribute(range_key=True)
+
+
+class Item(Model):
+    """Every item of the table has these keys; subclasses add their attributes."""
+
+    class Meta:
+        table_name = "acktrack"  # bound at run time (``repository.bind``)
+        region = "us-east-1"
+        max_retry_attempts = 8
+        base_backoff_ms = 50
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+
+
+class ReportedItem(Item):
+    """An item that can appear in the report index while it needs attention."""
+
+    rk = UnicodeAttribute(null=True)
+    rs = UnicodeAttribute(null=True)
+
+
+class InterchangeItem(Item):
+    our_id = UnicodeAttribute()
+    partner = UnicodeAttribute()
+    interchange_control = UnicodeAttribute()
+    interchange_date = UnicodeAttribute()  # ISA09, for telling reused ISA13s apart by TA1
+    interchange_time = UnicodeAttribute()  # ISA10
+    digest = UnicodeAttribute()
+    status = UnicodeAttribute()  # ingesting | complete
+    source_bucket = UnicodeAttribute()
+    source_key = UnicodeAttribute()
+    received_at = UnicodeAttribute()
+    sent_at = UnicodeAttribute()
+    duplicate_sources = ListAttribute(of=UnicodeAttribute, default=list)
+    groups = NumberAttribute(default=0)
+    sets = NumberAttribute(default=0)
+    members = NumberAttribute(default=0)
+    group_controls = JSONAttribute(
+        default=list
+    )  # GS06s of its groups (their sets are found by key)
+    findings = JSONAttribute(default=list)  # interchange-level findings (capped)
+    acks: MapAttribute[str, Any] = MapAttribute(default=dict)  # TA1 id -> summary
+
+
+class GroupVersionItem(Item):
+    our_id = UnicodeAttribute()
+    partner = UnicodeAttribute()
+    group_control = UnicodeAttribute()
+    interchange_control = UnicodeAttribute()
+    digest = UnicodeAttribute()
+    sets = NumberAttribute(default=0)
+    sent_at = UnicodeAttribute()
+    source_key = UnicodeAttribute(default="")
+
+
+class SetItem(ReportedItem):
+    set_id = UnicodeAttribute()
+    our_id = UnicodeAttribute()
+    partner = UnicodeAttribute()
+    payer_name = UnicodeAttribute(default="")
+    interchange_control = UnicodeAttribute()
+    group_control = UnicodeAttribute()
+    transaction_control = UnicodeAttribute()
+    implementation = UnicodeAttribute(default="")
+    digest = UnicodeAttribute()
+    interchange_pk = UnicodeAttribute()
+    interchange_sk = UnicodeAttribute()
+    sent_at = UnicodeAttribute()
+    sent_day = UnicodeAttribute()
+    members = NumberAttribute(default=0)
+    last_position = NumberAttribute(default=1)
+    segments = NumberAttribute(default=0)
+    status = UnicodeAttribute(default="sent")
+    status_rank = NumberAttribute(default=0)
+    status_at = UnicodeAttribute(null=True)  # acknowledgment time of the current status
+    first_999_at = UnicodeAttribute(null=True)  # earliest 999 envelope time, for time-to-ack
+    acks: MapAttribute[str, Any] = MapAttribute(
+        default=dict
+    )  # ack id -> summary (codes, attributed errors)
+    findings = JSONAttribute(default=list)  # outbound findings: envelope and content (capped)
+    finding_count = NumberAttribute(default=0)
+    predicted_rejection = BooleanAttribute(default=False)
+    revision = NumberAttribute(default=0)  # optimistic lock for status changes
+    report = ReportIndex()
+
+
+class MemberItem(Item):
+    set_pk = UnicodeAttribute()
+    set_sk = UnicodeAttribute()
+    set_id = UnicodeAttribute()
+    our_id = UnicodeAttribute()
+    partner = UnicodeAttribute()
+    sent_at = UnicodeAttribute()
+    ordinal = NumberAttribute()
+    first_position = NumberAttribute()
+    last_position = NumberAttribute()
+    subscriber_indicator = UnicodeAttribute(default="")
+    relationship = UnicodeAttribute(default="")
+    maintenance_type = UnicodeAttribute(default="")
+    maintenance_reason = UnicodeAttribute(default="")
+    benefit_status = UnicodeAttribute(default="")
+    subscriber_id = UnicodeAttribute(null=True)
+    member_id = UnicodeAttribute(null=True)  # REF*17, the exchange member id
+    carrier_member_id = UnicodeAttribute(null=True)  # REF*23
+    group_policy_number = UnicodeAttribute(null=True)
+    eligibility_begin = UnicodeAttribute(null=True)
+    eligibility_end = UnicodeAttribute(null=True)
+    maintenance_effective = UnicodeAttribute(null=True)
+    coverages = JSONAttribute(default=list)
+    categories = JSONAttribute(default=dict)  # 2750 reporting categories (premium, APTC...)
+    findings = JSONAttribute(default=list)
+    uk = UnicodeAttribute(null=True)
+    us = UnicodeAttribute(null=True)
+    subscriber = SubscriberIndex()
+
+
+class AckItem(ReportedItem):
+    kind = UnicodeAttribute()  # 999 | TA1
+    our_id = UnicodeAttribute()
+    partner = UnicodeAttribute()
+    target_control = UnicodeAttribute()  # AK102 or TA101
+    source_bucket = UnicodeAttribute()
+    source_key = UnicodeAttribute()
+    received_at = UnicodeAttribute()
+    acknowledged_at = UnicodeAttribute()  # the acknowledgment's own envelope time
+    status = UnicodeAttribute()  # AK901 or TA104
+    detail = JSONAttribute(default=dict)  # the parsed acknowledgment (codes only)
+    state = UnicodeAttribute(default="pending")  # applied | unmatched | ambiguous
+    reason = UnicodeAttribute(default="")
+    report = ReportIndex()
+
+
+class ObjectItem(ReportedItem):
+    bucket = UnicodeAttribute()
+    key = UnicodeAttribute()
+    outcome = UnicodeAttribute()  # tracked | duplicate | acknowledgments | quarantined
+    reason = UnicodeAttribute(default="")
+    received_at = UnicodeAttribute()
+    size = NumberAttribute(default=0)
+    quarantine_key = UnicodeAttribute(null=True)
+    detail = JSONAttribute(default=dict)
+    report = ReportIndex()
+
+
+class CounterItem(Item):
+    """Member and set counts by partner (ALL, and per sent day), moved only in
+    transactions with the set transitions that change them."""
+
+    members_sent = NumberAttribute(default=0)
+    sets_sent = NumberAttribute(default=0)
+    members_accepted = NumberAttribute(default=0)
+    members_accepted_with_errors = NumberAttribute(default=0)
+    members_rejected = NumberAttribute(default=0)
+    members_effectuated = NumberAttribute(default=0)
+    sets_accepted = NumberAttribute(default=0)
+    sets_accepted_with_errors = NumberAttribute(default=0)
+    sets_rejected = NumberAttribute(default=0)
+
+
+class PartnerItem(Item):
+    our_id = UnicodeAttribute()
+    partner = UnicodeAttribute()
+    payer_name = UnicodeAttribute(default="")
+    first_seen = UnicodeAttribute()
+
+
+class NoticeItem(ReportedItem):
+    kind = UnicodeAttribute()  # duplicate_interchange | interchange_control_reused | ...
+    detail = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    keys = UnicodeSetAttribute(null=True)  # S3 keys involved (never logged)
+    report = ReportIndex()
+
+
+MODELS: tuple[type[Item], ...] = (
+    Item, ReportedItem, InterchangeItem, GroupVersionItem, SetItem, MemberItem, AckItem, ObjectItem,
+    CounterItem, PartnerItem, NoticeItem,
+)  # fmt: skip
+
+
+def bind(table_name: str, region: str, host: str | None = None) -> None:
+    """Point every model at the table (Lambda: from settings; local stack: moto).
+
+    The models share one botocore client: PynamoDB would otherwise build a session
+    and a client per model class, which costs a cold start several times over.
+    """
+    for model in MODELS:
+        meta: Any = model.Meta
+        meta.table_name = table_name
+        meta.region = region
+        meta.host = host
+        model._connection = None
+    shared: Any = None
+    for model in MODELS:
+        connection = model._get_connection().connection
+        if shared is None:
+            shared = connection.client
+        else:
+            connection._client = shared

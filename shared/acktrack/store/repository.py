@@ -1,0 +1,595 @@
+"""The one module that talks to DynamoDB.
+
+- Writes that must not regress are conditional: an interchange completes once (and
+  its counters move once); a set's status changes only from the revision it was read
+  at, in one transaction with the counters it moves.
+- Member items go out with BatchWriteItem (25 per request) from a few threads, with
+  exponential back-off, and UnprocessedItems are retried until written.
+- The report reads the sparse "report" index only: never a scan.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from types import TracebackType
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
+
+from acktrack.store import keys
+from acktrack.store.models import (
+    AckItem,
+    CounterItem,
+    GroupVersionItem,
+    InterchangeItem,
+    MemberItem,
+    NoticeItem,
+    ObjectItem,
+    PartnerItem,
+    SetItem,
+    bind,
+)
+from acktrack.tracking.sources import Outcome
+from acktrack.tracking.status import COUNTED, OPEN, RANK, Event, Status, fold
+from acktrack.tracking.tracked import ObjectRef, TrackedInterchange, TrackedMember, TrackedSet, iso
+
+log = logging.getLogger(__name__)
+
+BATCH = 25  # BatchWriteItem's limit
+_CONFLICT_RETRIES = 12
+
+
+class StoreError(RuntimeError):
+    """DynamoDB kept refusing a write after every retry (the event is retried by Lambda)."""
+
+
+def _conditional_failure(error: Exception) -> bool:
+    text = f"{getattr(error, 'cause_response_code', '')} {getattr(error, 'cause_response_message', '')} {error}"
+    return "ConditionalCheckFailed" in text or "TransactionCanceled" in text
+
+
+class MemberWriter:
+    """Buffers member items and writes them 25 at a time from a small thread pool."""
+
+    def __init__(self, threads: int, deadline_seconds: float = 600.0) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="acktrack-writer")
+        self._threads = threads
+        self._buffer: list[dict[str, Any]] = []
+        self._pending: deque[Future[int]] = deque()
+        self._deadline = deadline_seconds
+        self.written = 0
+        self.requests = 0
+        self._lock = threading.Lock()
+
+    def add(self, member: TrackedMember) -> None:
+        self._buffer.append(_member_item(member).serialize())
+        if len(self._buffer) == BATCH:
+            self._submit()
+
+    def _submit(self) -> None:
+        batch, self._buffer = self._buffer, []
+        self._pending.append(self._pool.submit(self._write, batch))
+        while len(self._pending) > 4 * self._threads:  # bounded memory: wait for the oldest
+            self.written += self._pending.popleft().result()
+
+    def _write(self, batch: list[dict[str, Any]]) -> int:
+        connection = MemberItem._get_connection()
+        started = time.monotonic()
+        delay = 0.05
+        items = batch
+        while True:
+            with self._lock:
+                self.requests += 1
+            response = connection.batch_write_item(put_items=items)
+            unprocessed = (
+                (response or {}).get("UnprocessedItems", {}).get(MemberItem.Meta.table_name, [])
+            )
+            if not unprocessed:
+                return len(batch)
+            if time.monotonic() - started > self._deadline:
+                raise StoreError(
+                    f"{len(unprocessed)} member items still unprocessed after {self._deadline:.0f} s"
+                )
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, 5.0)
+            items = [entry["PutRequest"]["Item"] for entry in unprocessed]
+
+    def close(self) -> None:
+        try:
+            if self._buffer:
+                self._submit()
+            while self._pending:
+                self.written += self._pending.popleft().result()
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> MemberWriter:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _member_item(member: TrackedMember) -> MemberItem:
+    item = MemberItem(
+        member.pk,
+        member.sk,
+        set_pk=member.set_pk,
+        set_sk=member.set_sk,
+        set_id=member.set_id,
+        our_id=member.our_id,
+        partner=member.partner,
+        sent_at=member.sent_at,
+        ordinal=member.ordinal,
+        first_position=member.first_position,
+        last_position=member.last_position,
+        subscriber_indicator=member.subscriber_indicator,
+        relationship=member.relationship,
+        maintenance_type=member.maintenance_type,
+        maintenance_reason=member.maintenance_reason,
+        benefit_status=member.benefit_status,
+        subscriber_id=member.subscriber_id,
+        member_id=member.member_id,
+        carrier_member_id=member.carrier_member_id,
+        group_policy_number=member.group_policy_number,
+        eligibility_begin=member.eligibility_begin,
+        eligibility_end=member.eligibility_end,
+        maintenance_effective=member.maintenance_effective,
+        coverages=member.coverages,
+        categories=member.categories,
+        findings=member.findings,
+    )
+    if member.subscriber_id:
+        item.uk = keys.subscriber_key(member.our_id, member.partner, member.subscriber_id)
+        item.us = f"{member.sent_at}#{member.set_id}#{member.ordinal:07d}"
+    return item
+
+
+class Repository:
+    """Tracking state in one DynamoDB table (see ``keys`` for the layout)."""
+
+    def __init__(
+        self, table_name: str, region: str, host: str | None = None, writer_threads: int = 4
+    ) -> None:
+        bind(table_name, region, host)
+        self.writer_threads = writer_threads
+
+    def _connection(self) -> Connection:
+        return SetItem._get_connection().connection
+
+    @property
+    def client(self) -> Any:
+        """The botocore DynamoDB client every model shares (for request-counting hooks)."""
+        return self._connection().client
+
+    # -- interchanges -------------------------------------------------------------------
+
+    def interchange_versions(self, our: str, partner: str, control: str) -> list[InterchangeItem]:
+        return list(
+            InterchangeItem.query(keys.interchange_pk(our, partner, control), consistent_read=True)
+        )
+
+    def begin_interchange(self, planned: TrackedInterchange) -> None:
+        """Create the version (status ingesting) unless it exists (then its ingest resumes)."""
+        item = InterchangeItem(
+            planned.pk,
+            planned.sk,
+            our_id=planned.our_id,
+            partner=planned.partner,
+            interchange_control=planned.interchange_control,
+            interchange_date=planned.interchange_date,
+            interchange_time=planned.interchange_time,
+            digest=planned.digest,
+            status="ingesting",
+            source_bucket=planned.source_bucket,
+            source_key=planned.source_key,
+            received_at=planned.received_at,
+            sent_at=planned.sent_at,
+            groups=planned.groups,
+            sets=len(planned.sets),
+            members=planned.members,
+            group_controls=planned.group_controls,
+            findings=planned.findings,
+        )
+        try:
+            item.save(condition=InterchangeItem.pk.does_not_exist())
+        except PutError as error:
+            if not _conditional_failure(error):
+                raise
+
+    def complete_interchange(self, planned: TrackedInterchange) -> bool:
+        """Mark the version complete and count its members, exactly once."""
+        counter_pk = keys.counter_pk(planned.our_id, planned.partner)
+        try:
+            with TransactWrite(connection=self._connection()) as transaction:
+                transaction.update(
+                    InterchangeItem(planned.pk, planned.sk),
+                    actions=[InterchangeItem.status.set("complete")],
+                    condition=InterchangeItem.status == "ingesting",
+                )
+                members, sets = planned.members, len(planned.sets)
+                transaction.update(
+                    CounterItem(counter_pk, "ALL"),
+                    actions=[
+                        CounterItem.members_sent.add(members),
+                        CounterItem.sets_sent.add(sets),
+                    ],
+                )
+                for day, (day_members, day_sets) in planned.counts_by_day().items():
+                    transaction.update(
+                        CounterItem(counter_pk, f"D#{day}"),
+                        actions=[
+                            CounterItem.members_sent.add(day_members),
+                            CounterItem.sets_sent.add(day_sets),
+                        ],
+                    )
+        except TransactWriteError as error:
+            if _conditional_failure(error):
+                return False
+            raise
+        return True
+
+    def record_duplicate(self, version: InterchangeItem, ref: ObjectRef) -> None:
+        if ref.key in (version.duplicate_sources or []):
+            return
+        version.update(actions=[InterchangeItem.duplicate_sources.set(
+            InterchangeItem.duplicate_sources.append([ref.key])
+        )])  # fmt: skip
+        self.notice(
+            "duplicate_interchange",
+            f"interchange ISA13 {version.interchange_control} to {version.partner} arrived again under "
+            "another key; tracked once",
+            [version.source_key, ref.key],
+            version.our_id, version.partner, version.interchange_control, version.digest,
+        )  # fmt: skip
+
+    # -- sets and groups ----------------------------------------------------------------
+
+    def put_sets(self, sets: list[TrackedSet]) -> None:
+        """Create each set once; an existing set (a resumed ingest) keeps its state."""
+        for tracked in sets:
+            item = SetItem(
+                tracked.pk,
+                tracked.sk,
+                set_id=tracked.set_id,
+                our_id=tracked.our_id,
+                partner=tracked.partner,
+                payer_name=tracked.payer_name,
+                interchange_control=tracked.interchange_control,
+                group_control=tracked.group_control,
+                transaction_control=tracked.transaction_control,
+                implementation=tracked.implementation,
+                digest=tracked.digest,
+                interchange_pk=tracked.interchange_pk,
+                interchange_sk=tracked.interchange_sk,
+                sent_at=tracked.sent_at,
+                sent_day=tracked.sent_day,
+                members=tracked.members,
+                last_position=tracked.last_position,
+                segments=tracked.segments,
+                findings=tracked.findings,
+                finding_count=tracked.finding_count,
+                predicted_rejection=tracked.predicted_rejection,
+                rk=keys.open_shard(tracked.set_id),
+                rs=f"{tracked.sent_at}#{tracked.set_id}",
+            )
+            try:
+                item.save(condition=SetItem.pk.does_not_exist())
+            except PutError as error:
+                if not _conditional_failure(error):
+                    raise
+
+    def put_group_version(
+        self, planned: TrackedInterchange, group_control: str
+    ) -> list[dict[str, str]]:
+        """Mark that this interchange used GS06 ``group_control``; return every user of it."""
+        sets = [item for item in planned.sets if item.group_control == group_control]
+        GroupVersionItem(
+            keys.group_pk(planned.our_id, planned.partner, group_control),
+            keys.group_version_sk(planned.interchange_control, planned.digest),
+            our_id=planned.our_id,
+            partner=planned.partner,
+            group_control=group_control,
+            interchange_control=planned.interchange_control,
+            digest=planned.digest,
+            sets=len(sets),
+            sent_at=sets[0].sent_at if sets else planned.sent_at,
+            source_key=planned.source_key,
+        ).save()
+        return [
+            {"interchange_control": v.interchange_control, "source_key": v.source_key}
+            for v in self.group_versions(planned.our_id, planned.partner, group_control)
+        ]
+
+    def group_versions(self, our: str, partner: str, group_control: str) -> list[GroupVersionItem]:
+        return list(
+            GroupVersionItem.query(
+                keys.group_pk(our, partner, group_control),
+                GroupVersionItem.sk.startswith("V#"),
+                consistent_read=True,
+            )
+        )
+
+    def sets_of_group_version(self, version: GroupVersionItem) -> list[SetItem]:
+        prefix = f"SET#{version.interchange_control}#{version.digest[:20]}#"
+        return list(SetItem.query(version.pk, SetItem.sk.startswith(prefix), consistent_read=True))
+
+    def sets_of_group(self, our: str, partner: str, group_control: str) -> list[SetItem]:
+        pk = keys.group_pk(our, partner, group_control)
+        return list(SetItem.query(pk, SetItem.sk.startswith("SET#"), consistent_read=True))
+
+    def sets_of_interchange(self, version: InterchangeItem) -> list[SetItem]:
+        prefix = f"SET#{version.interchange_control}#{version.digest[:20]}#"
+        found: list[SetItem] = []
+        for group_control in version.group_controls or []:
+            pk = keys.group_pk(version.our_id, version.partner, group_control)
+            found += SetItem.query(pk, SetItem.sk.startswith(prefix), consistent_read=True)
+        return found
+
+    def get_set(self, pk: str, sk: str) -> SetItem | None:
+        try:
+            return SetItem.get(pk, sk, consistent_read=True)
+        except SetItem.DoesNotExist:
+            return None
+
+    def member_at(self, set_id: str, position: int | None) -> dict[str, Any] | None:
+        """The member whose INS loop holds segment ``position`` (one query, two at a chunk edge)."""
+        if not position or position < 1:
+            return None
+        for chunk in (position // keys.MEMBER_CHUNK, position // keys.MEMBER_CHUNK - 1):
+            if chunk < 0:
+                break
+            for item in MemberItem.query(
+                f"MB#{set_id}#{chunk}",
+                MemberItem.sk <= keys.member_sk(position),
+                scan_index_forward=False,
+                limit=1,
+                consistent_read=True,
+            ):
+                if item.first_position <= position <= item.last_position:
+                    return {"ordinal": int(item.ordinal), "first_position": int(item.first_position),
+                            "last_position": int(item.last_position)}  # fmt: skip
+                return None
+        return None
+
+    # -- status changes ------------------------------------------------------------------
+
+    def apply_to_set(self, item: SetItem, entry_id: str, summary: dict[str, Any]) -> SetItem:
+        """Record one acknowledgment entry on a set and refold its status."""
+        return self._change_set(item, lambda acks: {**acks, entry_id: summary}, entry_id)
+
+    def revoke_from_set(self, item: SetItem, ack_id: str) -> SetItem:
+        """An acknowledgment no longer counts for this set (its control number is ambiguous)."""
+
+        def revoke(acks: dict[str, Any]) -> dict[str, Any]:
+            changed = dict(acks)
+            for key, value in acks.items():
+                if key == ack_id or key.startswith(ack_id + "#"):
+                    changed[key] = {**value, "revoked": True}
+            return changed
+
+        return self._change_set(item, revoke, ack_id)
+
+    def _change_set(self, item: SetItem, change: Any, label: str) -> SetItem:
+        current = item
+        for _ in range(_CONFLICT_RETRIES):
+            acks = dict(current.acks.as_dict()) if current.acks is not None else {}
+            changed = change(acks)
+            status = fold(
+                Event(v["event"])
+                for v in changed.values()
+                if v.get("event") and not v.get("revoked")
+            )
+            updates = {key: value for key, value in changed.items() if acks.get(key) != value}
+            if not updates and status == current.status:
+                return current
+            try:
+                self._write_set(current, updates, status, changed)
+                return SetItem.get(current.pk, current.sk, consistent_read=True)
+            except (UpdateError, TransactWriteError) as error:
+                if not _conditional_failure(error):
+                    raise
+                time.sleep(random.random() * 0.05)
+                current = SetItem.get(current.pk, current.sk, consistent_read=True)
+        raise StoreError(f"set {current.set_id} kept changing under acknowledgment {label[:40]}")
+
+    def _write_set(
+        self, current: SetItem, updates: dict[str, Any], status: Status, acks: dict[str, Any]
+    ) -> None:
+        actions: list[Action] = [SetItem.acks[key].set(value) for key, value in updates.items()]
+        actions.append(SetItem.revision.add(1))
+        times = [
+            v["at"]
+            for v in acks.values()
+            if v.get("kind") == "999" and v.get("at") and not v.get("revoked")
+        ]
+        first_999 = min(times) if times else None
+        if first_999 != current.first_999_at:
+            actions.append(
+                SetItem.first_999_at.set(first_999) if first_999 else SetItem.first_999_at.remove()
+            )
+        condition = SetItem.revision == current.revision
+        old = Status(current.status)
+        if status == old:
+            current.update(actions=actions, condition=condition)
+            return
+        deciding = [v.get("at") for v in acks.values() if v.get("event") and not v.get("revoked")]
+        actions += [SetItem.status.set(status.value), SetItem.status_rank.set(RANK[status])]
+        actions.append(
+            SetItem.status_at.set(max(d for d in deciding if d))
+            if any(deciding)
+            else SetItem.status_at.remove()
+        )
+        if status in OPEN:
+            actions += [
+                SetItem.rk.set(keys.open_shard(current.set_id)),
+                SetItem.rs.set(f"{current.sent_at}#{current.set_id}"),
+            ]
+        else:
+            actions += [SetItem.rk.remove(), SetItem.rs.remove()]
+        counter_pk = keys.counter_pk(current.our_id, current.partner)
+        moves: list[Action] = []
+        members, sets = int(current.members), 1
+        if old in COUNTED:
+            moves += [getattr(CounterItem, f"members_{COUNTED[old]}").add(-members),
+                      getattr(CounterItem, f"sets_{COUNTED[old]}").add(-sets)]  # fmt: skip
+        if status in COUNTED:
+            moves += [getattr(CounterItem, f"members_{COUNTED[status]}").add(members),
+                      getattr(CounterItem, f"sets_{COUNTED[status]}").add(sets)]  # fmt: skip
+        with TransactWrite(connection=self._connection()) as transaction:
+            transaction.update(current, actions=actions, condition=condition)
+            if moves:
+                transaction.update(CounterItem(counter_pk, "ALL"), actions=moves)
+                transaction.update(CounterItem(counter_pk, f"D#{current.sent_day}"), actions=moves)
+
+    # -- members --------------------------------------------------------------------------
+
+    def member_writer(self) -> MemberWriter:
+        return MemberWriter(self.writer_threads)
+
+    def members_of_set(self, item: SetItem) -> Iterator[MemberItem]:
+        for chunk in range(int(item.last_position) // keys.MEMBER_CHUNK + 1):
+            yield from MemberItem.query(f"MB#{item.set_id}#{chunk}")
+
+    # -- acknowledgments ------------------------------------------------------------------
+
+    def put_ack(self, data: dict[str, Any]) -> AckItem:
+        """Store an acknowledgment once (a redelivery finds the stored one and its state)."""
+        if data["kind"] == "999":
+            pk = keys.group_ack_pk(data["our_id"], data["partner"], data["target_control"])
+        else:
+            pk = keys.interchange_ack_pk(data["our_id"], data["partner"], data["target_control"])
+        fields = {name: value for name, value in data.items() if name != "ack_id"}
+        item = AckItem(pk, data["ack_id"], state="pending", **fields)
+        try:
+            item.save(condition=AckItem.pk.does_not_exist())
+            return item
+        except PutError as error:
+            if not _conditional_failure(error):
+                raise
+        return AckItem.get(pk, data["ack_id"], consistent_read=True)
+
+    def set_ack_state(self, item: AckItem, state: str, reason: str) -> str:
+        actions: list[Action] = [AckItem.state.set(state), AckItem.reason.set(reason)]
+        if state in ("unmatched", "ambiguous"):
+            actions += [
+                AckItem.rk.set(keys.REPORT_UNMATCHED),
+                AckItem.rs.set(f"{item.received_at}#{item.pk}#{item.sk}"),
+            ]
+        else:
+            actions += [AckItem.rk.remove(), AckItem.rs.remove()]
+        item.update(actions=actions)
+        return state
+
+    def acks_for_group(self, our: str, partner: str, group_control: str) -> list[AckItem]:
+        return list(
+            AckItem.query(keys.group_ack_pk(our, partner, group_control), consistent_read=True)
+        )
+
+    def acks_for_interchange(self, our: str, partner: str, control: str) -> list[AckItem]:
+        return list(
+            AckItem.query(keys.interchange_ack_pk(our, partner, control), consistent_read=True)
+        )
+
+    # -- objects, partners, notices -----------------------------------------------------------
+
+    def record_object(self, ref: ObjectRef, outcome: Outcome) -> None:
+        """What happened to one version of an object; the first outcome stands (redeliveries
+        of the same version change nothing)."""
+        item = ObjectItem(
+            keys.object_pk(ref.bucket, ref.key),
+            f"V#{ref.version_id or '-'}",
+            bucket=ref.bucket,
+            key=ref.key,
+            outcome=outcome.outcome,
+            reason=outcome.reason,
+            received_at=iso(ref.received_at),
+            size=ref.size or 0,
+            quarantine_key=outcome.quarantine_key,
+            detail=outcome.to_log(),
+        )
+        if outcome.outcome == "quarantined":
+            item.rk = keys.REPORT_QUARANTINE
+            item.rs = f"{iso(ref.received_at)}#{item.pk}#{item.sk}"
+        try:
+            item.save(condition=ObjectItem.pk.does_not_exist())
+        except PutError as error:
+            if not _conditional_failure(error):
+                raise
+
+    def register_partner(self, our: str, partner: str, payer_name: str) -> None:
+        item = PartnerItem("PARTNERS", f"{our}#{partner}")
+        actions: list[Action] = [
+            PartnerItem.our_id.set(our),
+            PartnerItem.partner.set(partner),
+            PartnerItem.first_seen.set(PartnerItem.first_seen | iso_now()),
+        ]
+        if payer_name:
+            actions.append(PartnerItem.payer_name.set(payer_name))
+        item.update(actions=actions)
+
+    def notice(self, kind: str, detail: str, source_keys: list[str], *identity: str) -> None:
+        item = NoticeItem(keys.notice_pk(kind, *identity), "N")
+        actions: list[Action] = [
+            NoticeItem.kind.set(kind),
+            NoticeItem.detail.set(detail),
+            NoticeItem.created_at.set(NoticeItem.created_at | iso_now()),
+            NoticeItem.rk.set(keys.REPORT_NOTICE),
+            NoticeItem.rs.set(f"{kind}#{item.pk}"),
+        ]
+        wanted = {key for key in source_keys if key}
+        if wanted:
+            actions.append(NoticeItem.keys.add(wanted))
+        item.update(actions=actions)
+
+    # -- what the report reads (the sparse index, never a scan) ---------------------------------
+
+    def open_sets(self) -> Iterator[SetItem]:
+        for shard in range(keys.OPEN_SHARDS):
+            yield from SetItem.report.query(f"OPEN#{shard}")
+
+    def unmatched_acks(self) -> list[AckItem]:
+        return list(AckItem.report.query(keys.REPORT_UNMATCHED))
+
+    def quarantined(self) -> list[ObjectItem]:
+        return list(ObjectItem.report.query(keys.REPORT_QUARANTINE))
+
+    def notices(self) -> list[NoticeItem]:
+        return list(NoticeItem.report.query(keys.REPORT_NOTICE))
+
+    def partners(self) -> list[PartnerItem]:
+        return list(PartnerItem.query("PARTNERS"))
+
+    def counters(
+        self, our: str, partner: str, since_day: str | None = None
+    ) -> dict[str, CounterItem]:
+        """The ALL counter of one partner and, when asked, its day counters since a day."""
+        pk = keys.counter_pk(our, partner)
+        found = {item.sk: item for item in CounterItem.query(pk, CounterItem.sk == "ALL")}
+        if since_day is not None:
+            for item in CounterItem.query(pk, CounterItem.sk.between(f"D#{since_day}", "D#9999")):
+                found[item.sk] = item
+        return found
+
+
+def iso_now() -> str:
+    from datetime import UTC, datetime
+
+    return iso(datetime.now(UTC))

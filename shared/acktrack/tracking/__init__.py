@@ -1,0 +1,1 @@
+"""Tracking logic: statuses, correlation, ingest orchestration and the report (no boto3)."""

@@ -1,0 +1,290 @@
+"""What an acknowledgment says about each transaction set, in codes and plain words.
+
+Pure: the pipeline supplies the sets that were sent, this module says which event each
+one gets, keeps the IK3/IK4 detail, and writes the reason the report shows. Bad values
+from IK404 are kept only for code elements, never for data that may be personal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from acktrack.tracking.status import Event, event_for_ik5, event_for_ta1
+from acktrack.x12 import codes
+from acktrack.x12.records import ElementError, GroupAcknowledgment, SegmentError, SetAcknowledgment
+
+# Data element reference numbers whose values are codes (safe to keep and show).
+CODE_ELEMENTS = frozenset(
+    {"875", "1069", "1073", "1203", "1216", "1205", "1207", "353", "306", "128", "374", "1250", "66", "98",
+     "1065", "1068", "1165", "1166", "143", "479", "480"}
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class SetOutcome:
+    """What one acknowledgment says about one sent transaction set."""
+
+    transaction_control: str
+    event: Event | None  # None: the acknowledgment mentions the set but decides nothing
+    status: str  # IK501, or AK901 when there are no AK2 loops
+    codes: tuple[str, ...]  # IK502-IK506 (or AK905-AK909)
+    segment_errors: tuple[SegmentError, ...] = ()
+
+
+@dataclass(slots=True)
+class GroupReading:
+    outcomes: list[SetOutcome] = field(default_factory=list)
+    unmatched_controls: list[str] = field(default_factory=list)  # AK202s never sent
+    silent_controls: list[str] = field(default_factory=list)  # sent sets the 999 skips
+    note: str = ""
+
+
+@dataclass(slots=True)
+class StoredGroupAck:
+    """A 999's response for one group as kept in the store (codes only)."""
+
+    functional_id: str
+    group_control: str
+    version: str
+    status: str
+    error_codes: list[str]
+    sets: list[SetAcknowledgment]
+
+
+def ack_detail(ack: GroupAcknowledgment) -> dict[str, Any]:
+    """A 999 group response as stored: every code, bad values only for code elements."""
+    return {
+        "functional_id": ack.functional_id,
+        "group_control": ack.group_control,
+        "version": ack.version,
+        "status": ack.status,
+        "error_codes": list(ack.error_codes),
+        "included": ack.included,
+        "received": ack.received,
+        "accepted": ack.accepted,
+        "sets": [
+            {
+                "control": response.control,
+                "set_id": response.set_id,
+                "status": response.status,
+                "error_codes": list(response.error_codes),
+                "segment_errors": [
+                    {
+                        "segment_id": error.segment_id,
+                        "position": error.position,
+                        "loop_id": error.loop_id,
+                        "code": error.code,
+                        "elements": [
+                            [element.position, element.component, element.repetition, element.reference,
+                             element.code, element.bad_value if element.reference in CODE_ELEMENTS else None]
+                            for element in error.element_errors
+                        ],
+                    }
+                    for error in response.segment_errors
+                ],
+            }
+            for response in ack.sets
+        ],
+    }  # fmt: skip
+
+
+def ack_from_detail(detail: dict[str, Any]) -> StoredGroupAck:
+    sets = []
+    for response in detail.get("sets", []):
+        errors = [
+            SegmentError(
+                error["segment_id"],
+                error["position"],
+                error["loop_id"],
+                error["code"],
+                [ElementError(*element) for element in error["elements"]],
+            )
+            for error in response.get("segment_errors", [])
+        ]
+        sets.append(
+            SetAcknowledgment(
+                response.get("set_id", "834"),
+                response["control"],
+                "",
+                response["status"],
+                list(response.get("error_codes", [])),
+                errors,
+            )
+        )
+    return StoredGroupAck(
+        detail.get("functional_id", ""), detail.get("group_control", ""), detail.get("version", ""),
+        detail.get("status", ""), list(detail.get("error_codes", [])), sets,
+    )  # fmt: skip
+
+
+def read_group_acknowledgment(
+    ack: GroupAcknowledgment | StoredGroupAck, sent_controls: list[str]
+) -> GroupReading:
+    """Map a 999's set responses (or its AK9 alone) onto the sets that were sent."""
+    reading = GroupReading()
+    sent = list(dict.fromkeys(sent_controls))
+    if ack.sets:
+        mentioned: set[str] = set()
+        for response in ack.sets:
+            if response.control not in sent:
+                reading.unmatched_controls.append(response.control)
+                continue
+            mentioned.add(response.control)
+            reading.outcomes.append(
+                SetOutcome(
+                    response.control,
+                    event_for_ik5(response.status),
+                    response.status,
+                    tuple(response.error_codes),
+                    tuple(response.segment_errors),
+                )
+            )
+        reading.silent_controls = [control for control in sent if control not in mentioned]
+        return reading
+    event = event_for_ik5(ack.status)
+    if event is None:
+        reading.note = (
+            f"999 AK9 {ack.status or '(blank)'} without set detail (no AK2 loops): "
+            "no set can be confirmed or rejected from it"
+        )
+        return reading
+    reading.outcomes = [
+        SetOutcome(control, event, ack.status, tuple(ack.error_codes)) for control in sent
+    ]
+    return reading
+
+
+def group_summary(
+    ack_id: str, ack: GroupAcknowledgment | StoredGroupAck, outcome: SetOutcome, acknowledged_at: datetime | None,
+    attributed: list[dict[str, Any]],
+) -> dict[str, Any]:  # fmt: skip
+    """What a set keeps of a 999: codes, positions, the member each error belongs to."""
+    return {
+        "id": ack_id,
+        "kind": "999",
+        "event": outcome.event.value if outcome.event else None,
+        "status": outcome.status,
+        "codes": list(outcome.codes),
+        "ak9": ack.status,
+        "ak9_codes": list(ack.error_codes),
+        "per_set": bool(ack.sets),
+        "at": acknowledged_at.isoformat() if acknowledged_at else None,
+        "errors": attributed,
+    }
+
+
+def ta1_summary(
+    ack_id: str, status: str, note: str, acknowledged_at: datetime | None
+) -> dict[str, Any]:
+    event = event_for_ta1(status)
+    return {
+        "id": ack_id,
+        "kind": "TA1",
+        "event": event.value if event else None,
+        "status": status,
+        "note": note,
+        "at": acknowledged_at.isoformat() if acknowledged_at else None,
+    }
+
+
+def segment_error_detail(error: SegmentError, member: dict[str, Any] | None) -> dict[str, Any]:
+    """An IK3 with its IK4s, attributed to the member whose loop holds its position."""
+    return {
+        "segment": error.segment_id,
+        "position": error.position,
+        "loop": error.loop_id,
+        "code": error.code,
+        "elements": [
+            {
+                "position": element.position,
+                "component": element.component,
+                "reference": element.reference,
+                "code": element.code,
+                "value": element.bad_value if element.reference in CODE_ELEMENTS else None,
+            }
+            for element in error.element_errors
+        ],
+        "member": member,
+    }
+
+
+# -- plain-words reasons -----------------------------------------------------------------
+
+
+def describe_ack(summary: dict[str, Any]) -> str:
+    """One acknowledgment's verdict, decoded (e.g. for the report's reason column)."""
+    if summary.get("kind") == "TA1":
+        status, note = summary.get("status", ""), summary.get("note", "")
+        return (
+            f"TA1 {status} ({codes.describe(codes.TA1_STATUS, status)}), note {note} "
+            f"({codes.describe(codes.TA1_NOTE, note)})"
+        )
+    status = summary.get("status", "")
+    if summary.get("per_set"):
+        text = f"999 IK5 {status} ({codes.describe(codes.ACK_STATUS, status)})"
+        extra = [
+            f"IK5 {code}: {codes.describe(codes.IK5_ERROR, code)}"
+            for code in summary.get("codes", [])
+        ]
+    else:
+        text = f"999 AK9 {status} ({codes.describe(codes.ACK_STATUS, status)}) for the whole group"
+        extra = [
+            f"AK9 {code}: {codes.describe(codes.AK9_ERROR, code)}"
+            for code in summary.get("codes", [])
+        ]
+    return "; ".join([text, *extra])
+
+
+def describe_error(error: dict[str, Any]) -> str:
+    """IK3 (and its IK4s) in plain words, with segment and element."""
+    where = f"{error.get('segment')} segment at position {error.get('position')}"
+    if error.get("loop"):
+        where += f" (loop {error['loop']})"
+    parts = [
+        f"IK3 {error.get('code')}: {codes.describe(codes.IK3_ERROR, str(error.get('code')))} — {where}"
+    ]
+    for element in error.get("elements", []):
+        reference = f" (element {element.get('reference')})" if element.get("reference") else ""
+        value = f", value {element['value']!r}" if element.get("value") else ""
+        parts.append(
+            f"IK4 {element.get('code')}: {codes.describe(codes.IK4_ERROR, str(element.get('code')))} in "
+            f"{error.get('segment')}{element.get('position') or ''}{reference}{value}"
+        )
+    return "; ".join(parts)
+
+
+def member_reason(acks: dict[str, dict[str, Any]], ordinal: int, status: str) -> str:
+    """Why one member of a set is rejected (or what is known), most specific first."""
+    rejecting = [
+        a
+        for a in acks.values()
+        if a.get("event") in ("ta1_rejected", "set_rejected") and not a.get("revoked")
+    ]
+    if status == "rejected" and rejecting:
+        parts: list[str] = []
+        for ack in sorted(rejecting, key=lambda a: (a.get("kind") != "TA1", a.get("id", ""))):
+            own = [
+                e
+                for e in ack.get("errors", [])
+                if (e.get("member") or {}).get("ordinal") == ordinal
+            ]
+            others = [
+                e
+                for e in ack.get("errors", [])
+                if (e.get("member") or {}).get("ordinal") != ordinal
+            ]
+            text = describe_ack(ack)
+            if own:
+                text += "; " + "; ".join(describe_error(error) for error in own)
+            elif others and ack.get("kind") == "999":
+                text += f"; set rejected for errors in {len(others)} other segment(s) of the set"
+            parts.append(text)
+        return " | ".join(parts)
+    received = [
+        a for a in acks.values() if a.get("event") == "ta1_accepted" and not a.get("revoked")
+    ]
+    if received:
+        return "TA1 accepted the interchange; no 999 for this set yet"
+    return "no acknowledgment received"

@@ -1,0 +1,211 @@
+"""An outbound 834 lands: track every member transaction in it.
+
+Pass 1 (``index_file``) reads the envelopes only and decides what the file is. Pass 2
+streams the members of the interchanges that are new (or whose ingest was cut short)
+into the store in batches. Then the sets become visible to acknowledgments, the
+interchange is completed (counters move exactly once), and acknowledgments that
+arrived before this file are applied.
+
+An interchange is identified by (our id, partner, ISA13, content digest): the same
+content under a second key is a duplicate and is not counted twice; different
+content under a used ISA13 (or GS06) is tracked and flagged, because an
+acknowledgment cannot tell the two apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from acktrack.tracking import inbound
+from acktrack.tracking.index import FileIndex, index_file
+from acktrack.tracking.sources import ObjectSource, Outcome, PipelineConfig
+from acktrack.tracking.tracked import (
+    ObjectRef,
+    TrackedInterchange,
+    TrackedSet,
+    plan_interchange,
+    track_member,
+)
+from acktrack.x12 import Finding, MemberTransaction, UnreadableX12, read_x12
+
+if TYPE_CHECKING:
+    from acktrack.store.repository import Repository
+
+
+@dataclass(slots=True)
+class _Plan:
+    interchange: TrackedInterchange
+    resume: bool = False
+    sets: dict[tuple[str, str], TrackedSet] = field(default_factory=dict)  # (gs06, st02) -> set
+
+
+def ingest_outbound(
+    ref: ObjectRef, source: ObjectSource, store: Repository, config: PipelineConfig
+) -> Outcome:
+    """Track one outbound object. Never raises for bad input: it quarantines instead."""
+    problem = config.size_problem(ref)
+    if problem:
+        return inbound.quarantine(ref, source, store, problem)
+    try:
+        with source.open(ref) as stream:
+            index = index_file(stream)
+    except UnreadableX12 as error:
+        return inbound.quarantine(ref, source, store, f"not readable as X12: {error.reason}")
+    problem = _unusable(index)
+    if problem:
+        return inbound.quarantine(ref, source, store, problem)
+
+    outcome = Outcome("tracked", interchanges=len(index.interchanges))
+    plans: list[_Plan] = []
+    for interchange in index.interchanges:
+        if not interchange.enrollment_sets:
+            continue
+        planned = plan_interchange(
+            interchange, ref.bucket, ref.key, ref.received_at, config.envelope_zone
+        )
+        if config.our_sender_ids and planned.our_id not in config.our_sender_ids:
+            outcome.notices.append("sender_not_ours")
+            store.notice(
+                "sender_not_ours",
+                f"ISA06 of interchange {planned.interchange_control} is not one of our sender ids",
+                [ref.key],
+                planned.our_id, planned.partner, planned.interchange_control,
+            )  # fmt: skip
+        plan = _decide(planned, ref, store, outcome)
+        if plan is not None:
+            plans.append(plan)
+    if plans:
+        _write_members(ref, source, store, plans)
+        for plan in plans:
+            _finish(plan, ref, store, outcome)
+    if not plans and outcome.duplicates:
+        outcome.outcome = "duplicate"
+    elif not plans and outcome.redelivered:
+        outcome.outcome = "redelivered"
+    store.record_object(ref, outcome)
+    return outcome
+
+
+def _unusable(index: FileIndex) -> str:
+    if index.fatal:
+        first = index.fatal[0]
+        return (
+            f"damaged or truncated: {first.scheme} {first.code} ({first.meaning}): {first.detail}"
+        )
+    if not index.enrollment_members and not any(i.enrollment_sets for i in index.interchanges):
+        return f"an outbound file must hold 834 transaction sets; this one holds {index.describe_content()}"
+    return ""
+
+
+def _decide(
+    planned: TrackedInterchange, ref: ObjectRef, store: Repository, outcome: Outcome
+) -> _Plan | None:
+    """New, resumed, or already tracked (a redelivery or the same interchange elsewhere)?"""
+    versions = store.interchange_versions(
+        planned.our_id, planned.partner, planned.interchange_control
+    )
+    same = next((v for v in versions if v.sk == planned.sk), None)
+    if same is not None and same.status == "complete":
+        if (same.source_bucket, same.source_key) != (ref.bucket, ref.key):
+            outcome.duplicates += 1
+            store.record_duplicate(same, ref)
+        else:
+            outcome.redelivered += 1
+        return None
+    others = [v for v in versions if v.sk != planned.sk]
+    if others:
+        outcome.notices.append("interchange_control_reused")
+        store.notice(
+            "interchange_control_reused",
+            f"ISA13 {planned.interchange_control} to {planned.partner} was used by "
+            f"{len(others) + 1} different interchanges; TA1s for it are matched by date and time",
+            [ref.key, *(v.source_key for v in others)],
+            planned.our_id, planned.partner, planned.interchange_control,
+        )  # fmt: skip
+    store.begin_interchange(planned)
+    return _Plan(
+        planned,
+        resume=same is not None,
+        sets={(s.group_control, s.transaction_control): s for s in planned.sets},
+    )
+
+
+def _members(
+    stream: Any, wanted: dict[int, _Plan]
+) -> Iterator[tuple[MemberTransaction, TrackedSet, list[Finding]]]:
+    """Members of the wanted interchanges, each with the findings about it."""
+    pending: tuple[MemberTransaction, TrackedSet, list[Finding]] | None = None
+    for record in read_x12(stream):
+        if type(record) is MemberTransaction:
+            assert isinstance(record, MemberTransaction)
+            if pending is not None:
+                yield pending
+            plan = wanted.get(record.header.interchange.sequence)
+            tracked = (
+                plan.sets.get((record.group_control or "-", record.transaction_control))
+                if plan
+                else None
+            )
+            pending = (record, tracked, []) if tracked is not None else None
+        elif type(record) is Finding:
+            assert isinstance(record, Finding)
+            if pending is not None and record.member_ordinal == pending[0].ordinal:
+                pending[2].append(record)
+                pending[1].add_finding(record)
+            elif record.transaction_control is not None and record.segment_id == "BGN":
+                for plan in wanted.values():
+                    for item in plan.sets.values():
+                        if (item.group_control, item.transaction_control) == (
+                            record.group_control or "-", record.transaction_control,
+                        ):  # fmt: skip
+                            item.add_finding(record)
+        elif pending is not None:
+            yield pending
+            pending = None
+    if pending is not None:
+        yield pending
+
+
+def _write_members(
+    ref: ObjectRef, source: ObjectSource, store: Repository, plans: list[_Plan]
+) -> None:
+    wanted = {plan.interchange.sequence: plan for plan in plans}
+    with source.open(ref) as stream, store.member_writer() as writer:
+        for member, tracked, findings in _members(stream, wanted):
+            tracked.last_position = max(tracked.last_position, member.last_position)
+            writer.add(track_member(member, tracked, findings))
+
+
+def _finish(plan: _Plan, ref: ObjectRef, store: Repository, outcome: Outcome) -> None:
+    interchange = plan.interchange
+    store.put_sets(interchange.sets)
+    for group_control in interchange.group_controls:
+        versions = store.put_group_version(interchange, group_control)
+        if len(versions) > 1:
+            outcome.notices.append("group_control_reused")
+            store.notice(
+                "group_control_reused",
+                f"GS06 {group_control} to {interchange.partner} was used by {len(versions)} different "
+                "interchanges; a 999 for it cannot tell them apart and is not applied",
+                [ref.key, *(v.get("source_key", "") for v in versions if v.get("source_key") != ref.key)],
+                interchange.our_id, interchange.partner, group_control,
+            )  # fmt: skip
+            inbound.revoke_group_acks(store, interchange.our_id, interchange.partner, group_control)
+    if store.complete_interchange(interchange):
+        outcome.members += interchange.members
+        outcome.sets += len(interchange.sets)
+    same_control = store.interchange_versions(
+        interchange.our_id, interchange.partner, interchange.interchange_control
+    )
+    if len(same_control) > 1:
+        inbound.revoke_ambiguous_ta1s(
+            store, interchange.our_id, interchange.partner, interchange.interchange_control
+        )
+    store.register_partner(interchange.our_id, interchange.partner, _payer(interchange))
+    inbound.apply_stored_acks(store, interchange)
+
+
+def _payer(interchange: TrackedInterchange) -> str:
+    return next((item.payer_name for item in interchange.sets if item.payer_name), "")

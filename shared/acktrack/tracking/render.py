@@ -1,0 +1,107 @@
+"""The report as plain text: the CLI's output and the email's text part."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _percent(rate: float) -> str:
+    return f"{rate * 100:.1f}%"
+
+
+def headline(report: dict[str, Any]) -> list[str]:
+    s = report["summary"]
+    lines = [
+        f"acktrack report as of {report['as_of'][:16].replace('T', ' ')} UTC (999 SLA {report['sla_hours']:g} h)",
+        "",
+        f"Member transactions tracked: {s['members_sent']}",
+        f"  confirmed by 999:          {s['confirmed']}"
+        + (
+            f"  ({s['accepted_with_errors']} accepted with errors)"
+            if s["accepted_with_errors"]
+            else ""
+        ),
+        f"  rejected:                  {s['rejected']}",
+        f"  overdue (no 999 > SLA):    {s['pending_overdue']}",
+        f"  pending within SLA:        {s['pending_within_sla']}",
+        f"  error rate:                {_percent(s['error_rate'])}",
+        f"Sent in the last {s['window_days']} days: {s['window_sent']}, confirmed {s['window_accepted']}, "
+        f"rejected {s['window_rejected']} ({_percent(s['window_error_rate'])})",
+    ]
+    if s.get("all_confirmed"):
+        lines.append(f"All {s['members_sent']} member transactions are confirmed.")
+    return lines
+
+
+def render_text(report: dict[str, Any], *, detail_limit: int = 50) -> str:
+    lines = headline(report)
+    partners = report.get("by_partner", [])
+    if partners:
+        lines += ["", "By insurer:"]
+        width = max(len(p["partner"]) for p in partners)
+        for p in partners:
+            name = f" {p['payer_name']}" if p.get("payer_name") else ""
+            lines.append(
+                f"  {p['partner']:<{width}}  sent {p['members_sent']:>6}  confirmed {p['confirmed']:>6}  "
+                f"rejected {p['rejected']:>5}  overdue {p['pending_overdue']:>5}  "
+                f"pending {p['pending_within_sla']:>5}  error rate {_percent(p['error_rate']):>6}{name}"
+            )
+    if report.get("table"):
+        lines += ["", "Unconfirmed by insurer, status and age (members / sets):"]
+        for cell in report["table"]:
+            lines.append(
+                f"  {cell['partner']:<16} {cell['status']:<20} {cell['age']:<10} {cell['members']:>6} / {cell['sets']}"
+            )
+    rejections = report.get("rejections", [])
+    if rejections:
+        lines += ["", f"Rejections ({len(rejections)} transaction sets):"]
+        for item in rejections:
+            lines.append(
+                f"  {item['partner']} ISA13 {item['interchange_control']} GS06 {item['group_control']} "
+                f"ST02 {item['transaction_control']} ({item['members']} members)"
+            )
+            for verdict in item["verdicts"]:
+                lines.append(f"    {verdict['ack']}")
+                for error in verdict["errors"]:
+                    member = error.get("member") or {}
+                    owner = f" (member {member['ordinal']})" if member.get("ordinal") else ""
+                    elements = ", ".join(
+                        f"IK4 {e['code']} element {e.get('position')} ({e.get('reference')})"
+                        for e in error.get("elements", [])
+                    )
+                    lines.append(
+                        f"      IK3 {error.get('code')} {error.get('segment')} at position {error.get('position')}"
+                        f"{owner}{': ' + elements if elements else ''}"
+                    )
+    unmatched = report.get("unmatched_acks", [])
+    if unmatched:
+        lines += ["", f"Acknowledgments that match nothing sent ({len(unmatched)}):"]
+        for ack in unmatched:
+            lines.append(
+                f"  {ack['kind']} from {ack['partner']} for {ack['target_control']} ({ack['state']}): {ack['reason']}"
+            )
+    quarantined = report.get("quarantined", [])
+    if quarantined:
+        lines += ["", f"Quarantined files ({len(quarantined)}):"]
+        for item in quarantined:
+            lines.append(f"  {item['key']}: {item['reason']}")
+    notices = report.get("notices", [])
+    if notices:
+        lines += ["", f"Notices ({len(notices)}):"]
+        for notice in notices:
+            lines.append(f"  {notice['kind']}: {notice['detail']}")
+    rows = report.get("unconfirmed", [])
+    if rows:
+        lines += ["", f"Unconfirmed member transactions ({len(rows)}):"]
+        for row in rows[:detail_limit]:
+            lines.append(
+                f"  {row['partner']} {row['status']:<8} subscriber {row['subscriber_id'] or '-'} member "
+                f"{row['member_id'] or '-'} INS03 {row['maintenance_type']} ({row['maintenance_meaning']}) "
+                f"ISA13 {row['interchange_control']} GS06 {row['group_control']} ST02 {row['transaction_control']} "
+                f"sent {row['sent_at'][:16]} age {row['age_hours']:.0f} h: {row['reason']}"
+            )
+        if len(rows) > detail_limit:
+            lines.append(
+                f"  ... and {len(rows) - detail_limit} more (all rows: --json, or the CSV attachment)"
+            )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,342 @@
+"""The unconfirmed-enrollment report, built from what the store holds (pure).
+
+Totals come from counters that move with every status change; the detail comes from
+the sparse index of sets that are not confirmed. Silence is never "no problems": a
+report always says how many were sent and how many are confirmed.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from acktrack.tracking.acknowledgments import describe_ack, member_reason
+from acktrack.x12 import codes
+
+AGE_BUCKETS = (("< 2 days", 0, 48), ("2-3 days", 48, 96), ("4-7 days", 96, 192), ("8-30 days", 192, 744),
+               ("30+ days", 744, float("inf")))  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class MemberView:
+    ordinal: int
+    first_position: int
+    subscriber_id: str | None
+    member_id: str | None
+    carrier_member_id: str | None
+    maintenance_type: str
+    subscriber_indicator: str
+    findings: int = 0
+
+
+@dataclass(slots=True)
+class SetView:
+    set_id: str
+    partner: str
+    payer_name: str
+    interchange_control: str
+    group_control: str
+    transaction_control: str
+    status: str
+    sent_at: datetime
+    members: int
+    acks: dict[str, dict[str, Any]]
+    predicted_rejection: bool = False
+    member_rows: list[MemberView] | None = None  # loaded only for rejected and overdue sets
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerTotals:
+    partner: str
+    payer_name: str
+    members_sent: int
+    members_accepted: int
+    members_accepted_with_errors: int
+    members_rejected: int
+    window_sent: int = 0
+    window_accepted: int = 0
+    window_rejected: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class UnmatchedView:
+    kind: str
+    partner: str
+    target_control: str
+    status: str
+    state: str
+    reason: str
+    key: str
+    received_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantinedView:
+    key: str
+    reason: str
+    received_at: str
+    quarantine_key: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeView:
+    kind: str
+    detail: str
+    keys: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class Row:
+    """One unconfirmed member transaction: what operations needs to act, no PHI."""
+
+    partner: str
+    payer_name: str
+    subscriber_id: str | None
+    member_id: str | None
+    maintenance_type: str
+    maintenance_meaning: str
+    interchange_control: str
+    group_control: str
+    transaction_control: str
+    member_ordinal: int
+    status: str  # rejected | pending
+    reason: str
+    sent_at: str
+    age_hours: float
+
+    @property
+    def age_bucket(self) -> str:
+        return age_bucket(self.age_hours)
+
+
+@dataclass(slots=True)
+class Report:
+    as_of: datetime
+    sla_hours: float
+    window_days: int
+    summary: dict[str, Any]
+    by_partner: list[dict[str, Any]]
+    table: list[dict[str, Any]]  # partner x status x age bucket
+    rejections: list[dict[str, Any]]  # per rejected set, decoded
+    unconfirmed: list[Row]
+    unmatched_acks: list[UnmatchedView]
+    quarantined: list[QuarantinedView]
+    notices: list[NoticeView]
+    reads: int = 0  # items read to build it (for cost checks)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "as_of": self.as_of.astimezone(UTC).isoformat(),
+            "sla_hours": self.sla_hours,
+            "window_days": self.window_days,
+            "summary": self.summary,
+            "by_partner": self.by_partner,
+            "table": self.table,
+            "rejections": self.rejections,
+            "unconfirmed": [asdict(row) for row in self.unconfirmed],
+            "unmatched_acks": [asdict(item) for item in self.unmatched_acks],
+            "quarantined": [
+                {
+                    "key": q.key,
+                    "reason": q.reason,
+                    "received_at": q.received_at,
+                    "quarantine_key": q.quarantine_key,
+                }
+                for q in self.quarantined
+            ],
+            "notices": [
+                {"kind": n.kind, "detail": n.detail, "keys": list(n.keys)} for n in self.notices
+            ],
+            **self.extras,
+        }
+
+
+def age_bucket(hours: float) -> str:
+    for name, low, high in AGE_BUCKETS:
+        if low <= hours < high:
+            return name
+    return AGE_BUCKETS[0][0]
+
+
+def hours_between(start: datetime, end: datetime) -> float:
+    return round((end - start).total_seconds() / 3600, 1)
+
+
+def needs_members(item: SetView, as_of: datetime, sla_hours: float) -> bool:
+    """Rejected and overdue sets are listed member by member; the rest only counted."""
+    return item.status == "rejected" or hours_between(item.sent_at, as_of) > sla_hours
+
+
+def build_report(
+    as_of: datetime,
+    sla_hours: float,
+    window_days: int,
+    partners: list[PartnerTotals],
+    open_sets: list[SetView],
+    unmatched: list[UnmatchedView],
+    quarantined: list[QuarantinedView],
+    notices: list[NoticeView],
+    reads: int = 0,
+) -> Report:
+    as_of = as_of.astimezone(UTC)
+    rows: list[Row] = []
+    pending_overdue = pending_within = rejected_open = 0
+    table: dict[tuple[str, str, str], dict[str, int]] = defaultdict(
+        lambda: {"members": 0, "sets": 0}
+    )
+    per_partner_open: dict[str, dict[str, int]] = defaultdict(
+        lambda: {"overdue": 0, "within_sla": 0}
+    )
+    rejections: list[dict[str, Any]] = []
+    for item in sorted(
+        open_sets,
+        key=lambda s: (s.partner, s.sent_at, s.interchange_control, s.transaction_control),
+    ):
+        age = hours_between(item.sent_at, as_of)
+        bucket = age_bucket(age)
+        if item.status == "rejected":
+            status = "rejected"
+            rejected_open += item.members
+            rejections.append(_rejection(item))
+        elif age > sla_hours:
+            status = "pending"
+            pending_overdue += item.members
+            per_partner_open[item.partner]["overdue"] += item.members
+        else:
+            pending_within += item.members
+            per_partner_open[item.partner]["within_sla"] += item.members
+            cell = table[(item.partner, "pending within SLA", bucket)]
+            cell["members"] += item.members
+            cell["sets"] += 1
+            continue
+        cell = table[(item.partner, status if status == "rejected" else "pending overdue", bucket)]
+        cell["members"] += item.members
+        cell["sets"] += 1
+        for member in item.member_rows or []:
+            rows.append(
+                Row(
+                    partner=item.partner,
+                    payer_name=item.payer_name,
+                    subscriber_id=member.subscriber_id,
+                    member_id=member.member_id or member.carrier_member_id,
+                    maintenance_type=member.maintenance_type,
+                    maintenance_meaning=codes.MAINTENANCE_TYPE.get(
+                        member.maintenance_type, "unknown code"
+                    ),
+                    interchange_control=item.interchange_control,
+                    group_control=item.group_control,
+                    transaction_control=item.transaction_control,
+                    member_ordinal=member.ordinal,
+                    status=status,
+                    reason=_reason(item, member, status, age, sla_hours),
+                    sent_at=item.sent_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    age_hours=age,
+                )
+            )
+    by_partner = []
+    totals = {"members_sent": 0, "accepted": 0, "accepted_with_errors": 0, "rejected": 0,
+              "window_sent": 0, "window_accepted": 0, "window_rejected": 0}  # fmt: skip
+    for totals_of in sorted(partners, key=lambda p: p.partner):
+        opened = per_partner_open.get(totals_of.partner, {"overdue": 0, "within_sla": 0})
+        entry = {
+            "partner": totals_of.partner,
+            "payer_name": totals_of.payer_name,
+            "members_sent": totals_of.members_sent,
+            "confirmed": totals_of.members_accepted + totals_of.members_accepted_with_errors,
+            "accepted": totals_of.members_accepted,
+            "accepted_with_errors": totals_of.members_accepted_with_errors,
+            "rejected": totals_of.members_rejected,
+            "pending_overdue": opened["overdue"],
+            "pending_within_sla": opened["within_sla"],
+            "error_rate": _rate(totals_of.members_rejected, totals_of.members_sent),
+            "window_sent": totals_of.window_sent,
+            "window_accepted": totals_of.window_accepted,
+            "window_rejected": totals_of.window_rejected,
+            "window_error_rate": _rate(totals_of.window_rejected, totals_of.window_sent),
+        }
+        by_partner.append(entry)
+        totals["members_sent"] += totals_of.members_sent
+        totals["accepted"] += totals_of.members_accepted
+        totals["accepted_with_errors"] += totals_of.members_accepted_with_errors
+        totals["rejected"] += totals_of.members_rejected
+        totals["window_sent"] += totals_of.window_sent
+        totals["window_accepted"] += totals_of.window_accepted
+        totals["window_rejected"] += totals_of.window_rejected
+    summary = {
+        "members_sent": totals["members_sent"],
+        "confirmed": totals["accepted"] + totals["accepted_with_errors"],
+        "accepted": totals["accepted"],
+        "accepted_with_errors": totals["accepted_with_errors"],
+        "rejected": totals["rejected"],
+        "pending_overdue": pending_overdue,
+        "pending_within_sla": pending_within,
+        "unconfirmed": totals["rejected"] + pending_overdue,
+        "error_rate": _rate(totals["rejected"], totals["members_sent"]),
+        "window_days": window_days,
+        "window_sent": totals["window_sent"],
+        "window_accepted": totals["window_accepted"],
+        "window_rejected": totals["window_rejected"],
+        "window_error_rate": _rate(totals["window_rejected"], totals["window_sent"]),
+        "unmatched_acks": len(unmatched),
+        "quarantined": len(quarantined),
+        "notices": len(notices),
+        "partners": len(partners),
+    }
+    summary["all_confirmed"] = (
+        summary["members_sent"] > 0
+        and summary["confirmed"] == summary["members_sent"]
+        and not unmatched
+        and not quarantined
+    )
+    table_rows = [
+        {"partner": partner, "status": status, "age": bucket, **counts}
+        for (partner, status, bucket), counts in sorted(
+            table.items(), key=lambda kv: (kv[0][0], kv[0][1], _bucket_order(kv[0][2]))
+        )
+    ]
+    return Report(
+        as_of, sla_hours, window_days, summary, by_partner, table_rows, rejections, rows,
+        sorted(unmatched, key=lambda u: (u.received_at, u.partner, u.target_control)),
+        sorted(quarantined, key=lambda q: (q.received_at, q.key)),
+        sorted(notices, key=lambda n: (n.kind, n.detail)), reads,
+    )  # fmt: skip
+
+
+def _bucket_order(name: str) -> int:
+    return [bucket[0] for bucket in AGE_BUCKETS].index(name)
+
+
+def _rate(part: int, whole: int) -> float:
+    return round(part / whole, 4) if whole else 0.0
+
+
+def _reason(item: SetView, member: MemberView, status: str, age: float, sla_hours: float) -> str:
+    if status == "rejected":
+        return member_reason(item.acks, member.ordinal, status)
+    known = member_reason(item.acks, member.ordinal, "pending")
+    warning = (
+        " (acktrack predicted a rejection: see the file's findings)"
+        if item.predicted_rejection
+        else ""
+    )
+    return f"{known} after {age:.0f} h (SLA {sla_hours:.0f} h){warning}"
+
+
+def _rejection(item: SetView) -> dict[str, Any]:
+    verdicts = [
+        {"ack": describe_ack(ack), "errors": ack.get("errors", [])}
+        for ack in item.acks.values()
+        if ack.get("event") in ("ta1_rejected", "set_rejected") and not ack.get("revoked")
+    ]
+    return {
+        "partner": item.partner,
+        "payer_name": item.payer_name,
+        "interchange_control": item.interchange_control,
+        "group_control": item.group_control,
+        "transaction_control": item.transaction_control,
+        "members": item.members,
+        "verdicts": verdicts,
+    }

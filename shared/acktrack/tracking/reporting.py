@@ -1,0 +1,117 @@
+"""Gather what the report needs from the store: the sparse index, counters, nothing else."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from acktrack.tracking.report import (
+    MemberView,
+    NoticeView,
+    PartnerTotals,
+    QuarantinedView,
+    Report,
+    SetView,
+    UnmatchedView,
+    build_report,
+    needs_members,
+)
+
+if TYPE_CHECKING:
+    from acktrack.store.repository import Repository
+
+
+def collect_report(
+    store: Repository, as_of: datetime, sla_hours: float, window_days: int = 7
+) -> Report:
+    """The report as of ``as_of``; ``Report.reads`` counts the items it read."""
+    as_of = as_of.astimezone(UTC)
+    reads = 0
+    open_sets: list[SetView] = []
+    for item in store.open_sets():
+        reads += 1
+        view = SetView(
+            set_id=item.set_id,
+            partner=item.partner,
+            payer_name=item.payer_name,
+            interchange_control=item.interchange_control,
+            group_control=item.group_control,
+            transaction_control=item.transaction_control,
+            status=item.status,
+            sent_at=datetime.fromisoformat(item.sent_at.replace("Z", "+00:00")),
+            members=int(item.members),
+            acks=dict(item.acks.as_dict()) if item.acks is not None else {},
+            predicted_rejection=bool(item.predicted_rejection),
+        )
+        if needs_members(view, as_of, sla_hours):
+            rows = []
+            for member in store.members_of_set(item):
+                reads += 1
+                rows.append(
+                    MemberView(
+                        ordinal=int(member.ordinal),
+                        first_position=int(member.first_position),
+                        subscriber_id=member.subscriber_id,
+                        member_id=member.member_id,
+                        carrier_member_id=member.carrier_member_id,
+                        maintenance_type=member.maintenance_type,
+                        subscriber_indicator=member.subscriber_indicator,
+                        findings=len(member.findings or []),
+                    )
+                )
+            view.member_rows = sorted(rows, key=lambda row: row.ordinal)
+        open_sets.append(view)
+    first_day = (as_of - timedelta(days=window_days)).date().isoformat()
+    last_day = as_of.date().isoformat()
+    partners = []
+    for partner in store.partners():
+        reads += 1
+        counters = store.counters(partner.our_id, partner.partner, since_day=first_day)
+        reads += len(counters)
+        total = counters.get("ALL")
+        window = [c for sk, c in counters.items() if sk.startswith("D#") and sk[2:] <= last_day]
+        partners.append(
+            PartnerTotals(
+                partner=partner.partner,
+                payer_name=partner.payer_name,
+                members_sent=int(total.members_sent) if total else 0,
+                members_accepted=int(total.members_accepted) if total else 0,
+                members_accepted_with_errors=int(total.members_accepted_with_errors)
+                if total
+                else 0,
+                members_rejected=int(total.members_rejected) if total else 0,
+                window_sent=sum(int(c.members_sent) for c in window),
+                window_accepted=sum(
+                    int(c.members_accepted) + int(c.members_accepted_with_errors) for c in window
+                ),
+                window_rejected=sum(int(c.members_rejected) for c in window),
+            )
+        )
+    unmatched = []
+    for ack in store.unmatched_acks():
+        reads += 1
+        unmatched.append(
+            UnmatchedView(
+                ack.kind,
+                ack.partner,
+                ack.target_control,
+                ack.status,
+                ack.state,
+                ack.reason,
+                ack.source_key,
+                ack.received_at,
+            )
+        )
+    quarantined = []
+    for stored in store.quarantined():
+        reads += 1
+        quarantined.append(
+            QuarantinedView(stored.key, stored.reason, stored.received_at, stored.quarantine_key)
+        )
+    notices = []
+    for notice in store.notices():
+        reads += 1
+        notices.append(NoticeView(notice.kind, notice.detail, tuple(sorted(notice.keys or ()))))
+    return build_report(
+        as_of, sla_hours, window_days, partners, open_sets, unmatched, quarantined, notices, reads
+    )

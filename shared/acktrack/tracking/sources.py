@@ -1,0 +1,72 @@
+"""What the pipeline needs from the outside world, and what it reports back."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import tzinfo
+from typing import Any, BinaryIO, Protocol
+from zoneinfo import ZoneInfo
+
+from acktrack.tracking.tracked import ObjectRef
+
+
+class ObjectSource(Protocol):
+    """Reads and quarantines stored objects (S3 in Lambda and on the local stack)."""
+
+    def open(self, ref: ObjectRef) -> AbstractContextManager[BinaryIO]: ...
+
+    def quarantine(self, ref: ObjectRef, reason: str) -> str:
+        """Copy the object under the quarantine prefix with its reason; return the new key."""
+        ...
+
+
+_UTC = ZoneInfo("UTC")
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineConfig:
+    our_sender_ids: tuple[str, ...] = ()
+    envelope_zone: tzinfo = _UTC
+    max_object_bytes: int = 2 * 1024**3
+
+    def size_problem(self, ref: ObjectRef) -> str:
+        if ref.size is not None and ref.size > self.max_object_bytes:
+            return (
+                f"the file is {ref.size:,} bytes; files over {self.max_object_bytes:,} bytes are refused "
+                "before reading (raise MaxObjectBytes, or split the file)"
+            )
+        if ref.size == 0:
+            return "not readable as X12: the file is empty"
+        return ""
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What happened to one object; every field is safe to log (no PHI, no raw keys)."""
+
+    outcome: str  # tracked | duplicate | acknowledgments | quarantined
+    reason: str = ""
+    interchanges: int = 0
+    sets: int = 0
+    members: int = 0
+    acknowledgments: int = 0
+    applied: int = 0
+    unmatched: int = 0
+    duplicates: int = 0
+    redelivered: int = 0
+    quarantine_key: str | None = None
+    notices: list[str] = field(default_factory=list)
+
+    def to_log(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"outcome": self.outcome}
+        for name in ("interchanges", "sets", "members", "acknowledgments", "applied", "unmatched", "duplicates",
+                     "redelivered"):  # fmt: skip
+            value = getattr(self, name)
+            if value:
+                data[name] = value
+        if self.reason:
+            data["reason"] = self.reason
+        if self.notices:
+            data["notices"] = sorted(set(self.notices))
+        return data

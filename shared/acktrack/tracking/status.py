@@ -1,0 +1,105 @@
+"""Transaction-set status: a table of (status, event) -> status.
+
+The table is a join-semilattice (it only moves up in rank), so applying the same
+events in any order, any number of times, gives the same status. A TA1 rejection
+outranks everything: it rejects every member, whatever a 999 says before or after.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    SENT = "sent"  # no acknowledgment yet
+    RECEIVED = "received"  # TA1 A/E: the interchange arrived and was readable
+    ACCEPTED = "accepted"  # 999 IK5 A (or AK9 A without AK2 loops)
+    ACCEPTED_WITH_ERRORS = "accepted_with_errors"  # IK5 E: confirmed, kept as a warning
+    REJECTED = "rejected"  # IK5 R/M/W/X, AK9 rejection without AK2 loops, or TA1 R
+
+
+class Event(StrEnum):
+    TA1_ACCEPTED = "ta1_accepted"
+    TA1_REJECTED = "ta1_rejected"
+    SET_ACCEPTED = "set_accepted"
+    SET_ACCEPTED_WITH_ERRORS = "set_accepted_with_errors"
+    SET_REJECTED = "set_rejected"
+
+
+S, E = Status, Event
+TRANSITIONS: dict[tuple[Status, Event], Status] = {
+    (S.SENT, E.TA1_ACCEPTED): S.RECEIVED,
+    (S.SENT, E.TA1_REJECTED): S.REJECTED,
+    (S.SENT, E.SET_ACCEPTED): S.ACCEPTED,
+    (S.SENT, E.SET_ACCEPTED_WITH_ERRORS): S.ACCEPTED_WITH_ERRORS,
+    (S.SENT, E.SET_REJECTED): S.REJECTED,
+    (S.RECEIVED, E.TA1_ACCEPTED): S.RECEIVED,
+    (S.RECEIVED, E.TA1_REJECTED): S.REJECTED,
+    (S.RECEIVED, E.SET_ACCEPTED): S.ACCEPTED,
+    (S.RECEIVED, E.SET_ACCEPTED_WITH_ERRORS): S.ACCEPTED_WITH_ERRORS,
+    (S.RECEIVED, E.SET_REJECTED): S.REJECTED,
+    (S.ACCEPTED, E.TA1_ACCEPTED): S.ACCEPTED,
+    (S.ACCEPTED, E.TA1_REJECTED): S.REJECTED,
+    (S.ACCEPTED, E.SET_ACCEPTED): S.ACCEPTED,
+    (S.ACCEPTED, E.SET_ACCEPTED_WITH_ERRORS): S.ACCEPTED_WITH_ERRORS,
+    (S.ACCEPTED, E.SET_REJECTED): S.REJECTED,
+    (S.ACCEPTED_WITH_ERRORS, E.TA1_ACCEPTED): S.ACCEPTED_WITH_ERRORS,
+    (S.ACCEPTED_WITH_ERRORS, E.TA1_REJECTED): S.REJECTED,
+    (S.ACCEPTED_WITH_ERRORS, E.SET_ACCEPTED): S.ACCEPTED_WITH_ERRORS,
+    (S.ACCEPTED_WITH_ERRORS, E.SET_ACCEPTED_WITH_ERRORS): S.ACCEPTED_WITH_ERRORS,
+    (S.ACCEPTED_WITH_ERRORS, E.SET_REJECTED): S.REJECTED,
+    (S.REJECTED, E.TA1_ACCEPTED): S.REJECTED,
+    (S.REJECTED, E.TA1_REJECTED): S.REJECTED,
+    (S.REJECTED, E.SET_ACCEPTED): S.REJECTED,
+    (S.REJECTED, E.SET_ACCEPTED_WITH_ERRORS): S.REJECTED,
+    (S.REJECTED, E.SET_REJECTED): S.REJECTED,
+}
+del S, E
+
+RANK: dict[Status, int] = {
+    Status.SENT: 0,
+    Status.RECEIVED: 1,
+    Status.ACCEPTED: 2,
+    Status.ACCEPTED_WITH_ERRORS: 3,
+    Status.REJECTED: 4,
+}
+CONFIRMED = frozenset({Status.ACCEPTED, Status.ACCEPTED_WITH_ERRORS})
+OPEN = frozenset({Status.SENT, Status.RECEIVED, Status.REJECTED})  # shown by the report
+
+# Counter attribute (members_<name>, sets_<name>) that holds sets in each status.
+COUNTED = {
+    Status.ACCEPTED: "accepted",
+    Status.ACCEPTED_WITH_ERRORS: "accepted_with_errors",
+    Status.REJECTED: "rejected",
+}
+
+
+def apply(status: Status, event: Event) -> Status:
+    return TRANSITIONS[(status, event)]
+
+
+def fold(events: Iterable[Event], start: Status = Status.SENT) -> Status:
+    """The status a set reaches after ``events`` (in any order)."""
+    for event in events:
+        start = apply(start, event)
+    return start
+
+
+def event_for_ik5(code: str) -> Event | None:
+    """999 IK501 (or AK901 when there are no AK2 loops) -> event; None when it says nothing."""
+    if code == "A":
+        return Event.SET_ACCEPTED
+    if code == "E":
+        return Event.SET_ACCEPTED_WITH_ERRORS
+    if code in ("R", "M", "W", "X"):
+        return Event.SET_REJECTED
+    return None
+
+
+def event_for_ta1(code: str) -> Event | None:
+    if code in ("A", "E"):
+        return Event.TA1_ACCEPTED
+    if code == "R":
+        return Event.TA1_REJECTED
+    return None

@@ -1,0 +1,239 @@
+"""What the tracker keeps about an interchange, a transaction set and a member.
+
+Built from the X12 records, without names, SSNs, birth dates or addresses: only the
+identifiers, codes and dates an operations team needs to act.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+
+from acktrack.store import keys
+from acktrack.tracking.index import InterchangeIndex, SetIndex
+from acktrack.x12 import Finding, MemberTransaction
+
+MAX_FINDINGS_KEPT = 50  # per set or interchange; the count is kept in full
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectRef:
+    """One S3 object as an event names it. The key is sensitive: log ``key_hash``."""
+
+    bucket: str
+    key: str
+    size: int | None = None
+    version_id: str | None = None
+    received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def key_hash(self) -> str:
+        return keys.short_hash(self.bucket, self.key, size=12)
+
+
+def to_utc(moment: datetime | None, zone: tzinfo, fallback: datetime) -> datetime:
+    """An envelope date-time (local to ``zone``) in UTC; ``fallback`` when there is none."""
+    if moment is None:
+        return fallback.astimezone(UTC)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment.astimezone(UTC)
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def finding_detail(finding: Finding) -> dict[str, Any]:
+    return finding.to_dict()
+
+
+@dataclass(slots=True)
+class TrackedSet:
+    set_id: str
+    pk: str
+    sk: str
+    our_id: str
+    partner: str
+    payer_name: str
+    interchange_control: str
+    group_control: str
+    transaction_control: str
+    implementation: str
+    digest: str
+    interchange_pk: str
+    interchange_sk: str
+    sent_at: str
+    members: int
+    segments: int
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    finding_count: int = 0
+    predicted_rejection: bool = False
+    last_position: int = 1
+
+    @property
+    def sent_day(self) -> str:
+        return self.sent_at[:10]
+
+    def add_finding(self, finding: Finding) -> None:
+        self.finding_count += 1
+        if finding.severity in ("error", "fatal"):
+            self.predicted_rejection = True
+        if len(self.findings) < MAX_FINDINGS_KEPT:
+            self.findings.append(finding_detail(finding))
+
+
+@dataclass(slots=True)
+class TrackedInterchange:
+    pk: str
+    sk: str
+    our_id: str
+    partner: str
+    interchange_control: str
+    interchange_date: str
+    interchange_time: str
+    digest: str
+    source_bucket: str
+    source_key: str
+    received_at: str
+    sent_at: str
+    groups: int
+    sets: list[TrackedSet]
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    sequence: int = 1  # position of the interchange in its file
+
+    @property
+    def members(self) -> int:
+        return sum(item.members for item in self.sets)
+
+    @property
+    def group_controls(self) -> list[str]:
+        return list(dict.fromkeys(item.group_control for item in self.sets))
+
+    def counts_by_day(self) -> dict[str, tuple[int, int]]:
+        """sent day -> (members, sets)."""
+        days: dict[str, tuple[int, int]] = {}
+        for item in self.sets:
+            members, sets = days.get(item.sent_day, (0, 0))
+            days[item.sent_day] = (members + item.members, sets + 1)
+        return days
+
+
+@dataclass(slots=True)
+class TrackedMember:
+    pk: str
+    sk: str
+    set_id: str
+    set_pk: str
+    set_sk: str
+    our_id: str
+    partner: str
+    sent_at: str
+    ordinal: int
+    first_position: int
+    last_position: int
+    subscriber_indicator: str
+    relationship: str
+    maintenance_type: str
+    maintenance_reason: str
+    benefit_status: str
+    subscriber_id: str | None
+    member_id: str | None
+    carrier_member_id: str | None
+    group_policy_number: str | None
+    eligibility_begin: str | None
+    eligibility_end: str | None
+    maintenance_effective: str | None
+    coverages: list[dict[str, Any]]
+    categories: dict[str, str]
+    findings: list[dict[str, Any]] = field(default_factory=list)
+
+
+def plan_interchange(
+    interchange: InterchangeIndex,
+    source_bucket: str,
+    source_key: str,
+    received_at: datetime,
+    zone: tzinfo,
+) -> TrackedInterchange:
+    """What will be stored for one interchange of an outbound 834 (from the pass-1 index)."""
+    header = interchange.header
+    our, partner, control = header.sender_id, header.receiver_id, header.control
+    digest = interchange.digest
+    ic_pk, ic_sk = keys.interchange_pk(our, partner, control), keys.interchange_sk(digest)
+    sets: list[TrackedSet] = []
+    for group in interchange.groups:
+        group_control = group.control or "-"
+        for item in group.sets:
+            if item.header.set_id != "834":
+                continue
+            sets.append(
+                _plan_set(
+                    item,
+                    our,
+                    partner,
+                    control,
+                    group_control,
+                    digest,
+                    ic_pk,
+                    ic_sk,
+                    received_at,
+                    zone,
+                )
+            )
+    findings = [finding_detail(f) for f in interchange.findings[:MAX_FINDINGS_KEPT]]
+    sent_at = sets[0].sent_at if sets else iso(to_utc(header.sent_at, zone, received_at))
+    return TrackedInterchange(
+        ic_pk, ic_sk, our, partner, control, header.date, header.time, digest, source_bucket,
+        source_key, iso(received_at), sent_at, len(interchange.groups), sets, findings, header.sequence,
+    )  # fmt: skip
+
+
+def _plan_set(
+    item: SetIndex, our: str, partner: str, interchange_control: str, group_control: str, digest: str,
+    ic_pk: str, ic_sk: str, received_at: datetime, zone: tzinfo,
+) -> TrackedSet:  # fmt: skip
+    control = item.header.control
+    identifier = keys.set_id(our, partner, group_control, interchange_control, digest, control)
+    sent_at = iso(to_utc(item.header.sent_at, zone, received_at))
+    tracked = TrackedSet(
+        identifier, keys.group_pk(our, partner, group_control), keys.set_sk(interchange_control, digest, control),
+        our, partner, item.payer_name, interchange_control, group_control, control, item.header.implementation,
+        digest, ic_pk, ic_sk, sent_at, item.members, item.segments,
+    )  # fmt: skip
+    for finding in item.findings:
+        tracked.add_finding(finding)
+    return tracked
+
+
+def track_member(
+    member: MemberTransaction, tracked: TrackedSet, findings: list[Finding]
+) -> TrackedMember:
+    """The stored form of one member transaction: no name, SSN, birth date or address."""
+    coverages = [
+        {
+            "maintenance_type": coverage.maintenance_type,
+            "insurance_line": coverage.insurance_line,
+            "plan": coverage.plan,
+            "coverage_level": coverage.coverage_level,
+            "benefit_begin": coverage.benefit_begin,
+            "benefit_end": coverage.benefit_end,
+            "class_of_contract": coverage.class_of_contract,
+            "policy_number": coverage.policy_number,
+            "internal_control": coverage.internal_control,
+        }
+        for coverage in member.coverages
+    ]
+    return TrackedMember(
+        keys.member_pk(tracked.set_id, member.first_position),
+        keys.member_sk(member.first_position),
+        tracked.set_id, tracked.pk, tracked.sk, tracked.our_id, tracked.partner, tracked.sent_at,
+        member.ordinal, member.first_position, member.last_position,
+        member.subscriber_indicator, member.relationship, member.maintenance_type,
+        member.maintenance_reason, member.benefit_status,
+        member.subscriber_id, member.member_supplemental_id, member.carrier_member_id,
+        member.group_policy_number, member.eligibility_begin, member.eligibility_end,
+        member.maintenance_effective, coverages, dict(member.reporting_categories),
+        [finding_detail(f) for f in findings],
+    )  # fmt: skip

@@ -1,0 +1,105 @@
+"""End to end through the embedded local stack (moto's threaded server, HTTP), as a user runs it."""
+
+from __future__ import annotations
+
+import email
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from acktrack.local.demo import build_day
+from acktrack.local.replay import ReplayError, replay
+from tests.support import SAMPLES
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_demo_day_through_the_local_stack(tmp_path: Path) -> None:
+    as_of = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
+    paths = build_day(tmp_path, as_of)
+    result = replay(paths, as_of=as_of, template=ROOT / "template.yaml")
+    summary = result.report["summary"]
+    assert summary["members_sent"] == 365
+    assert (
+        summary["confirmed"]
+        + summary["rejected"]
+        + summary["pending_overdue"]
+        + summary["pending_within_sla"]
+        == 365
+    )
+    assert (summary["rejected"], summary["pending_overdue"], summary["pending_within_sla"]) == (
+        30,
+        45,
+        30,
+    )
+    assert {row["status"] for row in result.report["unconfirmed"]} == {"rejected", "pending"}
+    assert len(result.report["unconfirmed"]) == 75
+    assert [q["key"] for q in result.report["quarantined"]] == ["outbound/enrollments.xlsx"]
+    assert [a["target_control"] for a in result.report["unmatched_acks"]] == ["77"]
+    assert [f["outcome"] for f in result.files].count("duplicate") == 1
+    assert len(result.emails) == 1
+    message = email.message_from_bytes(result.emails[0])
+    assert "75 unconfirmed" in message["Subject"]
+    assert result.failures == []
+
+
+def test_replay_cli_prints_one_json_document(tmp_path: Path) -> None:
+    outbound, inbound = tmp_path / "outbound", tmp_path / "inbound"
+    outbound.mkdir()
+    inbound.mkdir()
+    (outbound / "834_bad_ins03.834").write_bytes((SAMPLES / "834_bad_ins03.834").read_bytes())
+    (outbound / "834_5members.834").write_bytes((SAMPLES / "834_5members.834").read_bytes())
+    (inbound / "999.x12").write_bytes((SAMPLES / "834_bad_ins03.pyx12.999").read_bytes())
+    (inbound / "garbage.bin").write_bytes(b"\x00\x01\x02" * 50)
+    paths = [
+        outbound / "834_bad_ins03.834",
+        outbound / "834_5members.834",
+        inbound / "999.x12",
+        inbound / "garbage.bin",
+    ]
+    result = subprocess.run(
+        [sys.executable, "-m", "acktrack.cli", "replay", "--json", "--as-of", "2024-01-20T07:00", "--sla-hours", "24",
+         "--email-dir", str(tmp_path / "mail"), *map(str, paths)],
+        capture_output=True, text=True, cwd=ROOT,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)  # stdout holds the document and nothing else
+    summary = document["summary"]
+    # Both 834s share ISA13 000001001 and GS06 1: the 999 for GS06 1 is ambiguous.
+    assert summary["members_sent"] == 10
+    assert [a["state"] for a in document["unmatched_acks"]] == ["ambiguous"]
+    assert {n["kind"] for n in document["notices"]} == {
+        "interchange_control_reused",
+        "group_control_reused",
+    }
+    assert document["quarantined"] == [
+        {"key": "inbound/garbage.bin", "reason": "not readable as X12: the file is binary, not X12 text",
+         "received_at": document["quarantined"][0]["received_at"], "quarantine_key": "quarantine/inbound/garbage.bin"}
+    ]  # fmt: skip
+    row = document["unconfirmed"][0]
+    assert set(row) >= {"partner", "subscriber_id", "member_id", "maintenance_type", "interchange_control",
+                        "group_control", "transaction_control", "status", "reason", "sent_at", "age_hours"}  # fmt: skip
+    assert document["sla_hours"] == 24
+    assert list((tmp_path / "mail").glob("*.eml"))
+    assert "Traceback" not in result.stderr
+
+
+def test_replay_refuses_paths_outside_outbound_or_inbound(tmp_path: Path) -> None:
+    path = tmp_path / "misc" / "a.834"
+    path.parent.mkdir()
+    path.write_bytes(b"x")
+    with pytest.raises(ReplayError, match="folder named outbound/"):
+        replay([path])
+    result = subprocess.run(
+        [sys.executable, "-m", "acktrack.cli", "replay", str(path)], capture_output=True, text=True
+    )
+    assert (
+        result.returncode == 2
+        and result.stderr.startswith("acktrack: ")
+        and "Traceback" not in result.stderr
+    )

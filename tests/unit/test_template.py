@@ -1,0 +1,118 @@
+"""template.yaml: cfn-lint clean, transformable by SAM, and the properties the issues ask for."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from acktrack.local.template import load_yaml, parameter_values, sam_transform
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
+
+
+@pytest.fixture(scope="module")
+def transformed() -> dict[str, Any]:
+    source = load_yaml(TEMPLATE)
+    template, _ = sam_transform(source, parameter_values(source, {}, "acktrack-test", "us-east-1"))
+    return template["Resources"]
+
+
+def of_type(resources: dict[str, Any], kind: str) -> dict[str, Any]:
+    return {name: r for name, r in resources.items() if r["Type"] == kind}
+
+
+def test_cfn_lint_finds_no_errors() -> None:
+    from cfnlint.api import lint_all
+
+    matches = lint_all(TEMPLATE.read_text())
+    # Errors and warnings fail; informational rules (optional metadata) do not.
+    assert [str(match) for match in matches if match.rule.severity in ("error", "warning")] == []
+    assert not [
+        match for match in matches if match.rule.id == "I3011"
+    ]  # stateful resources are retained
+
+
+def test_buckets_block_public_access_encrypt_version_and_refuse_plain_http(
+    transformed: dict[str, Any],
+) -> None:
+    buckets = of_type(transformed, "AWS::S3::Bucket")
+    assert set(buckets) == {"OutboundBucket", "InboundBucket", "ReportsBucket"}
+    for bucket in buckets.values():
+        properties = bucket["Properties"]
+        assert all(properties["PublicAccessBlockConfiguration"].values())
+        assert properties["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        assert properties["VersioningConfiguration"] == {"Status": "Enabled"}
+    policies = of_type(transformed, "AWS::S3::BucketPolicy")
+    assert len(policies) == 3
+    for policy in policies.values():
+        (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+        assert statement["Effect"] == "Deny" and statement["Condition"] == {
+            "Bool": {"aws:SecureTransport": "false"}
+        }
+
+
+def test_the_table_is_on_demand_with_pitr_encryption_and_the_two_sparse_indexes(
+    transformed: dict[str, Any],
+) -> None:
+    (table,) = of_type(transformed, "AWS::DynamoDB::Table").values()
+    properties = table["Properties"]
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert properties["SSESpecification"]["Fn::If"][2] == {"SSEEnabled": True}
+    assert {index["IndexName"] for index in properties["GlobalSecondaryIndexes"]} == {
+        "report",
+        "subscriber",
+    }
+
+
+def test_functions_are_wired_to_their_buckets_and_schedule(transformed: dict[str, Any]) -> None:
+    notifications = {
+        name: bucket["Properties"]["NotificationConfiguration"]["LambdaConfigurations"]
+        for name, bucket in of_type(transformed, "AWS::S3::Bucket").items()
+        if "NotificationConfiguration" in bucket["Properties"]
+    }
+    assert {
+        name: [c["Function"]["Fn::GetAtt"][0] for c in configs]
+        for name, configs in notifications.items()
+    } == {
+        "OutboundBucket": ["IngestOutboundFunction"],
+        "InboundBucket": ["IngestInboundFunction"],
+    }
+    (schedule,) = of_type(transformed, "AWS::Scheduler::Schedule").values()
+    assert (
+        schedule["Properties"]["Target"]["Input"] == '{"as_of": "<aws.scheduler.scheduled-time>"}'
+    )
+    for function in of_type(transformed, "AWS::Lambda::Function").values():
+        assert function["Properties"]["Runtime"] == "python3.11"
+        assert function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"].endswith("LogGroup")
+    for config in of_type(transformed, "AWS::Lambda::EventInvokeConfig").values():
+        assert config["Properties"]["DestinationConfig"]["OnFailure"]["Destination"] == {
+            "Fn::GetAtt": ["FailureQueue", "Arn"]
+        }
+
+
+def test_log_groups_have_retention(transformed: dict[str, Any]) -> None:
+    groups = of_type(transformed, "AWS::Logs::LogGroup")
+    assert len(groups) == 3
+    assert all(
+        group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+        for group in groups.values()
+    )
+
+
+def test_policies_are_least_privilege(transformed: dict[str, Any]) -> None:
+    for name, role in of_type(transformed, "AWS::IAM::Role").items():
+        for policy in role["Properties"].get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                if not isinstance(statement, dict) or "Action" not in statement:
+                    continue
+                actions = (
+                    statement["Action"]
+                    if isinstance(statement["Action"], list)
+                    else [statement["Action"]]
+                )
+                resources = statement.get("Resource")
+                assert not ("*" in actions and resources == "*"), name
+                assert "dynamodb:Scan" not in actions and "dynamodb:DeleteItem" not in actions, name

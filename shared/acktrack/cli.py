@@ -178,6 +178,89 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_local(args: argparse.Namespace) -> int:
+    from acktrack.local.replay import ReplayError, find_template
+    from acktrack.local.serve import serve
+
+    try:
+        template = find_template(Path(args.template) if args.template else None)
+    except ReplayError as error:
+        raise CommandError(str(error)) from None
+    return serve(template, Path(args.watch) if args.watch else None)
+
+
+def _table_location(args: argparse.Namespace) -> tuple[str, str, str | None]:
+    """(table, region, endpoint) from --local, --stack or --table."""
+    if args.local:
+        from acktrack.local.serve import local_state
+
+        try:
+            state = local_state()
+        except FileNotFoundError as error:
+            raise CommandError(str(error)) from None
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+            os.environ.setdefault(
+                name, "local"
+            )  # the local endpoint wants signed requests, not real keys
+        return state["table"], state["region"], state["endpoint"]
+    region = (
+        args.region
+        or os.environ.get("AWS_REGION")
+        or os.environ.get("AWS_DEFAULT_REGION")
+        or "us-east-1"
+    )
+    if args.table:
+        return args.table, region, args.endpoint
+    if args.stack:
+        import boto3
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            stacks = boto3.client("cloudformation", region_name=region).describe_stacks(
+                StackName=args.stack
+            )
+        except (BotoCoreError, ClientError) as error:
+            raise CommandError(f"cannot read stack {args.stack!r}: {error}") from None
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks["Stacks"][0].get("Outputs", [])}
+        if "TableName" not in outputs:
+            raise CommandError(f"stack {args.stack!r} has no TableName output")
+        return outputs["TableName"], region, args.endpoint
+    raise CommandError("say where the state is: --local, --stack NAME or --table NAME")
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    import json
+
+    from botocore.exceptions import BotoCoreError, ClientError
+    from pynamodb.exceptions import PynamoDBException
+
+    from acktrack.store.repository import Repository
+    from acktrack.tracking.email import detail_csv, render_html
+    from acktrack.tracking.render import render_text
+    from acktrack.tracking.reporting import collect_report
+
+    table, region, endpoint = _table_location(args)
+    as_of = args.as_of or datetime.now().astimezone()
+    if as_of.tzinfo is None:
+        as_of = as_of.astimezone()
+    try:
+        report = collect_report(
+            Repository(table, region, host=endpoint), as_of, args.sla_hours, args.window_days
+        )
+    except (BotoCoreError, ClientError, PynamoDBException) as error:
+        cause = getattr(error, "cause", None) or error
+        raise CommandError(
+            f"cannot read table {table!r}: {type(cause).__name__}: {cause}"
+        ) from None
+    document = report.to_json()
+    if args.csv:
+        Path(args.csv).write_bytes(detail_csv(document))
+    if args.html:
+        Path(args.html).write_text(render_html(document, timezone=args.timezone))
+    print(json.dumps(document, indent=1) if args.json else render_text(document))
+    return EXIT_OK
+
+
 def _iso_datetime(text: str) -> datetime:
     try:
         return datetime.fromisoformat(text)
@@ -312,6 +395,69 @@ def build_parser() -> argparse.ArgumentParser:
         "--template", metavar="FILE", help="the SAM template (default: ./template.yaml or above)"
     )
     replay.set_defaults(handler=_cmd_replay)
+
+    report = commands.add_parser(
+        "report",
+        help="print the unconfirmed-enrollment report from a local or deployed stack",
+        description=(
+            "Build the report from the tracking table, as of --as-of (default now): against the "
+            "running local stack (--local), a deployed stack (--stack, with AWS credentials) or a "
+            "table by name. Read-only: nothing is emailed or archived."
+        ),
+        epilog=(
+            "examples:\n"
+            "  acktrack report --local\n"
+            "  acktrack report --stack acktrack-prod --json | jq .summary\n"
+            "  acktrack report --stack acktrack-prod --as-of 2024-01-18T07:00 --csv today.csv --html today.html"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    where = report.add_mutually_exclusive_group()
+    where.add_argument(
+        "--local", action="store_true", help="the stack `acktrack local` is running here"
+    )
+    where.add_argument(
+        "--stack",
+        metavar="NAME",
+        help="a deployed CloudFormation stack (reads its TableName output)",
+    )
+    where.add_argument("--table", metavar="NAME", help="the tracking table itself")
+    report.add_argument("--endpoint", metavar="URL", help="a DynamoDB endpoint (with --table)")
+    report.add_argument("--region", help="AWS region (default: AWS_REGION, else us-east-1)")
+    report.add_argument(
+        "--as-of", type=_iso_datetime, default=None, help="report time, ISO 8601 (default: now)"
+    )
+    report.add_argument(
+        "--sla-hours", type=float, default=48.0, help="999 deadline in hours (default 48)"
+    )
+    report.add_argument(
+        "--window-days", type=int, default=7, help="days the headline counts cover (default 7)"
+    )
+    report.add_argument(
+        "--timezone", default="UTC", help="time zone for dates in the HTML (default UTC)"
+    )
+    report.add_argument("--json", action="store_true", help="print one JSON document")
+    report.add_argument("--csv", metavar="FILE", help="also write the detail rows as CSV")
+    report.add_argument("--html", metavar="FILE", help="also write the HTML report")
+    report.set_defaults(handler=_cmd_report)
+
+    local = commands.add_parser(
+        "local",
+        help="run the embedded local stack in the foreground and feed it from a folder",
+        description=(
+            "Start the embedded local stack (wired from template.yaml) and keep it running. With "
+            "--watch DIR, files copied under DIR/outbound/ and DIR/inbound/ go into the buckets as "
+            "they appear. Run `acktrack report --local` from another terminal."
+        ),
+    )
+    local.add_argument(
+        "--watch", metavar="DIR", help="folder to watch (creates outbound/ and inbound/)"
+    )
+    local.add_argument(
+        "--template", metavar="FILE", help="the SAM template (default: ./template.yaml or above)"
+    )
+    local.add_argument("--verbose", action="store_true", help="show the functions' logs")
+    local.set_defaults(handler=_cmd_local)
 
     demo = commands.add_parser(
         "demo",

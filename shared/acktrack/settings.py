@@ -26,6 +26,8 @@ class Settings:
     report_recipients: tuple[str, ...]
     report_timezone: str
     report_window_days: int
+    report_max_attachment_bytes: int
+    report_link_days: int
     effectuation_sla_days: int
     max_object_bytes: int
     writer_threads: int
@@ -87,6 +89,11 @@ def from_environment(env: Mapping[str, str] | None = None) -> Settings:
         report_recipients=_list(env, "REPORT_RECIPIENTS"),
         report_timezone=_zone(env, "REPORT_TIMEZONE"),
         report_window_days=int(_number(env, "REPORT_WINDOW_DAYS", 7, minimum=1)),
+        # SES takes 10 MB messages; base64 grows an attachment by a third.
+        report_max_attachment_bytes=int(
+            _number(env, "REPORT_MAX_ATTACHMENT_BYTES", 5_000_000, minimum=1)
+        ),
+        report_link_days=int(_number(env, "REPORT_LINK_DAYS", 7, minimum=1)),
         effectuation_sla_days=int(_number(env, "EFFECTUATION_SLA_DAYS", 45)),
         max_object_bytes=int(_number(env, "MAX_OBJECT_BYTES", 2 * 1024**3, minimum=1)),
         writer_threads=int(_number(env, "WRITER_THREADS", 4, minimum=1)),

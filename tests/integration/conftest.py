@@ -124,6 +124,14 @@ class Day:
             if not start:
                 return sorted(items, key=lambda item: (item["pk"]["S"], item["sk"]["S"]))
 
+    def emails(self) -> list[Any]:
+        import email
+        from email import policy
+
+        return [
+            email.message_from_bytes(raw, policy=policy.default) for raw in self.stack.sent_emails()
+        ]
+
     def metrics(self) -> Counter[str]:
         """Metric values the handlers emitted (EMF lines in the captured function output)."""
         found: Counter[str] = Counter()
@@ -155,9 +163,15 @@ def requests() -> Iterator[Counter[str]]:
 
 
 @pytest.fixture
-def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalStack]:
+def parameters() -> dict[str, Any]:
+    """Template parameter overrides (a test module can override this fixture)."""
+    return {}
+
+
+@pytest.fixture
+def stack(monkeypatch: pytest.MonkeyPatch, parameters: dict[str, Any]) -> Iterator[LocalStack]:
     with mock_aws():
-        local = LocalStack(TEMPLATE, server=False).start()
+        local = LocalStack(TEMPLATE, parameters, server=False).start()
         # The container's repository exists before the first event (handlers reuse it, warm),
         # so request-counting hooks see every call.
         monkeypatch.setenv("TABLE_NAME", local.table)

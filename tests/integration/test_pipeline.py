@@ -53,7 +53,7 @@ def test_a_999_accepts_one_set_and_rejects_another_with_the_error_on_its_member(
     assert set(rows) == {m.ordinal for m in first_set.member_detail}
     culprit = rows[2]["reason"]
     assert "999 IK5 R" in culprit and "IK3 8" in culprit and "INS segment at position" in culprit
-    assert "invalid code value in INS3 (element 875), value '099'" in culprit
+    assert "invalid code value in INS03 (element 875), value '099'" in culprit
     assert "set rejected for errors in 1 other segment(s)" in rows[1]["reason"]
     (rejection,) = report["rejections"]
     (verdict,) = rejection["verdicts"]

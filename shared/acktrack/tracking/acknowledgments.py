@@ -250,9 +250,13 @@ def describe_error(error: dict[str, Any]) -> str:
         value = f", value {element['value']!r}" if element.get("value") else ""
         parts.append(
             f"IK4 {element.get('code')}: {codes.describe(codes.IK4_ERROR, str(element.get('code')))} in "
-            f"{error.get('segment')}{element.get('position') or ''}{reference}{value}"
+            f"{error.get('segment')}{_two_digits(element.get('position'))}{reference}{value}"
         )
     return "; ".join(parts)
+
+
+def _two_digits(position: Any) -> str:
+    return f"{position:02d}" if isinstance(position, int) else ""
 
 
 def member_reason(acks: dict[str, dict[str, Any]], ordinal: int, status: str) -> str:

@@ -1,26 +1,430 @@
-"""The report as an email (MIME). Issue 4 makes this the full HTML report."""
+"""The daily report as an email: text and HTML alternatives, and the detail as CSV.
+
+Safe to forward: no names, SSNs, birth dates or addresses anywhere, only what an
+operations team needs to act. CSV cells that a spreadsheet would run as a formula
+are neutralised. The HTML is plain tables with inline styles (no scripts, no images)
+so it reads the same in mail clients and browsers.
+"""
 
 from __future__ import annotations
 
+import csv
+import html
+import io
+from datetime import datetime
 from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from acktrack.tracking.report import Report
+from acktrack.tracking.render import render_text
+
+CSV_COLUMNS = (
+    ("insurer", "partner"),
+    ("insurer_name", "payer_name"),
+    ("status", "status"),
+    ("reason", "reason"),
+    ("subscriber_id", "subscriber_id"),
+    ("member_id", "member_id"),
+    ("maintenance_type", "maintenance_type"),
+    ("maintenance_meaning", "maintenance_meaning"),
+    ("interchange_control", "interchange_control"),
+    ("group_control", "group_control"),
+    ("transaction_control", "transaction_control"),
+    ("member_in_set", "member_ordinal"),
+    ("sent_at", "sent_at"),
+    ("age_hours", "age_hours"),
+)
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+HTML_DETAIL_ROWS = 200
 
 
-def subject(report: Report) -> str:
-    s = report.summary
-    if s["all_confirmed"]:
-        return f"acktrack: all {s['members_sent']} member transactions confirmed"
+def safe_cell(value: Any) -> Any:
+    """A value a spreadsheet shows as text: formula-like strings get a leading quote."""
+    if value is None:
+        return ""
+    if isinstance(value, int | float):
+        return value
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def detail_csv(report: dict[str, Any]) -> bytes:
+    """One row per unconfirmed member transaction (UTF-8 with a BOM, so Excel reads it right)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([name for name, _ in CSV_COLUMNS])
+    for row in report.get("unconfirmed", []):
+        writer.writerow([safe_cell(row.get(field)) for _, field in CSV_COLUMNS])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def subject(report: dict[str, Any]) -> str:
+    s = report["summary"]
+    day = report["as_of"][:10]
+    if s["members_sent"] == 0:
+        return f"acktrack {day}: no member transactions tracked yet"
+    if s.get("all_confirmed"):
+        return f"acktrack {day}: all {s['members_sent']} member transactions confirmed"
+    extras = []
+    if s["unmatched_acks"]:
+        extras.append(f"{s['unmatched_acks']} unmatched acks")
+    if s["quarantined"]:
+        extras.append(f"{s['quarantined']} files quarantined")
+    tail = f"; {', '.join(extras)}" if extras else ""
     return (
-        f"acktrack: {s['unconfirmed']} unconfirmed ({s['rejected']} rejected, {s['pending_overdue']} overdue) "
-        f"of {s['members_sent']} sent"
+        f"acktrack {day}: {s['unconfirmed']} unconfirmed ({s['rejected']} rejected, "
+        f"{s['pending_overdue']} overdue) of {s['members_sent']} sent{tail}"
     )
 
 
-def build_email(report: Report, sender: str, recipients: list[str]) -> bytes:
+def build_email(
+    report: dict[str, Any],
+    sender: str,
+    recipients: list[str],
+    *,
+    timezone: str = "UTC",
+    attach_csv: bool = True,
+    csv_link: str | None = None,
+) -> bytes:
+    """The MIME message: text/plain and text/html alternatives, plus the CSV when it fits."""
     message = EmailMessage()
     message["Subject"] = subject(report)
     message["From"] = sender
     message["To"] = ", ".join(recipients)
-    message.set_content(f"{subject(report)}\n")
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain="acktrack.local")
+    text = render_text(report)
+    if not attach_csv:
+        text += f"\nThe detail is too large to attach: {csv_link or 'see the reports bucket'}\n"
+    message.set_content(text)
+    message.add_alternative(
+        render_html(report, timezone=timezone, csv_link=None if attach_csv else csv_link),
+        subtype="html",
+    )
+    if attach_csv:
+        message.add_attachment(
+            detail_csv(report),
+            maintype="text",
+            subtype="csv",
+            filename=f"unconfirmed-{report['as_of'][:10]}.csv",
+        )
     return message.as_bytes()
+
+
+# -- HTML -----------------------------------------------------------------------------------
+
+_FONT = "font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#1f2933"
+_CELL = "padding:6px 10px;border-bottom:1px solid #e4e7eb;text-align:left;vertical-align:top"
+_HEAD = "padding:6px 10px;border-bottom:2px solid #9aa5b1;text-align:left;background:#f5f7fa;font-weight:bold"
+_NUMBER = _CELL + ";text-align:right"
+COLORS = {"confirmed": "#2f9e44", "rejected": "#e03131", "overdue": "#f08c00", "pending": "#adb5bd"}
+
+
+def _e(value: Any) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def _percent(rate: float) -> str:
+    return f"{rate * 100:.1f}%"
+
+
+def _table(headers: list[str], rows: list[list[str]], numeric: set[int] | None = None) -> str:
+    numeric = numeric or set()
+    head = "".join(f'<th style="{_HEAD}">{_e(h)}</th>' for h in headers)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td style="{_NUMBER if i in numeric else _CELL}">{cell}</td>'
+            for i, cell in enumerate(row)
+        )
+        + "</tr>"
+        for row in rows
+    )
+    return (
+        f'<table role="presentation" cellpadding="0" cellspacing="0" border="0" '
+        f'style="border-collapse:collapse;width:100%;margin:6px 0 18px 0;{_FONT}">'
+        f"<tr>{head}</tr>{body}</table>"
+    )
+
+
+def insurer_bar(partner: dict[str, Any], width: int = 240) -> str:
+    """A bar of styled cells: confirmed, rejected, overdue, pending, proportional to members."""
+    total = max(partner["members_sent"], 1)
+    parts = [
+        ("confirmed", partner["confirmed"]),
+        ("rejected", partner["rejected"]),
+        ("overdue", partner["pending_overdue"]),
+        ("pending", partner["pending_within_sla"]),
+    ]
+    cells = "".join(
+        f'<td title="{name}: {count}" style="width:{max(1, round(width * count / total))}px;height:12px;'
+        f'background:{COLORS[name]};padding:0;font-size:1px;line-height:1px">&nbsp;</td>'
+        for name, count in parts
+        if count
+    )
+    if not cells:
+        cells = f'<td style="width:{width}px;height:12px;background:#e4e7eb;padding:0;font-size:1px">&nbsp;</td>'
+    return f'<table role="presentation" cellpadding="0" cellspacing="0" border="0"><tr>{cells}</tr></table>'
+
+
+def _headline_cells(summary: dict[str, Any]) -> str:
+    figures = [
+        ("sent", summary["members_sent"], "#1f2933"),
+        ("confirmed", summary["confirmed"], COLORS["confirmed"]),
+        ("rejected", summary["rejected"], COLORS["rejected"]),
+        ("overdue", summary["pending_overdue"], COLORS["overdue"]),
+        ("pending within SLA", summary["pending_within_sla"], "#52606d"),
+        (
+            "error rate",
+            _percent(summary["error_rate"]),
+            COLORS["rejected"] if summary["rejected"] else "#1f2933",
+        ),
+    ]
+    cells = "".join(
+        f'<td style="padding:10px 14px;border:1px solid #e4e7eb;text-align:center;{_FONT}">'
+        f'<div style="font-size:24px;font-weight:bold;color:{color}">{_e(value)}</div>'
+        f'<div style="font-size:12px;color:#52606d">{_e(label)}</div></td>'
+        for label, value, color in figures
+    )
+    return (
+        '<table role="presentation" cellpadding="0" cellspacing="0" border="0" '
+        f'style="border-collapse:collapse;margin:8px 0 18px 0"><tr>{cells}</tr></table>'
+    )
+
+
+def render_html(
+    report: dict[str, Any], *, timezone: str = "UTC", csv_link: str | None = None
+) -> str:
+    summary = report["summary"]
+    as_of = datetime.fromisoformat(report["as_of"]).astimezone(ZoneInfo(timezone))
+    parts: list[str] = []
+    if summary["members_sent"] and summary.get("all_confirmed"):
+        banner, color = (
+            f"All {summary['members_sent']} member transactions are confirmed.",
+            COLORS["confirmed"],
+        )
+    elif summary["unconfirmed"]:
+        banner = (
+            f"{summary['unconfirmed']} member transactions are not confirmed: {summary['rejected']} rejected, "
+            f"{summary['pending_overdue']} with no 999 after {report['sla_hours']:g} hours."
+        )
+        color = COLORS["rejected"]
+    else:
+        banner, color = (
+            "Nothing is overdue or rejected; see below for what needs attention.",
+            COLORS["overdue"],
+        )
+    parts.append(
+        f'<div style="{_FONT};padding:10px 14px;border-left:6px solid {color};background:#f5f7fa;'
+        f'margin-bottom:12px;font-size:16px"><b>{_e(banner)}</b></div>'
+    )
+    parts.append(_headline_cells(summary))
+    parts.append(
+        f'<p style="{_FONT}">Sent in the last {summary["window_days"]} days: <b>{summary["window_sent"]}</b>, '
+        f"confirmed {summary['window_accepted']}, rejected {summary['window_rejected']} "
+        f"(error rate {_percent(summary['window_error_rate'])}).</p>"
+    )
+    partners = report.get("by_partner", [])
+    if partners:
+        rows = [
+            [
+                f'<b>{_e(p["partner"])}</b><br><span style="color:#52606d;font-size:12px">{_e(p["payer_name"])}</span>',
+                _e(p["members_sent"]),
+                _e(p["confirmed"]),
+                _e(p["rejected"]),
+                _e(p["pending_overdue"]),
+                _e(p["pending_within_sla"]),
+                _e(_percent(p["error_rate"])),
+                insurer_bar(p),
+            ]
+            for p in partners
+        ]
+        parts.append(_section("By insurer"))
+        parts.append(
+            _table(
+                [
+                    "Insurer",
+                    "Sent",
+                    "Confirmed",
+                    "Rejected",
+                    "Overdue",
+                    "Pending",
+                    "Error rate",
+                    "",
+                ],
+                rows,
+                {1, 2, 3, 4, 5, 6},
+            )
+        )
+        legend = " ".join(
+            f'<span style="display:inline-block;width:10px;height:10px;background:{c}"></span> {n}'
+            for n, c in COLORS.items()
+        )
+        parts.append(f'<p style="{_FONT};font-size:12px;color:#52606d">{legend}</p>')
+    if report.get("table"):
+        parts.append(_section("Unconfirmed by insurer, status and age"))
+        parts.append(
+            _table(
+                ["Insurer", "Status", "Age", "Members", "Sets"],
+                [
+                    [
+                        _e(c["partner"]),
+                        _e(c["status"]),
+                        _e(c["age"]),
+                        _e(c["members"]),
+                        _e(c["sets"]),
+                    ]
+                    for c in report["table"]
+                ],
+                {3, 4},
+            )
+        )
+    if report.get("rejections"):
+        count = len(report["rejections"])
+        parts.append(_section(f"Rejections ({count} transaction set{'s' if count != 1 else ''})"))
+        rows = []
+        for item in report["rejections"]:
+            verdicts = "<br>".join(
+                _e(v["ack"]) + _errors_html(v["errors"]) for v in item["verdicts"]
+            )
+            rows.append(
+                [
+                    _e(item["partner"]),
+                    _e(
+                        f"{item['interchange_control']} / {item['group_control']} / "
+                        f"{item['transaction_control']}"
+                    ),
+                    _e(item["members"]),
+                    verdicts,
+                ]
+            )
+        parts.append(_table(["Insurer", "ISA13 / GS06 / ST02", "Members", "Why"], rows, {2}))
+    if report.get("unmatched_acks"):
+        parts.append(
+            _section(f"Acknowledgments that match nothing sent ({len(report['unmatched_acks'])})")
+        )
+        parts.append(
+            _table(
+                ["Kind", "From", "For", "State", "Why", "File"],
+                [
+                    [
+                        _e(a["kind"]),
+                        _e(a["partner"]),
+                        _e(a["target_control"]),
+                        _e(a["state"]),
+                        _e(a["reason"]),
+                        _e(a["key"]),
+                    ]
+                    for a in report["unmatched_acks"]
+                ],
+            )
+        )
+    if report.get("quarantined"):
+        parts.append(_section(f"Quarantined files ({len(report['quarantined'])})"))
+        parts.append(
+            _table(
+                ["File", "Why", "Copy"],
+                [
+                    [_e(q["key"]), _e(q["reason"]), _e(q["quarantine_key"])]
+                    for q in report["quarantined"]
+                ],
+            )
+        )
+    if report.get("notices"):
+        parts.append(_section(f"Notices ({len(report['notices'])})"))
+        parts.append(
+            _table(
+                ["Kind", "What", "Files"],
+                [
+                    [_e(n["kind"]), _e(n["detail"]), _e(", ".join(n["keys"]))]
+                    for n in report["notices"]
+                ],
+            )
+        )
+    rows_all = report.get("unconfirmed", [])
+    if rows_all:
+        shown = rows_all[:HTML_DETAIL_ROWS]
+        parts.append(_section(f"Unconfirmed member transactions ({len(rows_all)})"))
+        parts.append(
+            _table(
+                [
+                    "Insurer",
+                    "Status",
+                    "Subscriber",
+                    "Member",
+                    "INS03",
+                    "ISA13 / GS06 / ST02",
+                    "Sent",
+                    "Age (h)",
+                    "Why",
+                ],
+                [
+                    [
+                        _e(r["partner"]),
+                        _status(r["status"]),
+                        _e(r["subscriber_id"]),
+                        _e(r["member_id"]),
+                        _e(f"{r['maintenance_type']} {r['maintenance_meaning']}"),
+                        _e(
+                            f"{r['interchange_control']} / {r['group_control']} / {r['transaction_control']}"
+                        ),
+                        _e(r["sent_at"][:16].replace("T", " ")),
+                        _e(f"{r['age_hours']:.0f}"),
+                        _e(r["reason"]),
+                    ]
+                    for r in shown
+                ],
+                {7},
+            )
+        )
+        if len(rows_all) > len(shown):
+            parts.append(
+                f'<p style="{_FONT}">… and {len(rows_all) - len(shown)} more in the CSV.</p>'
+            )
+    if csv_link:
+        parts.append(
+            f'<p style="{_FONT}"><b>The detail is too large to attach.</b> Download it: '
+            f'<a href="{_e(csv_link)}">{_e(csv_link[:120])}</a></p>'
+        )
+    footer = (
+        f"Report as of {as_of:%Y-%m-%d %H:%M %Z}. A transaction set is confirmed by a 999 (IK5 A or E); a TA1 "
+        f"rejection rejects every member. Overdue means no 999 within {report['sla_hours']:g} hours of sending. "
+        "This email carries member identifiers and control numbers only: no names, SSNs, birth dates or addresses."
+    )
+    body = "".join(parts)
+    return (
+        '<!DOCTYPE html><html><head><meta charset="utf-8">'
+        f"<title>{_e(subject(report))}</title></head>"
+        f'<body style="margin:0;padding:16px;background:#ffffff;{_FONT}">'
+        f'<h1 style="font-size:20px;margin:0 0 8px 0">acktrack: unconfirmed enrollments, {as_of:%A %d %B %Y}</h1>'
+        f"{body}"
+        f'<p style="{_FONT};font-size:12px;color:#52606d;margin-top:24px">{_e(footer)}</p>'
+        "</body></html>"
+    )
+
+
+def _section(title: str) -> str:
+    return f'<h2 style="font-size:16px;margin:18px 0 4px 0;{_FONT};font-size:16px">{_e(title)}</h2>'
+
+
+def _status(status: str) -> str:
+    color = COLORS["rejected"] if status == "rejected" else COLORS["overdue"]
+    return f'<span style="color:{color};font-weight:bold">{_e(status)}</span>'
+
+
+def _errors_html(errors: list[dict[str, Any]]) -> str:
+    lines = []
+    for error in errors:
+        member = error.get("member") or {}
+        owner = f" (member {member['ordinal']})" if member.get("ordinal") else ""
+        elements = "; ".join(
+            f"IK4 {e.get('code')} in element {e.get('position')} ({e.get('reference')})"
+            + (f" value {e['value']!r}" if e.get("value") else "")
+            for e in error.get("elements", [])
+        )
+        lines.append(
+            f"<br>&nbsp;&nbsp;IK3 {_e(error.get('code'))} at {_e(error.get('segment'))} segment "
+            f"{_e(error.get('position'))}{_e(owner)}{': ' + _e(elements) if elements else ''}"
+        )
+    return "".join(lines)

@@ -54,7 +54,10 @@ def render_text(report: dict[str, Any], *, detail_limit: int = 50) -> str:
             )
     rejections = report.get("rejections", [])
     if rejections:
-        lines += ["", f"Rejections ({len(rejections)} transaction sets):"]
+        lines += [
+            "",
+            f"Rejections ({len(rejections)} transaction set{'s' if len(rejections) != 1 else ''}):",
+        ]
         for item in rejections:
             lines.append(
                 f"  {item['partner']} ISA13 {item['interchange_control']} GS06 {item['group_control']} "

@@ -1,0 +1,210 @@
+"""The daily report email, read back from moto's SES; the archive; boundaries; PHI canaries."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from acktrack.synthetic.acknowledgments import GroupResponse, SetResponse
+from acktrack.tracking.email import detail_csv, safe_cell
+from tests.integration.conftest import SENT, Day
+
+AS_OF = datetime(2024, 1, 20, 7, 0, tzinfo=UTC)
+
+
+def parts(message: Any) -> dict[str, Any]:
+    found = {}
+    for part in message.walk():
+        if part.get_content_maintype() != "multipart":
+            found[part.get_content_type()] = part
+    return found
+
+
+def csv_rows(message: Any) -> list[dict[str, str]]:
+    attachment = parts(message)["text/csv"]
+    text = attachment.get_payload(decode=True).decode("utf-8-sig")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_the_email_has_text_html_and_the_csv_detail(day: Day) -> None:
+    data, generated = day.send(
+        "a.834", members=8, sets_per_group=2, seed=31, errors=["bad_ins03:2"]
+    )
+    day.answer("a.999", data)
+    day.send("b.834", members=5, seed=32, interchange_control=1002, first_group_control=2)
+    report = day.report(AS_OF)
+    (message,) = day.emails()
+    assert message["Subject"] == (
+        f"acktrack 2024-01-20: {report['summary']['unconfirmed']} unconfirmed "
+        f"({generated.sets[0].members} rejected, 5 overdue) of 13 sent"
+    )
+    assert (
+        message["From"] == "acktrack@example.com" and message["To"] == "enrollment-ops@example.com"
+    )
+    found = parts(message)
+    assert set(found) == {"text/plain", "text/html", "text/csv"}
+    text = found["text/plain"].get_content()
+    assert "Member transactions tracked: 13" in text and "Rejections (1 transaction set)" in text
+    html = found["text/html"].get_content()
+    assert (
+        "<script" not in html.lower() and "<img" not in html.lower() and "http" not in html.lower()
+    )
+    assert 'style="' in html and "background:#2f9e44" in html  # the per-insurer bar is styled cells
+    rows = csv_rows(message)
+    assert len(rows) == len(report["unconfirmed"]) == report["summary"]["unconfirmed"]
+    assert list(rows[0]) == [
+        "insurer", "insurer_name", "status", "reason", "subscriber_id", "member_id", "maintenance_type",
+        "maintenance_meaning", "interchange_control", "group_control", "transaction_control", "member_in_set",
+        "sent_at", "age_hours",
+    ]  # fmt: skip
+    assert {row["status"] for row in rows} == {"rejected", "pending"}
+    assert any("IK4 7: invalid code value in INS03" in row["reason"] for row in rows)
+
+
+def test_the_report_is_archived_as_json_csv_and_html_under_a_dated_key(day: Day) -> None:
+    day.send("a.834", members=3, seed=33)
+    day.report(AS_OF)
+    s3 = day.stack.client("s3")
+    bucket = day.stack.bucket("Reports")
+    listed = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"])
+    assert listed == [
+        f"reports/2024/01/20/unconfirmed-2024-01-20T070000Z.{suffix}"
+        for suffix in ("csv", "html", "json")
+    ]
+    archived = json.loads(s3.get_object(Bucket=bucket, Key=listed[2])["Body"].read())
+    assert archived["summary"]["pending_overdue"] == 3
+
+
+def test_all_confirmed_is_still_sent(day: Day) -> None:
+    data, _ = day.send("a.834", members=4, seed=34)
+    day.answer("a.999", data)
+    day.report(AS_OF)
+    (message,) = day.emails()
+    assert message["Subject"] == "acktrack 2024-01-20: all 4 member transactions confirmed"
+    assert csv_rows(message) == []
+    assert "All 4 member transactions are confirmed." in parts(message)["text/html"].get_content()
+
+
+def test_an_empty_day_is_still_sent(day: Day) -> None:
+    report = day.report(AS_OF)
+    assert report["summary"]["members_sent"] == 0
+    (message,) = day.emails()
+    assert message["Subject"] == "acktrack 2024-01-20: no member transactions tracked yet"
+
+
+@pytest.mark.parametrize(("hours", "status"), [(47.99, "pending_within_sla"), (48.0, "pending_within_sla"),
+                                              (48.1, "pending_overdue")])  # fmt: skip
+def test_the_sla_edge(day: Day, hours: float, status: str) -> None:
+    day.send("a.834", members=2, seed=35)
+    summary = day.report(SENT.replace(tzinfo=UTC) + timedelta(hours=hours))["summary"]
+    assert summary[status] == 2
+
+
+def test_unicode_insurer_names_survive_every_part(day: Day) -> None:
+    name = "SALUD ÑANDÚ MUTUA 医疗 <&>"
+    day.send("a.834", members=2, seed=36, receiver_id="ÑANDU01", payer_name=name)
+    report = day.report(AS_OF)
+    assert report["by_partner"][0]["payer_name"] == name
+    (message,) = day.emails()
+    found = parts(message)
+    assert name in found["text/plain"].get_content()
+    assert "SALUD ÑANDÚ MUTUA 医疗 &lt;&amp;&gt;" in found["text/html"].get_content()
+    assert csv_rows(message)[0]["insurer_name"] == name
+
+
+@pytest.mark.parametrize("parameters", [{"ReportMaxAttachmentBytes": 20_000}])
+def test_a_very_large_backlog_is_linked_instead_of_attached(
+    day: Day, parameters: dict[str, Any]
+) -> None:
+    day.send("big.834", members=1500, seed=37)
+    report = day.report(AS_OF)
+    assert len(report["unconfirmed"]) == 1500
+    (message,) = day.emails()
+    found = parts(message)
+    assert "text/csv" not in found
+    html = found["text/html"].get_content()
+    assert "too large to attach" in html and "unconfirmed-2024-01-20T070000Z.csv" in html
+    assert "… and 1300 more in the CSV" in html
+    assert len(message.as_bytes()) < 2_000_000
+    csv_bytes = (
+        day.stack.client("s3")
+        .get_object(
+            Bucket=day.stack.bucket("Reports"),
+            Key="reports/2024/01/20/unconfirmed-2024-01-20T070000Z.csv",
+        )["Body"]
+        .read()
+    )
+    assert csv_bytes.decode("utf-8-sig").count("\r\n") == 1501
+
+
+def test_spreadsheet_formulas_are_neutralised() -> None:
+    assert [safe_cell(v) for v in ("=1+1", "+SUM(A1)", "-2+3", "@cmd", "\tx", "ok", 48.5, None)] == [
+        "'=1+1", "'+SUM(A1)", "'-2+3", "'@cmd", "'\tx", "ok", 48.5, "",
+    ]  # fmt: skip
+    row = {
+        "partner": '=HYPERLINK("http://x")',
+        "subscriber_id": "@SUM(1)",
+        "age_hours": -3.0,
+        "reason": "-",
+    }
+    text = detail_csv({"unconfirmed": [row]}).decode("utf-8-sig")
+    (parsed,) = list(csv.DictReader(io.StringIO(text)))
+    assert parsed["insurer"].startswith("'=") and parsed["subscriber_id"] == "'@SUM(1)"
+    assert parsed["age_hours"] == "-3.0" and parsed["reason"] == "'-"
+
+
+def _canaries(generated: Any) -> set[str]:
+    found: set[str] = set()
+    for _, member in generated.all_members():
+        person = member.person
+        born = person.birth_date
+        found |= {
+            person.last_name,
+            person.ssn,
+            born,
+            f"{born[:4]}-{born[4:6]}-{born[6:]}",
+            person.street,
+        }
+    return {value for value in found if len(value) >= 6}
+
+
+def test_no_phi_in_any_email_part_archive_table_item_or_log_line(day: Day) -> None:
+    data, generated = day.send(
+        "a.834", members=40, sets_per_group=2, seed=38, errors=["bad_ins03:3", "bad_dtp_date:7"]
+    )
+    day.answer("a.999", data)
+    _, other = day.send(
+        "b.834", members=20, seed=39, interchange_control=1002, first_group_control=2
+    )
+    day.answer_999(
+        "x.999", insurer="HEALTHPLAN01", groups=[GroupResponse("9", [SetResponse("0001", "R")])]
+    )
+    day.drop("outbound", "truncated.834", data[: len(data) // 2])
+    day.report(AS_OF)
+    canaries = _canaries(generated) | _canaries(other)
+    assert len(canaries) > 100
+    places: dict[str, str] = {}
+    for number, message in enumerate(day.emails()):
+        for kind, part in parts(message).items():
+            places[f"email {number} {kind}"] = part.get_payload(decode=True).decode(
+                "utf-8", "replace"
+            )
+        places[f"email {number} headers"] = str(message.items())
+    s3 = day.stack.client("s3")
+    reports = day.stack.bucket("Reports")
+    for item in s3.list_objects_v2(Bucket=reports).get("Contents", []):
+        places[item["Key"]] = (
+            s3.get_object(Bucket=reports, Key=item["Key"])["Body"].read().decode("utf-8", "replace")
+        )
+    places["table"] = json.dumps(day.table())
+    places["logs"] = day.stack.logs.getvalue()
+    assert all(places.values())
+    leaks = [
+        (where, canary) for where, text in places.items() for canary in canaries if canary in text
+    ]
+    assert leaks == []

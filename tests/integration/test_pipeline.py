@@ -287,7 +287,7 @@ def test_a_crash_goes_to_the_on_failure_destination_after_retries(day: Day) -> N
 
 
 def test_a_999_for_a_large_set_costs_requests_per_set_not_per_member(day: Day) -> None:
-    data, _ = day.send("big.834", members=5000, seed=22, dependents=0.0)
+    data, _ = day.send("big.834", members=2000, seed=22, dependents=0.0)
     with requests() as calls:
         day.answer("big.999", data, with_ta1=False)
     assert sum(calls.values()) <= 12, calls

@@ -53,7 +53,7 @@ def test_buckets_block_public_access_encrypt_version_and_refuse_plain_http(
         }
 
 
-def test_the_table_is_on_demand_with_pitr_encryption_and_the_two_sparse_indexes(
+def test_the_table_is_on_demand_with_pitr_encryption_and_its_two_indexes(
     transformed: dict[str, Any],
 ) -> None:
     (table,) = of_type(transformed, "AWS::DynamoDB::Table").values()
@@ -63,7 +63,7 @@ def test_the_table_is_on_demand_with_pitr_encryption_and_the_two_sparse_indexes(
     assert properties["SSESpecification"]["Fn::If"][2] == {"SSEEnabled": True}
     assert {index["IndexName"] for index in properties["GlobalSecondaryIndexes"]} == {
         "report",
-        "subscriber",
+        "lookup",
     }
 
 

@@ -90,6 +90,9 @@ class LocalStack:
     # -- life cycle ---------------------------------------------------------------------
 
     def start(self) -> LocalStack:
+        from acktrack.local import moto_speed
+
+        moto_speed.install()
         if self.server:
             from moto.server import ThreadedMotoServer
 

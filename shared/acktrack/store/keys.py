@@ -4,18 +4,26 @@ partner, so every correlation key carries both trading-partner ids.
     IC#<our>#<partner>#<isa13>        V#<digest>                      interchange version
     GS#<our>#<partner>#<gs06>         V#<isa13>#<digest>              group version marker
     GS#<our>#<partner>#<gs06>         SET#<isa13>#<digest>#<st02>     transaction set
-    MB#<set_id>#<chunk>               P#<first segment position>      member transaction
+    FAM#<family>                      M#<sent at>#<set id>#<ordinal>  member transaction
+    FAM#<family>                      E#<record id>                   insurer effectuation record
+    FAM#<family>                      Q#<sent at>#<target>#<kind>     data-quality finding
     ACK#GS#<our>#<partner>#<gs06>     <ack id>                        a 999's response for a group
     ACK#IC#<our>#<partner>#<isa13>    <ack id>                        a TA1
-    OBJ#<bucket>#<key hash>           OBJ                             one S3 object's outcome
+    OBJ#<bucket>#<key hash>           V#<version>                     one S3 object's outcome
     STAT#<our>#<partner>              ALL | D#<yyyy-mm-dd>            counters
     PARTNERS                          <our>#<partner>                 the partners seen
     NOTICE#<kind>#<hash>              N                               duplicates, reuse, ambiguity
 
+<family> is a hash of (our id, partner, subscriber id): a subscriber's transactions, the
+insurer's effectuation records and the findings about them share one partition, read
+with one strongly consistent query; the id itself never appears in a key.
+
 Sparse index "report" (rk, rs) holds only what the report must show: open sets
-(rk OPEN#<shard>), unmatched acknowledgments, quarantined files and notices.
-Sparse index "subscriber" (uk, us) finds a subscriber's member transactions by a hash
-of the id, so the id itself never appears in a key.
+(OPEN#<shard>), additions awaiting effectuation (EFFECT#<shard>), data-quality findings
+(QUALITY#<shard>), unmatched acknowledgments, quarantined files and notices.
+Index "lookup" (uk, us) finds a set's members by segment position (MB#<set id>#<chunk>,
+P#<position>: the report's detail and IK3 attribution) and a partner's sets by time
+(SETS#<our>#<partner>: statistics).
 """
 
 from __future__ import annotations
@@ -61,12 +69,17 @@ def set_id(our: str, partner: str, group_control: str | None, interchange_contro
     )
 
 
-def member_pk(set_identifier: str, position: int) -> str:
+def member_lookup(set_identifier: str, position: int) -> str:
+    """Partition of the lookup index holding a set's members around ``position``."""
     return f"MB#{set_identifier}#{position // MEMBER_CHUNK}"
 
 
-def member_sk(position: int) -> str:
+def position_key(position: int) -> str:
     return f"P#{position:09d}"
+
+
+def member_sk(sent_at: str, set_identifier: str, ordinal: int) -> str:
+    return f"M#{sent_at}#{set_identifier}#{ordinal:07d}"
 
 
 def open_shard(set_identifier: str) -> str:
@@ -89,9 +102,27 @@ def counter_pk(our: str, partner: str) -> str:
     return f"STAT#{our}#{partner}"
 
 
-def subscriber_key(our: str, partner: str, subscriber_id: str) -> str:
-    """Partition of the subscriber index: a hash, so the id is not in a key."""
-    return f"SUB#{short_hash(our, partner, subscriber_id, size=32)}"
+def family_pk(our: str, partner: str, subscriber_id: str | None, set_identifier: str = "") -> str:
+    """A subscriber's family partition (a hash, so the id is not in a key)."""
+    if not subscriber_id:
+        return f"FAM#NONE#{set_identifier}"  # no REF*0F: a family of its own set
+    return f"FAM#{short_hash(our, partner, subscriber_id, size=32)}"
+
+
+def shard(*parts: str, shards: int = OPEN_SHARDS) -> int:
+    return int(short_hash(*parts, size=8), 16) % shards
+
+
+def effect_shard(set_identifier: str) -> str:
+    return f"EFFECT#{int(set_identifier[:4], 16) % OPEN_SHARDS}"
+
+
+def quality_shard(family: str) -> str:
+    return f"QUALITY#{shard(family)}"
+
+
+def sets_key(our: str, partner: str) -> str:
+    return f"SETS#{our}#{partner}"
 
 
 def notice_pk(kind: str, *identity: str) -> str:

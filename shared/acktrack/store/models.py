@@ -35,11 +35,11 @@ class ReportIndex(GlobalSecondaryIndex[Any]):
     rs = UnicodeAttribute(range_key=True)
 
 
-class SubscriberIndex(GlobalSecondaryIndex[Any]):
-    """Member transactions by (hashed) subscriber id, oldest first."""
+class LookupIndex(GlobalSecondaryIndex[Any]):
+    """A set's members by segment position; a partner's sets by time (see ``keys``)."""
 
     class Meta:
-        index_name = "subscriber"
+        index_name = "lookup"
         projection = AllProjection()
 
     uk = UnicodeAttribute(hash_key=True)
@@ -128,10 +128,13 @@ class SetItem(ReportedItem):
     finding_count = NumberAttribute(default=0)
     predicted_rejection = BooleanAttribute(default=False)
     revision = NumberAttribute(default=0)  # optimistic lock for status changes
+    uk = UnicodeAttribute(null=True)  # SETS#<our>#<partner>: sets by sent time (for stats)
+    us = UnicodeAttribute(null=True)
+    lookup = LookupIndex()
     report = ReportIndex()
 
 
-class MemberItem(Item):
+class MemberItem(ReportedItem):
     set_pk = UnicodeAttribute()
     set_sk = UnicodeAttribute()
     set_id = UnicodeAttribute()
@@ -156,9 +159,53 @@ class MemberItem(Item):
     coverages = JSONAttribute(default=list)
     categories = JSONAttribute(default=dict)  # 2750 reporting categories (premium, APTC...)
     findings = JSONAttribute(default=list)
-    uk = UnicodeAttribute(null=True)
-    us = UnicodeAttribute(null=True)
-    subscriber = SubscriberIndex()
+    set_findings = JSONAttribute(default=list)  # data-quality kinds seen in its set (family ids)
+    effectuated_by = UnicodeAttribute(null=True)  # the insurer's effectuation record
+    effectuated_at = UnicodeAttribute(null=True)
+    insurer_member_id = UnicodeAttribute(null=True)  # REF*23 the insurer assigned
+    insurer_policy_ids = JSONAttribute(null=True)  # REF*X9 the insurer assigned
+    uk = UnicodeAttribute(null=True)  # MB#<set id>#<chunk>
+    us = UnicodeAttribute(null=True)  # P#<first segment position>
+    lookup = LookupIndex()
+    report = ReportIndex()  # additions wait in EFFECT#<shard> until effectuated
+
+
+class EffectuationItem(Item):
+    """One member of an insurer's effectuation 834 (kept, like acknowledgments, until matched)."""
+
+    our_id = UnicodeAttribute()
+    partner = UnicodeAttribute()
+    record_id = UnicodeAttribute()
+    at = UnicodeAttribute()
+    subscriber_id = UnicodeAttribute()
+    member_id = UnicodeAttribute(null=True)
+    subscriber_indicator = UnicodeAttribute(default="")
+    relationship = UnicodeAttribute(default="")
+    maintenance_type = UnicodeAttribute(default="")
+    coverages = JSONAttribute(default=list)
+    carrier_member_id = UnicodeAttribute(null=True)
+    policy_ids = JSONAttribute(default=list)
+    source_key = UnicodeAttribute(default="")
+
+
+class QualityItem(ReportedItem):
+    """A data-quality or effectuation finding about one member transaction (or insurer record)."""
+
+    kind = UnicodeAttribute()
+    detail = UnicodeAttribute(default="")
+    target_pk = UnicodeAttribute()
+    target_sk = UnicodeAttribute()
+    our_id = UnicodeAttribute()
+    partner = UnicodeAttribute()
+    subscriber_id = UnicodeAttribute()
+    member_id = UnicodeAttribute(null=True)
+    maintenance_type = UnicodeAttribute(default="")
+    interchange_control = UnicodeAttribute(default="")
+    group_control = UnicodeAttribute(default="")
+    transaction_control = UnicodeAttribute(default="")
+    ordinal = NumberAttribute(default=0)
+    sent_at = UnicodeAttribute()
+    report = ReportIndex()
 
 
 class AckItem(ReportedItem):
@@ -221,7 +268,7 @@ class NoticeItem(ReportedItem):
 
 MODELS: tuple[type[Item], ...] = (
     Item, ReportedItem, InterchangeItem, GroupVersionItem, SetItem, MemberItem, AckItem, ObjectItem,
-    CounterItem, PartnerItem, NoticeItem,
+    CounterItem, PartnerItem, NoticeItem, EffectuationItem, QualityItem,
 )  # fmt: skip
 
 

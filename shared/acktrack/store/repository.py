@@ -17,6 +17,7 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
@@ -29,15 +30,18 @@ from acktrack.store import keys
 from acktrack.store.models import (
     AckItem,
     CounterItem,
+    EffectuationItem,
     GroupVersionItem,
     InterchangeItem,
     MemberItem,
     NoticeItem,
     ObjectItem,
     PartnerItem,
+    QualityItem,
     SetItem,
     bind,
 )
+from acktrack.tracking.family import EffectuationRecord, FamilyFinding, SentMember, reconcile
 from acktrack.tracking.sources import Outcome
 from acktrack.tracking.status import COUNTED, OPEN, RANK, Event, Status, fold
 from acktrack.tracking.tracked import ObjectRef, TrackedInterchange, TrackedMember, TrackedSet, iso
@@ -156,10 +160,71 @@ def _member_item(member: TrackedMember) -> MemberItem:
         categories=member.categories,
         findings=member.findings,
     )
-    if member.subscriber_id:
-        item.uk = keys.subscriber_key(member.our_id, member.partner, member.subscriber_id)
-        item.us = f"{member.sent_at}#{member.set_id}#{member.ordinal:07d}"
+    item.set_findings = member.set_findings
+    item.uk = keys.member_lookup(member.set_id, member.first_position)
+    item.us = keys.position_key(member.first_position)
+    if member.maintenance_type == "021":  # an addition waits for the insurer's effectuation
+        item.rk = keys.effect_shard(member.set_id)
+        item.rs = f"{member.sent_at}#{member.set_id}#{member.ordinal:07d}"
     return item
+
+
+def sent_member(item: MemberItem) -> SentMember:
+    return SentMember(
+        ref=(item.pk, item.sk),
+        sent_key=(item.sent_at, item.set_pk, item.set_sk, f"{int(item.ordinal):07d}"),
+        subscriber_id=item.subscriber_id or "",
+        member_id=item.member_id,
+        subscriber_indicator=item.subscriber_indicator,
+        relationship=item.relationship,
+        maintenance_type=item.maintenance_type,
+        coverages=tuple(item.coverages or ()),
+        categories=dict(item.categories or {}),
+        eligibility_end=item.eligibility_end,
+        set_findings=tuple(item.set_findings or ()),
+        effectuated_by=item.effectuated_by,
+    )
+
+
+def tracked_sent_member(member: TrackedMember) -> SentMember:
+    return SentMember(
+        ref=(member.pk, member.sk),
+        sent_key=member.sent_key,
+        subscriber_id=member.subscriber_id or "",
+        member_id=member.member_id,
+        subscriber_indicator=member.subscriber_indicator,
+        relationship=member.relationship,
+        maintenance_type=member.maintenance_type,
+        coverages=tuple(member.coverages),
+        categories=dict(member.categories),
+        eligibility_end=member.eligibility_end,
+        set_findings=tuple(member.set_findings),
+    )
+
+
+def effectuation_record(item: EffectuationItem) -> EffectuationRecord:
+    return EffectuationRecord(
+        ref=(item.pk, item.sk),
+        record_id=item.record_id,
+        at=item.at,
+        subscriber_id=item.subscriber_id,
+        member_id=item.member_id,
+        subscriber_indicator=item.subscriber_indicator,
+        relationship=item.relationship,
+        maintenance_type=item.maintenance_type,
+        coverages=tuple(item.coverages or ()),
+        carrier_member_id=item.carrier_member_id,
+        policy_ids=tuple(item.policy_ids or ()),
+    )
+
+
+@dataclass(slots=True)
+class FamilyChange:
+    """What one reconciliation changed (for metrics; every field is a count or a code)."""
+
+    new_findings: dict[str, int]
+    effectuated: int = 0
+    uneffectuated: int = 0
 
 
 class Repository:
@@ -249,16 +314,23 @@ class Repository:
     def record_duplicate(self, version: InterchangeItem, ref: ObjectRef) -> None:
         if ref.key in (version.duplicate_sources or []):
             return
-        version.update(actions=[InterchangeItem.duplicate_sources.set(
-            InterchangeItem.duplicate_sources.append([ref.key])
-        )])  # fmt: skip
+        version.update(
+            actions=[
+                InterchangeItem.duplicate_sources.set(
+                    InterchangeItem.duplicate_sources.append([ref.key])
+                )
+            ]
+        )
         self.notice(
             "duplicate_interchange",
             f"interchange ISA13 {version.interchange_control} to {version.partner} arrived again under "
             "another key; tracked once",
             [version.source_key, ref.key],
-            version.our_id, version.partner, version.interchange_control, version.digest,
-        )  # fmt: skip
+            version.our_id,
+            version.partner,
+            version.interchange_control,
+            version.digest,
+        )
 
     # -- sets and groups ----------------------------------------------------------------
 
@@ -289,6 +361,8 @@ class Repository:
                 predicted_rejection=tracked.predicted_rejection,
                 rk=keys.open_shard(tracked.set_id),
                 rs=f"{tracked.sent_at}#{tracked.set_id}",
+                uk=keys.sets_key(tracked.our_id, tracked.partner),
+                us=f"{tracked.sent_at}#{tracked.set_id}",
             )
             try:
                 item.save(condition=SetItem.pk.does_not_exist())
@@ -356,16 +430,18 @@ class Repository:
         for chunk in (position // keys.MEMBER_CHUNK, position // keys.MEMBER_CHUNK - 1):
             if chunk < 0:
                 break
-            for item in MemberItem.query(
+            for item in MemberItem.lookup.query(
                 f"MB#{set_id}#{chunk}",
-                MemberItem.sk <= keys.member_sk(position),
+                MemberItem.us <= keys.position_key(position),
                 scan_index_forward=False,
                 limit=1,
-                consistent_read=True,
             ):
                 if item.first_position <= position <= item.last_position:
-                    return {"ordinal": int(item.ordinal), "first_position": int(item.first_position),
-                            "last_position": int(item.last_position)}  # fmt: skip
+                    return {
+                        "ordinal": int(item.ordinal),
+                        "first_position": int(item.first_position),
+                        "last_position": int(item.last_position),
+                    }
                 return None
         return None
 
@@ -448,11 +524,15 @@ class Repository:
         moves: list[Action] = []
         members, sets = int(current.members), 1
         if old in COUNTED:
-            moves += [getattr(CounterItem, f"members_{COUNTED[old]}").add(-members),
-                      getattr(CounterItem, f"sets_{COUNTED[old]}").add(-sets)]  # fmt: skip
+            moves += [
+                getattr(CounterItem, f"members_{COUNTED[old]}").add(-members),
+                getattr(CounterItem, f"sets_{COUNTED[old]}").add(-sets),
+            ]
         if status in COUNTED:
-            moves += [getattr(CounterItem, f"members_{COUNTED[status]}").add(members),
-                      getattr(CounterItem, f"sets_{COUNTED[status]}").add(sets)]  # fmt: skip
+            moves += [
+                getattr(CounterItem, f"members_{COUNTED[status]}").add(members),
+                getattr(CounterItem, f"sets_{COUNTED[status]}").add(sets),
+            ]
         with TransactWrite(connection=self._connection()) as transaction:
             transaction.update(current, actions=actions, condition=condition)
             if moves:
@@ -466,7 +546,7 @@ class Repository:
 
     def members_of_set(self, item: SetItem) -> Iterator[MemberItem]:
         for chunk in range(int(item.last_position) // keys.MEMBER_CHUNK + 1):
-            yield from MemberItem.query(f"MB#{item.set_id}#{chunk}")
+            yield from MemberItem.lookup.query(f"MB#{item.set_id}#{chunk}")
 
     # -- acknowledgments ------------------------------------------------------------------
 
@@ -558,6 +638,218 @@ class Repository:
         if wanted:
             actions.append(NoticeItem.keys.add(wanted))
         item.update(actions=actions)
+
+    # -- families: data quality and effectuation --------------------------------------------
+
+    def family(
+        self, our: str, partner: str, subscriber_id: str
+    ) -> tuple[list[MemberItem], list[EffectuationItem], list[QualityItem]]:
+        """Everything known about one subscriber id: one consistent query of its partition."""
+        connection = MemberItem._get_connection()
+        members: list[MemberItem] = []
+        records: list[EffectuationItem] = []
+        findings: list[QualityItem] = []
+        start: Any = None
+        while True:
+            page = connection.query(
+                keys.family_pk(our, partner, subscriber_id),
+                consistent_read=True,
+                exclusive_start_key=start,
+            )
+            for raw in page.get("Items", []):
+                sort = raw.get("sk", {}).get("S", "")
+                if sort.startswith("E#"):
+                    records.append(EffectuationItem.from_raw_data(raw))
+                elif sort.startswith("Q#"):
+                    findings.append(QualityItem.from_raw_data(raw))
+                elif sort.startswith("M#"):
+                    members.append(MemberItem.from_raw_data(raw))
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return members, records, findings
+
+    def put_effectuation_records(self, items: list[EffectuationItem]) -> None:
+        for item in items:
+            item.save()  # deterministic content: a redelivery writes the same item
+
+    def reconcile_family(
+        self,
+        our: str,
+        partner: str,
+        subscriber_id: str,
+        fresh: list[SentMember] | None = None,
+        fresh_records: list[EffectuationRecord] | None = None,
+    ) -> FamilyChange:
+        """Recompute the family's findings and effectuations; write only what changed.
+
+        ``fresh`` and ``fresh_records`` are what this invocation just wrote (an index read
+        may not show them yet)."""
+        members, records, existing = self.family(our, partner, subscriber_id)
+        by_ref = {(item.pk, item.sk): item for item in members}
+        sent = {m.ref: m for m in (sent_member(item) for item in members)}
+        for member in fresh or []:
+            sent.setdefault(member.ref, member)
+        known_records = {r.ref: r for r in (effectuation_record(item) for item in records)}
+        for record in fresh_records or []:
+            known_records.setdefault(record.ref, record)
+        state = reconcile(sent.values(), known_records.values())
+        change = FamilyChange(new_findings={})
+        family = keys.family_pk(our, partner, subscriber_id)
+        wanted = {
+            self._quality_sk(finding, sent, known_records): finding for finding in state.findings
+        }
+        have = {item.sk: item for item in existing}
+        for sk, finding in wanted.items():
+            if sk not in have:
+                self._put_quality(
+                    family, sk, finding, our, partner, subscriber_id, sent, known_records
+                )
+                change.new_findings[finding.kind] = change.new_findings.get(finding.kind, 0) + 1
+        for sk, item in have.items():
+            if sk not in wanted:
+                item.delete()
+        for ref, member in sent.items():
+            confirming = state.effectuated.get(ref)
+            target = confirming.record_id if confirming else None
+            current = by_ref[ref].effectuated_by if ref in by_ref else member.effectuated_by
+            if target != current and (ref in by_ref or confirming is not None):
+                self._set_effectuation(ref, by_ref.get(ref), current, confirming, our, partner)
+                if confirming is not None:
+                    change.effectuated += 1
+                else:
+                    change.uneffectuated += 1
+        return change
+
+    @staticmethod
+    def _quality_sk(
+        finding: FamilyFinding,
+        sent: dict[tuple[str, str], SentMember],
+        records: dict[tuple[str, str], EffectuationRecord],
+    ) -> str:
+        member = sent.get(finding.target)
+        when = member.sent_key[0] if member else records[finding.target].at
+        return f"Q#{when}#{keys.short_hash(*finding.target, size=16)}#{finding.kind}"
+
+    def _put_quality(
+        self,
+        family: str,
+        sk: str,
+        finding: FamilyFinding,
+        our: str,
+        partner: str,
+        subscriber_id: str,
+        sent: dict[tuple[str, str], SentMember],
+        records: dict[tuple[str, str], EffectuationRecord],
+    ) -> None:
+        member = sent.get(finding.target)
+        item = QualityItem(
+            family,
+            sk,
+            kind=finding.kind,
+            detail=finding.detail,
+            target_pk=finding.target[0],
+            target_sk=finding.target[1],
+            our_id=our,
+            partner=partner,
+            subscriber_id=subscriber_id,
+        )
+        if member is not None:
+            set_item = self.get_set(member.sent_key[1], member.sent_key[2])
+            item.member_id = member.member_id
+            item.maintenance_type = member.maintenance_type
+            item.ordinal = int(member.sent_key[3])
+            item.sent_at = member.sent_key[0]
+            if set_item is not None:
+                item.interchange_control = set_item.interchange_control
+                item.group_control = set_item.group_control
+                item.transaction_control = set_item.transaction_control
+        else:
+            record = records[finding.target]
+            item.member_id = record.member_id
+            item.maintenance_type = record.maintenance_type
+            item.sent_at = record.at
+        item.rk = keys.quality_shard(family)
+        item.rs = f"{item.sent_at}#{sk}"
+        item.save()
+
+    def _set_effectuation(
+        self,
+        ref: tuple[str, str],
+        item: MemberItem | None,
+        current: str | None,
+        record: EffectuationRecord | None,
+        our: str,
+        partner: str,
+    ) -> None:
+        member = item or MemberItem.get(*ref, consistent_read=True)
+        condition = (
+            MemberItem.effectuated_by.does_not_exist()
+            if current is None
+            else MemberItem.effectuated_by == current
+        )
+        if record is not None:
+            actions: list[Action] = [
+                MemberItem.effectuated_by.set(record.record_id),
+                MemberItem.effectuated_at.set(record.at),
+                MemberItem.rk.remove(),
+                MemberItem.rs.remove(),
+            ]
+            actions.append(
+                MemberItem.insurer_member_id.set(record.carrier_member_id)
+                if record.carrier_member_id
+                else MemberItem.insurer_member_id.remove()
+            )
+            actions.append(MemberItem.insurer_policy_ids.set(list(record.policy_ids)))
+        else:
+            actions = [
+                MemberItem.effectuated_by.remove(),
+                MemberItem.effectuated_at.remove(),
+                MemberItem.insurer_member_id.remove(),
+                MemberItem.insurer_policy_ids.remove(),
+            ]
+            if member.maintenance_type == "021":
+                actions += [
+                    MemberItem.rk.set(keys.effect_shard(member.set_id)),
+                    MemberItem.rs.set(
+                        f"{member.sent_at}#{member.set_id}#{int(member.ordinal):07d}"
+                    ),
+                ]
+        delta = 1 if record is not None else -1
+        try:
+            with TransactWrite(connection=self._connection()) as transaction:
+                transaction.update(member, actions=actions, condition=condition)
+                if current is None or record is None:
+                    transaction.update(
+                        CounterItem(keys.counter_pk(our, partner), "ALL"),
+                        actions=[CounterItem.members_effectuated.add(delta)],
+                    )
+        except TransactWriteError as error:
+            if not _conditional_failure(error):
+                raise  # someone else changed it first: their reconciliation saw the same family
+
+    def quality_findings(self, since: str) -> Iterator[QualityItem]:
+        for shard in range(keys.OPEN_SHARDS):
+            yield from QualityItem.report.query(f"QUALITY#{shard}", QualityItem.rs >= since)
+
+    def awaiting_effectuation(self, sent_before: str) -> Iterator[MemberItem]:
+        for shard in range(keys.OPEN_SHARDS):
+            yield from MemberItem.report.query(f"EFFECT#{shard}", MemberItem.rs < sent_before)
+
+    def sets_since(self, our: str, partner: str, since: str) -> Iterator[SetItem]:
+        connection = SetItem._get_connection()
+        start: Any = None
+        while True:
+            page = connection.query(
+                keys.sets_key(our, partner),
+                range_key_condition=SetItem.us >= since,
+                index_name="lookup",
+                exclusive_start_key=start,
+            )
+            for raw in page.get("Items", []):
+                yield SetItem.from_raw_data(raw)
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return
 
     # -- what the report reads (the sparse index, never a scan) ---------------------------------
 

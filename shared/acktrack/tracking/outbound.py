@@ -15,10 +15,12 @@ acknowledgment cannot tell the two apart.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from acktrack.tracking import inbound
+from acktrack.tracking.family import SentMember
 from acktrack.tracking.index import FileIndex, index_file
 from acktrack.tracking.sources import ObjectSource, Outcome, PipelineConfig
 from acktrack.tracking.tracked import (
@@ -77,9 +79,10 @@ def ingest_outbound(
         if plan is not None:
             plans.append(plan)
     if plans:
-        _write_members(ref, source, store, plans)
+        families = _write_members(ref, source, store, plans)
         for plan in plans:
             _finish(plan, ref, store, outcome)
+        reconcile_families(store, families, outcome)
     if not plans and outcome.duplicates:
         outcome.outcome = "duplicate"
     elif not plans and outcome.redelivered:
@@ -168,14 +171,57 @@ def _members(
         yield pending
 
 
+Family = tuple[str, str, str]  # (our id, partner, subscriber id)
+
+
 def _write_members(
     ref: ObjectRef, source: ObjectSource, store: Repository, plans: list[_Plan]
-) -> None:
+) -> dict[Family, list[SentMember]]:
+    """Write every member; return them by family for reconciliation."""
+    from acktrack.store.repository import tracked_sent_member
+
     wanted = {plan.interchange.sequence: plan for plan in plans}
+    families: dict[Family, list[SentMember]] = {}
+    current_set: TrackedSet | None = None
+    family_id: str | None = None
     with source.open(ref) as stream, store.member_writer() as writer:
         for member, tracked, findings in _members(stream, wanted):
+            if tracked is not current_set:
+                current_set, family_id = tracked, None
             tracked.last_position = max(tracked.last_position, member.last_position)
-            writer.add(track_member(member, tracked, findings))
+            stored = track_member(member, tracked, findings)
+            if member.subscriber_indicator == "Y":
+                family_id = member.subscriber_id
+            elif family_id is not None and member.subscriber_id != family_id:
+                stored.set_findings.append("mixed_subscriber_ids")
+            writer.add(stored)
+            if stored.subscriber_id:
+                key = (stored.our_id, stored.partner, stored.subscriber_id)
+                families.setdefault(key, []).append(tracked_sent_member(stored))
+    return families
+
+
+def reconcile_families(
+    store: Repository, families: dict[Family, list[SentMember]], outcome: Outcome
+) -> None:
+    """Recompute each touched family's findings and effectuations (a few threads)."""
+    if not families:
+        return
+    with ThreadPoolExecutor(
+        max_workers=store.writer_threads, thread_name_prefix="acktrack-family"
+    ) as pool:
+        changes = pool.map(
+            lambda item: (
+                item[0],
+                store.reconcile_family(item[0][0], item[0][1], item[0][2], fresh=item[1]),
+            ),
+            families.items(),
+        )
+        for (_, partner, _), change in changes:
+            for kind, count in change.new_findings.items():
+                outcome.findings[kind] = outcome.findings.get(kind, 0) + count
+                outcome.count(partner, "findings", count)
+            outcome.count(partner, "effectuated", change.effectuated - change.uneffectuated)
 
 
 def _finish(plan: _Plan, ref: ObjectRef, store: Repository, outcome: Outcome) -> None:
@@ -196,6 +242,7 @@ def _finish(plan: _Plan, ref: ObjectRef, store: Repository, outcome: Outcome) ->
     if store.complete_interchange(interchange):
         outcome.members += interchange.members
         outcome.sets += len(interchange.sets)
+        outcome.count(interchange.partner, "sent", interchange.members)
     same_control = store.interchange_versions(
         interchange.our_id, interchange.partner, interchange.interchange_control
     )

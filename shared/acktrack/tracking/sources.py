@@ -57,6 +57,18 @@ class Outcome:
     redelivered: int = 0
     quarantine_key: str | None = None
     notices: list[str] = field(default_factory=list)
+    findings: dict[str, int] = field(default_factory=dict)  # new data-quality findings by kind
+    by_partner: dict[str, dict[str, float]] = field(
+        default_factory=dict
+    )  # partner -> metric -> value
+    ack_hours: list[tuple[str, float]] = field(
+        default_factory=list
+    )  # (partner, hours sent -> first 999)
+
+    def count(self, partner: str, name: str, value: float) -> None:
+        if value:
+            entry = self.by_partner.setdefault(partner, {})
+            entry[name] = entry.get(name, 0) + value
 
     def to_log(self) -> dict[str, Any]:
         data: dict[str, Any] = {"outcome": self.outcome}
@@ -69,4 +81,6 @@ class Outcome:
             data["reason"] = self.reason
         if self.notices:
             data["notices"] = sorted(set(self.notices))
+        if self.findings:
+            data["findings"] = dict(sorted(self.findings.items()))
         return data

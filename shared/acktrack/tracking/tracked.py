@@ -148,6 +148,13 @@ class TrackedMember:
     coverages: list[dict[str, Any]]
     categories: dict[str, str]
     findings: list[dict[str, Any]] = field(default_factory=list)
+    set_findings: list[str] = field(
+        default_factory=list
+    )  # family checks made while reading the set
+
+    @property
+    def sent_key(self) -> tuple[str, ...]:
+        return (self.sent_at, self.set_pk, self.set_sk, f"{self.ordinal:07d}")
 
 
 def plan_interchange(
@@ -226,8 +233,8 @@ def track_member(
         for coverage in member.coverages
     ]
     return TrackedMember(
-        keys.member_pk(tracked.set_id, member.first_position),
-        keys.member_sk(member.first_position),
+        keys.family_pk(tracked.our_id, tracked.partner, member.subscriber_id, tracked.set_id),
+        keys.member_sk(tracked.sent_at, tracked.set_id, member.ordinal),
         tracked.set_id, tracked.pk, tracked.sk, tracked.our_id, tracked.partner, tracked.sent_at,
         member.ordinal, member.first_position, member.last_position,
         member.subscriber_indicator, member.relationship, member.maintenance_type,

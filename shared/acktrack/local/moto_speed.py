@@ -1,0 +1,48 @@
+"""Make the embedded stack's DynamoDB scale: a query reads only its partition.
+
+moto (5.x) answers every base-table Query by listing and sorting every item in the
+table, so a per-family query costs O(table) and ingesting a large file locally turns
+quadratic. DynamoDB itself reads only the partition. While moto runs a base-table
+query, ``Table.all_items`` returns just that partition's items (sorted as moto sorts
+them), so results, ordering and paging are unchanged. Thread-local: the threaded
+server answers requests concurrently. Installed by the local stack only.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+_current = threading.local()
+
+
+def install() -> None:
+    from moto.dynamodb.models.table import Table
+
+    if getattr(Table, "_acktrack_partition_queries", False):
+        return
+    original_query = Table.query
+    original_all_items = Table.all_items
+
+    def all_items(self: Any) -> list[Any]:
+        partition = getattr(_current, "partition", None)
+        if partition is not None and partition[0] is self:
+            return list(partition[1])
+        return original_all_items(self)
+
+    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("index_name") or (len(args) > 6 and args[6]):
+            return original_query(self, hash_key, *args, **kwargs)
+        bucket = self.items.get(hash_key) if hash_key is not None else None
+        items = list(bucket.values()) if isinstance(bucket, dict) else ([bucket] if bucket else [])
+        items.sort(key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+        previous = getattr(_current, "partition", None)
+        _current.partition = (self, items)
+        try:
+            return original_query(self, hash_key, *args, **kwargs)
+        finally:
+            _current.partition = previous
+
+    Table.query = query  # type: ignore[method-assign]
+    Table.all_items = all_items  # type: ignore[method-assign]
+    Table._acktrack_partition_queries = True  # type: ignore[attr-defined]

@@ -29,9 +29,12 @@ README = ROOT / "README.md"
 
 
 def _peak_rss_mb() -> float:
+    """The largest peak RSS of this process or any worker it waited for (Linux: KiB)."""
     import resource
 
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, workers) / 1024
 
 
 def work_raw_scan(path: Path) -> dict[str, Any]:
@@ -189,8 +192,9 @@ def parse_table(figures: dict[str, Any]) -> str:
         _row("acktrack, envelopes and counts only", figures["acktrack_index"], "", raw),
         _row("pyx12 4.0 tokenizer (peer)", figures.get("pyx12_tokenizer"), "", raw),
         "",
-        f"- Throughput target (≥ 50 MB/s): {'met' if best >= 50 else 'MISSED'} "
-        f"({best:.0f} MB/s best; 1 process {members['mb_per_s']:.0f} MB/s).",
+        f"- Throughput target (≥ 50 MB/s on a 2-core machine): {'met' if best >= 50 else 'MISSED'} "
+        f"({parallel['mb_per_s']:.0f} MB/s with the file split over 2 processes; "
+        f"one process alone {members['mb_per_s']:.0f} MB/s).",
         f"- Memory target (≤ 64 MB, flat): {'met' if memory_ok else 'MISSED'} "
         f"({members['peak_rss_mb']:.0f} MB at 100k members vs {small['peak_rss_mb']:.0f} MB "
         f"at 10k: {flat:.2f}x).",

@@ -163,6 +163,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
             [Path(path) for path in args.paths],
             as_of=args.as_of,
             sla_hours=args.sla_hours,
+            effectuation_days=args.effectuation_days,
             template=Path(args.template) if args.template else None,
             progress=progress,
         )
@@ -259,6 +260,91 @@ def _cmd_report(args: argparse.Namespace) -> int:
         Path(args.html).write_text(render_html(document, timezone=args.timezone))
     print(json.dumps(document, indent=1) if args.json else render_text(document))
     return EXIT_OK
+
+
+def _repository(args: argparse.Namespace) -> object:
+    from acktrack.store.repository import Repository
+
+    table, region, endpoint = _table_location(args)
+    return Repository(table, region, host=endpoint)
+
+
+def _reading(action: Callable[[], int]) -> int:
+    """Run a read against the store; AWS failures become one line."""
+    from botocore.exceptions import BotoCoreError, ClientError
+    from pynamodb.exceptions import PynamoDBException
+
+    try:
+        return action()
+    except (BotoCoreError, ClientError, PynamoDBException) as error:
+        cause = getattr(error, "cause", None) or error
+        raise CommandError(
+            f"cannot read the tracking table: {type(cause).__name__}: {cause}"
+        ) from None
+
+
+def _cmd_stats(args: argparse.Namespace) -> int:
+    import json
+
+    from acktrack.tracking.insights import render_stats, stats
+
+    store = _repository(args)
+    since = args.since or datetime(2000, 1, 1)
+    if since.tzinfo is None:
+        since = since.astimezone()
+
+    def run() -> int:
+        result = stats(store, since)  # type: ignore[arg-type]
+        print(
+            json.dumps(result, indent=1) if args.json else render_stats(result),
+            end="" if not args.json else "\n",
+        )
+        return EXIT_OK
+
+    return _reading(run)
+
+
+def _cmd_member(args: argparse.Namespace) -> int:
+    import json
+
+    from acktrack.tracking.insights import render_timeline, timeline
+
+    store = _repository(args)
+
+    def run() -> int:
+        events = timeline(store, args.subscriber_id, args.partner)  # type: ignore[arg-type]
+        if args.json:
+            print(json.dumps({"subscriber_id": args.subscriber_id, "events": events}, indent=1))
+        else:
+            print(render_timeline(args.subscriber_id, events), end="")
+        return EXIT_OK
+
+    return _reading(run)
+
+
+def _add_location(parser: argparse.ArgumentParser) -> None:
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--local", action="store_true", help="the stack `acktrack local` is running here"
+    )
+    where.add_argument(
+        "--stack",
+        metavar="NAME",
+        help="a deployed CloudFormation stack (reads its TableName output)",
+    )
+    where.add_argument("--table", metavar="NAME", help="the tracking table itself")
+    parser.add_argument("--endpoint", metavar="URL", help="a DynamoDB endpoint (with --table)")
+    parser.add_argument("--region", help="AWS region (default: AWS_REGION, else us-east-1)")
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of days, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("the number of days cannot be negative")
+    return value
 
 
 def _iso_datetime(text: str) -> datetime:
@@ -386,6 +472,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="999 deadline in hours (default: the template's 48)",
     )
     replay.add_argument(
+        "--effectuation-days",
+        type=_non_negative_int,
+        default=None,
+        metavar="N",
+        help=(
+            "list additions accepted by a 999 but not effectuated by the insurer after N days "
+            "as not_effectuated (default: the template's 45; 0 turns the check off)"
+        ),
+    )
+    replay.add_argument(
         "--json", action="store_true", help="print one JSON document on stdout (logs go to stderr)"
     )
     replay.add_argument(
@@ -440,6 +536,46 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--csv", metavar="FILE", help="also write the detail rows as CSV")
     report.add_argument("--html", metavar="FILE", help="also write the HTML report")
     report.set_defaults(handler=_cmd_report)
+
+    stats_parser = commands.add_parser(
+        "stats",
+        help="how many were sent, what share failed, which codes, how long 999s take",
+        description=(
+            "Exactly from stored state: member transactions sent since --since, the share rejected and "
+            "unconfirmed, which error codes account for what share of rejections, and the median and "
+            "95th-percentile hours from sending to the first 999, per insurer."
+        ),
+        epilog="examples:\n  acktrack stats --local\n  acktrack stats --stack acktrack-prod --since 2024-01-01 --json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_location(stats_parser)
+    stats_parser.add_argument(
+        "--since", type=_iso_datetime, default=None, help="sent on or after (default: all)"
+    )
+    stats_parser.add_argument("--json", action="store_true", help="print one JSON document")
+    stats_parser.set_defaults(handler=_cmd_stats)
+
+    member = commands.add_parser(
+        "member",
+        help="one subscriber's timeline: files, acknowledgments, effectuations, findings",
+        description=(
+            "Every event about one subscriber id, in time order: each member transaction sent (file and "
+            "control numbers), each TA1/999 verdict, each effectuation, each data-quality finding. "
+            "acktrack stores no names, SSNs, birth dates or addresses, so none are shown."
+        ),
+        epilog=(
+            "examples:\n  acktrack member 300000017 --local\n"
+            "  acktrack member 300000017 --stack acktrack-prod --json"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    member.add_argument(
+        "subscriber_id", metavar="SUBSCRIBER_ID", help="the REF*0F subscriber identifier"
+    )
+    _add_location(member)
+    member.add_argument("--partner", help="only this insurer (ISA08 of the 834s)")
+    member.add_argument("--json", action="store_true", help="print one JSON document")
+    member.set_defaults(handler=_cmd_member)
 
     local = commands.add_parser(
         "local",

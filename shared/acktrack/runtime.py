@@ -118,6 +118,28 @@ def handle_s3_event(event: dict[str, Any], direction: str, logger: Logger | logg
     return {"objects": results}
 
 
+_PARTNER_METRICS = {
+    "sent": "MembersSent",
+    "accepted": "MembersAccepted",
+    "rejected": "MembersRejected",
+    "effectuated": "MembersEffectuated",
+    "findings": "DataQualityFindings",
+}
+
+
+def insurer_metric(
+    metrics: Metrics, name: str, value: float, insurer: str, unit: str = "Count"
+) -> None:
+    """One EMF metric with an insurer dimension (an insurer id is not PHI)."""
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+    with single_metric(
+        name=name, unit=MetricUnit(unit), value=value, namespace=metrics.namespace,
+        default_dimensions=metrics.default_dimensions,
+    ) as metric:  # fmt: skip
+        metric.add_dimension(name="insurer", value=insurer[:250])
+
+
 def _metrics(metrics: Metrics | None, outcome: Outcome) -> None:
     if metrics is None:
         return
@@ -139,6 +161,46 @@ def _metrics(metrics: Metrics | None, outcome: Outcome) -> None:
     if outcome.unmatched:
         metrics.add_metric(
             name="AcknowledgmentsUnmatched", unit=MetricUnit.Count, value=outcome.unmatched
+        )
+    totals: dict[str, float] = {}
+    for partner, values in sorted(outcome.by_partner.items()):
+        for key, name in _PARTNER_METRICS.items():
+            if values.get(key):
+                insurer_metric(metrics, name, values[key], partner)
+                totals[name] = totals.get(name, 0) + values[key]
+    for name, value in totals.items():
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    for partner, hours in outcome.ack_hours:  # from the 834's envelope time to the first 999's
+        seconds = round(hours * 3600)
+        insurer_metric(metrics, "TimeToAcknowledgment", seconds, partner, unit="Seconds")
+        metrics.add_metric(name="TimeToAcknowledgment", unit=MetricUnit.Seconds, value=seconds)
+
+
+def report_metrics(
+    metrics: Metrics, summary: dict[str, Any], by_partner: list[dict[str, Any]]
+) -> None:
+    """The backlog as of the report, overall and per insurer (the alarms read these)."""
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    overall = {
+        "MembersUnconfirmed": summary["unconfirmed"],
+        "MembersPending": summary["pending_overdue"] + summary["pending_within_sla"],
+        "MembersPendingOverdue": summary["pending_overdue"],
+        "MembersNotEffectuated": summary.get("not_effectuated", 0),
+    }
+    for name, value in overall.items():
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    metrics.add_metric(
+        name="RejectionRate", unit=MetricUnit.Percent, value=100 * summary["window_error_rate"]
+    )
+    for entry in by_partner:
+        partner = entry["partner"]
+        insurer_metric(metrics, "MembersPending",
+                       entry["pending_overdue"] + entry["pending_within_sla"], partner)  # fmt: skip
+        insurer_metric(metrics, "MembersPendingOverdue", entry["pending_overdue"], partner)
+        insurer_metric(metrics, "MembersNotEffectuated", entry.get("not_effectuated", 0), partner)
+        insurer_metric(
+            metrics, "RejectionRate", 100 * entry["window_error_rate"], partner, "Percent"
         )
 
 
@@ -163,7 +225,13 @@ def run_report(
 
     current = settings_module.settings()
     as_of = report_time(event)
-    report = collect_report(repository(), as_of, current.ack_sla_hours, current.report_window_days)
+    report = collect_report(
+        repository(),
+        as_of,
+        current.ack_sla_hours,
+        current.report_window_days,
+        current.effectuation_sla_days,
+    )
     delivered = deliver(report, current)
     counts = {key: report.summary[key] for key in ("members_sent", "confirmed", "rejected", "pending_overdue",
                                                     "pending_within_sla", "unmatched_acks", "quarantined")}  # fmt: skip
@@ -171,14 +239,5 @@ def run_report(
         "report delivered", extra={"as_of": as_of.isoformat(), "reads": report.reads, **counts}
     )
     if metrics is not None:
-        from aws_lambda_powertools.metrics import MetricUnit
-
-        metrics.add_metric(
-            name="MembersUnconfirmed", unit=MetricUnit.Count, value=report.summary["unconfirmed"]
-        )
-        metrics.add_metric(
-            name="MembersPendingOverdue",
-            unit=MetricUnit.Count,
-            value=report.summary["pending_overdue"],
-        )
+        report_metrics(metrics, report.summary, report.by_partner)
     return {"as_of": as_of.isoformat(), "summary": report.summary, **delivered}

@@ -24,27 +24,45 @@ def test_the_demo_day_through_the_local_stack(tmp_path: Path) -> None:
     paths = build_day(tmp_path, as_of)
     result = replay(paths, as_of=as_of, template=ROOT / "template.yaml")
     summary = result.report["summary"]
-    assert summary["members_sent"] == 365
+    # 365 members three days ago and this morning, 60 seven weeks ago, 30 re-sent by mistake.
+    assert summary["members_sent"] == 455
     assert (
         summary["confirmed"]
         + summary["rejected"]
         + summary["pending_overdue"]
         + summary["pending_within_sla"]
-        == 365
+        == 455
     )
     assert (summary["rejected"], summary["pending_overdue"], summary["pending_within_sla"]) == (
         30,
         45,
-        30,
+        60,
     )
-    assert {row["status"] for row in result.report["unconfirmed"]} == {"rejected", "pending"}
-    assert len(result.report["unconfirmed"]) == 75
+    # Pine effectuated all but six of its old file (past the 45-day SLA) and 119 of 120 new ones.
+    assert (summary["effectuated"], summary["not_effectuated"]) == (54 + 119, 6)
+    rows = result.report["unconfirmed"]
+    assert {row["status"] for row in rows} == {"rejected", "pending", "not_effectuated"}
+    assert len(rows) == 30 + 45 + 6
+    assert {row["partner"] for row in rows if row["status"] == "not_effectuated"} == {
+        "PINEHEALTH01"
+    }
+    kinds = {item["kind"] for item in result.report["data_quality"]}
+    assert kinds == {
+        "duplicate_enrollment",  # Harbor's first set sent again
+        "aptc_exceeds_premium",
+        "negative_amount",  # Summit's subsidy mistakes
+        "effective_date_differs",
+        "plan_differs",
+        "insurer_termination",
+        "never_sent",  # what Pine's effectuation says
+    }
     assert [q["key"] for q in result.report["quarantined"]] == ["outbound/enrollments.xlsx"]
     assert [a["target_control"] for a in result.report["unmatched_acks"]] == ["77"]
     assert [f["outcome"] for f in result.files].count("duplicate") == 1
     assert len(result.emails) == 1
     message = email.message_from_bytes(result.emails[0])
-    assert "75 unconfirmed" in message["Subject"]
+    subject = " ".join(message["Subject"].split())  # unfolded
+    assert "75 unconfirmed (30 rejected, 45 overdue) of 455 sent; 6 not effectuated" in subject
     assert result.failures == []
 
 

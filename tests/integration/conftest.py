@@ -132,13 +132,16 @@ class Day:
             email.message_from_bytes(raw, policy=policy.default) for raw in self.stack.sent_emails()
         ]
 
-    def metrics(self) -> Counter[str]:
-        """Metric values the handlers emitted (EMF lines in the captured function output)."""
+    def metrics(self, insurer: str | None = None) -> Counter[str]:
+        """Metric values the handlers emitted (EMF lines in the captured function output):
+        the overall figures, or one insurer's (its ``insurer`` dimension)."""
         found: Counter[str] = Counter()
         for line in self.stack.logs.getvalue().splitlines():
             if '"_aws"' not in line:
                 continue
             document = json.loads(line)
+            if document.get("insurer") != insurer:
+                continue
             for definition in document["_aws"]["CloudWatchMetrics"]:
                 for metric in definition["Metrics"]:
                     values = document[metric["Name"]]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import UTC, datetime
 
@@ -9,6 +10,7 @@ import pytest
 
 from acktrack.store.models import SetItem
 from acktrack.synthetic.acknowledgments import GroupResponse, SetResponse
+from acktrack.synthetic.enrollment import EnrollmentSpec, write_834
 from tests.integration.conftest import Day, requests
 from tests.support import SAMPLES
 
@@ -270,10 +272,15 @@ def test_unreadable_files_are_quarantined_with_a_reason_and_others_go_on(
     assert report["summary"]["members_sent"] == 4
 
 
-def test_an_834_in_the_inbound_bucket_is_quarantined_until_effectuation_is_read(day: Day) -> None:
-    day.drop("inbound", "effectuation.834", (SAMPLES / "834_5members.834").read_bytes())
+def test_an_inbound_file_without_acknowledgments_or_834s_is_quarantined(day: Day) -> None:
+    buffer = io.BytesIO()
+    write_834(EnrollmentSpec(members=3, seed=26), buffer)
+    not_ours = buffer.getvalue().replace(b"ST*834*", b"ST*820*").replace(b"GS*BE*", b"GS*RA*")
+    day.drop("inbound", "remittance.x12", not_ours)
     (item,) = day.report(AS_OF)["quarantined"]
-    assert "must hold 999, 997 or TA1" in item["reason"]
+    assert item["key"] == "inbound/remittance.x12"
+    assert "must hold 999, 997 or TA1 acknowledgments or an effectuation 834" in item["reason"]
+    assert "1 x 820" in item["reason"]
 
 
 def test_a_crash_goes_to_the_on_failure_destination_after_retries(day: Day) -> None:

@@ -36,8 +36,12 @@ def test_the_email_has_text_html_and_the_csv_detail(day: Day) -> None:
         "a.834", members=8, sets_per_group=2, seed=31, errors=["bad_ins03:2"]
     )
     day.answer("a.999", data)
-    day.send("b.834", members=5, seed=32, interchange_control=1002, first_group_control=2)
+    day.send(
+        "b.834", members=5, seed=32, interchange_control=1002, first_group_control=2,
+        subscriber_id_start=200000001,
+    )  # fmt: skip
     report = day.report(AS_OF)
+    assert report["data_quality"] == []
     (message,) = day.emails()
     assert message["Subject"] == (
         f"acktrack 2024-01-20: {report['summary']['unconfirmed']} unconfirmed "

@@ -155,3 +155,33 @@ def test_output_to_a_closed_pipe_is_not_an_error(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.stdout.count("\n") == 2
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["stats"], "say where the state is: --local, --stack NAME or --table NAME"),
+        (["member", "100000001"], "say where the state is"),
+        (["stats", "--since", "yesterday", "--table", "t"], "--since"),
+        (["replay", "--effectuation-days", "-1", "outbound/a.834"], "cannot be negative"),
+    ],
+)
+def test_stats_member_and_replay_refuse_bad_arguments_in_one_line(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    with pytest.raises(SystemExit) as raised:
+        status = main(argv)
+        raise SystemExit(status)
+    err = capsys.readouterr().err
+    assert raised.value.code == 2
+    assert message in err and "Traceback" not in err
+
+
+def test_stats_and_member_help_teach_by_example(capsys: pytest.CaptureFixture[str]) -> None:
+    for command, example in (
+        ("stats", "acktrack stats --local"),
+        ("member", "acktrack member 300000017"),
+    ):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        assert example in capsys.readouterr().out

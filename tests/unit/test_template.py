@@ -116,3 +116,45 @@ def test_policies_are_least_privilege(transformed: dict[str, Any]) -> None:
                 resources = statement.get("Resource")
                 assert not ("*" in actions and resources == "*"), name
                 assert "dynamodb:Scan" not in actions and "dynamodb:DeleteItem" not in actions, name
+
+
+def test_alarms_watch_the_rejection_rate_and_the_overdue_backlog(
+    transformed: dict[str, Any],
+) -> None:
+    alarms = of_type(transformed, "AWS::CloudWatch::Alarm")
+    watched = {alarm["Properties"]["MetricName"]: alarm["Properties"] for alarm in alarms.values()}
+    assert {"RejectionRate", "MembersPendingOverdue", "ApproximateNumberOfMessagesVisible"} <= set(
+        watched
+    )
+    for name in ("RejectionRate", "MembersPendingOverdue"):
+        alarm = watched[name]
+        assert alarm["Namespace"] == "acktrack" and alarm["TreatMissingData"] == "breaching"
+        assert alarm["Dimensions"] == [{"Name": "service", "Value": "acktrack"}]
+    assert all(alarm["Properties"]["AlarmActions"] for alarm in alarms.values())
+
+
+def test_the_dashboard_is_valid_json_and_names_only_metrics_the_code_emits(
+    transformed: dict[str, Any],
+) -> None:
+    import json
+    import re
+
+    (dashboard,) = of_type(transformed, "AWS::CloudWatch::Dashboard").values()
+    body = dashboard["Properties"]["DashboardBody"]["Fn::Sub"]
+    text = body.replace("${AWS::Region}", "us-east-1").replace("${RejectionRateAlarmPercent}", "5")
+    widgets = json.loads(text)["widgets"]
+    assert len(widgets) == 5
+    named = set(re.findall(r'MetricName=\\"(\w+)\\"', text)) | set(
+        re.findall(r'"acktrack", "(\w+)"', text)
+    )
+    source = "".join(
+        path.read_text() for path in (TEMPLATE.parent / "shared" / "acktrack").rglob("*.py")
+    )
+    emitted = set(re.findall(r'"(\w+)"', source))
+    assert named and named <= emitted, named - emitted
+    assert {
+        "RejectionRate",
+        "MembersPendingOverdue",
+        "MembersEffectuated",
+        "TimeToAcknowledgment",
+    } <= named

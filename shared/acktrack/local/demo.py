@@ -1,9 +1,11 @@
 """`acktrack demo` (what `make demo` runs): a realistic day on the embedded local stack.
 
 Invented people only. Three insurers; a few hundred members; TA1s and 999s that
-accept, partly reject and reject; one insurer that never answers; an acknowledgment
-for something never sent; a file delivered twice and again under a second name; and
-one file that is not X12 at all.
+accept, partly reject and reject; one insurer that never answers; effectuation 834s
+(with moved dates, a changed plan, a termination, a member never sent, and members
+never effectuated); data-quality problems (duplicate enrollments, subsidy amounts); an
+acknowledgment for something never sent; a file delivered twice and again under a
+second name; and one file that is not X12 at all.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from acktrack.synthetic.acknowledgments import (
     write_999,
     write_ta1,
 )
-from acktrack.synthetic.enrollment import EnrollmentSpec, write_834
+from acktrack.synthetic.effectuation import EffectuationSpec, write_effectuation
+from acktrack.synthetic.enrollment import EnrollmentSpec, first_of_next_month, write_834
 
 US = "ACKTRACKEXCH"
 
@@ -65,6 +68,20 @@ def build_day(folder: Path, as_of: datetime) -> list[Path]:
         order.append(inbound / name)
 
     mix = {"021": 8, "001": 2, "024": 1}
+    fifty_days_ago = three_days_ago - timedelta(days=47)
+    # Pine Health, seven weeks ago: accepted, then effectuated, all but six members.
+    old = sent("pine_834_0000.edi", EnrollmentSpec(
+        seed=100, members=60, receiver_id=PINE.id, payer_name=PINE.name, interchange_control=1999,
+        first_group_control=9, sent_at=fifty_days_ago, subscriber_id_start=299000001, dependents=0.0,
+    ))  # fmt: skip
+    answered(
+        "pine_999_0000.x12",
+        respond(old, insurer_control=6999, sent_at=fifty_days_ago + timedelta(hours=4)),
+    )
+    buffer = io.BytesIO()
+    write_effectuation(old, buffer, EffectuationSpec(insurer_control=6998, sent_at=fifty_days_ago + timedelta(days=10),
+                                                     skip={5, 12, 19, 33, 41, 58}))  # fmt: skip
+    answered("pine_effectuation_0000.x12", buffer.getvalue())
     # Pine Health: two clean files three days ago, both accepted (TA1 + 999).
     first = sent("pine_834_0001.edi", EnrollmentSpec(
         seed=101, members=120, sets_per_group=2, receiver_id=PINE.id, payer_name=PINE.name,
@@ -79,6 +96,13 @@ def build_day(folder: Path, as_of: datetime) -> list[Path]:
         "pine_999_0001.x12",
         respond(first, insurer_control=7001, sent_at=three_days_ago + timedelta(hours=5)),
     )
+    # Pine effectuates the first file: two dates moved, a plan changed, one terminated, one stranger.
+    buffer = io.BytesIO()
+    write_effectuation(first, buffer, EffectuationSpec(
+        insurer_control=7003, sent_at=three_days_ago + timedelta(days=2), shift_dates={3, 8}, change_plan={11},
+        terminate={15}, never_sent=1,
+    ))  # fmt: skip
+    answered("pine_effectuation_0001.x12", buffer.getvalue())
     # Harbor Mutual: one file with a bad INS03 in its second set: a partial rejection.
     harbor = sent("harbor_834_0001.edi", EnrollmentSpec(
         seed=201, members=90, sets_per_group=3, receiver_id=HARBOR.id, payer_name=HARBOR.name,
@@ -97,6 +121,7 @@ def build_day(folder: Path, as_of: datetime) -> list[Path]:
     sent("summit_834_0001.edi", EnrollmentSpec(
         seed=301, members=45, receiver_id=SUMMIT.id, payer_name=SUMMIT.name, interchange_control=4001,
         sent_at=three_days_ago + timedelta(hours=1), maintenance=mix, subscriber_id_start=500000001,
+        errors=["aptc_over_premium:1", "negative_premium:7"],
     ))  # fmt: skip
     morning = sent("summit_834_0002.edi", EnrollmentSpec(
         seed=302, members=30, receiver_id=SUMMIT.id, payer_name=SUMMIT.name, interchange_control=4002,
@@ -112,6 +137,12 @@ def build_day(folder: Path, as_of: datetime) -> list[Path]:
     write_999(buffer, sender_id=HARBOR.id, receiver_id=US, interchange_control=8002, sent_at=this_morning,
               groups=[GroupResponse("77", [SetResponse("0001", "A")])])  # fmt: skip
     answered("harbor_999_stray.x12", buffer.getvalue())
+    # Harbor's first set (30 members) is sent again by mistake: duplicate enrollments.
+    sent("harbor_834_0002.edi", EnrollmentSpec(
+        seed=201, members=30, receiver_id=HARBOR.id, payer_name=HARBOR.name, interchange_control=3002,
+        first_group_control=2, sent_at=this_morning, maintenance=mix, subscriber_id_start=400000001,
+        coverage_start=first_of_next_month(three_days_ago.date()),
+    ))  # fmt: skip
     # The first Pine file copied again under another name: a duplicate, not counted twice.
     (outbound / "pine_834_0001_copy.edi").write_bytes(first)
     order.append(outbound / "pine_834_0001_copy.edi")

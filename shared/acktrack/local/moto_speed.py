@@ -1,4 +1,11 @@
-"""Make the embedded stack's DynamoDB scale: a query reads only its partition.
+"""Make the embedded stack's DynamoDB behave like DynamoDB: atomic writes, partition queries.
+
+Atomic writes: moto's backend reads, changes and stores an item without a lock, so two
+threads adding to one counter (the family reconcilers, the threaded server) can lose an
+update that DynamoDB would never lose. Every write operation runs under one re-entrant
+lock here, which gives the per-item atomicity of ADD, condition checks and transactions.
+
+Partition queries: a query reads only its partition.
 
 moto (5.x) answers every base-table Query by listing and sorting every item in the
 table, so a per-family query costs O(table) and ingesting a large file locally turns
@@ -16,11 +23,29 @@ from typing import Any
 _current = threading.local()
 
 
+_writes = threading.RLock()
+_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item")
+
+
+def _serialise_writes() -> None:
+    from moto.dynamodb.models import DynamoDBBackend
+
+    for name in _WRITES:
+        original = getattr(DynamoDBBackend, name)
+
+        def locked(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            with _writes:
+                return _original(self, *args, **kwargs)
+
+        setattr(DynamoDBBackend, name, locked)
+
+
 def install() -> None:
     from moto.dynamodb.models.table import Table
 
     if getattr(Table, "_acktrack_partition_queries", False):
         return
+    _serialise_writes()
     original_query = Table.query
     original_all_items = Table.all_items
 

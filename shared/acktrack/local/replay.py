@@ -60,6 +60,7 @@ def replay(
     *,
     as_of: datetime | None = None,
     sla_hours: float | None = None,
+    effectuation_days: int | None = None,
     template: Path | None = None,
     parameters: dict[str, Any] | None = None,
     progress: Any = None,
@@ -69,6 +70,8 @@ def replay(
     overrides = dict(parameters or {})
     if sla_hours is not None:
         overrides["AckSlaHours"] = sla_hours
+    if effectuation_days is not None:
+        overrides["EffectuationSlaDays"] = effectuation_days
     moment = (as_of or datetime.now(UTC)).astimezone(UTC)
     with LocalStack(find_template(template), overrides) as stack:
         delivered: set[str] = set()

@@ -24,6 +24,7 @@ from typing import Any
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
+from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from acktrack.store import keys
@@ -50,15 +51,70 @@ log = logging.getLogger(__name__)
 
 BATCH = 25  # BatchWriteItem's limit
 _CONFLICT_RETRIES = 12
+_BACKOFF = (0.02, 2.0)  # first and longest pause between transaction retries, seconds
 
 
 class StoreError(RuntimeError):
     """DynamoDB kept refusing a write after every retry (the event is retried by Lambda)."""
 
 
+# Cancellation reasons and error codes that say "try again", not "someone changed it".
+_TRANSIENT_REASONS = frozenset(
+    {
+        "TransactionConflict",
+        "ThrottlingError",
+        "ProvisionedThroughputExceeded",
+        "RequestLimitExceeded",
+    }
+)
+_TRANSIENT_CODES = frozenset(
+    {"TransactionConflictException", "TransactionInProgressException", "ThrottlingException",
+     "ProvisionedThroughputExceededException", "RequestLimitExceeded"}
+)  # fmt: skip
+
+
+def _cancellation_codes(error: Exception) -> set[str]:
+    """The per-item reasons of a cancelled transaction (empty for other errors)."""
+    try:
+        reasons = getattr(error, "cancellation_reasons", None) or []
+    except AttributeError:
+        return set()
+    return {reason.code for reason in reasons if reason is not None and reason.code}
+
+
 def _conditional_failure(error: Exception) -> bool:
-    text = f"{getattr(error, 'cause_response_code', '')} {getattr(error, 'cause_response_message', '')} {error}"
-    return "ConditionalCheckFailed" in text or "TransactionCanceled" in text
+    """A condition did not hold: another writer got there first (not a transient refusal)."""
+    reasons = _cancellation_codes(error)
+    if reasons:
+        return "ConditionalCheckFailed" in reasons
+    text = f"{getattr(error, 'cause_response_code', '')} {getattr(error, 'cause_response_message', '')}"
+    return "ConditionalCheckFailed" in text
+
+
+def _transient(error: Exception) -> bool:
+    """DynamoDB refused for now (a concurrent transaction on an item, throttling): retry."""
+    reasons = _cancellation_codes(error)
+    if reasons:
+        return "ConditionalCheckFailed" not in reasons and bool(reasons & _TRANSIENT_REASONS)
+    return getattr(error, "cause_response_code", None) in _TRANSIENT_CODES
+
+
+def _transact(connection: Connection, build: Any, label: str) -> None:
+    """Run the transaction ``build(transaction)`` describes, retrying transient refusals with
+    jittered exponential back-off; a failed condition is raised to the caller."""
+    delay, longest = _BACKOFF
+    for attempt in range(_CONFLICT_RETRIES):
+        try:
+            with TransactWrite(connection=connection) as transaction:
+                build(transaction)
+            return
+        except TransactWriteError as error:
+            if not _transient(error):
+                raise
+            if attempt == _CONFLICT_RETRIES - 1:
+                raise StoreError(f"{label}: DynamoDB kept refusing the transaction") from None
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, longest)
 
 
 class MemberWriter:
@@ -75,7 +131,11 @@ class MemberWriter:
         self._lock = threading.Lock()
 
     def add(self, member: TrackedMember) -> None:
-        self._buffer.append(_member_item(member).serialize())
+        self.add_item(_member_item(member))
+
+    def add_item(self, item: Model) -> None:
+        """Any item of the table (members, effectuation records) goes out in the same batches."""
+        self._buffer.append(item.serialize())
         if len(self._buffer) == BATCH:
             self._submit()
 
@@ -282,29 +342,29 @@ class Repository:
     def complete_interchange(self, planned: TrackedInterchange) -> bool:
         """Mark the version complete and count its members, exactly once."""
         counter_pk = keys.counter_pk(planned.our_id, planned.partner)
-        try:
-            with TransactWrite(connection=self._connection()) as transaction:
+
+        def build(transaction: TransactWrite) -> None:
+            transaction.update(
+                InterchangeItem(planned.pk, planned.sk),
+                actions=[InterchangeItem.status.set("complete")],
+                condition=InterchangeItem.status == "ingesting",
+            )
+            members, sets = planned.members, len(planned.sets)
+            transaction.update(
+                CounterItem(counter_pk, "ALL"),
+                actions=[CounterItem.members_sent.add(members), CounterItem.sets_sent.add(sets)],
+            )
+            for day, (day_members, day_sets) in planned.counts_by_day().items():
                 transaction.update(
-                    InterchangeItem(planned.pk, planned.sk),
-                    actions=[InterchangeItem.status.set("complete")],
-                    condition=InterchangeItem.status == "ingesting",
-                )
-                members, sets = planned.members, len(planned.sets)
-                transaction.update(
-                    CounterItem(counter_pk, "ALL"),
+                    CounterItem(counter_pk, f"D#{day}"),
                     actions=[
-                        CounterItem.members_sent.add(members),
-                        CounterItem.sets_sent.add(sets),
+                        CounterItem.members_sent.add(day_members),
+                        CounterItem.sets_sent.add(day_sets),
                     ],
                 )
-                for day, (day_members, day_sets) in planned.counts_by_day().items():
-                    transaction.update(
-                        CounterItem(counter_pk, f"D#{day}"),
-                        actions=[
-                            CounterItem.members_sent.add(day_members),
-                            CounterItem.sets_sent.add(day_sets),
-                        ],
-                    )
+
+        try:
+            _transact(self._connection(), build, f"interchange {planned.interchange_control}")
         except TransactWriteError as error:
             if _conditional_failure(error):
                 return False
@@ -417,6 +477,13 @@ class Repository:
             found += SetItem.query(pk, SetItem.sk.startswith(prefix), consistent_read=True)
         return found
 
+    def source_key(self, pk: str, sk: str) -> str:
+        """The S3 key an interchange version was first read from."""
+        try:
+            return InterchangeItem.get(pk, sk).source_key
+        except InterchangeItem.DoesNotExist:
+            return "?"
+
     def get_set(self, pk: str, sk: str) -> SetItem | None:
         try:
             return SetItem.get(pk, sk, consistent_read=True)
@@ -447,9 +514,13 @@ class Repository:
 
     # -- status changes ------------------------------------------------------------------
 
-    def apply_to_set(self, item: SetItem, entry_id: str, summary: dict[str, Any]) -> SetItem:
-        """Record one acknowledgment entry on a set and refold its status."""
-        return self._change_set(item, lambda acks: {**acks, entry_id: summary}, entry_id)
+    def apply_to_set(
+        self, item: SetItem, entry_id: str, summary: dict[str, Any]
+    ) -> tuple[SetItem, SetItem]:
+        """Record one acknowledgment entry on a set and refold its status: (before, after)."""
+        before = item
+        after = self._change_set(item, lambda acks: {**acks, entry_id: summary}, entry_id)
+        return before, after
 
     def revoke_from_set(self, item: SetItem, ack_id: str) -> SetItem:
         """An acknowledgment no longer counts for this set (its control number is ambiguous)."""
@@ -480,9 +551,9 @@ class Repository:
                 self._write_set(current, updates, status, changed)
                 return SetItem.get(current.pk, current.sk, consistent_read=True)
             except (UpdateError, TransactWriteError) as error:
-                if not _conditional_failure(error):
+                if not (_conditional_failure(error) or _transient(error)):
                     raise
-                time.sleep(random.random() * 0.05)
+                time.sleep(random.random() * 0.05)  # then re-read: the condition is a revision
                 current = SetItem.get(current.pk, current.sk, consistent_read=True)
         raise StoreError(f"set {current.set_id} kept changing under acknowledgment {label[:40]}")
 
@@ -726,9 +797,20 @@ class Repository:
         sent: dict[tuple[str, str], SentMember],
         records: dict[tuple[str, str], EffectuationRecord],
     ) -> str:
+        observed = Repository._observed(finding, sent, records)
+        return f"Q#{observed}#{keys.short_hash(*finding.target, size=16)}#{finding.kind}"
+
+    @staticmethod
+    def _observed(
+        finding: FamilyFinding,
+        sent: dict[tuple[str, str], SentMember],
+        records: dict[tuple[str, str], EffectuationRecord],
+    ) -> str:
+        """When the evidence for a finding came: the insurer record's time, else the send time."""
+        if finding.observed_at:
+            return finding.observed_at
         member = sent.get(finding.target)
-        when = member.sent_key[0] if member else records[finding.target].at
-        return f"Q#{when}#{keys.short_hash(*finding.target, size=16)}#{finding.kind}"
+        return member.sent_key[0] if member else records[finding.target].at
 
     def _put_quality(
         self,
@@ -769,7 +851,7 @@ class Repository:
             item.maintenance_type = record.maintenance_type
             item.sent_at = record.at
         item.rk = keys.quality_shard(family)
-        item.rs = f"{item.sent_at}#{sk}"
+        item.rs = f"{self._observed(finding, sent, records)}#{sk}"  # the report's window reads this
         item.save()
 
     def _set_effectuation(
@@ -815,14 +897,17 @@ class Repository:
                     ),
                 ]
         delta = 1 if record is not None else -1
+
+        def build(transaction: TransactWrite) -> None:
+            transaction.update(member, actions=actions, condition=condition)
+            if current is None or record is None:
+                transaction.update(
+                    CounterItem(keys.counter_pk(our, partner), "ALL"),
+                    actions=[CounterItem.members_effectuated.add(delta)],
+                )
+
         try:
-            with TransactWrite(connection=self._connection()) as transaction:
-                transaction.update(member, actions=actions, condition=condition)
-                if current is None or record is None:
-                    transaction.update(
-                        CounterItem(keys.counter_pk(our, partner), "ALL"),
-                        actions=[CounterItem.members_effectuated.add(delta)],
-                    )
+            _transact(self._connection(), build, "effectuation")
         except TransactWriteError as error:
             if not _conditional_failure(error):
                 raise  # someone else changed it first: their reconciliation saw the same family

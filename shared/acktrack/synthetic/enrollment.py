@@ -152,6 +152,7 @@ class EnrollmentSpec:
     sponsor_name: str = "ACME FICTITIOUS EMPLOYER GROUP"
     payer_name: str = "EXAMPLE HEALTH PLAN OF NOWHERE"
     subscriber_id_start: int = 100000001
+    coverage_start: date | None = None  # benefit begin (default: the 1st after sent_at)
     keep_members: bool = True  # collect GeneratedMember detail (turn off for huge files)
 
     def error_targets(self) -> dict[str, int | None]:
@@ -201,7 +202,7 @@ class _People:
         )
 
 
-def _first_of_next_month(day: date) -> date:
+def first_of_next_month(day: date) -> date:
     return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
 
 
@@ -233,7 +234,7 @@ def write_834(spec: EnrollmentSpec, out: BinaryIO) -> GeneratedFile:
     maintenance_weights = [spec.maintenance[code] for code in maintenance_codes]
     sets_total = spec.groups * spec.sets_per_group
     per_set = _split(spec.members, sets_total)
-    coverage_start = _first_of_next_month(spec.sent_at.date())
+    coverage_start = spec.coverage_start or first_of_next_month(spec.sent_at.date())
     subscriber_number = spec.subscriber_id_start
     member_number = 0
     transaction_number = spec.first_transaction_control

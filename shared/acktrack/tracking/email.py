@@ -67,6 +67,10 @@ def subject(report: dict[str, Any]) -> str:
     if s.get("all_confirmed"):
         return f"acktrack {day}: all {s['members_sent']} member transactions confirmed"
     extras = []
+    if s.get("not_effectuated"):
+        extras.append(f"{s['not_effectuated']} not effectuated")
+    if s.get("data_quality_findings"):
+        extras.append(f"{s['data_quality_findings']} data-quality findings")
     if s["unmatched_acks"]:
         extras.append(f"{s['unmatched_acks']} unmatched acks")
     if s["quarantined"]:
@@ -175,6 +179,7 @@ def _headline_cells(summary: dict[str, Any]) -> str:
         ("rejected", summary["rejected"], COLORS["rejected"]),
         ("overdue", summary["pending_overdue"], COLORS["overdue"]),
         ("pending within SLA", summary["pending_within_sla"], "#52606d"),
+        ("not effectuated", summary.get("not_effectuated", 0), COLORS["overdue"]),
         (
             "error rate",
             _percent(summary["error_rate"]),
@@ -342,7 +347,30 @@ def render_html(
                 ],
             )
         )
-    rows_all = report.get("unconfirmed", [])
+    quality = report.get("data_quality", [])
+    if quality:
+        from collections import Counter
+
+        from acktrack.tracking.family import KINDS
+
+        counts = Counter(item["kind"] for item in quality)
+        parts.append(_section(f"Data quality ({len(quality)} findings)"))
+        parts.append(
+            _table(["Check", "Findings", "What it means"],
+                   [[_e(kind), _e(count), _e(KINDS.get(kind, kind))] for kind, count in sorted(counts.items())], {1})
+        )  # fmt: skip
+        parts.append(
+            _table(
+                ["Insurer", "Subscriber", "Member", "INS03", "ISA13 / GS06 / ST02", "Check", "Detail"],
+                [[_e(q["partner"]), _e(q["subscriber_id"]), _e(q["member_id"]), _e(q["maintenance_type"]),
+                  _e(f"{q['interchange_control']} / {q['group_control']} / {q['transaction_control']}"),
+                  _e(q["kind"]), _e(q["detail"])] for q in quality[:HTML_DETAIL_ROWS]],
+            )
+        )  # fmt: skip
+    rows_all = sorted(
+        report.get("unconfirmed", []),
+        key=lambda r: {"rejected": 0, "pending": 1}.get(r["status"], 2),
+    )
     if rows_all:
         shown = rows_all[:HTML_DETAIL_ROWS]
         parts.append(_section(f"Unconfirmed member transactions ({len(rows_all)})"))
@@ -409,8 +437,8 @@ def _section(title: str) -> str:
 
 
 def _status(status: str) -> str:
-    color = COLORS["rejected"] if status == "rejected" else COLORS["overdue"]
-    return f'<span style="color:{color};font-weight:bold">{_e(status)}</span>'
+    color = {"rejected": COLORS["rejected"], "pending": COLORS["overdue"]}.get(status, "#7048e8")
+    return f'<span style="color:{color};font-weight:bold">{_e(status.replace("_", " "))}</span>'
 
 
 def _errors_html(errors: list[dict[str, Any]]) -> str:

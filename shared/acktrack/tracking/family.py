@@ -118,6 +118,7 @@ class FamilyFinding:
     target: tuple[str, str]  # the member item (or effectuation record) it belongs to
     kind: str
     detail: str
+    observed_at: str | None = None  # the insurer record's time, for effectuation flags
 
 
 @dataclass(slots=True)
@@ -248,6 +249,7 @@ def _effectuate(
                     record.ref,
                     "never_sent",
                     f"insurer member {record.record_id} matches nothing sent",
+                    record.at,
                 )
             )
             continue
@@ -255,7 +257,7 @@ def _effectuate(
         chosen = (additions or candidates)[-1]  # the latest sent addition (or transaction)
         ending = record.ends
         if ending is not None:
-            state.findings.add(FamilyFinding(chosen.ref, ending, KINDS[ending]))
+            state.findings.add(FamilyFinding(chosen.ref, ending, KINDS[ending], record.at))
             continue
         if chosen.ref in state.effectuated:
             continue  # an earlier record already confirmed it
@@ -275,6 +277,7 @@ def _effectuate(
                         chosen.ref,
                         "effective_date_differs",
                         f"sent {mine['benefit_begin']}, insurer has {coverage['benefit_begin']}",
+                        record.at,
                     )
                 )
             if coverage.get("plan") and mine.get("plan") and coverage["plan"] != mine["plan"]:
@@ -283,5 +286,6 @@ def _effectuate(
                         chosen.ref,
                         "plan_differs",
                         f"sent {mine['plan']}, insurer has {coverage['plan']}",
+                        record.at,
                     )
                 )

@@ -42,7 +42,7 @@ from acktrack.x12 import (
 from acktrack.x12.records import parse_datetime
 
 if TYPE_CHECKING:
-    from acktrack.store.models import AckItem
+    from acktrack.store.models import AckItem, SetItem
     from acktrack.store.repository import Repository
 
 
@@ -86,32 +86,36 @@ def ingest_inbound(
             store,
             f"damaged or truncated: {first.scheme} {first.code} ({first.meaning})",
         )
-    if not group_acks and not interchange_acks:
+    if not group_acks and not interchange_acks and "834" not in kinds:
         found = (
             ", ".join(f"{count} x {kind}" for kind, count in sorted(kinds.items()))
             or "no transaction sets"
         )
-        if "834" in kinds:
-            found += " (effectuation 834s are read by acktrack's effectuation support)"
         return quarantine(
-            ref,
-            source,
-            store,
-            f"an inbound file must hold 999, 997 or TA1 acknowledgments; this one holds {found}",
-        )
-    outcome = Outcome("acknowledgments", acknowledgments=len(group_acks) + len(interchange_acks))
+            ref, source, store,
+            f"an inbound file must hold 999, 997 or TA1 acknowledgments or an effectuation 834; this one holds {found}",
+        )  # fmt: skip
+    kind = "acknowledgments" if group_acks or interchange_acks else "effectuation"
+    if kind == "acknowledgments" and "834" in kinds:
+        kind = "acknowledgments and effectuation"
+    outcome = Outcome(kind, acknowledgments=len(group_acks) + len(interchange_acks))
     for group_ack in group_acks:
         stored = store.put_ack(_stored_group_ack(group_ack, ref, config))
         if stored.state != "applied":
-            _count(outcome, apply_group_ack(store, stored))
+            _count(outcome, apply_group_ack(store, stored, outcome))
         else:
             outcome.applied += 1
     for ta1 in interchange_acks:
         stored = store.put_ack(_stored_ta1(ta1, ref, config))
         if stored.state != "applied":
-            _count(outcome, apply_ta1(store, stored))
+            _count(outcome, apply_ta1(store, stored, outcome))
         else:
             outcome.applied += 1
+    if "834" in kinds:
+        from acktrack.tracking.effectuation import ingest_effectuation
+
+        with source.open(ref) as stream:
+            ingest_effectuation(stream, ref, store, config, outcome)
     store.record_object(ref, outcome)
     return outcome
 
@@ -185,7 +189,26 @@ def _stored_ta1(
 # -- applying -----------------------------------------------------------------------------
 
 
-def apply_group_ack(store: Repository, stored: AckItem) -> str:
+def _observe(outcome: Outcome | None, before: SetItem, after: SetItem) -> None:
+    """Per-insurer figures for metrics: members moved, and hours from sending to the first 999."""
+    if outcome is None:
+        return
+    if after.status != before.status and after.status in (
+        "accepted",
+        "accepted_with_errors",
+        "rejected",
+    ):
+        name = "rejected" if after.status == "rejected" else "accepted"
+        outcome.count(after.partner, name, int(after.members))
+    if before.first_999_at is None and after.first_999_at:
+        sent = datetime.fromisoformat(after.sent_at.replace("Z", "+00:00"))
+        acknowledged = datetime.fromisoformat(after.first_999_at)
+        outcome.ack_hours.append(
+            (after.partner, round((acknowledged - sent).total_seconds() / 3600, 2))
+        )
+
+
+def apply_group_ack(store: Repository, stored: AckItem, outcome: Outcome | None = None) -> str:
     """Apply a stored 999 response for one group; return the ack's new state."""
     ack = ack_from_detail(stored.detail)
     group_control = stored.target_control
@@ -210,14 +233,17 @@ def apply_group_ack(store: Repository, stored: AckItem) -> str:
     by_control = {item.transaction_control: item for item in sets}
     reading = read_group_acknowledgment(ack, list(by_control))
     at = datetime.fromisoformat(stored.acknowledged_at)
-    for index, outcome in enumerate(reading.outcomes):
-        item = by_control[outcome.transaction_control]
+    for index, set_outcome in enumerate(reading.outcomes):
+        item = by_control[set_outcome.transaction_control]
         attributed = [
             segment_error_detail(error, store.member_at(item.set_id, error.position))
-            for error in outcome.segment_errors
+            for error in set_outcome.segment_errors
         ]
         entry_id = f"{stored.sk}#{index}"  # one 999 may answer a set twice (duplicate ST02)
-        store.apply_to_set(item, entry_id, group_summary(entry_id, ack, outcome, at, attributed))
+        before, after = store.apply_to_set(
+            item, entry_id, group_summary(entry_id, ack, set_outcome, at, attributed)
+        )
+        _observe(outcome, before, after)
     notes = []
     if reading.unmatched_controls:
         notes.append(
@@ -231,7 +257,7 @@ def apply_group_ack(store: Repository, stored: AckItem) -> str:
     return store.set_ack_state(stored, state, "; ".join(notes))
 
 
-def apply_ta1(store: Repository, stored: AckItem) -> str:
+def apply_ta1(store: Repository, stored: AckItem, outcome: Outcome | None = None) -> str:
     """Apply a stored TA1 to every set of the interchange it names."""
     detail = stored.detail
     versions = [
@@ -265,7 +291,8 @@ def apply_ta1(store: Repository, stored: AckItem) -> str:
     at = datetime.fromisoformat(stored.acknowledged_at)
     summary = ta1_summary(stored.sk, detail["status"], detail["note"], at)
     for item in store.sets_of_interchange(version):
-        store.apply_to_set(item, stored.sk, summary)
+        before, after = store.apply_to_set(item, stored.sk, summary)
+        _observe(outcome, before, after)
     reason = (
         "" if event_for_ta1(detail["status"]) else f"TA104 {detail['status']!r} is not A, E or R"
     )

@@ -202,26 +202,31 @@ def _write_members(
 
 
 def reconcile_families(
-    store: Repository, families: dict[Family, list[SentMember]], outcome: Outcome
+    store: Repository, families: dict[Family, list[Any]], outcome: Outcome, *, records: bool = False
 ) -> None:
-    """Recompute each touched family's findings and effectuations (a few threads)."""
+    """Recompute each touched family's findings and effectuations (a few threads).
+
+    ``families`` maps each family to what this invocation just wrote: sent members, or
+    effectuation records when ``records``."""
     if not families:
         return
+
+    def one(item: tuple[Family, list[Any]]) -> tuple[Family, Any]:
+        (our, partner, subscriber), fresh = item
+        if records:
+            return item[0], store.reconcile_family(our, partner, subscriber, fresh_records=fresh)
+        return item[0], store.reconcile_family(our, partner, subscriber, fresh=fresh)
+
     with ThreadPoolExecutor(
         max_workers=store.writer_threads, thread_name_prefix="acktrack-family"
     ) as pool:
-        changes = pool.map(
-            lambda item: (
-                item[0],
-                store.reconcile_family(item[0][0], item[0][1], item[0][2], fresh=item[1]),
-            ),
-            families.items(),
-        )
+        changes = pool.map(one, families.items())
         for (_, partner, _), change in changes:
             for kind, count in change.new_findings.items():
                 outcome.findings[kind] = outcome.findings.get(kind, 0) + count
                 outcome.count(partner, "findings", count)
             outcome.count(partner, "effectuated", change.effectuated - change.uneffectuated)
+            outcome.effectuated += change.effectuated - change.uneffectuated
 
 
 def _finish(plan: _Plan, ref: ObjectRef, store: Repository, outcome: Outcome) -> None:

@@ -28,6 +28,15 @@ def headline(report: dict[str, Any]) -> list[str]:
         f"Sent in the last {s['window_days']} days: {s['window_sent']}, confirmed {s['window_accepted']}, "
         f"rejected {s['window_rejected']} ({_percent(s['window_error_rate'])})",
     ]
+    if s.get("effectuation_sla_days"):
+        lines.append(
+            f"Effectuated by insurers: {s.get('effectuated', 0)}; accepted but not effectuated after "
+            f"{s['effectuation_sla_days']} days: {s.get('not_effectuated', 0)}"
+        )
+    if s.get("data_quality_findings"):
+        lines.append(
+            f"Data-quality findings (last {s['window_days']} days): {s['data_quality_findings']}"
+        )
     if s.get("all_confirmed"):
         lines.append(f"All {s['members_sent']} member transactions are confirmed.")
     return lines
@@ -93,12 +102,31 @@ def render_text(report: dict[str, Any], *, detail_limit: int = 50) -> str:
         lines += ["", f"Notices ({len(notices)}):"]
         for notice in notices:
             lines.append(f"  {notice['kind']}: {notice['detail']}")
+    quality = report.get("data_quality", [])
+    if quality:
+        from collections import Counter
+
+        from acktrack.tracking.family import KINDS
+
+        counts = Counter(item["kind"] for item in quality)
+        lines += ["", f"Data quality ({len(quality)} findings):"]
+        for kind, count in sorted(counts.items()):
+            lines.append(f"  {count:>5} {kind}: {KINDS.get(kind, kind)}")
+        for item in quality[:detail_limit]:
+            lines.append(
+                f"    {item['partner']} subscriber {item['subscriber_id']} member {item['member_id'] or '-'} "
+                f"INS03 {item['maintenance_type'] or '-'} ISA13 {item['interchange_control'] or '-'} "
+                f"ST02 {item['transaction_control'] or '-'}: {item['kind']} ({item['detail']})"
+            )
+        if len(quality) > detail_limit:
+            lines.append(f"    ... and {len(quality) - detail_limit} more")
     rows = report.get("unconfirmed", [])
     if rows:
         lines += ["", f"Unconfirmed member transactions ({len(rows)}):"]
+        rows = sorted(rows, key=lambda r: {"rejected": 0, "pending": 1}.get(r["status"], 2))
         for row in rows[:detail_limit]:
             lines.append(
-                f"  {row['partner']} {row['status']:<8} subscriber {row['subscriber_id'] or '-'} member "
+                f"  {row['partner']} {row['status']:<15} subscriber {row['subscriber_id'] or '-'} member "
                 f"{row['member_id'] or '-'} INS03 {row['maintenance_type']} ({row['maintenance_meaning']}) "
                 f"ISA13 {row['interchange_control']} GS06 {row['group_control']} ST02 {row['transaction_control']} "
                 f"sent {row['sent_at'][:16]} age {row['age_hours']:.0f} h: {row['reason']}"

@@ -29,6 +29,7 @@ class MemberView:
     maintenance_type: str
     subscriber_indicator: str
     findings: int = 0
+    effectuated: bool = False  # the insurer confirmed coverage, whatever the 999 says
 
 
 @dataclass(slots=True)
@@ -58,6 +59,7 @@ class PartnerTotals:
     window_sent: int = 0
     window_accepted: int = 0
     window_rejected: int = 0
+    effectuated: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +89,38 @@ class NoticeView:
     keys: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class QualityView:
+    kind: str
+    detail: str
+    partner: str
+    subscriber_id: str
+    member_id: str | None
+    maintenance_type: str
+    interchange_control: str
+    group_control: str
+    transaction_control: str
+    member_ordinal: int
+    sent_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class AwaitingView:
+    """An addition accepted by a 999 and not yet effectuated by the insurer."""
+
+    partner: str
+    payer_name: str
+    subscriber_id: str | None
+    member_id: str | None
+    maintenance_type: str
+    interchange_control: str
+    group_control: str
+    transaction_control: str
+    member_ordinal: int
+    sent_at: datetime
+    accepted_at: str | None
+
+
 @dataclass(slots=True)
 class Row:
     """One unconfirmed member transaction: what operations needs to act, no PHI."""
@@ -101,7 +135,7 @@ class Row:
     group_control: str
     transaction_control: str
     member_ordinal: int
-    status: str  # rejected | pending
+    status: str  # rejected | pending | not_effectuated
     reason: str
     sent_at: str
     age_hours: float
@@ -124,6 +158,7 @@ class Report:
     unmatched_acks: list[UnmatchedView]
     quarantined: list[QuarantinedView]
     notices: list[NoticeView]
+    data_quality: list[QualityView] = field(default_factory=list)
     reads: int = 0  # items read to build it (for cost checks)
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -150,6 +185,7 @@ class Report:
             "notices": [
                 {"kind": n.kind, "detail": n.detail, "keys": list(n.keys)} for n in self.notices
             ],
+            "data_quality": [asdict(item) for item in self.data_quality],
             **self.extras,
         }
 
@@ -180,6 +216,11 @@ def build_report(
     quarantined: list[QuarantinedView],
     notices: list[NoticeView],
     reads: int = 0,
+    *,
+    quality: list[QualityView] | None = None,
+    awaiting: list[AwaitingView] | None = None,
+    effectuation_days: int = 0,
+    effectuated: int = 0,
 ) -> Report:
     as_of = as_of.astimezone(UTC)
     rows: list[Row] = []
@@ -203,8 +244,10 @@ def build_report(
             rejections.append(_rejection(item))
         elif age > sla_hours:
             status = "pending"
-            pending_overdue += item.members
-            per_partner_open[item.partner]["overdue"] += item.members
+            # An effectuation confirms coverage even when the 999 never came.
+            waiting = item.members - sum(1 for m in item.member_rows or [] if m.effectuated)
+            pending_overdue += waiting
+            per_partner_open[item.partner]["overdue"] += waiting
         else:
             pending_within += item.members
             per_partner_open[item.partner]["within_sla"] += item.members
@@ -216,6 +259,8 @@ def build_report(
         cell["members"] += item.members
         cell["sets"] += 1
         for member in item.member_rows or []:
+            if status == "pending" and member.effectuated:
+                continue
             rows.append(
                 Row(
                     partner=item.partner,
@@ -236,6 +281,43 @@ def build_report(
                     age_hours=age,
                 )
             )
+    not_effectuated = 0
+    late_by_partner: dict[str, int] = defaultdict(int)
+    for late in sorted(
+        awaiting or [],
+        key=lambda a: (a.partner, a.sent_at, a.transaction_control, a.member_ordinal),
+    ):
+        age = hours_between(late.sent_at, as_of)
+        not_effectuated += 1
+        late_by_partner[late.partner] += 1
+        accepted = f" on {late.accepted_at[:10]}" if late.accepted_at else ""
+        rows.append(
+            Row(
+                partner=late.partner,
+                payer_name=late.payer_name,
+                subscriber_id=late.subscriber_id,
+                member_id=late.member_id,
+                maintenance_type=late.maintenance_type,
+                maintenance_meaning=codes.MAINTENANCE_TYPE.get(
+                    late.maintenance_type, "unknown code"
+                ),
+                interchange_control=late.interchange_control,
+                group_control=late.group_control,
+                transaction_control=late.transaction_control,
+                member_ordinal=late.member_ordinal,
+                status="not_effectuated",
+                reason=(
+                    f"accepted by a 999{accepted}; no effectuation from the insurer after {age / 24:.0f} days "
+                    f"(effectuation SLA {effectuation_days} days)"
+                ),
+                sent_at=late.sent_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                age_hours=age,
+            )
+        )
+        cell = table[(late.partner, "not effectuated", age_bucket(age))]
+        cell["members"] += 1
+        cell["sets"] += 0
+    quality_items = list(quality or []) + _add_and_cancel(rows)
     by_partner = []
     totals = {"members_sent": 0, "accepted": 0, "accepted_with_errors": 0, "rejected": 0,
               "window_sent": 0, "window_accepted": 0, "window_rejected": 0}  # fmt: skip
@@ -256,6 +338,8 @@ def build_report(
             "window_accepted": totals_of.window_accepted,
             "window_rejected": totals_of.window_rejected,
             "window_error_rate": _rate(totals_of.window_rejected, totals_of.window_sent),
+            "effectuated": totals_of.effectuated,
+            "not_effectuated": late_by_partner.get(totals_of.partner, 0),
         }
         by_partner.append(entry)
         totals["members_sent"] += totals_of.members_sent
@@ -280,6 +364,10 @@ def build_report(
         "window_accepted": totals["window_accepted"],
         "window_rejected": totals["window_rejected"],
         "window_error_rate": _rate(totals["window_rejected"], totals["window_sent"]),
+        "not_effectuated": not_effectuated,
+        "effectuated": effectuated,
+        "effectuation_sla_days": effectuation_days,
+        "data_quality_findings": len(quality_items),
         "unmatched_acks": len(unmatched),
         "quarantined": len(quarantined),
         "notices": len(notices),
@@ -290,6 +378,7 @@ def build_report(
         and summary["confirmed"] == summary["members_sent"]
         and not unmatched
         and not quarantined
+        and not not_effectuated
     )
     table_rows = [
         {"partner": partner, "status": status, "age": bucket, **counts}
@@ -301,8 +390,30 @@ def build_report(
         as_of, sla_hours, window_days, summary, by_partner, table_rows, rejections, rows,
         sorted(unmatched, key=lambda u: (u.received_at, u.partner, u.target_control)),
         sorted(quarantined, key=lambda q: (q.received_at, q.key)),
-        sorted(notices, key=lambda n: (n.kind, n.detail)), reads,
+        sorted(notices, key=lambda n: (n.kind, n.detail)),
+        sorted(quality_items, key=lambda q: (q.partner, q.sent_at, q.transaction_control, q.member_ordinal, q.kind)),
+        reads,
     )  # fmt: skip
+
+
+def _add_and_cancel(rows: list[Row]) -> list[QualityView]:
+    """An addition and a cancellation for the same member, both unconfirmed (a check on state
+    now, so it is made when the report is built)."""
+    by_member: dict[tuple[str, str | None, str | None], list[Row]] = defaultdict(list)
+    for row in rows:
+        if row.status in ("pending", "rejected"):
+            by_member[(row.partner, row.subscriber_id, row.member_id)].append(row)
+    found = []
+    for (partner, subscriber, member), group in by_member.items():
+        kinds = {row.maintenance_type for row in group}
+        if {"021", "024"} <= kinds:
+            for row in group:
+                found.append(
+                    QualityView("add_and_cancel_unconfirmed", "an addition and a cancellation are both unconfirmed",
+                                partner, subscriber or "", member, row.maintenance_type, row.interchange_control,
+                                row.group_control, row.transaction_control, row.member_ordinal, row.sent_at)
+                )  # fmt: skip
+    return found
 
 
 def _bucket_order(name: str) -> int:

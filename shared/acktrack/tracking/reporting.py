@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from acktrack.tracking.report import (
+    AwaitingView,
     MemberView,
     NoticeView,
     PartnerTotals,
+    QualityView,
     QuarantinedView,
     Report,
     SetView,
@@ -22,7 +24,11 @@ if TYPE_CHECKING:
 
 
 def collect_report(
-    store: Repository, as_of: datetime, sla_hours: float, window_days: int = 7
+    store: Repository,
+    as_of: datetime,
+    sla_hours: float,
+    window_days: int = 7,
+    effectuation_days: int = 0,
 ) -> Report:
     """The report as of ``as_of``; ``Report.reads`` counts the items it read."""
     as_of = as_of.astimezone(UTC)
@@ -57,6 +63,7 @@ def collect_report(
                         maintenance_type=member.maintenance_type,
                         subscriber_indicator=member.subscriber_indicator,
                         findings=len(member.findings or []),
+                        effectuated=member.effectuated_by is not None,
                     )
                 )
             view.member_rows = sorted(rows, key=lambda row: row.ordinal)
@@ -85,6 +92,7 @@ def collect_report(
                     int(c.members_accepted) + int(c.members_accepted_with_errors) for c in window
                 ),
                 window_rejected=sum(int(c.members_rejected) for c in window),
+                effectuated=int(total.members_effectuated) if total else 0,
             )
         )
     unmatched = []
@@ -112,6 +120,65 @@ def collect_report(
     for notice in store.notices():
         reads += 1
         notices.append(NoticeView(notice.kind, notice.detail, tuple(sorted(notice.keys or ()))))
+    window_start = (as_of - timedelta(days=window_days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    quality = []
+    for finding in store.quality_findings(window_start):
+        reads += 1
+        quality.append(
+            QualityView(
+                finding.kind,
+                finding.detail,
+                finding.partner,
+                finding.subscriber_id,
+                finding.member_id,
+                finding.maintenance_type,
+                finding.interchange_control,
+                finding.group_control,
+                finding.transaction_control,
+                int(finding.ordinal),
+                finding.sent_at,
+            )
+        )
+    awaiting: list[AwaitingView] = []
+    if effectuation_days > 0:
+        cutoff = (as_of - timedelta(days=effectuation_days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        sets: dict[tuple[str, str], Any] = {}
+        for member in store.awaiting_effectuation(cutoff):
+            reads += 1
+            key = (member.set_pk, member.set_sk)
+            if key not in sets:
+                sets[key] = store.get_set(*key)
+                reads += 1
+            item = sets[key]
+            if item is None or item.status not in ("accepted", "accepted_with_errors"):
+                continue  # rejected or pending sets are reported as such
+            awaiting.append(
+                AwaitingView(
+                    item.partner,
+                    item.payer_name,
+                    member.subscriber_id,
+                    member.member_id,
+                    member.maintenance_type,
+                    item.interchange_control,
+                    item.group_control,
+                    item.transaction_control,
+                    int(member.ordinal),
+                    datetime.fromisoformat(member.sent_at.replace("Z", "+00:00")),
+                    item.status_at,
+                )
+            )
     return build_report(
-        as_of, sla_hours, window_days, partners, open_sets, unmatched, quarantined, notices, reads
+        as_of,
+        sla_hours,
+        window_days,
+        partners,
+        open_sets,
+        unmatched,
+        quarantined,
+        notices,
+        reads,
+        quality=quality,
+        awaiting=awaiting,
+        effectuation_days=effectuation_days,
+        effectuated=sum(p.effectuated for p in partners),
     )

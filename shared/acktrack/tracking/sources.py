@@ -55,6 +55,8 @@ class Outcome:
     unmatched: int = 0
     duplicates: int = 0
     redelivered: int = 0
+    effectuation_records: int = 0
+    effectuated: int = 0
     quarantine_key: str | None = None
     notices: list[str] = field(default_factory=list)
     findings: dict[str, int] = field(default_factory=dict)  # new data-quality findings by kind
@@ -73,7 +75,7 @@ class Outcome:
     def to_log(self) -> dict[str, Any]:
         data: dict[str, Any] = {"outcome": self.outcome}
         for name in ("interchanges", "sets", "members", "acknowledgments", "applied", "unmatched", "duplicates",
-                     "redelivered"):  # fmt: skip
+                     "redelivered", "effectuation_records", "effectuated"):  # fmt: skip
             value = getattr(self, name)
             if value:
                 data[name] = value

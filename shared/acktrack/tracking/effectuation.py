@@ -1,0 +1,97 @@
+"""An insurer's effectuation 834 lands: coverage is in force (or not) for its members.
+
+Each member becomes an effectuation record in its family's partition (kept, like an
+acknowledgment, until what it confirms arrives), then the family is reconciled: the
+record confirms the latest addition sent for that member and coverage, and what
+differs, what was never sent and what the insurer cancelled or terminated become
+findings (``family``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, BinaryIO
+
+from acktrack.store import keys
+from acktrack.tracking.family import EffectuationRecord
+from acktrack.tracking.sources import Outcome, PipelineConfig
+from acktrack.tracking.tracked import ObjectRef, iso, to_utc
+from acktrack.x12 import MemberTransaction, read_x12
+
+if TYPE_CHECKING:
+    from acktrack.store.models import EffectuationItem
+    from acktrack.store.repository import Repository
+
+Family = tuple[str, str, str]
+
+
+def effectuation_item(
+    member: MemberTransaction, ref: ObjectRef, config: PipelineConfig
+) -> EffectuationItem | None:
+    """The stored record of one insurer-sent member (None without a REF*0F to match on)."""
+    from acktrack.store.models import EffectuationItem
+
+    if not member.subscriber_id:
+        return None
+    our, partner = member.receiver_id, member.sender_id  # the insurer sends it to us
+    record_id = (
+        f"EFF-{partner}-{member.interchange_control}-{member.group_control or '-'}-"
+        f"{member.transaction_control}-{member.ordinal:07d}"
+    )
+    at = iso(to_utc(member.sent_at, config.envelope_zone, ref.received_at))
+    coverages = [
+        {
+            "maintenance_type": c.maintenance_type,
+            "insurance_line": c.insurance_line,
+            "plan": c.plan,
+            "coverage_level": c.coverage_level,
+            "benefit_begin": c.benefit_begin,
+            "benefit_end": c.benefit_end,
+        }
+        for c in member.coverages
+    ]
+    policies = sorted({c.internal_control for c in member.coverages if c.internal_control})
+    return EffectuationItem(
+        keys.family_pk(our, partner, member.subscriber_id),
+        f"E#{record_id}",
+        our_id=our,
+        partner=partner,
+        record_id=record_id,
+        at=at,
+        subscriber_id=member.subscriber_id,
+        member_id=member.member_supplemental_id,
+        subscriber_indicator=member.subscriber_indicator,
+        relationship=member.relationship,
+        maintenance_type=member.maintenance_type,
+        coverages=coverages,
+        carrier_member_id=member.carrier_member_id,
+        policy_ids=policies,
+        source_key=ref.key,
+    )
+
+
+def ingest_effectuation(
+    stream: BinaryIO, ref: ObjectRef, store: Repository, config: PipelineConfig, outcome: Outcome
+) -> None:
+    """Store every member of the insurer's 834 and reconcile each family it names."""
+    from acktrack.store.repository import effectuation_record
+
+    families: dict[Family, list[EffectuationRecord]] = {}
+    records = 0
+    with store.member_writer() as writer:
+        for record in read_x12(stream):
+            if type(record) is not MemberTransaction:
+                continue
+            assert isinstance(record, MemberTransaction)
+            item = effectuation_item(record, ref, config)
+            if item is None:
+                outcome.notices.append("effectuation_without_subscriber_id")
+                continue
+            writer.add_item(item)
+            records += 1
+            families.setdefault((item.our_id, item.partner, item.subscriber_id), []).append(
+                effectuation_record(item)
+            )
+    outcome.effectuation_records += records
+    from acktrack.tracking.outbound import reconcile_families
+
+    reconcile_families(store, families, outcome, records=True)

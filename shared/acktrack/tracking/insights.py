@@ -1,0 +1,274 @@
+"""`acktrack stats` and `acktrack member`: answers computed exactly from stored state.
+
+stats: per insurer, since a date: member transactions sent, the share rejected and
+unconfirmed, which error codes account for what share of the rejections, and the
+median and 95th-percentile hours from sending to the first 999 (from each set's send
+time and its first 999's envelope time).
+
+member: one subscriber's timeline, every file, acknowledgment, effectuation and
+finding in time order. Nothing personal is stored, so nothing personal can be shown.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from acktrack.tracking.acknowledgments import describe_ack, describe_error
+from acktrack.tracking.family import KINDS
+from acktrack.x12 import codes
+
+if TYPE_CHECKING:
+    from acktrack.store.models import SetItem
+    from acktrack.store.repository import Repository
+
+
+def _hours(start: str, end: str) -> float:
+    first = datetime.fromisoformat(start.replace("Z", "+00:00"))
+    last = datetime.fromisoformat(end.replace("Z", "+00:00"))
+    return (last - first).total_seconds() / 3600
+
+
+def _percentile(values: list[float], share: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    if len(ordered) == 1:
+        return round(ordered[0], 2)
+    index = share * (len(ordered) - 1)  # linear interpolation between closest ranks
+    low = int(index)
+    high = min(low + 1, len(ordered) - 1)
+    return round(ordered[low] + (ordered[high] - ordered[low]) * (index - low), 2)
+
+
+def error_codes(item: SetItem) -> set[str]:
+    """The codes a rejected set's acknowledgments carry (TA1 notes, AK9, IK5, IK3, IK4)."""
+    found: set[str] = set()
+    for ack in (item.acks.as_dict() if item.acks is not None else {}).values():
+        if ack.get("revoked") or ack.get("event") not in ("ta1_rejected", "set_rejected"):
+            continue
+        if ack.get("kind") == "TA1":
+            found.add(f"TA1 {ack.get('note')}")
+            continue
+        prefix = "IK5" if ack.get("per_set") else "AK9"
+        found |= {f"{prefix} {code}" for code in ack.get("codes", [])} or {
+            f"{prefix} {ack.get('status')}"
+        }
+        for error in ack.get("errors", []):
+            found.add(f"IK3 {error.get('code')}")
+            for element in error.get("elements", []):
+                found.add(f"IK4 {element.get('code')} ({element.get('reference')})")
+    return found
+
+
+def code_meaning(code: str) -> str:
+    scheme, _, value = code.partition(" ")
+    value = value.split(" ")[0]
+    table = {
+        "TA1": codes.TA1_NOTE,
+        "AK9": codes.AK9_ERROR,
+        "IK5": codes.IK5_ERROR,
+        "IK3": codes.IK3_ERROR,
+        "IK4": codes.IK4_ERROR,
+    }.get(scheme)
+    return codes.describe(table, value) if table else ""
+
+
+def stats(store: Repository, since: datetime) -> dict[str, Any]:
+    since_text = since.strftime("%Y-%m-%dT%H:%M:%SZ")
+    insurers = []
+    totals: Counter[str] = Counter()
+    all_codes: Counter[str] = Counter()
+    for partner in sorted(store.partners(), key=lambda p: (p.partner, p.our_id)):
+        sent = rejected = unconfirmed = 0
+        hours: list[float] = []
+        by_code: Counter[str] = Counter()
+        for item in store.sets_since(partner.our_id, partner.partner, since_text):
+            members = int(item.members)
+            sent += members
+            if item.status == "rejected":
+                rejected += members
+                for code in error_codes(item):
+                    by_code[code] += members
+            if item.status in ("sent", "received", "rejected"):
+                unconfirmed += members
+            if item.first_999_at:
+                hours.append(_hours(item.sent_at, item.first_999_at))
+        insurers.append(
+            {
+                "partner": partner.partner,
+                "payer_name": partner.payer_name,
+                "members_sent": sent,
+                "rejected": rejected,
+                "unconfirmed": unconfirmed,
+                "rejected_share": round(rejected / sent, 4) if sent else 0.0,
+                "unconfirmed_share": round(unconfirmed / sent, 4) if sent else 0.0,
+                "sets_with_999": len(hours),
+                "hours_to_999_median": round(statistics.median(hours), 2) if hours else None,
+                "hours_to_999_p95": _percentile(hours, 0.95),
+                "error_codes": _shares(by_code, rejected),
+            }
+        )
+        totals.update({"members_sent": sent, "rejected": rejected, "unconfirmed": unconfirmed})
+        all_codes.update(by_code)
+    sent_all = totals["members_sent"]
+    return {
+        "since": since_text,
+        "members_sent": sent_all,
+        "rejected": totals["rejected"],
+        "unconfirmed": totals["unconfirmed"],
+        "rejected_share": round(totals["rejected"] / sent_all, 4) if sent_all else 0.0,
+        "unconfirmed_share": round(totals["unconfirmed"] / sent_all, 4) if sent_all else 0.0,
+        "error_codes": _shares(all_codes, totals["rejected"]),
+        "insurers": insurers,
+    }
+
+
+def _shares(by_code: Counter[str], rejected: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "code": code,
+            "meaning": code_meaning(code),
+            "members": count,
+            "share_of_rejected": round(count / rejected, 4) if rejected else 0.0,
+        }
+        for code, count in sorted(by_code.items(), key=lambda item: (-item[1], item[0]))
+    ]
+
+
+def render_stats(result: dict[str, Any]) -> str:
+    lines = [
+        f"Since {result['since'][:10]}: {result['members_sent']} member transactions sent, "
+        f"{result['rejected']} rejected ({result['rejected_share'] * 100:.1f}%), "
+        f"{result['unconfirmed']} unconfirmed ({result['unconfirmed_share'] * 100:.1f}%)",
+    ]
+    if result["error_codes"]:
+        lines.append("Error codes (share of rejected member transactions):")
+        lines += [
+            f"  {c['share_of_rejected'] * 100:5.1f}%  {c['code']:<14} {c['meaning']}"
+            for c in result["error_codes"]
+        ]
+    lines.append("By insurer:")
+    for item in result["insurers"]:
+        median = item["hours_to_999_median"]
+        p95 = item["hours_to_999_p95"]
+        timing = (
+            f"999 in {median:.1f} h median, {p95:.1f} h p95" if median is not None else "no 999 yet"
+        )
+        lines.append(
+            f"  {item['partner']:<14} sent {item['members_sent']:>7}  rejected {item['rejected_share'] * 100:5.1f}%  "
+            f"unconfirmed {item['unconfirmed_share'] * 100:5.1f}%  {timing} ({item['sets_with_999']} sets)"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def timeline(
+    store: Repository, subscriber_id: str, partner: str | None = None
+) -> list[dict[str, Any]]:
+    """Every event about one subscriber id, oldest first (identifiers and codes only)."""
+    events: list[dict[str, Any]] = []
+    sources: dict[tuple[str, str], str] = {}
+    shown: set[tuple[Any, ...]] = set()
+    for known in store.partners():
+        if partner and known.partner != partner:
+            continue
+        members, records, findings = store.family(known.our_id, known.partner, subscriber_id)
+        for member in members:
+            item = store.get_set(member.set_pk, member.set_sk)
+            if item is None:
+                continue
+            key = (item.interchange_pk, item.interchange_sk)
+            if key not in sources:
+                sources[key] = store.source_key(*key)
+            lines = ", ".join(
+                f"{c.get('insurance_line')} {c.get('plan')} from {c.get('benefit_begin')}"
+                for c in member.coverages or []
+            )
+            who = (
+                "subscriber"
+                if member.subscriber_indicator == "Y"
+                else f"dependent (relationship {member.relationship})"
+            )
+            meaning = codes.MAINTENANCE_TYPE.get(member.maintenance_type, "?")
+            events.append(
+                {
+                    "at": member.sent_at,
+                    "insurer": known.partner,
+                    "event": "sent",
+                    "text": f"INS03 {member.maintenance_type} ({meaning}) "
+                    f"for member {member.member_id or '-'}, {who}; {lines or 'no coverage'}; file {sources[key]} "
+                    f"ISA13 {item.interchange_control} GS06 {item.group_control} ST02 {item.transaction_control}, "
+                    f"member {int(member.ordinal)} of the set; set status now {item.status}",
+                }
+            )
+            for ack_id, ack in (item.acks.as_dict() if item.acks is not None else {}).items():
+                mine = [
+                    e
+                    for e in ack.get("errors", [])
+                    if (e.get("member") or {}).get("ordinal") == int(member.ordinal)
+                ]
+                if not mine and (key, member.set_sk, ack_id) in shown:
+                    continue  # a set-level verdict is shown once per set
+                shown.add((key, member.set_sk, ack_id))
+                text = describe_ack(ack) + "".join("; " + describe_error(e) for e in mine)
+                text = f"ST02 {item.transaction_control}: {text}"
+                if ack.get("revoked"):
+                    text += " (no longer counted: its control number is ambiguous)"
+                events.append(
+                    {
+                        "at": ack.get("at") or member.sent_at,
+                        "insurer": known.partner,
+                        "event": "acknowledgment",
+                        "text": text,
+                    }
+                )
+            if member.effectuated_at:
+                policies = ", ".join(member.insurer_policy_ids or []) or "-"
+                events.append(
+                    {
+                        "at": member.effectuated_at,
+                        "insurer": known.partner,
+                        "event": "effectuated",
+                        "text": f"member {member.member_id or '-'}: coverage effectuated by the insurer (its member id "
+                        f"{member.insurer_member_id or '-'}, policy {policies})",
+                    }
+                )
+        for record in records:
+            lines = ", ".join(
+                f"{c.get('insurance_line')} {c.get('plan')} {c.get('benefit_begin')}-{c.get('benefit_end') or ''}"
+                for c in record.coverages or []
+            )
+            events.append(
+                {
+                    "at": record.at,
+                    "insurer": known.partner,
+                    "event": "insurer record",
+                    "text": f"effectuation 834: INS03 {record.maintenance_type} member {record.member_id or '-'}; "
+                    f"{lines}; file {record.source_key}",
+                }
+            )
+        for finding in findings:
+            events.append(
+                {
+                    "at": finding.sent_at,
+                    "insurer": known.partner,
+                    "event": "finding",
+                    "text": f"member {finding.member_id or '-'} INS03 {finding.maintenance_type or '-'}: "
+                    f"{finding.kind}: {KINDS.get(finding.kind, '')} ({finding.detail})",
+                }
+            )
+    order = {"sent": 0, "finding": 1, "acknowledgment": 2, "insurer record": 3, "effectuated": 4}
+    return sorted(events, key=lambda e: (e["at"], order.get(e["event"], 9)))
+
+
+def render_timeline(subscriber_id: str, events: list[dict[str, Any]]) -> str:
+    if not events:
+        return f"Nothing is tracked for subscriber {subscriber_id}.\n"
+    lines = [f"Subscriber {subscriber_id}: {len(events)} events"]
+    for event in events:
+        lines.append(
+            f"  {event['at'][:16].replace('T', ' ')}  {event['insurer']:<14} {event['event']:<15} {event['text']}"
+        )
+    return "\n".join(lines) + "\n"

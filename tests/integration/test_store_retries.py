@@ -1,0 +1,100 @@
+"""A transaction DynamoDB refuses for now is retried; a failed condition is not (moto in process)."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from pynamodb.exceptions import CancellationReason, TransactWriteError, VerboseClientError
+
+from acktrack import runtime
+from acktrack.local.stack import LocalStack
+from acktrack.store import keys
+from acktrack.store.models import CounterItem
+from acktrack.store.repository import StoreError, _conditional_failure, _transact, _transient
+
+
+def cancelled(*codes: str | None) -> TransactWriteError:
+    reasons = [CancellationReason(code) if code else None for code in codes]
+    cause = VerboseClientError(
+        {"Error": {"Code": "TransactionCanceledException", "Message": "cancelled"}},
+        "TransactWriteItems",
+        cancellation_reasons=reasons,
+    )
+    return TransactWriteError("cancelled", cause=cause)
+
+
+def refused(code: str) -> TransactWriteError:
+    return TransactWriteError(
+        code, cause=ClientError({"Error": {"Code": code}}, "TransactWriteItems")
+    )
+
+
+def test_only_a_failed_condition_counts_as_someone_else_got_there_first() -> None:
+    assert _conditional_failure(cancelled("ConditionalCheckFailed", None))
+    assert not _transient(cancelled("ConditionalCheckFailed", "TransactionConflict"))
+    # A conflict with another transaction on the shared counter is not a lost race: retry it.
+    assert not _conditional_failure(cancelled(None, "TransactionConflict"))
+    assert _transient(cancelled(None, "TransactionConflict"))
+    assert _transient(cancelled("ThrottlingError"))
+    assert _transient(refused("TransactionInProgressException"))
+    assert not _transient(refused("ValidationException"))
+    assert not _conditional_failure(refused("ValidationException"))
+
+
+def test_transient_refusals_are_retried_until_the_write_lands(stack: LocalStack) -> None:
+    repository = runtime.repository()
+    counter = CounterItem(keys.counter_pk("US", "THEM"), "ALL")
+    attempts: list[int] = []
+
+    def build(transaction: Any) -> None:
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise cancelled(None, "TransactionConflict")
+        transaction.update(counter, actions=[CounterItem.members_sent.add(5)])
+
+    _transact(repository._connection(), build, "test")
+    assert len(attempts) == 3
+    assert CounterItem.get(counter.pk, counter.sk).members_sent == 5
+
+
+def test_a_refusal_that_never_ends_is_a_store_error_and_a_condition_is_raised_at_once(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from acktrack.store import repository as module
+
+    monkeypatch.setattr(module, "_BACKOFF", (0.001, 0.002))  # the schedule, not the behaviour
+    repository = runtime.repository()
+
+    def always(transaction: Any) -> None:
+        raise cancelled("TransactionConflict")
+
+    with pytest.raises(StoreError, match="kept refusing"):
+        _transact(repository._connection(), always, "test")
+    calls: list[int] = []
+
+    def condition(transaction: Any) -> None:
+        calls.append(1)
+        raise cancelled("ConditionalCheckFailed")
+
+    with pytest.raises(TransactWriteError):
+        _transact(repository._connection(), condition, "test")
+    assert calls == [1]
+
+
+def test_concurrent_counter_transactions_lose_no_update(stack: LocalStack) -> None:
+    repository = runtime.repository()
+    counter = CounterItem(keys.counter_pk("US", "THEM"), "ALL")
+
+    def add_one(_: int) -> None:
+        _transact(
+            repository._connection(),
+            lambda t: t.update(counter, actions=[CounterItem.members_effectuated.add(1)]),
+            "test",
+        )
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(add_one, range(200)))
+    assert CounterItem.get(counter.pk, counter.sk, consistent_read=True).members_effectuated == 200

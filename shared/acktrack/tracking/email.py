@@ -214,6 +214,11 @@ def render_html(
             f"{summary['unconfirmed']} member transactions are not confirmed: {summary['rejected']} rejected, "
             f"{summary['pending_overdue']} with no 999 after {report['sla_hours']:g} hours."
         )
+        if summary.get("not_effectuated"):
+            banner += (
+                f" {summary['not_effectuated']} accepted additions are not effectuated after "
+                f"{summary['effectuation_sla_days']} days."
+            )
         color = COLORS["rejected"]
     else:
         banner, color = (
@@ -347,26 +352,6 @@ def render_html(
                 ],
             )
         )
-    quality = report.get("data_quality", [])
-    if quality:
-        from collections import Counter
-
-        from acktrack.tracking.family import KINDS
-
-        counts = Counter(item["kind"] for item in quality)
-        parts.append(_section(f"Data quality ({len(quality)} findings)"))
-        parts.append(
-            _table(["Check", "Findings", "What it means"],
-                   [[_e(kind), _e(count), _e(KINDS.get(kind, kind))] for kind, count in sorted(counts.items())], {1})
-        )  # fmt: skip
-        parts.append(
-            _table(
-                ["Insurer", "Subscriber", "Member", "INS03", "ISA13 / GS06 / ST02", "Check", "Detail"],
-                [[_e(q["partner"]), _e(q["subscriber_id"]), _e(q["member_id"]), _e(q["maintenance_type"]),
-                  _e(f"{q['interchange_control']} / {q['group_control']} / {q['transaction_control']}"),
-                  _e(q["kind"]), _e(q["detail"])] for q in quality[:HTML_DETAIL_ROWS]],
-            )
-        )  # fmt: skip
     rows_all = sorted(
         report.get("unconfirmed", []),
         key=lambda r: {"rejected": 0, "pending": 1}.get(r["status"], 2),
@@ -410,6 +395,26 @@ def render_html(
             parts.append(
                 f'<p style="{_FONT}">… and {len(rows_all) - len(shown)} more in the CSV.</p>'
             )
+    quality = report.get("data_quality", [])
+    if quality:
+        from collections import Counter
+
+        from acktrack.tracking.family import KINDS
+
+        counts = Counter(item["kind"] for item in quality)
+        parts.append(_section(f"Data quality ({len(quality)} findings)"))
+        parts.append(
+            _table(["Check", "Findings", "What it means"],
+                   [[_e(kind), _e(count), _e(KINDS.get(kind, kind))] for kind, count in sorted(counts.items())], {1})
+        )  # fmt: skip
+        parts.append(
+            _table(
+                ["Insurer", "Subscriber", "Member", "INS03", "ISA13 / GS06 / ST02", "Check", "Detail"],
+                [[_e(q["partner"]), _e(q["subscriber_id"]), _e(q["member_id"]), _e(q["maintenance_type"]),
+                  _e(f"{q['interchange_control']} / {q['group_control']} / {q['transaction_control']}"),
+                  _e(q["kind"]), _e(q["detail"])] for q in quality[:HTML_DETAIL_ROWS]],
+            )
+        )  # fmt: skip
     if csv_link:
         parts.append(
             f'<p style="{_FONT}"><b>The detail is too large to attach.</b> Download it: '

@@ -102,6 +102,21 @@ def render_text(report: dict[str, Any], *, detail_limit: int = 50) -> str:
         lines += ["", f"Notices ({len(notices)}):"]
         for notice in notices:
             lines.append(f"  {notice['kind']}: {notice['detail']}")
+    rows = report.get("unconfirmed", [])
+    if rows:
+        lines += ["", f"Unconfirmed member transactions ({len(rows)}):"]
+        rows = sorted(rows, key=lambda r: {"rejected": 0, "pending": 1}.get(r["status"], 2))
+        for row in rows[:detail_limit]:
+            lines.append(
+                f"  {row['partner']} {row['status']:<15} subscriber {row['subscriber_id'] or '-'} member "
+                f"{row['member_id'] or '-'} INS03 {row['maintenance_type']} ({row['maintenance_meaning']}) "
+                f"ISA13 {row['interchange_control']} GS06 {row['group_control']} ST02 {row['transaction_control']} "
+                f"sent {row['sent_at'][:16]} age {row['age_hours']:.0f} h: {row['reason']}"
+            )
+        if len(rows) > detail_limit:
+            lines.append(
+                f"  ... and {len(rows) - detail_limit} more (all rows: --json, or the CSV attachment)"
+            )
     quality = report.get("data_quality", [])
     if quality:
         from collections import Counter
@@ -120,19 +135,4 @@ def render_text(report: dict[str, Any], *, detail_limit: int = 50) -> str:
             )
         if len(quality) > detail_limit:
             lines.append(f"    ... and {len(quality) - detail_limit} more")
-    rows = report.get("unconfirmed", [])
-    if rows:
-        lines += ["", f"Unconfirmed member transactions ({len(rows)}):"]
-        rows = sorted(rows, key=lambda r: {"rejected": 0, "pending": 1}.get(r["status"], 2))
-        for row in rows[:detail_limit]:
-            lines.append(
-                f"  {row['partner']} {row['status']:<15} subscriber {row['subscriber_id'] or '-'} member "
-                f"{row['member_id'] or '-'} INS03 {row['maintenance_type']} ({row['maintenance_meaning']}) "
-                f"ISA13 {row['interchange_control']} GS06 {row['group_control']} ST02 {row['transaction_control']} "
-                f"sent {row['sent_at'][:16]} age {row['age_hours']:.0f} h: {row['reason']}"
-            )
-        if len(rows) > detail_limit:
-            lines.append(
-                f"  ... and {len(rows) - detail_limit} more (all rows: --json, or the CSV attachment)"
-            )
     return "\n".join(lines) + "\n"

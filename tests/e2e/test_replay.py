@@ -121,3 +121,39 @@ def test_replay_refuses_paths_outside_outbound_or_inbound(tmp_path: Path) -> Non
         and result.stderr.startswith("acktrack: ")
         and "Traceback" not in result.stderr
     )
+
+
+def test_replay_effectuation_days_lists_accepted_additions_not_effectuated(tmp_path: Path) -> None:
+    import io
+
+    from acktrack.synthetic.acknowledgments import respond
+    from acktrack.synthetic.enrollment import EnrollmentSpec, write_834
+
+    outbound, inbound = tmp_path / "outbound", tmp_path / "inbound"
+    outbound.mkdir()
+    inbound.mkdir()
+    buffer = io.BytesIO()
+    write_834(
+        EnrollmentSpec(members=6, seed=61, dependents=0.0, sent_at=datetime(2024, 1, 15, 12)),
+        buffer,
+    )
+    (outbound / "a.834").write_bytes(buffer.getvalue())
+    (inbound / "a.999").write_bytes(
+        respond(buffer.getvalue(), insurer_control=5001, sent_at=datetime(2024, 1, 15, 18))
+    )
+
+    def run(days: str) -> dict[str, object]:
+        result = subprocess.run(
+            [sys.executable, "-m", "acktrack.cli", "replay", "--json", "--as-of", "2024-01-26T07:00",
+             "--effectuation-days", days, str(outbound / "a.834"), str(inbound / "a.999")],
+            capture_output=True, text=True, cwd=ROOT,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    late = run("10")  # ten and a half days after sending
+    rows = late["unconfirmed"]
+    assert [row["status"] for row in rows] == ["not_effectuated"] * 6
+    assert late["summary"]["not_effectuated"] == 6 and late["summary"]["confirmed"] == 6
+    assert run("11")["unconfirmed"] == []
+    assert run("0")["summary"]["not_effectuated"] == 0

@@ -372,15 +372,10 @@ class Repository:
         return True
 
     def record_duplicate(self, version: InterchangeItem, ref: ObjectRef) -> None:
+        """Note an interchange seen again under another key. The notice (idempotent) goes
+        first and the marker last, so a failure between the two is repaired by the retry."""
         if ref.key in (version.duplicate_sources or []):
             return
-        version.update(
-            actions=[
-                InterchangeItem.duplicate_sources.set(
-                    InterchangeItem.duplicate_sources.append([ref.key])
-                )
-            ]
-        )
         self.notice(
             "duplicate_interchange",
             f"interchange ISA13 {version.interchange_control} to {version.partner} arrived again under "
@@ -390,6 +385,13 @@ class Repository:
             version.partner,
             version.interchange_control,
             version.digest,
+        )
+        version.update(
+            actions=[
+                InterchangeItem.duplicate_sources.set(
+                    InterchangeItem.duplicate_sources.append([ref.key])
+                )
+            ]
         )
 
     # -- sets and groups ----------------------------------------------------------------

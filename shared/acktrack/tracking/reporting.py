@@ -110,12 +110,14 @@ def collect_report(
                 ack.received_at,
             )
         )
-    quarantined = []
+    latest: dict[tuple[str, str], QuarantinedView] = {}
     for stored in store.quarantined():
         reads += 1
-        quarantined.append(
-            QuarantinedView(stored.key, stored.reason, stored.received_at, stored.quarantine_key)
-        )
+        view = QuarantinedView(stored.key, stored.reason, stored.received_at, stored.quarantine_key)
+        known = latest.get((view.key, view.reason))
+        if known is None or view.received_at > known.received_at:
+            latest[(view.key, view.reason)] = view  # the same bad file uploaded again: listed once
+    quarantined = list(latest.values())
     notices = []
     for notice in store.notices():
         reads += 1

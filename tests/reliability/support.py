@@ -1,0 +1,216 @@
+"""A small but complete day of files, a fresh in-process stack per run, and the final state.
+
+The state is every table item plus the report, with only what differs between two runs
+of the same files taken out: wall-clock times, moto's random S3 version ids, and which of
+two byte-identical copies arrived first (a copy's key is mapped to the original's).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from moto import mock_aws
+
+from acktrack import runtime
+from acktrack.local.stack import LocalStack
+from acktrack.synthetic.acknowledgments import (
+    GroupResponse,
+    SetResponse,
+    respond,
+    write_999,
+    write_ta1,
+)
+from acktrack.synthetic.effectuation import EffectuationSpec, write_effectuation
+from acktrack.synthetic.enrollment import EnrollmentSpec, write_834
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+SENT = datetime(2024, 1, 15, 12, 0)
+AS_OF = datetime(2024, 1, 20, 7, 0, tzinfo=UTC)
+US, PLAN, OTHER = "ACKTRACKEXCH", "HEALTHPLAN01", "OTHERPLAN02"
+VOLATILE = frozenset({"received_at", "first_seen", "created_at"})
+
+# Figures for docs/RELIABILITY.md, printed at the end of the session (see conftest).
+FIGURES: Counter[str] = Counter()
+
+
+def budget(name: str, default: int) -> int:
+    """A run's size: small in `make test`, larger with ACKTRACK_<NAME> (see `make reliability`)."""
+    return int(os.environ.get(f"ACKTRACK_{name.upper()}", default))
+
+
+@dataclass(frozen=True)
+class File:
+    folder: str  # outbound | inbound
+    name: str
+    data: bytes
+
+    @property
+    def key(self) -> str:
+        return f"{self.folder}/{self.name}"
+
+
+def _834(**spec: Any) -> bytes:
+    buffer = io.BytesIO()
+    write_834(EnrollmentSpec(**{"sent_at": SENT, **spec}), buffer)
+    return buffer.getvalue()
+
+
+def build_day() -> list[File]:
+    """Two insurers; a partial rejection with IK3/IK4 detail; a TA1 rejection; a copy under a
+    second key; an effectuation; an acknowledgment for nothing; a file that is not X12."""
+    plan = _834(
+        members=14, sets_per_group=2, seed=71, errors=["bad_ins03:9"], subscriber_id_start=100000001
+    )
+    other = _834(
+        members=6,
+        seed=72,
+        receiver_id=OTHER,
+        interchange_control=2001,
+        subscriber_id_start=200000001,
+    )
+    later = _834(members=5, seed=73, interchange_control=1002, first_group_control=2,
+                 sent_at=SENT + timedelta(hours=2), subscriber_id_start=300000001)  # fmt: skip
+    insurer = io.BytesIO()
+    write_effectuation(plan, insurer, EffectuationSpec(insurer_control=6001, sent_at=SENT + timedelta(days=2),
+                                                       skip={3}, shift_dates={5}))  # fmt: skip
+    ta1 = io.BytesIO()
+    write_ta1(ta1, sender_id=OTHER, receiver_id=US, interchange_control=8001, sent_at=SENT + timedelta(hours=1),
+              acknowledged_control="000002001", acknowledged_date=SENT.strftime("%y%m%d"),
+              acknowledged_time=SENT.strftime("%H%M"), status="R", note="024")  # fmt: skip
+    stray = io.BytesIO()
+    write_999(stray, sender_id=PLAN, receiver_id=US, interchange_control=8002, sent_at=SENT + timedelta(hours=7),
+              groups=[GroupResponse("77", [SetResponse("0001", "A")])])  # fmt: skip
+    return [
+        File("outbound", "plan.834", plan),
+        File("outbound", "other.834", other),
+        File("outbound", "later.834", later),
+        File("outbound", "plan_copy.834", plan),
+        File("outbound", "enrollments.xlsx", b"PK\x03\x04" + bytes(range(256))),
+        File(
+            "inbound",
+            "plan.999",
+            respond(plan, insurer_control=7001, sent_at=SENT + timedelta(hours=5)),
+        ),
+        File("inbound", "other_ta1.x12", ta1.getvalue()),
+        File("inbound", "stray.999", stray.getvalue()),
+        File("inbound", "effectuation.834", insurer.getvalue()),
+    ]
+
+
+ALIASES = {"outbound/plan_copy.834": "outbound/plan.834"}
+
+
+@contextmanager
+def fresh_stack(parameters: dict[str, Any] | None = None) -> Iterator[LocalStack]:
+    """The template's stack inside moto's in-process mock, empty."""
+    saved = os.environ.get("TABLE_NAME")
+    with mock_aws():
+        stack = LocalStack(TEMPLATE, parameters or {}, server=False).start()
+        os.environ["TABLE_NAME"] = stack.table  # the container's repository exists before any event
+        runtime.repository()
+        try:
+            yield stack
+        finally:
+            stack.stop()
+            if saved is None:
+                os.environ.pop("TABLE_NAME", None)
+            else:
+                os.environ["TABLE_NAME"] = saved
+
+
+def deliver(stack: LocalStack, file: File, deliveries: int = 1) -> list[Any]:
+    bucket = stack.bucket("Outbound" if file.folder == "outbound" else "Inbound")
+    return stack.put(bucket, file.key, file.data, deliveries=deliveries)
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"S"} and isinstance(value["S"], str):
+            return {"S": ALIASES.get(value["S"], value["S"])}
+        return {k: _canonical(v) for k, v in sorted(value.items()) if k not in VOLATILE}
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
+    if isinstance(value, str):
+        return ALIASES.get(value, value)
+    return value
+
+
+def table_state(stack: LocalStack) -> dict[str, Any]:
+    dynamodb = stack.client("dynamodb")
+    items: list[dict[str, Any]] = []
+    start = None
+    while True:
+        page = dynamodb.scan(
+            TableName=stack.table, **({"ExclusiveStartKey": start} if start else {})
+        )
+        items += page["Items"]
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            break
+    state: dict[str, Any] = {}
+    for item in items:
+        pk, sk = item["pk"]["S"], item["sk"]["S"]
+        if pk.startswith("OBJ#"):
+            # The per-object processing log says what happened when the file came (a 999 before
+            # its 834 was unmatched then); what it does to the state is compared everywhere else.
+            state[f"{pk}|V#*"] = {
+                "key": item["key"]["S"],
+                "quarantined": item["outcome"]["S"] == "quarantined",
+                "reason": item.get("reason", {}).get("S", ""),
+            }
+            continue
+        fields = {**item}
+        received = fields.get("received_at", {}).get("S")
+        if received and fields.get("rs", {}).get("S", "").startswith(received):
+            fields["rs"] = {"S": "<received_at>" + fields["rs"]["S"][len(received) :]}  # wall clock
+        sources: set[str] = set()
+        if "source_key" in item:
+            sources.add(fields.pop("source_key")["S"])
+        duplicates = fields.pop("duplicate_sources", {})
+        sources |= set(duplicates.get("SS", [])) | {entry["S"] for entry in duplicates.get("L", [])}
+        canonical = _canonical(fields)
+        canonical["sources"] = sorted({ALIASES.get(s, s) for s in sources if s})
+        state[f"{pk}|{sk}"] = canonical
+    return state
+
+
+def report_state(stack: LocalStack, as_of: datetime = AS_OF) -> dict[str, Any]:
+    run = stack.run_schedule(as_of)
+    assert run.ok, run.error
+    archive = run.result["archive"]
+    body = (
+        stack.client("s3").get_object(Bucket=archive["bucket"], Key=archive["json"])["Body"].read()
+    )
+    report = json.loads(body)
+    report.pop("archive", None)
+    return _canonical(report)  # type: ignore[no-any-return]
+
+
+def final_state(stack: LocalStack) -> dict[str, Any]:
+    """Table and report (read before the report runs: the report writes nothing to the table)."""
+    return {
+        "table": table_state(stack),
+        "report": report_state(stack),  # day 5: findings in the window
+        "late_report": report_state(stack, AS_OF + timedelta(days=60)),  # past the effectuation SLA
+    }
+
+
+def run_day(
+    order: Iterable[tuple[File, int]], hook: Callable[[LocalStack], None] | None = None
+) -> dict[str, Any]:
+    with fresh_stack() as stack:
+        if hook is not None:
+            hook(stack)
+        for file, deliveries in order:
+            deliver(stack, file, deliveries)
+        return final_state(stack)

@@ -1,0 +1,148 @@
+"""Fault injection, on moto: fail the handlers' DynamoDB and S3 calls one at a time.
+
+Each run makes call number N fail in one way (throttling after the SDK's own retries, a
+timeout, a crash between two writes, or a BatchWriteItem that leaves items unprocessed),
+lets Lambda's retries run, then delivers every file again. The final state must be the
+clean run's: nothing lost, nothing counted twice. botocore event hooks on the very
+clients the handlers use place the faults; none of acktrack's code is replaced.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError, ReadTimeoutError
+
+from acktrack import runtime
+from acktrack.aws import clients
+from acktrack.local.stack import LocalStack
+from tests.reliability.support import FIGURES, budget, build_day, deliver, final_state, fresh_stack
+
+pytestmark = pytest.mark.slow
+DAY = build_day()
+KINDS = ("throttling", "timeout", "crash", "unprocessed")
+
+
+class InjectedCrash(Exception):
+    """The process stops here: every write before this call happened, none after."""
+
+
+class Faults:
+    """Counts the handlers' AWS calls; call number ``at`` fails as ``kind`` says (once)."""
+
+    def __init__(self, kind: str | None = None, at: int = -1) -> None:
+        self.kind, self.at = kind, at
+        self.calls = 0
+        self.fired: str | None = None  # the operation that failed
+        self._stashed: list[Any] = []
+
+    def install(self) -> None:
+        dynamodb = runtime.repository().client
+        dynamodb.meta.events.register("before-call.dynamodb", self._before)
+        dynamodb.meta.events.register("before-parameter-build.dynamodb.BatchWriteItem", self._strip)
+        dynamodb.meta.events.register("after-call.dynamodb.BatchWriteItem", self._unprocessed)
+        clients.s3().meta.events.register("before-call.s3", self._before)
+
+    def _due(self) -> bool:
+        self.calls += 1
+        return self.fired is None and self.calls == self.at
+
+    def _before(self, model: Any, **_: Any) -> None:
+        if self.kind == "unprocessed" or not self._due():
+            return
+        self.fired = model.name
+        if self.kind == "throttling":
+            raise ClientError(
+                {"Error": {"Code": "ThrottlingException", "Message": "injected"}}, model.name
+            )
+        if self.kind == "timeout":
+            raise ReadTimeoutError(endpoint_url="injected")
+        raise InjectedCrash(model.name)
+
+    def _strip(self, params: dict[str, Any], **_: Any) -> None:
+        if self.kind != "unprocessed" or not self._due():
+            return
+        for table, requests in params["RequestItems"].items():
+            keep = max(1, len(requests) // 2)
+            self._stashed = [(table, request) for request in requests[keep:]]
+            params["RequestItems"][table] = requests[:keep]
+        self.fired = "BatchWriteItem"
+
+    def _unprocessed(self, parsed: dict[str, Any], **_: Any) -> None:
+        if not self._stashed:
+            return
+        unprocessed = parsed.setdefault("UnprocessedItems", {})
+        for table, request in self._stashed:
+            unprocessed.setdefault(table, []).append(request)
+        self._stashed = []
+
+
+def _day(stack: LocalStack) -> None:
+    for file in DAY:
+        deliver(stack, file)
+
+
+@pytest.fixture(scope="module")
+def clean() -> tuple[dict[str, Any], int, int]:
+    """The clean run's state and how many AWS calls (all, and BatchWriteItem) its handlers made."""
+    with fresh_stack() as stack:
+        counter = Faults()
+        counter.install()
+        batches: list[int] = []
+        runtime.repository().client.meta.events.register(
+            "before-call.dynamodb.BatchWriteItem", lambda **_: batches.append(1)
+        )
+        _day(stack)
+        return final_state(stack), counter.calls, len(batches)
+
+
+def points(total: int, kind: str) -> list[int]:
+    """Which calls to fail: every one with ACKTRACK_FAULT_STRIDE=1, else an even spread."""
+    stride = budget("fault_stride", max(1, total // 6))
+    offset = KINDS.index(kind) % stride  # kinds start at different calls
+    return list(range(1 + offset, total + 1, stride))
+
+
+def test_the_clean_day_makes_enough_calls_to_be_worth_breaking(
+    clean: tuple[dict[str, Any], int, int],
+) -> None:
+    _, calls, batches = clean
+    assert calls > 50 and batches >= 2
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_one_failed_call_then_redelivery_ends_in_the_clean_state(
+    clean: tuple[dict[str, Any], int, int], kind: str
+) -> None:
+    expected, calls, batches = clean
+    where = points(batches if kind == "unprocessed" else calls, kind)
+    failed: list[str] = []
+    for at in where:
+        with fresh_stack() as stack:
+            faults = Faults(kind, at)
+            faults.install()
+            _day(stack)
+            if not faults.fired:
+                continue  # this run made fewer calls (threads and retries vary the count)
+            failed.append(faults.fired)
+            FIGURES[f"faults_{kind}"] += 1
+            after_retries = final_state(stack)
+            assert after_retries == expected, (
+                f"{kind} at call {at} ({faults.fired}), after Lambda's retries"
+            )
+            for file in DAY:  # then every event is delivered again (S3 delivers at least once)
+                stack.redeliver(
+                    stack.bucket("Outbound" if file.folder == "outbound" else "Inbound"), file.key
+                )
+            FIGURES["fault_redeliveries"] += len(DAY)
+            assert final_state(stack) == expected, (
+                f"{kind} at call {at} ({faults.fired}), after redelivery"
+            )
+    assert len(failed) >= max(2, len(where) * 3 // 4), (len(failed), len(where))
+    if kind != "unprocessed":
+        assert {"PutObject", "CopyObject", "GetObject"} & set(failed) or {
+            "TransactWriteItems",
+            "UpdateItem",
+            "Query",
+        } & set(failed)

@@ -9,8 +9,12 @@ PIP_FLAGS := --quiet --disable-pip-version-check
 
 TOOLS := .venv-tools
 TOOLS_STAMP := $(TOOLS)/.installed-stamp
+# checkov pins versions the dev tools cannot share, so it lives in its own venv too.
+SCAN := .venv-scan
+SCAN_STAMP := $(SCAN)/.installed-stamp
+CHECKOV_VERSION := 3.3.30
 
-.PHONY: all demo test lint typecheck unit bench fuzz sam-build clean help
+.PHONY: all demo test lint typecheck scan unit bench fuzz reliability sam-build clean help
 
 all: test
 
@@ -19,6 +23,8 @@ help:
 	@echo "make test    lint, type-check and run the whole test suite"
 	@echo "make bench   throughput and memory benchmarks (figures for the README)"
 	@echo "make fuzz    a long fuzzing run (100,000+ inputs)"
+	@echo "make reliability   order, redelivery, every-call fault injection and fuzzing, large budgets"
+	@echo "make scan    the IaC security scan (checkov) alone; part of make test"
 	@echo "make sam-build   sam build (no Docker needed), then: sam deploy --guided"
 	@echo "make clean   remove the virtualenv and build output"
 
@@ -43,7 +49,26 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest
 
-test: lint typecheck unit
+test: lint typecheck scan unit
+
+$(SCAN_STAMP):
+	@test -x $(SCAN)/bin/python || $(PYTHON) -m venv $(SCAN)
+	@$(SCAN)/bin/python -m pip install $(PIP_FLAGS) checkov==$(CHECKOV_VERSION) 2>&1 | grep -v "is ignored" || true
+	@$(SCAN)/bin/checkov --version > /dev/null || (echo "checkov install failed" && exit 1)
+	@touch $@
+
+# IaC security scan: zero unsuppressed failures; each suppression is justified in template.yaml.
+scan: $(SCAN_STAMP)
+	$(SCAN)/bin/checkov -f template.yaml --framework cloudformation --compact --quiet --skip-download
+
+# A long fuzzing run (100,000 inputs; every 20th through the handlers on moto).
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.reliability.fuzz --inputs 100000 --through-handlers 20
+
+# The reliability suite with larger budgets; its figures are those in docs/RELIABILITY.md.
+reliability: $(STAMP)
+	ACKTRACK_PERMUTATIONS=50 ACKTRACK_FAULT_STRIDE=1 ACKTRACK_FUZZ_INPUTS=3000 \
+		$(BIN)/pytest tests/reliability
 
 # aws-sam-cli pins versions the dev tools cannot share, so it lives in its own venv.
 $(TOOLS_STAMP):
@@ -58,4 +83,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .aws-sam build .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(TOOLS) $(SCAN) .aws-sam build .mypy_cache .ruff_cache .pytest_cache

@@ -25,6 +25,19 @@ if TYPE_CHECKING:
     from acktrack.store.repository import Repository
 
 
+# The SDKs log request and response bodies at DEBUG: item contents, that is PHI. Whatever
+# level acktrack's own logger runs at, they log warnings and errors only.
+_SDK_LOGGERS = ("botocore", "boto3", "pynamodb", "urllib3", "s3transfer")
+
+
+def quiet_sdk_loggers() -> None:
+    for name in _SDK_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+quiet_sdk_loggers()
+
+
 @lru_cache(maxsize=1)
 def repository() -> Repository:
     from acktrack.store.repository import Repository
@@ -94,7 +107,11 @@ def handle_s3_event(event: dict[str, Any], direction: str, logger: Logger | logg
     ingest = ingest_outbound if direction == "outbound" else ingest_inbound
     results: list[dict[str, Any]] = []
     failures = 0
-    for ref in object_refs(event):
+    refs = object_refs(event)
+    logger.debug(
+        "event received", extra={"direction": direction, "objects": [r.key_hash for r in refs]}
+    )
+    for ref in refs:
         try:
             outcome = ingest(ref, object_source(), repository(), pipeline_config())
         except Exception as error:
@@ -105,6 +122,11 @@ def handle_s3_event(event: dict[str, Any], direction: str, logger: Logger | logg
             )
             continue
         log = {"object": ref.key_hash, "direction": direction, **outcome.to_log()}
+        logger.debug(
+            "object detail",
+            extra={"object": ref.key_hash, "size": ref.size, "by_insurer": outcome.by_partner,
+                   "findings": outcome.findings, "notices": outcome.notices},
+        )  # fmt: skip
         if outcome.outcome == "quarantined":
             logger.warning("file quarantined", extra=log)
         else:

@@ -321,3 +321,34 @@ def test_the_report_reads_the_sparse_index_and_never_scans(day: Day) -> None:
     assert "Scan" not in calls
     assert report["summary"]["confirmed"] == 50 and report["summary"]["pending_overdue"] == 20
     assert json.loads(json.dumps(report))  # the archive is plain JSON
+
+
+def test_a_999_with_thousands_of_errors_or_oversized_values_is_stored_bounded_and_applied(
+    day: Day,
+) -> None:
+    from acktrack.synthetic.acknowledgments import ElementErrorSpec, SegmentErrorSpec
+
+    _, generated = day.send("big.834", members=400, seed=27, dependents=0.0)
+    (sent,) = generated.sets
+    members = list(generated.all_members())
+    errors = [
+        SegmentErrorSpec("INS", member.first_position, "8", "2000",
+                         (ElementErrorSpec(3, "875", "7", "X" * 5000),))  # an IK404 far past X12's 99
+        for _, member in members
+    ]  # fmt: skip
+    day.answer_999(
+        "big.999",
+        insurer="HEALTHPLAN01",
+        groups=[GroupResponse("1", [SetResponse(sent.transaction_control, "R", ["5"], errors)])],
+    )
+    report = day.report(AS_OF)
+    assert report["quarantined"] == [] and report["summary"]["rejected"] == 400
+    rows = {row["member_id"]: row for row in report["unconfirmed"]}
+    first, last = members[0][1], members[-1][1]
+    # The first 100 errors are kept and attributed to their members; the rest are counted.
+    assert (
+        "IK4 7" in rows[first.member_id]["reason"]
+        and "X" * 100 not in rows[first.member_id]["reason"]
+    )
+    assert rows[last.member_id]["status"] == "rejected"
+    assert "300 more" in json.dumps(report["rejections"])

@@ -15,6 +15,7 @@ import io
 import json
 import logging
 import os
+import sys
 import time
 import uuid
 import warnings
@@ -28,6 +29,25 @@ from typing import Any
 from acktrack.local.template import ACCOUNT, Resolver, load_yaml, parameter_values, sam_transform
 
 REGION = "us-east-1"
+
+
+class _ActiveOutput(io.TextIOBase):
+    """Where function output goes now. Log handlers keep the stream they were created with
+    (Powertools' handler outlives a stack in the same process), so they get this proxy."""
+
+    target: Any = None
+
+    def write(self, text: str) -> int:
+        stream = self.target or sys.__stdout__
+        return stream.write(text) if stream is not None else len(text)
+
+    def flush(self) -> None:
+        stream = self.target or sys.__stdout__
+        if stream is not None:
+            stream.flush()
+
+
+_OUTPUT = _ActiveOutput()
 
 
 @dataclass
@@ -85,6 +105,8 @@ class LocalStack:
     server: bool = True  # False: inside moto's in-process mock (tests), no HTTP endpoint
     logs: io.StringIO = field(default_factory=io.StringIO)
     _server: Any = None
+    resources: dict[str, Any] = field(default_factory=dict)  # the transformed template's
+    resolver: Resolver | None = None
     _saved_environment: dict[str, str | None] = field(default_factory=dict)
 
     # -- life cycle ---------------------------------------------------------------------
@@ -158,6 +180,7 @@ class LocalStack:
         transformed, code = sam_transform(source, values)
         resources = transformed["Resources"]
         resolver = Resolver(values, transformed.get("Conditions", {}))
+        self.resources, self.resolver = resources, resolver  # for tools and permission checks
         for logical, resource in resources.items():
             kind, properties = resource["Type"], resource.get("Properties", {})
             if kind == "AWS::S3::Bucket":
@@ -317,15 +340,19 @@ class LocalStack:
         saved = {name: os.environ.get(name) for name in function.environment}
         os.environ.update(function.environment)
         runtime.reset_settings()  # a warm container: clients stay, settings follow the function
+        # Logger objects outlive a stack in one process: give them this function's level.
+        service = function.environment.get("POWERTOOLS_SERVICE_NAME", "service_undefined")
+        logging.getLogger(service).setLevel(
+            function.environment.get("POWERTOOLS_LOG_LEVEL", "INFO")
+        )
+        # Handler logs and EMF metrics: to ``log_stream`` (stderr when verbose), never stdout.
+        previous, _OUTPUT.target = _OUTPUT.target, self.log_stream or self.logs
         try:
-            # Handler logs and EMF metrics: to ``log_stream`` (stderr when verbose), never stdout.
-            with (
-                contextlib.redirect_stdout(self.log_stream or self.logs),
-                warnings.catch_warnings(),
-            ):
+            with contextlib.redirect_stdout(_OUTPUT), warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
                 yield
         finally:
+            _OUTPUT.target = previous
             for name, value in saved.items():
                 if value is None:
                     os.environ.pop(name, None)

@@ -74,6 +74,9 @@ class InterchangeItem(Item):
     interchange_time = UnicodeAttribute()  # ISA10
     digest = UnicodeAttribute()
     status = UnicodeAttribute()  # ingesting | complete
+    # Complete counts it; settled means what follows (partner, stored acknowledgments, family
+    # reconciliation) ran too. A delivery of a complete, unsettled version finishes that.
+    settled = BooleanAttribute(null=True)
     source_bucket = UnicodeAttribute()
     source_key = UnicodeAttribute()
     received_at = UnicodeAttribute()

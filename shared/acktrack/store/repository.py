@@ -371,6 +371,9 @@ class Repository:
             raise
         return True
 
+    def settle_interchange(self, planned: TrackedInterchange) -> None:
+        InterchangeItem(planned.pk, planned.sk).update(actions=[InterchangeItem.settled.set(True)])
+
     def record_duplicate(self, version: InterchangeItem, ref: ObjectRef) -> None:
         """Note an interchange seen again under another key. The notice (idempotent) goes
         first and the marker last, so a failure between the two is repaired by the retry."""
@@ -686,6 +689,10 @@ class Repository:
         except PutError as error:
             if not _conditional_failure(error):
                 raise
+
+    def objects_for(self, bucket: str, key: str) -> list[ObjectItem]:
+        """What happened to each version of one object (for `acktrack` tools and audits)."""
+        return list(ObjectItem.query(keys.object_pk(bucket, key), consistent_read=True))
 
     def register_partner(self, our: str, partner: str, payer_name: str) -> None:
         item = PartnerItem("PARTNERS", f"{our}#{partner}")

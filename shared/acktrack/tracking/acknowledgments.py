@@ -7,6 +7,7 @@ from IK404 are kept only for code elements, never for data that may be personal.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -53,41 +54,81 @@ class StoredGroupAck:
     sets: list[SetAcknowledgment]
 
 
+# One stored acknowledgment is one DynamoDB item (400 KB at most): element values are clipped
+# to X12's longest (99), and a set keeps its first segment errors with a count of the rest.
+MAX_SEGMENT_ERRORS = 100
+MAX_DETAIL_BYTES = 300_000
+_SHORT, _LONG = 35, 99
+
+
+class AcknowledgmentTooLarge(ValueError):
+    """Even without error detail, a group response does not fit in one item."""
+
+
+def _clip(value: Any, size: int = _SHORT) -> Any:
+    return value[:size] if isinstance(value, str) else value
+
+
 def ack_detail(ack: GroupAcknowledgment) -> dict[str, Any]:
     """A 999 group response as stored: every code, bad values only for code elements."""
+    detail = _detail(ack, MAX_SEGMENT_ERRORS)
+    if len(json.dumps(detail)) > MAX_DETAIL_BYTES:
+        detail = _detail(ack, 0)  # statuses and codes still apply; the error detail is counted
+        if len(json.dumps(detail)) > MAX_DETAIL_BYTES:
+            raise AcknowledgmentTooLarge(
+                f"the 999 for GS06 {_clip(ack.group_control)} answers {len(ack.sets):,} transaction sets, "
+                "more than one stored acknowledgment holds"
+            )
+    return detail
+
+
+def _detail(ack: GroupAcknowledgment, errors_per_set: int) -> dict[str, Any]:
     return {
-        "functional_id": ack.functional_id,
-        "group_control": ack.group_control,
-        "version": ack.version,
-        "status": ack.status,
-        "error_codes": list(ack.error_codes),
+        "functional_id": _clip(ack.functional_id),
+        "group_control": _clip(ack.group_control),
+        "version": _clip(ack.version),
+        "status": _clip(ack.status),
+        "error_codes": [_clip(code) for code in ack.error_codes[:10]],
         "included": ack.included,
         "received": ack.received,
         "accepted": ack.accepted,
         "sets": [
             {
-                "control": response.control,
-                "set_id": response.set_id,
-                "status": response.status,
-                "error_codes": list(response.error_codes),
+                "control": _clip(response.control),
+                "set_id": _clip(response.set_id),
+                "status": _clip(response.status),
+                "error_codes": [_clip(code) for code in response.error_codes[:10]],
                 "segment_errors": [
                     {
-                        "segment_id": error.segment_id,
+                        "segment_id": _clip(error.segment_id),
                         "position": error.position,
-                        "loop_id": error.loop_id,
-                        "code": error.code,
+                        "loop_id": _clip(error.loop_id),
+                        "code": _clip(error.code),
                         "elements": [
-                            [element.position, element.component, element.repetition, element.reference,
-                             element.code, element.bad_value if element.reference in CODE_ELEMENTS else None]
-                            for element in error.element_errors
+                            [
+                                element.position,
+                                element.component,
+                                element.repetition,
+                                _clip(element.reference),
+                                _clip(element.code),
+                                _clip(element.bad_value, _LONG)
+                                if element.reference in CODE_ELEMENTS
+                                else None,
+                            ]
+                            for element in error.element_errors[:10]
                         ],
                     }
-                    for error in response.segment_errors
+                    for error in response.segment_errors[:errors_per_set]
                 ],
+                **(
+                    {"omitted_errors": len(response.segment_errors) - errors_per_set}
+                    if len(response.segment_errors) > errors_per_set
+                    else {}
+                ),
             }
             for response in ack.sets
         ],
-    }  # fmt: skip
+    }
 
 
 def ack_from_detail(detail: dict[str, Any]) -> StoredGroupAck:
@@ -158,10 +199,11 @@ def read_group_acknowledgment(
 
 def group_summary(
     ack_id: str, ack: GroupAcknowledgment | StoredGroupAck, outcome: SetOutcome, acknowledged_at: datetime | None,
-    attributed: list[dict[str, Any]],
+    attributed: list[dict[str, Any]], omitted_errors: int = 0,
 ) -> dict[str, Any]:  # fmt: skip
     """What a set keeps of a 999: codes, positions, the member each error belongs to."""
     return {
+        **({"omitted_errors": omitted_errors} if omitted_errors else {}),
         "id": ack_id,
         "kind": "999",
         "event": outcome.event.value if outcome.event else None,
@@ -234,6 +276,8 @@ def describe_ack(summary: dict[str, Any]) -> str:
             f"AK9 {code}: {codes.describe(codes.AK9_ERROR, code)}"
             for code in summary.get("codes", [])
         ]
+    if summary.get("omitted_errors"):
+        extra.append(f"{summary['omitted_errors']} more segment errors in the 999, not kept")
     return "; ".join([text, *extra])
 
 

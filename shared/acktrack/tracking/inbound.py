@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from acktrack.tracking.acknowledgments import (
+    AcknowledgmentTooLarge,
     ack_detail,
     ack_from_detail,
     group_summary,
@@ -98,9 +99,13 @@ def ingest_inbound(
     kind = "acknowledgments" if group_acks or interchange_acks else "effectuation"
     if kind == "acknowledgments" and "834" in kinds:
         kind = "acknowledgments and effectuation"
+    try:
+        group_details = [_stored_group_ack(group_ack, ref, config) for group_ack in group_acks]
+    except AcknowledgmentTooLarge as error:
+        return quarantine(ref, source, store, str(error))
     outcome = Outcome(kind, acknowledgments=len(group_acks) + len(interchange_acks))
-    for group_ack in group_acks:
-        stored = store.put_ack(_stored_group_ack(group_ack, ref, config))
+    for detail in group_details:
+        stored = store.put_ack(detail)
         if stored.state != "applied":
             _count(outcome, apply_group_ack(store, stored, outcome))
         else:
@@ -133,6 +138,12 @@ def _when(
     return to_utc(parse_datetime(day, clock), config.envelope_zone, fallback)
 
 
+def _id(value: str) -> str:
+    """Identifiers and codes as stored and keyed on: X12 allows 35 characters at most (a longer
+    one is malformed and would otherwise break DynamoDB's key-size limits)."""
+    return value[:35]
+
+
 def _stored_group_ack(
     ack: GroupAcknowledgment, ref: ObjectRef, config: PipelineConfig
 ) -> dict[str, Any]:
@@ -144,12 +155,15 @@ def _stored_group_ack(
         config,
         ref.received_at,
     )
-    ack_id = f"999-{envelope.sender_id}-{envelope.control}-{ack.header.group_control or '-'}-{ack.header.control}"
+    ack_id = (
+        f"999-{_id(envelope.sender_id)}-{_id(envelope.control)}-{_id(ack.header.group_control or '-')}-"
+        f"{_id(ack.header.control)}"
+    )
     return {
         "kind": "999",
-        "our_id": ack.receiver_id,
-        "partner": ack.sender_id,
-        "target_control": ack.group_control,
+        "our_id": _id(ack.receiver_id),
+        "partner": _id(ack.sender_id),
+        "target_control": _id(ack.group_control),
         "ack_id": ack_id,
         "source_bucket": ref.bucket,
         "source_key": ref.key,
@@ -167,21 +181,21 @@ def _stored_ta1(
     at = _when(envelope.date, envelope.time, config, ref.received_at)
     return {
         "kind": "TA1",
-        "our_id": ta1.receiver_id,
-        "partner": ta1.sender_id,
-        "target_control": ta1.control,
-        "ack_id": f"TA1-{envelope.sender_id}-{envelope.control}-{ta1.position}",
+        "our_id": _id(ta1.receiver_id),
+        "partner": _id(ta1.sender_id),
+        "target_control": _id(ta1.control),
+        "ack_id": f"TA1-{_id(envelope.sender_id)}-{_id(envelope.control)}-{ta1.position}",
         "source_bucket": ref.bucket,
         "source_key": ref.key,
         "received_at": iso(ref.received_at),
         "acknowledged_at": iso(at),
         "status": ta1.status,
         "detail": {
-            "control": ta1.control,
-            "date": ta1.date,
-            "time": ta1.time,
-            "status": ta1.status,
-            "note": ta1.note,
+            "control": _id(ta1.control),
+            "date": _id(ta1.date),
+            "time": _id(ta1.time),
+            "status": _id(ta1.status),
+            "note": _id(ta1.note),
         },
     }
 
@@ -240,8 +254,9 @@ def apply_group_ack(store: Repository, stored: AckItem, outcome: Outcome | None 
             for error in set_outcome.segment_errors
         ]
         entry_id = f"{stored.sk}#{index}"  # one 999 may answer a set twice (duplicate ST02)
+        omitted = _omitted_errors(stored.detail, set_outcome.transaction_control)
         before, after = store.apply_to_set(
-            item, entry_id, group_summary(entry_id, ack, set_outcome, at, attributed)
+            item, entry_id, group_summary(entry_id, ack, set_outcome, at, attributed, omitted)
         )
         _observe(outcome, before, after)
     notes = []
@@ -255,6 +270,15 @@ def apply_group_ack(store: Repository, stored: AckItem, outcome: Outcome | None 
         notes.append(reading.note)
     state = "unmatched" if reading.unmatched_controls and not reading.outcomes else "applied"
     return store.set_ack_state(stored, state, "; ".join(notes))
+
+
+def _omitted_errors(detail: dict[str, Any], transaction_control: str) -> int:
+    """Segment errors a stored 999 counted but did not keep (see ``ack_detail``)."""
+    return sum(
+        int(response.get("omitted_errors", 0))
+        for response in detail.get("sets", [])
+        if response.get("control") == transaction_control
+    )
 
 
 def apply_ta1(store: Repository, stored: AckItem, outcome: Outcome | None = None) -> str:

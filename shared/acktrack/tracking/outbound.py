@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 class _Plan:
     interchange: TrackedInterchange
     resume: bool = False
+    completed: bool = False  # counted already; its members are written: settle it only
     sets: dict[tuple[str, str], TrackedSet] = field(default_factory=dict)  # (gs06, st02) -> set
 
 
@@ -83,6 +84,10 @@ def ingest_outbound(
         for plan in plans:
             _finish(plan, ref, store, outcome)
         reconcile_families(store, families, outcome)
+        for plan in plans:
+            store.settle_interchange(
+                plan.interchange
+            )  # last: a failure before it is finished on retry
     if not plans and outcome.duplicates:
         outcome.outcome = "duplicate"
     elif not plans and outcome.redelivered:
@@ -116,7 +121,15 @@ def _decide(
             store.record_duplicate(same, ref)
         else:
             outcome.redelivered += 1
-        return None
+        if same.settled:
+            return None
+        # Counted, but a failure stopped what follows (partner, acknowledgments, families).
+        return _Plan(
+            planned,
+            resume=True,
+            completed=True,
+            sets={(s.group_control, s.transaction_control): s for s in planned.sets},
+        )
     others = [v for v in versions if v.sk != planned.sk]
     if others:
         outcome.notices.append("interchange_control_reused")
@@ -181,6 +194,7 @@ def _write_members(
     from acktrack.store.repository import tracked_sent_member
 
     wanted = {plan.interchange.sequence: plan for plan in plans}
+    written = {id(item) for plan in plans if plan.completed for item in plan.sets.values()}
     families: dict[Family, list[SentMember]] = {}
     current_set: TrackedSet | None = None
     family_id: str | None = None
@@ -194,7 +208,8 @@ def _write_members(
                 family_id = member.subscriber_id
             elif family_id is not None and member.subscriber_id != family_id:
                 stored.set_findings.append("mixed_subscriber_ids")
-            writer.add(stored)
+            if id(tracked) not in written:
+                writer.add(stored)  # (a settling pass only collects families: no rewrites)
             if stored.subscriber_id:
                 key = (stored.our_id, stored.partner, stored.subscriber_id)
                 families.setdefault(key, []).append(tracked_sent_member(stored))

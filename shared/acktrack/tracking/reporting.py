@@ -113,10 +113,10 @@ def collect_report(
     latest: dict[tuple[str, str], QuarantinedView] = {}
     for stored in store.quarantined():
         reads += 1
-        view = QuarantinedView(stored.key, stored.reason, stored.received_at, stored.quarantine_key)
-        known = latest.get((view.key, view.reason))
-        if known is None or view.received_at > known.received_at:
-            latest[(view.key, view.reason)] = view  # the same bad file uploaded again: listed once
+        bad = QuarantinedView(stored.key, stored.reason, stored.received_at, stored.quarantine_key)
+        known = latest.get((bad.key, bad.reason))
+        if known is None or bad.received_at > known.received_at:
+            latest[(bad.key, bad.reason)] = bad  # the same bad file uploaded again: listed once
     quarantined = list(latest.values())
     notices = []
     for notice in store.notices():

@@ -21,7 +21,7 @@ _ALIASES = {"AK3": "IK3", "AK4": "IK4", "AK5": "IK5"}
 
 def _int(value: str) -> int | None:
     value = value.strip()
-    return int(value) if value.isdigit() else None
+    return int(value) if (value.isascii() and value.isdigit()) else None
 
 
 class AcknowledgmentReader:

@@ -38,7 +38,7 @@ def _valid_late_date(value: str) -> bool:
 
 def valid_date(value: str) -> bool:
     """CCYYMMDD is a real calendar date (fast for the common case; birth dates vary)."""
-    if len(value) != 8 or not value.isdigit():
+    if len(value) != 8 or not (value.isascii() and value.isdigit()):
         return False
     month, day = value[4:6], value[6:8]
     if not ("01" <= month <= "12" and "01" <= day <= "31"):
@@ -289,7 +289,7 @@ class EnrollmentReader:
                 birth_date is not None
                 and not (
                     len(birth_date) == 8
-                    and birth_date.isdigit()
+                    and (birth_date.isascii() and birth_date.isdigit())
                     and "01" <= birth_date[4:6] <= "12"
                     and "01" <= birth_date[6:8] <= "28"
                 )

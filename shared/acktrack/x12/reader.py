@@ -90,11 +90,11 @@ def _new_digest() -> Any:
 
 
 def _is_digits(value: str, low: int, high: int) -> bool:
-    return low <= len(value) <= high and value.isdigit()
+    return low <= len(value) <= high and (value.isascii() and value.isdigit())
 
 
 def _valid_time(value: str) -> bool:
-    if len(value) < 4 or not value.isdigit():
+    if len(value) < 4 or not (value.isascii() and value.isdigit()):
         return False
     return int(value[:2]) < 24 and int(value[2:4]) < 60
 

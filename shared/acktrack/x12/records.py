@@ -17,7 +17,7 @@ PHI_MASK = "***"
 
 
 def parse_ccyymmdd(value: str | None) -> date | None:
-    if not value or len(value) != 8 or not value.isdigit():
+    if not value or len(value) != 8 or not (value.isascii() and value.isdigit()):
         return None
     try:
         return date(int(value[:4]), int(value[4:6]), int(value[6:8]))
@@ -29,15 +29,15 @@ def parse_datetime(day: str | None, clock: str | None) -> datetime | None:
     """CCYYMMDD (or YYMMDD) and HHMM[SS[d..]] into a naive datetime, or None."""
     if not day:
         return None
-    if len(day) == 6 and day.isdigit():
+    if len(day) == 6 and (day.isascii() and day.isdigit()):
         day = "20" + day
     parsed = parse_ccyymmdd(day)
     if parsed is None:
         return None
     hour = minute = second = 0
-    if clock and clock[:4].isdigit() and len(clock) >= 4:
+    if clock and (clock[:4].isascii() and clock[:4].isdigit()) and len(clock) >= 4:
         hour, minute = int(clock[:2]), int(clock[2:4])
-        if len(clock) >= 6 and clock[4:6].isdigit():
+        if len(clock) >= 6 and (clock[4:6].isascii() and clock[4:6].isdigit()):
             second = int(clock[4:6])
     try:
         return datetime(parsed.year, parsed.month, parsed.day, hour, minute, second)

@@ -83,3 +83,13 @@ def test_mutated_834s_never_raise_anything_else(data: st.DataObject) -> None:
         else:
             raw[at:at] = data.draw(st.binary(min_size=1, max_size=50))
     _read_all(bytes(raw))
+
+
+def test_unicode_digits_are_not_digits() -> None:
+    """Found by `make fuzz`: '¹'.isdigit() is True but int('¹') raises. ISA10 '0¹00' is an
+    invalid time (TA1 015), not a crash."""
+    raw = _VALID.decode("latin-1")
+    assert raw[77:81] == "1200"  # ISA10
+    broken = (raw[:77] + "0\xb900" + raw[81:]).encode("latin-1")  # one byte, as the fuzzer made it
+    found = [record for record in read_x12(io.BytesIO(broken)) if isinstance(record, Finding)]
+    assert ("TA1", "015") in {(finding.scheme, finding.code) for finding in found}

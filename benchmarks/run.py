@@ -141,6 +141,54 @@ def sample_file(members: int, sets: int = 1) -> Path:
     return path
 
 
+# -- cold start ----------------------------------------------------------------------------
+
+HANDLERS = ("ingest_outbound", "ingest_inbound", "report")
+
+
+def import_ms(handler: str, repeat: int = 5) -> float:
+    """Importing one handler module in a fresh interpreter (`python -X importtime`), best of
+    ``repeat``: what a Lambda cold start pays before the first event."""
+    code = (
+        "import importlib.util; "
+        f"spec = importlib.util.spec_from_file_location('app', '{ROOT}/functions/{handler}/app.py'); "
+        "spec.loader.exec_module(importlib.util.module_from_spec(spec))"
+    )
+    best = float("inf")
+    for _ in range(repeat):
+        result = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", code],
+            check=True, capture_output=True, text=True, env={**os.environ, "TABLE_NAME": "t"},
+        )  # fmt: skip
+        total = 0
+        for line in result.stderr.splitlines():
+            if not line.startswith("import time:") or "self [us]" in line:
+                continue
+            _, cumulative, name = line.split("|")
+            if not name.startswith("  "):  # top-level imports only: their cumulative time
+                total += int(cumulative)
+        best = min(best, total / 1000)
+    return best
+
+
+def cold_start_table(figures: dict[str, float]) -> str:
+    lines = [
+        "Importing each handler module (`python -X importtime`, best of 5, this machine):",
+        "",
+        "| handler | import | target |",
+        "|---|---|---|",
+    ]
+    lines += [
+        f"| `functions/{name}/app.py` | {ms:.0f} ms | ≤ 300 ms |" for name, ms in figures.items()
+    ]
+    worst = max(figures.values())
+    lines += [
+        "",
+        f"- Cold-start target (≤ 300 ms): {'met' if worst <= 300 else 'MISSED'} (worst {worst:.0f} ms).",
+    ]
+    return "\n".join(lines)
+
+
 # -- the report ----------------------------------------------------------------------------
 
 
@@ -233,12 +281,17 @@ def main() -> int:
     if args.child:
         _child(*args.child)
         return 0
-    figures = {"parse": parse_benchmark(args.repeat, not args.no_pyx12)}
+    figures: dict[str, Any] = {"parse": parse_benchmark(args.repeat, not args.no_pyx12)}
     table = parse_table(figures["parse"])
     print(table)
+    print("cold start ...", file=sys.stderr, flush=True)
+    figures["cold_start_ms"] = {name: import_ms(name) for name in HANDLERS}
+    cold = cold_start_table(figures["cold_start_ms"])
+    print(cold)
     RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
     if args.update_readme:
         update_readme("parse", table)
+        update_readme("cold", cold)
     return 0
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import io
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
+from acktrack import runtime
 from acktrack.store.models import SetItem
 from acktrack.synthetic.acknowledgments import GroupResponse, SetResponse
 from acktrack.synthetic.enrollment import EnrollmentSpec, write_834
@@ -352,3 +354,33 @@ def test_a_999_with_thousands_of_errors_or_oversized_values_is_stored_bounded_an
     )
     assert rows[last.member_id]["status"] == "rejected"
     assert "300 more" in json.dumps(report["rejections"])
+
+
+@pytest.mark.slow
+def test_the_report_reads_follow_the_backlog_not_what_is_stored(day: Day) -> None:
+    """Confirmed transactions are not in the sparse index: 2,000 more of them change nothing."""
+    day.send("pending.834", members=200, seed=28, dependents=0.0)
+
+    def reads() -> tuple[int, int]:
+        scanned: list[int] = []
+
+        def count(parsed: dict[str, Any], **_: Any) -> None:
+            scanned.append(int(parsed.get("ScannedCount", 0)))
+
+        client = runtime.repository().client
+        client.meta.events.register("after-call.dynamodb.Query", count)
+        try:
+            with requests() as calls:
+                day.report(AS_OF)
+        finally:
+            client.meta.events.unregister("after-call.dynamodb.Query", count)
+        assert "Scan" not in calls
+        return sum(scanned), sum(calls.values())
+
+    before = reads()
+    data, _ = day.send("confirmed.834", members=2000, seed=29, dependents=0.0, interchange_control=1002,
+                       first_group_control=2, subscriber_id_start=300000001)  # fmt: skip
+    day.answer("confirmed.999", data)
+    after = reads()
+    assert before[0] <= 200 + 50  # the 200 pending members, their set and a few fixed items
+    assert after[0] - before[0] <= 10 and after[1] - before[1] <= 10, (before, after)

@@ -71,3 +71,19 @@ def install() -> None:
     Table.query = query  # type: ignore[method-assign]
     Table.all_items = all_items  # type: ignore[method-assign]
     Table._acktrack_partition_queries = True  # type: ignore[attr-defined]
+
+
+def serve(port: int) -> None:
+    """moto's server with these fixes, in this process, until killed (benchmarks run it apart
+    so that the memory measured is the handler's, not moto's)."""
+    import logging
+    import time
+
+    from moto.server import ThreadedMotoServer
+
+    install()
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    while True:
+        time.sleep(3600)

@@ -115,7 +115,11 @@ class LocalStack:
         from acktrack.local import moto_speed
 
         moto_speed.install()
-        if self.server:
+        if (
+            self.endpoint
+        ):  # an endpoint already running elsewhere (benchmarks: moto in its own process)
+            self._set_environment({"AWS_ENDPOINT_URL": self.endpoint})
+        elif self.server:
             from moto.server import ThreadedMotoServer
 
             logging.getLogger("werkzeug").setLevel(logging.ERROR)

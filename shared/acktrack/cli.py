@@ -508,18 +508,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    where = report.add_mutually_exclusive_group()
-    where.add_argument(
-        "--local", action="store_true", help="the stack `acktrack local` is running here"
-    )
-    where.add_argument(
-        "--stack",
-        metavar="NAME",
-        help="a deployed CloudFormation stack (reads its TableName output)",
-    )
-    where.add_argument("--table", metavar="NAME", help="the tracking table itself")
-    report.add_argument("--endpoint", metavar="URL", help="a DynamoDB endpoint (with --table)")
-    report.add_argument("--region", help="AWS region (default: AWS_REGION, else us-east-1)")
+    _add_location(report)
     report.add_argument(
         "--as-of", type=_iso_datetime, default=None, help="report time, ISO 8601 (default: now)"
     )

@@ -94,7 +94,8 @@ def clean() -> tuple[dict[str, Any], int, int]:
             "before-call.dynamodb.BatchWriteItem", lambda **_: batches.append(1)
         )
         _day(stack)
-        return final_state(stack), counter.calls, len(batches)
+        calls, batch_writes = counter.calls, len(batches)  # the day's calls, not the reports'
+        return final_state(stack), calls, batch_writes
 
 
 def points(total: int, kind: str) -> list[int]:

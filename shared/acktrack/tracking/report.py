@@ -262,25 +262,10 @@ def build_report(
             if status == "pending" and member.effectuated:
                 continue
             rows.append(
-                Row(
-                    partner=item.partner,
-                    payer_name=item.payer_name,
-                    subscriber_id=member.subscriber_id,
-                    member_id=member.member_id or member.carrier_member_id,
-                    maintenance_type=member.maintenance_type,
-                    maintenance_meaning=codes.MAINTENANCE_TYPE.get(
-                        member.maintenance_type, "unknown code"
-                    ),
-                    interchange_control=item.interchange_control,
-                    group_control=item.group_control,
-                    transaction_control=item.transaction_control,
-                    member_ordinal=member.ordinal,
-                    status=status,
-                    reason=_reason(item, member, status, age, sla_hours),
-                    sent_at=item.sent_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    age_hours=age,
-                )
-            )
+                _row(item, member.subscriber_id, member.member_id or member.carrier_member_id,
+                     member.maintenance_type, member.ordinal, status,
+                     _reason(item, member, status, age, sla_hours), item.sent_at, age)
+            )  # fmt: skip
     not_effectuated = 0
     late_by_partner: dict[str, int] = defaultdict(int)
     for late in sorted(
@@ -291,29 +276,14 @@ def build_report(
         not_effectuated += 1
         late_by_partner[late.partner] += 1
         accepted = f" on {late.accepted_at[:10]}" if late.accepted_at else ""
-        rows.append(
-            Row(
-                partner=late.partner,
-                payer_name=late.payer_name,
-                subscriber_id=late.subscriber_id,
-                member_id=late.member_id,
-                maintenance_type=late.maintenance_type,
-                maintenance_meaning=codes.MAINTENANCE_TYPE.get(
-                    late.maintenance_type, "unknown code"
-                ),
-                interchange_control=late.interchange_control,
-                group_control=late.group_control,
-                transaction_control=late.transaction_control,
-                member_ordinal=late.member_ordinal,
-                status="not_effectuated",
-                reason=(
-                    f"accepted by a 999{accepted}; no effectuation from the insurer after {age / 24:.0f} days "
-                    f"(effectuation SLA {effectuation_days} days)"
-                ),
-                sent_at=late.sent_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                age_hours=age,
-            )
+        reason = (
+            f"accepted by a 999{accepted}; no effectuation from the insurer after {age / 24:.0f} days "
+            f"(effectuation SLA {effectuation_days} days)"
         )
+        rows.append(
+            _row(late, late.subscriber_id, late.member_id, late.maintenance_type, late.member_ordinal,
+                 "not_effectuated", reason, late.sent_at, age)
+        )  # fmt: skip
         cell = table[(late.partner, "not effectuated", age_bucket(age))]
         cell["members"] += 1
         cell["sets"] += 0
@@ -394,6 +364,28 @@ def build_report(
         sorted(quality_items, key=lambda q: (q.partner, q.sent_at, q.transaction_control, q.member_ordinal, q.kind)),
         reads,
     )  # fmt: skip
+
+
+def _row(
+    where: SetView | AwaitingView, subscriber_id: str | None, member_id: str | None,
+    maintenance_type: str, ordinal: int, status: str, reason: str, sent_at: datetime, age: float,
+) -> Row:  # fmt: skip
+    return Row(
+        partner=where.partner,
+        payer_name=where.payer_name,
+        subscriber_id=subscriber_id,
+        member_id=member_id,
+        maintenance_type=maintenance_type,
+        maintenance_meaning=codes.MAINTENANCE_TYPE.get(maintenance_type, "unknown code"),
+        interchange_control=where.interchange_control,
+        group_control=where.group_control,
+        transaction_control=where.transaction_control,
+        member_ordinal=ordinal,
+        status=status,
+        reason=reason,
+        sent_at=sent_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        age_hours=age,
+    )
 
 
 def _add_and_cancel(rows: list[Row]) -> list[QualityView]:

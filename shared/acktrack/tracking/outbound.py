@@ -191,10 +191,11 @@ def _write_members(
     ref: ObjectRef, source: ObjectSource, store: Repository, plans: list[_Plan]
 ) -> dict[Family, list[SentMember]]:
     """Write every member; return them by family for reconciliation."""
-    from acktrack.store.repository import tracked_sent_member
 
     wanted = {plan.interchange.sequence: plan for plan in plans}
     written = {id(item) for plan in plans if plan.completed for item in plan.sets.values()}
+    # Family keys only: the members are in the table once the writer closes, and a
+    # reconciliation reads its family's partition consistently (memory stays flat in size).
     families: dict[Family, list[SentMember]] = {}
     current_set: TrackedSet | None = None
     family_id: str | None = None
@@ -212,8 +213,11 @@ def _write_members(
                 writer.add(stored)  # (a settling pass only collects families: no rewrites)
             if stored.subscriber_id:
                 key = (stored.our_id, stored.partner, stored.subscriber_id)
-                families.setdefault(key, []).append(tracked_sent_member(stored))
+                families.setdefault(key, [])
     return families
+
+
+_FAMILY_CHUNK = 512
 
 
 def reconcile_families(
@@ -232,10 +236,16 @@ def reconcile_families(
             return item[0], store.reconcile_family(our, partner, subscriber, fresh_records=fresh)
         return item[0], store.reconcile_family(our, partner, subscriber, fresh=fresh)
 
+    items = list(families.items())
     with ThreadPoolExecutor(
         max_workers=store.writer_threads, thread_name_prefix="acktrack-family"
     ) as pool:
-        changes = pool.map(one, families.items())
+        # In chunks: pool.map submits everything at once (a future per family).
+        changes = (
+            change
+            for start in range(0, len(items), _FAMILY_CHUNK)
+            for change in pool.map(one, items[start : start + _FAMILY_CHUNK])
+        )
         for (_, partner, _), change in changes:
             for kind, count in change.new_findings.items():
                 outcome.findings[kind] = outcome.findings.get(kind, 0) + count

@@ -189,6 +189,44 @@ def cold_start_table(figures: dict[str, float]) -> str:
     return "\n".join(lines)
 
 
+# -- ingest ----------------------------------------------------------------------------------
+
+
+def ingest_figures(members: int) -> dict[str, Any]:
+    """benchmarks/ingest.py in a fresh process (its peak RSS is the handler's alone)."""
+    output = subprocess.run(
+        [sys.executable, str(HERE / "ingest.py"), "--members", str(members)],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    return dict(json.loads(output.strip().splitlines()[-1]))
+
+
+def ingest_table(big: dict[str, Any], small: dict[str, Any]) -> str:
+    flat = big["peak_rss_mb"] / small["peak_rss_mb"]
+    lines = [
+        "One outbound Lambda ingesting a large 834 (handler in this process, moto's server in another):",
+        "",
+        "| members | file | time (moto) | peak RSS | write requests | member items per write request | targets |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in (small, big):
+        lines.append(
+            f"| {row['members']:,} | {row['file_mb']:.1f} MB | {row['seconds']:.0f} s | {row['peak_rss_mb']:.0f} MB | "
+            f"{row['write_requests']:,} | {row['items_per_write_request']:.1f} | ≤ 256 MB, ≥ 20 items per write |"
+        )
+    ok = big["peak_rss_mb"] <= 256 and big["items_per_write_request"] >= 20
+    lines += [
+        "",
+        f"- Ingest targets: {'met' if ok else 'MISSED'} ({big['peak_rss_mb']:.0f} MB peak at "
+        f"{big['members']:,} members, {flat:.2f}x the {small['members']:,}-member run; "
+        f"{big['items_per_write_request']:.1f} member items per write request).",
+        f"- Requests at {big['members']:,} members: {big['requests']}. Queries are one consistent read of each "
+        "family's partition for the data-quality checks.",
+        "- Time is moto's, not DynamoDB's: moto's server answers one request at a time in Python.",
+    ]
+    return "\n".join(lines)
+
+
 # -- the report ----------------------------------------------------------------------------
 
 
@@ -275,6 +313,10 @@ def main() -> int:
     )
     parser.add_argument("--no-pyx12", action="store_true", help="skip the slow pyx12 peer run")
     parser.add_argument(
+        "--ingest-members", type=int, default=100_000, metavar="N",
+        help="members in the ingest benchmark's large file (0 skips it; it takes minutes on moto)",
+    )  # fmt: skip
+    parser.add_argument(
         "--update-readme", action="store_true", help="write the tables into README.md"
     )
     args = parser.parse_args()
@@ -284,6 +326,17 @@ def main() -> int:
     figures: dict[str, Any] = {"parse": parse_benchmark(args.repeat, not args.no_pyx12)}
     table = parse_table(figures["parse"])
     print(table)
+    if args.ingest_members:
+        print(
+            f"ingest 10,000 and {args.ingest_members:,} members (moto; minutes) ...",
+            file=sys.stderr,
+            flush=True,
+        )
+        figures["ingest"] = {
+            "small": ingest_figures(10_000),
+            "big": ingest_figures(args.ingest_members),
+        }
+        print(ingest_table(figures["ingest"]["big"], figures["ingest"]["small"]))
     print("cold start ...", file=sys.stderr, flush=True)
     figures["cold_start_ms"] = {name: import_ms(name) for name in HANDLERS}
     cold = cold_start_table(figures["cold_start_ms"])
@@ -292,6 +345,10 @@ def main() -> int:
     if args.update_readme:
         update_readme("parse", table)
         update_readme("cold", cold)
+        if args.ingest_members:
+            update_readme(
+                "ingest", ingest_table(figures["ingest"]["big"], figures["ingest"]["small"])
+            )
     return 0
 
 

@@ -384,3 +384,30 @@ def test_the_report_reads_follow_the_backlog_not_what_is_stored(day: Day) -> Non
     after = reads()
     assert before[0] <= 200 + 50  # the 200 pending members, their set and a few fixed items
     assert after[0] - before[0] <= 10 and after[1] - before[1] <= 10, (before, after)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["999", "TA1"])
+def test_acknowledgment_cost_follows_sets_not_members(stack: Any, kind: str) -> None:
+    """The same acknowledgment for 40 sets costs the same requests with 1 or 10 members per set."""
+    from tests.integration.conftest import Day
+
+    costs = []
+    for number, per_set in enumerate((1, 10)):
+        day = Day(stack)
+        insurer = f"PLAN{number}{kind}"
+        data, generated = day.send(
+            f"{kind}-{per_set}.834", members=40 * per_set, sets_per_group=40, dependents=0.0, seed=30 + number,
+            receiver_id=insurer, subscriber_id_start=100000001 + number * 10_000_000,
+        )  # fmt: skip
+        assert len(generated.sets) == 40
+        with requests() as calls:
+            if kind == "999":
+                day.answer(f"{kind}-{per_set}.999", data, with_ta1=False)
+            else:
+                day.answer_ta1(f"{kind}-{per_set}.ta1", insurer=insurer, control=generated.interchange_control,
+                               status="R", note="024")  # fmt: skip
+        costs.append(sum(calls.values()))
+        assert "BatchWriteItem" not in calls
+    assert costs[0] == costs[1], costs
+    assert costs[0] <= 10 * 40, costs  # a handful of requests per set

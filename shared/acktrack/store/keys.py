@@ -113,8 +113,13 @@ def shard(*parts: str, shards: int = OPEN_SHARDS) -> int:
     return int(short_hash(*parts, size=8), 16) % shards
 
 
-def effect_shard(set_identifier: str) -> str:
-    return f"EFFECT#{int(set_identifier[:4], 16) % OPEN_SHARDS}"
+EFFECT_SHARDS = 32  # additions awaiting effectuation: per member, so one big set is not one hot key
+
+
+def effect_shard(set_identifier: str, ordinal: int) -> str:
+    """Members of one set spread over EFFECT_SHARDS index partitions (a GSI key takes about
+    1,000 writes a second; a 100,000-member set written in minutes would throttle one key)."""
+    return f"EFFECT#{(int(set_identifier[:8], 16) + ordinal) % EFFECT_SHARDS}"
 
 
 def quality_shard(family: str) -> str:

@@ -224,7 +224,7 @@ def _member_item(member: TrackedMember) -> MemberItem:
     item.uk = keys.member_lookup(member.set_id, member.first_position)
     item.us = keys.position_key(member.first_position)
     if member.maintenance_type == "021":  # an addition waits for the insurer's effectuation
-        item.rk = keys.effect_shard(member.set_id)
+        item.rk = keys.effect_shard(member.set_id, member.ordinal)
         item.rs = f"{member.sent_at}#{member.set_id}#{member.ordinal:07d}"
     return item
 
@@ -900,7 +900,7 @@ class Repository:
             ]
             if member.maintenance_type == "021":
                 actions += [
-                    MemberItem.rk.set(keys.effect_shard(member.set_id)),
+                    MemberItem.rk.set(keys.effect_shard(member.set_id, int(member.ordinal))),
                     MemberItem.rs.set(
                         f"{member.sent_at}#{member.set_id}#{int(member.ordinal):07d}"
                     ),
@@ -926,7 +926,7 @@ class Repository:
             yield from QualityItem.report.query(f"QUALITY#{shard}", QualityItem.rs >= since)
 
     def awaiting_effectuation(self, sent_before: str) -> Iterator[MemberItem]:
-        for shard in range(keys.OPEN_SHARDS):
+        for shard in range(keys.EFFECT_SHARDS):
             yield from MemberItem.report.query(f"EFFECT#{shard}", MemberItem.rs < sent_before)
 
     def sets_since(self, our: str, partner: str, since: str) -> Iterator[SetItem]:

@@ -12,10 +12,13 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
+    from acktrack.store.repository import Repository
     from acktrack.x12.delimiters import Delimiters
+
+T = TypeVar("T")
 
 EXIT_OK = 0
 EXIT_USAGE = 2  # bad arguments, or input that cannot be read as X12
@@ -232,27 +235,19 @@ def _table_location(args: argparse.Namespace) -> tuple[str, str, str | None]:
 def _cmd_report(args: argparse.Namespace) -> int:
     import json
 
-    from botocore.exceptions import BotoCoreError, ClientError
-    from pynamodb.exceptions import PynamoDBException
-
-    from acktrack.store.repository import Repository
     from acktrack.tracking.email import detail_csv, render_html
     from acktrack.tracking.render import render_text
     from acktrack.tracking.reporting import collect_report
 
-    table, region, endpoint = _table_location(args)
+    store = _repository(args)
     as_of = args.as_of or datetime.now().astimezone()
     if as_of.tzinfo is None:
         as_of = as_of.astimezone()
-    try:
-        report = collect_report(
-            Repository(table, region, host=endpoint), as_of, args.sla_hours, args.window_days
+    report = _reading(
+        lambda: collect_report(
+            store, as_of, args.sla_hours, args.window_days, args.effectuation_days
         )
-    except (BotoCoreError, ClientError, PynamoDBException) as error:
-        cause = getattr(error, "cause", None) or error
-        raise CommandError(
-            f"cannot read table {table!r}: {type(cause).__name__}: {cause}"
-        ) from None
+    )
     document = report.to_json()
     if args.csv:
         Path(args.csv).write_bytes(detail_csv(document))
@@ -262,14 +257,14 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _repository(args: argparse.Namespace) -> object:
+def _repository(args: argparse.Namespace) -> Repository:
     from acktrack.store.repository import Repository
 
     table, region, endpoint = _table_location(args)
     return Repository(table, region, host=endpoint)
 
 
-def _reading(action: Callable[[], int]) -> int:
+def _reading(action: Callable[[], T]) -> T:
     """Run a read against the store; AWS failures become one line."""
     from botocore.exceptions import BotoCoreError, ClientError
     from pynamodb.exceptions import PynamoDBException
@@ -294,7 +289,7 @@ def _cmd_stats(args: argparse.Namespace) -> int:
         since = since.astimezone()
 
     def run() -> int:
-        result = stats(store, since)  # type: ignore[arg-type]
+        result = stats(store, since)
         print(
             json.dumps(result, indent=1) if args.json else render_stats(result),
             end="" if not args.json else "\n",
@@ -312,7 +307,7 @@ def _cmd_member(args: argparse.Namespace) -> int:
     store = _repository(args)
 
     def run() -> int:
-        events = timeline(store, args.subscriber_id, args.partner)  # type: ignore[arg-type]
+        events = timeline(store, args.subscriber_id, args.partner)
         if args.json:
             print(json.dumps({"subscriber_id": args.subscriber_id, "events": events}, indent=1))
         else:
@@ -518,6 +513,10 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--window-days", type=int, default=7, help="days the headline counts cover (default 7)"
     )
+    report.add_argument(
+        "--effectuation-days", type=_non_negative_int, default=45, metavar="N",
+        help="list additions accepted but not effectuated after N days (default 45; 0: off)",
+    )  # fmt: skip
     report.add_argument(
         "--timezone", default="UTC", help="time zone for dates in the HTML (default UTC)"
     )

@@ -192,8 +192,7 @@ def _metrics(metrics: Metrics | None, outcome: Outcome) -> None:
                 totals[name] = totals.get(name, 0) + values[key]
     for name, value in totals.items():
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
-    for partner, hours in outcome.ack_hours:  # from the 834's envelope time to the first 999's
-        seconds = round(hours * 3600)
+    for partner, seconds in outcome.ack_seconds:  # from the 834's envelope time to the first 999
         insurer_metric(metrics, "TimeToAcknowledgment", seconds, partner, unit="Seconds")
         metrics.add_metric(name="TimeToAcknowledgment", unit=MetricUnit.Seconds, value=seconds)
 

@@ -246,22 +246,6 @@ def sent_member(item: MemberItem) -> SentMember:
     )
 
 
-def tracked_sent_member(member: TrackedMember) -> SentMember:
-    return SentMember(
-        ref=(member.pk, member.sk),
-        sent_key=member.sent_key,
-        subscriber_id=member.subscriber_id or "",
-        member_id=member.member_id,
-        subscriber_indicator=member.subscriber_indicator,
-        relationship=member.relationship,
-        maintenance_type=member.maintenance_type,
-        coverages=tuple(member.coverages),
-        categories=dict(member.categories),
-        eligibility_end=member.eligibility_end,
-        set_findings=tuple(member.set_findings),
-    )
-
-
 def effectuation_record(item: EffectuationItem) -> EffectuationRecord:
     return EffectuationRecord(
         ref=(item.pk, item.sk),
@@ -519,13 +503,9 @@ class Repository:
 
     # -- status changes ------------------------------------------------------------------
 
-    def apply_to_set(
-        self, item: SetItem, entry_id: str, summary: dict[str, Any]
-    ) -> tuple[SetItem, SetItem]:
-        """Record one acknowledgment entry on a set and refold its status: (before, after)."""
-        before = item
-        after = self._change_set(item, lambda acks: {**acks, entry_id: summary}, entry_id)
-        return before, after
+    def apply_to_set(self, item: SetItem, entry_id: str, summary: dict[str, Any]) -> SetItem:
+        """Record one acknowledgment entry on a set and refold its status (the set after)."""
+        return self._change_set(item, lambda acks: {**acks, entry_id: summary}, entry_id)
 
     def revoke_from_set(self, item: SetItem, ack_id: str) -> SetItem:
         """An acknowledgment no longer counts for this set (its control number is ambiguous)."""
@@ -748,30 +728,20 @@ class Repository:
             if not start:
                 return members, records, findings
 
-    def put_effectuation_records(self, items: list[EffectuationItem]) -> None:
-        for item in items:
-            item.save()  # deterministic content: a redelivery writes the same item
-
     def reconcile_family(
         self,
         our: str,
         partner: str,
         subscriber_id: str,
-        fresh: list[SentMember] | None = None,
-        fresh_records: list[EffectuationRecord] | None = None,
     ) -> FamilyChange:
         """Recompute the family's findings and effectuations; write only what changed.
 
-        ``fresh`` and ``fresh_records`` are what this invocation just wrote (an index read
-        may not show them yet)."""
+        The family is read consistently from its partition, so what this invocation wrote
+        (its member writer closed first) is part of it."""
         members, records, existing = self.family(our, partner, subscriber_id)
         by_ref = {(item.pk, item.sk): item for item in members}
         sent = {m.ref: m for m in (sent_member(item) for item in members)}
-        for member in fresh or []:
-            sent.setdefault(member.ref, member)
         known_records = {r.ref: r for r in (effectuation_record(item) for item in records)}
-        for record in fresh_records or []:
-            known_records.setdefault(record.ref, record)
         state = reconcile(sent.values(), known_records.values())
         change = FamilyChange(new_findings={})
         family = keys.family_pk(our, partner, subscriber_id)
@@ -791,9 +761,9 @@ class Repository:
         for ref, member in sent.items():
             confirming = state.effectuated.get(ref)
             target = confirming.record_id if confirming else None
-            current = by_ref[ref].effectuated_by if ref in by_ref else member.effectuated_by
-            if target != current and (ref in by_ref or confirming is not None):
-                self._set_effectuation(ref, by_ref.get(ref), current, confirming, our, partner)
+            current = member.effectuated_by
+            if target != current:
+                self._set_effectuation(by_ref[ref], current, confirming, our, partner)
                 if confirming is not None:
                     change.effectuated += 1
                 else:
@@ -865,14 +835,12 @@ class Repository:
 
     def _set_effectuation(
         self,
-        ref: tuple[str, str],
-        item: MemberItem | None,
+        member: MemberItem,
         current: str | None,
         record: EffectuationRecord | None,
         our: str,
         partner: str,
     ) -> None:
-        member = item or MemberItem.get(*ref, consistent_read=True)
         condition = (
             MemberItem.effectuated_by.does_not_exist()
             if current is None

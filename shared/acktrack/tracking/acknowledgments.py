@@ -65,7 +65,9 @@ class AcknowledgmentTooLarge(ValueError):
     """Even without error detail, a group response does not fit in one item."""
 
 
-def _clip(value: Any, size: int = _SHORT) -> Any:
+def clip(value: Any, size: int = _SHORT) -> Any:
+    """An identifier or code as stored and keyed on: X12 allows 35 characters at most (99 for
+    a bad-value copy); a longer one is malformed and would break DynamoDB's size limits."""
     return value[:size] if isinstance(value, str) else value
 
 
@@ -76,7 +78,7 @@ def ack_detail(ack: GroupAcknowledgment) -> dict[str, Any]:
         detail = _detail(ack, 0)  # statuses and codes still apply; the error detail is counted
         if len(json.dumps(detail)) > MAX_DETAIL_BYTES:
             raise AcknowledgmentTooLarge(
-                f"the 999 for GS06 {_clip(ack.group_control)} answers {len(ack.sets):,} transaction sets, "
+                f"the 999 for GS06 {clip(ack.group_control)} answers {len(ack.sets):,} transaction sets, "
                 "more than one stored acknowledgment holds"
             )
     return detail
@@ -84,34 +86,34 @@ def ack_detail(ack: GroupAcknowledgment) -> dict[str, Any]:
 
 def _detail(ack: GroupAcknowledgment, errors_per_set: int) -> dict[str, Any]:
     return {
-        "functional_id": _clip(ack.functional_id),
-        "group_control": _clip(ack.group_control),
-        "version": _clip(ack.version),
-        "status": _clip(ack.status),
-        "error_codes": [_clip(code) for code in ack.error_codes[:10]],
+        "functional_id": clip(ack.functional_id),
+        "group_control": clip(ack.group_control),
+        "version": clip(ack.version),
+        "status": clip(ack.status),
+        "error_codes": [clip(code) for code in ack.error_codes[:10]],
         "included": ack.included,
         "received": ack.received,
         "accepted": ack.accepted,
         "sets": [
             {
-                "control": _clip(response.control),
-                "set_id": _clip(response.set_id),
-                "status": _clip(response.status),
-                "error_codes": [_clip(code) for code in response.error_codes[:10]],
+                "control": clip(response.control),
+                "set_id": clip(response.set_id),
+                "status": clip(response.status),
+                "error_codes": [clip(code) for code in response.error_codes[:10]],
                 "segment_errors": [
                     {
-                        "segment_id": _clip(error.segment_id),
+                        "segment_id": clip(error.segment_id),
                         "position": error.position,
-                        "loop_id": _clip(error.loop_id),
-                        "code": _clip(error.code),
+                        "loop_id": clip(error.loop_id),
+                        "code": clip(error.code),
                         "elements": [
                             [
                                 element.position,
                                 element.component,
                                 element.repetition,
-                                _clip(element.reference),
-                                _clip(element.code),
-                                _clip(element.bad_value, _LONG)
+                                clip(element.reference),
+                                clip(element.code),
+                                clip(element.bad_value, _LONG)
                                 if element.reference in CODE_ELEMENTS
                                 else None,
                             ]

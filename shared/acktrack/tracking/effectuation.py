@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, BinaryIO
 
 from acktrack.store import keys
-from acktrack.tracking.family import EffectuationRecord
+from acktrack.tracking.family import Family
 from acktrack.tracking.sources import Outcome, PipelineConfig
 from acktrack.tracking.tracked import ObjectRef, iso, to_utc
 from acktrack.x12 import MemberTransaction, read_x12
@@ -20,8 +20,6 @@ from acktrack.x12 import MemberTransaction, read_x12
 if TYPE_CHECKING:
     from acktrack.store.models import EffectuationItem
     from acktrack.store.repository import Repository
-
-Family = tuple[str, str, str]
 
 
 def effectuation_item(
@@ -73,9 +71,9 @@ def ingest_effectuation(
     stream: BinaryIO, ref: ObjectRef, store: Repository, config: PipelineConfig, outcome: Outcome
 ) -> None:
     """Store every member of the insurer's 834 and reconcile each family it names."""
-    from acktrack.store.repository import effectuation_record
+    from acktrack.tracking.outbound import reconcile_families
 
-    families: dict[Family, list[EffectuationRecord]] = {}
+    families: set[Family] = set()  # keys only: memory stays flat in the file's size
     records = 0
     with store.member_writer() as writer:
         for record in read_x12(stream):
@@ -88,10 +86,6 @@ def ingest_effectuation(
                 continue
             writer.add_item(item)
             records += 1
-            families.setdefault((item.our_id, item.partner, item.subscriber_id), []).append(
-                effectuation_record(item)
-            )
+            families.add((item.our_id, item.partner, item.subscriber_id))
     outcome.effectuation_records += records
-    from acktrack.tracking.outbound import reconcile_families
-
-    reconcile_families(store, families, outcome, records=True)
+    reconcile_families(store, families, outcome)

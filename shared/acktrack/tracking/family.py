@@ -47,6 +47,16 @@ _PREMIUM = ("PRE AMT 1",)
 _APTC = ("APTC AMT",)
 
 
+Family = tuple[str, str, str]  # (our id, partner, subscriber id): one partition
+
+
+def identity(member_id: str | None, subscriber_indicator: str, relationship: str) -> str:
+    """Who in the family: the exchange member id, else subscriber or relationship."""
+    if member_id:
+        return f"M:{member_id}"
+    return "SUBSCRIBER" if subscriber_indicator == "Y" else f"REL:{relationship}"
+
+
 @dataclass(frozen=True, slots=True)
 class SentMember:
     """One member transaction as stored (the fields the checks need)."""
@@ -66,10 +76,7 @@ class SentMember:
 
     @property
     def identity(self) -> str:
-        """Who in the family: the exchange member id, else subscriber/relationship."""
-        if self.member_id:
-            return f"M:{self.member_id}"
-        return "SUBSCRIBER" if self.subscriber_indicator == "Y" else f"REL:{self.relationship}"
+        return identity(self.member_id, self.subscriber_indicator, self.relationship)
 
     @property
     def lines(self) -> set[str]:
@@ -94,9 +101,7 @@ class EffectuationRecord:
 
     @property
     def identity(self) -> str:
-        if self.member_id:
-            return f"M:{self.member_id}"
-        return "SUBSCRIBER" if self.subscriber_indicator == "Y" else f"REL:{self.relationship}"
+        return identity(self.member_id, self.subscriber_indicator, self.relationship)
 
     @property
     def ends(self) -> str | None:

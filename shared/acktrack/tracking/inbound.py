@@ -24,6 +24,7 @@ from acktrack.tracking.acknowledgments import (
     AcknowledgmentTooLarge,
     ack_detail,
     ack_from_detail,
+    clip,
     group_summary,
     read_group_acknowledgment,
     segment_error_detail,
@@ -138,12 +139,6 @@ def _when(
     return to_utc(parse_datetime(day, clock), config.envelope_zone, fallback)
 
 
-def _id(value: str) -> str:
-    """Identifiers and codes as stored and keyed on: X12 allows 35 characters at most (a longer
-    one is malformed and would otherwise break DynamoDB's key-size limits)."""
-    return value[:35]
-
-
 def _stored_group_ack(
     ack: GroupAcknowledgment, ref: ObjectRef, config: PipelineConfig
 ) -> dict[str, Any]:
@@ -156,14 +151,14 @@ def _stored_group_ack(
         ref.received_at,
     )
     ack_id = (
-        f"999-{_id(envelope.sender_id)}-{_id(envelope.control)}-{_id(ack.header.group_control or '-')}-"
-        f"{_id(ack.header.control)}"
+        f"999-{clip(envelope.sender_id)}-{clip(envelope.control)}-{clip(ack.header.group_control or '-')}-"
+        f"{clip(ack.header.control)}"
     )
     return {
         "kind": "999",
-        "our_id": _id(ack.receiver_id),
-        "partner": _id(ack.sender_id),
-        "target_control": _id(ack.group_control),
+        "our_id": clip(ack.receiver_id),
+        "partner": clip(ack.sender_id),
+        "target_control": clip(ack.group_control),
         "ack_id": ack_id,
         "source_bucket": ref.bucket,
         "source_key": ref.key,
@@ -181,21 +176,21 @@ def _stored_ta1(
     at = _when(envelope.date, envelope.time, config, ref.received_at)
     return {
         "kind": "TA1",
-        "our_id": _id(ta1.receiver_id),
-        "partner": _id(ta1.sender_id),
-        "target_control": _id(ta1.control),
-        "ack_id": f"TA1-{_id(envelope.sender_id)}-{_id(envelope.control)}-{ta1.position}",
+        "our_id": clip(ta1.receiver_id),
+        "partner": clip(ta1.sender_id),
+        "target_control": clip(ta1.control),
+        "ack_id": f"TA1-{clip(envelope.sender_id)}-{clip(envelope.control)}-{ta1.position}",
         "source_bucket": ref.bucket,
         "source_key": ref.key,
         "received_at": iso(ref.received_at),
         "acknowledged_at": iso(at),
         "status": ta1.status,
         "detail": {
-            "control": _id(ta1.control),
-            "date": _id(ta1.date),
-            "time": _id(ta1.time),
-            "status": _id(ta1.status),
-            "note": _id(ta1.note),
+            "control": clip(ta1.control),
+            "date": clip(ta1.date),
+            "time": clip(ta1.time),
+            "status": clip(ta1.status),
+            "note": clip(ta1.note),
         },
     }
 
@@ -204,7 +199,7 @@ def _stored_ta1(
 
 
 def _observe(outcome: Outcome | None, before: SetItem, after: SetItem) -> None:
-    """Per-insurer figures for metrics: members moved, and hours from sending to the first 999."""
+    """Per-insurer figures for metrics: members moved, and seconds from sending to the first 999."""
     if outcome is None:
         return
     if after.status != before.status and after.status in (
@@ -217,9 +212,7 @@ def _observe(outcome: Outcome | None, before: SetItem, after: SetItem) -> None:
     if before.first_999_at is None and after.first_999_at:
         sent = datetime.fromisoformat(after.sent_at.replace("Z", "+00:00"))
         acknowledged = datetime.fromisoformat(after.first_999_at)
-        outcome.ack_hours.append(
-            (after.partner, round((acknowledged - sent).total_seconds() / 3600, 2))
-        )
+        outcome.ack_seconds.append((after.partner, round((acknowledged - sent).total_seconds())))
 
 
 def apply_group_ack(store: Repository, stored: AckItem, outcome: Outcome | None = None) -> str:
@@ -255,10 +248,10 @@ def apply_group_ack(store: Repository, stored: AckItem, outcome: Outcome | None 
         ]
         entry_id = f"{stored.sk}#{index}"  # one 999 may answer a set twice (duplicate ST02)
         omitted = _omitted_errors(stored.detail, set_outcome.transaction_control)
-        before, after = store.apply_to_set(
+        after = store.apply_to_set(
             item, entry_id, group_summary(entry_id, ack, set_outcome, at, attributed, omitted)
         )
-        _observe(outcome, before, after)
+        _observe(outcome, item, after)
     notes = []
     if reading.unmatched_controls:
         notes.append(
@@ -315,25 +308,26 @@ def apply_ta1(store: Repository, stored: AckItem, outcome: Outcome | None = None
     at = datetime.fromisoformat(stored.acknowledged_at)
     summary = ta1_summary(stored.sk, detail["status"], detail["note"], at)
     for item in store.sets_of_interchange(version):
-        before, after = store.apply_to_set(item, stored.sk, summary)
-        _observe(outcome, before, after)
+        _observe(outcome, item, store.apply_to_set(item, stored.sk, summary))
     reason = (
         "" if event_for_ta1(detail["status"]) else f"TA104 {detail['status']!r} is not A, E or R"
     )
     return store.set_ack_state(stored, "applied", reason)
 
 
-def apply_stored_acks(store: Repository, interchange: TrackedInterchange) -> None:
+def apply_stored_acks(
+    store: Repository, interchange: TrackedInterchange, outcome: Outcome | None = None
+) -> None:
     """Acknowledgments that arrived before this interchange: apply them now."""
     for group_control in interchange.group_controls:
         for stored in store.acks_for_group(interchange.our_id, interchange.partner, group_control):
             if stored.state in ("pending", "unmatched"):
-                apply_group_ack(store, stored)
+                apply_group_ack(store, stored, outcome)
     for stored in store.acks_for_interchange(
         interchange.our_id, interchange.partner, interchange.interchange_control
     ):
         if stored.state in ("pending", "unmatched"):
-            apply_ta1(store, stored)
+            apply_ta1(store, stored, outcome)
 
 
 def revoke_group_acks(store: Repository, our: str, partner: str, group_control: str) -> None:

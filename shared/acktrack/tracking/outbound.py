@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from acktrack.tracking import inbound
-from acktrack.tracking.family import SentMember
+from acktrack.tracking.family import Family
 from acktrack.tracking.index import FileIndex, index_file
 from acktrack.tracking.sources import ObjectSource, Outcome, PipelineConfig
 from acktrack.tracking.tracked import (
@@ -124,12 +124,7 @@ def _decide(
         if same.settled:
             return None
         # Counted, but a failure stopped what follows (partner, acknowledgments, families).
-        return _Plan(
-            planned,
-            resume=True,
-            completed=True,
-            sets={(s.group_control, s.transaction_control): s for s in planned.sets},
-        )
+        return _Plan(planned, resume=True, completed=True, sets=_sets_by_control(planned))
     others = [v for v in versions if v.sk != planned.sk]
     if others:
         outcome.notices.append("interchange_control_reused")
@@ -141,11 +136,11 @@ def _decide(
             planned.our_id, planned.partner, planned.interchange_control,
         )  # fmt: skip
     store.begin_interchange(planned)
-    return _Plan(
-        planned,
-        resume=same is not None,
-        sets={(s.group_control, s.transaction_control): s for s in planned.sets},
-    )
+    return _Plan(planned, resume=same is not None, sets=_sets_by_control(planned))
+
+
+def _sets_by_control(planned: TrackedInterchange) -> dict[tuple[str, str], TrackedSet]:
+    return {(item.group_control, item.transaction_control): item for item in planned.sets}
 
 
 def _members(
@@ -184,19 +179,16 @@ def _members(
         yield pending
 
 
-Family = tuple[str, str, str]  # (our id, partner, subscriber id)
-
-
 def _write_members(
     ref: ObjectRef, source: ObjectSource, store: Repository, plans: list[_Plan]
-) -> dict[Family, list[SentMember]]:
-    """Write every member; return them by family for reconciliation."""
+) -> set[Family]:
+    """Write every member; return the families they belong to, for reconciliation."""
 
     wanted = {plan.interchange.sequence: plan for plan in plans}
     written = {id(item) for plan in plans if plan.completed for item in plan.sets.values()}
     # Family keys only: the members are in the table once the writer closes, and a
     # reconciliation reads its family's partition consistently (memory stays flat in size).
-    families: dict[Family, list[SentMember]] = {}
+    families: set[Family] = set()
     current_set: TrackedSet | None = None
     family_id: str | None = None
     with source.open(ref) as stream, store.member_writer() as writer:
@@ -212,39 +204,30 @@ def _write_members(
             if id(tracked) not in written:
                 writer.add(stored)  # (a settling pass only collects families: no rewrites)
             if stored.subscriber_id:
-                key = (stored.our_id, stored.partner, stored.subscriber_id)
-                families.setdefault(key, [])
+                families.add((stored.our_id, stored.partner, stored.subscriber_id))
     return families
 
 
 _FAMILY_CHUNK = 512
 
 
-def reconcile_families(
-    store: Repository, families: dict[Family, list[Any]], outcome: Outcome, *, records: bool = False
-) -> None:
-    """Recompute each touched family's findings and effectuations (a few threads).
-
-    ``families`` maps each family to what this invocation just wrote: sent members, or
-    effectuation records when ``records``."""
+def reconcile_families(store: Repository, families: set[Family], outcome: Outcome) -> None:
+    """Recompute each touched family's findings and effectuations (a few threads)."""
     if not families:
         return
+    keys = sorted(families)
 
-    def one(item: tuple[Family, list[Any]]) -> tuple[Family, Any]:
-        (our, partner, subscriber), fresh = item
-        if records:
-            return item[0], store.reconcile_family(our, partner, subscriber, fresh_records=fresh)
-        return item[0], store.reconcile_family(our, partner, subscriber, fresh=fresh)
+    def one(family: Family) -> tuple[Family, Any]:
+        return family, store.reconcile_family(*family)
 
-    items = list(families.items())
     with ThreadPoolExecutor(
         max_workers=store.writer_threads, thread_name_prefix="acktrack-family"
     ) as pool:
         # In chunks: pool.map submits everything at once (a future per family).
         changes = (
             change
-            for start in range(0, len(items), _FAMILY_CHUNK)
-            for change in pool.map(one, items[start : start + _FAMILY_CHUNK])
+            for start in range(0, len(keys), _FAMILY_CHUNK)
+            for change in pool.map(one, keys[start : start + _FAMILY_CHUNK])
         )
         for (_, partner, _), change in changes:
             for kind, count in change.new_findings.items():
@@ -281,7 +264,7 @@ def _finish(plan: _Plan, ref: ObjectRef, store: Repository, outcome: Outcome) ->
             store, interchange.our_id, interchange.partner, interchange.interchange_control
         )
     store.register_partner(interchange.our_id, interchange.partner, _payer(interchange))
-    inbound.apply_stored_acks(store, interchange)
+    inbound.apply_stored_acks(store, interchange, outcome)
 
 
 def _payer(interchange: TrackedInterchange) -> str:

@@ -63,9 +63,9 @@ class Outcome:
     by_partner: dict[str, dict[str, float]] = field(
         default_factory=dict
     )  # partner -> metric -> value
-    ack_hours: list[tuple[str, float]] = field(
+    ack_seconds: list[tuple[str, int]] = field(
         default_factory=list
-    )  # (partner, hours sent -> first 999)
+    )  # (partner, seconds from sending to the first 999)
 
     def count(self, partner: str, name: str, value: float) -> None:
         if value:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from acktrack.x12.delimiters import Delimiters, parse_isa
 
@@ -38,6 +38,21 @@ class ResumePoint:
     interchange_sequence: int  # 1 for the first interchange of the stream
 
 
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form (a fan-out message carries it to another invocation)."""
+        data = {name: getattr(self, name) for name in self.__slots__}
+        data["delimiters"] = list(self.delimiters)
+        data["set_header"] = list(self.set_header)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ResumePoint:
+        values = dict(data)
+        values["delimiters"] = Delimiters(*values["delimiters"])
+        values["set_header"] = tuple(values["set_header"])
+        return cls(**values)
+
+
 @dataclass(frozen=True, slots=True)
 class ByteRange:
     start: int
@@ -48,7 +63,7 @@ class ByteRange:
 class _Scan:
     """Sequential byte scan that follows the envelope and counts segments and members."""
 
-    def __init__(self, stream: BinaryIO, delimiters: Delimiters) -> None:
+    def __init__(self, stream: BinaryIO, delimiters: Delimiters, subscribers_only: bool) -> None:
         self.stream = stream
         term = delimiters.segment.encode("latin-1")
         sep = delimiters.element.encode("latin-1")
@@ -59,6 +74,12 @@ class _Scan:
         )
         self.envelope = re.compile(re.escape(term) + rb"[\r\n]*(" + tags + rb")")
         self.member = re.compile(re.escape(term) + rb"[\r\n]*INS" + re.escape(sep))
+        # Where a range may start: any member, or a subscriber only (a family stays whole).
+        self.cut = (
+            re.compile(re.escape(term) + rb"[\r\n]*INS" + re.escape(sep + b"Y" + sep))
+            if subscribers_only
+            else self.member
+        )
         self.ins = term + b"INS" + sep
         self.data = b""
         self.base = 0  # stream offset of data[0]
@@ -130,8 +151,26 @@ def plan_ranges(
     return ranges
 
 
-def plan_cuts(stream: BinaryIO, targets: list[int]) -> list[ResumePoint]:
-    """The first member at or after each target offset, with its resume context.
+def plan_parts(stream: BinaryIO, size: int, part_bytes: int) -> list[ByteRange]:
+    """Ranges of about ``part_bytes`` each, every one starting on a subscriber, so that a
+    family (a subscriber and the dependents after it) is never split between two ranges."""
+    targets = list(range(part_bytes, size, part_bytes))
+    cuts = plan_cuts(stream, targets, subscribers_only=True) if targets else []
+    unique = sorted({cut.offset: cut for cut in cuts}.values(), key=lambda cut: cut.offset)
+    if not unique:
+        return [ByteRange(0, None, None)]
+    ranges = [ByteRange(0, unique[0].offset, None)]
+    for index, cut in enumerate(unique):
+        end = unique[index + 1].offset if index + 1 < len(unique) else None
+        ranges.append(ByteRange(cut.offset, end, cut))
+    return ranges
+
+
+def plan_cuts(
+    stream: BinaryIO, targets: list[int], *, subscribers_only: bool = False
+) -> list[ResumePoint]:
+    """The first member (``subscribers_only``: subscriber) at or after each target offset,
+    with its resume context.
 
     ``stream`` is positioned at 0 and read up to the last cut only. Memory stays
     flat: counts since the current ST are kept as numbers, not bytes. A target with
@@ -148,7 +187,7 @@ def plan_cuts(stream: BinaryIO, targets: list[int]) -> list[ResumePoint]:
         return []
     if delimiters.segment in "\r\n":
         return []
-    scan = _Scan(stream, delimiters)
+    scan = _Scan(stream, delimiters, subscribers_only)
     scan.data = head
     targets = sorted(targets)
     cuts: list[ResumePoint] = []
@@ -187,7 +226,7 @@ def plan_cuts(stream: BinaryIO, targets: list[int]) -> list[ResumePoint]:
             limit = scan.base + match.start()
         # A target outside an 834 body waits for the next body's first member.
         while targets and targets[0] < limit and in_body and st is not None and isa is not None:
-            found = scan.member.search(
+            found = scan.cut.search(
                 scan.data, max(targets[0], cursor) - scan.base, limit - scan.base
             )
             if found is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 
 from acktrack.x12 import Finding, MemberTransaction, TransactionEnd
 from acktrack.x12.parallel import count_members_parallel, map_ranges, read_range
-from acktrack.x12.ranges import plan_ranges
+from acktrack.x12.ranges import ByteRange, ResumePoint, plan_parts, plan_ranges
 from tests.support import generate, of_type, records
 
 
@@ -91,3 +92,33 @@ def test_parallel_processes_count_every_member(tmp_path: Path) -> None:
 
 def _members_seen(found: object) -> int:
     return sum(1 for record in found if isinstance(record, MemberTransaction))  # type: ignore[attr-defined]
+
+
+@given(
+    members=st.integers(2, 150),
+    sets=st.integers(1, 3),
+    part_bytes=st.integers(300, 6000),
+    line_ending=st.sampled_from(["", "\r\n"]),
+)
+def test_parts_start_on_subscribers_and_read_like_one_pass(
+    members: int, sets: int, part_bytes: int, line_ending: str
+) -> None:
+    data, _ = generate(members=members, sets_per_group=sets, seed=members, line_ending=line_ending)
+    parts = plan_parts(io.BytesIO(data), len(data), part_bytes)
+    assert parts[0].start == 0 and parts[-1].end is None
+    for before, after in zip(parts, parts[1:], strict=False):
+        assert before.end == after.start  # no gap, no overlap
+        assert data[after.start :].startswith(b"INS*Y*")  # a family is never split
+    found: list[object] = []
+    for part in parts:
+        # Each part travels as JSON to another invocation.
+        resume = part.resume and ResumePoint.from_dict(json.loads(json.dumps(part.resume.to_dict())))
+        found += list(read_range(io.BytesIO(data), ByteRange(part.start, part.end, resume)))
+    assert summary(found)[:2] == summary(records(data))[:2]
+
+
+def test_parts_follow_the_part_size() -> None:
+    data, _ = generate(members=600, seed=4)
+    parts = plan_parts(io.BytesIO(data), len(data), len(data) // 6)
+    assert 5 <= len(parts) <= 7
+    assert plan_parts(io.BytesIO(data), len(data), len(data) * 2) == [ByteRange(0, None, None)]

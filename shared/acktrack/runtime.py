@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools import Logger, Metrics
 
     from acktrack.aws.objects import S3ObjectSource
+    from acktrack.aws.queue import SqsPartQueue
     from acktrack.store.repository import Repository
 
 
@@ -53,14 +54,25 @@ def object_source() -> S3ObjectSource:
     return S3ObjectSource(settings_module.settings().quarantine_prefix)
 
 
+@lru_cache(maxsize=1)
+def part_queue() -> SqsPartQueue | None:
+    """Where the parts of a large outbound file go (None: files are never cut)."""
+    from acktrack.aws.queue import SqsPartQueue
+
+    url = settings_module.settings().parts_queue_url
+    return SqsPartQueue(url) if url else None
+
+
 def pipeline_config() -> PipelineConfig:
     current = settings_module.settings()
-    return PipelineConfig(current.our_sender_ids, current.envelope_zone, current.max_object_bytes)
+    return PipelineConfig(current.our_sender_ids, current.envelope_zone, current.max_object_bytes,
+                          current.part_bytes)  # fmt: skip
 
 
 def reset_settings() -> None:
     """Forget the settings only (the local stack runs another function in the same container)."""
     settings_module.reset()
+    part_queue.cache_clear()
 
 
 def reset() -> None:
@@ -70,6 +82,7 @@ def reset() -> None:
     settings_module.reset()
     repository.cache_clear()
     object_source.cache_clear()
+    part_queue.cache_clear()
     clients.reset()
 
 
@@ -104,7 +117,6 @@ def handle_s3_event(event: dict[str, Any], direction: str, logger: Logger | logg
     from acktrack.tracking.inbound import ingest_inbound
     from acktrack.tracking.outbound import ingest_outbound
 
-    ingest = ingest_outbound if direction == "outbound" else ingest_inbound
     results: list[dict[str, Any]] = []
     failures = 0
     refs = object_refs(event)
@@ -113,7 +125,12 @@ def handle_s3_event(event: dict[str, Any], direction: str, logger: Logger | logg
     )
     for ref in refs:
         try:
-            outcome = ingest(ref, object_source(), repository(), pipeline_config())
+            if direction == "outbound":
+                outcome = ingest_outbound(
+                    ref, object_source(), repository(), pipeline_config(), part_queue()
+                )
+            else:
+                outcome = ingest_inbound(ref, object_source(), repository(), pipeline_config())
         except Exception as error:
             # A bug or an AWS failure (not bad input): log without data, retry the event later.
             failures += 1
@@ -129,6 +146,10 @@ def handle_s3_event(event: dict[str, Any], direction: str, logger: Logger | logg
         )  # fmt: skip
         if outcome.outcome == "quarantined":
             logger.warning("file quarantined", extra=log)
+        elif outcome.outcome == "fanned_out":  # its last part logs and counts the file
+            logger.info("file cut in parts", extra=log)
+            results.append(log)
+            continue
         else:
             logger.info("file processed", extra=log)
         _metrics(metrics, outcome)
@@ -138,6 +159,42 @@ def handle_s3_event(event: dict[str, Any], direction: str, logger: Logger | logg
             f"{failures} of {len(results) + failures} objects failed; the event will be retried"
         )
     return {"objects": results}
+
+
+def handle_part_event(
+    event: dict[str, Any], logger: Logger | logging.Logger, metrics: Metrics | None = None
+) -> dict[str, Any]:
+    """SQS: ingest each part of a large outbound file; failed messages are reported back
+    (partial batch response) so SQS redelivers them, and in the end dead-letters them."""
+    from acktrack.tracking.fanout import BadPartOrder, PartOrder, ingest_part
+
+    failed: list[str] = []
+    for record in event.get("Records", []):
+        message = str(record.get("messageId", ""))
+        try:
+            order = PartOrder.from_message(str(record.get("body", "")))
+        except BadPartOrder as error:
+            logger.error(
+                "part order unreadable", extra={"message_id": message, "reason": str(error)}
+            )
+            failed.append(message)  # kept in the queue, then the failure queue: never lost
+            continue
+        where = {"object": order.ref.key_hash, "job": order.job, "part": order.index + 1,
+                 "parts": order.parts}  # fmt: skip
+        try:
+            outcome = ingest_part(order, object_source(), repository(), pipeline_config())
+        except Exception as error:
+            failed.append(message)
+            logger.exception("part failed", extra={**where, "error": type(error).__name__})
+            continue
+        if outcome.outcome == "part":
+            logger.info("part processed", extra={**where, **outcome.to_log()})
+        else:  # the last part finished the file
+            logger.info(
+                "file processed", extra={**where, "direction": "outbound", **outcome.to_log()}
+            )
+            _metrics(metrics, outcome)
+    return {"batchItemFailures": [{"itemIdentifier": message} for message in failed]}
 
 
 _PARTNER_METRICS = {

@@ -31,6 +31,8 @@ class Settings:
     effectuation_sla_days: int
     max_object_bytes: int
     writer_threads: int
+    part_bytes: int = 0  # outbound files larger than this are cut in parts (0: never)
+    parts_queue_url: str | None = None
 
     @property
     def envelope_zone(self) -> ZoneInfo:
@@ -97,6 +99,8 @@ def from_environment(env: Mapping[str, str] | None = None) -> Settings:
         effectuation_sla_days=int(_number(env, "EFFECTUATION_SLA_DAYS", 45)),
         max_object_bytes=int(_number(env, "MAX_OBJECT_BYTES", 2 * 1024**3, minimum=1)),
         writer_threads=int(_number(env, "WRITER_THREADS", 4, minimum=1)),
+        part_bytes=int(_number(env, "PART_BYTES", 0)),
+        parts_queue_url=env.get("PARTS_QUEUE_URL", "").strip() or None,
     )
 
 

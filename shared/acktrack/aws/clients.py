@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sesv2 import SESV2Client
+    from mypy_boto3_sqs import SQSClient
 
 
 def _config() -> Any:
@@ -32,7 +33,15 @@ def ses() -> SESV2Client:
     return boto3.client("sesv2", config=_config())
 
 
+@lru_cache(maxsize=1)
+def sqs() -> SQSClient:
+    import boto3
+
+    return boto3.client("sqs", config=_config())
+
+
 def reset() -> None:
     """Forget cached clients (the local stack starts on a new endpoint)."""
     s3.cache_clear()
     ses.cache_clear()
+    sqs.cache_clear()

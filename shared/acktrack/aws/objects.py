@@ -22,8 +22,10 @@ class S3ObjectSource:
         self.quarantine_prefix = quarantine_prefix
 
     @contextmanager
-    def open(self, ref: ObjectRef) -> Iterator[BinaryIO]:
+    def open(self, ref: ObjectRef, start: int = 0, end: int | None = None) -> Iterator[BinaryIO]:
         arguments = {"Bucket": ref.bucket, "Key": ref.key}
+        if start or end is not None:  # a part of a large file: a ranged GET
+            arguments["Range"] = f"bytes={start}-{'' if end is None else end - 1}"
         if ref.version_id:
             arguments["VersionId"] = (
                 ref.version_id

@@ -75,6 +75,16 @@ class Subscription:
         return key.startswith(self.prefix) and key.endswith(self.suffix)
 
 
+@dataclass(frozen=True)
+class QueueMapping:
+    """An SQS event source: the queue's messages go to a function in batches."""
+
+    queue_url: str
+    function: str
+    batch_size: int = 10
+    partial: bool = False  # the function reports failed messages (ReportBatchItemFailures)
+
+
 @dataclass
 class Invocation:
     function: str
@@ -95,6 +105,8 @@ class LocalStack:
     queues: dict[str, str] = field(default_factory=dict)  # logical id -> url
     functions: dict[str, LocalFunction] = field(default_factory=dict)
     subscriptions: list[Subscription] = field(default_factory=list)
+    mappings: list[QueueMapping] = field(default_factory=list)
+    delivery_order: Any = None  # a random.Random: queue messages delivered in shuffled order
     schedules: dict[str, dict[str, Any]] = field(default_factory=dict)  # logical id -> target info
     sender: str | None = None
     invocations: list[Invocation] = field(default_factory=list)
@@ -231,6 +243,14 @@ class LocalStack:
             elif kind == "AWS::SQS::Queue":
                 url = self.client("sqs").create_queue(QueueName=resolver.names[logical])["QueueUrl"]
                 self.queues[logical] = url
+        for logical, resource in resources.items():  # every queue exists: dead-letter targets
+            if resource["Type"] == "AWS::SQS::Queue":
+                redrive = resolver.value(resource.get("Properties", {}).get("RedrivePolicy"))
+                if redrive:
+                    self.client("sqs").set_queue_attributes(
+                        QueueUrl=self.queues[logical],
+                        Attributes={"RedrivePolicy": json.dumps(redrive)},
+                    )
         for logical, resource in resources.items():
             kind, properties = resource["Type"], resolver.value(resource.get("Properties", {}))
             if kind == "AWS::Lambda::EventInvokeConfig":
@@ -248,6 +268,21 @@ class LocalStack:
                         ),
                         None,
                     )
+            elif kind == "AWS::Lambda::EventSourceMapping":
+                queue = next(
+                    (
+                        q
+                        for q in self.queues
+                        if resolver.arns[q] == properties.get("EventSourceArn")
+                    ),
+                    None,
+                )
+                if queue is not None:
+                    function = self._function_by_name(properties["FunctionName"])
+                    self.mappings.append(QueueMapping(
+                        self.queues[queue], function.logical_id, int(properties.get("BatchSize", 10)),
+                        "ReportBatchItemFailures" in properties.get("FunctionResponseTypes", []),
+                    ))  # fmt: skip
             elif kind == "AWS::Scheduler::Schedule":
                 target = properties["Target"]
                 function = self._function_by_arn(target["Arn"], resolver)
@@ -418,7 +453,7 @@ class LocalStack:
             if subscription.bucket == bucket and subscription.wants(key):
                 for _ in range(deliveries):
                     results.append(self.invoke(subscription.function, event))
-        return results
+        return results + self.pump()
 
     def redeliver(self, bucket: str, key: str) -> list[Invocation]:
         """Deliver the event for an existing object again (S3 delivers at least once)."""
@@ -426,11 +461,61 @@ class LocalStack:
         event = s3_event(
             bucket, key, head["ContentLength"], head["ETag"].strip('"'), head.get("VersionId")
         )
-        return [
+        results = [
             self.invoke(s.function, event)
             for s in self.subscriptions
             if s.bucket == bucket and s.wants(key)
         ]
+        return results + self.pump()
+
+    def pump(self, limit: int = 100_000) -> list[Invocation]:
+        """Deliver queued messages to their functions (SQS event sources) until the queues
+        are empty. A failed message becomes visible again at once (its visibility timeout
+        is taken as passed) and, after the queue's maxReceiveCount, SQS dead-letters it."""
+        sqs = self.client("sqs")
+        results: list[Invocation] = []
+        while len(results) < limit:
+            waiting = []
+            for mapping in self.mappings:
+                while True:
+                    batch = sqs.receive_message(QueueUrl=mapping.queue_url, MaxNumberOfMessages=10,
+                                                AttributeNames=["All"]).get("Messages", [])  # fmt: skip
+                    if not batch:
+                        break
+                    waiting += [(mapping, message) for message in batch]
+            if not waiting:
+                break
+            if self.delivery_order is not None:
+                self.delivery_order.shuffle(waiting)
+            for mapping, message in waiting:  # batches of one mapping's messages
+                results.append(self._deliver(sqs, mapping, [message]))
+        return results
+
+    def _deliver(
+        self, sqs: Any, mapping: QueueMapping, messages: list[dict[str, Any]]
+    ) -> Invocation:
+        arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{mapping.queue_url.rsplit('/', 1)[-1]}"
+        event = {"Records": [
+            {"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+             "attributes": m.get("Attributes", {}), "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
+             "eventSource": "aws:sqs", "eventSourceARN": arn, "awsRegion": REGION}
+            for m in messages
+        ]}  # fmt: skip
+        invocation = self.invoke(mapping.function, event, asynchronous=False)
+        failed = {m["MessageId"] for m in messages} if not invocation.ok else set()
+        if invocation.ok and mapping.partial and isinstance(invocation.result, dict):
+            failed = {
+                f.get("itemIdentifier") for f in invocation.result.get("batchItemFailures", [])
+            }
+        for message in messages:
+            if message["MessageId"] in failed:
+                sqs.change_message_visibility(QueueUrl=mapping.queue_url,
+                                              ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)  # fmt: skip
+            else:
+                sqs.delete_message(
+                    QueueUrl=mapping.queue_url, ReceiptHandle=message["ReceiptHandle"]
+                )
+        return invocation
 
     def run_schedule(
         self, as_of: datetime | None = None, logical_id: str | None = None
@@ -463,7 +548,8 @@ class LocalStack:
         """Events that exhausted their retries (from the template's on-failure queue)."""
         found = []
         sqs = self.client("sqs")
-        for url in self.queues.values():
+        sources = {mapping.queue_url for mapping in self.mappings}
+        for url in (url for url in self.queues.values() if url not in sources):
             while True:
                 batch = sqs.receive_message(
                     QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0

@@ -13,6 +13,7 @@ partner, so every correlation key carries both trading-partner ids.
     STAT#<our>#<partner>              ALL | D#<yyyy-mm-dd>            counters
     PARTNERS                          <our>#<partner>                 the partners seen
     NOTICE#<kind>#<hash>              N                               duplicates, reuse, ambiguity
+    JOB#<job id>                      JOB | PART#<index>              a large file fanned out in parts
 
 <family> is a hash of (our id, partner, subscriber id): a subscriber's transactions, the
 insurer's effectuation records and the findings about them share one partition, read
@@ -132,3 +133,11 @@ def sets_key(our: str, partner: str) -> str:
 
 def notice_pk(kind: str, *identity: str) -> str:
     return f"NOTICE#{kind}#{short_hash(kind, *identity)}"
+
+
+def job_pk(job: str) -> str:
+    return f"JOB#{job}"
+
+
+def part_sk(index: int) -> str:
+    return f"PART#{index:05d}"

@@ -9,11 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from pynamodb.attributes import (
+    BinaryAttribute,
     BooleanAttribute,
     JSONAttribute,
     ListAttribute,
     MapAttribute,
     NumberAttribute,
+    NumberSetAttribute,
+    TTLAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
@@ -269,9 +272,27 @@ class NoticeItem(ReportedItem):
     report = ReportIndex()
 
 
+class JobItem(Item):
+    """A file too large for one invocation, fanned out in parts (``tracking.fanout``)."""
+
+    parts = NumberAttribute()
+    done = NumberAttribute(default=0)
+    done_parts = NumberSetAttribute(null=True)  # a part counts once, however often delivered
+    finished = BooleanAttribute(null=True)
+    created_at = UnicodeAttribute()
+    expires = TTLAttribute(null=True)
+
+
+class PartItem(Item):
+    """What one part found: per-set counts and findings, family outcomes (no PHI)."""
+
+    result = BinaryAttribute(legacy_encoding=False)  # zlib-compressed JSON
+    expires = TTLAttribute(null=True)
+
+
 MODELS: tuple[type[Item], ...] = (
     Item, ReportedItem, InterchangeItem, GroupVersionItem, SetItem, MemberItem, AckItem, ObjectItem,
-    CounterItem, PartnerItem, NoticeItem, EffectuationItem, QualityItem,
+    CounterItem, PartnerItem, NoticeItem, EffectuationItem, QualityItem, JobItem, PartItem,
 )  # fmt: skip
 
 

@@ -18,8 +18,9 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 from types import TracebackType
-from typing import Any
+from typing import Any, NamedTuple
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
@@ -34,9 +35,11 @@ from acktrack.store.models import (
     EffectuationItem,
     GroupVersionItem,
     InterchangeItem,
+    JobItem,
     MemberItem,
     NoticeItem,
     ObjectItem,
+    PartItem,
     PartnerItem,
     QualityItem,
     SetItem,
@@ -941,6 +944,58 @@ class Repository:
             for item in CounterItem.query(pk, CounterItem.sk.between(f"D#{since_day}", "D#9999")):
                 found[item.sk] = item
         return found
+
+    # -- fan-out jobs (a file too large for one invocation) ------------------------------
+
+    def begin_job(self, job: str, parts: int) -> bool:
+        """Create the job unless it exists; True when this call created it."""
+        item = JobItem(keys.job_pk(job), "JOB", parts=parts, created_at=iso_now(),
+                       expires=timedelta(days=JOB_DAYS))  # fmt: skip
+        try:
+            item.save(condition=JobItem.pk.does_not_exist())
+        except PutError as error:
+            if not _conditional_failure(error):
+                raise
+            return False
+        return True
+
+    def record_part(self, job: str, index: int, result: bytes) -> JobProgress:
+        """Keep a part's result and count the part once. Exactly one delivery of the last
+        part to be counted sees done == parts with ``counted`` true."""
+        PartItem(keys.job_pk(job), keys.part_sk(index), result=result,
+                 expires=timedelta(days=JOB_DAYS)).save()  # fmt: skip
+        item = JobItem(keys.job_pk(job), "JOB")
+        try:
+            item.update(
+                actions=[JobItem.done.add(1), JobItem.done_parts.add({index})],
+                condition=JobItem.pk.exists() & ~JobItem.done_parts.contains(index),
+            )
+        except UpdateError as error:
+            if not _conditional_failure(error):
+                raise
+            item = JobItem.get(keys.job_pk(job), "JOB", consistent_read=True)
+            return JobProgress(False, int(item.done), int(item.parts), bool(item.finished))
+        return JobProgress(True, int(item.done), int(item.parts), bool(item.finished))
+
+    def part_results(self, job: str) -> list[bytes]:
+        """Every part's result, in part order (read consistently)."""
+        found = PartItem.query(
+            keys.job_pk(job), PartItem.sk.startswith("PART#"), consistent_read=True
+        )
+        return [item.result for item in found]
+
+    def finish_job(self, job: str) -> None:
+        JobItem(keys.job_pk(job), "JOB").update(actions=[JobItem.finished.set(True)])
+
+
+JOB_DAYS = 14  # a fan-out job's bookkeeping expires (TTL) after this many days
+
+
+class JobProgress(NamedTuple):
+    counted: bool  # this delivery counted the part (False: it was counted before)
+    done: int
+    parts: int
+    finished: bool
 
 
 def iso_now() -> str:

@@ -14,7 +14,7 @@ acknowledgment cannot tell the two apart.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from acktrack.tracking import inbound
 from acktrack.tracking.family import Family
 from acktrack.tracking.index import FileIndex, index_file
-from acktrack.tracking.sources import ObjectSource, Outcome, PipelineConfig
+from acktrack.tracking.sources import ObjectSource, Outcome, PartQueue, PipelineConfig
 from acktrack.tracking.tracked import (
     ObjectRef,
     TrackedInterchange,
@@ -30,14 +30,15 @@ from acktrack.tracking.tracked import (
     plan_interchange,
     track_member,
 )
-from acktrack.x12 import Finding, MemberTransaction, UnreadableX12, read_x12
+from acktrack.x12 import Finding, MemberTransaction, TransactionHeader, UnreadableX12, read_x12
+from acktrack.x12.reader import Record
 
 if TYPE_CHECKING:
     from acktrack.store.repository import Repository
 
 
 @dataclass(slots=True)
-class _Plan:
+class Plan:
     interchange: TrackedInterchange
     resume: bool = False
     completed: bool = False  # counted already; its members are written: settle it only
@@ -45,9 +46,16 @@ class _Plan:
 
 
 def ingest_outbound(
-    ref: ObjectRef, source: ObjectSource, store: Repository, config: PipelineConfig
+    ref: ObjectRef,
+    source: ObjectSource,
+    store: Repository,
+    config: PipelineConfig,
+    parts: PartQueue | None = None,
 ) -> Outcome:
-    """Track one outbound object. Never raises for bad input: it quarantines instead."""
+    """Track one outbound object. Never raises for bad input: it quarantines instead.
+
+    A file larger than ``config.part_bytes`` is cut in parts sent to ``parts`` (one
+    invocation each, see ``fanout``) when a queue is given."""
     problem = config.size_problem(ref)
     if problem:
         return inbound.quarantine(ref, source, store, problem)
@@ -61,7 +69,7 @@ def ingest_outbound(
         return inbound.quarantine(ref, source, store, problem)
 
     outcome = Outcome("tracked", interchanges=len(index.interchanges))
-    plans: list[_Plan] = []
+    plans: list[Plan] = []
     for interchange in index.interchanges:
         if not interchange.enrollment_sets:
             continue
@@ -80,9 +88,15 @@ def ingest_outbound(
         if plan is not None:
             plans.append(plan)
     if plans:
-        families = _write_members(ref, source, store, plans)
+        if parts is not None and config.part_bytes and (ref.size or 0) > config.part_bytes:
+            from acktrack.tracking.fanout import fan_out
+
+            if fan_out(ref, source, store, config, plans, parts, outcome):
+                return outcome  # the part counted last records the object's outcome
+        with source.open(ref) as stream:
+            families = write_members(read_x12(stream), PlannedSets(plans), store)
         for plan in plans:
-            _finish(plan, ref, store, outcome)
+            finish_interchange(plan, ref, store, outcome)
         reconcile_families(store, families, outcome)
         for plan in plans:
             store.settle_interchange(
@@ -109,7 +123,7 @@ def _unusable(index: FileIndex) -> str:
 
 def _decide(
     planned: TrackedInterchange, ref: ObjectRef, store: Repository, outcome: Outcome
-) -> _Plan | None:
+) -> Plan | None:
     """New, resumed, or already tracked (a redelivery or the same interchange elsewhere)?"""
     versions = store.interchange_versions(
         planned.our_id, planned.partner, planned.interchange_control
@@ -124,7 +138,7 @@ def _decide(
         if same.settled:
             return None
         # Counted, but a failure stopped what follows (partner, acknowledgments, families).
-        return _Plan(planned, resume=True, completed=True, sets=_sets_by_control(planned))
+        return Plan(planned, resume=True, completed=True, sets=sets_by_control(planned))
     others = [v for v in versions if v.sk != planned.sk]
     if others:
         outcome.notices.append("interchange_control_reused")
@@ -136,29 +150,48 @@ def _decide(
             planned.our_id, planned.partner, planned.interchange_control,
         )  # fmt: skip
     store.begin_interchange(planned)
-    return _Plan(planned, resume=same is not None, sets=_sets_by_control(planned))
+    return Plan(planned, resume=same is not None, sets=sets_by_control(planned))
 
 
-def _sets_by_control(planned: TrackedInterchange) -> dict[tuple[str, str], TrackedSet]:
+def sets_by_control(planned: TrackedInterchange) -> dict[tuple[str, str], TrackedSet]:
     return {(item.group_control, item.transaction_control): item for item in planned.sets}
 
 
+class PlannedSets:
+    """The tracked sets of the interchanges being ingested, by (ISA sequence, GS06, ST02)."""
+
+    def __init__(self, plans: list[Plan]) -> None:
+        self.by_key = {
+            (plan.interchange.sequence, group, control): item
+            for plan in plans
+            for (group, control), item in plan.sets.items()
+        }
+        # A settling pass only collects families: its members are written already.
+        self.written = {id(item) for plan in plans if plan.completed for item in plan.sets.values()}
+
+    def find(self, member: MemberTransaction) -> TrackedSet | None:
+        sequence = member.header.interchange.sequence
+        return self.by_key.get((sequence, member.group_control or "-", member.transaction_control))
+
+    def opened(self, header: TransactionHeader) -> None:
+        """A set starts (planned sets are known already)."""
+
+    def matching(self, group_control: str, transaction_control: str) -> list[TrackedSet]:
+        return [item for (_, group, control), item in self.by_key.items()
+                if (group, control) == (group_control, transaction_control)]  # fmt: skip
+
+
 def _members(
-    stream: Any, wanted: dict[int, _Plan]
+    records: Iterable[Record], sets: PlannedSets
 ) -> Iterator[tuple[MemberTransaction, TrackedSet, list[Finding]]]:
     """Members of the wanted interchanges, each with the findings about it."""
     pending: tuple[MemberTransaction, TrackedSet, list[Finding]] | None = None
-    for record in read_x12(stream):
+    for record in records:
         if type(record) is MemberTransaction:
             assert isinstance(record, MemberTransaction)
             if pending is not None:
                 yield pending
-            plan = wanted.get(record.header.interchange.sequence)
-            tracked = (
-                plan.sets.get((record.group_control or "-", record.transaction_control))
-                if plan
-                else None
-            )
+            tracked = sets.find(record)
             pending = (record, tracked, []) if tracked is not None else None
         elif type(record) is Finding:
             assert isinstance(record, Finding)
@@ -166,33 +199,28 @@ def _members(
                 pending[2].append(record)
                 pending[1].add_finding(record)
             elif record.transaction_control is not None and record.segment_id == "BGN":
-                for plan in wanted.values():
-                    for item in plan.sets.values():
-                        if (item.group_control, item.transaction_control) == (
-                            record.group_control or "-", record.transaction_control,
-                        ):  # fmt: skip
-                            item.add_finding(record)
-        elif pending is not None:
-            yield pending
-            pending = None
+                for item in sets.matching(record.group_control or "-", record.transaction_control):
+                    item.add_finding(record)
+        else:
+            if type(record) is TransactionHeader:
+                assert isinstance(record, TransactionHeader)
+                sets.opened(record)
+            if pending is not None:
+                yield pending
+                pending = None
     if pending is not None:
         yield pending
 
 
-def _write_members(
-    ref: ObjectRef, source: ObjectSource, store: Repository, plans: list[_Plan]
-) -> set[Family]:
+def write_members(records: Iterable[Record], sets: PlannedSets, store: Repository) -> set[Family]:
     """Write every member; return the families they belong to, for reconciliation."""
-
-    wanted = {plan.interchange.sequence: plan for plan in plans}
-    written = {id(item) for plan in plans if plan.completed for item in plan.sets.values()}
     # Family keys only: the members are in the table once the writer closes, and a
     # reconciliation reads its family's partition consistently (memory stays flat in size).
     families: set[Family] = set()
     current_set: TrackedSet | None = None
     family_id: str | None = None
-    with source.open(ref) as stream, store.member_writer() as writer:
-        for member, tracked, findings in _members(stream, wanted):
+    with store.member_writer() as writer:
+        for member, tracked, findings in _members(records, sets):
             if tracked is not current_set:
                 current_set, family_id = tracked, None
             tracked.last_position = max(tracked.last_position, member.last_position)
@@ -201,8 +229,8 @@ def _write_members(
                 family_id = member.subscriber_id
             elif family_id is not None and member.subscriber_id != family_id:
                 stored.set_findings.append("mixed_subscriber_ids")
-            if id(tracked) not in written:
-                writer.add(stored)  # (a settling pass only collects families: no rewrites)
+            if id(tracked) not in sets.written:
+                writer.add(stored)
             if stored.subscriber_id:
                 families.add((stored.our_id, stored.partner, stored.subscriber_id))
     return families
@@ -237,7 +265,7 @@ def reconcile_families(store: Repository, families: set[Family], outcome: Outcom
             outcome.effectuated += change.effectuated - change.uneffectuated
 
 
-def _finish(plan: _Plan, ref: ObjectRef, store: Repository, outcome: Outcome) -> None:
+def finish_interchange(plan: Plan, ref: ObjectRef, store: Repository, outcome: Outcome) -> None:
     interchange = plan.interchange
     store.put_sets(interchange.sets)
     for group_control in interchange.group_controls:

@@ -14,10 +14,22 @@ from acktrack.tracking.tracked import ObjectRef
 class ObjectSource(Protocol):
     """Reads and quarantines stored objects (S3 in Lambda and on the local stack)."""
 
-    def open(self, ref: ObjectRef) -> AbstractContextManager[BinaryIO]: ...
+    def open(
+        self, ref: ObjectRef, start: int = 0, end: int | None = None
+    ) -> AbstractContextManager[BinaryIO]:
+        """The object's bytes [start, end) as a stream (``end`` None: to the end)."""
+        ...
 
     def quarantine(self, ref: ObjectRef, reason: str) -> str:
         """Copy the object under the quarantine prefix with its reason; return the new key."""
+        ...
+
+
+class PartQueue(Protocol):
+    """Where the parts of a file too large for one invocation go (SQS in AWS)."""
+
+    def send(self, orders: list[dict[str, Any]]) -> None:
+        """Send every order (JSON-ready) or raise; sending one twice is harmless."""
         ...
 
 
@@ -29,6 +41,7 @@ class PipelineConfig:
     our_sender_ids: tuple[str, ...] = ()
     envelope_zone: tzinfo = _UTC
     max_object_bytes: int = 2 * 1024**3
+    part_bytes: int = 0  # files larger than this are cut in parts of this size (0: never)
 
     def size_problem(self, ref: ObjectRef) -> str:
         if ref.size is not None and ref.size > self.max_object_bytes:
@@ -45,7 +58,9 @@ class PipelineConfig:
 class Outcome:
     """What happened to one object; every field is safe to log (no PHI, no raw keys)."""
 
-    outcome: str  # tracked | duplicate | acknowledgments | quarantined
+    outcome: (
+        str  # tracked | duplicate | redelivered | acknowledgments | quarantined | fanned_out | part
+    )
     reason: str = ""
     interchanges: int = 0
     sets: int = 0
@@ -55,6 +70,7 @@ class Outcome:
     unmatched: int = 0
     duplicates: int = 0
     redelivered: int = 0
+    parts: int = 0  # a large file: the parts it was cut in
     effectuation_records: int = 0
     effectuated: int = 0
     quarantine_key: str | None = None
@@ -75,7 +91,7 @@ class Outcome:
     def to_log(self) -> dict[str, Any]:
         data: dict[str, Any] = {"outcome": self.outcome}
         for name in ("interchanges", "sets", "members", "acknowledgments", "applied", "unmatched", "duplicates",
-                     "redelivered", "effectuation_records", "effectuated"):  # fmt: skip
+                     "redelivered", "parts", "effectuation_records", "effectuated"):  # fmt: skip
             value = getattr(self, name)
             if value:
                 data[name] = value

@@ -12,7 +12,7 @@ from typing import Any
 
 from acktrack.store import keys
 from acktrack.tracking.index import InterchangeIndex, SetIndex
-from acktrack.x12 import Finding, MemberTransaction
+from acktrack.x12 import Finding, MemberTransaction, TransactionHeader
 
 MAX_FINDINGS_KEPT = 50  # per set or interchange; the count is kept in full
 
@@ -243,4 +243,17 @@ def track_member(
         member.group_policy_number, member.eligibility_begin, member.eligibility_end,
         member.maintenance_effective, coverages, dict(member.reporting_categories),
         [finding_detail(f) for f in findings],
+    )  # fmt: skip
+
+
+def plan_part_set(
+    header: TransactionHeader, our: str, partner: str, interchange_control: str, digest: str,
+    received_at: datetime, zone: tzinfo,
+) -> TrackedSet:  # fmt: skip
+    """A set met while reading one part of a large file; the whole file's index gives its
+    counts when the file is finished (``fanout``)."""
+    return _plan_set(
+        SetIndex(header), our, partner, interchange_control, header.group_control or "-", digest,
+        keys.interchange_pk(our, partner, interchange_control), keys.interchange_sk(digest),
+        received_at, zone,
     )  # fmt: skip

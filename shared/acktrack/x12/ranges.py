@@ -37,7 +37,6 @@ class ResumePoint:
     interchange_groups: int  # groups of the interchange so far, this one included
     interchange_sequence: int  # 1 for the first interchange of the stream
 
-
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready form (a fan-out message carries it to another invocation)."""
         data = {name: getattr(self, name) for name in self.__slots__}

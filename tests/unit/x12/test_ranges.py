@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -106,13 +107,15 @@ def test_parts_start_on_subscribers_and_read_like_one_pass(
     data, _ = generate(members=members, sets_per_group=sets, seed=members, line_ending=line_ending)
     parts = plan_parts(io.BytesIO(data), len(data), part_bytes)
     assert parts[0].start == 0 and parts[-1].end is None
-    for before, after in zip(parts, parts[1:], strict=False):
+    for before, after in pairwise(parts):
         assert before.end == after.start  # no gap, no overlap
         assert data[after.start :].startswith(b"INS*Y*")  # a family is never split
     found: list[object] = []
     for part in parts:
         # Each part travels as JSON to another invocation.
-        resume = part.resume and ResumePoint.from_dict(json.loads(json.dumps(part.resume.to_dict())))
+        resume = part.resume and ResumePoint.from_dict(
+            json.loads(json.dumps(part.resume.to_dict()))
+        )
         found += list(read_range(io.BytesIO(data), ByteRange(part.start, part.end, resume)))
     assert summary(found)[:2] == summary(records(data))[:2]
 

@@ -1,0 +1,17 @@
+"""SQS: one part of an outbound 834 too large for one invocation (see acktrack.tracking.fanout)."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from acktrack.runtime import handle_part_event
+
+logger = Logger()
+metrics = Metrics()
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(log_event=False)  # orders name S3 keys: never logged raw
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return handle_part_event(event, logger, metrics)

@@ -1,0 +1,270 @@
+"""A file too large for one invocation: cut in parts, one invocation per part (SQS).
+
+The outbound function reads the envelopes (pass 1) and decides what the file is, as for
+any file. When the file is larger than ``PipelineConfig.part_bytes`` it cuts the file
+into byte ranges that each start on a subscriber (``x12.ranges.plan_parts``: a family is
+never split) and sends one order per range. Each part reads only its range (a ranged
+GET), writes its members, reconciles its families and records what it found. The part
+counted last finishes the file exactly as one invocation would: the sets become
+visible, counters move once, stored acknowledgments are applied, the interchanges are
+settled and the object's outcome is recorded.
+
+Every step is safe to repeat: members are keyed, a part is counted once however often
+SQS delivers it, and finishing is idempotent (a redelivered last part finishes again).
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from acktrack.store import keys
+from acktrack.tracking.index import index_file
+from acktrack.tracking.outbound import (
+    Plan,
+    PlannedSets,
+    finish_interchange,
+    reconcile_families,
+    sets_by_control,
+    write_members,
+)
+from acktrack.tracking.sources import ObjectSource, Outcome, PartQueue, PipelineConfig
+from acktrack.tracking.tracked import (
+    MAX_FINDINGS_KEPT,
+    ObjectRef,
+    TrackedSet,
+    plan_interchange,
+    plan_part_set,
+)
+from acktrack.x12 import MemberTransaction, TransactionHeader
+from acktrack.x12.ranges import ResumePoint, plan_parts
+from acktrack.x12.reader import X12Reader
+
+if TYPE_CHECKING:
+    from acktrack.store.repository import Repository
+
+MAX_INTERCHANGES = 1000  # an order names its file's interchanges; more are ingested in one go
+_FINDINGS_PER_PART = 200  # finding details a part keeps (counts are kept in full)
+
+
+class BadPartOrder(ValueError):
+    """A message on the parts queue is not a part order (the message is kept, not lost)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PartOrder:
+    """One part of a large file: which bytes, and what the file's interchanges are."""
+
+    job: str
+    index: int
+    parts: int
+    bucket: str
+    key: str  # sensitive like any S3 key: logged as a hash only
+    version_id: str | None
+    size: int | None
+    received_at: str
+    start: int
+    end: int | None
+    resume: dict[str, Any] | None
+    # {sequence, our_id, partner, control, digest, completed} of each interchange to ingest
+    interchanges: list[dict[str, Any]]
+    notices: list[str] = field(default_factory=list)  # what pass 1 noticed, for the outcome
+
+    @property
+    def ref(self) -> ObjectRef:
+        return ObjectRef(self.bucket, self.key, self.size, self.version_id,
+                         datetime.fromisoformat(self.received_at))  # fmt: skip
+
+    def to_message(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+    @classmethod
+    def from_message(cls, body: str) -> PartOrder:
+        try:
+            data = json.loads(body)
+            order = cls(**data) if isinstance(data, dict) else None
+            if order is None or not all(
+                isinstance(n, int) for n in (order.index, order.parts, order.start)
+            ):
+                raise BadPartOrder("not a part order: fields missing or of the wrong type")
+            if not 0 <= order.index < order.parts:
+                raise BadPartOrder(f"not a part order: part {order.index} of {order.parts}")
+            datetime.fromisoformat(order.received_at)
+        except (TypeError, ValueError) as error:
+            if isinstance(error, BadPartOrder):
+                raise
+            raise BadPartOrder(f"not a part order: {type(error).__name__}") from None
+        return order
+
+
+def job_id(ref: ObjectRef, plans: list[Plan]) -> str:
+    """The same file version and interchanges give the same job (a redelivered event
+    finds its job again)."""
+    return keys.short_hash(ref.bucket, ref.key, ref.version_id or "-",
+                           *(plan.interchange.sk for plan in plans), size=24)  # fmt: skip
+
+
+def fan_out(
+    ref: ObjectRef,
+    source: ObjectSource,
+    store: Repository,
+    config: PipelineConfig,
+    plans: list[Plan],
+    queue: PartQueue,
+    outcome: Outcome,
+) -> bool:
+    """Cut the file in parts and send one order per part. False: it cannot be cut (too
+    few subscribers, line-break terminators, too many interchanges); ingest it in one go."""
+    if len(plans) > MAX_INTERCHANGES or not ref.size:
+        return False
+    with source.open(ref) as stream:
+        ranges = plan_parts(stream, ref.size, config.part_bytes)
+    if len(ranges) < 2:
+        return False
+    job = job_id(ref, plans)
+    interchanges = [
+        {"sequence": plan.interchange.sequence, "our_id": plan.interchange.our_id,
+         "partner": plan.interchange.partner, "control": plan.interchange.interchange_control,
+         "digest": plan.interchange.digest, "completed": plan.completed}
+        for plan in plans
+    ]  # fmt: skip
+    store.begin_job(job, len(ranges))  # a redelivered event sends the same orders again
+    orders = [
+        PartOrder(job, index, len(ranges), ref.bucket, ref.key, ref.version_id, ref.size,
+                  ref.received_at.isoformat(), part.start, part.end,
+                  part.resume.to_dict() if part.resume else None, interchanges,
+                  sorted(set(outcome.notices))).to_message()
+        for index, part in enumerate(ranges)
+    ]  # fmt: skip
+    queue.send([{"id": str(index), "body": body} for index, body in enumerate(orders)])
+    outcome.outcome, outcome.parts = "fanned_out", len(ranges)
+    return True
+
+
+class PartSets(PlannedSets):
+    """Sets met in one part, planned as they start (the part does not read the whole file)."""
+
+    def __init__(self, order: PartOrder, config: PipelineConfig) -> None:
+        super().__init__([])
+        self.interchanges = {int(entry["sequence"]): entry for entry in order.interchanges}
+        self.received_at = order.ref.received_at
+        self.zone = config.envelope_zone
+        self.written = set()
+
+    def opened(self, header: TransactionHeader) -> None:
+        entry = self.interchanges.get(header.interchange.sequence)
+        if entry is None or header.set_id != "834":
+            return
+        key = (header.interchange.sequence, header.group_control or "-", header.control)
+        if key not in self.by_key:
+            tracked = plan_part_set(header, entry["our_id"], entry["partner"], entry["control"],
+                                    entry["digest"], self.received_at, self.zone)  # fmt: skip
+            self.by_key[key] = tracked
+            if entry["completed"]:
+                self.written.add(id(tracked))
+
+    def find(self, member: MemberTransaction) -> TrackedSet | None:
+        found = super().find(member)
+        if found is None:  # a part that starts inside the set
+            self.opened(member.header)
+            found = super().find(member)
+        return found
+
+    def result(self) -> list[list[Any]]:
+        """Per set: [sequence, GS06, ST02, last position, finding count, predicted rejection,
+        finding details]."""
+        room = _FINDINGS_PER_PART
+        rows: list[list[Any]] = []
+        for (sequence, group, control), item in self.by_key.items():
+            details = item.findings[:room]
+            room -= len(details)
+            rows.append([sequence, group, control, item.last_position, item.finding_count,
+                         item.predicted_rejection, details])  # fmt: skip
+        return rows
+
+
+def ingest_part(
+    order: PartOrder, source: ObjectSource, store: Repository, config: PipelineConfig
+) -> Outcome:
+    """Write and reconcile one part; the part counted last finishes the whole file."""
+    ref = order.ref
+    sets = PartSets(order, config)
+    resume = ResumePoint.from_dict(order.resume) if order.resume else None
+    with source.open(ref, order.start, order.end) as stream:
+        reader = X12Reader(stream, resume=resume, partial=order.end is not None)
+        families = write_members(reader.records(), sets, store)
+    found = Outcome("part", parts=1)
+    reconcile_families(store, families, found)
+    result = {"sets": sets.result(), "findings": found.findings,
+              "by_partner": found.by_partner, "effectuated": found.effectuated}  # fmt: skip
+    progress = store.record_part(order.job, order.index, pack(result))
+    found.reason = (
+        f"part {order.index + 1} of {order.parts}; {progress.done} of {progress.parts} done"
+    )
+    if progress.done < progress.parts or (progress.finished and not progress.counted):
+        return found
+    return finish(order, source, store, config)
+
+
+def finish(
+    order: PartOrder, source: ObjectSource, store: Repository, config: PipelineConfig
+) -> Outcome:
+    """Every part is written: finish the file as one invocation would have."""
+    ref = order.ref
+    with source.open(ref) as stream:
+        index = index_file(stream)  # envelopes only: the sets' counts and findings
+    wanted = {int(entry["sequence"]): entry for entry in order.interchanges}
+    outcome = Outcome("tracked", interchanges=len(index.interchanges), parts=order.parts)
+    outcome.notices.extend(order.notices)
+    plans: list[Plan] = []
+    for interchange in index.interchanges:
+        entry = wanted.get(interchange.header.sequence)
+        if entry is None or not interchange.enrollment_sets:
+            continue
+        planned = plan_interchange(
+            interchange, ref.bucket, ref.key, ref.received_at, config.envelope_zone
+        )
+        plans.append(Plan(planned, resume=True, completed=bool(entry["completed"]),
+                          sets=sets_by_control(planned)))  # fmt: skip
+    by_key = {(plan.interchange.sequence, *key): item for plan in plans
+              for key, item in plan.sets.items()}  # fmt: skip
+    for packed in store.part_results(order.job):
+        _merge(unpack(packed), by_key, outcome)
+    for plan in plans:
+        finish_interchange(plan, ref, store, outcome)
+    for plan in plans:
+        store.settle_interchange(plan.interchange)
+    store.record_object(ref, outcome)
+    store.finish_job(order.job)  # last: a failure before it is finished on redelivery
+    return outcome
+
+
+def _merge(
+    result: dict[str, Any], by_key: dict[tuple[Any, ...], TrackedSet], outcome: Outcome
+) -> None:
+    for sequence, group, control, last, count, rejected, details in result["sets"]:
+        item = by_key.get((sequence, group, control))
+        if item is None:
+            continue
+        item.last_position = max(item.last_position, int(last))
+        item.finding_count += int(count)
+        item.predicted_rejection = item.predicted_rejection or bool(rejected)
+        item.findings.extend(details[: MAX_FINDINGS_KEPT - len(item.findings)])
+    for kind, count in result["findings"].items():
+        outcome.findings[kind] = outcome.findings.get(kind, 0) + count
+    for partner, values in result["by_partner"].items():
+        for name, value in values.items():
+            outcome.count(partner, name, value)
+    outcome.effectuated += int(result["effectuated"])
+
+
+def pack(result: dict[str, Any]) -> bytes:
+    """A part's result, compressed (a DynamoDB item holds 400 KB)."""
+    return zlib.compress(json.dumps(result, separators=(",", ":")).encode(), 6)
+
+
+def unpack(data: bytes) -> dict[str, Any]:
+    return dict(json.loads(zlib.decompress(data)))

@@ -1,0 +1,132 @@
+"""Files too large for one invocation, on the local stack with a scaled-down budget.
+
+With PartBytes at a few kilobytes, every outbound file of a realistic day is cut in
+parts that travel through the template's parts queue to the part function. The final
+state (every table item and the reports) must be the state of the same day ingested
+in one invocation per file: whatever order the parts arrive in, however often SQS
+delivers them, and whichever AWS call fails on the way.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+from typing import Any
+
+import pytest
+
+from acktrack.local.stack import LocalStack
+from acktrack.synthetic.enrollment import EnrollmentSpec, write_834
+from tests.reliability.support import SENT, File, build_day, deliver, final_state, fresh_stack
+from tests.reliability.test_faults import Faults
+
+PART_BYTES = 2048  # a few members per part: every file here is cut in 3 to 20 parts
+
+
+def _day() -> list[File]:
+    big = io.BytesIO()
+    write_834(EnrollmentSpec(members=60, sets_per_group=3, seed=81, sent_at=SENT,
+                             interchange_control=3001, first_group_control=31,
+                             subscriber_id_start=400000001, errors=["bad_ins03:17"]), big)  # fmt: skip
+    return [*build_day(), File("outbound", "big.834", big.getvalue())]
+
+
+DAY = _day()
+
+
+def _without_jobs(state: dict[str, Any]) -> dict[str, Any]:
+    table = {key: value for key, value in state["table"].items() if not key.startswith("JOB#")}
+    return {**state, "table": table}
+
+
+def _run(parameters: dict[str, Any], order: random.Random | None = None,
+         deliveries: int = 1) -> tuple[dict[str, Any], LocalStack, list[Any]]:  # fmt: skip
+    with fresh_stack(parameters) as stack:
+        stack.delivery_order = order
+        invocations: list[Any] = []
+        for file in DAY:
+            invocations += deliver(stack, file, deliveries)
+        return final_state(stack), stack, invocations
+
+
+@pytest.fixture(scope="module")
+def in_one_go() -> dict[str, Any]:
+    state, _, _ = _run({"PartBytes": 0})
+    return state
+
+
+def _parts(invocations: list[Any]) -> list[Any]:
+    return [i for i in invocations if i.function == "IngestPartFunction"]
+
+
+def test_large_files_are_cut_in_parts_and_end_as_if_read_in_one_go(
+    in_one_go: dict[str, Any],
+) -> None:
+    state, _, invocations = _run({"PartBytes": PART_BYTES})
+    cut = [
+        entry
+        for i in invocations
+        if i.function == "IngestOutboundFunction" and i.ok
+        for entry in i.result["objects"]
+        if entry["outcome"] == "fanned_out"
+    ]
+    assert len(cut) >= 2  # the 834s larger than a part (a copy of one is a duplicate)
+    parts = _parts(invocations)
+    assert all(p.ok and not p.result["batchItemFailures"] for p in parts)
+    assert len(parts) == sum(entry["parts"] for entry in cut) >= 10
+    jobs = {k: v for k, v in state["table"].items() if k.startswith("JOB#") and k.endswith("|JOB")}
+    assert len(jobs) == len(cut)
+    assert all(job["done"] == job["parts"] and job["finished"] == {"BOOL": True}
+               for job in ({"done": int(v["done"]["N"]), "parts": int(v["parts"]["N"]),
+                            "finished": v["finished"]} for v in jobs.values()))  # fmt: skip
+    assert _without_jobs(state) == in_one_go
+    assert in_one_go["report"]["summary"]["members_sent"] > 60
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_parts_in_any_order_and_delivered_twice_end_the_same(
+    in_one_go: dict[str, Any], seed: int
+) -> None:
+    state, _, invocations = _run({"PartBytes": PART_BYTES}, random.Random(seed), deliveries=2)
+    assert len(_parts(invocations)) >= 20
+    assert _without_jobs(state) == in_one_go
+
+
+def test_a_part_that_fails_is_retried_and_a_bad_order_is_kept(in_one_go: dict[str, Any]) -> None:
+    with fresh_stack({"PartBytes": PART_BYTES}) as stack:
+        faults = Faults("crash", 40)  # a call in the middle of the parts
+        faults.install()
+        for file in DAY:
+            deliver(stack, file)
+        assert faults.fired
+        assert _without_jobs(final_state(stack)) == in_one_go
+        queue = stack.queues["PartsQueue"]
+        stack.client("sqs").send_message(QueueUrl=queue, MessageBody='{"job": "x"}')
+        attempts = stack.pump()
+        assert len(attempts) == 5 and not any(a.result["batchItemFailures"] == [] for a in attempts)
+        (kept,) = stack.failures()  # after maxReceiveCount, in the failure queue: not lost
+        assert kept == {"job": "x"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["throttling", "timeout", "crash"])
+def test_one_failed_call_anywhere_in_a_cut_file_ends_in_the_same_state(
+    in_one_go: dict[str, Any], kind: str
+) -> None:
+    fired = 0
+    for at in range(7 + ("throttling", "timeout", "crash").index(kind) * 5, 400, 37):
+        with fresh_stack({"PartBytes": PART_BYTES}) as stack:
+            faults = Faults(kind, at)
+            faults.install()
+            for file in DAY:
+                deliver(stack, file)
+            if not faults.fired:
+                break
+            for file in DAY:  # then S3 delivers every event again
+                stack.redeliver(
+                    stack.bucket("Outbound" if file.folder == "outbound" else "Inbound"), file.key
+                )
+            state = final_state(stack)
+            assert _without_jobs(state) == in_one_go, f"{kind} at call {at} ({faults.fired})"
+            fired += 1
+    assert fired >= 5  # the faults reached the parts, not only the first files

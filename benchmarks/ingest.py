@@ -11,6 +11,7 @@ are counted with a botocore hook on the handler's own client.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import resource
@@ -21,7 +22,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -57,62 +58,149 @@ def moto_apart() -> Iterator[str]:
         process.wait()
 
 
-def sample(members: int) -> Path:
+def sample(members: int, sets: int = 1) -> Path:
     from acktrack.synthetic.enrollment import EnrollmentSpec, write_834
 
     DATA.mkdir(exist_ok=True)
-    path = DATA / f"ingest_{members}m.834"
+    path = DATA / (f"ingest_{members}m.834" if sets == 1 else f"ingest_{members}m_{sets}s.834")
     if not path.exists():
         with path.open("wb") as stream:
-            write_834(EnrollmentSpec(seed=2013, members=members, keep_members=False,
-                                     sent_at=datetime(2024, 1, 15, 12)), stream)  # fmt: skip
+            write_834(EnrollmentSpec(seed=2013, members=members, sets_per_group=sets, keep_members=False,
+                                     sent_at=SENT), stream)  # fmt: skip
     return path
 
 
-def measure(members: int) -> dict[str, Any]:
+SENT = datetime(2024, 1, 15, 12)
+
+
+class Requests:
+    """DynamoDB requests by operation, and items read (ScannedCount; GetItem: 1), counted with
+    botocore event hooks on the handlers' own client."""
+
+    def __init__(self, client: Any) -> None:
+        self.calls: Counter[str] = Counter()
+        self.items_read = 0
+        self.items_written = 0
+        client.meta.events.register("before-call.dynamodb", self._before)
+        client.meta.events.register("after-call.dynamodb", self._after)
+
+    def _before(self, model: Any, params: dict[str, Any], **_: Any) -> None:
+        self.calls[model.name] += 1
+        if model.name == "BatchWriteItem":
+            requests = json.loads(params["body"])["RequestItems"].values()
+            self.items_written += sum(len(r) for r in requests)
+
+    def _after(self, model: Any, parsed: dict[str, Any], **_: Any) -> None:
+        if model.name in ("Query", "Scan"):
+            self.items_read += int(parsed.get("ScannedCount", 0))
+        elif model.name == "GetItem" and parsed.get("Item"):
+            self.items_read += 1
+
+    def take(self) -> dict[str, Any]:
+        """What was counted since the last take, and start again."""
+        taken = {"requests": sum(self.calls.values()), "by_operation": dict(self.calls),
+                 "items_read": self.items_read}  # fmt: skip
+        self.calls, self.items_read = Counter(), 0
+        return taken
+
+
+def _ta1_rejecting(control: int) -> bytes:
+    from acktrack.synthetic.acknowledgments import write_ta1
+
+    buffer = io.BytesIO()
+    write_ta1(buffer, sender_id="HEALTHPLAN01", receiver_id="ACKTRACKEXCH", interchange_control=8001,
+              sent_at=SENT + timedelta(hours=8), acknowledged_control=f"{control:09d}",
+              acknowledged_date=SENT.strftime("%y%m%d"), acknowledged_time=SENT.strftime("%H%M"),
+              status="R", note="024")  # fmt: skip
+    return buffer.getvalue()
+
+
+def _members_tracked(stack: Any) -> int:
+    """Members the counters say were sent (what the report's headline counts read)."""
+    dynamodb = stack.client("dynamodb")
+    found = dynamodb.query(TableName=stack.table, KeyConditionExpression="pk = :pk AND sk = :sk",
+                           ExpressionAttributeValues={":pk": {"S": "STAT#ACKTRACKEXCH#HEALTHPLAN01"},
+                                                      ":sk": {"S": "ALL"}})  # fmt: skip
+    return int(found["Items"][0]["members_sent"]["N"]) if found["Items"] else 0
+
+
+def measure(
+    members: int, sets: int = 1, follow: bool = True, part_bytes: int = 0
+) -> dict[str, Any]:
+    """Ingest one file (``part_bytes``: cut in parts of that size, through the parts queue);
+    then (``follow``) a 999 accepting it, 1,000 more members left pending, the report, and a
+    TA1 rejecting the first interchange, each with its request count."""
     from acktrack import runtime
     from acktrack.local.stack import LocalStack
+    from acktrack.synthetic.acknowledgments import respond
+    from acktrack.synthetic.enrollment import EnrollmentSpec, write_834
 
-    path = sample(members)
-    calls: Counter[str] = Counter()
-    items = [0]
-
-    def count(model: Any, params: dict[str, Any], **_: Any) -> None:
-        calls[model.name] += 1
-        if model.name == "BatchWriteItem":
-            items[0] += sum(len(r) for r in json.loads(params["body"])["RequestItems"].values())
-
+    path = sample(members, sets)
     with moto_apart() as endpoint:
-        stack = LocalStack(ROOT / "template.yaml", {}, endpoint=endpoint).start()
+        stack = LocalStack(
+            ROOT / "template.yaml", {"PartBytes": part_bytes}, endpoint=endpoint
+        ).start()
         os.environ["TABLE_NAME"] = stack.table
-        runtime.repository().client.meta.events.register("before-call.dynamodb", count)
-        bucket = stack.bucket("Outbound")
-        stack.client("s3").upload_file(str(path), bucket, "outbound/big.834")  # streamed from disk
+        counter = Requests(runtime.repository().client)
+        outbound, inbound = stack.bucket("Outbound"), stack.bucket("Inbound")
+        stack.client("s3").upload_file(
+            str(path), outbound, "outbound/big.834"
+        )  # streamed from disk
         started = time.perf_counter()
-        (result,) = stack.redeliver(bucket, "outbound/big.834")
+        result, *parts = stack.redeliver(outbound, "outbound/big.834")
         seconds = time.perf_counter() - started
-        assert result.ok, result.error
+        assert result.ok and all(part.ok for part in parts), result.error
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        ingest = counter.take()
+        written = counter.items_written
+        figures: dict[str, Any] = {
+            "members": members, "sets": sets, "file_mb": path.stat().st_size / 1e6,
+            "seconds": seconds, "peak_rss_mb": peak, "requests": ingest["by_operation"],
+            "write_requests": sum(n for op, n in ingest["by_operation"].items() if op not in ("Query", "GetItem")),
+            "member_items_written": written,
+        }  # fmt: skip
+        figures["items_per_write_request"] = written / max(figures["write_requests"], 1)
+        if part_bytes:
+            (entry,) = result.result["objects"]
+            finished = [p.result for p in parts if not p.result["batchItemFailures"]]
+            figures["fanout"] = {"part_bytes": part_bytes, "parts": entry.get("parts", 0),
+                                 "part_invocations": len(parts), "failed_parts": len(parts) - len(finished),
+                                 "members_tracked": _members_tracked(stack)}  # fmt: skip
+        if follow:
+            reply = respond(path.read_bytes(), insurer_control=7001, sent_at=SENT + timedelta(hours=5),
+                            with_ta1=False)  # fmt: skip
+            assert all(r.ok for r in stack.put(inbound, "inbound/big.999", reply))
+            figures["ack_999"] = counter.take()
+            pending = io.BytesIO()
+            write_834(EnrollmentSpec(seed=7, members=1000, interchange_control=5001, first_group_control=501,
+                                     subscriber_id_start=700000001, sent_at=SENT + timedelta(hours=1),
+                                     keep_members=False), pending)  # fmt: skip
+            assert all(
+                r.ok for r in stack.put(outbound, "outbound/pending.834", pending.getvalue())
+            )
+            counter.take()
+            run = stack.run_schedule(datetime(2024, 1, 20, 7, tzinfo=UTC))
+            assert run.ok, run.error
+            figures["report"] = {**counter.take(), "confirmed": run.result["summary"]["confirmed"],
+                                 "pending": run.result["summary"]["pending_overdue"]}  # fmt: skip
+            assert all(r.ok for r in stack.put(inbound, "inbound/big.ta1", _ta1_rejecting(1001)))
+            figures["ta1_reject"] = counter.take()
         stack.stop()
-    writes = sum(n for op, n in calls.items() if op not in ("Query", "GetItem"))
-    return {
-        "members": members,
-        "file_mb": path.stat().st_size / 1e6,
-        "seconds": seconds,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "requests": dict(calls),
-        "write_requests": writes,
-        "member_items_written": items[0],
-        "items_per_write_request": items[0] / max(writes, 1),
-    }
+    return figures
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--members", type=int, default=100_000)
+    parser.add_argument("--members", type=int, default=100_000, help="members in the file")
+    parser.add_argument("--sets", type=int, default=1, help="transaction sets they are spread over")
+    parser.add_argument("--no-follow", action="store_true",
+                        help="ingest only (no 999, report and TA1 afterwards)")  # fmt: skip
+    parser.add_argument("--part-bytes", type=int, default=0, metavar="N",
+                        help="cut the file in parts of N bytes through the parts queue (0: never)")  # fmt: skip
     args = parser.parse_args()
-    print(json.dumps(measure(args.members)))
+    print(json.dumps(measure(args.members, args.sets, not args.no_follow, args.part_bytes)))
     return 0
 
 

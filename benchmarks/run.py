@@ -143,7 +143,7 @@ def sample_file(members: int, sets: int = 1) -> Path:
 
 # -- cold start ----------------------------------------------------------------------------
 
-HANDLERS = ("ingest_outbound", "ingest_inbound", "report")
+HANDLERS = ("ingest_outbound", "ingest_part", "ingest_inbound", "report")
 
 
 def import_ms(handler: str, repeat: int = 5) -> float:
@@ -192,13 +192,84 @@ def cold_start_table(figures: dict[str, float]) -> str:
 # -- ingest ----------------------------------------------------------------------------------
 
 
-def ingest_figures(members: int) -> dict[str, Any]:
+def ingest_figures(members: int, *options: str) -> dict[str, Any]:
     """benchmarks/ingest.py in a fresh process (its peak RSS is the handler's alone)."""
     output = subprocess.run(
-        [sys.executable, str(HERE / "ingest.py"), "--members", str(members)],
+        [sys.executable, str(HERE / "ingest.py"), "--members", str(members), *options],
         check=True, capture_output=True, text=True,
     ).stdout  # fmt: skip
     return dict(json.loads(output.strip().splitlines()[-1]))
+
+
+def acknowledgment_table(figures: dict[str, Any]) -> str:
+    """999s, TA1s and the report: DynamoDB requests and items read, against the targets."""
+    one, ten = figures["sets_1"], figures["sets_10"]
+    small, big = figures["small"], figures["big"]
+    rows = [
+        ("999 accepting 1,000 sets, 1 member each", one["ack_999"], "O(sets)"),
+        ("999 accepting 1,000 sets, 10 members each", ten["ack_999"], "the same as 1 member each"),
+        ("TA1 rejecting an interchange of 1,000 sets, 1 member each", one["ta1_reject"], "O(sets)"),
+        ("TA1 rejecting an interchange of 1,000 sets, 10 members each", ten["ta1_reject"], "the same"),
+        (f"999 accepting one {small['members']:,}-member set", small["ack_999"], "O(sets)"),
+        (f"999 accepting one {big['members']:,}-member set", big["ack_999"], "the same"),
+        (f"TA1 rejecting a {small['members']:,}-member interchange", small["ta1_reject"], "O(sets)"),
+        (f"TA1 rejecting a {big['members']:,}-member interchange", big["ta1_reject"], "the same"),
+        (f"report: {big['report']['confirmed']:,} confirmed, {big['report']['pending']:,} pending",
+         big["report"], "≤ about 2,000 items read"),
+    ]  # fmt: skip
+    lines = [
+        "Acknowledgments and the report (DynamoDB requests counted with a botocore hook; items read "
+        "are Query ScannedCount plus GetItem hits):",
+        "",
+        "| work | DynamoDB requests | items read | target |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {label} | {row['requests']:,} | {row['items_read']:,} | {target} |"
+        for label, row, target in rows
+    ]
+    by_sets = one["ack_999"]["requests"] == ten["ack_999"]["requests"] and (
+        one["ta1_reject"]["requests"] == ten["ta1_reject"]["requests"]
+    )
+    by_members = small["ack_999"]["requests"] == big["ack_999"]["requests"] and (
+        small["ta1_reject"]["requests"] == big["ta1_reject"]["requests"]
+    )
+    report_ok = big["report"]["items_read"] <= 2_000
+    acks_ok = "met" if by_sets and by_members else "MISSED"
+    lines += [
+        "",
+        f"- Acknowledgment targets (O(sets), whatever the member count): {acks_ok} "
+        f"({one['ack_999']['requests']:,} requests for 1,000 sets with {one['members']:,} or {ten['members']:,} "
+        f"members; {big['ta1_reject']['requests']:,} for a {big['members']:,}-member interchange, as for "
+        f"{small['members']:,}). Two requests per set: read the set, move it and its counters in one transaction.",
+        f"- Report target (≤ about 2,000 items with {big['report']['confirmed']:,} confirmed and "
+        f"{big['report']['pending']:,} pending): {'met' if report_ok else 'MISSED'} "
+        f"({big['report']['items_read']:,} items in {big['report']['requests']} queries of the sparse index; "
+        f"{small['report']['items_read']:,} with {small['report']['confirmed']:,} confirmed).",
+    ]
+    return "\n".join(lines)
+
+
+def fanout_table(figures: dict[str, Any]) -> str:
+    """A file cut in parts through the parts queue, at a budget scaled down 100 times."""
+    fan = figures["fanout"]
+    ok = fan["failed_parts"] == 0 and fan["members_tracked"] == figures["members"]
+    return "\n".join([
+        "Larger than one Lambda, scaled down 100 times: a 1,000,000-member file (about 430 MB) is cut in "
+        "parts of PartBytes = 32 MiB; here a 10,000-member file is cut in parts of 32 MiB / 100, on the "
+        "local stack (parts queue, part function, redrive policy from template.yaml):",
+        "",
+        "| members | file | PartBytes | parts (SQS orders) | part invocations | members tracked | "
+        "member items per write request | peak RSS |",
+        "|---|---|---|---|---|---|---|---|",
+        f"| {figures['members']:,} | {figures['file_mb']:.1f} MB | {fan['part_bytes']:,} | {fan['parts']} | "
+        f"{fan['part_invocations']} | {fan['members_tracked']:,} | {figures['items_per_write_request']:.1f} | "
+        f"{figures['peak_rss_mb']:.0f} MB |",
+        "",
+        f"- Fan-out: {'met' if ok else 'MISSED'}: every part ran once, the part counted last finished the file, "
+        "and the counters show every member. tests/e2e/test_fanout.py proves the final state equals one "
+        "invocation's whatever the order, with parts delivered twice and with failed calls.",
+    ])  # fmt: skip
 
 
 def ingest_table(big: dict[str, Any], small: dict[str, Any]) -> str:
@@ -337,6 +408,18 @@ def main() -> int:
             "big": ingest_figures(args.ingest_members),
         }
         print(ingest_table(figures["ingest"]["big"], figures["ingest"]["small"]))
+        print("acknowledgments for 1,000 sets (moto; minutes) ...", file=sys.stderr, flush=True)
+        figures["acks"] = {
+            "sets_1": ingest_figures(1_000, "--sets", "1000"),
+            "sets_10": ingest_figures(10_000, "--sets", "1000"),
+            **figures["ingest"],
+        }
+        print(acknowledgment_table(figures["acks"]))
+        print("fan-out at a budget scaled down 100 times ...", file=sys.stderr, flush=True)
+        figures["fanout"] = ingest_figures(
+            10_000, "--part-bytes", str(32 * 1024 * 1024 // 100), "--no-follow"
+        )
+        print(fanout_table(figures["fanout"]))
     print("cold start ...", file=sys.stderr, flush=True)
     figures["cold_start_ms"] = {name: import_ms(name) for name in HANDLERS}
     cold = cold_start_table(figures["cold_start_ms"])
@@ -349,6 +432,8 @@ def main() -> int:
             update_readme(
                 "ingest", ingest_table(figures["ingest"]["big"], figures["ingest"]["small"])
             )
+            update_readme("acks", acknowledgment_table(figures["acks"]))
+            update_readme("fanout", fanout_table(figures["fanout"]))
     return 0
 
 

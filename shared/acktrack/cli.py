@@ -167,6 +167,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
             as_of=args.as_of,
             sla_hours=args.sla_hours,
             effectuation_days=args.effectuation_days,
+            part_bytes=args.part_bytes,
             template=Path(args.template) if args.template else None,
             progress=progress,
         )
@@ -474,6 +475,16 @@ def build_parser() -> argparse.ArgumentParser:
         help=(
             "list additions accepted by a 999 but not effectuated by the insurer after N days "
             "as not_effectuated (default: the template's 45; 0 turns the check off)"
+        ),
+    )
+    replay.add_argument(
+        "--part-bytes",
+        type=_non_negative_int,
+        default=None,
+        metavar="N",
+        help=(
+            "cut outbound files larger than N bytes into parts, each run by the part function "
+            "through the parts queue, as in AWS (default: the template's 33554432, 32 MiB)"
         ),
     )
     replay.add_argument(

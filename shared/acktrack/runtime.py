@@ -39,8 +39,16 @@ def quiet_sdk_loggers() -> None:
 quiet_sdk_loggers()
 
 
-@lru_cache(maxsize=1)
 def repository() -> Repository:
+    """The container's repository; its settings follow the function (the local stack runs
+    several functions in one process)."""
+    store = _repository()
+    store.retention_days = settings_module.settings().retention_days
+    return store
+
+
+@lru_cache(maxsize=1)
+def _repository() -> Repository:
     from acktrack.store.repository import Repository
 
     current = settings_module.settings()
@@ -80,7 +88,7 @@ def reset() -> None:
     from acktrack.aws import clients
 
     settings_module.reset()
-    repository.cache_clear()
+    _repository.cache_clear()
     object_source.cache_clear()
     part_queue.cache_clear()
     clients.reset()

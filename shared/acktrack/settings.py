@@ -33,6 +33,7 @@ class Settings:
     writer_threads: int
     part_bytes: int = 0  # outbound files larger than this are cut in parts (0: never)
     parts_queue_url: str | None = None
+    retention_days: int = 0  # member-level items expire this long after sending (0: kept)
 
     @property
     def envelope_zone(self) -> ZoneInfo:
@@ -101,6 +102,7 @@ def from_environment(env: Mapping[str, str] | None = None) -> Settings:
         writer_threads=int(_number(env, "WRITER_THREADS", 4, minimum=1)),
         part_bytes=int(_number(env, "PART_BYTES", 0)),
         parts_queue_url=env.get("PARTS_QUEUE_URL", "").strip() or None,
+        retention_days=int(_number(env, "RETENTION_DAYS", 0)),
     )
 
 

@@ -411,3 +411,30 @@ def test_acknowledgment_cost_follows_sets_not_members(stack: Any, kind: str) -> 
         assert "BatchWriteItem" not in calls
     assert costs[0] == costs[1], costs
     assert costs[0] <= 10 * 40, costs  # a handful of requests per set
+
+
+def test_member_level_items_expire_retention_days_after_sending(day: Day) -> None:
+    data, generated = day.send("a.834", members=6, seed=5)
+    day.drop("inbound", "effectuation.834", _effectuation_of(data))
+    ttl = day.stack.client("dynamodb").describe_time_to_live(TableName=day.stack.table)
+    assert ttl["TimeToLiveDescription"]["AttributeName"] == "expires"
+    items = day.table()
+    members = [i for i in items if i["sk"]["S"].startswith("M#")]
+    records = [i for i in items if i["sk"]["S"].startswith("E#")]
+    assert len(members) == generated.members and records
+    sent = datetime(2024, 1, 15, 12, 0, tzinfo=UTC).timestamp()
+    for item in members:  # the template's default RetentionDays: 730
+        assert int(item["expires"]["N"]) == int(sent) + 730 * 86400
+    for item in records:  # the insurer's time (two days later in the generator)
+        assert int(sent) + 730 * 86400 < int(item["expires"]["N"]) <= int(sent) + 740 * 86400
+    kept = [i for i in items if i["pk"]["S"].startswith(("IC#", "GS#", "STAT#"))]
+    assert kept and not any("expires" in i for i in kept)  # sets, versions and counters stay
+
+
+def _effectuation_of(data: bytes) -> bytes:
+    from acktrack.synthetic.effectuation import EffectuationSpec, write_effectuation
+
+    buffer = io.BytesIO()
+    spec = EffectuationSpec(insurer_control=6001, sent_at=datetime(2024, 1, 17, 12, 0))
+    write_effectuation(data, buffer, spec)
+    return buffer.getvalue()

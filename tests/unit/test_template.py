@@ -109,9 +109,33 @@ def test_functions_are_wired_to_their_buckets_and_schedule(transformed: dict[str
         }
 
 
+def test_parts_of_large_files_go_through_a_queue_that_dead_letters(
+    transformed: dict[str, Any],
+) -> None:
+    (mapping,) = of_type(transformed, "AWS::Lambda::EventSourceMapping").values()
+    properties = mapping["Properties"]
+    assert properties["EventSourceArn"] == {"Fn::GetAtt": ["PartsQueue", "Arn"]}
+    assert properties["FunctionName"] == {"Ref": "IngestPartFunction"}
+    assert properties["BatchSize"] == 1
+    assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    queue = of_type(transformed, "AWS::SQS::Queue")["PartsQueue"]["Properties"]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["FailureQueue", "Arn"]}
+    timeout = of_type(transformed, "AWS::Lambda::Function")["IngestPartFunction"]["Properties"]
+    assert queue["VisibilityTimeout"] >= 6 * timeout["Timeout"]  # as Lambda advises
+    outbound = of_type(transformed, "AWS::Lambda::Function")["IngestOutboundFunction"]
+    variables = outbound["Properties"]["Environment"]["Variables"]
+    assert variables["PARTS_QUEUE_URL"] == {"Ref": "PartsQueue"}
+    assert variables["PART_BYTES"] == {"Ref": "PartBytes"}
+
+
+def test_member_level_items_expire_by_ttl(transformed: dict[str, Any]) -> None:
+    table = of_type(transformed, "AWS::DynamoDB::Table")["TrackingTable"]["Properties"]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires", "Enabled": True}
+
+
 def test_log_groups_have_retention(transformed: dict[str, Any]) -> None:
     groups = of_type(transformed, "AWS::Logs::LogGroup")
-    assert len(groups) == 3
+    assert len(groups) == len(of_type(transformed, "AWS::Lambda::Function")) == 4
     assert all(
         group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
         for group in groups.values()

@@ -7,6 +7,11 @@ lock here, which gives the per-item atomicity of ADD, condition checks and trans
 
 Partition queries: a query reads only its partition.
 
+Transactions at item cost: moto backs up every table a transaction touches with a deep
+copy (once per item in it) so that it can roll back; on a table of 100,000 members one
+TransactWriteItems took seconds and gigabytes. Here the items the transaction names are
+backed up instead, and restored if it is cancelled (what DynamoDB guarantees).
+
 moto (5.x) answers every base-table Query by listing and sorting every item in the
 table, so a per-family query costs O(table) and ingesting a large file locally turns
 quadratic. DynamoDB itself reads only the partition. While moto runs a base-table
@@ -40,12 +45,65 @@ def _serialise_writes() -> None:
         setattr(DynamoDBBackend, name, locked)
 
 
+def _item_level_transactions() -> None:
+    import copy
+    import types
+
+    import moto.dynamodb.models as backend_module
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import Table
+
+    def deepcopy(value: Any, memo: Any = None) -> Any:
+        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+    vars(backend_module)["copy"] = types.SimpleNamespace(deepcopy=deepcopy, copy=copy.copy)
+    original = DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        with _writes:
+            saved = []
+            for entry in transact_items:
+                for op in entry.values():
+                    table_name = op.get("TableName")
+                    if table_name not in self.tables:
+                        continue
+                    table = self.tables[table_name]
+                    key = op.get("Key")
+                    if key is None and "Item" in op:
+                        names = [table.hash_key_attr, table.range_key_attr]
+                        key = {
+                            name: op["Item"][name] for name in names if name and name in op["Item"]
+                        }
+                    if key:
+                        current = self.get_item(table_name, key)
+                        saved.append(
+                            (
+                                table_name,
+                                key,
+                                copy.deepcopy(current.to_json()["Attributes"]) if current else None,
+                            )
+                        )
+            try:
+                original(self, transact_items)
+            except Exception:
+                for table_name, key, attributes in reversed(saved):
+                    if attributes is None:
+                        if self.get_item(table_name, key) is not None:
+                            self.delete_item(table_name, key)
+                    else:
+                        self.put_item(table_name, attributes)
+                raise
+
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
 def install() -> None:
     from moto.dynamodb.models.table import Table
 
     if getattr(Table, "_acktrack_partition_queries", False):
         return
     _serialise_writes()
+    _item_level_transactions()
     original_query = Table.query
     original_all_items = Table.all_items
 

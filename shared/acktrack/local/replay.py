@@ -61,6 +61,7 @@ def replay(
     as_of: datetime | None = None,
     sla_hours: float | None = None,
     effectuation_days: int | None = None,
+    part_bytes: int | None = None,
     template: Path | None = None,
     parameters: dict[str, Any] | None = None,
     progress: Any = None,
@@ -72,6 +73,8 @@ def replay(
         overrides["AckSlaHours"] = sla_hours
     if effectuation_days is not None:
         overrides["EffectuationSlaDays"] = effectuation_days
+    if part_bytes is not None:
+        overrides["PartBytes"] = part_bytes
     moment = (as_of or datetime.now(UTC)).astimezone(UTC)
     with LocalStack(find_template(template), overrides) as stack:
         delivered: set[str] = set()
@@ -94,6 +97,9 @@ def replay(
                 **(results[0] if results else {"outcome": "failed"}),
             }
             entry.pop("object", None)
+            if entry.get("outcome") == "fanned_out":  # its parts ran through the parts queue
+                failed = [i for i in invocations if not i.ok or i.result.get("batchItemFailures")]
+                entry["outcome"] = "failed" if failed else "tracked"
             files.append(entry)
             if progress is not None:
                 progress(number, len(paths), key, entry.get("outcome", ""))

@@ -158,8 +158,13 @@ class LocalStack:
 
     def stop(self) -> None:
         if self._server is not None:
+            # moto's backends are per process: empty them, so the next stack starts clean.
+            from moto.moto_api._internal.models import moto_api_backend
+
+            moto_api_backend.reset()
             self._server.stop()
             self._server = None
+            self.endpoint = ""
         for name, value in self._saved_environment.items():
             if value is None:
                 os.environ.pop(name, None)
@@ -327,7 +332,11 @@ class LocalStack:
                 {key: value for key, value in index.items() if key != "ProvisionedThroughput"}
                 for index in properties["GlobalSecondaryIndexes"]
             ]
-        self.client("dynamodb").create_table(**arguments)
+        dynamodb = self.client("dynamodb")
+        dynamodb.create_table(**arguments)
+        ttl = properties.get("TimeToLiveSpecification")
+        if ttl:
+            dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
         self.table = name
 
     def _register_function(

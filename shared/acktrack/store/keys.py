@@ -63,6 +63,12 @@ def set_sk(interchange_control: str, digest: str, transaction_control: str) -> s
     return f"SET#{interchange_control}#{digest[:20]}#{transaction_control}"
 
 
+def set_controls(group_key: str, set_key: str) -> tuple[str, str, str]:
+    """(ISA13, GS06, ST02) of a set, read back from its keys (``group_pk``, ``set_sk``)."""
+    _, interchange_control, _, transaction_control = set_key.split("#", 3)
+    return interchange_control, group_key.rsplit("#", 1)[-1], transaction_control
+
+
 def set_id(our: str, partner: str, group_control: str | None, interchange_control: str, digest: str,
            transaction_control: str) -> str:  # fmt: skip
     return short_hash(

@@ -172,6 +172,7 @@ class MemberItem(ReportedItem):
     insurer_policy_ids = JSONAttribute(null=True)  # REF*X9 the insurer assigned
     uk = UnicodeAttribute(null=True)  # MB#<set id>#<chunk>
     us = UnicodeAttribute(null=True)  # P#<first segment position>
+    expires = TTLAttribute(null=True)  # RetentionDays after sending (DynamoDB TTL deletes it)
     lookup = LookupIndex()
     report = ReportIndex()  # additions wait in EFFECT#<shard> until effectuated
 
@@ -192,6 +193,7 @@ class EffectuationItem(Item):
     carrier_member_id = UnicodeAttribute(null=True)
     policy_ids = JSONAttribute(default=list)
     source_key = UnicodeAttribute(default="")
+    expires = TTLAttribute(null=True)  # RetentionDays after the insurer sent it
 
 
 class QualityItem(ReportedItem):
@@ -211,6 +213,7 @@ class QualityItem(ReportedItem):
     transaction_control = UnicodeAttribute(default="")
     ordinal = NumberAttribute(default=0)
     sent_at = UnicodeAttribute()
+    expires = TTLAttribute(null=True)  # RetentionDays after the evidence came
     report = ReportIndex()
 
 

@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, NamedTuple
 
@@ -123,7 +123,10 @@ def _transact(connection: Connection, build: Any, label: str) -> None:
 class MemberWriter:
     """Buffers member items and writes them 25 at a time from a small thread pool."""
 
-    def __init__(self, threads: int, deadline_seconds: float = 600.0) -> None:
+    def __init__(
+        self, threads: int, deadline_seconds: float = 600.0, retention_days: int = 0
+    ) -> None:
+        self._retention_days = retention_days
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="acktrack-writer")
         self._threads = threads
         self._buffer: list[dict[str, Any]] = []
@@ -134,10 +137,14 @@ class MemberWriter:
         self._lock = threading.Lock()
 
     def add(self, member: TrackedMember) -> None:
-        self.add_item(_member_item(member))
+        item = _member_item(member)
+        item.expires = expiry(member.sent_at, self._retention_days)
+        self.add_item(item)
 
     def add_item(self, item: Model) -> None:
         """Any item of the table (members, effectuation records) goes out in the same batches."""
+        if isinstance(item, EffectuationItem):
+            item.expires = expiry(item.at, self._retention_days)
         self._buffer.append(item.serialize())
         if len(self._buffer) == BATCH:
             self._submit()
@@ -278,10 +285,16 @@ class Repository:
     """Tracking state in one DynamoDB table (see ``keys`` for the layout)."""
 
     def __init__(
-        self, table_name: str, region: str, host: str | None = None, writer_threads: int = 4
+        self,
+        table_name: str,
+        region: str,
+        host: str | None = None,
+        writer_threads: int = 4,
+        retention_days: int = 0,
     ) -> None:
         bind(table_name, region, host)
         self.writer_threads = writer_threads
+        self.retention_days = retention_days  # member-level items expire (TTL); 0 keeps them
 
     def _connection(self) -> Connection:
         return SetItem._get_connection().connection
@@ -601,7 +614,7 @@ class Repository:
     # -- members --------------------------------------------------------------------------
 
     def member_writer(self) -> MemberWriter:
-        return MemberWriter(self.writer_threads)
+        return MemberWriter(self.writer_threads, retention_days=self.retention_days)
 
     def members_of_set(self, item: SetItem) -> Iterator[MemberItem]:
         for chunk in range(int(item.last_position) // keys.MEMBER_CHUNK + 1):
@@ -818,22 +831,22 @@ class Repository:
             subscriber_id=subscriber_id,
         )
         if member is not None:
-            set_item = self.get_set(member.sent_key[1], member.sent_key[2])
             item.member_id = member.member_id
             item.maintenance_type = member.maintenance_type
             item.ordinal = int(member.sent_key[3])
             item.sent_at = member.sent_key[0]
-            if set_item is not None:
-                item.interchange_control = set_item.interchange_control
-                item.group_control = set_item.group_control
-                item.transaction_control = set_item.transaction_control
+            # From the set's keys: a part of a large file finds before its sets are stored.
+            controls = keys.set_controls(member.sent_key[1], member.sent_key[2])
+            item.interchange_control, item.group_control, item.transaction_control = controls
         else:
             record = records[finding.target]
             item.member_id = record.member_id
             item.maintenance_type = record.maintenance_type
             item.sent_at = record.at
+        observed = self._observed(finding, sent, records)
         item.rk = keys.quality_shard(family)
-        item.rs = f"{self._observed(finding, sent, records)}#{sk}"  # the report's window reads this
+        item.rs = f"{observed}#{sk}"  # the report's window reads this
+        item.expires = expiry(observed, self.retention_days)
         item.save()
 
     def _set_effectuation(
@@ -991,6 +1004,17 @@ class Repository:
 JOB_DAYS = 14  # a fan-out job's bookkeeping expires (TTL) after this many days
 
 
+def expiry(moment: str | None, days: int) -> datetime | None:
+    """When an item about ``moment`` (ISO 8601, UTC) expires; None: kept (days 0 or no time)."""
+    if not days or not moment:
+        return None
+    try:
+        start = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (start if start.tzinfo else start.replace(tzinfo=UTC)) + timedelta(days=days)
+
+
 class JobProgress(NamedTuple):
     counted: bool  # this delivery counted the part (False: it was counted before)
     done: int
@@ -999,6 +1023,4 @@ class JobProgress(NamedTuple):
 
 
 def iso_now() -> str:
-    from datetime import UTC, datetime
-
     return iso(datetime.now(UTC))

@@ -1,0 +1,52 @@
+"""Part orders: what the outbound function sends and the part function reads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from acktrack.tracking.fanout import BadPartOrder, PartOrder, pack, unpack
+from acktrack.x12.ranges import ResumePoint
+
+EVENT = Path(__file__).resolve().parents[2] / "events" / "part-order.json"
+
+
+def test_the_sample_event_holds_a_part_order_that_reads_back() -> None:
+    (record,) = json.loads(EVENT.read_text())["Records"]
+    order = PartOrder.from_message(record["body"])
+    assert (order.index, order.parts, order.start, order.end) == (1, 13, 33554731, 67109190)
+    assert order.ref.received_at.isoformat() == "2024-01-15T12:05:00+00:00"
+    assert order.resume is not None
+    point = ResumePoint.from_dict(order.resume)
+    assert point.delimiters.segment == "~" and point.members == 77500
+    assert PartOrder.from_message(order.to_message()) == order
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("", "JSONDecodeError"),
+        ("[1, 2]", "fields missing"),
+        ('{"job": "x"}', "TypeError"),
+        ('{"job": "x", "index": 3, "parts": 2, "bucket": "b", "key": "k", "version_id": null,'
+         ' "size": 1, "received_at": "2024-01-15T12:00:00+00:00", "start": 0, "end": null,'
+         ' "resume": null, "interchanges": []}', "part 3 of 2"),
+        ('{"job": "x", "index": 0, "parts": 2, "bucket": "b", "key": "k", "version_id": null,'
+         ' "size": 1, "received_at": "yesterday", "start": 0, "end": null,'
+         ' "resume": null, "interchanges": []}', "ValueError"),
+    ],
+)  # fmt: skip
+def test_anything_else_is_refused_with_a_reason_that_names_no_data(body: str, reason: str) -> None:
+    with pytest.raises(BadPartOrder, match=reason) as refused:
+        PartOrder.from_message(body)
+    assert "outbound" not in str(refused.value) and "yesterday" not in str(refused.value)
+
+
+def test_a_part_result_fits_an_item_when_many_sets_are_in_one_part() -> None:
+    result = {"sets": [[1, str(group), f"{n:04d}", 40 * n, 0, False, []] for group in range(10)
+                       for n in range(300)], "findings": {}, "by_partner": {}, "effectuated": 0}  # fmt: skip
+    packed = pack(result)
+    assert len(packed) < 100_000 < len(json.dumps(result))  # 3,000 sets: well under 400 KB
+    assert unpack(packed) == result

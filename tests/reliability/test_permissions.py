@@ -5,6 +5,7 @@ role in the transformed template, resource by resource; and nothing broader is g
 from __future__ import annotations
 
 import fnmatch
+import os
 from collections import defaultdict
 from typing import Any
 
@@ -27,20 +28,29 @@ _S3_ACTIONS = {"GetObject": ["s3:GetObject"], "HeadObject": ["s3:GetObject"], "P
 
 
 class Recorder:
-    """(action, resource ARN, partition key or None) per API call, by the function running."""
+    """(action, resource ARN, partition key or None) per API call, by the function running
+    (AWS_LAMBDA_FUNCTION_NAME, which the local stack sets as Lambda does)."""
 
     def __init__(self, stack: LocalStack) -> None:
         self.stack = stack
-        self.current = ""
+        self.by_name = {function.name: logical for logical, function in stack.functions.items()}
         self.calls: dict[str, set[tuple[str, str, str | None]]] = defaultdict(set)
         runtime.repository().client.meta.events.register(
             "before-parameter-build.dynamodb", self._dynamodb
         )
         clients.s3().meta.events.register("before-parameter-build.s3", self._s3)
         clients.ses().meta.events.register("before-parameter-build.sesv2", self._ses)
+        clients.sqs().meta.events.register("before-parameter-build.sqs", self._sqs)
 
     def _add(self, action: str, resource: str, key: str | None = None) -> None:
-        self.calls[self.current].add((action, resource, key))
+        function = self.by_name[os.environ["AWS_LAMBDA_FUNCTION_NAME"]]
+        self.calls[function].add((action, resource, key))
+
+    def _sqs(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        # SendMessageBatch is authorized as sqs:SendMessage on the queue's ARN.
+        action = "SendMessage" if model.name == "SendMessageBatch" else model.name
+        name = params["QueueUrl"].rsplit("/", 1)[-1]
+        self._add(f"sqs:{action}", f"arn:aws:sqs:us-east-1:123456789012:{name}")
 
     def _table(self, name: str, index: str | None = None) -> str:
         arn = f"arn:aws:dynamodb:us-east-1:123456789012:table/{name}"
@@ -121,20 +131,24 @@ def allowed(statements: list[dict[str, Any]], action: str, resource: str, key: s
     return False
 
 
-@pytest.mark.parametrize("first", ["outbound", "inbound"])
-def test_every_action_of_a_day_is_allowed_and_nothing_more_is_granted(first: str) -> None:
+@pytest.mark.parametrize(
+    ("first", "part_bytes"), [("outbound", 0), ("inbound", 0), ("inbound", 2048)]
+)
+def test_every_action_of_a_day_is_allowed_and_nothing_more_is_granted(
+    first: str, part_bytes: int
+) -> None:
     """Both arrival orders: acknowledgments and effectuations first make the 834's ingest
-    retract findings (never_sent) and apply stored acknowledgments."""
-    phases = [("outbound", "IngestOutboundFunction"), ("inbound", "IngestInboundFunction")]
-    with fresh_stack() as stack:
+    retract findings (never_sent) and apply stored acknowledgments. With PartBytes small,
+    the larger 834s are cut in parts: the parts queue and the part function are used too."""
+    with fresh_stack({"PartBytes": part_bytes}) as stack:
         recorder = Recorder(stack)
         day = build_day()
-        for direction, function in phases if first == "outbound" else phases[::-1]:
-            recorder.current = function
+        for direction in (
+            ("outbound", "inbound") if first == "outbound" else ("inbound", "outbound")
+        ):
             for file in day:
                 if file.folder == direction:
                     deliver(stack, file)
-        recorder.current = "ReportFunction"
         assert stack.run_schedule(AS_OF).ok
         denied = []
         for function, calls in recorder.calls.items():
@@ -144,8 +158,15 @@ def test_every_action_of_a_day_is_allowed_and_nothing_more_is_granted(first: str
             ]
         assert denied == []
         used = {(f, action) for f, calls in recorder.calls.items() for action, _, _ in calls}
+        parts = "IngestPartFunction" if part_bytes else "IngestOutboundFunction"
         if first == "inbound":
-            assert ("IngestOutboundFunction", "dynamodb:DeleteItem") in used  # a finding retracted
+            assert (parts, "dynamodb:DeleteItem") in used  # a finding retracted
+        if part_bytes:
+            assert ("IngestOutboundFunction", "sqs:SendMessage") in used
+            assert {a for f, a in used if f == "IngestPartFunction"} >= {
+                "s3:GetObject",
+                "dynamodb:BatchWriteItem",
+            }
         assert len(used) > 10
         # Each function touches only its own bucket; only the report function emails.
         buckets = {
@@ -153,13 +174,16 @@ def test_every_action_of_a_day_is_allowed_and_nothing_more_is_granted(first: str
             for f, calls in recorder.calls.items()
         }
         assert buckets["IngestOutboundFunction"] == {stack.bucket("Outbound")}
+        assert buckets.get("IngestPartFunction", {stack.bucket("Outbound")}) == {
+            stack.bucket("Outbound")
+        }
         assert buckets["IngestInboundFunction"] == {stack.bucket("Inbound")}
         assert buckets["ReportFunction"] == {stack.bucket("Reports")}
         assert {a for f, a in used if a.startswith("ses:")} and all(
             f == "ReportFunction" for f, a in used if a.startswith("ses:")
         )
         # And what is granted is not broader than that.
-        for function in ("IngestOutboundFunction", "IngestInboundFunction", "ReportFunction"):
+        for function in stack.functions:
             for statement in statements(stack, function):
                 actions, resources = (
                     _listed(statement["Action"]),

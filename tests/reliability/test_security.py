@@ -60,8 +60,13 @@ def places(stack: Any) -> dict[str, str]:
     return found
 
 
-@pytest.mark.parametrize("crash_at", [None, 25, 60])
-def test_no_phi_at_debug_level_through_crashes_quarantine_and_reports(crash_at: int | None) -> None:
+@pytest.mark.parametrize(
+    ("crash_at", "part_bytes"), [(None, 0), (25, 0), (60, 0), (None, 2048), (60, 2048)]
+)
+def test_no_phi_at_debug_level_through_crashes_quarantine_and_reports(
+    crash_at: int | None, part_bytes: int
+) -> None:
+    """With PartBytes small, the 834 is cut in parts: orders and part logs are checked too."""
     data, generated = _834(
         members=30, sets_per_group=2, seed=81, errors=["bad_ins03:4", "bad_dtp_date:9"]
     )
@@ -75,7 +80,7 @@ def test_no_phi_at_debug_level_through_crashes_quarantine_and_reports(crash_at: 
     root.addHandler(handler)
     level, root.level = root.level, logging.DEBUG  # whatever any library logs at DEBUG, too
     try:
-        seen = _run_day(data, surname, crash_at)
+        seen = _run_day(data, surname, crash_at, part_bytes)
     finally:
         root.removeHandler(handler)
         root.level = level
@@ -88,8 +93,8 @@ def test_no_phi_at_debug_level_through_crashes_quarantine_and_reports(crash_at: 
     )
 
 
-def _run_day(data: bytes, surname: str, crash_at: int | None) -> dict[str, str]:
-    with fresh_stack({"LogLevel": "DEBUG"}) as stack:
+def _run_day(data: bytes, surname: str, crash_at: int | None, part_bytes: int) -> dict[str, str]:
+    with fresh_stack({"LogLevel": "DEBUG", "PartBytes": part_bytes}) as stack:
         if crash_at:
             Faults("crash", crash_at).install()
         files = [
@@ -109,7 +114,10 @@ def _run_day(data: bytes, surname: str, crash_at: int | None) -> dict[str, str]:
         logs = seen["logs and metrics (EMF)"]
         assert '"level":"DEBUG"' in logs and '"message":"object detail"' in logs  # really DEBUG
         if crash_at:
-            assert "ingest failed" in logs and "InjectedCrash" in logs  # logged, with its exception
+            failed = "ingest failed" in logs or "part failed" in logs
+            assert failed and "InjectedCrash" in logs  # logged, with its exception
+        if part_bytes:
+            assert '"message":"part processed"' in logs
         report = next(
             text for where, text in seen.items() if where.endswith(".json") and "reports/" in where
         )

@@ -385,8 +385,12 @@ class LocalStack:
     def _function_environment(self, function: LocalFunction) -> Iterator[None]:
         from acktrack import runtime
 
-        saved = {name: os.environ.get(name) for name in function.environment}
-        os.environ.update(function.environment)
+        environment = {
+            **function.environment,
+            "AWS_LAMBDA_FUNCTION_NAME": function.name,
+        }  # as Lambda sets
+        saved = {name: os.environ.get(name) for name in environment}
+        os.environ.update(environment)
         runtime.reset_settings()  # a warm container: clients stay, settings follow the function
         # Logger objects outlive a stack in one process: give them this function's level.
         service = function.environment.get("POWERTOOLS_SERVICE_NAME", "service_undefined")

@@ -39,12 +39,12 @@ def _without_jobs(state: dict[str, Any]) -> dict[str, Any]:
     return {**state, "table": table}
 
 
-def _run(parameters: dict[str, Any], order: random.Random | None = None,
-         deliveries: int = 1) -> tuple[dict[str, Any], LocalStack, list[Any]]:  # fmt: skip
+def _run(parameters: dict[str, Any], order: random.Random | None = None, deliveries: int = 1,
+         files: list[File] = DAY) -> tuple[dict[str, Any], LocalStack, list[Any]]:  # fmt: skip
     with fresh_stack(parameters) as stack:
         stack.delivery_order = order
         invocations: list[Any] = []
-        for file in DAY:
+        for file in files:
             invocations += deliver(stack, file, deliveries)
         return final_state(stack), stack, invocations
 
@@ -90,6 +90,16 @@ def test_parts_in_any_order_and_delivered_twice_end_the_same(
     state, _, invocations = _run({"PartBytes": PART_BYTES}, random.Random(seed), deliveries=2)
     assert len(_parts(invocations)) >= 20
     assert _without_jobs(state) == in_one_go
+
+
+def test_acknowledgments_and_effectuations_before_the_cut_file_end_the_same() -> None:
+    """The 999, the TA1 and the insurer's effectuation arrive first: the part counted last
+    applies the stored acknowledgments, the parts retract and find as one invocation does."""
+    first = [f for f in DAY if f.folder == "inbound"] + [f for f in DAY if f.folder == "outbound"]
+    whole, _, _ = _run({"PartBytes": 0}, files=first)
+    cut, _, invocations = _run({"PartBytes": PART_BYTES}, random.Random(7), files=first)
+    assert len(_parts(invocations)) >= 10
+    assert _without_jobs(cut) == whole
 
 
 def test_a_part_that_fails_is_retried_and_a_bad_order_is_kept(in_one_go: dict[str, Any]) -> None:

@@ -152,7 +152,6 @@ class PartSets(PlannedSets):
         self.interchanges = {int(entry["sequence"]): entry for entry in order.interchanges}
         self.received_at = order.ref.received_at
         self.zone = config.envelope_zone
-        self.written = set()
 
     def opened(self, header: TransactionHeader) -> None:
         entry = self.interchanges.get(header.interchange.sequence)

@@ -753,27 +753,57 @@ class Repository:
         """Recompute the family's findings and effectuations; write only what changed.
 
         The family is read consistently from its partition, so what this invocation wrote
-        (its member writer closed first) is part of it."""
-        members, records, existing = self.family(our, partner, subscriber_id)
+        (its member writer closed first) is part of it. Another invocation may write to the
+        same family meanwhile (a part of the same file, the insurer's file): after writing,
+        the partition is read again and, if members or records came in the meantime, the
+        family is recomputed, so a decision taken on a partial view never stays."""
+        change = FamilyChange(new_findings={})
+        added: dict[str, str] = {}  # finding sk -> kind, written by this call
+        family = self.family(our, partner, subscriber_id)
+        for _ in range(_RECONCILE_ROUNDS):
+            if not self._reconcile_once(our, partner, subscriber_id, family, change, added):
+                break  # nothing written: nothing taken on a partial view can stay
+            again = self.family(our, partner, subscriber_id)
+            if _evidence(again) == _evidence(family):
+                break
+            family = again
+        return change
+
+    def _reconcile_once(
+        self,
+        our: str,
+        partner: str,
+        subscriber_id: str,
+        family: tuple[list[MemberItem], list[EffectuationItem], list[QualityItem]],
+        change: FamilyChange,
+        added: dict[str, str],
+    ) -> bool:
+        """One pass over what was read; True when it wrote something."""
+        members, records, existing = family
         by_ref = {(item.pk, item.sk): item for item in members}
         sent = {m.ref: m for m in (sent_member(item) for item in members)}
         known_records = {r.ref: r for r in (effectuation_record(item) for item in records)}
         state = reconcile(sent.values(), known_records.values())
-        change = FamilyChange(new_findings={})
-        family = keys.family_pk(our, partner, subscriber_id)
+        family_key = keys.family_pk(our, partner, subscriber_id)
         wanted = {
             self._quality_sk(finding, sent, known_records): finding for finding in state.findings
         }
         have = {item.sk: item for item in existing}
+        wrote = False
         for sk, finding in wanted.items():
             if sk not in have:
                 self._put_quality(
-                    family, sk, finding, our, partner, subscriber_id, sent, known_records
+                    family_key, sk, finding, our, partner, subscriber_id, sent, known_records
                 )
                 change.new_findings[finding.kind] = change.new_findings.get(finding.kind, 0) + 1
+                added[sk] = finding.kind
+                wrote = True
         for sk, item in have.items():
             if sk not in wanted:
                 item.delete()
+                if sk in added:  # written on a partial view a moment ago: not new after all
+                    change.new_findings[added[sk]] -= 1
+                wrote = True
         for ref, member in sent.items():
             confirming = state.effectuated.get(ref)
             target = confirming.record_id if confirming else None
@@ -784,7 +814,8 @@ class Repository:
                     change.effectuated += 1
                 else:
                     change.uneffectuated += 1
-        return change
+                wrote = True
+        return wrote
 
     @staticmethod
     def _quality_sk(
@@ -1002,6 +1033,15 @@ class Repository:
 
 
 JOB_DAYS = 14  # a fan-out job's bookkeeping expires (TTL) after this many days
+_RECONCILE_ROUNDS = 4  # a family written by others meanwhile is recomputed (bounded)
+
+
+def _evidence(
+    family: tuple[list[MemberItem], list[EffectuationItem], list[QualityItem]],
+) -> set[str]:
+    """The members and insurer records a family's findings are computed from."""
+    members, records, _ = family
+    return {item.sk for item in members} | {item.sk for item in records}
 
 
 def expiry(moment: str | None, days: int) -> datetime | None:

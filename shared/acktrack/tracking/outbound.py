@@ -259,6 +259,8 @@ def reconcile_families(store: Repository, families: set[Family], outcome: Outcom
         )
         for (_, partner, _), change in changes:
             for kind, count in change.new_findings.items():
+                if not count:
+                    continue
                 outcome.findings[kind] = outcome.findings.get(kind, 0) + count
                 outcome.count(partner, "findings", count)
             outcome.count(partner, "effectuated", change.effectuated - change.uneffectuated)

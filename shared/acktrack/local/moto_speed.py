@@ -59,30 +59,22 @@ def _item_level_transactions() -> None:
     vars(backend_module)["copy"] = types.SimpleNamespace(deepcopy=deepcopy, copy=copy.copy)
     original = DynamoDBBackend.transact_write_items
 
+    def item_key(self: Any, op: dict[str, Any]) -> dict[str, Any] | None:
+        table = self.tables.get(op.get("TableName"))
+        if table is None or ("Key" not in op and "Item" not in op):
+            return None
+        names = (table.hash_key_attr, table.range_key_attr)
+        return op.get("Key") or {name: op["Item"][name] for name in names if name in op["Item"]}
+
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
         with _writes:
             saved = []
-            for entry in transact_items:
-                for op in entry.values():
-                    table_name = op.get("TableName")
-                    if table_name not in self.tables:
-                        continue
-                    table = self.tables[table_name]
-                    key = op.get("Key")
-                    if key is None and "Item" in op:
-                        names = [table.hash_key_attr, table.range_key_attr]
-                        key = {
-                            name: op["Item"][name] for name in names if name and name in op["Item"]
-                        }
-                    if key:
-                        current = self.get_item(table_name, key)
-                        saved.append(
-                            (
-                                table_name,
-                                key,
-                                copy.deepcopy(current.to_json()["Attributes"]) if current else None,
-                            )
-                        )
+            for op in (op for entry in transact_items for op in entry.values()):
+                key = item_key(self, op)
+                if key:
+                    current = self.get_item(op["TableName"], key)
+                    attributes = copy.deepcopy(current.to_json()["Attributes"]) if current else None
+                    saved.append((op["TableName"], key, attributes))
             try:
                 original(self, transact_items)
             except Exception:

@@ -500,8 +500,12 @@ class LocalStack:
                 break
             if self.delivery_order is not None:
                 self.delivery_order.shuffle(waiting)
-            for mapping, message in waiting:  # batches of one mapping's messages
-                results.append(self._deliver(sqs, mapping, [message]))
+            for mapping in self.mappings:  # each function gets its BatchSize at a time
+                mine = [message for owner, message in waiting if owner is mapping]
+                for start in range(0, len(mine), mapping.batch_size):
+                    results.append(
+                        self._deliver(sqs, mapping, mine[start : start + mapping.batch_size])
+                    )
         return results
 
     def _deliver(

@@ -991,8 +991,8 @@ class Repository:
 
     # -- fan-out jobs (a file too large for one invocation) ------------------------------
 
-    def begin_job(self, job: str, parts: int) -> bool:
-        """Create the job unless it exists; True when this call created it."""
+    def begin_job(self, job: str, parts: int) -> None:
+        """Create the job unless it exists (a redelivered event finds it)."""
         item = JobItem(keys.job_pk(job), "JOB", parts=parts, created_at=iso_now(),
                        expires=timedelta(days=JOB_DAYS))  # fmt: skip
         try:
@@ -1000,8 +1000,6 @@ class Repository:
         except PutError as error:
             if not _conditional_failure(error):
                 raise
-            return False
-        return True
 
     def record_part(self, job: str, index: int, result: bytes) -> JobProgress:
         """Keep a part's result and count the part once. Exactly one delivery of the last

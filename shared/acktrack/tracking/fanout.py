@@ -195,7 +195,7 @@ def ingest_part(
     with source.open(ref, order.start, order.end) as stream:
         reader = X12Reader(stream, resume=resume, partial=order.end is not None)
         families = write_members(reader.records(), sets, store)
-    found = Outcome("part", parts=1)
+    found = Outcome("part")
     reconcile_families(store, families, found)
     result = {"sets": sets.result(), "findings": found.findings,
               "by_partner": found.by_partner, "effectuated": found.effectuated}  # fmt: skip
@@ -226,10 +226,10 @@ def finish(
         planned = plan_interchange(
             interchange, ref.bucket, ref.key, ref.received_at, config.envelope_zone
         )
-        plans.append(Plan(planned, resume=True, completed=bool(entry["completed"]),
-                          sets=sets_by_control(planned)))  # fmt: skip
-    by_key = {(plan.interchange.sequence, *key): item for plan in plans
-              for key, item in plan.sets.items()}  # fmt: skip
+        plans.append(
+            Plan(planned, completed=bool(entry["completed"]), sets=sets_by_control(planned))
+        )
+    by_key = PlannedSets(plans).by_key
     for packed in store.part_results(order.job):
         _merge(unpack(packed), by_key, outcome)
     for plan in plans:
@@ -242,7 +242,7 @@ def finish(
 
 
 def _merge(
-    result: dict[str, Any], by_key: dict[tuple[Any, ...], TrackedSet], outcome: Outcome
+    result: dict[str, Any], by_key: dict[tuple[int, str, str], TrackedSet], outcome: Outcome
 ) -> None:
     for sequence, group, control, last, count, rejected, details in result["sets"]:
         item = by_key.get((sequence, group, control))

@@ -40,7 +40,6 @@ if TYPE_CHECKING:
 @dataclass(slots=True)
 class Plan:
     interchange: TrackedInterchange
-    resume: bool = False
     completed: bool = False  # counted already; its members are written: settle it only
     sets: dict[tuple[str, str], TrackedSet] = field(default_factory=dict)  # (gs06, st02) -> set
 
@@ -138,7 +137,7 @@ def _decide(
         if same.settled:
             return None
         # Counted, but a failure stopped what follows (partner, acknowledgments, families).
-        return Plan(planned, resume=True, completed=True, sets=sets_by_control(planned))
+        return Plan(planned, completed=True, sets=sets_by_control(planned))
     others = [v for v in versions if v.sk != planned.sk]
     if others:
         outcome.notices.append("interchange_control_reused")
@@ -150,7 +149,7 @@ def _decide(
             planned.our_id, planned.partner, planned.interchange_control,
         )  # fmt: skip
     store.begin_interchange(planned)
-    return Plan(planned, resume=same is not None, sets=sets_by_control(planned))
+    return Plan(planned, sets=sets_by_control(planned))
 
 
 def sets_by_control(planned: TrackedInterchange) -> dict[tuple[str, str], TrackedSet]:

@@ -81,6 +81,7 @@ def _cmd_parse(args: argparse.Namespace) -> int:
                 as_json=args.json,
                 members=args.members,
                 show_phi=args.show_phi,
+                path=path,
             )
     except UnreadableX12 as error:
         raise CommandError(f"{args.file}: not readable as X12: {error.reason}") from None

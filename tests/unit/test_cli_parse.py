@@ -40,6 +40,7 @@ def test_json_has_summary_findings_and_masked_members(capsys: pytest.CaptureFixt
         "transactions": 1,
         "members": 5,
         "ta1": 0,
+        "sets_by_type": {"834": 1},
     }
     assert document["findings"] == []
     assert len(document["members"]) == 5
@@ -62,6 +63,11 @@ def test_json_for_acknowledgments(capsys: pytest.CaptureFixture[str]) -> None:
     kinds = [(a["type"], a["status"]) for a in document["acknowledgments"]]
     assert kinds == [("999", "A"), ("TA1", "R")]
     assert "members" not in document
+    # Every entry names the envelope it came in; a TA1 also names the interchange it answers.
+    envelope = document["interchanges"][0]["interchange_control"]
+    assert {a["interchange_control"] for a in document["acknowledgments"]} == {envelope}
+    (ta1,) = [a for a in document["acknowledgments"] if a["type"] == "TA1"]
+    assert ta1["acknowledged_interchange_control"] == "000001001" != envelope
 
 
 def test_findings_are_in_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

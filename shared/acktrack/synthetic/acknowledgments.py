@@ -172,7 +172,7 @@ def receive(data: bytes) -> list[Received]:
             groups[record.control] = GroupResponse(
                 record.control, [], version=record.version or "005010X220A1"
             )
-        elif isinstance(record, Finding) and record.severity != "warning":
+        elif isinstance(record, Finding) and record.severity in ("error", "fatal"):
             if record.scheme == "TA1" and envelope_problem is None:
                 envelope_problem = record.code
             elif record.scheme == "AK9" and record.group_control in groups:

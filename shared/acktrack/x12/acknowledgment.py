@@ -19,6 +19,37 @@ from acktrack.x12.records import (
 _ALIASES = {"AK3": "IK3", "AK4": "IK4", "AK5": "IK5"}
 
 
+def _severity(status: str) -> int:
+    """How bad an IK501 verdict is: rejected > accepted with errors > accepted."""
+    if status in codes.REJECTED_STATUSES:
+        return 2
+    return 1 if status == "E" else 0
+
+
+def _contradictions(ack: GroupAcknowledgment) -> list[str]:
+    """Where the IK5 verdicts disagree with AK9's status and counts."""
+    found: list[str] = []
+    listed = len(ack.sets)
+    if not listed or not all(one.status for one in ack.sets):
+        return found  # a missing IK5 is its own finding
+    accepted = sum(1 for one in ack.sets if one.status in codes.ACCEPTED_STATUSES)
+    rejected = sum(1 for one in ack.sets if one.status in codes.REJECTED_STATUSES)
+    if ack.received is not None and listed > ack.received:
+        found.append(f"{listed} AK2 loops but AK903 says {ack.received} sets were received")
+    if ack.accepted is not None:
+        if accepted > ack.accepted or (ack.received == listed and accepted != ack.accepted):
+            found.append(f"{accepted} IK5 accept but AK904 says {ack.accepted} sets were accepted")
+        if ack.received is not None and rejected > ack.received - ack.accepted:
+            found.append(
+                f"{rejected} IK5 reject but AK903/AK904 leave {ack.received - ack.accepted}"
+            )
+    if ack.status in codes.ACCEPTED_STATUSES and rejected:
+        found.append(f"AK901 {ack.status} but {rejected} IK5 reject")
+    if ack.status in codes.REJECTED_STATUSES and accepted:
+        found.append(f"AK901 {ack.status} but {accepted} IK5 accept")
+    return found
+
+
 def _int(value: str) -> int | None:
     value = value.strip()
     return int(value) if (value.isascii() and value.isdigit()) else None
@@ -115,10 +146,20 @@ class AcknowledgmentReader:
             if self._set is None:
                 self._finding("IK3", "2", "IK5 outside an AK2 loop", "IK5")
                 return
-            self._set.status = element(1)
-            self._set.error_codes = [code for code in elements[2:7] if code]
-            if self._set.status not in codes.ACK_STATUS or self._set.status == "P":
+            status, error_codes = element(1), [code for code in elements[2:7] if code]
+            if status not in codes.ACK_STATUS or status == "P":
                 self._finding("IK4", "7", "IK501 is not an acknowledgment code", "IK5")
+            current = self._set
+            if current.status:
+                self._finding(
+                    "IK3",
+                    "5",
+                    f"a second IK5 in the AK2 loop for ST02 {current.control[:9]}",
+                    "IK5",
+                )
+                if _severity(status) <= _severity(current.status):
+                    return  # the more severe verdict stands, never merely the later one
+            current.status, current.error_codes = status, error_codes
         elif tag == "AK9":
             self._close_set()
             self._seen_ak9 = True
@@ -131,6 +172,8 @@ class AcknowledgmentReader:
             ack.error_codes = [code for code in elements[5:10] if code]
             if ack.status not in codes.ACK_STATUS:
                 self._finding("IK4", "7", "AK901 is not an acknowledgment code", "AK9")
+            for detail in _contradictions(ack):
+                self._finding("ACK", codes.VERDICTS_DISAGREE, detail, "AK9")
 
     def _close_set(self) -> None:
         current = self._set

@@ -150,13 +150,21 @@ AK9_ERROR: Mapping[str, str] = {
     "26": "S4S security start segment missing for S4E security end segment",
 }
 
-# 834 INS03 / HD01 maintenance type code (element 875).
+# 834 INS03 maintenance type code (element 875).
 MAINTENANCE_TYPE: Mapping[str, str] = {
     "001": "change",
     "021": "addition",
     "024": "cancellation or termination",
     "025": "reinstatement",
     "030": "audit or compare",
+}
+
+# 834 HD01 maintenance type code: X220A1 allows more codes here than in INS03.
+COVERAGE_MAINTENANCE_TYPE: Mapping[str, str] = {
+    **MAINTENANCE_TYPE,
+    "002": "delete",
+    "026": "correction",
+    "032": "employee information not applicable",
 }
 
 # 834 INS04 maintenance reason code (element 1203), the common subset.
@@ -318,3 +326,14 @@ def describe(table: Mapping[str, str], code: str | None) -> str:
         return ""
     text = table.get(code)
     return text if text is not None else f"unknown code {code!r}"
+
+
+# Findings with no acknowledgment code of their own (scheme ACK): how a file was read.
+LAYOUT_WHITESPACE = "layout_whitespace"
+REPETITION_SEPARATOR = "repetition_separator"
+VERDICTS_DISAGREE = "ik5_contradicts_ak9"
+READING: Mapping[str, str] = {
+    VERDICTS_DISAGREE: "the IK5 verdicts contradict AK9",
+    LAYOUT_WHITESPACE: "whitespace between segments read as layout",
+    REPETITION_SEPARATOR: "ISA11 is not a usable repetition separator",
+}

@@ -73,9 +73,23 @@ def parse_isa(raw: str) -> tuple[list[str], Delimiters, bool]:
     elements.append(component)
     version = elements[12]
     repetition = elements[11] if version >= "00402" else None
-    delimiters = Delimiters(separator, repetition, component, terminator)
+    delimiters = Delimiters(separator, None, component, terminator)
     delimiters.validate()
+    if repetition is not None and _usable_repetition(repetition, delimiters):
+        delimiters = delimiters._replace(repetition=repetition)
     return elements, delimiters, fixed
+
+
+def _usable_repetition(candidate: str, delimiters: Delimiters) -> bool:
+    """False for ISA11 values senders write out of habit (``U``, a space) or that clash.
+
+    The file is then read with no repetition separator; the reader warns.
+    """
+    try:
+        delimiters._replace(repetition=candidate).validate()
+    except UnreadableX12:
+        return False
+    return True
 
 
 def widths_ok(elements: list[str]) -> bool:

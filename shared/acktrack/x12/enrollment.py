@@ -329,7 +329,7 @@ class EnrollmentReader:
                 begin, end, class_of_contract, policy_number, internal_control,
             ))  # fmt: skip
             if (
-                coverage.maintenance_type not in codes.MAINTENANCE_TYPE
+                coverage.maintenance_type not in codes.COVERAGE_MAINTENANCE_TYPE
                 or coverage.insurance_line not in codes.INSURANCE_LINE
                 or (coverage.coverage_level and coverage.coverage_level not in codes.COVERAGE_LEVEL)
             ):
@@ -571,7 +571,7 @@ class EnrollmentReader:
 
     def _check_coverage(self, coverage: Coverage) -> None:
         position = coverage.position
-        if coverage.maintenance_type not in codes.MAINTENANCE_TYPE:
+        if coverage.maintenance_type not in codes.COVERAGE_MAINTENANCE_TYPE:
             self._code_finding(
                 "HD",
                 "2300",

@@ -16,7 +16,8 @@ Scheme = Literal["TA1", "AK9", "IK5", "IK3", "IK4", "ACK"]
 # fatal: the file cannot be trusted as a whole (premature end, unreadable trailer data).
 # error: the insurer would likely reject the interchange, group or set.
 # warning: worth knowing, not a rejection on its own.
-Severity = Literal["fatal", "error", "warning"]
+# notice: how the file was read (its layout), nothing wrong with its content.
+Severity = Literal["fatal", "error", "warning", "notice"]
 
 _TABLES = {
     "TA1": codes.TA1_NOTE,
@@ -24,6 +25,7 @@ _TABLES = {
     "IK5": codes.IK5_ERROR,
     "IK3": codes.IK3_ERROR,
     "IK4": codes.IK4_ERROR,
+    "ACK": codes.READING,
 }
 
 

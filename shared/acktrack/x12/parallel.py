@@ -10,14 +10,16 @@ first range reads freely up to the target and only then waits for the cut.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import traceback
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
 from acktrack.x12.ranges import ByteRange, plan_cuts, targets_for
-from acktrack.x12.reader import Record, X12Reader
+from acktrack.x12.reader import Record, X12Reader, interchange_digests
 
 T = TypeVar("T")
 
@@ -143,13 +145,15 @@ def map_ranges(
         child_end.close()
         pipes.append(parent_end)
         processes.append(process)
-    starts: list[int | None] = [None] * len(pipes)
+    received: list[bool] = [False] * len(pipes)
+    starts: list[int | None] = [None] * len(pipes)  # None: that worker found no cut
 
     def cut_after(index: int) -> int | None:
         """Where range ``index`` ends: the next worker's start (waits for its plan)."""
         for later in range(index, len(pipes)):
-            if starts[later] is None:
+            if not received[later]:
                 starts[later] = _receive(pipes[later], "start")
+                received[later] = True
             if starts[later] is not None:
                 return starts[later]
         return None
@@ -191,3 +195,49 @@ def _count_members(records: Iterator[Record]) -> int:
 def count_members_parallel(path: Path, *, workers: int = 2) -> int:
     """Members in ``path``, read with full member records on ``workers`` processes."""
     return sum(map_ranges(path, _count_members, workers=workers))
+
+
+def _envelope_records(records: Iterator[Record]) -> list[Record]:
+    from acktrack.x12.records import MemberTransaction
+
+    return [record for record in records if type(record) is not MemberTransaction]
+
+
+class _EnvelopesAndDigests:
+    """A range's records but members; a worker process also digests the whole file
+    after its range (the first range, read here, is the larger share)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.parent = os.getpid()
+
+    def __call__(self, records: Iterator[Record]) -> tuple[list[Record], list[tuple[str, int]]]:
+        kept = _envelope_records(records)
+        if os.getpid() == self.parent:
+            return kept, []
+        with self.path.open("rb") as stream:
+            return kept, interchange_digests(stream)
+
+
+def read_envelopes_parallel(path: Path, *, workers: int = 2) -> list[Record]:
+    """Every record of ``path`` but members, as ``read_x12(digest=True)`` reads them,
+    on ``workers`` processes (a member's findings are kept; the member is not).
+
+    Interchanges get their digests and sizes from a tokenizer pass in the last worker;
+    when that pass cannot match them one to one (no cut, or an interchange without its
+    IEA), the file is read in one process, so the result is always the sequential one.
+    """
+    from acktrack.x12.records import InterchangeEnd
+
+    ranges = map_ranges(path, _EnvelopesAndDigests(path), workers=workers, first_share=0.65)
+    records = [record for part, _ in ranges for record in part]
+    digests = ranges[-1][1]
+    ends = [index for index, record in enumerate(records) if type(record) is InterchangeEnd]
+    if len(ranges) == 1 or len(ends) != len(digests):
+        with path.open("rb") as stream:
+            return _envelope_records(X12Reader(stream, digest=True).records())
+    for index, (digest, size) in zip(ends, digests, strict=True):
+        end = records[index]
+        assert isinstance(end, InterchangeEnd)
+        records[index] = replace(end, digest=digest, byte_length=size)
+    return records

@@ -59,6 +59,10 @@ class ByteRange:
     resume: ResumePoint | None  # None: the range starts at the top of the stream
 
 
+_LAYOUT = b" \t\r\n\x0b\x0c"  # whitespace that may stand between segments
+_LAYOUT_TEXT = _LAYOUT.decode("ascii")
+
+
 class _Scan:
     """Sequential byte scan that follows the envelope and counts segments and members."""
 
@@ -71,11 +75,13 @@ class _Scan:
         tags = b"|".join(
             re.escape(tag + sep) for tag in (b"ISA", b"IEA", b"GS", b"GE", b"ST", b"SE")
         )
-        self.envelope = re.compile(re.escape(term) + rb"[\r\n]*(" + tags + rb")")
-        self.member = re.compile(re.escape(term) + rb"[\r\n]*INS" + re.escape(sep))
+        # Line breaks, indentation and padding may stand between segments (layout).
+        space = rb"[" + re.escape(bytes(b for b in _LAYOUT if bytes((b,)) != term)) + rb"]*"
+        self.envelope = re.compile(re.escape(term) + space + rb"(" + tags + rb")")
+        self.member = re.compile(re.escape(term) + space + rb"INS" + re.escape(sep))
         # Where a range may start: any member, or a subscriber only (a family stays whole).
         self.cut = (
-            re.compile(re.escape(term) + rb"[\r\n]*INS" + re.escape(sep + b"Y" + sep))
+            re.compile(re.escape(term) + space + rb"INS" + re.escape(sep + b"Y" + sep))
             if subscribers_only
             else self.member
         )
@@ -112,14 +118,14 @@ class _Scan:
     def count_between(self, start: int, end: int) -> tuple[int, int]:
         """(segment terminators, INS segments) in stream bytes [start, end)."""
         region = self.data[start - self.base : end - self.base]
-        for noise in (b"\r", b"\n"):
-            if noise in region:
-                region = region.replace(noise, b"")
-        return region.count(self.term), region.count(self.ins)
+        members = region.count(self.ins)
+        if region.count(self.ins[1:]) != members:
+            members = len(self.member.findall(region))  # layout between segments
+        return region.count(self.term), members
 
 
 def _skip_noise(data: bytes, at: int) -> int:
-    while at < len(data) and data[at] in b"\r\n":
+    while at < len(data) and data[at] in _LAYOUT:
         at += 1
     return at
 
@@ -284,7 +290,9 @@ def plan_cuts(
             if in_body and first is not None:
                 header = scan.data[boundary - scan.base : first.start()].decode("utf-8", "replace")
                 header = header.replace("\r", "").replace("\n", "")
-                set_header = tuple(header.split(delimiters.segment)[1:])
+                set_header = tuple(
+                    text.lstrip(_LAYOUT_TEXT) for text in header.split(delimiters.segment)[1:]
+                )
         else:
             in_body = False
         cursor = boundary + 1

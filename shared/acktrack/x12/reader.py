@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Generator, Iterator
 from typing import Any, BinaryIO, Protocol
 
+from acktrack.x12 import codes
 from acktrack.x12.acknowledgment import AcknowledgmentReader
 from acktrack.x12.delimiters import Delimiters, widths_ok
 from acktrack.x12.enrollment import EnrollmentReader
@@ -148,6 +149,8 @@ class X12Reader:
         self._delimiters: Delimiters | None = None
         self._envelope_starts: tuple[str, ...] = ()
         self._envelope_search: re.Pattern[str] = re.compile("(?!)")
+        # Once per file: a range that resumes mid-file leaves it to the file's first range.
+        self._layout_noted = resume is not None
 
     def __enter__(self) -> X12Reader:
         return self
@@ -255,6 +258,14 @@ class X12Reader:
                 position = end + 1
                 self._position += 1
                 yield from self._envelope_segment(segment.split(separator), batch)
+            if batch.layout_whitespace and not self._layout_noted:
+                self._layout_noted = True
+                yield Finding(
+                    scheme="ACK",
+                    code=codes.LAYOUT_WHITESPACE,
+                    severity="notice",
+                    detail="indentation, spaces before line breaks or padded records were skipped",
+                )  # once per file, so it names no interchange
         yield from self._end_of_stream()
         self.bytes_read = tokens.bytes_read
 
@@ -274,6 +285,8 @@ class X12Reader:
             yield from self._iea(elements)
         elif tag == "TA1":
             yield from self._ta1(elements)
+        elif tag in ("ISB", "ISE") and self._interchange is not None and self._group is None:
+            return  # interchange-level service segments: nothing to track
         else:
             self._stray_segments += 1
             if self._stray_segments <= _STRAY_FINDINGS:
@@ -398,6 +411,20 @@ class X12Reader:
             (values[14] in ("0", "1"), "019", "ISA14 must be 0 or 1"),
             (values[15] in ("P", "T", "I"), "020", "ISA15 must be P or T"),
         )  # fmt: skip
+        if header.version >= "00402" and header.delimiters.repetition is None:
+            yield self._finding(
+                "ACK",
+                codes.REPETITION_SEPARATOR,
+                f"ISA11 {values[11]!r} is not a usable repetition separator in version "
+                f"{header.version[:5]}; read without one",
+                severity="warning",
+                segment_id="ISA",
+                level="interchange",
+                position=self._position,
+                element_position=11,
+                element_reference="I65",
+                bad_value=values[11][:1],
+            )
         for passed, code, detail in isa_checks:
             if not passed:
                 yield self._finding(
@@ -436,7 +463,8 @@ class X12Reader:
                 level="group",
             )
         self._group_controls.add(header.control)
-        if parse_datetime(header.date, None) is None or len(header.date) != 8:
+        date_digits = (8,) if header.version[:3] >= "004" else (6, 8)
+        if parse_datetime(header.date, None) is None or len(header.date) not in date_digits:
             yield self._finding(
                 "IK4",
                 "8",
@@ -658,6 +686,26 @@ class X12Reader:
             yield Finding(
                 scheme="TA1", code="024", severity="error", detail=tokens.trailing, segment_id=None
             )
+
+
+def interchange_digests(stream: BinaryIO) -> list[tuple[str, int]]:
+    """(``InterchangeEnd.digest``, ``byte_length``) of each interchange in ``stream``, from
+    the tokenizer alone (for readers that each saw part of an interchange). A file with an
+    interchange that lacks its IEA before the next ISA gives fewer than the reader's ends."""
+    found: list[tuple[str, int]] = []
+    digest: Any = None
+    size = 0
+    for batch in SegmentReader(stream).batches():
+        if batch.starts_interchange:
+            if digest is not None:
+                found.append((digest.hexdigest(), size))
+            digest, size = _new_digest(), 0
+        if digest is not None:
+            digest.update(batch.raw)
+            size += len(batch.raw)
+    if digest is not None:
+        found.append((digest.hexdigest(), size))
+    return found
 
 
 def read_x12(

@@ -483,7 +483,8 @@ class InterchangeAcknowledgment:
         return {
             "sender_id": self.sender_id,
             "receiver_id": self.receiver_id,
-            "interchange_control": self.control,
+            "interchange_control": self.interchange.control,  # the envelope it came in
+            "acknowledged_interchange_control": self.control,  # TA101
             "date": self.date,
             "time": self.time,
             "status": self.status,

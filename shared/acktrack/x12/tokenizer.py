@@ -3,20 +3,24 @@
 Reads fixed-size chunks from any object with ``read(n)`` (a file, an S3
 StreamingBody), so memory stays flat in file size. Each interchange declares its
 own delimiters in its ISA; a file may hold several interchanges with different
-delimiters. CR and LF after terminators are dropped (or, when one of them is the
-terminator, the other is).
+delimiters. CR and LF are dropped (or, when one of them is the terminator, the
+other is), and so is other whitespace between a terminator and the next segment id:
+that is layout (indented lines, a space before the line break, padded records).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import BinaryIO, NamedTuple
 
-from acktrack.x12.delimiters import Delimiters, parse_isa
+from acktrack.x12.delimiters import ISA_LENGTH, Delimiters, parse_isa
 from acktrack.x12.errors import UnreadableX12
 
 DEFAULT_CHUNK_SIZE = 1 << 20
 _WHITESPACE = b" \t\r\n\x0b\x0c"
+_LAYOUT = b" \t\x0b\x0c"  # what may stand between a terminator and a segment id, after CR/LF
+_END_PADDING = _WHITESPACE + b"\x1a\x00"  # what some systems leave after the last IEA
 _BOM = b"\xef\xbb\xbf"
 _ISA_PROBE = 512  # enough bytes to read a lenient (non-fixed-width) ISA
 
@@ -45,6 +49,7 @@ class Batch(NamedTuple):
     raw: bytes  # the batch's bytes with CR/LF noise removed, for content digests
     starts_interchange: bool  # the first segment is an ISA
     isa_fixed_width: bool
+    layout_whitespace: bool = False  # whitespace between segments was skipped
 
     @property
     def segments(self) -> list[str]:
@@ -75,6 +80,27 @@ def _cleaner(terminator: bytes) -> tuple[bytes, ...]:
     if terminator == b"\r":
         return (b"\n",)
     return (b"\r", b"\n")
+
+
+class _Layout(NamedTuple):
+    """Whitespace that may follow a terminator, and how to find and remove it."""
+
+    terminator: bytes
+    spaces: bytes
+    pattern: re.Pattern[bytes]
+
+    @classmethod
+    def of(cls, terminator: bytes) -> _Layout:
+        spaces = bytes(byte for byte in _LAYOUT if bytes((byte,)) != terminator)
+        pattern = re.compile(re.escape(terminator) + b"[" + re.escape(spaces) + b"]+")
+        return cls(terminator, spaces, pattern)
+
+    def strip(self, block: bytes) -> tuple[bytes, bool]:
+        """``block`` without whitespace after its terminators (or at its start)."""
+        stripped = block.lstrip(self.spaces)
+        if self.pattern.search(stripped) is not None:  # one pass; most files have none
+            stripped = self.pattern.sub(self.terminator, stripped)
+        return stripped, len(stripped) != len(block)
 
 
 def _decode(data: bytes) -> str:
@@ -164,7 +190,8 @@ class SegmentReader:
         if not self._buffer.startswith(b"ISA"):
             if first:
                 raise UnreadableX12(_describe_non_x12(self._buffer[:64]))
-            self.trailing = "data after the last IEA is not an interchange"
+            if not self._only_end_padding():
+                self.trailing = "data after the last IEA is not an interchange"
             return None
         probe = self._buffer[:_ISA_PROBE].decode("latin-1")
         try:
@@ -174,7 +201,26 @@ class SegmentReader:
                 raise
             self.trailing = "an interchange after the first has an unreadable ISA"
             return None
+        if not fixed and ("\r" in probe[:ISA_LENGTH] or "\n" in probe[:ISA_LENGTH]):
+            # Fixed-length records can break the ISA itself across lines.
+            try:
+                _, unbroken, fixed = parse_isa(probe.replace("\r", "").replace("\n", ""))
+            except UnreadableX12:
+                fixed = False
+            if fixed and unbroken.segment not in "\r\n":
+                delimiters = unbroken
+            else:
+                fixed = False
         return delimiters, fixed
+
+    def _only_end_padding(self) -> bool:
+        """True when all that is left is end-of-file padding (Ctrl-Z, NULs, whitespace)."""
+        while not self._buffer.strip(_END_PADDING):
+            if self._eof:
+                return True
+            self._consume(len(self._buffer))
+            self._fill(_ISA_PROBE)
+        return False
 
     def batches(self) -> Iterator[Batch]:
         first = True
@@ -201,6 +247,7 @@ class SegmentReader:
         terminator = delimiters.segment.encode("latin-1")
         separator = delimiters.element.encode("latin-1")
         noise = _cleaner(terminator)
+        layout = _Layout.of(terminator)
         iea_tag = b"IEA" + separator
         while True:
             end = self._buffer.rfind(terminator)
@@ -215,7 +262,7 @@ class SegmentReader:
                     offset = self._buffer_offset
                     self._consume(len(self._buffer))
                     yield self._make_batch(
-                        delimiters, rest, offset, noise, starts, fixed, final=True
+                        delimiters, rest, offset, noise, layout, starts, fixed, final=True
                     )
                 elif starts:
                     self.truncated = True
@@ -231,7 +278,9 @@ class SegmentReader:
                     closes = True
             offset = self._buffer_offset
             block = self._consume(block_end)
-            yield self._make_batch(delimiters, block, offset, noise, starts, fixed, final=False)
+            yield self._make_batch(
+                delimiters, block, offset, noise, layout, starts, fixed, final=False
+            )
             starts = False
             if closes:
                 return
@@ -248,7 +297,7 @@ class SegmentReader:
             before = at
             while (
                 before > 0
-                and buffer[before - 1 : before] in (b"\r", b"\n")
+                and buffer[before - 1 : before] in _WHITESPACE
                 and buffer[before - 1 : before] != terminator
             ):
                 before -= 1
@@ -263,6 +312,7 @@ class SegmentReader:
         block: bytes,
         offset: int,
         noise: tuple[bytes, ...],
+        layout: _Layout,
         starts: bool,
         fixed: bool,
         *,
@@ -271,6 +321,8 @@ class SegmentReader:
         for byte in noise:
             if byte in block:
                 block = block.replace(byte, b"")
+        # A batch starts just after a terminator, so what leads it is layout too.
+        block, spaced = layout.strip(block)
         terminator = delimiters.segment
         text = _decode(block)
         if final and not text.endswith(terminator):
@@ -280,7 +332,7 @@ class SegmentReader:
             text = text.replace(doubled, terminator)
         if text.startswith(terminator):
             text = text[1:]
-        return Batch(delimiters, text, offset, block, starts, fixed)
+        return Batch(delimiters, text, offset, block, starts, fixed, spaced)
 
     def __iter__(self) -> Iterator[Segment]:
         position = 0

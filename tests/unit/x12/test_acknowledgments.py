@@ -108,3 +108,32 @@ def test_ta1_alone_before_gs_and_after_ge() -> None:
 def test_ta1_with_a_bad_status_is_flagged() -> None:
     data = (ISA + "TA1*000000123*240115*1200*Q*000~IEA*0*000000077~").encode()
     assert codes(of_type(records(data), Finding)) == [("IK4", "7")]
+
+
+def test_a_second_ik5_never_softens_the_first() -> None:
+    body = "AK1*BE*12*005010X220A1~AK2*834*0001*005010X220A1~IK5*R*5~IK5*A~AK9*R*1*1*0~"
+    found = records(ack999(body))
+    (ack,) = of_type(found, GroupAcknowledgment)
+    assert [(one.status, one.error_codes) for one in ack.sets] == [("R", ["5"])]
+    assert ("IK3", "5") in codes(of_type(found, Finding))
+    # The other order too: the more severe verdict stands, not the later one.
+    body = "AK1*BE*12*005010X220A1~AK2*834*0001*005010X220A1~IK5*A~IK5*R*5~AK9*R*1*1*0~"
+    (ack,) = of_type(records(ack999(body)), GroupAcknowledgment)
+    assert ack.sets[0].status == "R"
+
+
+def test_ik5_verdicts_are_held_against_ak9() -> None:
+    agree = "AK1*BE*12*005010X220A1~AK2*834*0001~IK5*A~AK2*834*0002~IK5*R*5~AK9*P*2*2*1~"
+    assert of_type(records(ack999(agree)), Finding) == []
+    contradictions = {
+        "AK9 accepts a rejected set": "AK2*834*0001~IK5*R*5~AK9*A*1*1*1~",
+        "AK904 counts more than IK5 accept": "AK2*834*0001~IK5*A~AK2*834*0002~IK5*R~AK9*P*2*2*2~",
+        "more AK2 loops than received": "AK2*834*0001~IK5*A~AK2*834*0002~IK5*A~AK9*A*1*1*1~",
+        "AK9 rejects an accepted set": "AK2*834*0001~IK5*A~AK9*R*1*1*0~",
+    }
+    for name, tail in contradictions.items():
+        found = of_type(records(ack999("AK1*BE*12*005010X220A1~" + tail)), Finding)
+        assert [(f.scheme, f.code, f.severity) for f in found] == [
+            ("ACK", "ik5_contradicts_ak9", "error")
+        ] * len(found), name
+        assert found, name

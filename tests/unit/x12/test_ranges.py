@@ -125,3 +125,47 @@ def test_parts_follow_the_part_size() -> None:
     parts = plan_parts(io.BytesIO(data), len(data), len(data) // 6)
     assert 5 <= len(parts) <= 7
     assert plan_parts(io.BytesIO(data), len(data), len(data) * 2) == [ByteRange(0, None, None)]
+
+
+def _parse_json(path: Path, monkeypatch: pytest.MonkeyPatch, threshold: int) -> dict[str, object]:
+    from acktrack.x12 import describe as describe_module
+
+    monkeypatch.setattr(describe_module, "PARALLEL_BYTES", threshold)
+    out = io.StringIO()
+    with path.open("rb") as stream:
+        describe_module.describe(stream, out, name=path.name, as_json=True, path=path)
+    return dict(json.loads(out.getvalue()))
+
+
+@pytest.mark.parametrize(
+    "shape", ["clean", "bad_ins03", "several_sets", "two_interchanges", "spaced", "truncate"]
+)
+def test_parse_json_on_two_processes_equals_one(
+    shape: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec: dict[str, object] = {"members": 300, "seed": 11}
+    if shape in ("bad_ins03", "truncate"):
+        spec["errors"] = [shape]
+    if shape == "several_sets":
+        spec["sets_per_group"] = 3
+    data, _ = generate(**spec)
+    if shape == "two_interchanges":
+        data += data.replace(b"*000001001*", b"*000001002*").replace(b"000001001~", b"000001002~")
+    if shape == "spaced":
+        data = data.replace(b"~", b"~ \r\n  ")
+    path = tmp_path / "file.834"
+    path.write_bytes(data)
+    one = _parse_json(path, monkeypatch, threshold=len(data) + 1)
+    two = _parse_json(path, monkeypatch, threshold=0)
+    assert two == one
+    assert one["summary"]["members"] >= 299  # type: ignore[index]
+
+
+@pytest.mark.parametrize("layout", [b"~ \n", b"~\t\r\n", b"~\n    ", b"~" + b" " * 40 + b"\r\n"])
+def test_ranges_cut_files_laid_out_with_whitespace(layout: bytes) -> None:
+    data, _ = generate(members=300, seed=9)
+    spaced = data.replace(b"~\n", b"~").replace(b"~", layout)
+    found, count = by_range(spaced, 3)
+    assert count == 3  # whitespace between segments does not stop the cuts
+    assert summary(found) == summary(records(spaced))
+    assert len(of_type(found, MemberTransaction)) == 300

@@ -99,12 +99,22 @@ def work_pyx12_tokenizer(path: Path) -> dict[str, Any]:
     return {"segments": count}
 
 
+def work_acktrack_parse_text(path: Path) -> dict[str, Any]:
+    """`acktrack parse FILE` (text), output to /dev/null: for hostile files."""
+    from acktrack.x12.describe import describe
+
+    with path.open("rb") as stream, open(os.devnull, "w") as out:
+        summary = describe(stream, out, name=path.name, path=path)
+    return {"findings": sum(summary.findings_by_severity.values())}
+
+
 WORKLOADS: dict[str, Callable[[Path], dict[str, Any]]] = {
     "raw_scan": work_raw_scan,
     "acktrack_members": work_acktrack_members,
     "acktrack_parallel": work_acktrack_parallel,
     "acktrack_index": work_acktrack_index,
     "acktrack_parse_json": work_acktrack_parse_json,
+    "acktrack_parse_text": work_acktrack_parse_text,
     "pyx12_tokenizer": work_pyx12_tokenizer,
 }
 
@@ -150,6 +160,44 @@ def sample_file(members: int, sets: int = 1) -> Path:
                 stream,
             )
     return path
+
+
+HOSTILE_ISA = (
+    b"ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER       "
+    b"*240115*1200*^*00501*000000001*0*T*:~"
+)
+
+
+def hostile_file(shape: str) -> Path:
+    """200 MB with no segment terminator after the ISA, or one 50 MB segment in a set."""
+    DATA.mkdir(exist_ok=True)
+    path = DATA / f"hostile_{shape}.x12"
+    if path.exists():
+        return path
+    megabyte = b"*ABCDEFGHIJ" * 95_325
+    with path.open("wb") as stream:
+        stream.write(HOSTILE_ISA + b"GS*BE*S*R*20240115*1200*1*X*005010X220A1")
+        if shape == "no_terminator":
+            for _ in range(200):
+                stream.write(megabyte)
+        else:
+            stream.write(b"~ST*834*0001*005010X220A1~NM1*IL*1*")
+            for _ in range(50):
+                stream.write(megabyte.replace(b"*", b"X"))
+            stream.write(b"~SE*3*0001~GE*1*1~IEA*1*000000001~")
+    return path
+
+
+def hostile_table(figures: dict[str, Any]) -> str:
+    rows = [("200 MB, no segment terminator", figures["no_terminator"]),
+            ("one 50 MB segment", figures["one_segment"])]  # fmt: skip
+    ok = all(row["peak_rss_mb"] <= 160 for _, row in rows)
+    lines = ["| hostile file | `acktrack parse` time | peak RSS | target |", "|---|---|---|---|"]
+    lines += [f"| {label} | {row['seconds']:.2f} s | {row['peak_rss_mb']:.0f} MB | ≤ 160 MB |"
+              for label, row in rows]  # fmt: skip
+    lines += ["", f"- Hostile shapes: {'met' if ok else 'MISSED'} (segments over 1 MiB are skipped "
+              "with an error finding; memory no longer follows the file's size)."]  # fmt: skip
+    return "\n".join(lines)
 
 
 # -- cold start ----------------------------------------------------------------------------
@@ -436,6 +484,12 @@ def main() -> int:
     figures: dict[str, Any] = {"parse": parse_benchmark(args.repeat, not args.no_pyx12)}
     table = parse_table(figures["parse"])
     print(table)
+    figures["hostile"] = {
+        shape: measure("acktrack_parse_text", hostile_file(shape), 1)
+        for shape in ("no_terminator", "one_segment")
+    }
+    hostile = hostile_table(figures["hostile"])
+    print(hostile)
     if args.ingest_members:
         print(
             f"ingest 10,000 and {args.ingest_members:,} members (moto; minutes) ...",
@@ -466,6 +520,7 @@ def main() -> int:
     RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
     if args.update_readme:
         update_readme("parse", table)
+        update_readme("hostile", hostile)
         update_readme("cold", cold)
         if args.ingest_members:
             update_readme(

@@ -332,7 +332,9 @@ def describe(table: Mapping[str, str], code: str | None) -> str:
 LAYOUT_WHITESPACE = "layout_whitespace"
 REPETITION_SEPARATOR = "repetition_separator"
 VERDICTS_DISAGREE = "ik5_contradicts_ak9"
+SEGMENT_TOO_LONG = "segment_too_long"
 READING: Mapping[str, str] = {
+    SEGMENT_TOO_LONG: "a segment too long to be X12 was skipped",
     VERDICTS_DISAGREE: "the IK5 verdicts contradict AK9",
     LAYOUT_WHITESPACE: "whitespace between segments read as layout",
     REPETITION_SEPARATOR: "ISA11 is not a usable repetition separator",

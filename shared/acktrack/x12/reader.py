@@ -30,7 +30,12 @@ from acktrack.x12.records import (
     TransactionHeader,
     parse_datetime,
 )
-from acktrack.x12.tokenizer import DEFAULT_CHUNK_SIZE, Batch, SegmentReader
+from acktrack.x12.tokenizer import (
+    DEFAULT_CHUNK_SIZE,
+    MAX_SEGMENT_BYTES,
+    Batch,
+    SegmentReader,
+)
 
 Record = (
     InterchangeHeader
@@ -151,6 +156,7 @@ class X12Reader:
         self._envelope_search: re.Pattern[str] = re.compile("(?!)")
         # Once per file: a range that resumes mid-file leaves it to the file's first range.
         self._layout_noted = resume is not None
+        self._overlong_seen = 0
 
     def __enter__(self) -> X12Reader:
         return self
@@ -229,6 +235,7 @@ class X12Reader:
         if self._resume is not None:
             self._resume_at(self._resume)
         for batch in tokens.batches():
+            yield from self._overlong_findings()  # skipped just before this batch
             self._set_delimiters(batch.delimiters)
             if batch.starts_interchange:
                 self._interchange_digest = _new_digest() if self._digest else None
@@ -652,6 +659,18 @@ class X12Reader:
                 bad_value=values[4][:3],
             )
 
+    def _overlong_findings(self) -> Iterator[Finding]:
+        skipped = self._tokens.overlong
+        while self._overlong_seen < len(skipped):
+            offset = skipped[self._overlong_seen]
+            self._overlong_seen += 1
+            yield self._finding(
+                "ACK",
+                codes.SEGMENT_TOO_LONG,
+                f"a segment of more than {MAX_SEGMENT_BYTES:,} bytes at byte {offset:,} was skipped",
+                level="set" if self._transaction else "group" if self._group else "interchange",
+            )
+
     def _resume_at(self, point: ResumePoint) -> None:
         """Recreate the envelope state at a cut, from the segments the planner kept."""
         delimiters = point.delimiters
@@ -674,6 +693,7 @@ class X12Reader:
 
     def _end_of_stream(self) -> Iterator[Record]:
         tokens = self._tokens
+        yield from self._overlong_findings()
         if self._partial() if callable(self._partial) else self._partial:
             # The rest of the set is another range's: emit the last member, nothing else.
             if self._body is not None:

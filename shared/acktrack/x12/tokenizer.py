@@ -22,6 +22,9 @@ _WHITESPACE = b" \t\r\n\x0b\x0c"
 _LAYOUT = b" \t\x0b\x0c"  # what may stand between a terminator and a segment id, after CR/LF
 _END_PADDING = _WHITESPACE + b"\x1a\x00"  # what some systems leave after the last IEA
 _BOM = b"\xef\xbb\xbf"
+# X12 segments are short (the longest 834 segment is a few hundred bytes); a longer run of
+# bytes without a terminator is skipped, so memory does not follow a hostile file's size.
+MAX_SEGMENT_BYTES = 1 << 20
 _ISA_PROBE = 512  # enough bytes to read a lenient (non-fixed-width) ISA
 
 # Leading bytes of formats people drop by mistake, for a specific error.
@@ -140,6 +143,7 @@ class SegmentReader:
         self.trailing: str | None = None
         self.bytes_read = 0
         self.interchanges = 0
+        self.overlong: list[int] = []  # byte offsets of segments skipped as too long
 
     def __enter__(self) -> SegmentReader:
         return self
@@ -252,6 +256,12 @@ class SegmentReader:
         while True:
             end = self._buffer.rfind(terminator)
             while end < 0 and not self._eof:
+                if len(self._buffer) > MAX_SEGMENT_BYTES:
+                    end = self._skip_overlong(terminator)
+                    if end < 0:
+                        break
+                    starts = False
+                    continue
                 self._fill(len(self._buffer) + self._chunk_size)
                 end = self._buffer.rfind(terminator)
             if end < 0:
@@ -288,6 +298,23 @@ class SegmentReader:
                 return
             if not self._eof:
                 self._fill(len(self._buffer) + self._chunk_size)
+
+    def _skip_overlong(self, terminator: bytes) -> int:
+        """Drop a segment longer than ``MAX_SEGMENT_BYTES`` up to and with its terminator,
+        noting where it started; memory stays bounded whatever the file holds. Returns the
+        next terminator's index in the buffer, or -1 at the end of the stream."""
+        self.overlong.append(self._buffer_offset)
+        while True:
+            at = self._buffer.find(terminator)
+            if at >= 0:
+                self._consume(at + 1)
+                self._fill(self._chunk_size)
+                return self._buffer.rfind(terminator)
+            self._consume(len(self._buffer))
+            if self._eof:
+                self.truncated = True
+                return -1
+            self._fill(self._chunk_size)
 
     def _find_iea(self, tag: bytes, terminator: bytes, limit: int) -> int:
         """Index of the first IEA segment that starts before ``limit``, or -1."""

@@ -8,12 +8,14 @@ import pytest
 
 from acktrack.x12 import (
     Delimiters,
+    Finding,
     InterchangeEnd,
     InterchangeHeader,
     MemberTransaction,
     SegmentReader,
     UnreadableX12,
     iter_segments,
+    read_x12,
 )
 from tests.support import SAMPLES, generate, members, of_type, records
 
@@ -125,3 +127,42 @@ def test_reader_closes_its_stream_as_a_context_manager() -> None:
     with SegmentReader(stream) as reader:
         assert sum(1 for _ in reader) == 108
     assert stream.closed
+
+
+class _Endless(io.RawIOBase):
+    """``head``, then ``size`` bytes of ``filler`` made on the fly, then ``tail``."""
+
+    def __init__(self, head: bytes, filler: bytes, size: int, tail: bytes = b"") -> None:
+        self._parts = [head, *([filler] * (size // len(filler))), tail]
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        return self._parts.pop(0) if self._parts else b""
+
+
+HOSTILE_ISA = (
+    b"ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER       "
+    b"*240115*1200*^*00501*000000001*0*T*:~"
+)
+
+
+@pytest.mark.parametrize("shape", ["no terminator at all", "one 64 MB segment"])
+def test_overlong_segments_are_skipped_in_bounded_memory(shape: str) -> None:
+    import tracemalloc
+
+    body = b"GS*BE*S*R*20240115*1200*1*X*005010X220A1~ST*834*0001*005010X220A1~NM1*IL*1*"
+    tail = b"" if shape.startswith("no") else b"~SE*3*0001~GE*1*1~IEA*1*000000001~"
+    stream = _Endless(HOSTILE_ISA + body, b"X" * (1 << 20), 64 << 20, tail)
+    tracemalloc.start()
+    try:
+        found = list(read_x12(stream))  # type: ignore[arg-type]
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 << 20  # without the bound: several times the 64 MB
+    (skipped,) = [f for f in of_type(found, Finding) if f.code == "segment_too_long"]
+    assert (skipped.severity, skipped.transaction_control) == ("error", "0001")
+    if tail:
+        assert of_type(found, InterchangeEnd)[0].declared_groups == "1"

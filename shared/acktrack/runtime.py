@@ -73,8 +73,13 @@ def part_queue() -> SqsPartQueue | None:
 
 def pipeline_config() -> PipelineConfig:
     current = settings_module.settings()
-    return PipelineConfig(current.our_sender_ids, current.envelope_zone, current.max_object_bytes,
-                          current.part_bytes)  # fmt: skip
+    return PipelineConfig(
+        our_sender_ids=current.our_sender_ids,
+        envelope_zone=current.envelope_zone,
+        max_object_bytes=current.max_object_bytes,
+        part_bytes=current.part_bytes,
+        require_insurer_folders=current.require_insurer_folders,
+    )
 
 
 def reset_settings() -> None:

@@ -34,6 +34,7 @@ class Settings:
     part_bytes: int = 0  # outbound files larger than this are cut in parts (0: never)
     parts_queue_url: str | None = None
     retention_days: int = 0  # member-level items expire this long after sending (0: kept)
+    require_insurer_folders: bool = False  # inbound files only under inbound/<insurer id>/
 
     @property
     def envelope_zone(self) -> ZoneInfo:
@@ -103,6 +104,7 @@ def from_environment(env: Mapping[str, str] | None = None) -> Settings:
         part_bytes=int(_number(env, "PART_BYTES", 0)),
         parts_queue_url=env.get("PARTS_QUEUE_URL", "").strip() or None,
         retention_days=int(_number(env, "RETENTION_DAYS", 0)),
+        require_insurer_folders=env.get("REQUIRE_INSURER_FOLDERS", "").strip().lower() == "true",
     )
 
 

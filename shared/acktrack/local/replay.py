@@ -33,14 +33,25 @@ def find_template(explicit: Path | None = None) -> Path:
     raise ReplayError("template.yaml not found: run from the acktrack checkout or pass --template")
 
 
+def object_key(path: Path) -> str | None:
+    """The S3 key for ``path``: the path below its last outbound/ or inbound/ folder, with
+    that folder (``day/inbound/HARBOR/x.999`` -> ``inbound/HARBOR/x.999``); None if none."""
+    parts = path.parts
+    for index in range(len(parts) - 2, -1, -1):
+        if parts[index] in FOLDERS:
+            return "/".join(parts[index:])
+    return None
+
+
 def check_paths(paths: list[Path]) -> None:
     for path in paths:
         if not path.is_file():
             raise ReplayError(f"{path}: no such file")
-        if path.parent.name not in FOLDERS:
+        if object_key(path) is None:
             raise ReplayError(
                 f"{path}: put it in a folder named outbound/ (834s you sent) or inbound/ "
-                "(TA1, 999 and 834s insurers sent back); the folder says which bucket it goes to"
+                "(TA1, 999 and 834s insurers sent back, optionally in inbound/<insurer id>/); "
+                "the folder says which bucket it goes to"
             )
 
 
@@ -80,9 +91,8 @@ def replay(
         delivered: set[str] = set()
         files = []
         for number, path in enumerate(paths, start=1):
-            folder = path.parent.name
-            bucket = stack.bucket("Outbound" if folder == "outbound" else "Inbound")
-            key = f"{folder}/{path.name}"
+            key = object_key(path) or ""
+            bucket = stack.bucket("Outbound" if key.startswith("outbound/") else "Inbound")
             if key in delivered:
                 invocations = stack.redeliver(bucket, key)  # the same object, delivered again
             else:

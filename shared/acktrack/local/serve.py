@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from acktrack.local.replay import object_key
 from acktrack.local.stack import LocalStack
 
 STATE = Path(".acktrack") / "local.json"
@@ -31,35 +32,33 @@ def serve(template: Path, folder: Path | None, interval: float = 1.0) -> int:
     if folder is not None:
         for name in ("outbound", "inbound"):
             (folder / name).mkdir(parents=True, exist_ok=True)
-        print(f"watching {folder}/outbound and {folder}/inbound; Ctrl-C to stop", file=sys.stderr)
+        print(
+            f"watching {folder}/outbound and {folder}/inbound (and inbound/<insurer id>/); "
+            "Ctrl-C to stop",
+            file=sys.stderr,
+        )
     print("report: acktrack report --local", file=sys.stderr)
     seen: dict[Path, float] = {}
     try:
         while True:
             if folder is not None:
-                for path in sorted(folder.glob("*/*")):
-                    if path.parent.name not in ("outbound", "inbound") or not path.is_file():
+                for path in sorted(folder.glob("*bound/**/*")):
+                    key = object_key(path.relative_to(folder))
+                    if key is None or not path.is_file():
                         continue
                     changed = path.stat().st_mtime
                     if seen.get(path) == changed:
                         continue
                     seen[path] = changed
-                    bucket = stack.bucket(
-                        "Outbound" if path.parent.name == "outbound" else "Inbound"
-                    )
-                    results = stack.put(
-                        bucket, f"{path.parent.name}/{path.name}", path.read_bytes()
-                    )
+                    bucket = stack.bucket("Outbound" if key.startswith("outbound/") else "Inbound")
+                    results = stack.put(bucket, key, path.read_bytes())
                     outcomes = [
                         o.get("outcome")
                         for r in results
                         if r.ok
                         for o in r.result.get("objects", [])
                     ]
-                    print(
-                        f"{path.parent.name}/{path.name}: {', '.join(outcomes) or 'failed'}",
-                        file=sys.stderr,
-                    )
+                    print(f"{key}: {', '.join(outcomes) or 'failed'}", file=sys.stderr)
             time.sleep(interval)
     except KeyboardInterrupt:
         print("stopping", file=sys.stderr)

@@ -30,13 +30,14 @@ from acktrack.tracking.acknowledgments import (
     segment_error_detail,
     ta1_summary,
 )
-from acktrack.tracking.sources import ObjectSource, Outcome, PipelineConfig
+from acktrack.tracking.sources import ObjectSource, Outcome, PipelineConfig, sender_problem
 from acktrack.tracking.status import event_for_ta1
 from acktrack.tracking.tracked import ObjectRef, TrackedInterchange, iso, to_utc
 from acktrack.x12 import (
     Finding,
     GroupAcknowledgment,
     InterchangeAcknowledgment,
+    InterchangeHeader,
     TransactionHeader,
     UnreadableX12,
     read_x12,
@@ -67,10 +68,13 @@ def ingest_inbound(
     interchange_acks: list[InterchangeAcknowledgment] = []
     fatal: list[Finding] = []
     kinds: Counter[str] = Counter()
+    senders: set[str] = set()
     try:
         with source.open(ref) as stream:
             for record in read_x12(stream, members=False):
-                if isinstance(record, GroupAcknowledgment):
+                if isinstance(record, InterchangeHeader):
+                    senders.add(record.sender_id)
+                elif isinstance(record, GroupAcknowledgment):
                     group_acks.append(record)
                 elif isinstance(record, InterchangeAcknowledgment):
                     interchange_acks.append(record)
@@ -80,6 +84,9 @@ def ingest_inbound(
                     fatal.append(record)
     except UnreadableX12 as error:
         return quarantine(ref, source, store, f"not readable as X12: {error.reason}")
+    problem = sender_problem(ref.key, senders, config)
+    if problem:
+        return quarantine(ref, source, store, problem)
     if fatal:
         first = fatal[0]
         return quarantine(

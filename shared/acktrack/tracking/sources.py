@@ -42,6 +42,7 @@ class PipelineConfig:
     envelope_zone: tzinfo = _UTC
     max_object_bytes: int = 2 * 1024**3
     part_bytes: int = 0  # files larger than this are cut in parts of this size (0: never)
+    require_insurer_folders: bool = False  # refuse inbound files not under inbound/<insurer id>/
 
     def size_problem(self, ref: ObjectRef) -> str:
         if ref.size is not None and ref.size > self.max_object_bytes:
@@ -52,6 +53,41 @@ class PipelineConfig:
         if ref.size == 0:
             return "not readable as X12: the file is empty"
         return ""
+
+
+INBOUND_PREFIX = "inbound/"
+
+
+def insurer_folder(key: str) -> str | None:
+    """The insurer a key under ``inbound/<insurer id>/`` is bound to (None: no folder)."""
+    below = key[len(INBOUND_PREFIX) :] if key.startswith(INBOUND_PREFIX) else key
+    folder, slash, _ = below.partition("/")
+    return folder if slash and folder else None
+
+
+def sender_problem(key: str, senders: set[str], config: PipelineConfig) -> str:
+    """Why an inbound file may not speak for its senders (ISA06), or "" when it may."""
+    ours = sorted(senders & set(config.our_sender_ids))
+    if ours:
+        return (
+            f"misplaced: ISA06 {ours[0]!r} is one of our own sender ids, so this is a file we "
+            "sent; put it under outbound/ in the outbound bucket"
+        )
+    folder = insurer_folder(key)
+    if folder is None:
+        if config.require_insurer_folders:
+            return (
+                "inbound files must be under inbound/<insurer id>/ (their ISA06); "
+                "RequireInsurerFolders is on"
+            )
+        return ""
+    others = sorted(senders - {folder})
+    if others:
+        return (
+            f"the folder inbound/{folder}/ takes files from insurer {folder!r} only; "
+            f"this one was sent by {others[0]!r} (ISA06)"
+        )
+    return ""
 
 
 @dataclass(slots=True)

@@ -612,6 +612,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Packages of the `local` extra (the embedded stack); a command that needs them says so.
+_LOCAL_EXTRA = frozenset({"moto", "samtranslator", "yaml", "werkzeug", "flask", "flask_cors"})
+
+
 def _run(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     try:
         return handler(args)
@@ -627,6 +631,15 @@ def _run(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
     except Exception as error:  # a bug: say so without quoting data that may hold PHI
+        missing = error.name or "" if isinstance(error, ModuleNotFoundError) else ""
+        if missing.split(".")[0] in _LOCAL_EXTRA:
+            print(
+                f"acktrack: this command needs the local stack's packages ({missing} is "
+                "missing); install them with: pip install 'acktrack[local]' "
+                "(make demo does it for you)",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
         if os.environ.get("ACKTRACK_DEBUG") == "1":
             raise
         print(

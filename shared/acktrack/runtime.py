@@ -316,6 +316,9 @@ def run_report(
 
     current = settings_module.settings()
     as_of = report_time(event)
+    kept = repository().keep_open_members(as_of)
+    if kept:
+        logger.info("retention pushed back for open members", extra={"members": kept})
     report = collect_report(
         repository(),
         as_of,

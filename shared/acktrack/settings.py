@@ -27,7 +27,7 @@ class Settings:
     report_timezone: str
     report_window_days: int
     report_max_attachment_bytes: int
-    report_link_days: int
+    report_configuration_set: str | None  # SES configuration set (TLS required)
     effectuation_sla_days: int
     max_object_bytes: int
     writer_threads: int
@@ -97,7 +97,7 @@ def from_environment(env: Mapping[str, str] | None = None) -> Settings:
         report_max_attachment_bytes=int(
             _number(env, "REPORT_MAX_ATTACHMENT_BYTES", 5_000_000, minimum=1)
         ),
-        report_link_days=int(_number(env, "REPORT_LINK_DAYS", 7, minimum=1)),
+        report_configuration_set=env.get("REPORT_CONFIGURATION_SET", "").strip() or None,
         effectuation_sla_days=int(_number(env, "EFFECTUATION_SLA_DAYS", 45)),
         max_object_bytes=int(_number(env, "MAX_OBJECT_BYTES", 2 * 1024**3, minimum=1)),
         writer_threads=int(_number(env, "WRITER_THREADS", 4, minimum=1)),

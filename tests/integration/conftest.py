@@ -185,6 +185,11 @@ def stack(monkeypatch: pytest.MonkeyPatch, parameters: dict[str, Any]) -> Iterat
             local.stop()
 
 
+ARRIVAL = datetime(2024, 1, 19, 12, 0, tzinfo=UTC)  # every file arrives after it was dated
+
+
 @pytest.fixture
 def day(stack: LocalStack) -> Day:
+    """A day whose files arrive at ``ARRIVAL`` (set ``day.stack.clock = None`` for now)."""
+    stack.clock = lambda: ARRIVAL
     return Day(stack)

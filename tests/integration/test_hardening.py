@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -55,3 +56,101 @@ def test_require_insurer_folders_refuses_files_directly_under_inbound(
     assert list(reasons) == ["inbound/a.999"]
     assert "must be under inbound/<insurer id>/" in reasons["inbound/a.999"]
     assert day.report(AS_OF)["summary"]["confirmed"] == 3
+
+
+def _members(day: Day) -> list[dict[str, Any]]:
+    return [item for item in day.table() if item["sk"]["S"].startswith("M#")]
+
+
+def _sets(day: Day) -> list[dict[str, Any]]:
+    return [item for item in day.table() if item["sk"]["S"].startswith("SET#")]
+
+
+def test_retention_counts_from_arrival_not_from_the_envelope_date(day: Day) -> None:
+    day.stack.clock = None  # files arrive now (2026), dated 2024
+    before = datetime.now(UTC).timestamp()
+    day.send("old.834", members=4, seed=44, sent_at=datetime(2024, 1, 15, 12, 0))
+    after = datetime.now(UTC).timestamp()
+    members = _members(day)
+    assert len(members) == 4
+    for item in members:  # the template's default RetentionDays: 730, from arrival
+        expires = int(item["expires"]["N"])
+        assert int(before) + 730 * 86400 <= expires <= int(after) + 1 + 730 * 86400
+    (tracked,) = _sets(day)
+    codes = [finding["code"] for finding in json.loads(tracked["findings"]["S"])]
+    assert codes == ["envelope_date_long_before_arrival"]
+    assert not tracked.get("predicted_rejection", {}).get("BOOL", False)
+
+
+@pytest.mark.parametrize("parameters", [{"RetentionDays": "1"}])
+def test_open_members_never_expire_and_confirmed_ones_do(
+    day: Day, parameters: dict[str, Any]
+) -> None:
+    day.stack.clock = None
+    now = datetime.now(UTC)
+    answered, _ = day.send("answered.834", members=3, seed=45, sent_at=now.replace(tzinfo=None))
+    day.send("silent.834", members=2, seed=46, sent_at=now.replace(tzinfo=None),
+             interchange_control=2001, first_group_control=2)  # fmt: skip
+    day.answer("HEALTHPLAN01/answered.999", answered)
+    as_of = now + timedelta(days=2)  # past the 1-day retention of both files
+    run = day.stack.run_schedule(as_of)
+    assert run.ok, run.error
+    expiries = {}
+    for item in _members(day):
+        expiries.setdefault(item["set_id"]["S"], []).append(int(item["expires"]["N"]))
+    kept, left = sorted(expiries.values(), key=len)
+    assert len(kept) == 2 and all(e >= (as_of + timedelta(days=30)).timestamp() for e in kept)
+    assert len(left) == 3 and all(
+        e <= (now + timedelta(days=1, minutes=1)).timestamp() for e in left
+    )
+
+
+def test_a_future_envelope_date_ages_from_arrival(day: Day) -> None:
+    day.stack.clock = None
+    day.send("future.834", members=3, seed=47, sent_at=datetime(2099, 1, 1, 12, 0))
+    report = day.report(datetime.now(UTC) + timedelta(days=3))  # past the 48-hour SLA
+    assert report["summary"]["pending_overdue"] == 3
+    assert report["summary"]["pending_within_sla"] == 0
+    (tracked,) = _sets(day)
+    assert tracked["sent_at"]["S"] < "2099"
+    codes = [finding["code"] for finding in json.loads(tracked["findings"]["S"])]
+    assert codes == ["envelope_date_in_future"]
+
+
+def test_a_quarantine_copy_of_a_very_long_key_fits_s3s_limit(day: Day) -> None:
+    long_name = "é" * 400 + ".834"  # 804 bytes; with outbound/ and quarantine/ over 1,024
+    day.drop("outbound", long_name, b"\x00\x01 not X12")
+    other = "é" * 400 + "x.834"  # the same first 1,000 bytes: its copy must not overwrite
+    day.drop("outbound", other, b"\x00\x02 not X12")
+    quarantined = day.report(AS_OF)["quarantined"]
+    copies = {item["quarantine_key"] for item in quarantined}
+    assert len(quarantined) == 2 and len(copies) == 2
+    s3 = day.stack.client("s3")
+    for key in copies:
+        assert key.startswith("quarantine/outbound/") and len(key.encode()) <= 1024
+        assert s3.head_object(Bucket=day.outbound, Key=key)["Metadata"]["acktrack-reason"]
+
+
+def test_oversized_values_are_clipped_and_the_file_is_tracked(day: Day) -> None:
+    from tests.support import SAMPLES
+
+    data = (SAMPLES / "834_5members.834").read_bytes()
+    control = b"9" * 1500
+    huge_id = b"M" * 500_000
+    data = data.replace(b"ST*834*0001*", b"ST*834*" + control + b"*", 1)
+    data = data.replace(b"*0001~\nGE*", b"*" + control + b"~\nGE*", 1)
+    first_ref = data.index(b"REF*17*") + len(b"REF*17*")
+    data = data[:first_ref] + huge_id + data[data.index(b"~", first_ref) :]
+    results = day.drop("outbound", "huge.834", data)
+    assert all(result.ok for result in results)  # no retries, nothing for the failure queue
+    assert day.stack.failures() == []
+    report = day.report(AS_OF)
+    assert report["summary"]["members_sent"] == 5 and report["quarantined"] == []
+    items = day.table()
+    assert max(len(json.dumps(item)) for item in items) < 50_000  # far under DynamoDB's 400 KB
+    (tracked,) = _sets(day)
+    assert len(tracked["transaction_control"]["S"]) == 35
+    codes = [finding["code"] for finding in json.loads(tracked["findings"]["S"])]
+    assert "value_too_long" in codes
+    flagged = [m for m in _members(day) if "value_too_long" in m["findings"]["S"]]
+    assert len(flagged) == 1 and len(flagged[0]["member_id"]["S"]) == 35

@@ -77,8 +77,11 @@ def test_the_report_is_archived_as_json_csv_and_html_under_a_dated_key(day: Day)
     bucket = day.stack.bucket("Reports")
     listed = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"])
     assert listed == [
-        f"reports/2024/01/20/unconfirmed-2024-01-20T070000Z.{suffix}"
-        for suffix in ("csv", "html", "json")
+        *(
+            f"reports/2024/01/20/unconfirmed-2024-01-20T070000Z.{suffix}"
+            for suffix in ("csv", "html", "json")
+        ),
+        "reports/sent/2024-01-20.json",  # the date's email went out: a retry sends nothing twice
     ]
     archived = json.loads(s3.get_object(Bucket=bucket, Key=listed[2])["Body"].read())
     assert archived["summary"]["pending_overdue"] == 3
@@ -133,6 +136,13 @@ def test_a_very_large_backlog_is_linked_instead_of_attached(
     assert "text/csv" not in found
     html = found["text/html"].get_content()
     assert "too large to attach" in html and "unconfirmed-2024-01-20T070000Z.csv" in html
+    # No bearer link that dies with the function's credentials: the console, signed in.
+    bucket = day.stack.bucket("Reports")
+    text = found["text/plain"].get_content()
+    for body in (html, text):
+        assert f"s3://{bucket}/reports/2024/01/20/unconfirmed-2024-01-20T070000Z.csv" in body
+        assert f"https://console.aws.amazon.com/s3/object/{bucket}?region=" in body
+        assert "X-Amz-" not in body and "Signature" not in body
     assert "… and 1300 more in the CSV" in html
     assert len(message.as_bytes()) < 2_000_000
     csv_bytes = (
@@ -144,6 +154,13 @@ def test_a_very_large_backlog_is_linked_instead_of_attached(
         .read()
     )
     assert csv_bytes.decode("utf-8-sig").count("\r\n") == 1501
+
+
+@pytest.mark.parametrize(
+    "value", [" =1+1", "\x0b=cmd|' /C calc'!A0", "\u2028@SUM(A1)", "  -2+3", "\u00a0+1"]
+)
+def test_formulas_behind_whitespace_are_neutralised_too(value: str) -> None:
+    assert safe_cell(value) == "'" + value
 
 
 def test_spreadsheet_formulas_are_neutralised() -> None:
@@ -212,3 +229,18 @@ def test_no_phi_in_any_email_part_archive_table_item_or_log_line(day: Day) -> No
         (where, canary) for where, text in places.items() for canary in canaries if canary in text
     ]
     assert leaks == []
+
+
+def test_a_report_date_is_emailed_once_whatever_the_retries(day: Day) -> None:
+    day.send("a.834", members=2, seed=38)
+    first = day.stack.run_schedule(AS_OF)
+    again = day.stack.run_schedule(AS_OF + timedelta(minutes=5))  # the scheduler's retry
+    assert first.ok and again.ok
+    assert first.result["email"]["message_id"]
+    assert again.result["email"] == {
+        "already_sent": "2024-01-20", "message_id": first.result["email"]["message_id"],
+    }  # fmt: skip
+    assert len(day.emails()) == 1
+    assert again.result["archive"]["json"] != first.result["archive"]["json"]  # still archived
+    assert day.stack.run_schedule(AS_OF + timedelta(days=1)).ok  # the next date is its own
+    assert len(day.emails()) == 2

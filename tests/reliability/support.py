@@ -35,6 +35,7 @@ from acktrack.synthetic.enrollment import EnrollmentSpec, write_834
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 SENT = datetime(2024, 1, 15, 12, 0)
+ARRIVAL = datetime(2024, 1, 19, 12, 0, tzinfo=UTC)  # after every file's envelope date
 AS_OF = datetime(2024, 1, 20, 7, 0, tzinfo=UTC)
 US, PLAN, OTHER = "ACKTRACKEXCH", "HEALTHPLAN01", "OTHERPLAN02"
 VOLATILE = frozenset({"received_at", "first_seen", "created_at"})
@@ -116,6 +117,7 @@ def fresh_stack(parameters: dict[str, Any] | None = None) -> Iterator[LocalStack
     saved = os.environ.get("TABLE_NAME")
     with mock_aws():
         stack = LocalStack(TEMPLATE, parameters or {}, server=False).start()
+        stack.clock = lambda: ARRIVAL  # the same arrival in every run: comparable final states
         os.environ["TABLE_NAME"] = stack.table  # the container's repository exists before any event
         runtime.repository()
         try:

@@ -192,3 +192,23 @@ def test_stats_and_member_help_teach_by_example(capsys: pytest.CaptureFixture[st
         with pytest.raises(SystemExit):
             main([command, "--help"])
         assert example in capsys.readouterr().out
+
+
+def test_a_command_that_needs_the_local_extra_says_which_to_install(tmp_path: Path) -> None:
+    day = tmp_path / "outbound"
+    day.mkdir()
+    (day / "a.834").write_bytes((SAMPLES / "834_5members.834").read_bytes())
+    code = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('moto', 'samtranslator'):\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "from acktrack.cli import main\n"
+        f"sys.exit(main(['replay', {str(day / 'a.834')!r}]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert "pip install 'acktrack[local]'" in done.stderr
+    assert "Traceback" not in done.stderr and "internal error" not in done.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +14,21 @@ from acktrack.tracking.tracked import ObjectRef
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.type_defs import CopySourceTypeDef
+
+
+MAX_KEY_BYTES = 1024  # S3's limit on a key
+
+
+def quarantine_key(prefix: str, key: str) -> str:
+    """``prefix + key``, or, when that is longer than S3 allows, as much of the key as fits
+    followed by a hash of the whole key (distinct keys stay distinct)."""
+    target = prefix + key
+    if len(target.encode()) <= MAX_KEY_BYTES:
+        return target
+    digest = "#" + hashlib.sha256(key.encode()).hexdigest()[:32]
+    room = MAX_KEY_BYTES - len((prefix + digest).encode())
+    kept = key.encode()[:room].decode("utf-8", "ignore")
+    return prefix + kept + digest
 
 
 class S3ObjectSource:
@@ -39,7 +55,7 @@ class S3ObjectSource:
 
     def quarantine(self, ref: ObjectRef, reason: str) -> str:
         """Copy to <prefix><key>, the reason in metadata and a tag; the original stays."""
-        target = self.quarantine_prefix + ref.key
+        target = quarantine_key(self.quarantine_prefix, ref.key)
         reason_ascii = reason.encode("ascii", "replace").decode()[:1024]
         tag_value = re.sub(r"[^a-zA-Z0-9 _.:/=+\-@]", " ", reason_ascii)[:250]  # tag alphabet
         source: CopySourceTypeDef = {"Bucket": ref.bucket, "Key": ref.key}

@@ -19,7 +19,7 @@ import sys
 import time
 import uuid
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -107,6 +107,7 @@ class LocalStack:
     subscriptions: list[Subscription] = field(default_factory=list)
     mappings: list[QueueMapping] = field(default_factory=list)
     delivery_order: Any = None  # a random.Random: queue messages delivered in shuffled order
+    clock: Callable[[], datetime] | None = None  # objects' arrival (S3 eventTime); None: now
     schedules: dict[str, dict[str, Any]] = field(default_factory=dict)  # logical id -> target info
     sender: str | None = None
     invocations: list[Invocation] = field(default_factory=list)
@@ -459,8 +460,9 @@ class LocalStack:
         """Store an object and deliver its ObjectCreated event to each subscribed function."""
         response = self.client("s3").put_object(Bucket=bucket, Key=key, Body=data)
         event = s3_event(
-            bucket, key, len(data), response.get("ETag", "").strip('"'), response.get("VersionId")
-        )
+            bucket, key, len(data), response.get("ETag", "").strip('"'), response.get("VersionId"),
+            self.clock() if self.clock else None,
+        )  # fmt: skip
         results = []
         for subscription in self.subscriptions:
             if subscription.bucket == bucket and subscription.wants(key):
@@ -472,8 +474,9 @@ class LocalStack:
         """Deliver the event for an existing object again (S3 delivers at least once)."""
         head = self.client("s3").head_object(Bucket=bucket, Key=key)
         event = s3_event(
-            bucket, key, head["ContentLength"], head["ETag"].strip('"'), head.get("VersionId")
-        )
+            bucket, key, head["ContentLength"], head["ETag"].strip('"'), head.get("VersionId"),
+            self.clock() if self.clock else None,
+        )  # fmt: skip
         results = [
             self.invoke(s.function, event)
             for s in self.subscriptions
@@ -579,8 +582,11 @@ class LocalStack:
         return found
 
 
-def s3_event(bucket: str, key: str, size: int, etag: str, version: str | None) -> dict[str, Any]:
-    """An S3 ObjectCreated:Put notification, as Lambda receives it."""
+def s3_event(
+    bucket: str, key: str, size: int, etag: str, version: str | None, when: datetime | None = None
+) -> dict[str, Any]:
+    """An S3 ObjectCreated:Put notification, as Lambda receives it (``when``: its eventTime,
+    the object's arrival; default now)."""
     from urllib.parse import quote_plus
 
     obj: dict[str, Any] = {
@@ -597,7 +603,10 @@ def s3_event(bucket: str, key: str, size: int, etag: str, version: str | None) -
                 "eventVersion": "2.1",
                 "eventSource": "aws:s3",
                 "awsRegion": REGION,
-                "eventTime": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+                "eventTime": (when or datetime.now(UTC))
+                .astimezone(UTC)
+                .strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+                + "Z",
                 "eventName": "ObjectCreated:Put",
                 "s3": {
                     "s3SchemaVersion": "1.0",

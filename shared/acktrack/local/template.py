@@ -132,6 +132,9 @@ class Resolver:
             if key == "Fn::Join":
                 separator, items = argument
                 return separator.join(str(item) for item in self.value(items))
+            if key == "Fn::Split":
+                separator, text = argument
+                return str(self.value(text)).split(separator)
             if key == "Fn::Select":
                 index, items = argument
                 return self.value(items)[int(self.value(index))]

@@ -124,9 +124,14 @@ class MemberWriter:
     """Buffers member items and writes them 25 at a time from a small thread pool."""
 
     def __init__(
-        self, threads: int, deadline_seconds: float = 600.0, retention_days: int = 0
+        self,
+        threads: int,
+        deadline_seconds: float = 600.0,
+        retention_days: int = 0,
+        arrived_at: datetime | None = None,
     ) -> None:
-        self._retention_days = retention_days
+        # Retention counts from the file's arrival, never from its envelope's date.
+        self._expires = expiry(iso(arrived_at or datetime.now(UTC)), retention_days)
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="acktrack-writer")
         self._threads = threads
         self._buffer: list[dict[str, Any]] = []
@@ -138,13 +143,13 @@ class MemberWriter:
 
     def add(self, member: TrackedMember) -> None:
         item = _member_item(member)
-        item.expires = expiry(member.sent_at, self._retention_days)
+        item.expires = self._expires
         self.add_item(item)
 
     def add_item(self, item: Model) -> None:
         """Any item of the table (members, effectuation records) goes out in the same batches."""
         if isinstance(item, EffectuationItem):
-            item.expires = expiry(item.at, self._retention_days)
+            item.expires = self._expires
         self._buffer.append(item.serialize())
         if len(self._buffer) == BATCH:
             self._submit()
@@ -253,6 +258,7 @@ def sent_member(item: MemberItem) -> SentMember:
         eligibility_end=item.eligibility_end,
         set_findings=tuple(item.set_findings or ()),
         effectuated_by=item.effectuated_by,
+        expires=item.expires,
     )
 
 
@@ -269,6 +275,7 @@ def effectuation_record(item: EffectuationItem) -> EffectuationRecord:
         coverages=tuple(item.coverages or ()),
         carrier_member_id=item.carrier_member_id,
         policy_ids=tuple(item.policy_ids or ()),
+        expires=item.expires,
     )
 
 
@@ -613,8 +620,12 @@ class Repository:
 
     # -- members --------------------------------------------------------------------------
 
-    def member_writer(self) -> MemberWriter:
-        return MemberWriter(self.writer_threads, retention_days=self.retention_days)
+    def member_writer(self, arrived_at: datetime | None = None) -> MemberWriter:
+        """Member and insurer-record items of one file; they expire RetentionDays after
+        ``arrived_at`` (the file's arrival; default now)."""
+        return MemberWriter(
+            self.writer_threads, retention_days=self.retention_days, arrived_at=arrived_at
+        )
 
     def members_of_set(self, item: SetItem) -> Iterator[MemberItem]:
         for chunk in range(int(item.last_position) // keys.MEMBER_CHUNK + 1):
@@ -877,7 +888,9 @@ class Repository:
         observed = self._observed(finding, sent, records)
         item.rk = keys.quality_shard(family)
         item.rs = f"{observed}#{sk}"  # the report's window reads this
-        item.expires = expiry(observed, self.retention_days)
+        # A finding goes with its evidence: retention counts from that file's arrival.
+        evidence = member if member is not None else records.get(finding.target)
+        item.expires = evidence.expires if evidence is not None else None
         item.save()
 
     def _set_effectuation(
@@ -965,6 +978,28 @@ class Repository:
     def open_sets(self) -> Iterator[SetItem]:
         for shard in range(keys.OPEN_SHARDS):
             yield from SetItem.report.query(f"OPEN#{shard}")
+
+    def keep_open_members(self, as_of: datetime, margin: timedelta = timedelta(days=30)) -> int:
+        """Push back the TTL of members still open (unconfirmed, rejected, overdue) whose
+        expiry falls within ``margin`` of ``as_of``: DynamoDB never deletes what someone
+        must still act on. Reads only open sets sent before ``as_of - RetentionDays +
+        margin`` (a set is never sent after its file arrived), so the daily cost follows
+        the old backlog, not the table. Returns the members kept."""
+        if not self.retention_days:
+            return 0
+        horizon = iso(as_of - timedelta(days=self.retention_days) + margin)
+        soon, later = as_of + margin, as_of + 2 * margin
+        kept = 0
+        for shard in range(keys.OPEN_SHARDS):
+            for item in SetItem.report.query(f"OPEN#{shard}", SetItem.rs < horizon):
+                for member in self.members_of_set(item):
+                    if member.expires is not None and member.expires < soon:
+                        member.update(
+                            actions=[MemberItem.expires.set(later)],
+                            condition=MemberItem.pk.exists(),
+                        )
+                        kept += 1
+        return kept
 
     def unmatched_acks(self) -> list[AckItem]:
         return list(AckItem.report.query(keys.REPORT_UNMATCHED))

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from acktrack.store import keys
+from acktrack.store.keys import clip
 from acktrack.tracking.status import Event, event_for_ik5, event_for_ta1
 from acktrack.x12 import codes
 from acktrack.x12.records import ElementError, GroupAcknowledgment, SegmentError, SetAcknowledgment
@@ -58,17 +60,13 @@ class StoredGroupAck:
 # to X12's longest (99), and a set keeps its first segment errors with a count of the rest.
 MAX_SEGMENT_ERRORS = 100
 MAX_DETAIL_BYTES = 300_000
-_SHORT, _LONG = 35, 99
+_SHORT, _LONG = keys.SHORT, keys.LONG
 
 
 class AcknowledgmentTooLarge(ValueError):
     """Even without error detail, a group response does not fit in one item."""
 
 
-def clip(value: Any, size: int = _SHORT) -> Any:
-    """An identifier or code as stored and keyed on: X12 allows 35 characters at most (99 for
-    a bad-value copy); a longer one is malformed and would break DynamoDB's size limits."""
-    return value[:size] if isinstance(value, str) else value
 
 
 def ack_detail(ack: GroupAcknowledgment) -> dict[str, Any]:

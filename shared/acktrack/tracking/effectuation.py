@@ -75,7 +75,7 @@ def ingest_effectuation(
 
     families: set[Family] = set()  # keys only: memory stays flat in the file's size
     records = 0
-    with store.member_writer() as writer:
+    with store.member_writer(ref.received_at) as writer:
         for record in read_x12(stream):
             if type(record) is not MemberTransaction:
                 continue

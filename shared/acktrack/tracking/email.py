@@ -46,7 +46,9 @@ def safe_cell(value: Any) -> Any:
     if isinstance(value, int | float):
         return value
     text = str(value)
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+    # Spreadsheets skip leading spaces, tabs, vertical tabs and line separators before a formula.
+    lead = text.lstrip(" \t\r\n\x0b\x0c\u2028\u2029\u00a0")
+    return "'" + text if text.startswith(_FORMULA_STARTS) or lead.startswith(_FORMULA_STARTS) else text
 
 
 def detail_csv(report: dict[str, Any]) -> bytes:
@@ -90,8 +92,11 @@ def build_email(
     timezone: str = "UTC",
     attach_csv: bool = True,
     csv_link: str | None = None,
+    csv_location: str | None = None,
 ) -> bytes:
-    """The MIME message: text/plain and text/html alternatives, plus the CSV when it fits."""
+    """The MIME message: text/plain and text/html alternatives, plus the CSV when it fits.
+    Too large to attach: the CSV's S3 location is named and ``csv_link`` (the console,
+    a login needed) links it."""
     message = EmailMessage()
     message["Subject"] = subject(report)
     message["From"] = sender
@@ -100,12 +105,17 @@ def build_email(
     message["Message-ID"] = make_msgid(domain="acktrack.local")
     text = render_text(report)
     if not attach_csv:
-        text += f"\nThe detail is too large to attach: {csv_link or 'see the reports bucket'}\n"
+        where = csv_location or "see the reports bucket"
+        text += f"\nThe detail is too large to attach. It is archived at {where}"
+        text += f" (open it signed in to the AWS console: {csv_link})\n" if csv_link else "\n"
     message.set_content(text)
     message.add_alternative(
-        render_html(report, timezone=timezone, csv_link=None if attach_csv else csv_link),
+        render_html(
+            report, timezone=timezone, csv_link=None if attach_csv else csv_link,
+            csv_location=None if attach_csv else csv_location,
+        ),
         subtype="html",
-    )
+    )  # fmt: skip
     if attach_csv:
         message.add_attachment(
             detail_csv(report),
@@ -199,7 +209,11 @@ def _headline_cells(summary: dict[str, Any]) -> str:
 
 
 def render_html(
-    report: dict[str, Any], *, timezone: str = "UTC", csv_link: str | None = None
+    report: dict[str, Any],
+    *,
+    timezone: str = "UTC",
+    csv_link: str | None = None,
+    csv_location: str | None = None,
 ) -> str:
     summary = report["summary"]
     as_of = datetime.fromisoformat(report["as_of"]).astimezone(ZoneInfo(timezone))
@@ -415,10 +429,15 @@ def render_html(
                   _e(q["kind"]), _e(q["detail"])] for q in quality[:HTML_DETAIL_ROWS]],
             )
         )  # fmt: skip
-    if csv_link:
+    if csv_link or csv_location:
+        where = f" It is archived at <code>{_e(csv_location)}</code>." if csv_location else ""
+        link = (
+            f' <a href="{_e(csv_link)}">Open it in the AWS console</a> (sign-in required).'
+            if csv_link
+            else ""
+        )
         parts.append(
-            f'<p style="{_FONT}"><b>The detail is too large to attach.</b> Download it: '
-            f'<a href="{_e(csv_link)}">{_e(csv_link[:120])}</a></p>'
+            f'<p style="{_FONT}"><b>The detail is too large to attach.</b>{where}{link}</p>'
         )
     footer = (
         f"Report as of {as_of:%Y-%m-%d %H:%M %Z}. A transaction set is confirmed by a 999 (IK5 A or E); a TA1 "

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 # Data-quality checks (each finding's kind), with the words the report uses.
@@ -73,6 +74,7 @@ class SentMember:
     eligibility_end: str | None = None  # DTP*357
     set_findings: tuple[str, ...] = ()  # kinds found while reading its set (mixed_subscriber_ids)
     effectuated_by: str | None = None  # the effectuation record currently confirming it
+    expires: datetime | None = None  # when retention lets the stored item go
 
     @property
     def identity(self) -> str:
@@ -98,6 +100,7 @@ class EffectuationRecord:
     coverages: tuple[dict[str, Any], ...]
     carrier_member_id: str | None
     policy_ids: tuple[str, ...]
+    expires: datetime | None = None  # when retention lets the stored item go
 
     @property
     def identity(self) -> str:

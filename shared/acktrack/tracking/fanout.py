@@ -28,6 +28,7 @@ from acktrack.tracking.outbound import (
     PlannedSets,
     finish_interchange,
     reconcile_families,
+    set_key,
     sets_by_control,
     write_members,
 )
@@ -157,7 +158,7 @@ class PartSets(PlannedSets):
         entry = self.interchanges.get(header.interchange.sequence)
         if entry is None or header.set_id != "834":
             return
-        key = (header.interchange.sequence, header.group_control or "-", header.control)
+        key = set_key(header)
         if key not in self.by_key:
             tracked = plan_part_set(header, entry["our_id"], entry["partner"], entry["control"],
                                     entry["digest"], self.received_at, self.zone)  # fmt: skip
@@ -194,7 +195,7 @@ def ingest_part(
     resume = ResumePoint.from_dict(order.resume) if order.resume else None
     with source.open(ref, order.start, order.end) as stream:
         reader = X12Reader(stream, resume=resume, partial=order.end is not None)
-        families = write_members(reader.records(), sets, store)
+        families = write_members(reader.records(), sets, store, ref.received_at)
     found = Outcome("part")
     reconcile_families(store, families, found)
     result = {"sets": sets.result(), "findings": found.findings,

@@ -20,11 +20,11 @@ from collections import Counter
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from acktrack.store.keys import clip
 from acktrack.tracking.acknowledgments import (
     AcknowledgmentTooLarge,
     ack_detail,
     ack_from_detail,
-    clip,
     group_summary,
     read_group_acknowledgment,
     segment_error_detail,

@@ -17,8 +17,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from acktrack.store.keys import clip
 from acktrack.tracking import inbound
 from acktrack.tracking.family import Family
 from acktrack.tracking.index import FileIndex, index_file
@@ -93,7 +95,7 @@ def ingest_outbound(
             if fan_out(ref, source, store, config, plans, parts, outcome):
                 return outcome  # the part counted last records the object's outcome
         with source.open(ref) as stream:
-            families = write_members(read_x12(stream), PlannedSets(plans), store)
+            families = write_members(read_x12(stream), PlannedSets(plans), store, ref.received_at)
         for plan in plans:
             finish_interchange(plan, ref, store, outcome)
         reconcile_families(store, families, outcome)
@@ -156,6 +158,11 @@ def sets_by_control(planned: TrackedInterchange) -> dict[tuple[str, str], Tracke
     return {(item.group_control, item.transaction_control): item for item in planned.sets}
 
 
+def set_key(header: TransactionHeader) -> tuple[int, str, str]:
+    """(ISA sequence, GS06, ST02) as the tracked set stores them (over-long values clipped)."""
+    return (header.interchange.sequence, clip(header.group_control) or "-", clip(header.control))
+
+
 class PlannedSets:
     """The tracked sets of the interchanges being ingested, by (ISA sequence, GS06, ST02)."""
 
@@ -169,8 +176,7 @@ class PlannedSets:
         self.written = {id(item) for plan in plans if plan.completed for item in plan.sets.values()}
 
     def find(self, member: MemberTransaction) -> TrackedSet | None:
-        sequence = member.header.interchange.sequence
-        return self.by_key.get((sequence, member.group_control or "-", member.transaction_control))
+        return self.by_key.get(set_key(member.header))
 
     def opened(self, header: TransactionHeader) -> None:
         """A set starts (planned sets are known already)."""
@@ -211,14 +217,16 @@ def _members(
         yield pending
 
 
-def write_members(records: Iterable[Record], sets: PlannedSets, store: Repository) -> set[Family]:
+def write_members(
+    records: Iterable[Record], sets: PlannedSets, store: Repository, arrived_at: datetime
+) -> set[Family]:
     """Write every member; return the families they belong to, for reconciliation."""
     # Family keys only: the members are in the table once the writer closes, and a
     # reconciliation reads its family's partition consistently (memory stays flat in size).
     families: set[Family] = set()
     current_set: TrackedSet | None = None
     family_id: str | None = None
-    with store.member_writer() as writer:
+    with store.member_writer(arrived_at) as writer:
         for member, tracked, findings in _members(records, sets):
             if tracked is not current_set:
                 current_set, family_id = tracked, None

@@ -7,12 +7,13 @@ identifiers, codes and dates an operations team needs to act.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from acktrack.store import keys
+from acktrack.store.keys import clip
 from acktrack.tracking.index import InterchangeIndex, SetIndex
-from acktrack.x12 import Finding, MemberTransaction, TransactionHeader
+from acktrack.x12 import Finding, MemberTransaction, TransactionHeader, codes
 
 MAX_FINDINGS_KEPT = 50  # per set or interchange; the count is kept in full
 
@@ -39,6 +40,50 @@ def to_utc(moment: datetime | None, zone: tzinfo, fallback: datetime) -> datetim
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
     return moment.astimezone(UTC)
+
+
+# An envelope dated this long before its arrival is worth a warning: an old file sent again,
+# or a sender's clock that is wrong.
+STALE_ENVELOPE_DAYS = 30
+
+
+def sending_time(
+    envelope: datetime | None, zone: tzinfo, received_at: datetime
+) -> tuple[datetime, Finding | None]:
+    """When a set was sent: its envelope date, but never later than its arrival (a date in the
+    future would keep its members "within SLA" forever), with a warning when the date is in
+    the future or long before arrival."""
+    sent = to_utc(envelope, zone, received_at)
+    arrived = received_at.astimezone(UTC)
+    if sent > arrived + timedelta(minutes=5):  # clocks drift a little
+        return arrived, Finding(
+            scheme="ACK", code=codes.ENVELOPE_DATE_IN_FUTURE, severity="warning",
+            detail=f"the envelope is dated {iso(sent)}, after the file arrived ({iso(arrived)}); "
+            "its age counts from arrival",
+        )  # fmt: skip
+    if sent < arrived - timedelta(days=STALE_ENVELOPE_DAYS):
+        return sent, Finding(
+            scheme="ACK", code=codes.ENVELOPE_DATE_LONG_BEFORE_ARRIVAL, severity="warning",
+            detail=f"the envelope is dated {iso(sent)}, more than {STALE_ENVELOPE_DAYS} days "
+            f"before the file arrived ({iso(arrived)})",
+        )  # fmt: skip
+    return sent, None
+
+
+MAX_COVERAGES = 50  # HD loops kept per member (an 834 has a handful)
+MAX_CATEGORIES = 100  # 2750 reporting categories kept per member
+
+
+def clipped(*values: str | None) -> bool:
+    """True when a value is longer than X12 allows and is stored shortened."""
+    return any(value is not None and len(value) > keys.SHORT for value in values)
+
+
+def _too_long(what: str) -> Finding:
+    return Finding(
+        scheme="ACK", code=codes.VALUE_TOO_LONG, severity="warning",
+        detail=f"{what} longer than X12 allows: kept as a prefix and a hash",
+    )  # fmt: skip
 
 
 def iso(moment: datetime) -> str:
@@ -166,12 +211,12 @@ def plan_interchange(
 ) -> TrackedInterchange:
     """What will be stored for one interchange of an outbound 834 (from the pass-1 index)."""
     header = interchange.header
-    our, partner, control = header.sender_id, header.receiver_id, header.control
+    our, partner, control = clip(header.sender_id), clip(header.receiver_id), clip(header.control)
     digest = interchange.digest
     ic_pk, ic_sk = keys.interchange_pk(our, partner, control), keys.interchange_sk(digest)
     sets: list[TrackedSet] = []
     for group in interchange.groups:
-        group_control = group.control or "-"
+        group_control = clip(group.control) or "-"
         for item in group.sets:
             if item.header.set_id != "834":
                 continue
@@ -190,9 +235,11 @@ def plan_interchange(
                 )
             )
     findings = [finding_detail(f) for f in interchange.findings[:MAX_FINDINGS_KEPT]]
-    sent_at = sets[0].sent_at if sets else iso(to_utc(header.sent_at, zone, received_at))
+    sent_at = sets[0].sent_at if sets else iso(sending_time(header.sent_at, zone, received_at)[0])
+    if clipped(header.sender_id, header.receiver_id, header.control):
+        findings.append(finding_detail(_too_long("ISA06, ISA08 or ISA13")))
     return TrackedInterchange(
-        ic_pk, ic_sk, our, partner, control, header.date, header.time, digest, source_bucket,
+        ic_pk, ic_sk, our, partner, control, clip(header.date), clip(header.time), digest, source_bucket,
         source_key, iso(received_at), sent_at, len(interchange.groups), sets, findings, header.sequence,
     )  # fmt: skip
 
@@ -201,15 +248,18 @@ def _plan_set(
     item: SetIndex, our: str, partner: str, interchange_control: str, group_control: str, digest: str,
     ic_pk: str, ic_sk: str, received_at: datetime, zone: tzinfo,
 ) -> TrackedSet:  # fmt: skip
-    control = item.header.control
+    control = clip(item.header.control)
     identifier = keys.set_id(our, partner, group_control, interchange_control, digest, control)
-    sent_at = iso(to_utc(item.header.sent_at, zone, received_at))
+    sent, dated = sending_time(item.header.sent_at, zone, received_at)
+    sent_at = iso(sent)
     tracked = TrackedSet(
         identifier, keys.group_pk(our, partner, group_control), keys.set_sk(interchange_control, digest, control),
-        our, partner, item.payer_name, interchange_control, group_control, control, item.header.implementation,
-        digest, ic_pk, ic_sk, sent_at, item.members, item.segments,
+        our, partner, clip(item.payer_name, keys.LONG), interchange_control, group_control, control,
+        clip(item.header.implementation), digest, ic_pk, ic_sk, sent_at, item.members, item.segments,
     )  # fmt: skip
-    for finding in item.findings:
+    if clipped(item.header.control, item.header.group_control, item.header.implementation):
+        tracked.add_finding(_too_long("GS06, ST02 or ST03"))
+    for finding in item.findings if dated is None else [dated, *item.findings]:
         tracked.add_finding(finding)
     return tracked
 
@@ -220,29 +270,41 @@ def track_member(
     """The stored form of one member transaction: no name, SSN, birth date or address."""
     coverages = [
         {
-            "maintenance_type": coverage.maintenance_type,
-            "insurance_line": coverage.insurance_line,
-            "plan": coverage.plan,
-            "coverage_level": coverage.coverage_level,
-            "benefit_begin": coverage.benefit_begin,
-            "benefit_end": coverage.benefit_end,
-            "class_of_contract": coverage.class_of_contract,
-            "policy_number": coverage.policy_number,
-            "internal_control": coverage.internal_control,
+            "maintenance_type": clip(coverage.maintenance_type),
+            "insurance_line": clip(coverage.insurance_line),
+            "plan": clip(coverage.plan, keys.LONG),
+            "coverage_level": clip(coverage.coverage_level),
+            "benefit_begin": clip(coverage.benefit_begin),
+            "benefit_end": clip(coverage.benefit_end),
+            "class_of_contract": clip(coverage.class_of_contract, keys.LONG),
+            "policy_number": clip(coverage.policy_number, keys.LONG),
+            "internal_control": clip(coverage.internal_control, keys.LONG),
         }
-        for coverage in member.coverages
+        for coverage in member.coverages[:MAX_COVERAGES]
     ]
+    categories = {
+        clip(name, keys.LONG): clip(value, keys.LONG)
+        for name, value in list(member.reporting_categories.items())[:MAX_CATEGORIES]
+    }
+    texts = (member.subscriber_id, member.member_supplemental_id, member.carrier_member_id,
+             member.group_policy_number, member.maintenance_reason, member.eligibility_begin,
+             member.eligibility_end, member.maintenance_effective)  # fmt: skip
+    long_values = clipped(*texts) or len(member.coverages) > MAX_COVERAGES or (
+        len(member.reporting_categories) > MAX_CATEGORIES
+    )
+    kept = [_too_long("member identifiers, dates or loops")] if long_values else []
     return TrackedMember(
         keys.family_pk(tracked.our_id, tracked.partner, member.subscriber_id, tracked.set_id),
         keys.member_sk(tracked.sent_at, tracked.set_id, member.ordinal),
         tracked.set_id, tracked.pk, tracked.sk, tracked.our_id, tracked.partner, tracked.sent_at,
         member.ordinal, member.first_position, member.last_position,
-        member.subscriber_indicator, member.relationship, member.maintenance_type,
-        member.maintenance_reason, member.benefit_status,
-        member.subscriber_id, member.member_supplemental_id, member.carrier_member_id,
-        member.group_policy_number, member.eligibility_begin, member.eligibility_end,
-        member.maintenance_effective, coverages, dict(member.reporting_categories),
-        [finding_detail(f) for f in findings],
+        clip(member.subscriber_indicator), clip(member.relationship), clip(member.maintenance_type),
+        clip(member.maintenance_reason), clip(member.benefit_status),
+        clip(member.subscriber_id), clip(member.member_supplemental_id),
+        clip(member.carrier_member_id), clip(member.group_policy_number),
+        clip(member.eligibility_begin), clip(member.eligibility_end),
+        clip(member.maintenance_effective), coverages, categories,
+        [finding_detail(f) for f in (kept + list(findings))[:MAX_FINDINGS_KEPT]],
     )  # fmt: skip
 
 

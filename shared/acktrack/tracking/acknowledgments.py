@@ -67,8 +67,6 @@ class AcknowledgmentTooLarge(ValueError):
     """Even without error detail, a group response does not fit in one item."""
 
 
-
-
 def ack_detail(ack: GroupAcknowledgment) -> dict[str, Any]:
     """A 999 group response as stored: every code, bad values only for code elements."""
     detail = _detail(ack, MAX_SEGMENT_ERRORS)

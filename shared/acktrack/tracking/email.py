@@ -48,7 +48,9 @@ def safe_cell(value: Any) -> Any:
     text = str(value)
     # Spreadsheets skip leading spaces, tabs, vertical tabs and line separators before a formula.
     lead = text.lstrip(" \t\r\n\x0b\x0c\u2028\u2029\u00a0")
-    return "'" + text if text.startswith(_FORMULA_STARTS) or lead.startswith(_FORMULA_STARTS) else text
+    return (
+        "'" + text if text.startswith(_FORMULA_STARTS) or lead.startswith(_FORMULA_STARTS) else text
+    )
 
 
 def detail_csv(report: dict[str, Any]) -> bytes:

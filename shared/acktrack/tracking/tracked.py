@@ -289,8 +289,10 @@ def track_member(
     texts = (member.subscriber_id, member.member_supplemental_id, member.carrier_member_id,
              member.group_policy_number, member.maintenance_reason, member.eligibility_begin,
              member.eligibility_end, member.maintenance_effective)  # fmt: skip
-    long_values = clipped(*texts) or len(member.coverages) > MAX_COVERAGES or (
-        len(member.reporting_categories) > MAX_CATEGORIES
+    long_values = (
+        clipped(*texts)
+        or len(member.coverages) > MAX_COVERAGES
+        or (len(member.reporting_categories) > MAX_CATEGORIES)
     )
     kept = [_too_long("member identifiers, dates or loops")] if long_values else []
     return TrackedMember(

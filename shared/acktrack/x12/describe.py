@@ -148,7 +148,7 @@ def describe(
     if as_json and not members and path is not None and _worth_two_processes(path):
         from acktrack.x12.parallel import read_envelopes_parallel
 
-        read_x12(stream).__next__()  # the same UnreadableX12 as one process gives
+        next(read_x12(stream), None)  # the same UnreadableX12 as one process gives
         records = read_envelopes_parallel(path)
     else:
         records = read_x12(stream, digest=as_json)

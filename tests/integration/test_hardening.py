@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,9 +23,9 @@ def test_an_insurer_folder_binds_a_file_to_that_insurer(day: Day) -> None:
     # A 999 from HEALTHPLAN01 dropped in another insurer's folder rejects nobody.
     day.answer("OTHERPLAN/a.999", data)
     reasons = quarantined(day)
-    assert reasons["inbound/OTHERPLAN/a.999"].startswith(
-        "the folder inbound/OTHERPLAN/ takes files from insurer 'OTHERPLAN' only; "
-        "this one was sent by 'HEALTHPLAN01' (ISA06)"
+    assert reasons["inbound/OTHERPLAN/a.999"] == (
+        "an insurer folder takes that insurer's files only; this one was sent by "
+        "'HEALTHPLAN01' (ISA06), another insurer"
     )
     assert day.report(AS_OF)["summary"]["confirmed"] == 0
     # In its own folder it is applied.
@@ -153,4 +154,21 @@ def test_oversized_values_are_clipped_and_the_file_is_tracked(day: Day) -> None:
     codes = [finding["code"] for finding in json.loads(tracked["findings"]["S"])]
     assert "value_too_long" in codes
     flagged = [m for m in _members(day) if "value_too_long" in m["findings"]["S"]]
-    assert len(flagged) == 1 and len(flagged[0]["member_id"]["S"]) == 35
+    assert len(flagged) == 1 and len(flagged[0]["member_id"]["S"]) == 50  # REF02's 50 at most
+
+
+def test_long_subscriber_ids_meet_the_insurers_records_on_the_same_keys(day: Day) -> None:
+    from acktrack.synthetic.effectuation import EffectuationSpec, write_effectuation
+
+    data, _ = day.send("a.834", members=4, seed=48, dependents=0.0)
+    data = data.replace(b"REF*0F*", b"REF*0F*" + b"7" * 60)  # over REF02's 50 characters
+    day.drop("outbound", "long-ids.834", data.replace(b"*000001001*", b"*000001002*").replace(
+        b"000001001~", b"000001002~"))  # fmt: skip
+    buffer = io.BytesIO()
+    write_effectuation(data, buffer, EffectuationSpec(insurer_control=6101,
+                                                      sent_at=datetime(2024, 1, 17, 12, 0)))  # fmt: skip
+    day.drop("inbound", "HEALTHPLAN01/effectuation.834", buffer.getvalue())
+    report = day.report(AS_OF)
+    kinds = {finding["kind"] for finding in report["data_quality"]}
+    assert "never_sent" not in kinds  # the insurer's records found our members
+    assert report["summary"]["effectuated"] >= 4

@@ -295,6 +295,11 @@ def test_the_part_function_reads_its_queue_only_and_concurrency_is_reserved(
     for name, function in of_type(transformed, "AWS::Lambda::Function").items():
         reserved = function["Properties"]["ReservedConcurrentExecutions"]["Fn::If"]
         assert reserved[0].startswith("Reserve") and reserved[2] == {"Ref": "AWS::NoValue"}, name
+    # An update keeps SAM's logical id for the mapping: Lambda refuses two for one queue.
+    assert "IngestPartFunctionPartOrder" in of_type(transformed, "AWS::Lambda::EventSourceMapping")
+    report = role_statements(transformed, "ReportFunctionRole")
+    (listing,) = [s for s in report if s["Action"] == "s3:ListBucket"]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": "reports/sent/*"}}
 
 
 def test_the_report_sends_over_tls_from_its_sender_to_its_recipients_once(

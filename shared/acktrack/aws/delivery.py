@@ -14,6 +14,8 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+from botocore.exceptions import ClientError
+
 from acktrack.aws import clients
 from acktrack.settings import Settings
 from acktrack.tracking.email import build_email, detail_csv, render_html
@@ -44,11 +46,12 @@ def console_link(bucket: str, key: str, region: str) -> str:
 
 
 def _already_sent(bucket: str, key: str) -> dict[str, Any] | None:
-    s3 = clients.s3()
     try:
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    except s3.exceptions.NoSuchKey:
-        return None
+        body = clients.s3().get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            return None
+        raise
     recorded: dict[str, Any] = json.loads(body)
     return recorded
 

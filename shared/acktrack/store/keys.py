@@ -150,7 +150,8 @@ def part_sk(index: int) -> str:
     return f"PART#{index:05d}"
 
 
-SHORT = 35  # X12 allows identifiers of 35 characters at most
+SHORT = 35  # X12 envelope identifiers and codes: 35 characters at most
+ID = 50  # a REF02 reference identification (subscriber, member, policy ids): 50 at most
 LONG = 99  # a bad-value copy, a name, a plan id
 
 

@@ -994,10 +994,15 @@ class Repository:
             for item in SetItem.report.query(f"OPEN#{shard}", SetItem.rs < horizon):
                 for member in self.members_of_set(item):
                     if member.expires is not None and member.expires < soon:
-                        member.update(
-                            actions=[MemberItem.expires.set(later)],
-                            condition=MemberItem.pk.exists(),
-                        )
+                        try:
+                            member.update(
+                                actions=[MemberItem.expires.set(later)],
+                                condition=MemberItem.pk.exists(),
+                            )
+                        except UpdateError as error:
+                            if not _conditional_failure(error):
+                                raise
+                            continue  # gone meanwhile: nothing to keep
                         kept += 1
         return kept
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, BinaryIO
 
 from acktrack.store import keys
+from acktrack.store.keys import clip
 from acktrack.tracking.family import Family
 from acktrack.tracking.sources import Outcome, PipelineConfig
-from acktrack.tracking.tracked import ObjectRef, iso, to_utc
+from acktrack.tracking.tracked import MAX_COVERAGES, ObjectRef, iso, to_utc
 from acktrack.x12 import MemberTransaction, read_x12
 
 if TYPE_CHECKING:
@@ -30,39 +31,43 @@ def effectuation_item(
 
     if not member.subscriber_id:
         return None
-    our, partner = member.receiver_id, member.sender_id  # the insurer sends it to us
+    # Clipped as outbound members are, so both sides of a family meet on the same keys.
+    our, partner = clip(member.receiver_id), clip(member.sender_id)  # the insurer sends it to us
+    subscriber_id = clip(member.subscriber_id, keys.ID)
     record_id = (
-        f"EFF-{partner}-{member.interchange_control}-{member.group_control or '-'}-"
-        f"{member.transaction_control}-{member.ordinal:07d}"
+        f"EFF-{partner}-{clip(member.interchange_control)}-{clip(member.group_control) or '-'}-"
+        f"{clip(member.transaction_control)}-{member.ordinal:07d}"
     )
     at = iso(to_utc(member.sent_at, config.envelope_zone, ref.received_at))
     coverages = [
         {
-            "maintenance_type": c.maintenance_type,
-            "insurance_line": c.insurance_line,
-            "plan": c.plan,
-            "coverage_level": c.coverage_level,
-            "benefit_begin": c.benefit_begin,
-            "benefit_end": c.benefit_end,
+            "maintenance_type": clip(c.maintenance_type),
+            "insurance_line": clip(c.insurance_line),
+            "plan": clip(c.plan, keys.LONG),
+            "coverage_level": clip(c.coverage_level),
+            "benefit_begin": clip(c.benefit_begin),
+            "benefit_end": clip(c.benefit_end),
         }
-        for c in member.coverages
+        for c in member.coverages[:MAX_COVERAGES]
     ]
-    policies = sorted({c.internal_control for c in member.coverages if c.internal_control})
+    policies = sorted(
+        {clip(c.internal_control, keys.ID) for c in member.coverages if c.internal_control}
+    )
     return EffectuationItem(
-        keys.family_pk(our, partner, member.subscriber_id),
+        keys.family_pk(our, partner, subscriber_id),
         f"E#{record_id}",
         our_id=our,
         partner=partner,
         record_id=record_id,
         at=at,
-        subscriber_id=member.subscriber_id,
-        member_id=member.member_supplemental_id,
-        subscriber_indicator=member.subscriber_indicator,
-        relationship=member.relationship,
-        maintenance_type=member.maintenance_type,
+        subscriber_id=subscriber_id,
+        member_id=clip(member.member_supplemental_id, keys.ID),
+        subscriber_indicator=clip(member.subscriber_indicator),
+        relationship=clip(member.relationship),
+        maintenance_type=clip(member.maintenance_type),
         coverages=coverages,
-        carrier_member_id=member.carrier_member_id,
-        policy_ids=policies,
+        carrier_member_id=clip(member.carrier_member_id, keys.ID),
+        policy_ids=policies[:MAX_COVERAGES],
         source_key=ref.key,
     )
 

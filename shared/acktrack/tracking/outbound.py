@@ -181,9 +181,10 @@ class PlannedSets:
     def opened(self, header: TransactionHeader) -> None:
         """A set starts (planned sets are known already)."""
 
-    def matching(self, group_control: str, transaction_control: str) -> list[TrackedSet]:
+    def matching(self, group_control: str | None, transaction_control: str) -> list[TrackedSet]:
+        wanted = (clip(group_control) or "-", clip(transaction_control))
         return [item for (_, group, control), item in self.by_key.items()
-                if (group, control) == (group_control, transaction_control)]  # fmt: skip
+                if (group, control) == wanted]  # fmt: skip
 
 
 def _members(
@@ -204,7 +205,7 @@ def _members(
                 pending[2].append(record)
                 pending[1].add_finding(record)
             elif record.transaction_control is not None and record.segment_id == "BGN":
-                for item in sets.matching(record.group_control or "-", record.transaction_control):
+                for item in sets.matching(record.group_control, record.transaction_control):
                     item.add_finding(record)
         else:
             if type(record) is TransactionHeader:

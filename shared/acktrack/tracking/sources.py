@@ -82,10 +82,10 @@ def sender_problem(key: str, senders: set[str], config: PipelineConfig) -> str:
             )
         return ""
     others = sorted(senders - {folder})
-    if others:
+    if others:  # the folder is in the key the report shows; logs carry only this reason
         return (
-            f"the folder inbound/{folder}/ takes files from insurer {folder!r} only; "
-            f"this one was sent by {others[0]!r} (ISA06)"
+            f"an insurer folder takes that insurer's files only; this one was sent by "
+            f"{others[0]!r} (ISA06), another insurer"
         )
     return ""
 

@@ -74,9 +74,9 @@ MAX_COVERAGES = 50  # HD loops kept per member (an 834 has a handful)
 MAX_CATEGORIES = 100  # 2750 reporting categories kept per member
 
 
-def clipped(*values: str | None) -> bool:
+def clipped(*values: str | None, size: int = keys.SHORT) -> bool:
     """True when a value is longer than X12 allows and is stored shortened."""
-    return any(value is not None and len(value) > keys.SHORT for value in values)
+    return any(value is not None and len(value) > size for value in values)
 
 
 def _too_long(what: str) -> Finding:
@@ -246,8 +246,10 @@ def plan_interchange(
 
 def _plan_set(
     item: SetIndex, our: str, partner: str, interchange_control: str, group_control: str, digest: str,
-    ic_pk: str, ic_sk: str, received_at: datetime, zone: tzinfo,
+    ic_pk: str, ic_sk: str, received_at: datetime, zone: tzinfo, *, notes: bool = True,
 ) -> TrackedSet:  # fmt: skip
+    """``notes``: add the planning warnings (dates, lengths); the file's own plan does, a
+    part of a large file does not (the finisher merges the parts' findings into it)."""
     control = clip(item.header.control)
     identifier = keys.set_id(our, partner, group_control, interchange_control, digest, control)
     sent, dated = sending_time(item.header.sent_at, zone, received_at)
@@ -257,9 +259,10 @@ def _plan_set(
         our, partner, clip(item.payer_name, keys.LONG), interchange_control, group_control, control,
         clip(item.header.implementation), digest, ic_pk, ic_sk, sent_at, item.members, item.segments,
     )  # fmt: skip
+    notes_found = [dated] if dated is not None else []
     if clipped(item.header.control, item.header.group_control, item.header.implementation):
-        tracked.add_finding(_too_long("GS06, ST02 or ST03"))
-    for finding in item.findings if dated is None else [dated, *item.findings]:
+        notes_found.append(_too_long("GS06, ST02 or ST03"))
+    for finding in [*notes_found, *item.findings] if notes else item.findings:
         tracked.add_finding(finding)
     return tracked
 
@@ -286,24 +289,27 @@ def track_member(
         clip(name, keys.LONG): clip(value, keys.LONG)
         for name, value in list(member.reporting_categories.items())[:MAX_CATEGORIES]
     }
-    texts = (member.subscriber_id, member.member_supplemental_id, member.carrier_member_id,
-             member.group_policy_number, member.maintenance_reason, member.eligibility_begin,
-             member.eligibility_end, member.maintenance_effective)  # fmt: skip
+    ids = (member.subscriber_id, member.member_supplemental_id, member.carrier_member_id,
+           member.group_policy_number)  # fmt: skip
+    texts = (member.maintenance_reason, member.eligibility_begin, member.eligibility_end,
+             member.maintenance_effective)  # fmt: skip
+    subscriber_id = clip(member.subscriber_id, keys.ID)  # the family key and the field alike
     long_values = (
-        clipped(*texts)
+        clipped(*ids, size=keys.ID)
+        or clipped(*texts)
         or len(member.coverages) > MAX_COVERAGES
         or (len(member.reporting_categories) > MAX_CATEGORIES)
     )
     kept = [_too_long("member identifiers, dates or loops")] if long_values else []
     return TrackedMember(
-        keys.family_pk(tracked.our_id, tracked.partner, member.subscriber_id, tracked.set_id),
+        keys.family_pk(tracked.our_id, tracked.partner, subscriber_id, tracked.set_id),
         keys.member_sk(tracked.sent_at, tracked.set_id, member.ordinal),
         tracked.set_id, tracked.pk, tracked.sk, tracked.our_id, tracked.partner, tracked.sent_at,
         member.ordinal, member.first_position, member.last_position,
         clip(member.subscriber_indicator), clip(member.relationship), clip(member.maintenance_type),
         clip(member.maintenance_reason), clip(member.benefit_status),
-        clip(member.subscriber_id), clip(member.member_supplemental_id),
-        clip(member.carrier_member_id), clip(member.group_policy_number),
+        subscriber_id, clip(member.member_supplemental_id, keys.ID),
+        clip(member.carrier_member_id, keys.ID), clip(member.group_policy_number, keys.ID),
         clip(member.eligibility_begin), clip(member.eligibility_end),
         clip(member.maintenance_effective), coverages, categories,
         [finding_detail(f) for f in (kept + list(findings))[:MAX_FINDINGS_KEPT]],
@@ -317,7 +323,7 @@ def plan_part_set(
     """A set met while reading one part of a large file; the whole file's index gives its
     counts when the file is finished (``fanout``)."""
     return _plan_set(
-        SetIndex(header), our, partner, interchange_control, header.group_control or "-", digest,
-        keys.interchange_pk(our, partner, interchange_control), keys.interchange_sk(digest),
-        received_at, zone,
+        SetIndex(header), our, partner, interchange_control, clip(header.group_control) or "-",
+        digest, keys.interchange_pk(our, partner, interchange_control), keys.interchange_sk(digest),
+        received_at, zone, notes=False,
     )  # fmt: skip

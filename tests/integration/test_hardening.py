@@ -172,3 +172,17 @@ def test_long_subscriber_ids_meet_the_insurers_records_on_the_same_keys(day: Day
     kinds = {finding["kind"] for finding in report["data_quality"]}
     assert "never_sent" not in kinds  # the insurer's records found our members
     assert report["summary"]["effectuated"] >= 4
+
+
+@pytest.mark.slow
+def test_a_999_for_4000_sets_is_stored_in_chunks_and_applied(day: Day) -> None:
+    data, generated = day.send(
+        "many.834", members=4000, sets_per_group=4000, seed=49, dependents=0.0
+    )
+    assert len(generated.sets) == 4000
+    day.answer("HEALTHPLAN01/many.999", data, with_ta1=False)
+    report = day.report(AS_OF)
+    assert report["quarantined"] == []  # it was: "answers 4,000 transaction sets, more than ..."
+    assert report["summary"]["confirmed"] == 4000 and report["unmatched_acks"] == []
+    chunks = [item for item in day.table() if item["pk"]["S"].startswith("ACKC#")]
+    assert chunks and all(len(item["sets"]["B"]) < 350_000 for item in chunks)

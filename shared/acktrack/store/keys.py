@@ -98,6 +98,11 @@ def group_ack_pk(our: str, partner: str, group_control: str) -> str:
     return f"ACK#GS#{our}#{partner}#{group_control}"
 
 
+def ack_chunk_pk(ack_pk: str, ack_id: str) -> str:
+    """The partition of one large 999's set responses, in chunks beside the acknowledgment."""
+    return f"ACKC#{short_hash(ack_pk, ack_id, size=32)}"
+
+
 def interchange_ack_pk(our: str, partner: str, interchange_control: str) -> str:
     return f"ACK#IC#{our}#{partner}#{interchange_control}"
 

@@ -233,6 +233,12 @@ class AckItem(ReportedItem):
     report = ReportIndex()
 
 
+class AckChunkItem(Item):
+    """Part of a large 999's set responses (``Repository.put_ack``): zlib-compressed JSON."""
+
+    sets = BinaryAttribute(legacy_encoding=False)
+
+
 class ObjectItem(ReportedItem):
     bucket = UnicodeAttribute()
     key = UnicodeAttribute()
@@ -294,7 +300,7 @@ class PartItem(Item):
 
 
 MODELS: tuple[type[Item], ...] = (
-    Item, ReportedItem, InterchangeItem, GroupVersionItem, SetItem, MemberItem, AckItem, ObjectItem,
+    Item, ReportedItem, InterchangeItem, GroupVersionItem, SetItem, MemberItem, AckItem, AckChunkItem, ObjectItem,
     CounterItem, PartnerItem, NoticeItem, EffectuationItem, QualityItem, JobItem, PartItem,
 )  # fmt: skip
 

@@ -10,10 +10,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import threading
 import time
+import zlib
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -30,6 +32,7 @@ from pynamodb.transactions import TransactWrite
 
 from acktrack.store import keys
 from acktrack.store.models import (
+    AckChunkItem,
     AckItem,
     CounterItem,
     EffectuationItem,
@@ -640,6 +643,14 @@ class Repository:
         else:
             pk = keys.interchange_ack_pk(data["our_id"], data["partner"], data["target_control"])
         fields = {name: value for name, value in data.items() if name != "ack_id"}
+        detail = fields.get("detail") or {}
+        if data["kind"] == "999" and len(json.dumps(detail)) > MAX_INLINE_DETAIL:
+            # Set responses first, in chunks: a retry writes the same chunks again.
+            chunks = _chunks(detail.get("sets", []))
+            chunk_pk = keys.ack_chunk_pk(pk, data["ack_id"])
+            for number, blob in enumerate(chunks):
+                AckChunkItem(chunk_pk, f"C#{number:05d}", sets=blob).save()
+            fields["detail"] = {**detail, "sets": [], "set_chunks": len(chunks)}
         item = AckItem(pk, data["ack_id"], state="pending", **fields)
         try:
             item.save(condition=AckItem.pk.does_not_exist())
@@ -648,6 +659,17 @@ class Repository:
             if not _conditional_failure(error):
                 raise
         return AckItem.get(pk, data["ack_id"], consistent_read=True)
+
+    def ack_detail(self, item: AckItem) -> dict[str, Any]:
+        """A stored 999's whole detail, its set responses read back from their chunks."""
+        detail: dict[str, Any] = item.detail or {}
+        if not detail.get("set_chunks"):
+            return detail
+        sets: list[Any] = []
+        pk = keys.ack_chunk_pk(item.pk, item.sk)
+        for chunk in AckChunkItem.query(pk, consistent_read=True):
+            sets += json.loads(zlib.decompress(chunk.sets))
+        return {**detail, "sets": sets}
 
     def set_ack_state(self, item: AckItem, state: str, reason: str) -> str:
         actions: list[Action] = [AckItem.state.set(state), AckItem.reason.set(reason)]
@@ -1080,6 +1102,21 @@ def _evidence(
     """The members and insurer records a family's findings are computed from."""
     members, records, _ = family
     return {item.sk for item in members} | {item.sk for item in records}
+
+
+MAX_INLINE_DETAIL = 300_000  # a 999's detail larger than this keeps its sets in chunks
+_CHUNK_BYTES = 300_000  # compressed bytes per chunk item, well under DynamoDB's 400 KB
+
+
+def _chunks(sets: list[Any]) -> list[bytes]:
+    """Set responses as zlib-compressed JSON chunks, each under ``_CHUNK_BYTES``."""
+    if not sets:
+        return []
+    blob = zlib.compress(json.dumps(sets, separators=(",", ":")).encode(), 6)
+    if len(blob) <= _CHUNK_BYTES or len(sets) == 1:
+        return [blob]
+    half = len(sets) // 2
+    return _chunks(sets[:half]) + _chunks(sets[half:])
 
 
 def expiry(moment: str | None, days: int) -> datetime | None:

@@ -56,10 +56,13 @@ class StoredGroupAck:
     sets: list[SetAcknowledgment]
 
 
-# One stored acknowledgment is one DynamoDB item (400 KB at most): element values are clipped
-# to X12's longest (99), and a set keeps its first segment errors with a count of the rest.
+# A stored acknowledgment is one DynamoDB item (400 KB at most) while its detail fits in
+# MAX_DETAIL_BYTES; a larger one (a 999 for thousands of sets) keeps its set responses in
+# compressed chunk items beside it (``Repository.put_ack``). Element values are clipped to
+# X12's longest (99), and a set keeps its first segment errors with a count of the rest.
 MAX_SEGMENT_ERRORS = 100
 MAX_DETAIL_BYTES = 300_000
+MAX_STORED_BYTES = 64 * 1024 * 1024  # about 500,000 sets with errors; then codes only
 _SHORT, _LONG = keys.SHORT, keys.LONG
 
 
@@ -70,12 +73,12 @@ class AcknowledgmentTooLarge(ValueError):
 def ack_detail(ack: GroupAcknowledgment) -> dict[str, Any]:
     """A 999 group response as stored: every code, bad values only for code elements."""
     detail = _detail(ack, MAX_SEGMENT_ERRORS)
-    if len(json.dumps(detail)) > MAX_DETAIL_BYTES:
+    if len(json.dumps(detail)) > MAX_STORED_BYTES:
         detail = _detail(ack, 0)  # statuses and codes still apply; the error detail is counted
-        if len(json.dumps(detail)) > MAX_DETAIL_BYTES:
+        if len(json.dumps(detail)) > MAX_STORED_BYTES:
             raise AcknowledgmentTooLarge(
                 f"the 999 for GS06 {clip(ack.group_control)} answers {len(ack.sets):,} transaction sets, "
-                "more than one stored acknowledgment holds"
+                "more than acktrack stores for one acknowledgment"
             )
     return detail
 
@@ -164,10 +167,11 @@ def read_group_acknowledgment(
     """Map a 999's set responses (or its AK9 alone) onto the sets that were sent."""
     reading = GroupReading()
     sent = list(dict.fromkeys(sent_controls))
+    sent_set = set(sent)  # 100,000 sets: membership must not be a list scan
     if ack.sets:
         mentioned: set[str] = set()
         for response in ack.sets:
-            if response.control not in sent:
+            if response.control not in sent_set:
                 reading.unmatched_controls.append(response.control)
                 continue
             mentioned.add(response.control)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from acktrack.store.keys import clip
 from acktrack.tracking.acknowledgments import (
     AcknowledgmentTooLarge,
+    SetOutcome,
     ack_detail,
     ack_from_detail,
     group_summary,
@@ -224,7 +225,8 @@ def _observe(outcome: Outcome | None, before: SetItem, after: SetItem) -> None:
 
 def apply_group_ack(store: Repository, stored: AckItem, outcome: Outcome | None = None) -> str:
     """Apply a stored 999 response for one group; return the ack's new state."""
-    ack = ack_from_detail(stored.detail)
+    detail = store.ack_detail(stored)
+    ack = ack_from_detail(detail)
     group_control = stored.target_control
     if ack.functional_id and ack.functional_id != "BE":
         return store.set_ack_state(
@@ -247,38 +249,52 @@ def apply_group_ack(store: Repository, stored: AckItem, outcome: Outcome | None 
     by_control = {item.transaction_control: item for item in sets}
     reading = read_group_acknowledgment(ack, list(by_control))
     at = datetime.fromisoformat(stored.acknowledged_at)
-    for index, set_outcome in enumerate(reading.outcomes):
+    omitted = _omitted_errors(detail)
+
+    def apply(index: int, set_outcome: SetOutcome) -> tuple[SetItem, SetItem]:
         item = by_control[set_outcome.transaction_control]
         attributed = [
             segment_error_detail(error, store.member_at(item.set_id, error.position))
             for error in set_outcome.segment_errors
         ]
         entry_id = f"{stored.sk}#{index}"  # one 999 may answer a set twice (duplicate ST02)
-        omitted = _omitted_errors(stored.detail, set_outcome.transaction_control)
-        after = store.apply_to_set(
-            item, entry_id, group_summary(entry_id, ack, set_outcome, at, attributed, omitted)
-        )
+        summary = group_summary(entry_id, ack, set_outcome, at, attributed,
+                                omitted.get(set_outcome.transaction_control, 0))  # fmt: skip
+        return item, store.apply_to_set(item, entry_id, summary)
+
+    # One after another: every set moves the partner's counters in its own transaction.
+    for index, set_outcome in enumerate(reading.outcomes):
+        item, after = apply(index, set_outcome)
         _observe(outcome, item, after)
     notes = []
     if reading.unmatched_controls:
         notes.append(
-            f"AK2 for ST02 {', '.join(reading.unmatched_controls)} never sent in GS06 {group_control}"
+            f"AK2 for ST02 {_listed(reading.unmatched_controls)} never sent in GS06 {group_control}"
         )
     if reading.silent_controls:
-        notes.append(f"no AK2 for ST02 {', '.join(reading.silent_controls)}")
+        notes.append(f"no AK2 for ST02 {_listed(reading.silent_controls)}")
     if reading.note:
         notes.append(reading.note)
     state = "unmatched" if reading.unmatched_controls and not reading.outcomes else "applied"
     return store.set_ack_state(stored, state, "; ".join(notes))
 
 
-def _omitted_errors(detail: dict[str, Any], transaction_control: str) -> int:
-    """Segment errors a stored 999 counted but did not keep (see ``ack_detail``)."""
-    return sum(
-        int(response.get("omitted_errors", 0))
-        for response in detail.get("sets", [])
-        if response.get("control") == transaction_control
-    )
+_LISTED = 20  # control numbers named in a reason; the rest are counted
+
+
+def _listed(controls: list[str]) -> str:
+    named = ", ".join(controls[:_LISTED])
+    return named if len(controls) <= _LISTED else f"{named} and {len(controls) - _LISTED:,} more"
+
+
+def _omitted_errors(detail: dict[str, Any]) -> dict[str, int]:
+    """Per ST02, the segment errors a stored 999 counted but did not keep (``ack_detail``)."""
+    omitted: dict[str, int] = {}
+    for response in detail.get("sets", []):
+        if response.get("omitted_errors"):
+            control = response.get("control", "")
+            omitted[control] = omitted.get(control, 0) + int(response["omitted_errors"])
+    return omitted
 
 
 def apply_ta1(store: Repository, stored: AckItem, outcome: Outcome | None = None) -> str:

@@ -186,6 +186,8 @@ def measure(
             assert all(r.ok for r in stack.put(inbound, "inbound/big.ta1", _ta1_rejecting(1001)))
             figures["ta1_reject"] = counter.take()
         stack.stop()
+    # moto's server was this process's child and has been waited for: its peak RSS.
+    figures["moto_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return figures
 
 

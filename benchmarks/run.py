@@ -426,9 +426,9 @@ def ingest_table(big: dict[str, Any], small: dict[str, Any]) -> str:
         f"{big['items_per_write_request']:.1f} member items per write request).",
         f"- Requests at {big['members']:,} members: {requests}. The queries are one consistent read of each "
         "family's partition, for the data-quality checks.",
-        "- Time is moto's, not DynamoDB's: moto's server answers in Python, one request at a time, and needed "
-        "9.3 GB at 100,000 members when last measured (`make bench` needs that much free). On DynamoDB the estimate is "
-        "30–100 s for 100,000 members (docs/CAPACITY.md).",
+        f"- Time is moto's, not DynamoDB's: moto's server answers in Python, one request at a time; it "
+        f"needed {big.get('moto_rss_mb', 0) / 1024:.1f} GB at {big['members']:,} members in this run. "
+        "docs/CAPACITY.md estimates the time on DynamoDB.",
     ]
     return "\n".join(lines)
 

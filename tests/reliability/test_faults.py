@@ -125,7 +125,12 @@ def test_one_failed_call_then_redelivery_ends_in_the_clean_state(
             faults.install()
             _day(stack)
             if not faults.fired:
-                continue  # this run made fewer calls (threads and retries vary the count)
+                # Only a run that made fewer calls than ``at`` may skip; it is counted and shown.
+                assert faults.calls < at, (
+                    f"{kind} at call {at} did not fire in {faults.calls} calls"
+                )
+                FIGURES[f"faults_skipped_{kind}"] += 1
+                continue
             failed.append(faults.fired)
             FIGURES[f"faults_{kind}"] += 1
             after_retries = final_state(stack)
@@ -140,7 +145,7 @@ def test_one_failed_call_then_redelivery_ends_in_the_clean_state(
             assert final_state(stack) == expected, (
                 f"{kind} at call {at} ({faults.fired}), after redelivery"
             )
-    assert len(failed) >= max(2, len(where) * 3 // 4), (len(failed), len(where))
+    assert len(failed) >= max(2, len(where) * 9 // 10), (len(failed), len(where))
     if kind != "unprocessed":
         assert {"PutObject", "CopyObject", "GetObject"} & set(failed) or {
             "TransactWriteItems",

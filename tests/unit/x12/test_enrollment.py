@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import date
 
 import pytest
 from hypothesis import given
@@ -252,3 +253,56 @@ def test_streaming_from_a_non_seekable_stream() -> None:
     got = [r for r in read_x12(Pipe(data), chunk_size=4096) if isinstance(r, MemberTransaction)]  # type: ignore[arg-type]
     assert len(got) == 200 and got[-1].ordinal == 200
     assert codes(findings(data)) == []
+
+
+_DAY = st.dates(date(2000, 1, 1), date(2030, 12, 31)).map(lambda d: d.strftime("%Y%m%d"))
+canonical_layouts = st.fixed_dictionaries(
+    {
+        "ins": st.sampled_from(["Y*18*021*28*A", "N*19*021*28*A", "Y*18*024*07*T", "N*01*001*AI*A"]),
+        "refs": st.lists(st.sampled_from(["0F*S1", "17*M1", "1L*G1", "23*C1"]), max_size=4),
+        "dates": st.lists(st.tuples(st.sampled_from(["356", "357", "303", "336"]), _DAY), max_size=3),
+        "contact": st.lists(st.sampled_from(["PER*IP**HP*1", "N3*ADDR", "N4*C*S*Z"]), max_size=3),
+        "birth": st.one_of(st.none(), _DAY),
+        "coverage": st.one_of(st.none(), st.tuples(
+            st.sampled_from(["021", "024", "001"]), st.sampled_from(["HLT", "DEN", "VIS"]),
+            st.lists(st.tuples(st.sampled_from(["348", "349"]), _DAY), max_size=2),
+            st.lists(st.sampled_from(["CE*GOLD", "X9*P1", "1L*G2"]), max_size=2))),
+        "categories": st.lists(st.sampled_from(["PRE AMT 1", "APTC AMT", "CSR AMT"]), max_size=3, unique=True),
+    }
+)  # fmt: skip
+
+
+@given(canonical_layouts)
+def test_members_laid_out_as_x220_orders_them_take_the_fast_path_and_agree(
+    layout: dict[str, object],
+) -> None:
+    """The other property mostly exercises the exact reader; this one, the fast path."""
+    segments = [str(layout["ins"])]
+    segments += [f"REF*{ref}" for ref in layout["refs"]]  # type: ignore[attr-defined]
+    segments += [f"DTP*{q}*D8*{day}" for q, day in layout["dates"]]  # type: ignore[attr-defined]
+    segments.append("NM1*IL*1*L*F*M***34*900000001")
+    segments += layout["contact"]  # type: ignore[operator]
+    if layout["birth"]:
+        segments.append(f"DMG*D8*{layout['birth']}*F")
+    if layout["coverage"]:
+        maintenance, line, dates, refs = layout["coverage"]  # type: ignore[misc]
+        segments.append(f"HD*{maintenance}**{line}*PLAN*IND")
+        segments += [f"DTP*{q}*D8*{day}" for q, day in dates] + [f"REF*{ref}" for ref in refs]
+    if layout["categories"]:
+        segments.append("LS*2700")
+        for number, name in enumerate(layout["categories"], 1):  # type: ignore[arg-type]
+            segments += [
+                f"LX*{number}",
+                f"N1*75*{name}",
+                f"REF*9X*{number}.00",
+                "DTP*007*D8*20240201",
+            ]
+        segments.append("LE*2700")
+    piece = "~".join(segments)
+    fast_reader, exact_reader = _reader(), _reader()
+    assert fast_reader._patterns.canonical.match(piece) is not None  # the fast path, every time
+    fast = fast_reader._member(piece, 10, 10 + len(segments) - 1)
+    exact = exact_reader._member_exact(piece, 10, 10 + len(segments) - 1)
+    assert fast.to_dict(show_phi=True) == exact.to_dict(show_phi=True)
+    assert [c.position for c in fast.coverages] == [c.position for c in exact.coverages]
+    assert fast_reader._findings == exact_reader._findings

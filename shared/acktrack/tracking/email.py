@@ -63,9 +63,10 @@ def detail_csv(report: dict[str, Any]) -> bytes:
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
-def subject(report: dict[str, Any]) -> str:
+def subject(report: dict[str, Any], timezone: str = "UTC") -> str:
+    """The subject names the report's date where the team reads it (``timezone``)."""
     s = report["summary"]
-    day = report["as_of"][:10]
+    day = datetime.fromisoformat(report["as_of"]).astimezone(ZoneInfo(timezone)).date().isoformat()
     if s["members_sent"] == 0:
         return f"acktrack {day}: no member transactions tracked yet"
     if s.get("all_confirmed"):
@@ -100,7 +101,7 @@ def build_email(
     Too large to attach: the CSV's S3 location is named and ``csv_link`` (the console,
     a login needed) links it."""
     message = EmailMessage()
-    message["Subject"] = subject(report)
+    message["Subject"] = subject(report, timezone)
     message["From"] = sender
     message["To"] = ", ".join(recipients)
     message["Date"] = formatdate(localtime=False)
@@ -449,7 +450,7 @@ def render_html(
     body = "".join(parts)
     return (
         '<!DOCTYPE html><html><head><meta charset="utf-8">'
-        f"<title>{_e(subject(report))}</title></head>"
+        f"<title>{_e(subject(report, timezone))}</title></head>"
         f'<body style="margin:0;padding:16px;background:#ffffff;{_FONT}">'
         f'<h1 style="font-size:20px;margin:0 0 8px 0">acktrack: unconfirmed enrollments, {as_of:%A %d %B %Y}</h1>'
         f"{body}"

@@ -1,17 +1,71 @@
-"""Print what the reliability suite tried (the figures in docs/RELIABILITY.md) at the end."""
+"""Print what the reliability suite tried at the end; with ACKTRACK_WRITE_FIGURES=1 (`make
+reliability`), also write those figures into docs/RELIABILITY.md, naming the commit."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from tests.reliability.support import FIGURES
 
-OUTPUT = Path(__file__).resolve().parents[2] / ".acktrack" / "reliability.json"
+ROOT = Path(__file__).resolve().parents[2]
+OUTPUT = ROOT / ".acktrack" / "reliability.json"
+DOC = ROOT / "docs" / "RELIABILITY.md"
+START, END = "<!-- reliability:figures:start -->", "<!-- reliability:figures:end -->"
+LABELS = {
+    "clean_day_calls": "AWS calls the handlers make on the clean day",
+    "permutations": "arrival orders tried, each against the first",
+    "redeliveries": "extra deliveries in those orders",
+    "faults_throttling": "faults injected: throttling after the SDK's retries",
+    "faults_timeout": "faults injected: timeouts",
+    "faults_crash": "faults injected: a crash between two writes",
+    "faults_unprocessed": "faults injected: BatchWriteItem leaving items unprocessed",
+    "fault_redeliveries": "redeliveries after those faults",
+    "canaries_checked": "PHI canary checks (canary x place), none found",
+    "fuzz_inputs": "fuzz inputs through the reader",
+    "fuzz_through_handlers": "of those, through the Lambda handlers",
+}
 
 
-def pytest_terminal_summary(terminalreporter: Any) -> None:
+def _commit() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+            check=True,
+        ).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def figures_table(figures: dict[str, int], passed: bool) -> str:
+    when = datetime.now(UTC).strftime("%Y-%m-%d")
+    lines = [
+        f"Measured at commit {_commit()} on {when} by `make reliability` "
+        f"({'every test passed' if passed else 'SOME TESTS FAILED'}).",
+        "",
+        "| what | figure |",
+        "|---|---|",
+    ]
+    lines += [
+        f"| {LABELS.get(name, name)} | {value:,} |" for name, value in sorted(figures.items())
+    ]
+    return "\n".join(lines)
+
+
+def write_figures(figures: dict[str, int], passed: bool) -> None:
+    text = DOC.read_text()
+    if START not in text or END not in text:
+        return
+    before, rest = text.split(START, 1)
+    _, after = rest.split(END, 1)
+    DOC.write_text(f"{before}{START}\n{figures_table(figures, passed)}\n{END}{after}")
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int) -> None:
     if not FIGURES:
         return
     terminalreporter.write_sep("-", "reliability figures")
@@ -19,3 +73,5 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(f"{name}: {value:,}")
     OUTPUT.parent.mkdir(exist_ok=True)
     OUTPUT.write_text(json.dumps(dict(sorted(FIGURES.items())), indent=1) + "\n")
+    if os.environ.get("ACKTRACK_WRITE_FIGURES") == "1":
+        write_figures(dict(FIGURES), passed=exitstatus == 0)

@@ -95,6 +95,7 @@ def clean() -> tuple[dict[str, Any], int, int]:
         )
         _day(stack)
         calls, batch_writes = counter.calls, len(batches)  # the day's calls, not the reports'
+        FIGURES["clean_day_calls"] = calls
         return final_state(stack), calls, batch_writes
 
 

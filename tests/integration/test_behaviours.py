@@ -42,37 +42,22 @@ def test_a_deleted_object_keeps_what_was_tracked(day: Day) -> None:
     assert report["summary"]["members_sent"] == 3 and report["summary"]["pending_overdue"] == 3
 
 
+NEW_YORK, AUCKLAND, LOS_ANGELES = (
+    {"ReportTimezone": zone}
+    for zone in ("America/New_York", "Pacific/Auckland", "America/Los_Angeles")
+)
+
+
 @pytest.mark.parametrize(
     ("parameters", "as_of", "date"),
     [
-        (
-            {"ReportTimezone": "America/New_York"},
-            datetime(2024, 3, 10, 6, 30, tzinfo=UTC),
-            "2024-03-10",
-        ),
-        (
-            {"ReportTimezone": "America/New_York"},
-            datetime(2024, 11, 3, 5, 30, tzinfo=UTC),
-            "2024-11-03",
-        ),
-        (
-            {"ReportTimezone": "Pacific/Auckland"},
-            datetime(2024, 1, 19, 12, 0, tzinfo=UTC),
-            "2024-01-20",
-        ),
-        (
-            {"ReportTimezone": "America/Los_Angeles"},
-            datetime(2024, 1, 20, 7, 0, tzinfo=UTC),
-            "2024-01-19",
-        ),
+        (NEW_YORK, datetime(2024, 3, 10, 6, 30, tzinfo=UTC), "2024-03-10"),
+        (NEW_YORK, datetime(2024, 11, 3, 5, 30, tzinfo=UTC), "2024-11-03"),
+        (AUCKLAND, datetime(2024, 1, 19, 12, 0, tzinfo=UTC), "2024-01-20"),
+        (LOS_ANGELES, datetime(2024, 1, 20, 7, 0, tzinfo=UTC), "2024-01-19"),
     ],
-    ids=[
-        "new-york-dst-starts",
-        "new-york-dst-ends",
-        "auckland-next-day",
-        "los-angeles-previous-day",
-    ],
-)
+    ids=["new-york-dst-starts", "new-york-dst-ends", "auckland-next-day", "los-angeles-previous-day"],
+)  # fmt: skip
 def test_report_dates_follow_the_report_time_zone(
     day: Day, parameters: dict[str, Any], as_of: datetime, date: str
 ) -> None:

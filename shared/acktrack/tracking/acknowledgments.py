@@ -56,12 +56,11 @@ class StoredGroupAck:
     sets: list[SetAcknowledgment]
 
 
-# A stored acknowledgment is one DynamoDB item (400 KB at most) while its detail fits in
-# MAX_DETAIL_BYTES; a larger one (a 999 for thousands of sets) keeps its set responses in
-# compressed chunk items beside it (``Repository.put_ack``). Element values are clipped to
-# X12's longest (99), and a set keeps its first segment errors with a count of the rest.
+# A stored acknowledgment is one DynamoDB item (400 KB at most); a larger detail (a 999 for
+# thousands of sets) keeps its set responses in compressed chunk items beside it
+# (``Repository.put_ack``). Element values are clipped to X12's longest (99), and a set
+# keeps its first segment errors with a count of the rest.
 MAX_SEGMENT_ERRORS = 100
-MAX_DETAIL_BYTES = 300_000
 MAX_STORED_BYTES = 64 * 1024 * 1024  # about 500,000 sets with errors; then codes only
 _SHORT, _LONG = keys.SHORT, keys.LONG
 

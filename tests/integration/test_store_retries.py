@@ -12,8 +12,8 @@ from pynamodb.exceptions import CancellationReason, TransactWriteError, VerboseC
 from acktrack import runtime
 from acktrack.local.stack import LocalStack
 from acktrack.store import keys
+from acktrack.store.dynamo import StoreError, conditional_failure, transact, transient
 from acktrack.store.models import CounterItem
-from acktrack.store.repository import StoreError, _conditional_failure, _transact, _transient
 
 
 def cancelled(*codes: str | None) -> TransactWriteError:
@@ -33,15 +33,15 @@ def refused(code: str) -> TransactWriteError:
 
 
 def test_only_a_failed_condition_counts_as_someone_else_got_there_first() -> None:
-    assert _conditional_failure(cancelled("ConditionalCheckFailed", None))
-    assert not _transient(cancelled("ConditionalCheckFailed", "TransactionConflict"))
+    assert conditional_failure(cancelled("ConditionalCheckFailed", None))
+    assert not transient(cancelled("ConditionalCheckFailed", "TransactionConflict"))
     # A conflict with another transaction on the shared counter is not a lost race: retry it.
-    assert not _conditional_failure(cancelled(None, "TransactionConflict"))
-    assert _transient(cancelled(None, "TransactionConflict"))
-    assert _transient(cancelled("ThrottlingError"))
-    assert _transient(refused("TransactionInProgressException"))
-    assert not _transient(refused("ValidationException"))
-    assert not _conditional_failure(refused("ValidationException"))
+    assert not conditional_failure(cancelled(None, "TransactionConflict"))
+    assert transient(cancelled(None, "TransactionConflict"))
+    assert transient(cancelled("ThrottlingError"))
+    assert transient(refused("TransactionInProgressException"))
+    assert not transient(refused("ValidationException"))
+    assert not conditional_failure(refused("ValidationException"))
 
 
 def test_transient_refusals_are_retried_until_the_write_lands(stack: LocalStack) -> None:
@@ -55,7 +55,7 @@ def test_transient_refusals_are_retried_until_the_write_lands(stack: LocalStack)
             raise cancelled(None, "TransactionConflict")
         transaction.update(counter, actions=[CounterItem.members_sent.add(5)])
 
-    _transact(repository._connection(), build, "test")
+    transact(repository._connection(), build, "test")
     assert len(attempts) == 3
     assert CounterItem.get(counter.pk, counter.sk).members_sent == 5
 
@@ -63,16 +63,16 @@ def test_transient_refusals_are_retried_until_the_write_lands(stack: LocalStack)
 def test_a_refusal_that_never_ends_is_a_store_error_and_a_condition_is_raised_at_once(
     stack: LocalStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from acktrack.store import repository as module
+    from acktrack.store import dynamo
 
-    monkeypatch.setattr(module, "_BACKOFF", (0.001, 0.002))  # the schedule, not the behaviour
+    monkeypatch.setattr(dynamo, "BACKOFF", (0.001, 0.002))  # the schedule, not the behaviour
     repository = runtime.repository()
 
     def always(transaction: Any) -> None:
         raise cancelled("TransactionConflict")
 
     with pytest.raises(StoreError, match="kept refusing"):
-        _transact(repository._connection(), always, "test")
+        transact(repository._connection(), always, "test")
     calls: list[int] = []
 
     def condition(transaction: Any) -> None:
@@ -80,7 +80,7 @@ def test_a_refusal_that_never_ends_is_a_store_error_and_a_condition_is_raised_at
         raise cancelled("ConditionalCheckFailed")
 
     with pytest.raises(TransactWriteError):
-        _transact(repository._connection(), condition, "test")
+        transact(repository._connection(), condition, "test")
     assert calls == [1]
 
 
@@ -89,7 +89,7 @@ def test_concurrent_counter_transactions_lose_no_update(stack: LocalStack) -> No
     counter = CounterItem(keys.counter_pk("US", "THEM"), "ALL")
 
     def add_one(_: int) -> None:
-        _transact(
+        transact(
             repository._connection(),
             lambda t: t.update(counter, actions=[CounterItem.members_effectuated.add(1)]),
             "test",

@@ -61,7 +61,7 @@ def places(stack: Any) -> dict[str, str]:
 
 
 @pytest.mark.parametrize(
-    ("crash_at", "part_bytes"), [(None, 0), (25, 0), (60, 0), (None, 2048), (60, 2048)]
+    ("crash_at", "part_bytes"), [(None, 0), (25, 0), (45, 0), (None, 2048), (45, 2048)]
 )
 def test_no_phi_at_debug_level_through_crashes_quarantine_and_reports(
     crash_at: int | None, part_bytes: int

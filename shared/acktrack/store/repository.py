@@ -17,7 +17,7 @@ import threading
 import time
 import zlib
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -31,6 +31,7 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from acktrack.store import keys
+from acktrack.store.dynamo import StoreError, conditional_failure, transact
 from acktrack.store.models import (
     AckChunkItem,
     AckItem,
@@ -48,79 +49,14 @@ from acktrack.store.models import (
     SetItem,
     bind,
 )
+from acktrack.store.set_acks import Applied, Change, SetAckWriter
 from acktrack.tracking.family import EffectuationRecord, FamilyFinding, SentMember, reconcile
 from acktrack.tracking.sources import Outcome
-from acktrack.tracking.status import COUNTED, OPEN, RANK, Event, Status, fold
 from acktrack.tracking.tracked import ObjectRef, TrackedInterchange, TrackedMember, TrackedSet, iso
 
 log = logging.getLogger(__name__)
 
 BATCH = 25  # BatchWriteItem's limit
-_CONFLICT_RETRIES = 12
-_BACKOFF = (0.02, 2.0)  # first and longest pause between transaction retries, seconds
-
-
-class StoreError(RuntimeError):
-    """DynamoDB kept refusing a write after every retry (the event is retried by Lambda)."""
-
-
-# Cancellation reasons and error codes that say "try again", not "someone changed it".
-_TRANSIENT_REASONS = frozenset(
-    {
-        "TransactionConflict",
-        "ThrottlingError",
-        "ProvisionedThroughputExceeded",
-        "RequestLimitExceeded",
-    }
-)
-_TRANSIENT_CODES = frozenset(
-    {"TransactionConflictException", "TransactionInProgressException", "ThrottlingException",
-     "ProvisionedThroughputExceededException", "RequestLimitExceeded"}
-)  # fmt: skip
-
-
-def _cancellation_codes(error: Exception) -> set[str]:
-    """The per-item reasons of a cancelled transaction (empty for other errors)."""
-    try:
-        reasons = getattr(error, "cancellation_reasons", None) or []
-    except AttributeError:
-        return set()
-    return {reason.code for reason in reasons if reason is not None and reason.code}
-
-
-def _conditional_failure(error: Exception) -> bool:
-    """A condition did not hold: another writer got there first (not a transient refusal)."""
-    reasons = _cancellation_codes(error)
-    if reasons:
-        return "ConditionalCheckFailed" in reasons
-    text = f"{getattr(error, 'cause_response_code', '')} {getattr(error, 'cause_response_message', '')}"
-    return "ConditionalCheckFailed" in text
-
-
-def _transient(error: Exception) -> bool:
-    """DynamoDB refused for now (a concurrent transaction on an item, throttling): retry."""
-    reasons = _cancellation_codes(error)
-    if reasons:
-        return "ConditionalCheckFailed" not in reasons and bool(reasons & _TRANSIENT_REASONS)
-    return getattr(error, "cause_response_code", None) in _TRANSIENT_CODES
-
-
-def _transact(connection: Connection, build: Any, label: str) -> None:
-    """Run the transaction ``build(transaction)`` describes, retrying transient refusals with
-    jittered exponential back-off; a failed condition is raised to the caller."""
-    delay, longest = _BACKOFF
-    for attempt in range(_CONFLICT_RETRIES):
-        try:
-            with TransactWrite(connection=connection) as transaction:
-                build(transaction)
-            return
-        except TransactWriteError as error:
-            if not _transient(error):
-                raise
-            if attempt == _CONFLICT_RETRIES - 1:
-                raise StoreError(f"{label}: DynamoDB kept refusing the transaction") from None
-            time.sleep(delay * (0.5 + random.random()))
-            delay = min(delay * 2, longest)
 
 
 class MemberWriter:
@@ -305,6 +241,7 @@ class Repository:
         bind(table_name, region, host)
         self.writer_threads = writer_threads
         self.retention_days = retention_days  # member-level items expire (TTL); 0 keeps them
+        self._set_acks = SetAckWriter(self._connection)
 
     def _connection(self) -> Connection:
         return SetItem._get_connection().connection
@@ -346,7 +283,7 @@ class Repository:
         try:
             item.save(condition=InterchangeItem.pk.does_not_exist())
         except PutError as error:
-            if not _conditional_failure(error):
+            if not conditional_failure(error):
                 raise
 
     def complete_interchange(self, planned: TrackedInterchange) -> bool:
@@ -374,9 +311,9 @@ class Repository:
                 )
 
         try:
-            _transact(self._connection(), build, f"interchange {planned.interchange_control}")
+            transact(self._connection(), build, f"interchange {planned.interchange_control}")
         except TransactWriteError as error:
-            if _conditional_failure(error):
+            if conditional_failure(error):
                 return False
             raise
         return True
@@ -442,7 +379,7 @@ class Repository:
             try:
                 item.save(condition=SetItem.pk.does_not_exist())
             except PutError as error:
-                if not _conditional_failure(error):
+                if not conditional_failure(error):
                     raise
 
     def put_group_version(
@@ -531,7 +468,15 @@ class Repository:
 
     def apply_to_set(self, item: SetItem, entry_id: str, summary: dict[str, Any]) -> SetItem:
         """Record one acknowledgment entry on a set and refold its status (the set after)."""
-        return self._change_set(item, lambda acks: {**acks, entry_id: summary}, entry_id)
+        return self._set_acks.change(item, _adding(entry_id, summary), entry_id)
+
+    def apply_to_sets(
+        self, entries: Iterable[tuple[SetItem, str, dict[str, Any]]]
+    ) -> Iterator[Applied]:
+        """Record entries on many sets, up to 100 items per transaction (``set_acks``)."""
+        return self._set_acks.change_many(
+            (item, _adding(entry_id, summary), entry_id) for item, entry_id, summary in entries
+        )
 
     def revoke_from_set(self, item: SetItem, ack_id: str) -> SetItem:
         """An acknowledgment no longer counts for this set (its control number is ambiguous)."""
@@ -543,83 +488,7 @@ class Repository:
                     changed[key] = {**value, "revoked": True}
             return changed
 
-        return self._change_set(item, revoke, ack_id)
-
-    def _change_set(self, item: SetItem, change: Any, label: str) -> SetItem:
-        current = item
-        for _ in range(_CONFLICT_RETRIES):
-            acks = dict(current.acks.as_dict()) if current.acks is not None else {}
-            changed = change(acks)
-            status = fold(
-                Event(v["event"])
-                for v in changed.values()
-                if v.get("event") and not v.get("revoked")
-            )
-            updates = {key: value for key, value in changed.items() if acks.get(key) != value}
-            if not updates and status == current.status:
-                return current
-            try:
-                self._write_set(current, updates, status, changed)
-                return SetItem.get(current.pk, current.sk, consistent_read=True)
-            except (UpdateError, TransactWriteError) as error:
-                if not (_conditional_failure(error) or _transient(error)):
-                    raise
-                time.sleep(random.random() * 0.05)  # then re-read: the condition is a revision
-                current = SetItem.get(current.pk, current.sk, consistent_read=True)
-        raise StoreError(f"set {current.set_id} kept changing under acknowledgment {label[:40]}")
-
-    def _write_set(
-        self, current: SetItem, updates: dict[str, Any], status: Status, acks: dict[str, Any]
-    ) -> None:
-        actions: list[Action] = [SetItem.acks[key].set(value) for key, value in updates.items()]
-        actions.append(SetItem.revision.add(1))
-        times = [
-            v["at"]
-            for v in acks.values()
-            if v.get("kind") == "999" and v.get("at") and not v.get("revoked")
-        ]
-        first_999 = min(times) if times else None
-        if first_999 != current.first_999_at:
-            actions.append(
-                SetItem.first_999_at.set(first_999) if first_999 else SetItem.first_999_at.remove()
-            )
-        condition = SetItem.revision == current.revision
-        old = Status(current.status)
-        if status == old:
-            current.update(actions=actions, condition=condition)
-            return
-        deciding = [v.get("at") for v in acks.values() if v.get("event") and not v.get("revoked")]
-        actions += [SetItem.status.set(status.value), SetItem.status_rank.set(RANK[status])]
-        actions.append(
-            SetItem.status_at.set(max(d for d in deciding if d))
-            if any(deciding)
-            else SetItem.status_at.remove()
-        )
-        if status in OPEN:
-            actions += [
-                SetItem.rk.set(keys.open_shard(current.set_id)),
-                SetItem.rs.set(f"{current.sent_at}#{current.set_id}"),
-            ]
-        else:
-            actions += [SetItem.rk.remove(), SetItem.rs.remove()]
-        counter_pk = keys.counter_pk(current.our_id, current.partner)
-        moves: list[Action] = []
-        members, sets = int(current.members), 1
-        if old in COUNTED:
-            moves += [
-                getattr(CounterItem, f"members_{COUNTED[old]}").add(-members),
-                getattr(CounterItem, f"sets_{COUNTED[old]}").add(-sets),
-            ]
-        if status in COUNTED:
-            moves += [
-                getattr(CounterItem, f"members_{COUNTED[status]}").add(members),
-                getattr(CounterItem, f"sets_{COUNTED[status]}").add(sets),
-            ]
-        with TransactWrite(connection=self._connection()) as transaction:
-            transaction.update(current, actions=actions, condition=condition)
-            if moves:
-                transaction.update(CounterItem(counter_pk, "ALL"), actions=moves)
-                transaction.update(CounterItem(counter_pk, f"D#{current.sent_day}"), actions=moves)
+        return self._set_acks.change(item, revoke, ack_id)
 
     # -- members --------------------------------------------------------------------------
 
@@ -656,7 +525,7 @@ class Repository:
             item.save(condition=AckItem.pk.does_not_exist())
             return item
         except PutError as error:
-            if not _conditional_failure(error):
+            if not conditional_failure(error):
                 raise
         return AckItem.get(pk, data["ack_id"], consistent_read=True)
 
@@ -716,7 +585,7 @@ class Repository:
         try:
             item.save(condition=ObjectItem.pk.does_not_exist())
         except PutError as error:
-            if not _conditional_failure(error):
+            if not conditional_failure(error):
                 raise
 
     def objects_for(self, bucket: str, key: str) -> list[ObjectItem]:
@@ -966,9 +835,9 @@ class Repository:
                 )
 
         try:
-            _transact(self._connection(), build, "effectuation")
+            transact(self._connection(), build, "effectuation")
         except TransactWriteError as error:
-            if not _conditional_failure(error):
+            if not conditional_failure(error):
                 raise  # someone else changed it first: their reconciliation saw the same family
 
     def quality_findings(self, since: str) -> Iterator[QualityItem]:
@@ -1022,7 +891,7 @@ class Repository:
                                 condition=MemberItem.pk.exists(),
                             )
                         except UpdateError as error:
-                            if not _conditional_failure(error):
+                            if not conditional_failure(error):
                                 raise
                             continue  # gone meanwhile: nothing to keep
                         kept += 1
@@ -1060,7 +929,7 @@ class Repository:
         try:
             item.save(condition=JobItem.pk.does_not_exist())
         except PutError as error:
-            if not _conditional_failure(error):
+            if not conditional_failure(error):
                 raise
 
     def record_part(self, job: str, index: int, result: bytes) -> JobProgress:
@@ -1075,7 +944,7 @@ class Repository:
                 condition=JobItem.pk.exists() & ~JobItem.done_parts.contains(index),
             )
         except UpdateError as error:
-            if not _conditional_failure(error):
+            if not conditional_failure(error):
                 raise
             item = JobItem.get(keys.job_pk(job), "JOB", consistent_read=True)
             return JobProgress(False, int(item.done), int(item.parts), bool(item.finished))
@@ -1094,6 +963,10 @@ class Repository:
 
 JOB_DAYS = 14  # a fan-out job's bookkeeping expires (TTL) after this many days
 _RECONCILE_ROUNDS = 4  # a family written by others meanwhile is recomputed (bounded)
+
+
+def _adding(entry_id: str, summary: dict[str, Any]) -> Change:
+    return lambda entries: {**entries, entry_id: summary}
 
 
 def _evidence(

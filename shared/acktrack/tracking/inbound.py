@@ -48,6 +48,7 @@ from acktrack.x12.records import parse_datetime
 if TYPE_CHECKING:
     from acktrack.store.models import AckItem, SetItem
     from acktrack.store.repository import Repository
+    from acktrack.store.set_acks import Applied
 
 
 def quarantine(ref: ObjectRef, source: ObjectSource, store: Repository, reason: str) -> Outcome:
@@ -206,21 +207,22 @@ def _stored_ta1(
 # -- applying -----------------------------------------------------------------------------
 
 
-def _observe(outcome: Outcome | None, before: SetItem, after: SetItem) -> None:
+def _observe(outcome: Outcome | None, applied: Applied) -> None:
     """Per-insurer figures for metrics: members moved, and seconds from sending to the first 999."""
     if outcome is None:
         return
-    if after.status != before.status and after.status in (
+    before = applied.before
+    if applied.status != before.status and applied.status in (
         "accepted",
         "accepted_with_errors",
         "rejected",
     ):
-        name = "rejected" if after.status == "rejected" else "accepted"
-        outcome.count(after.partner, name, int(after.members))
-    if before.first_999_at is None and after.first_999_at:
-        sent = datetime.fromisoformat(after.sent_at.replace("Z", "+00:00"))
-        acknowledged = datetime.fromisoformat(after.first_999_at)
-        outcome.ack_seconds.append((after.partner, round((acknowledged - sent).total_seconds())))
+        name = "rejected" if applied.status == "rejected" else "accepted"
+        outcome.count(before.partner, name, int(before.members))
+    if before.first_999_at is None and applied.first_999_at:
+        sent = datetime.fromisoformat(before.sent_at.replace("Z", "+00:00"))
+        acknowledged = datetime.fromisoformat(applied.first_999_at)
+        outcome.ack_seconds.append((before.partner, round((acknowledged - sent).total_seconds())))
 
 
 def apply_group_ack(store: Repository, stored: AckItem, outcome: Outcome | None = None) -> str:
@@ -251,7 +253,7 @@ def apply_group_ack(store: Repository, stored: AckItem, outcome: Outcome | None 
     at = datetime.fromisoformat(stored.acknowledged_at)
     omitted = _omitted_errors(detail)
 
-    def apply(index: int, set_outcome: SetOutcome) -> tuple[SetItem, SetItem]:
+    def entry(index: int, set_outcome: SetOutcome) -> tuple[SetItem, str, dict[str, Any]]:
         item = by_control[set_outcome.transaction_control]
         attributed = [
             segment_error_detail(error, store.member_at(item.set_id, error.position))
@@ -260,12 +262,12 @@ def apply_group_ack(store: Repository, stored: AckItem, outcome: Outcome | None 
         entry_id = f"{stored.sk}#{index}"  # one 999 may answer a set twice (duplicate ST02)
         summary = group_summary(entry_id, ack, set_outcome, at, attributed,
                                 omitted.get(set_outcome.transaction_control, 0))  # fmt: skip
-        return item, store.apply_to_set(item, entry_id, summary)
+        return item, entry_id, summary
 
-    # One after another: every set moves the partner's counters in its own transaction.
-    for index, set_outcome in enumerate(reading.outcomes):
-        item, after = apply(index, set_outcome)
-        _observe(outcome, item, after)
+    # Sets share transactions with the counters they move (a 999 may answer 100,000 sets).
+    entries = (entry(index, set_outcome) for index, set_outcome in enumerate(reading.outcomes))
+    for applied in store.apply_to_sets(entries):
+        _observe(outcome, applied)
     notes = []
     if reading.unmatched_controls:
         notes.append(
@@ -330,8 +332,9 @@ def apply_ta1(store: Repository, stored: AckItem, outcome: Outcome | None = None
     version = versions[0]
     at = datetime.fromisoformat(stored.acknowledged_at)
     summary = ta1_summary(stored.sk, detail["status"], detail["note"], at)
-    for item in store.sets_of_interchange(version):
-        _observe(outcome, item, store.apply_to_set(item, stored.sk, summary))
+    entries = ((item, stored.sk, summary) for item in store.sets_of_interchange(version))
+    for applied in store.apply_to_sets(entries):
+        _observe(outcome, applied)
     reason = (
         "" if event_for_ta1(detail["status"]) else f"TA104 {detail['status']!r} is not A, E or R"
     )

@@ -1,0 +1,259 @@
+"""A set's acknowledgment entries change and its status refolds, in one transaction with
+the counters that change moves.
+
+Entries are keyed by acknowledgment, so writing one again changes nothing, and a status
+is the fold of its entries: order and repeats do not matter. Many sets share a
+transaction (up to 100 items: the sets and the counters they move, summed), so a 999
+for 100,000 sets costs about 1,100 transactions instead of 100,000. A shared
+transaction refused because a set changed meanwhile (another acknowledgment, or a
+write whose response was lost) falls back to one set at a time, each re-read and retried.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
+
+from acktrack.store import keys
+from acktrack.store.dynamo import (
+    CONFLICT_RETRIES,
+    StoreError,
+    conditional_failure,
+    transact,
+    transient,
+)
+from acktrack.store.models import CounterItem, SetItem
+from acktrack.tracking.status import COUNTED, OPEN, RANK, Event, Status, fold
+
+Entries = dict[str, Any]  # acknowledgment entry id -> summary
+Change = Callable[[Entries], Entries]
+
+MAX_ITEMS = 100  # TransactWriteItems' limit
+MAX_BYTES = 3_000_000  # under the 4 MB a transaction may carry
+_ITEM_OVERHEAD = 600  # keys, revision, status fields of one set update
+
+
+@dataclass(frozen=True, slots=True)
+class SetChange:
+    """What one set's write does: new or changed entries, and the status they fold to."""
+
+    before: SetItem
+    updates: Entries
+    status: Status
+    first_999_at: str | None
+    status_at: str | None
+
+    @property
+    def moves(self) -> bool:
+        return self.status != Status(self.before.status)
+
+    def size(self) -> int:
+        return len(json.dumps(self.updates, default=str)) + _ITEM_OVERHEAD
+
+
+class Applied(NamedTuple):
+    """A set before an acknowledgment, and its status and first 999 time after."""
+
+    before: SetItem
+    status: str
+    first_999_at: str | None
+
+
+def entries_of(item: SetItem) -> Entries:
+    return dict(item.acks.as_dict()) if item.acks is not None else {}
+
+
+def plan(current: SetItem, change: Change) -> SetChange | None:
+    """The write ``change`` needs on ``current`` (None: nothing changes)."""
+    entries = entries_of(current)
+    changed = change(entries)
+    live = [v for v in changed.values() if v.get("event") and not v.get("revoked")]
+    status = fold(Event(v["event"]) for v in live)
+    updates = {key: value for key, value in changed.items() if entries.get(key) != value}
+    if not updates and status == current.status:
+        return None
+    times = [
+        v["at"]
+        for v in changed.values()
+        if v.get("kind") == "999" and v.get("at") and not v.get("revoked")
+    ]
+    deciding = [v["at"] for v in live if v.get("at")]
+    return SetChange(
+        before=current,
+        updates=updates,
+        status=status,
+        first_999_at=min(times) if times else None,
+        status_at=max(deciding) if deciding else None,
+    )
+
+
+def set_actions(change: SetChange) -> list[Action]:
+    current = change.before
+    actions: list[Action] = [SetItem.acks[key].set(value) for key, value in change.updates.items()]
+    actions.append(SetItem.revision.add(1))
+    if change.first_999_at != current.first_999_at:
+        actions.append(
+            SetItem.first_999_at.set(change.first_999_at)
+            if change.first_999_at
+            else SetItem.first_999_at.remove()
+        )
+    if not change.moves:
+        return actions
+    status = change.status
+    actions += [SetItem.status.set(status.value), SetItem.status_rank.set(RANK[status])]
+    actions.append(
+        SetItem.status_at.set(change.status_at) if change.status_at else SetItem.status_at.remove()
+    )
+    if status in OPEN:
+        actions += [
+            SetItem.rk.set(keys.open_shard(current.set_id)),
+            SetItem.rs.set(f"{current.sent_at}#{current.set_id}"),
+        ]
+    else:
+        actions += [SetItem.rk.remove(), SetItem.rs.remove()]
+    return actions
+
+
+CounterMoves = dict[tuple[str, str], dict[str, int]]  # counter (pk, sk) -> attribute -> delta
+
+
+def counter_moves(change: SetChange, into: CounterMoves | None = None) -> CounterMoves:
+    """What ``change`` adds to its partner's counters (ALL and the sent day), summed into ``into``."""
+    moves: CounterMoves = {} if into is None else into
+    if not change.moves:
+        return moves
+    current, old = change.before, Status(change.before.status)
+    deltas: dict[str, int] = {}
+    for status, sign in ((old, -1), (change.status, 1)):
+        if status in COUNTED:
+            name = COUNTED[status]
+            deltas[f"members_{name}"] = deltas.get(f"members_{name}", 0) + sign * int(
+                current.members
+            )
+            deltas[f"sets_{name}"] = deltas.get(f"sets_{name}", 0) + sign
+    counter_pk = keys.counter_pk(current.our_id, current.partner)
+    for sk in ("ALL", f"D#{current.sent_day}"):
+        counter = moves.setdefault((counter_pk, sk), {})
+        for name, delta in deltas.items():
+            counter[name] = counter.get(name, 0) + delta
+    return moves
+
+
+def counter_keys(change: SetChange) -> set[tuple[str, str]]:
+    if not change.moves:
+        return set()
+    counter_pk = keys.counter_pk(change.before.our_id, change.before.partner)
+    return {(counter_pk, "ALL"), (counter_pk, f"D#{change.before.sent_day}")}
+
+
+def _add_counters(transaction: TransactWrite, moves: CounterMoves) -> None:
+    for (pk, sk), deltas in moves.items():
+        actions = [getattr(CounterItem, name).add(delta) for name, delta in deltas.items() if delta]
+        if actions:
+            transaction.update(CounterItem(pk, sk), actions=actions)
+
+
+class SetAckWriter:
+    """Writes acknowledgment entries onto sets (one, or many per transaction)."""
+
+    def __init__(self, connection: Callable[[], Connection]) -> None:
+        self._connection = connection
+
+    def change(self, item: SetItem, change: Change, label: str) -> SetItem:
+        """One set: write, and on a failed condition re-read and plan again (the set after)."""
+        current = item
+        for _ in range(CONFLICT_RETRIES):
+            planned = plan(current, change)
+            if planned is None:
+                return current
+            try:
+                self._write_one(planned)
+                return SetItem.get(current.pk, current.sk, consistent_read=True)
+            except (UpdateError, TransactWriteError) as error:
+                if not (conditional_failure(error) or transient(error)):
+                    raise
+                time.sleep(random.random() * 0.05)  # then re-read: the condition is a revision
+                current = SetItem.get(current.pk, current.sk, consistent_read=True)
+        raise StoreError(f"set {current.set_id} kept changing under acknowledgment {label[:40]}")
+
+    def _write_one(self, planned: SetChange) -> None:
+        condition = SetItem.revision == planned.before.revision
+        if not planned.moves:
+            planned.before.update(actions=set_actions(planned), condition=condition)
+            return
+        with TransactWrite(connection=self._connection()) as transaction:
+            transaction.update(planned.before, actions=set_actions(planned), condition=condition)
+            _add_counters(transaction, counter_moves(planned))
+
+    def change_many(self, changes: Iterable[tuple[SetItem, Change, str]]) -> Iterator[Applied]:
+        """Many sets, sharing transactions; yields each set's result once it is written."""
+        batch: list[tuple[SetChange, Change, str]] = []
+        counters: set[tuple[str, str]] = set()
+        size = 0
+        written: set[tuple[str, str]] = set()
+        for item, change, label in changes:
+            key = (item.pk, item.sk)
+            if key in written:
+                # The same set twice (a 999 answering a duplicate ST02): after what is pending.
+                yield from self._flush(batch)
+                batch, counters, size = [], set(), 0
+                after = self.change(item, change, label)
+                yield Applied(item, after.status, after.first_999_at)
+                continue
+            planned = plan(item, change)
+            if planned is None:
+                yield Applied(item, item.status, item.first_999_at)
+                continue
+            needed = counters | counter_keys(planned)
+            if batch and (
+                len(batch) + 1 + len(needed) > MAX_ITEMS or size + planned.size() > MAX_BYTES
+            ):
+                yield from self._flush(batch)
+                batch, size = [], 0
+                needed = counter_keys(planned)
+            batch.append((planned, change, label))
+            counters, size = needed, size + planned.size()
+            written.add(key)
+        yield from self._flush(batch)
+
+    def _flush(self, batch: list[tuple[SetChange, Change, str]]) -> Iterator[Applied]:
+        if not batch:
+            return
+        if len(batch) == 1:
+            planned, change, label = batch[0]
+            after = self.change(planned.before, change, label)
+            yield Applied(planned.before, after.status, after.first_999_at)
+            return
+
+        def build(transaction: TransactWrite) -> None:
+            moves: CounterMoves = {}
+            for planned, _, _ in batch:
+                transaction.update(
+                    planned.before,
+                    actions=set_actions(planned),
+                    condition=SetItem.revision == planned.before.revision,
+                )
+                counter_moves(planned, moves)
+            _add_counters(transaction, moves)
+
+        try:
+            transact(self._connection(), build, f"{len(batch)} sets")
+        except (TransactWriteError, StoreError) as error:
+            if isinstance(error, TransactWriteError) and not conditional_failure(error):
+                raise
+            # A set changed meanwhile (or its write already landed): one at a time, re-read.
+            for planned, change, label in batch:
+                after = self.change(planned.before, change, label)
+                yield Applied(planned.before, after.status, after.first_999_at)
+            return
+        for planned, _, _ in batch:
+            yield Applied(planned.before, planned.status.value, planned.first_999_at)

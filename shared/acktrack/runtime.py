@@ -327,6 +327,10 @@ def run_report(
         current.effectuation_sla_days,
     )
     delivered = deliver(report, current)
+    uncertain = delivered.get("email", {}).get("uncertain")
+    if uncertain:
+        logger.error("report email may not have gone out", extra={"report_date": uncertain,
+                     "note": delivered["email"]["note"]})  # fmt: skip
     counts = {key: report.summary[key] for key in ("members_sent", "confirmed", "rejected", "pending_overdue",
                                                     "pending_within_sla", "unmatched_acks", "quarantined")}  # fmt: skip
     logger.info(

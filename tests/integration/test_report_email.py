@@ -9,7 +9,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError, ReadTimeoutError
 
+from acktrack.aws import clients
 from acktrack.synthetic.acknowledgments import GroupResponse, SetResponse
 from acktrack.tracking.email import detail_csv, safe_cell
 from tests.integration.conftest import SENT, Day
@@ -244,3 +246,55 @@ def test_a_report_date_is_emailed_once_whatever_the_retries(day: Day) -> None:
     assert again.result["archive"]["json"] != first.result["archive"]["json"]  # still archived
     assert day.stack.run_schedule(AS_OF + timedelta(days=1)).ok  # the next date is its own
     assert len(day.emails()) == 2
+
+
+class SesFault:
+    """The handler's own SES client fails one send: refused before it leaves, or applied
+    with its answer lost (botocore hooks; none of acktrack's code is replaced)."""
+
+    def __init__(self, kind: str, times: int = 1) -> None:
+        self.kind, self.left = kind, times
+
+    def __enter__(self) -> SesFault:
+        events = clients.ses().meta.events
+        events.register("before-call.sesv2.SendEmail", self._before)
+        events.register("after-call.sesv2.SendEmail", self._after)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        events = clients.ses().meta.events
+        events.unregister("before-call.sesv2.SendEmail", self._before)
+        events.unregister("after-call.sesv2.SendEmail", self._after)
+
+    def _before(self, **_: Any) -> None:
+        if self.left and self.kind in ("throttled", "refused"):
+            self.left -= 1
+            code = "TooManyRequestsException" if self.kind == "throttled" else "MessageRejected"
+            raise ClientError({"Error": {"Code": code, "Message": "injected"}}, "SendEmail")
+
+    def _after(self, **_: Any) -> None:
+        if self.left and self.kind == "lost":
+            self.left -= 1
+            raise ReadTimeoutError(endpoint_url="injected: sent, answer lost")
+
+
+@pytest.mark.parametrize("kind", ["throttled", "refused", "lost"])
+def test_a_report_date_is_emailed_exactly_once_when_ses_fails_or_its_answer_is_lost(
+    day: Day, kind: str
+) -> None:
+    day.send("a.834", members=2, seed=38)
+    with SesFault(kind, times=2 if kind == "throttled" else 1):
+        first = day.stack.run_schedule(AS_OF)  # with Lambda's own retry of a failed run
+    assert first.ok, first.error
+    assert first.attempts == (1 if kind == "throttled" else 2)  # throttling is retried in the run
+    assert len(day.emails()) == 1  # never none, never twice
+    retry = day.stack.run_schedule(AS_OF + timedelta(minutes=5))  # the scheduler's retry
+    assert retry.ok and len(day.emails()) == 1
+    if kind == "lost":
+        # The email went out but nobody heard: not sent again, and said loudly.
+        assert first.result["email"]["uncertain"] == "2024-01-20"
+        assert retry.result["email"]["uncertain"] == "2024-01-20"
+        assert "may not have gone out" in day.stack.logs.getvalue()
+    else:
+        assert first.result["email"]["message_id"]
+        assert retry.result["email"]["already_sent"] == "2024-01-20"

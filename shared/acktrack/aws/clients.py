@@ -11,11 +11,13 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 
-def _config() -> Any:
+def _config(attempts: int = 9) -> Any:
     from botocore.config import Config
 
     return Config(
-        retries={"mode": "standard", "max_attempts": 8}, connect_timeout=5, read_timeout=60
+        retries={"mode": "standard", "total_max_attempts": attempts},
+        connect_timeout=5,
+        read_timeout=60,
     )
 
 
@@ -30,7 +32,9 @@ def s3() -> S3Client:
 def ses() -> SESV2Client:
     import boto3
 
-    return boto3.client("sesv2", config=_config())
+    # One attempt: the SDK would resend after a read timeout, and an email cannot be unsent
+    # (``delivery`` retries throttling itself).
+    return boto3.client("sesv2", config=_config(attempts=1))
 
 
 @lru_cache(maxsize=1)

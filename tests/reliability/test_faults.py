@@ -1,7 +1,8 @@
 """Fault injection, on moto: fail the handlers' DynamoDB and S3 calls one at a time.
 
 Each run makes call number N fail in one way (throttling after the SDK's own retries, a
-timeout, a crash between two writes, or a BatchWriteItem that leaves items unprocessed),
+timeout before the request is sent, a crash between two writes, a BatchWriteItem that
+leaves items unprocessed, or a request AWS applied whose response was lost),
 lets Lambda's retries run, then delivers every file again. The final state must be the
 clean run's: nothing lost, nothing counted twice. botocore event hooks on the very
 clients the handlers use place the faults; none of acktrack's code is replaced.
@@ -21,7 +22,7 @@ from tests.reliability.support import FIGURES, budget, build_day, deliver, final
 
 pytestmark = pytest.mark.slow
 DAY = build_day()
-KINDS = ("throttling", "timeout", "crash", "unprocessed")
+KINDS = ("throttling", "timeout", "crash", "unprocessed", "lost")
 
 
 class InjectedCrash(Exception):
@@ -36,13 +37,16 @@ class Faults:
         self.calls = 0
         self.fired: str | None = None  # the operation that failed
         self._stashed: list[Any] = []
+        self._losing: str | None = None  # applied; its response is lost on the way back
 
     def install(self) -> None:
         dynamodb = runtime.repository().client
         dynamodb.meta.events.register("before-call.dynamodb", self._before)
         dynamodb.meta.events.register("before-parameter-build.dynamodb.BatchWriteItem", self._strip)
         dynamodb.meta.events.register("after-call.dynamodb.BatchWriteItem", self._unprocessed)
+        dynamodb.meta.events.register("after-call.dynamodb", self._lose)
         clients.s3().meta.events.register("before-call.s3", self._before)
+        clients.s3().meta.events.register("after-call.s3", self._lose)
 
     def _due(self) -> bool:
         self.calls += 1
@@ -52,6 +56,9 @@ class Faults:
         if self.kind == "unprocessed" or not self._due():
             return
         self.fired = model.name
+        if self.kind == "lost":
+            self._losing = model.name
+            return
         if self.kind == "throttling":
             raise ClientError(
                 {"Error": {"Code": "ThrottlingException", "Message": "injected"}}, model.name
@@ -59,6 +66,11 @@ class Faults:
         if self.kind == "timeout":
             raise ReadTimeoutError(endpoint_url="injected")
         raise InjectedCrash(model.name)
+
+    def _lose(self, model: Any, **_: Any) -> None:
+        if self._losing == model.name:
+            self._losing = None
+            raise ReadTimeoutError(endpoint_url="injected: applied, response lost")
 
     def _strip(self, params: dict[str, Any], **_: Any) -> None:
         if self.kind != "unprocessed" or not self._due():

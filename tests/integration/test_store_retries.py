@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -82,19 +81,3 @@ def test_a_refusal_that_never_ends_is_a_store_error_and_a_condition_is_raised_at
     with pytest.raises(TransactWriteError):
         transact(repository._connection(), condition, "test")
     assert calls == [1]
-
-
-def test_concurrent_counter_transactions_lose_no_update(stack: LocalStack) -> None:
-    repository = runtime.repository()
-    counter = CounterItem(keys.counter_pk("US", "THEM"), "ALL")
-
-    def add_one(_: int) -> None:
-        transact(
-            repository._connection(),
-            lambda t: t.update(counter, actions=[CounterItem.members_effectuated.add(1)]),
-            "test",
-        )
-
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        list(pool.map(add_one, range(200)))
-    assert CounterItem.get(counter.pk, counter.sk, consistent_read=True).members_effectuated == 200

@@ -1,11 +1,18 @@
-"""Make the embedded stack's DynamoDB behave like DynamoDB: atomic writes, partition queries.
+"""Make the embedded stack's DynamoDB behave like DynamoDB: atomic writes, transaction
+conflicts, partition queries. Checked against moto 5 (``install`` refuses others);
+tests/integration/test_moto_double.py proves each behaviour below.
 
 Atomic writes: moto's backend reads, changes and stores an item without a lock, so two
 threads adding to one counter (the family reconcilers, the threaded server) can lose an
-update that DynamoDB would never lose. Every write operation runs under one re-entrant
-lock here, which gives the per-item atomicity of ADD, condition checks and transactions.
+update that DynamoDB would never lose. Each write runs under one re-entrant lock here:
+that is moto's own consistency, not a lock clients can see.
 
-Partition queries: a query reads only its partition.
+Transaction conflicts: DynamoDB holds a transaction's items while it runs; a concurrent
+transaction naming one of them is cancelled (TransactionCanceledException, reason
+TransactionConflict), a PutItem, UpdateItem or DeleteItem on one fails with
+TransactionConflictException, and a BatchWriteItem request for one comes back in
+UnprocessedItems. Here a transaction registers its items before it takes the lock and
+releases them after, so concurrent clients meet exactly those refusals.
 
 Transactions at item cost: moto backs up every table a transaction touches with a deep
 copy (once per item in it) so that it can roll back; on a table of 100,000 members one
@@ -30,6 +37,29 @@ _current = threading.local()
 
 _writes = threading.RLock()
 _WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item")
+SUPPORTED_MOTO = (5,)  # major versions whose internals these patches were written against
+
+# Items held by running transactions: (table, key) -> the holding thread.
+_held: dict[tuple[str, str], int] = {}
+_held_lock = threading.Lock()
+
+
+def _item_id(table: str, key: dict[str, Any]) -> tuple[str, str]:
+    return table, repr(sorted((name, repr(value)) for name, value in key.items()))
+
+
+def _held_by_another(table: str, key: dict[str, Any]) -> bool:
+    holder = _held.get(_item_id(table, key))
+    return holder is not None and holder != threading.get_ident()
+
+
+def _conflict_error() -> Exception:
+    from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, DynamodbException
+
+    return DynamodbException(
+        ERROR_TYPE_PREFIX + "TransactionConflictException",
+        "Transaction is ongoing for the item",
+    )
 
 
 def _serialise_writes() -> None:
@@ -38,11 +68,66 @@ def _serialise_writes() -> None:
     for name in _WRITES:
         original = getattr(DynamoDBBackend, name)
 
-        def locked(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+        def locked(self: Any, *args: Any, _original: Any = original, _name: str = name,
+                   **kwargs: Any) -> Any:  # fmt: skip
+            if _name in ("put_item", "update_item", "delete_item"):
+                table_name = kwargs.get("table_name", args[0] if args else "")
+                key = _single_write_key(self, _name, args, kwargs)
+                if key is not None and _held_by_another(table_name, key):
+                    raise _conflict_error()
             with _writes:
                 return _original(self, *args, **kwargs)
 
         setattr(DynamoDBBackend, name, locked)
+
+
+def _single_write_key(
+    backend: Any, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> dict[str, Any] | None:
+    table = backend.tables.get(kwargs.get("table_name", args[0] if args else None))
+    if table is None:
+        return None
+    if name == "put_item":
+        item = kwargs.get("item_attrs", args[1] if len(args) > 1 else {})
+        names = (table.hash_key_attr, table.range_key_attr)
+        return {attr: item[attr] for attr in names if attr and attr in item}
+    key = kwargs.get("key", args[1] if len(args) > 1 else None)
+    return key if isinstance(key, dict) else None
+
+
+def _batch_writes_meet_transactions() -> None:
+    """A BatchWriteItem request for an item a running transaction holds is not applied:
+    it comes back in UnprocessedItems (the client retries it)."""
+    from moto.dynamodb.responses import DynamoHandler
+
+    original = DynamoHandler.batch_write_item
+
+    def batch_write_item(self: Any) -> Any:
+        unprocessed: dict[str, list[dict[str, Any]]] = {}
+        for table_name, requests in self.body["RequestItems"].items():
+            table = self.dynamodb_backend.tables.get(table_name)
+            if table is None:
+                continue
+            kept = []
+            for request in requests:
+                body = next(iter(request.values()))
+                key = body.get("Key") or {
+                    attr: body["Item"][attr]
+                    for attr in (table.hash_key_attr, table.range_key_attr)
+                    if attr and attr in body.get("Item", {})
+                }
+                if _held_by_another(table_name, key):
+                    unprocessed.setdefault(table_name, []).append(request)
+                else:
+                    kept.append(request)
+            self.body["RequestItems"][table_name] = kept
+        result = original(self)
+        response = result.result
+        if unprocessed and isinstance(response, dict):
+            response["UnprocessedItems"] = unprocessed
+        return result
+
+    DynamoHandler.batch_write_item = batch_write_item  # type: ignore[method-assign]
 
 
 def _item_level_transactions() -> None:
@@ -67,6 +152,29 @@ def _item_level_transactions() -> None:
         return op.get("Key") or {name: op["Item"][name] for name in names if name in op["Item"]}
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        from moto.dynamodb.exceptions import TransactionCanceledException
+
+        ops = [(op.get("TableName", ""), item_key(self, op)) for entry in transact_items
+               for op in entry.values()]  # fmt: skip
+        held = [_item_id(table, key) for table, key in ops if key is not None]
+        with _held_lock:
+            if any(_held_by_another(table, key) for table, key in ops if key is not None):
+                raise TransactionCanceledException([
+                    ("TransactionConflict", "Transaction is ongoing for the item", None)
+                    if key is not None and _held_by_another(table, key) else (None, None, None)
+                    for table, key in ops
+                ])  # fmt: skip
+            mine = [item for item in held if item not in _held]
+            for item in mine:
+                _held[item] = threading.get_ident()
+        try:
+            _run_transaction(self, transact_items)
+        finally:
+            with _held_lock:
+                for item in mine:
+                    _held.pop(item, None)
+
+    def _run_transaction(self: Any, transact_items: list[dict[str, Any]]) -> None:
         with _writes:
             saved = []
             for op in (op for entry in transact_items for op in entry.values()):
@@ -89,12 +197,31 @@ def _item_level_transactions() -> None:
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 
+class UnsupportedMoto(RuntimeError):
+    """The installed moto is not one these patches were written against."""
+
+
+def check_version(version: str | None = None) -> None:
+    import moto
+
+    found = version or moto.__version__
+    major = int(found.split(".")[0])
+    if major not in SUPPORTED_MOTO:
+        raise UnsupportedMoto(
+            f"moto {found} is installed; the local stack's DynamoDB fixes were written for moto "
+            f"{', '.join(f'{v}.x' for v in SUPPORTED_MOTO)} (pyproject.toml pins it): "
+            "reinstall with `make clean demo`"
+        )
+
+
 def install() -> None:
     from moto.dynamodb.models.table import Table
 
     if getattr(Table, "_acktrack_partition_queries", False):
         return
+    check_version()
     _serialise_writes()
+    _batch_writes_meet_transactions()
     _item_level_transactions()
     original_query = Table.query
     original_all_items = Table.all_items

@@ -1,0 +1,162 @@
+"""The local stack's DynamoDB (moto with ``local/moto_speed``) refuses what DynamoDB refuses:
+a failed condition, a write to an item a running transaction holds (TransactionConflict),
+a batch request for such an item (UnprocessedItems). A transaction is held open here by
+pausing moto's own item read inside it, so the refusals are met every time."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from moto.dynamodb.models import DynamoDBBackend
+
+from acktrack import runtime
+from acktrack.local import moto_speed
+from acktrack.local.stack import LocalStack
+
+KEY = {"pk": {"S": "STAT#US#THEM"}, "sk": {"S": "ALL"}}
+
+
+def _add(table: str, name: str = "members_sent") -> dict[str, Any]:
+    return {"Update": {"TableName": table, "Key": KEY, "UpdateExpression": f"ADD {name} :one",
+                       "ExpressionAttributeValues": {":one": {"N": "1"}}}}  # fmt: skip
+
+
+@pytest.fixture
+def held(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
+    """A transaction on KEY, paused inside moto while it holds the item; set the event to
+    let it finish."""
+    client = stack.client("dynamodb")
+    entered, release = threading.Event(), threading.Event()
+    original = DynamoDBBackend.get_item
+
+    def paused(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if threading.current_thread().name == "holder":
+            entered.set()
+            release.wait(10)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(DynamoDBBackend, "get_item", paused)
+    errors: list[Exception] = []
+
+    def hold() -> None:
+        try:
+            client.transact_write_items(TransactItems=[_add(stack.table)])
+        except Exception as error:
+            errors.append(error)
+
+    holder = threading.Thread(target=hold, name="holder")
+    holder.start()
+    assert entered.wait(10)
+    try:
+        yield release
+    finally:
+        release.set()
+        holder.join(10)
+    assert errors == []
+    item = client.get_item(TableName=stack.table, Key=KEY, ConsistentRead=True)["Item"]
+    assert item["members_sent"] == {"N": "1"}  # the holder's transaction landed once
+
+
+def test_a_transaction_naming_a_held_item_is_cancelled_with_transaction_conflict(
+    stack: LocalStack, held: threading.Event
+) -> None:
+    client = stack.client("dynamodb")
+    other = {"Put": {"TableName": stack.table, "Item": {"pk": {"S": "X"}, "sk": {"S": "Y"}}}}
+    with pytest.raises(ClientError) as caught:
+        client.transact_write_items(TransactItems=[other, _add(stack.table, "sets_sent")])
+    assert caught.value.response["Error"]["Code"] == "TransactionCanceledException"
+    reasons = [reason["Code"] for reason in caught.value.response["CancellationReasons"]]
+    assert reasons == ["None", "TransactionConflict"]
+    # Nothing of the cancelled transaction was applied.
+    assert "Item" not in client.get_item(
+        TableName=stack.table, Key={"pk": {"S": "X"}, "sk": {"S": "Y"}}
+    )
+
+
+def test_a_single_write_to_a_held_item_fails_with_transaction_conflict(
+    stack: LocalStack, held: threading.Event
+) -> None:
+    client = stack.client("dynamodb")
+    with pytest.raises(ClientError) as caught:
+        client.update_item(TableName=stack.table, Key=KEY, UpdateExpression="ADD sets_sent :one",
+                           ExpressionAttributeValues={":one": {"N": "1"}})  # fmt: skip
+    assert caught.value.response["Error"]["Code"] == "TransactionConflictException"
+
+
+def test_a_batch_request_for_a_held_item_comes_back_unprocessed(
+    stack: LocalStack, held: threading.Event
+) -> None:
+    client = stack.client("dynamodb")
+    free = {"PutRequest": {"Item": {"pk": {"S": "FREE"}, "sk": {"S": "1"}}}}
+    busy = {"PutRequest": {"Item": {**KEY, "members_sent": {"N": "99"}}}}
+    response = client.batch_write_item(RequestItems={stack.table: [free, busy]})
+    assert response["UnprocessedItems"] == {stack.table: [busy]}
+    assert "Item" in client.get_item(
+        TableName=stack.table, Key={"pk": {"S": "FREE"}, "sk": {"S": "1"}}
+    )
+
+
+def test_a_failed_condition_is_conditional_check_failed(stack: LocalStack) -> None:
+    client = stack.client("dynamodb")
+    item = {"pk": {"S": "ONCE"}, "sk": {"S": "1"}}
+    client.put_item(
+        TableName=stack.table, Item=item, ConditionExpression="attribute_not_exists(pk)"
+    )
+    with pytest.raises(ClientError) as caught:
+        client.put_item(
+            TableName=stack.table, Item=item, ConditionExpression="attribute_not_exists(pk)"
+        )
+    assert caught.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
+
+
+def test_concurrent_transactions_on_one_counter_conflict_and_lose_nothing(
+    stack: LocalStack,
+) -> None:
+    """Without the conflict model every transaction would simply wait for the lock; here
+    some are refused, and the store's retries still land all 200."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from acktrack.store.dynamo import transact
+    from acktrack.store.models import CounterItem
+
+    repository = runtime.repository()
+    counter = CounterItem("STAT#US#THEM", "ALL")
+    conflicts: list[str] = []
+
+    def seen(parsed: dict[str, Any], **_: Any) -> None:
+        reasons = [r.get("Code") for r in parsed.get("CancellationReasons", [])]
+        if "TransactionConflict" in reasons:
+            conflicts.append("TransactionConflict")
+
+    repository.client.meta.events.register("after-call.dynamodb.TransactWriteItems", seen)
+    original = DynamoDBBackend.get_item
+
+    def slower(self: Any, *args: Any, **kwargs: Any) -> Any:
+        threading.Event().wait(0.001)  # moto's reads take real time, as DynamoDB's do
+        return original(self, *args, **kwargs)
+
+    DynamoDBBackend.get_item = slower  # type: ignore[method-assign]
+    try:
+
+        def add_one(_: int) -> None:
+            transact(repository._connection(),
+                     lambda t: t.update(counter, actions=[CounterItem.members_effectuated.add(1)]),
+                     "test")  # fmt: skip
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(add_one, range(200)))
+    finally:
+        DynamoDBBackend.get_item = original  # type: ignore[method-assign]
+        repository.client.meta.events.unregister("after-call.dynamodb.TransactWriteItems", seen)
+    assert conflicts  # the retries were needed
+    assert CounterItem.get(counter.pk, counter.sk, consistent_read=True).members_effectuated == 200
+
+
+def test_moto_versions_the_fixes_were_not_written_for_are_refused() -> None:
+    moto_speed.check_version("5.2.5")
+    with pytest.raises(moto_speed.UnsupportedMoto, match=r"moto 6\.0\.0 is installed"):
+        moto_speed.check_version("6.0.0")

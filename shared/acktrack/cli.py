@@ -171,6 +171,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
             part_bytes=args.part_bytes,
             template=Path(args.template) if args.template else None,
             progress=progress,
+            concurrency=args.concurrency,
         )
     except (ReplayError, TemplateError) as error:
         raise CommandError(str(error)) from None
@@ -344,6 +345,16 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("give at least 1")
+    return value
+
+
 def _iso_datetime(text: str) -> datetime:
     try:
         return datetime.fromisoformat(text)
@@ -451,7 +462,8 @@ def build_parser() -> argparse.ArgumentParser:
             "examples:\n"
             "  acktrack replay day1/outbound/834_a.edi day1/inbound/999_a.x12\n"
             "  acktrack replay --as-of 2024-01-18T07:00 --sla-hours 24 day1/*/*\n"
-            "  acktrack replay --json --email-dir out/ day1/outbound/* day1/inbound/* | jq .summary\n\n"
+            "  acktrack replay --json --email-dir out/ day1/outbound/* day1/inbound/* | jq .summary\n"
+            "  acktrack replay --concurrency 4 day1/*/*   # as Lambda runs them: several at once\n\n"
             "exit status: 0 when the day ran (even if files were quarantined), 2 on bad arguments."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -486,6 +498,17 @@ def build_parser() -> argparse.ArgumentParser:
         help=(
             "cut outbound files larger than N bytes into parts, each run by the part function "
             "through the parts queue, as in AWS (default: the template's 33554432, 32 MiB)"
+        ),
+    )
+    replay.add_argument(
+        "--concurrency",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help=(
+            "deliver the files' events from N workers at once, as Lambda runs concurrent "
+            "invocations (default 1: one after another, in the order given); the report must "
+            "be the same"
         ),
     )
     replay.add_argument(

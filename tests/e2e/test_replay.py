@@ -86,6 +86,24 @@ def test_the_demo_day_cut_in_parts_reports_exactly_the_same(tmp_path: Path) -> N
     assert _stable(cut.report) == _stable(whole.report)
 
 
+@pytest.mark.parametrize("part_bytes", [None, 8192])
+def test_the_demo_day_with_four_concurrent_workers_reports_exactly_the_same(
+    tmp_path: Path, part_bytes: int | None
+) -> None:
+    """Lambda runs invocations at once: files, their parts and a 999 meeting its 834."""
+    as_of = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
+    paths = build_day(tmp_path, as_of)
+    one_by_one = replay(paths, as_of=as_of, template=ROOT / "template.yaml", part_bytes=part_bytes)
+    at_once = replay(paths, as_of=as_of, template=ROOT / "template.yaml", part_bytes=part_bytes,
+                     concurrency=4)  # fmt: skip
+    assert at_once.failures == []
+    assert sorted(f["outcome"] for f in at_once.files) == sorted(
+        f["outcome"] for f in one_by_one.files
+    )
+    assert _stable(at_once.report) == _stable(one_by_one.report)
+    assert len(at_once.emails) == 1
+
+
 def test_replay_cli_prints_one_json_document(tmp_path: Path) -> None:
     outbound, inbound = tmp_path / "outbound", tmp_path / "inbound"
     outbound.mkdir()

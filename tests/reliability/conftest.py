@@ -28,6 +28,8 @@ LABELS = {
     "queue_faults_partial": "parts queue: SendMessageBatch accepting only some orders",
     "queue_faults_stopped": "parts queue: the function stopping after some orders went out",
     "queue_faults_lost": "parts queue: orders queued, SendMessageBatch's answer lost",
+    "concurrent_days": "days delivered by four workers at once, each against one after another",
+    "concurrent_deliveries": "deliveries in those days",
     "fault_redeliveries": "redeliveries after those faults",
     "canaries_checked": "PHI canary checks (canary x place), none found",
     "fuzz_inputs": "fuzz inputs through the reader",

@@ -10,7 +10,14 @@ import pytest
 from botocore.exceptions import ReadTimeoutError
 
 from acktrack.aws import clients
-from tests.reliability.support import FIGURES, build_day, deliver, final_state, fresh_stack
+from tests.reliability.support import (
+    FIGURES,
+    build_day,
+    deliver,
+    final_state,
+    fresh_stack,
+    without_jobs,
+)
 
 pytestmark = pytest.mark.slow
 DAY = build_day()
@@ -65,20 +72,7 @@ def _run(fault: QueueFault) -> tuple[dict[str, Any], QueueFault]:
         fault.install()
         for file in DAY:
             deliver(stack, file)
-        return _comparable(final_state(stack)), fault
-
-
-def _comparable(state: dict[str, Any]) -> dict[str, Any]:
-    """Fan-out jobs are named after S3 version ids (random in moto): every job must have
-    finished with each part recorded once; the rest of the state is compared whole."""
-    table = state["table"]
-    jobs = {key: item for key, item in table.items() if key.startswith("JOB#")}
-    heads = [item for key, item in jobs.items() if key.endswith("|JOB")]
-    assert heads and all(item["finished"] == {"BOOL": True} for item in heads)
-    assert all(item["done"] == item["parts"] for item in heads)
-    parts = sorted(int(item["parts"]["N"]) for item in heads)
-    rest = {key: item for key, item in table.items() if key not in jobs}
-    return {**state, "table": rest, "jobs": parts, "part_items": len(jobs) - len(heads)}
+        return without_jobs(final_state(stack)), fault
 
 
 @pytest.fixture(scope="module")

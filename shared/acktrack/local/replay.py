@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -76,6 +77,7 @@ def replay(
     template: Path | None = None,
     parameters: dict[str, Any] | None = None,
     progress: Any = None,
+    concurrency: int = 1,
 ) -> ReplayResult:
     """Run the day described by ``paths`` on a fresh local stack; return the report."""
     check_paths(paths)
@@ -86,33 +88,37 @@ def replay(
         overrides["EffectuationSlaDays"] = effectuation_days
     if part_bytes is not None:
         overrides["PartBytes"] = part_bytes
+    if concurrency < 1:
+        raise ReplayError(f"--concurrency {concurrency}: give at least 1 worker")
     moment = (as_of or datetime.now(UTC)).astimezone(UTC)
     with LocalStack(find_template(template), overrides) as stack:
-        delivered: set[str] = set()
-        files = []
-        for number, path in enumerate(paths, start=1):
-            key = object_key(path) or ""
-            bucket = stack.bucket("Outbound" if key.startswith("outbound/") else "Inbound")
-            if key in delivered:
-                invocations = stack.redeliver(bucket, key)  # the same object, delivered again
-            else:
-                invocations = stack.put(bucket, key, path.read_bytes())
-                delivered.add(key)
-            results = [
-                outcome for i in invocations if i.ok for outcome in i.result.get("objects", [])
-            ]
-            entry = {
-                "path": str(path),
-                "key": key,
-                **(results[0] if results else {"outcome": "failed"}),
-            }
-            entry.pop("object", None)
-            if entry.get("outcome") == "fanned_out":  # its parts ran through the parts queue
-                failed = [i for i in invocations if not i.ok or i.result.get("batchItemFailures")]
-                entry["outcome"] = "failed" if failed else "tracked"
-            files.append(entry)
+        deliveries = _deliveries(stack, paths)
+        files: list[dict[str, Any] | None] = [None] * len(deliveries)
+        done = 0
+
+        def deliver(number: int) -> None:
+            nonlocal done
+            path, bucket, key, event = deliveries[number]
+            entry = _entry(path, key, stack.deliver_event(bucket, key, event))
+            files[number] = entry
+            done += 1
             if progress is not None:
-                progress(number, len(paths), key, entry.get("outcome", ""))
+                progress(done, len(deliveries), key, entry.get("outcome", ""))
+
+        if concurrency == 1:
+            for number in range(len(deliveries)):
+                deliver(number)
+        else:
+            # As Lambda would: up to N invocations at once, each file's event to the next
+            # free worker; a file delivered twice may meet its own first delivery.
+            with stack.concurrently(), ThreadPoolExecutor(concurrency) as pool:
+                for future in [pool.submit(deliver, n) for n in range(len(deliveries))]:
+                    future.result()
+            stack.pump()  # orders that became visible again after their worker finished
+        for (_, bucket, key, _), entry in zip(deliveries, files, strict=True):
+            if entry is not None and entry.get("outcome") == "fanned_out":
+                # Its parts ran through the parts queue; the last one recorded the outcome.
+                entry["outcome"] = _recorded_outcome(stack, bucket, key)
         run = stack.run_schedule(moment)
         if not run.ok:
             raise ReplayError(f"the report function failed: {run.error}")
@@ -122,7 +128,44 @@ def replay(
             .get_object(Bucket=archive["bucket"], Key=archive["json"])["Body"]
             .read()
         )
-        return ReplayResult(json.loads(body), files, stack.sent_emails(), stack.failures())
+        return ReplayResult(
+            json.loads(body), [entry for entry in files if entry is not None],
+            stack.sent_emails(), stack.failures(),
+        )  # fmt: skip
+
+
+def _deliveries(
+    stack: LocalStack, paths: list[Path]
+) -> list[tuple[Path, str, str, dict[str, Any]]]:
+    """Each path's object stored once (in order); a path naming an object already stored
+    is that object's event delivered again."""
+    events: dict[str, dict[str, Any]] = {}
+    deliveries = []
+    for path in paths:
+        key = object_key(path) or ""
+        bucket = stack.bucket("Outbound" if key.startswith("outbound/") else "Inbound")
+        if key not in events:
+            events[key] = stack.store(bucket, key, path.read_bytes())
+        deliveries.append((path, bucket, key, events[key]))
+    return deliveries
+
+
+def _entry(path: Path, key: str, invocations: list[Any]) -> dict[str, Any]:
+    results = [outcome for i in invocations if i.ok for outcome in i.result.get("objects", [])]
+    entry = {"path": str(path), "key": key, **(results[0] if results else {"outcome": "failed"})}
+    entry.pop("object", None)
+    return entry
+
+
+def _recorded_outcome(stack: LocalStack, bucket: str, key: str) -> str:
+    """What the table says happened to an object ("failed": nothing recorded)."""
+    from acktrack.store.keys import object_pk
+
+    items = stack.client("dynamodb").query(
+        TableName=stack.table, KeyConditionExpression="pk = :pk", ConsistentRead=True,
+        ExpressionAttributeValues={":pk": {"S": object_pk(bucket, key)}},
+    )["Items"]  # fmt: skip
+    return str(items[0]["outcome"]["S"]) if items else "failed"
 
 
 def save_emails(emails: list[bytes], folder: Path) -> list[Path]:

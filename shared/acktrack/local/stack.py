@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import sys
+import threading
 import time
 import uuid
 import warnings
@@ -48,6 +49,7 @@ class _ActiveOutput(io.TextIOBase):
 
 
 _OUTPUT = _ActiveOutput()
+_LOADING = threading.Lock()  # a handler module is loaded once, whichever thread asks first
 
 
 @dataclass
@@ -121,6 +123,7 @@ class LocalStack:
     resources: dict[str, Any] = field(default_factory=dict)  # the transformed template's
     resolver: Resolver | None = None
     _saved_environment: dict[str, str | None] = field(default_factory=dict)
+    _shared_environment: bool = False
 
     # -- life cycle ---------------------------------------------------------------------
 
@@ -383,11 +386,16 @@ class LocalStack:
     # -- running functions -------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _function_environment(self, function: LocalFunction) -> Iterator[None]:
+    def _function_environment(
+        self, function: LocalFunction, environment: dict[str, str] | None = None
+    ) -> Iterator[None]:
         from acktrack import runtime
 
+        if self._shared_environment:  # set once for every thread (``concurrently``)
+            yield
+            return
         environment = {
-            **function.environment,
+            **(environment or function.environment),
             "AWS_LAMBDA_FUNCTION_NAME": function.name,
         }  # as Lambda sets
         saved = {name: os.environ.get(name) for name in environment}
@@ -414,6 +422,10 @@ class LocalStack:
             runtime.reset_settings()
 
     def _load(self, function: LocalFunction) -> ModuleType:
+        with _LOADING:
+            return self._load_once(function)
+
+    def _load_once(self, function: LocalFunction) -> ModuleType:
         if function._module is None:
             module_name, _, _ = function.handler.rpartition(".")
             path = function.code_dir / f"{module_name.replace('.', '/')}.py"
@@ -458,31 +470,59 @@ class LocalStack:
 
     def put(self, bucket: str, key: str, data: bytes, *, deliveries: int = 1) -> list[Invocation]:
         """Store an object and deliver its ObjectCreated event to each subscribed function."""
-        response = self.client("s3").put_object(Bucket=bucket, Key=key, Body=data)
-        event = s3_event(
-            bucket, key, len(data), response.get("ETag", "").strip('"'), response.get("VersionId"),
-            self.clock() if self.clock else None,
-        )  # fmt: skip
+        event = self.store(bucket, key, data)
         results = []
-        for subscription in self.subscriptions:
-            if subscription.bucket == bucket and subscription.wants(key):
-                for _ in range(deliveries):
-                    results.append(self.invoke(subscription.function, event))
+        for _ in range(deliveries):
+            results += self.deliver_event(bucket, key, event, pump=False)
         return results + self.pump()
 
     def redeliver(self, bucket: str, key: str) -> list[Invocation]:
         """Deliver the event for an existing object again (S3 delivers at least once)."""
+        return self.deliver_event(bucket, key, self.event_of(bucket, key))
+
+    def store(self, bucket: str, key: str, data: bytes) -> dict[str, Any]:
+        """Store an object; return its ObjectCreated event (not delivered yet)."""
+        response = self.client("s3").put_object(Bucket=bucket, Key=key, Body=data)
+        return s3_event(
+            bucket, key, len(data), response.get("ETag", "").strip('"'), response.get("VersionId"),
+            self.clock() if self.clock else None,
+        )  # fmt: skip
+
+    def event_of(self, bucket: str, key: str) -> dict[str, Any]:
+        """The ObjectCreated event of an existing object (to deliver it again)."""
         head = self.client("s3").head_object(Bucket=bucket, Key=key)
-        event = s3_event(
+        return s3_event(
             bucket, key, head["ContentLength"], head["ETag"].strip('"'), head.get("VersionId"),
             self.clock() if self.clock else None,
         )  # fmt: skip
+
+    def deliver_event(
+        self, bucket: str, key: str, event: dict[str, Any], *, pump: bool = True
+    ) -> list[Invocation]:
+        """An object's event to each subscribed function, then (``pump``) the queues' messages."""
         results = [
             self.invoke(s.function, event)
             for s in self.subscriptions
             if s.bucket == bucket and s.wants(key)
         ]
-        return results + self.pump()
+        return results + (self.pump() if pump else [])
+
+    @contextlib.contextmanager
+    def concurrently(self) -> Iterator[None]:
+        """Let several threads invoke functions at once, as Lambda runs invocations: the
+        functions' environments (which add to each other, never disagree) are set once
+        and output is captured once, instead of per invocation."""
+        merged: dict[str, str] = {}
+        for function in self.functions.values():
+            for name, value in function.environment.items():
+                if merged.setdefault(name, value) != value:
+                    raise ValueError(f"functions disagree on {name}: they cannot run at once here")
+        with self._function_environment(next(iter(self.functions.values())), merged):
+            self._shared_environment = True
+            try:
+                yield
+            finally:
+                self._shared_environment = False
 
     def pump(self, limit: int = 100_000) -> list[Invocation]:
         """Deliver queued messages to their functions (SQS event sources) until the queues

@@ -266,6 +266,14 @@ class CounterItem(Item):
     sets_rejected = NumberAttribute(default=0)
 
 
+class EffectuationCountItem(Item):
+    """Marks a member counted in ``members_effectuated`` (sk ``C#`` + the member's sk, in
+    its family partition). The count follows this item, not the member item, which a
+    second ingest of the same interchange rewrites whole."""
+
+    expires = TTLAttribute(null=True)
+
+
 class PartnerItem(Item):
     our_id = UnicodeAttribute()
     partner = UnicodeAttribute()

@@ -36,6 +36,7 @@ from acktrack.store.models import (
     AckChunkItem,
     AckItem,
     CounterItem,
+    EffectuationCountItem,
     EffectuationItem,
     GroupVersionItem,
     InterchangeItem,
@@ -287,13 +288,19 @@ class Repository:
                 raise
 
     def complete_interchange(self, planned: TrackedInterchange) -> bool:
-        """Mark the version complete and count its members, exactly once."""
+        """Mark the version complete and count its members, exactly once; the file whose
+        ingest completes it becomes its source (two copies ingested at once: the other one
+        then finds it complete under another key, a duplicate)."""
         counter_pk = keys.counter_pk(planned.our_id, planned.partner)
 
         def build(transaction: TransactWrite) -> None:
             transaction.update(
                 InterchangeItem(planned.pk, planned.sk),
-                actions=[InterchangeItem.status.set("complete")],
+                actions=[
+                    InterchangeItem.status.set("complete"),
+                    InterchangeItem.source_bucket.set(planned.source_bucket),
+                    InterchangeItem.source_key.set(planned.source_key),
+                ],
                 condition=InterchangeItem.status == "ingesting",
             )
             members, sets = planned.members, len(planned.sets)
@@ -318,6 +325,12 @@ class Repository:
             raise
         return True
 
+    def interchange_version(self, planned: TrackedInterchange) -> InterchangeItem | None:
+        try:
+            return InterchangeItem.get(planned.pk, planned.sk, consistent_read=True)
+        except InterchangeItem.DoesNotExist:
+            return None
+
     def settle_interchange(self, planned: TrackedInterchange) -> None:
         InterchangeItem(planned.pk, planned.sk).update(actions=[InterchangeItem.settled.set(True)])
 
@@ -330,7 +343,7 @@ class Repository:
             "duplicate_interchange",
             f"interchange ISA13 {version.interchange_control} to {version.partner} arrived again under "
             "another key; tracked once",
-            [version.source_key, ref.key],
+            sorted([version.source_key, ref.key]),  # either may have been first
             version.our_id,
             version.partner,
             version.interchange_control,
@@ -824,21 +837,35 @@ class Repository:
                         f"{member.sent_at}#{member.set_id}#{int(member.ordinal):07d}"
                     ),
                 ]
-        delta = 1 if record is not None else -1
+        counted = EffectuationCountItem(member.pk, "C" + member.sk[1:], expires=member.expires)
+        counter = CounterItem(keys.counter_pk(our, partner), "ALL")
 
         def build(transaction: TransactWrite) -> None:
             transaction.update(member, actions=actions, condition=condition)
-            if current is None or record is None:
-                transaction.update(
-                    CounterItem(keys.counter_pk(our, partner), "ALL"),
-                    actions=[CounterItem.members_effectuated.add(delta)],
-                )
+            # Counted once per member: the marker's existence decides, whatever the member
+            # item went through (a rewrite by a second ingest of its interchange).
+            if record is not None:
+                transaction.save(counted, condition=EffectuationCountItem.pk.does_not_exist())
+                transaction.update(counter, actions=[CounterItem.members_effectuated.add(1)])
+            else:
+                transaction.delete(counted, condition=EffectuationCountItem.pk.exists())
+                transaction.update(counter, actions=[CounterItem.members_effectuated.add(-1)])
 
         try:
             transact(self._connection(), build, "effectuation")
         except TransactWriteError as error:
-            if not conditional_failure(error):
-                raise  # someone else changed it first: their reconciliation saw the same family
+            # PynamoDB sends deletes and puts before updates: the marker, the member, the counter.
+            marker, member_reason = (_reasons(error) + ["None", "None"])[:2]
+            if member_reason == "ConditionalCheckFailed":
+                return  # someone else changed it first: their reconciliation saw the same family
+            if marker != "ConditionalCheckFailed":
+                raise
+            # Counted already (or never): the member's fields alone.
+            try:
+                member.update(actions=actions, condition=condition)
+            except UpdateError as update_error:
+                if not conditional_failure(update_error):
+                    raise
 
     def quality_findings(self, since: str) -> Iterator[QualityItem]:
         for shard in range(keys.OPEN_SHARDS):
@@ -963,6 +990,12 @@ class Repository:
 
 JOB_DAYS = 14  # a fan-out job's bookkeeping expires (TTL) after this many days
 _RECONCILE_ROUNDS = 4  # a family written by others meanwhile is recomputed (bounded)
+
+
+def _reasons(error: Exception) -> list[str]:
+    """A cancelled transaction's reason per action, in order ("None" where it held)."""
+    found = getattr(error, "cancellation_reasons", None) or []
+    return [reason.code if reason is not None else "None" for reason in found]
 
 
 def _adding(entry_id: str, summary: dict[str, Any]) -> Change:

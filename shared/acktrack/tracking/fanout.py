@@ -237,6 +237,8 @@ def finish(
         finish_interchange(plan, ref, store, outcome)
     for plan in plans:
         store.settle_interchange(plan.interchange)
+    if outcome.duplicates and plans and all(plan.duplicate for plan in plans):
+        outcome.outcome = "duplicate"
     store.record_object(ref, outcome)
     store.finish_job(order.job)  # last: a failure before it is finished on redelivery
     return outcome

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 class Plan:
     interchange: TrackedInterchange
     completed: bool = False  # counted already; its members are written: settle it only
+    duplicate: bool = False  # another key's ingest of the same interchange completed it first
     sets: dict[tuple[str, str], TrackedSet] = field(default_factory=dict)  # (gs06, st02) -> set
 
 
@@ -103,7 +104,7 @@ def ingest_outbound(
             store.settle_interchange(
                 plan.interchange
             )  # last: a failure before it is finished on retry
-    if not plans and outcome.duplicates:
+    if outcome.duplicates and all(plan.duplicate for plan in plans):
         outcome.outcome = "duplicate"
     elif not plans and outcome.redelivered:
         outcome.outcome = "redelivered"
@@ -294,6 +295,16 @@ def finish_interchange(plan: Plan, ref: ObjectRef, store: Repository, outcome: O
         outcome.members += interchange.members
         outcome.sets += len(interchange.sets)
         outcome.count(interchange.partner, "sent", interchange.members)
+    elif not plan.completed:
+        # Ingested at the same time under two keys: the one completed first is tracked.
+        version = store.interchange_version(interchange)
+        if version is not None and (version.source_bucket, version.source_key) != (
+            ref.bucket,
+            ref.key,
+        ):
+            plan.duplicate = True
+            outcome.duplicates += 1
+            store.record_duplicate(version, ref)
     same_control = store.interchange_versions(
         interchange.our_id, interchange.partner, interchange.interchange_control
     )

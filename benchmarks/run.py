@@ -110,13 +110,20 @@ def work_acktrack_parse_text(path: Path) -> dict[str, Any]:
 
 
 def work_large_999(path: Path) -> dict[str, Any]:
-    """A 999 answering 100,000 sets: read, kept as stored detail, stored in chunks on moto
-    (requests counted), read back. Applying it is one read and one transaction per set."""
+    """A 999 answering 100,000 sets: read, stored in chunks, then applied to 100,000 sent
+    sets on moto (in this process), as the inbound handler does; requests counted by
+    operation with a hook on the handler's own client."""
+    from collections import Counter
+
     from moto import mock_aws
 
     from acktrack import runtime
     from acktrack.local.stack import LocalStack
+    from acktrack.store import keys
+    from acktrack.store.models import GroupVersionItem, SetItem
     from acktrack.tracking.acknowledgments import ack_detail
+    from acktrack.tracking.inbound import apply_group_ack
+    from acktrack.tracking.sources import Outcome
     from acktrack.x12 import GroupAcknowledgment, read_x12
 
     started = time.perf_counter()
@@ -134,21 +141,51 @@ def work_large_999(path: Path) -> dict[str, Any]:
         stack = LocalStack(ROOT / "template.yaml", {}, server=False).start()
         os.environ["TABLE_NAME"] = stack.table
         store = runtime.repository()
-        calls: list[str] = []
+        _sent_sets(len(ack.sets), keys, GroupVersionItem, SetItem)
+        calls: Counter[str] = Counter()
         store.client.meta.events.register(
-            "before-call.dynamodb", lambda model, **_: calls.append(model.name)
+            "before-call.dynamodb", lambda model, **_: calls.update([model.name])
         )
         stored = store.put_ack({
             "kind": "999", "our_id": "US", "partner": "THEM", "target_control": "1",
             "ack_id": "999-THEM-1-1-0001", "source_bucket": "b", "source_key": "k",
-            "received_at": "2024-01-16T00:00:00Z", "acknowledged_at": "2024-01-16T00:00:00Z",
+            "received_at": "2024-01-16T00:00:00Z", "acknowledged_at": "2024-01-16T00:00:00+00:00",
             "status": ack.status, "detail": detail,
         })  # fmt: skip
+        store_seconds = time.perf_counter() - started
+        store_requests = sum(calls.values())
         back = store.ack_detail(stored)
         chunks = stored.detail.get("set_chunks", 0)
+        applying = time.perf_counter()
+        outcome = Outcome("acknowledgments")
+        state = apply_group_ack(store, stored, outcome)
+        apply_seconds = time.perf_counter() - applying
+        accepted = int(store.counters("US", "THEM")["ALL"].sets_accepted)
         stack.stop()
-    return {"sets": len(back["sets"]), "chunks": chunks, "requests": len(calls),
-            "read_seconds": read_seconds}  # fmt: skip
+    return {"sets": len(back["sets"]), "chunks": chunks, "requests": store_requests,
+            "read_seconds": read_seconds, "store_seconds": store_seconds, "state": state,
+            "accepted": accepted, "apply_seconds": apply_seconds,
+            "apply_requests": dict(calls), "apply_total": sum(calls.values()) - store_requests}  # fmt: skip
+
+
+def _sent_sets(count: int, keys: Any, GroupVersionItem: Any, SetItem: Any) -> None:  # noqa: N803
+    """``count`` sent sets of one group (what ingesting their 834 leaves), written in batches."""
+    digest = "d" * 20
+    pk = keys.group_pk("US", "THEM", "1")
+    GroupVersionItem(pk, keys.group_version_sk("7", digest), our_id="US", partner="THEM",
+                     group_control="1", interchange_control="7", digest=digest, sets=count,
+                     sent_at="2024-01-15T12:00:00Z", source_key="outbound/big.834").save()  # fmt: skip
+    with SetItem.batch_write() as batch:
+        for number in range(1, count + 1):
+            control = f"{number:09d}"
+            set_id = keys.set_id("US", "THEM", "1", "7", digest, control)
+            batch.save(SetItem(
+                pk, keys.set_sk("7", digest, control), set_id=set_id, our_id="US", partner="THEM",
+                interchange_control="7", group_control="1", transaction_control=control,
+                digest=digest, interchange_pk="ISA#US#THEM#7", interchange_sk="V#" + digest,
+                sent_at="2024-01-15T12:00:00Z", sent_day="2024-01-15", members=1,
+                rk=keys.open_shard(set_id), rs=f"2024-01-15T12:00:00Z#{set_id}",
+            ))  # fmt: skip
 
 
 WORKLOADS: dict[str, Callable[[Path], dict[str, Any]]] = {
@@ -247,16 +284,27 @@ def large_999_file(sets: int = 100_000) -> Path:
 
 
 def large_999_table(row: dict[str, Any]) -> str:
-    ok = row["sets"] == 100_000
+    stored = row["sets"] == 100_000
+    applied = row["accepted"] == row["sets"] and row["state"] == "applied"
+    transactions = row["apply_requests"].get("TransactWriteItems", 0)
+    # An assumption, not a measurement: a 100-item transaction on DynamoDB within 150 ms.
+    aws_seconds = transactions * 0.150 + (row["apply_total"] - transactions) * 0.020
+    requests = ", ".join(f"{count:,} {name}" for name, count in sorted(row["apply_requests"].items()))
     return "\n".join([
-        "| 999 answering | read and kept | stored (moto) | DynamoDB requests to store | chunk items | peak RSS |",
-        "|---|---|---|---|---|---|",
-        f"| {row['sets']:,} sets | {row['read_seconds']:.2f} s | {row['seconds']:.2f} s in all | "
-        f"{row['requests']:,} | {row['chunks']} | {row['peak_rss_mb']:.0f} MB |",
+        "| 999 answering | read and kept | stored | chunk items | applied (moto, this process) | "
+        "DynamoDB requests to store and apply | sets accepted |",
+        "|---|---|---|---|---|---|---|",
+        f"| {row['sets']:,} sets | {row['read_seconds']:.2f} s | {row['store_seconds']:.2f} s "
+        f"({row['requests']:,} requests) | {row['chunks']} | {row['apply_seconds']:.0f} s | {requests} | "
+        f"{row['accepted']:,} |",
         "",
-        f"- A 999 for 100,000 sets is stored and read back whole: {'met' if ok else 'MISSED'} (it was "
-        "quarantined from about 3,500 sets). Applying it costs one read and one transaction per set "
-        "(tests/integration/test_hardening.py applies 4,000 on moto).",
+        f"- A 999 for 100,000 sets is stored, read back whole and applied: "
+        f"{'met' if stored and applied else 'MISSED'} (it was quarantined from about 3,500 sets, then "
+        "applied with two requests per set). Sets move in shared transactions of up to 100 items "
+        f"(98 sets and their two counters): {transactions:,} transactions. At 150 ms per transaction "
+        f"and 20 ms per other request (an assumption, not measured here) that is about "
+        f"{aws_seconds / 60:.1f} minutes on DynamoDB, within Lambda's 15. moto's time is its own "
+        "serialisation, about 5 ms per item.",
     ])  # fmt: skip
 
 
@@ -302,22 +350,39 @@ def import_ms(handler: str, repeat: int = 5) -> float:
     return best
 
 
-def cold_start_table(figures: dict[str, float]) -> str:
+def cold_start_table(imports: dict[str, float], cold: dict[str, dict[str, float]]) -> str:
     lines = [
-        "Importing each handler module (`python -X importtime`, best of 5, this machine):",
+        "Each handler in a fresh process, as a new container runs it (`benchmarks/cold.py`): the "
+        "import, then its first event against the local stack's server, then a second event of "
+        "the same kind and size. A cold start costs the import plus what the first event takes "
+        "over the warm one (deferred imports, the first boto3 and PynamoDB clients):",
         "",
-        "| handler | import | target |",
-        "|---|---|---|",
+        "| handler | import (best of 5) | first event | same event warm | cold start | target |",
+        "|---|---|---|---|---|---|",
     ]
-    lines += [
-        f"| `functions/{name}/app.py` | {ms:.0f} ms | ≤ 300 ms |" for name, ms in figures.items()
-    ]
-    worst = max(figures.values())
+    for name, run in cold.items():
+        lines.append(
+            f"| `functions/{name}/app.py` | {imports[name]:.0f} ms | {run['first_event_ms']:.0f} ms | "
+            f"{run['warm_event_ms']:.0f} ms | {run['cold_ms']:.0f} ms | ≤ 300 ms |"
+        )
+    worst = max(run["cold_ms"] for run in cold.values())
     lines += [
         "",
-        f"- Cold-start target (≤ 300 ms): {'met' if worst <= 300 else 'MISSED'} (worst {worst:.0f} ms).",
+        f"- Cold-start target (≤ 300 ms): {'met' if worst <= 300 else 'MISSED'} (worst {worst:.0f} ms). "
+        "Most of it is botocore: importing it with PynamoDB and building each client from its "
+        "JSON service model. Lambda's SnapStart for Python restores an initialised container "
+        "instead; it is not turned on in template.yaml yet.",
     ]
     return "\n".join(lines)
+
+
+def cold_figures() -> dict[str, dict[str, float]]:
+    """benchmarks/cold.py in its own process (it runs the local stack's server)."""
+    output = subprocess.run(
+        [sys.executable, str(HERE / "cold.py")], check=True, capture_output=True, text=True
+    ).stdout  # fmt: skip
+    figures: dict[str, dict[str, float]] = json.loads(output)
+    return figures
 
 
 # -- ingest ----------------------------------------------------------------------------------
@@ -590,7 +655,8 @@ def main() -> int:
         print(fanout_table(figures["fanout"]))
     print("cold start ...", file=sys.stderr, flush=True)
     figures["cold_start_ms"] = {name: import_ms(name) for name in HANDLERS}
-    cold = cold_start_table(figures["cold_start_ms"])
+    figures["cold_start"] = cold_figures()
+    cold = cold_start_table(figures["cold_start_ms"], figures["cold_start"])
     print(cold)
     RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
     if args.update_readme:

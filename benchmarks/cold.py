@@ -126,7 +126,9 @@ def measure() -> dict[str, dict[str, float]]:
             ).stdout  # fmt: skip
             run = json.loads(output.strip().splitlines()[-1])
             # What a cold container pays: the import and the first event's extra over a warm one.
-            run["cold_ms"] = run["import_ms"] + max(0.0, run["first_event_ms"] - run["warm_event_ms"])
+            run["cold_ms"] = run["import_ms"] + max(
+                0.0, run["first_event_ms"] - run["warm_event_ms"]
+            )
             figures[handler] = run
     return figures
 

@@ -119,8 +119,6 @@ def work_large_999(path: Path) -> dict[str, Any]:
 
     from acktrack import runtime
     from acktrack.local.stack import LocalStack
-    from acktrack.store import keys
-    from acktrack.store.models import GroupVersionItem, SetItem
     from acktrack.tracking.acknowledgments import ack_detail
     from acktrack.tracking.inbound import apply_group_ack
     from acktrack.tracking.sources import Outcome
@@ -141,7 +139,7 @@ def work_large_999(path: Path) -> dict[str, Any]:
         stack = LocalStack(ROOT / "template.yaml", {}, server=False).start()
         os.environ["TABLE_NAME"] = stack.table
         store = runtime.repository()
-        _sent_sets(len(ack.sets), keys, GroupVersionItem, SetItem)
+        _sent_sets(len(ack.sets))
         calls: Counter[str] = Counter()
         store.client.meta.events.register(
             "before-call.dynamodb", lambda model, **_: calls.update([model.name])
@@ -168,8 +166,11 @@ def work_large_999(path: Path) -> dict[str, Any]:
             "apply_requests": dict(calls), "apply_total": sum(calls.values()) - store_requests}  # fmt: skip
 
 
-def _sent_sets(count: int, keys: Any, GroupVersionItem: Any, SetItem: Any) -> None:  # noqa: N803
+def _sent_sets(count: int) -> None:
     """``count`` sent sets of one group (what ingesting their 834 leaves), written in batches."""
+    from acktrack.store import keys
+    from acktrack.store.models import GroupVersionItem, SetItem
+
     digest = "d" * 20
     pk = keys.group_pk("US", "THEM", "1")
     GroupVersionItem(pk, keys.group_version_sk("7", digest), our_id="US", partner="THEM",
@@ -289,7 +290,9 @@ def large_999_table(row: dict[str, Any]) -> str:
     transactions = row["apply_requests"].get("TransactWriteItems", 0)
     # An assumption, not a measurement: a 100-item transaction on DynamoDB within 150 ms.
     aws_seconds = transactions * 0.150 + (row["apply_total"] - transactions) * 0.020
-    requests = ", ".join(f"{count:,} {name}" for name, count in sorted(row["apply_requests"].items()))
+    requests = ", ".join(
+        f"{count:,} {name}" for name, count in sorted(row["apply_requests"].items())
+    )
     return "\n".join([
         "| 999 answering | read and kept | stored | chunk items | applied (moto, this process) | "
         "DynamoDB requests to store and apply | sets accepted |",

@@ -30,6 +30,8 @@ LABELS = {
     "queue_faults_lost": "parts queue: orders queued, SendMessageBatch's answer lost",
     "concurrent_days": "days delivered by four workers at once, each against one after another",
     "concurrent_deliveries": "deliveries in those days",
+    "permissions_granted": "(function, action) grants in the template's roles",
+    "permissions_unused_by_handlers": "of those, used by AWS for the function or on paths named in the test, not by these days' calls",
     "fault_redeliveries": "redeliveries after those faults",
     "canaries_checked": "PHI canary checks (canary x place), none found",
     "fuzz_inputs": "fuzz inputs through the reader",

@@ -3,10 +3,12 @@ files refused before reading (moto in process)."""
 
 from __future__ import annotations
 
+import email
 import io
 import json
 import logging
 from datetime import timedelta
+from email import policy
 from typing import Any
 
 import pytest
@@ -36,9 +38,12 @@ def _834(**spec: Any) -> tuple[bytes, GeneratedFile]:
     return buffer.getvalue(), generated
 
 
-def places(stack: Any) -> dict[str, str]:
-    """Everything a person or a system other than the tracking table could read."""
-    found: dict[str, str] = {"logs and metrics (EMF)": stack.logs.getvalue()}
+def places(stack: Any, orders: list[str]) -> dict[str, str]:
+    """Everything a person or a system other than the tracking table could read; only
+    places that held something are kept (and counted)."""
+    logs = stack.logs.getvalue()
+    found: dict[str, str] = {"logs (every logger at DEBUG, EMF)": logs}
+    found["metric dimensions"] = json.dumps(_dimensions(logs))
     s3 = stack.client("s3")
     for role in ("Reports", "Outbound", "Inbound"):
         bucket = stack.bucket(role)
@@ -51,13 +56,35 @@ def places(stack: Any) -> dict[str, str]:
                 )
     for number, raw in enumerate(stack.sent_emails()):
         found[f"email {number}"] = raw.decode("utf-8", "replace")
+        message = email.message_from_bytes(raw, policy=policy.default)
+        for part in message.walk():
+            if part.get_content_maintype() != "multipart":  # decoded: base64 CSV, HTML, text
+                body = part.get_payload(decode=True) or b""
+                found[f"email {number} {part.get_content_type()} (decoded)"] = body.decode(
+                    "utf-8", "replace"
+                )
+    for number, body in enumerate(orders):
+        found[f"part order {number}"] = body
     queue = stack.client("sqs")
     for url in queue.list_queues().get("QueueUrls", []):
         for message in queue.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get(
             "Messages", []
         ):
-            found[f"failure queue {url.rsplit('/', 1)[-1]}"] = message["Body"]
-    return found
+            found[f"queue {url.rsplit('/', 1)[-1]} {message['MessageId']}"] = message["Body"]
+    return {where: text for where, text in found.items() if text and text not in ("{}", "[]")}
+
+
+def _dimensions(logs: str) -> list[str]:
+    """Every metric dimension value in the EMF lines."""
+    values: list[str] = []
+    for line in logs.splitlines():
+        if '"_aws"' not in line:
+            continue
+        document = json.loads(line[line.index("{") :])
+        for directive in document["_aws"].get("CloudWatchMetrics", []):
+            for names in directive.get("Dimensions", []):
+                values += [str(document.get(name, "")) for name in names]
+    return values
 
 
 @pytest.mark.parametrize(
@@ -84,10 +111,16 @@ def test_no_phi_at_debug_level_through_crashes_quarantine_and_reports(
     finally:
         root.removeHandler(handler)
         root.level = level
-    seen["every logger at DEBUG"] = capture.getvalue()
+    seen["every logger at DEBUG (root)"] = capture.getvalue()
     leaks = [(where, value) for where, text in seen.items() for value in phi if value in text]
     assert leaks == []
     FIGURES["canaries_checked"] += len(phi) * len(seen)
+    # The places named are searched because they held something.
+    kinds = {where.split(" ")[0] for where in seen}
+    assert {"logs", "metric", "email", "queue"} <= kinds, sorted(seen)
+    assert any("(decoded)" in where and "csv" in where for where in seen), sorted(seen)
+    if part_bytes:
+        assert "part" in kinds
     assert all(
         logging.getLogger(name).level == logging.WARNING for name in ("botocore", "pynamodb")
     )
@@ -97,9 +130,23 @@ def _run_day(data: bytes, surname: str, crash_at: int | None, part_bytes: int) -
     with fresh_stack({"LogLevel": "DEBUG", "PartBytes": part_bytes}) as stack:
         if crash_at:
             Faults("crash", crash_at).install()
+        orders: list[str] = []  # part orders as sent, before the part function deletes them
+        clients.sqs().meta.events.register(
+            "before-parameter-build.sqs.SendMessageBatch",
+            lambda params, **_: orders.extend(entry["MessageBody"] for entry in params["Entries"]),
+        )
+        doomed = f"outbound/{surname}_doomed.834"  # fails every attempt: the failure queue
+
+        def refuse(params: dict[str, Any], **_: Any) -> None:
+            if params.get("Key") == doomed:
+                raise RuntimeError("injected: this file's reads fail every time")
+
+        clients.s3().meta.events.register("before-parameter-build.s3.GetObject", refuse)
+        clients.s3().meta.events.register("before-parameter-build.s3.HeadObject", refuse)
         files = [
             File("outbound", f"{surname}_enrollment.834", data),  # a key that itself carries PHI
             File("outbound", f"{surname}_truncated.834", data[: len(data) * 2 // 3]),
+            File("outbound", f"{surname}_doomed.834", data),
             File(
                 "inbound",
                 f"{surname}.999",
@@ -110,8 +157,8 @@ def _run_day(data: bytes, surname: str, crash_at: int | None, part_bytes: int) -
             deliver(stack, file)
         run = stack.run_schedule(AS_OF)
         assert run.ok
-        seen = places(stack)
-        logs = seen["logs and metrics (EMF)"]
+        seen = places(stack, orders)
+        logs = seen["logs (every logger at DEBUG, EMF)"]
         assert '"level":"DEBUG"' in logs and '"message":"object detail"' in logs  # really DEBUG
         if crash_at:
             failed = "ingest failed" in logs or "part failed" in logs

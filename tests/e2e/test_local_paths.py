@@ -1,0 +1,134 @@
+"""`acktrack local --watch` as a user runs it, `--stack` reading a deployed stack's table
+(a CloudFormation stack in moto), and a function stopped partway through a file."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from moto import mock_aws
+
+from acktrack import runtime
+from acktrack.cli import main
+from acktrack.local.stack import LocalStack
+from acktrack.synthetic.acknowledgments import respond
+from acktrack.synthetic.enrollment import EnrollmentSpec, write_834
+from tests.reliability.support import SENT, File, deliver, final_state, fresh_stack
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _834(members: int, seed: int) -> bytes:
+    buffer = io.BytesIO()
+    write_834(EnrollmentSpec(seed=seed, members=members, sent_at=SENT), buffer)
+    return buffer.getvalue()
+
+
+def _wait_for(process: subprocess.Popen[str], text: str, seconds: float = 60) -> list[str]:
+    lines: list[str] = []
+    deadline = time.monotonic() + seconds
+    assert process.stderr is not None
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        if line:
+            lines.append(line.rstrip())
+            if text in line:
+                return lines
+        elif process.poll() is not None:
+            break
+    raise AssertionError(f"{text!r} not seen; got {lines}")
+
+
+def test_local_watch_tracks_files_as_they_are_copied_in(tmp_path: Path) -> None:
+    data = _834(6, seed=61)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "acktrack.cli", "local", "--watch", str(tmp_path / "day"),
+         "--template", str(ROOT / "template.yaml")],
+        cwd=tmp_path, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env,
+    )  # fmt: skip
+    try:
+        _wait_for(process, "watching")
+        (tmp_path / "day" / "outbound" / "a.834").write_bytes(data)
+        _wait_for(process, "outbound/a.834: tracked")
+        (tmp_path / "day" / "inbound" / "a.999").write_bytes(
+            respond(data, insurer_control=5001, sent_at=SENT + timedelta(hours=2))
+        )
+        _wait_for(process, "inbound/a.999: acknowledgments")
+        report = subprocess.run(
+            [sys.executable, "-m", "acktrack.cli", "report", "--local", "--json",
+             "--as-of", "2024-01-16T07:00:00+00:00"],
+            cwd=tmp_path, capture_output=True, text=True, check=True, env=env,
+        )  # fmt: skip
+        summary = json.loads(report.stdout)["summary"]
+        assert (summary["members_sent"], summary["confirmed"]) == (6, 6)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(30)
+    assert process.returncode == 0
+    assert not (tmp_path / ".acktrack" / "local.json").exists()  # `report --local` now says so
+
+
+def test_stack_reads_the_table_a_deployed_stack_names(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with mock_aws():
+        stack = LocalStack(ROOT / "template.yaml", {}, server=False).start()
+        try:
+            monkeypatch.setenv("TABLE_NAME", stack.table)
+            deliver(stack, File("outbound", "a.834", _834(4, seed=62)))
+            template = {"Resources": {"Marker": {"Type": "AWS::SQS::Queue"}},
+                        "Outputs": {"TableName": {"Value": stack.table}}}  # fmt: skip
+            stack.client("cloudformation").create_stack(
+                StackName="acktrack-prod", TemplateBody=json.dumps(template)
+            )
+            assert main(["stats", "--stack", "acktrack-prod", "--json"]) == 0
+            stats = json.loads(capsys.readouterr().out)
+            assert json.dumps(stats).count('"members_sent": 4') >= 1
+            assert main(["stats", "--stack", "no-such-stack", "--json"]) == 2
+            assert "cannot read stack 'no-such-stack'" in capsys.readouterr().err
+        finally:
+            stack.stop()
+
+
+class Stopped(BaseException):
+    """Lambda ends the invocation: a timeout or the memory limit (not an Exception the
+    handler could catch)."""
+
+
+@pytest.mark.parametrize(
+    "limit", ["Task timed out after 900.00 seconds", "Runtime exited: out of memory"]
+)
+def test_a_function_stopped_partway_through_a_file_ends_clean_on_redelivery(limit: str) -> None:
+    big = File("outbound", "big.834", _834(600, seed=63))
+    with fresh_stack() as clean:
+        deliver(clean, big)
+        expected = final_state(clean)
+    with fresh_stack() as stack:
+        writes: list[int] = []
+
+        def stop_midway(**_: Any) -> None:
+            writes.append(1)
+            if len(writes) == 10:  # some member batches are written, most are not
+                raise Stopped(limit)
+
+        runtime.repository().client.meta.events.register(
+            "before-call.dynamodb.BatchWriteItem", stop_midway
+        )
+        bucket = stack.bucket("Outbound")
+        event = stack.store(bucket, big.key, big.data)
+        with pytest.raises(Stopped):
+            stack.deliver_event(bucket, big.key, event)
+        assert final_state(stack) != expected  # partway
+        stack.redeliver(bucket, big.key)  # S3 (or Lambda's retry) delivers the event again
+        assert final_state(stack) == expected

@@ -68,7 +68,8 @@ fuzz: $(STAMP)
 # The reliability suite with larger budgets; it writes its figures into docs/RELIABILITY.md,
 # naming the commit they were measured at. Run it again when shared/acktrack has changed a lot.
 reliability: $(STAMP)
-	ACKTRACK_PERMUTATIONS=50 ACKTRACK_FAULT_STRIDE=1 ACKTRACK_FUZZ_INPUTS=3000 ACKTRACK_WRITE_FIGURES=1 \
+	ACKTRACK_PERMUTATIONS=50 ACKTRACK_FAULT_STRIDE=1 ACKTRACK_FUZZ_INPUTS=3000 ACKTRACK_CONCURRENT_DAYS=20 \
+		ACKTRACK_WRITE_FIGURES=1 \
 		$(BIN)/pytest tests/reliability
 
 # aws-sam-cli pins versions the dev tools cannot share, so it lives in its own venv.

@@ -49,10 +49,13 @@ def _commit() -> str:
         return "unknown"
 
 
+COMMIT = _commit()  # at the start: the code measured, whatever is committed meanwhile
+
+
 def figures_table(figures: dict[str, int], passed: bool) -> str:
     when = datetime.now(UTC).strftime("%Y-%m-%d")
     lines = [
-        f"Measured at commit {_commit()} on {when} by `make reliability` "
+        f"Measured at commit {COMMIT} on {when} by `make reliability` "
         f"({'every test passed' if passed else 'SOME TESTS FAILED'}).",
         "",
         "| what | figure |",

@@ -1,0 +1,85 @@
+"""Golden snapshots: the final table and reports of the demo day and of the reliability
+day, taken before the code was moved into its new layout, must stay identical (keys,
+item shapes, report). Regenerate only for a change meant to alter what is stored:
+ACKTRACK_UPDATE_GOLDEN=1 .venv/bin/pytest tests/golden."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import os
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from acktrack.local.demo import build_day as build_demo_day
+from acktrack.local.replay import object_key
+from tests.reliability.support import (
+    build_day,
+    deliver,
+    fresh_stack,
+    report_state,
+    table_state,
+    without_jobs,
+)
+
+pytestmark = pytest.mark.slow
+HERE = Path(__file__).resolve().parent
+DEMO_AS_OF = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
+
+
+def _demo_day() -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as folder, fresh_stack() as stack:
+        stack.clock = lambda: DEMO_AS_OF - timedelta(hours=1)  # every file arrives then
+        delivered: set[str] = set()
+        for path in build_demo_day(Path(folder), DEMO_AS_OF):
+            key = object_key(path.relative_to(folder)) or ""
+            bucket = stack.bucket("Outbound" if key.startswith("outbound/") else "Inbound")
+            if key in delivered:
+                stack.redeliver(bucket, key)
+            else:
+                stack.put(bucket, key, path.read_bytes())
+                delivered.add(key)
+        return without_jobs(
+            {"table": table_state(stack), "report": report_state(stack, DEMO_AS_OF)}
+        )
+
+
+def _reliability_day() -> dict[str, Any]:
+    with fresh_stack() as stack:
+        for file in build_day():
+            deliver(stack, file)
+        return without_jobs({"table": table_state(stack), "report": report_state(stack)})
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready: binary attributes as base64."""
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
+@pytest.mark.parametrize(
+    ("name", "run"), [("demo_day", _demo_day), ("reliability_day", _reliability_day)]
+)
+def test_the_final_state_is_the_golden_one(name: str, run: Any) -> None:
+    state = _plain(run())
+    path = HERE / f"{name}.json.gz"
+    if os.environ.get("ACKTRACK_UPDATE_GOLDEN") == "1" or not path.exists():
+        path.write_bytes(
+            gzip.compress(json.dumps(state, sort_keys=True, indent=0).encode(), mtime=0)
+        )
+    golden = json.loads(gzip.decompress(path.read_bytes()))
+    changed = sorted(key for key in set(golden["table"]) | set(state["table"])
+                     if golden["table"].get(key) != state["table"].get(key))  # fmt: skip
+    assert changed == [], f"{len(changed)} items differ, first: {changed[:5]}"
+    assert state["report"] == golden["report"]
+    assert state == golden

@@ -57,10 +57,13 @@ def _reliability_day() -> dict[str, Any]:
 
 
 def _plain(value: Any) -> Any:
-    """JSON-ready: binary attributes as base64."""
+    """JSON-ready: binary attributes as base64, DynamoDB sets sorted."""
     if isinstance(value, bytes):
         return base64.b64encode(value).decode()
     if isinstance(value, dict):
+        if len(value) == 1 and next(iter(value)) in ("SS", "NS", "BS"):  # a set: no order
+            ((kind, items),) = value.items()
+            return {kind: sorted(_plain(item) for item in items)}
         return {key: _plain(item) for key, item in value.items()}
     if isinstance(value, list):
         return [_plain(item) for item in value]

@@ -1,1 +1,0 @@
-"""Tracking logic: statuses, correlation, ingest orchestration and the report (no boto3)."""

@@ -118,10 +118,10 @@ def work_large_999(path: Path) -> dict[str, Any]:
     from moto import mock_aws
 
     from acktrack import runtime
+    from acktrack.correlate.responses import ack_detail
+    from acktrack.domain.ports import Outcome
+    from acktrack.correlate.acknowledgments import apply_group_ack
     from acktrack.local.stack import LocalStack
-    from acktrack.tracking.acknowledgments import ack_detail
-    from acktrack.tracking.inbound import apply_group_ack
-    from acktrack.tracking.sources import Outcome
     from acktrack.x12 import GroupAcknowledgment, read_x12
 
     started = time.perf_counter()

@@ -1,4 +1,4 @@
-"""SQS: one part of an outbound 834 too large for one invocation (see acktrack.tracking.fanout)."""
+"""SQS: one part of an outbound 834 too large for one invocation (see acktrack.ingest.parts)."""
 
 from typing import Any
 

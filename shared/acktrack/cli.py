@@ -157,7 +157,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
     from acktrack.local.replay import ReplayError, replay, save_emails
     from acktrack.local.template import TemplateError
-    from acktrack.tracking.render import render_text
+    from acktrack.report.text import render_text
 
     def progress(number: int, total: int, key: str, outcome: str) -> None:
         print(f"[{number}/{total}] {key}: {outcome}", file=sys.stderr)
@@ -238,9 +238,9 @@ def _table_location(args: argparse.Namespace) -> tuple[str, str, str | None]:
 def _cmd_report(args: argparse.Namespace) -> int:
     import json
 
-    from acktrack.tracking.email import detail_csv, render_html
-    from acktrack.tracking.render import render_text
-    from acktrack.tracking.reporting import collect_report
+    from acktrack.report.collect import collect_report
+    from acktrack.report.email import detail_csv, render_html
+    from acktrack.report.text import render_text
 
     store = _repository(args)
     as_of = args.as_of or datetime.now().astimezone()
@@ -284,7 +284,7 @@ def _reading(action: Callable[[], T]) -> T:
 def _cmd_stats(args: argparse.Namespace) -> int:
     import json
 
-    from acktrack.tracking.insights import render_stats, stats
+    from acktrack.report.insights import render_stats, stats
 
     store = _repository(args)
     since = args.since or datetime(2000, 1, 1)
@@ -305,7 +305,7 @@ def _cmd_stats(args: argparse.Namespace) -> int:
 def _cmd_member(args: argparse.Namespace) -> int:
     import json
 
-    from acktrack.tracking.insights import render_timeline, timeline
+    from acktrack.report.insights import render_timeline, timeline
 
     store = _repository(args)
 

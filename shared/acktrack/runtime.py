@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
 from acktrack import settings as settings_module
-from acktrack.tracking.sources import Outcome, PipelineConfig
-from acktrack.tracking.tracked import ObjectRef
+from acktrack.domain.ports import Outcome, PipelineConfig
+from acktrack.domain.tracked import ObjectRef
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger, Metrics
@@ -127,8 +127,8 @@ def object_refs(event: dict[str, Any]) -> list[ObjectRef]:
 def handle_s3_event(event: dict[str, Any], direction: str, logger: Logger | logging.Logger,
                     metrics: Metrics | None = None) -> dict[str, Any]:  # fmt: skip
     """Ingest every object of an S3 event (``direction``: outbound or inbound)."""
-    from acktrack.tracking.inbound import ingest_inbound
-    from acktrack.tracking.outbound import ingest_outbound
+    from acktrack.ingest.inbound import ingest_inbound
+    from acktrack.ingest.outbound import ingest_outbound
 
     results: list[dict[str, Any]] = []
     failures = 0
@@ -179,7 +179,7 @@ def handle_part_event(
 ) -> dict[str, Any]:
     """SQS: ingest each part of a large outbound file; failed messages are reported back
     (partial batch response) so SQS redelivers them, and in the end dead-letters them."""
-    from acktrack.tracking.fanout import BadPartOrder, PartOrder, ingest_part
+    from acktrack.ingest.parts import BadPartOrder, PartOrder, ingest_part
 
     failed: list[str] = []
     for record in event.get("Records", []):
@@ -312,7 +312,7 @@ def run_report(
 ) -> dict[str, Any]:
     """Build the report as of the schedule time, archive it and email it."""
     from acktrack.aws.delivery import deliver
-    from acktrack.tracking.reporting import collect_report
+    from acktrack.report.collect import collect_report
 
     current = settings_module.settings()
     as_of = report_time(event)

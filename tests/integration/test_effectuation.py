@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from acktrack import runtime
+from acktrack.report.insights import render_timeline, stats, timeline
 from acktrack.synthetic.effectuation import EffectuationSpec, write_effectuation
-from acktrack.tracking.insights import render_timeline, stats, timeline
 from tests.integration.conftest import SENT, Day
 
 AS_OF = datetime(2024, 1, 20, 7, 0, tzinfo=UTC)

@@ -12,8 +12,8 @@ import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 
 from acktrack.aws import clients
+from acktrack.report.email import detail_csv, safe_cell
 from acktrack.synthetic.acknowledgments import GroupResponse, SetResponse
-from acktrack.tracking.email import detail_csv, safe_cell
 from tests.integration.conftest import SENT, Day
 
 AS_OF = datetime(2024, 1, 20, 7, 0, tzinfo=UTC)

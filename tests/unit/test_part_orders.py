@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from acktrack.tracking.fanout import BadPartOrder, PartOrder, pack, unpack
+from acktrack.ingest.parts import BadPartOrder, PartOrder, pack, unpack
 from acktrack.x12.ranges import ResumePoint
 
 EVENT = Path(__file__).resolve().parents[2] / "events" / "part-order.json"

@@ -25,9 +25,9 @@ from zoneinfo import ZoneInfo
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
 
 from acktrack.aws import clients
+from acktrack.report.email import build_email, detail_csv, render_html
+from acktrack.report.model import Report
 from acktrack.settings import Settings
-from acktrack.tracking.email import build_email, detail_csv, render_html
-from acktrack.tracking.report import Report
 
 
 def archive_key(report: Report, suffix: str) -> str:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, BinaryIO, cast
 from urllib.parse import quote
 
 from acktrack.aws import clients
-from acktrack.tracking.tracked import ObjectRef
+from acktrack.domain.tracked import ObjectRef
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.type_defs import CopySourceTypeDef

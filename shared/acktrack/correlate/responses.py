@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from acktrack.domain.status import Event, event_for_ik5, event_for_ta1
 from acktrack.store import keys
 from acktrack.store.keys import clip
-from acktrack.tracking.status import Event, event_for_ik5, event_for_ta1
 from acktrack.x12 import codes
 from acktrack.x12.records import ElementError, GroupAcknowledgment, SegmentError, SetAcknowledgment
 

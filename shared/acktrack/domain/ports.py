@@ -8,7 +8,7 @@ from datetime import tzinfo
 from typing import Any, BinaryIO, Protocol
 from zoneinfo import ZoneInfo
 
-from acktrack.tracking.tracked import ObjectRef
+from acktrack.domain.tracked import ObjectRef
 
 
 class ObjectSource(Protocol):

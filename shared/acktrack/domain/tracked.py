@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
+from acktrack.ingest.index import InterchangeIndex, SetIndex
 from acktrack.store import keys
 from acktrack.store.keys import clip
-from acktrack.tracking.index import InterchangeIndex, SetIndex
 from acktrack.x12 import Finding, MemberTransaction, TransactionHeader, codes
 
 MAX_FINDINGS_KEPT = 50  # per set or interchange; the count is kept in full
@@ -321,7 +321,7 @@ def plan_part_set(
     received_at: datetime, zone: tzinfo,
 ) -> TrackedSet:  # fmt: skip
     """A set met while reading one part of a large file; the whole file's index gives its
-    counts when the file is finished (``fanout``)."""
+    counts when the file is finished (``ingest.parts``)."""
     return _plan_set(
         SetIndex(header), our, partner, interchange_control, clip(header.group_control) or "-",
         digest, keys.interchange_pk(our, partner, interchange_control), keys.interchange_sk(digest),

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, BinaryIO
 
+from acktrack.domain.family import Family
+from acktrack.domain.ports import Outcome, PipelineConfig
+from acktrack.domain.tracked import MAX_COVERAGES, ObjectRef, iso, to_utc
+from acktrack.ingest.steps import reconcile_families
 from acktrack.store import keys
 from acktrack.store.keys import clip
-from acktrack.tracking.family import Family
-from acktrack.tracking.sources import Outcome, PipelineConfig
-from acktrack.tracking.tracked import MAX_COVERAGES, ObjectRef, iso, to_utc
 from acktrack.x12 import MemberTransaction, read_x12
 
 if TYPE_CHECKING:
@@ -76,8 +77,6 @@ def ingest_effectuation(
     stream: BinaryIO, ref: ObjectRef, store: Repository, config: PipelineConfig, outcome: Outcome
 ) -> None:
     """Store every member of the insurer's 834 and reconcile each family it names."""
-    from acktrack.tracking.outbound import reconcile_families
-
     families: set[Family] = set()  # keys only: memory stays flat in the file's size
     records = 0
     with store.member_writer(ref.received_at) as writer:

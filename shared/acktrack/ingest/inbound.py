@@ -20,20 +20,16 @@ from collections import Counter
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from acktrack.store.keys import clip
-from acktrack.tracking.acknowledgments import (
+from acktrack.correlate.acknowledgments import apply_group_ack, apply_ta1
+from acktrack.correlate.responses import (
     AcknowledgmentTooLarge,
-    SetOutcome,
     ack_detail,
-    ack_from_detail,
-    group_summary,
-    read_group_acknowledgment,
-    segment_error_detail,
-    ta1_summary,
 )
-from acktrack.tracking.sources import ObjectSource, Outcome, PipelineConfig, sender_problem
-from acktrack.tracking.status import event_for_ta1
-from acktrack.tracking.tracked import ObjectRef, TrackedInterchange, iso, to_utc
+from acktrack.domain.ports import ObjectSource, Outcome, PipelineConfig, sender_problem
+from acktrack.domain.tracked import ObjectRef, iso, to_utc
+from acktrack.ingest.effectuation import ingest_effectuation
+from acktrack.ingest.steps import quarantine
+from acktrack.store.keys import clip
 from acktrack.x12 import (
     Finding,
     GroupAcknowledgment,
@@ -46,17 +42,7 @@ from acktrack.x12 import (
 from acktrack.x12.records import parse_datetime
 
 if TYPE_CHECKING:
-    from acktrack.store.models import AckItem, SetItem
     from acktrack.store.repository import Repository
-    from acktrack.store.set_acks import Applied
-
-
-def quarantine(ref: ObjectRef, source: ObjectSource, store: Repository, reason: str) -> Outcome:
-    """Keep an unusable file aside with its reason; nothing else is lost or stopped."""
-    key = source.quarantine(ref, reason)
-    outcome = Outcome("quarantined", reason=reason, quarantine_key=key)
-    store.record_object(ref, outcome)
-    return outcome
 
 
 def ingest_inbound(
@@ -127,8 +113,6 @@ def ingest_inbound(
         else:
             outcome.applied += 1
     if "834" in kinds:
-        from acktrack.tracking.effectuation import ingest_effectuation
-
         with source.open(ref) as stream:
             ingest_effectuation(stream, ref, store, config, outcome)
     store.record_object(ref, outcome)
@@ -202,203 +186,3 @@ def _stored_ta1(
             "note": clip(ta1.note),
         },
     }
-
-
-# -- applying -----------------------------------------------------------------------------
-
-
-def _observe(outcome: Outcome | None, applied: Applied) -> None:
-    """Per-insurer figures for metrics: members moved, and seconds from sending to the first 999."""
-    if outcome is None:
-        return
-    before = applied.before
-    if applied.status != before.status and applied.status in (
-        "accepted",
-        "accepted_with_errors",
-        "rejected",
-    ):
-        name = "rejected" if applied.status == "rejected" else "accepted"
-        outcome.count(before.partner, name, int(before.members))
-    if before.first_999_at is None and applied.first_999_at:
-        sent = datetime.fromisoformat(before.sent_at.replace("Z", "+00:00"))
-        acknowledged = datetime.fromisoformat(applied.first_999_at)
-        outcome.ack_seconds.append((before.partner, round((acknowledged - sent).total_seconds())))
-
-
-def apply_group_ack(store: Repository, stored: AckItem, outcome: Outcome | None = None) -> str:
-    """Apply a stored 999 response for one group; return the ack's new state."""
-    detail = store.ack_detail(stored)
-    ack = ack_from_detail(detail)
-    group_control = stored.target_control
-    if ack.functional_id and ack.functional_id != "BE":
-        return store.set_ack_state(
-            stored, "unmatched", f"acknowledges a {ack.functional_id} group, not an 834 (BE) group"
-        )
-    versions = store.group_versions(stored.our_id, stored.partner, group_control)
-    if not versions:
-        return store.set_ack_state(
-            stored,
-            "unmatched",
-            f"no functional group GS06 {group_control} was sent to {stored.partner}",
-        )
-    if len(versions) > 1:
-        return store.set_ack_state(
-            stored, "ambiguous",
-            f"GS06 {group_control} to {stored.partner} was used by {len(versions)} interchanges; "
-            "this 999 cannot tell them apart",
-        )  # fmt: skip
-    sets = store.sets_of_group_version(versions[0])
-    by_control = {item.transaction_control: item for item in sets}
-    reading = read_group_acknowledgment(ack, list(by_control))
-    at = datetime.fromisoformat(stored.acknowledged_at)
-    omitted = _omitted_errors(detail)
-
-    def entry(index: int, set_outcome: SetOutcome) -> tuple[SetItem, str, dict[str, Any]]:
-        item = by_control[set_outcome.transaction_control]
-        attributed = [
-            segment_error_detail(error, store.member_at(item.set_id, error.position))
-            for error in set_outcome.segment_errors
-        ]
-        entry_id = f"{stored.sk}#{index}"  # one 999 may answer a set twice (duplicate ST02)
-        summary = group_summary(entry_id, ack, set_outcome, at, attributed,
-                                omitted.get(set_outcome.transaction_control, 0))  # fmt: skip
-        return item, entry_id, summary
-
-    # Sets share transactions with the counters they move (a 999 may answer 100,000 sets).
-    entries = (entry(index, set_outcome) for index, set_outcome in enumerate(reading.outcomes))
-    for applied in store.apply_to_sets(entries):
-        _observe(outcome, applied)
-    notes = []
-    if reading.unmatched_controls:
-        notes.append(
-            f"AK2 for ST02 {_listed(reading.unmatched_controls)} never sent in GS06 {group_control}"
-        )
-    if reading.silent_controls:
-        notes.append(f"no AK2 for ST02 {_listed(reading.silent_controls)}")
-    if reading.note:
-        notes.append(reading.note)
-    state = "unmatched" if reading.unmatched_controls and not reading.outcomes else "applied"
-    return store.set_ack_state(stored, state, "; ".join(notes))
-
-
-_LISTED = 20  # control numbers named in a reason; the rest are counted
-
-
-def _listed(controls: list[str]) -> str:
-    named = ", ".join(controls[:_LISTED])
-    return named if len(controls) <= _LISTED else f"{named} and {len(controls) - _LISTED:,} more"
-
-
-def _omitted_errors(detail: dict[str, Any]) -> dict[str, int]:
-    """Per ST02, the segment errors a stored 999 counted but did not keep (``ack_detail``)."""
-    omitted: dict[str, int] = {}
-    for response in detail.get("sets", []):
-        if response.get("omitted_errors"):
-            control = response.get("control", "")
-            omitted[control] = omitted.get(control, 0) + int(response["omitted_errors"])
-    return omitted
-
-
-def apply_ta1(store: Repository, stored: AckItem, outcome: Outcome | None = None) -> str:
-    """Apply a stored TA1 to every set of the interchange it names."""
-    detail = stored.detail
-    versions = [
-        version
-        for version in store.interchange_versions(
-            stored.our_id, stored.partner, stored.target_control
-        )
-        if version.status == "complete"
-    ]
-    if len(versions) > 1:
-        dated = [
-            v
-            for v in versions
-            if (v.interchange_date, v.interchange_time) == (detail["date"], detail["time"])
-        ]
-        if len(dated) == 1:
-            versions = dated
-    if not versions:
-        return store.set_ack_state(
-            stored,
-            "unmatched",
-            f"no interchange ISA13 {stored.target_control} was sent to {stored.partner}",
-        )
-    if len(versions) > 1:
-        return store.set_ack_state(
-            stored, "ambiguous",
-            f"ISA13 {stored.target_control} to {stored.partner} was used by {len(versions)} interchanges "
-            "with the same date and time; this TA1 cannot tell them apart",
-        )  # fmt: skip
-    version = versions[0]
-    at = datetime.fromisoformat(stored.acknowledged_at)
-    summary = ta1_summary(stored.sk, detail["status"], detail["note"], at)
-    entries = ((item, stored.sk, summary) for item in store.sets_of_interchange(version))
-    for applied in store.apply_to_sets(entries):
-        _observe(outcome, applied)
-    reason = (
-        "" if event_for_ta1(detail["status"]) else f"TA104 {detail['status']!r} is not A, E or R"
-    )
-    return store.set_ack_state(stored, "applied", reason)
-
-
-def apply_stored_acks(
-    store: Repository, interchange: TrackedInterchange, outcome: Outcome | None = None
-) -> None:
-    """Acknowledgments that arrived before this interchange: apply them now."""
-    for group_control in interchange.group_controls:
-        for stored in store.acks_for_group(interchange.our_id, interchange.partner, group_control):
-            if stored.state in ("pending", "unmatched"):
-                apply_group_ack(store, stored, outcome)
-    for stored in store.acks_for_interchange(
-        interchange.our_id, interchange.partner, interchange.interchange_control
-    ):
-        if stored.state in ("pending", "unmatched"):
-            apply_ta1(store, stored, outcome)
-
-
-def revoke_group_acks(store: Repository, our: str, partner: str, group_control: str) -> None:
-    """A GS06 now names two interchanges: its 999s no longer count for either."""
-    for stored in store.acks_for_group(our, partner, group_control):
-        if stored.state == "applied":
-            for item in store.sets_of_group(our, partner, group_control):
-                store.revoke_from_set(item, stored.sk)
-        if stored.state != "ambiguous":
-            store.set_ack_state(
-                stored, "ambiguous",
-                f"GS06 {group_control} to {partner} was used by several interchanges; "
-                "this 999 cannot tell them apart",
-            )  # fmt: skip
-
-
-def revoke_ambiguous_ta1s(
-    store: Repository, our: str, partner: str, interchange_control: str
-) -> None:
-    """An ISA13 now names several interchanges: keep only TA1s their date and time place."""
-    versions = [
-        v
-        for v in store.interchange_versions(our, partner, interchange_control)
-        if v.status == "complete"
-    ]
-    for stored in store.acks_for_interchange(our, partner, interchange_control):
-        detail = stored.detail
-        placed = [
-            v
-            for v in versions
-            if (v.interchange_date, v.interchange_time) == (detail["date"], detail["time"])
-        ]
-        if len(placed) == 1:
-            for other in versions:
-                if other.sk != placed[0].sk:
-                    for item in store.sets_of_interchange(other):
-                        store.revoke_from_set(item, stored.sk)
-            apply_ta1(store, stored)
-            continue
-        if stored.state == "applied":
-            for version in versions:
-                for item in store.sets_of_interchange(version):
-                    store.revoke_from_set(item, stored.sk)
-        store.set_ack_state(
-            stored, "ambiguous",
-            f"ISA13 {interchange_control} to {partner} was used by {len(versions)} interchanges; "
-            "this TA1 cannot tell them apart",
-        )  # fmt: skip

@@ -21,9 +21,16 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from acktrack.store import keys
-from acktrack.tracking.index import index_file
-from acktrack.tracking.outbound import (
+from acktrack.domain.ports import ObjectSource, Outcome, PartQueue, PipelineConfig
+from acktrack.domain.tracked import (
+    MAX_FINDINGS_KEPT,
+    ObjectRef,
+    TrackedSet,
+    plan_interchange,
+    plan_part_set,
+)
+from acktrack.ingest.index import index_file
+from acktrack.ingest.steps import (
     Plan,
     PlannedSets,
     finish_interchange,
@@ -32,14 +39,7 @@ from acktrack.tracking.outbound import (
     sets_by_control,
     write_members,
 )
-from acktrack.tracking.sources import ObjectSource, Outcome, PartQueue, PipelineConfig
-from acktrack.tracking.tracked import (
-    MAX_FINDINGS_KEPT,
-    ObjectRef,
-    TrackedSet,
-    plan_interchange,
-    plan_part_set,
-)
+from acktrack.store import keys
 from acktrack.x12 import MemberTransaction, TransactionHeader
 from acktrack.x12.ranges import ResumePoint, plan_parts
 from acktrack.x12.reader import X12Reader

@@ -154,7 +154,7 @@ def build_day(folder: Path, as_of: datetime) -> list[Path]:
 
 def run_demo(args: argparse.Namespace) -> int:
     from acktrack.local.replay import replay, save_emails
-    from acktrack.tracking.render import render_text
+    from acktrack.report.text import render_text
 
     as_of = datetime.now(UTC).replace(microsecond=0)
     keep = getattr(args, "out", None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from acktrack.tracking.report import (
+from acktrack.report.model import (
     AwaitingView,
     MemberView,
     NoticeView,

@@ -17,7 +17,7 @@ from email.utils import formatdate, make_msgid
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from acktrack.tracking.render import render_text
+from acktrack.report.text import render_text
 
 CSV_COLUMNS = (
     ("insurer", "partner"),
@@ -416,7 +416,7 @@ def render_html(
     if quality:
         from collections import Counter
 
-        from acktrack.tracking.family import KINDS
+        from acktrack.domain.family import KINDS
 
         counts = Counter(item["kind"] for item in quality)
         parts.append(_section(f"Data quality ({len(quality)} findings)"))

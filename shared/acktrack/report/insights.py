@@ -16,8 +16,8 @@ from collections import Counter
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from acktrack.tracking.acknowledgments import describe_ack, describe_error
-from acktrack.tracking.family import KINDS
+from acktrack.correlate.responses import describe_ack, describe_error
+from acktrack.domain.family import KINDS
 from acktrack.x12 import codes
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from acktrack.tracking.acknowledgments import describe_ack, member_reason
+from acktrack.correlate.responses import describe_ack, member_reason
 from acktrack.x12 import codes
 
 AGE_BUCKETS = (("< 2 days", 0, 48), ("2-3 days", 48, 96), ("4-7 days", 96, 192), ("8-30 days", 192, 744),

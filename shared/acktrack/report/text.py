@@ -121,7 +121,7 @@ def render_text(report: dict[str, Any], *, detail_limit: int = 50) -> str:
     if quality:
         from collections import Counter
 
-        from acktrack.tracking.family import KINDS
+        from acktrack.domain.family import KINDS
 
         counts = Counter(item["kind"] for item in quality)
         lines += ["", f"Data quality ({len(quality)} findings):"]

@@ -290,7 +290,7 @@ class NoticeItem(ReportedItem):
 
 
 class JobItem(Item):
-    """A file too large for one invocation, fanned out in parts (``tracking.fanout``)."""
+    """A file too large for one invocation, fanned out in parts (``ingest.parts``)."""
 
     parts = NumberAttribute()
     done = NumberAttribute(default=0)

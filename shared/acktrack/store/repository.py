@@ -30,6 +30,9 @@ from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from acktrack.domain.family import EffectuationRecord, FamilyFinding, SentMember, reconcile
+from acktrack.domain.ports import Outcome
+from acktrack.domain.tracked import ObjectRef, TrackedInterchange, TrackedMember, TrackedSet, iso
 from acktrack.store import keys
 from acktrack.store.dynamo import StoreError, conditional_failure, transact
 from acktrack.store.models import (
@@ -51,9 +54,6 @@ from acktrack.store.models import (
     bind,
 )
 from acktrack.store.set_acks import Applied, Change, SetAckWriter
-from acktrack.tracking.family import EffectuationRecord, FamilyFinding, SentMember, reconcile
-from acktrack.tracking.sources import Outcome
-from acktrack.tracking.tracked import ObjectRef, TrackedInterchange, TrackedMember, TrackedSet, iso
 
 log = logging.getLogger(__name__)
 
@@ -855,7 +855,7 @@ class Repository:
             transact(self._connection(), build, "effectuation")
         except TransactWriteError as error:
             # PynamoDB sends deletes and puts before updates: the marker, the member, the counter.
-            marker, member_reason = (_reasons(error) + ["None", "None"])[:2]
+            marker, member_reason = [*_reasons(error), "None", "None"][:2]
             if member_reason == "ConditionalCheckFailed":
                 return  # someone else changed it first: their reconciliation saw the same family
             if marker != "ConditionalCheckFailed":

@@ -23,6 +23,7 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from acktrack.domain.status import COUNTED, OPEN, RANK, Event, Status, fold
 from acktrack.store import keys
 from acktrack.store.dynamo import (
     CONFLICT_RETRIES,
@@ -32,7 +33,6 @@ from acktrack.store.dynamo import (
     transient,
 )
 from acktrack.store.models import CounterItem, SetItem
-from acktrack.tracking.status import COUNTED, OPEN, RANK, Event, Status, fold
 
 Entries = dict[str, Any]  # acknowledgment entry id -> summary
 Change = Callable[[Entries], Entries]

@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from acktrack.tracking.family import (
+from acktrack.domain.family import (
     CHECKS,
     EFFECTUATION_FLAGS,
     EffectuationRecord,

@@ -7,7 +7,7 @@ import itertools
 from hypothesis import given
 from hypothesis import strategies as st
 
-from acktrack.tracking.status import (
+from acktrack.domain.status import (
     CONFIRMED,
     OPEN,
     RANK,

@@ -1,0 +1,205 @@
+"""Steps the ingest use cases share: quarantine a file, plan an interchange's sets,
+write its members, reconcile their families, and finish it (count it once, register
+the insurer, apply acknowledgments that came first)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from acktrack.correlate import acknowledgments
+from acktrack.domain.family import Family
+from acktrack.domain.ports import ObjectSource, Outcome
+from acktrack.domain.tracked import ObjectRef, TrackedInterchange, TrackedSet, track_member
+from acktrack.store.keys import clip
+from acktrack.x12 import Finding, MemberTransaction, TransactionHeader
+from acktrack.x12.reader import Record
+
+if TYPE_CHECKING:
+    from acktrack.store.repository import Repository
+
+
+def quarantine(ref: ObjectRef, source: ObjectSource, store: Repository, reason: str) -> Outcome:
+    """Keep an unusable file aside with its reason; nothing else is lost or stopped."""
+    key = source.quarantine(ref, reason)
+    outcome = Outcome("quarantined", reason=reason, quarantine_key=key)
+    store.record_object(ref, outcome)
+    return outcome
+
+
+@dataclass(slots=True)
+class Plan:
+    interchange: TrackedInterchange
+    completed: bool = False  # counted already; its members are written: settle it only
+    duplicate: bool = False  # another key's ingest of the same interchange completed it first
+    sets: dict[tuple[str, str], TrackedSet] = field(default_factory=dict)  # (gs06, st02) -> set
+
+
+def sets_by_control(planned: TrackedInterchange) -> dict[tuple[str, str], TrackedSet]:
+    return {(item.group_control, item.transaction_control): item for item in planned.sets}
+
+
+def set_key(header: TransactionHeader) -> tuple[int, str, str]:
+    """(ISA sequence, GS06, ST02) as the tracked set stores them (over-long values clipped)."""
+    return (header.interchange.sequence, clip(header.group_control) or "-", clip(header.control))
+
+
+class PlannedSets:
+    """The tracked sets of the interchanges being ingested, by (ISA sequence, GS06, ST02)."""
+
+    def __init__(self, plans: list[Plan]) -> None:
+        self.by_key = {
+            (plan.interchange.sequence, group, control): item
+            for plan in plans
+            for (group, control), item in plan.sets.items()
+        }
+        # A settling pass only collects families: its members are written already.
+        self.written = {id(item) for plan in plans if plan.completed for item in plan.sets.values()}
+
+    def find(self, member: MemberTransaction) -> TrackedSet | None:
+        return self.by_key.get(set_key(member.header))
+
+    def opened(self, header: TransactionHeader) -> None:
+        """A set starts (planned sets are known already)."""
+
+    def matching(self, group_control: str | None, transaction_control: str) -> list[TrackedSet]:
+        wanted = (clip(group_control) or "-", clip(transaction_control))
+        return [item for (_, group, control), item in self.by_key.items()
+                if (group, control) == wanted]  # fmt: skip
+
+
+def _members(
+    records: Iterable[Record], sets: PlannedSets
+) -> Iterator[tuple[MemberTransaction, TrackedSet, list[Finding]]]:
+    """Members of the wanted interchanges, each with the findings about it."""
+    pending: tuple[MemberTransaction, TrackedSet, list[Finding]] | None = None
+    for record in records:
+        if type(record) is MemberTransaction:
+            assert isinstance(record, MemberTransaction)
+            if pending is not None:
+                yield pending
+            tracked = sets.find(record)
+            pending = (record, tracked, []) if tracked is not None else None
+        elif type(record) is Finding:
+            assert isinstance(record, Finding)
+            if pending is not None and record.member_ordinal == pending[0].ordinal:
+                pending[2].append(record)
+                pending[1].add_finding(record)
+            elif record.transaction_control is not None and record.segment_id == "BGN":
+                for item in sets.matching(record.group_control, record.transaction_control):
+                    item.add_finding(record)
+        else:
+            if type(record) is TransactionHeader:
+                assert isinstance(record, TransactionHeader)
+                sets.opened(record)
+            if pending is not None:
+                yield pending
+                pending = None
+    if pending is not None:
+        yield pending
+
+
+def write_members(
+    records: Iterable[Record], sets: PlannedSets, store: Repository, arrived_at: datetime
+) -> set[Family]:
+    """Write every member; return the families they belong to, for reconciliation."""
+    # Family keys only: the members are in the table once the writer closes, and a
+    # reconciliation reads its family's partition consistently (memory stays flat in size).
+    families: set[Family] = set()
+    current_set: TrackedSet | None = None
+    family_id: str | None = None
+    with store.member_writer(arrived_at) as writer:
+        for member, tracked, findings in _members(records, sets):
+            if tracked is not current_set:
+                current_set, family_id = tracked, None
+            tracked.last_position = max(tracked.last_position, member.last_position)
+            stored = track_member(member, tracked, findings)
+            if member.subscriber_indicator == "Y":
+                family_id = member.subscriber_id
+            elif family_id is not None and member.subscriber_id != family_id:
+                stored.set_findings.append("mixed_subscriber_ids")
+            if id(tracked) not in sets.written:
+                writer.add(stored)
+            if stored.subscriber_id:
+                families.add((stored.our_id, stored.partner, stored.subscriber_id))
+    return families
+
+
+_FAMILY_CHUNK = 512
+
+
+def reconcile_families(store: Repository, families: set[Family], outcome: Outcome) -> None:
+    """Recompute each touched family's findings and effectuations (a few threads)."""
+    if not families:
+        return
+    keys = sorted(families)
+
+    def one(family: Family) -> tuple[Family, Any]:
+        return family, store.reconcile_family(*family)
+
+    with ThreadPoolExecutor(
+        max_workers=store.writer_threads, thread_name_prefix="acktrack-family"
+    ) as pool:
+        # In chunks: pool.map submits everything at once (a future per family).
+        changes = (
+            change
+            for start in range(0, len(keys), _FAMILY_CHUNK)
+            for change in pool.map(one, keys[start : start + _FAMILY_CHUNK])
+        )
+        for (_, partner, _), change in changes:
+            for kind, count in change.new_findings.items():
+                if not count:
+                    continue
+                outcome.findings[kind] = outcome.findings.get(kind, 0) + count
+                outcome.count(partner, "findings", count)
+            outcome.count(partner, "effectuated", change.effectuated - change.uneffectuated)
+            outcome.effectuated += change.effectuated - change.uneffectuated
+
+
+def finish_interchange(plan: Plan, ref: ObjectRef, store: Repository, outcome: Outcome) -> None:
+    interchange = plan.interchange
+    store.put_sets(interchange.sets)
+    for group_control in interchange.group_controls:
+        versions = store.put_group_version(interchange, group_control)
+        if len(versions) > 1:
+            outcome.notices.append("group_control_reused")
+            store.notice(
+                "group_control_reused",
+                f"GS06 {group_control} to {interchange.partner} was used by {len(versions)} different "
+                "interchanges; a 999 for it cannot tell them apart and is not applied",
+                [ref.key, *(v.get("source_key", "") for v in versions if v.get("source_key") != ref.key)],
+                interchange.our_id, interchange.partner, group_control,
+            )  # fmt: skip
+            acknowledgments.revoke_group_acks(
+                store, interchange.our_id, interchange.partner, group_control
+            )
+    if store.complete_interchange(interchange):
+        outcome.members += interchange.members
+        outcome.sets += len(interchange.sets)
+        outcome.count(interchange.partner, "sent", interchange.members)
+    elif not plan.completed:
+        # Ingested at the same time under two keys: the one completed first is tracked.
+        version = store.interchange_version(interchange)
+        if version is not None and (version.source_bucket, version.source_key) != (
+            ref.bucket,
+            ref.key,
+        ):
+            plan.duplicate = True
+            outcome.duplicates += 1
+            store.record_duplicate(version, ref)
+    same_control = store.interchange_versions(
+        interchange.our_id, interchange.partner, interchange.interchange_control
+    )
+    if len(same_control) > 1:
+        acknowledgments.revoke_ambiguous_ta1s(
+            store, interchange.our_id, interchange.partner, interchange.interchange_control
+        )
+    store.register_partner(interchange.our_id, interchange.partner, _payer(interchange))
+    acknowledgments.apply_stored_acks(store, interchange, outcome)
+
+
+def _payer(interchange: TrackedInterchange) -> str:
+    return next((item.payer_name for item in interchange.sets if item.payer_name), "")

@@ -1,0 +1,1 @@
+"""The daily report: collected from the store, a typed model, text, HTML, CSV and email."""

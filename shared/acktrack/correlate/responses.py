@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from acktrack.domain import identifiers
+from acktrack.domain.identifiers import clip
 from acktrack.domain.status import Event, event_for_ik5, event_for_ta1
-from acktrack.store import keys
-from acktrack.store.keys import clip
 from acktrack.x12 import codes
 from acktrack.x12.records import ElementError, GroupAcknowledgment, SegmentError, SetAcknowledgment
 
@@ -62,7 +62,7 @@ class StoredGroupAck:
 # keeps its first segment errors with a count of the rest.
 MAX_SEGMENT_ERRORS = 100
 MAX_STORED_BYTES = 64 * 1024 * 1024  # about 500,000 sets with errors; then codes only
-_SHORT, _LONG = keys.SHORT, keys.LONG
+_SHORT, _LONG = identifiers.SHORT, identifiers.LONG
 
 
 class AcknowledgmentTooLarge(ValueError):

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
-from acktrack.ingest.index import InterchangeIndex, SetIndex
+from acktrack.domain.identifiers import clip
+from acktrack.domain.index import InterchangeIndex, SetIndex
 from acktrack.store import keys
-from acktrack.store.keys import clip
 from acktrack.x12 import Finding, MemberTransaction, TransactionHeader, codes
 
 MAX_FINDINGS_KEPT = 50  # per set or interchange; the count is kept in full
@@ -327,3 +327,23 @@ def plan_part_set(
         digest, keys.interchange_pk(our, partner, interchange_control), keys.interchange_sk(digest),
         received_at, zone, notes=False,
     )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class InsurerMember:
+    """One member as the insurer's effectuation 834 states it: what is kept of it (codes,
+    identifiers, coverages; no name, no birth date, no address)."""
+
+    our_id: str
+    partner: str
+    record_id: str
+    at: str
+    subscriber_id: str
+    member_id: str | None
+    subscriber_indicator: str
+    relationship: str
+    maintenance_type: str
+    coverages: list[dict[str, Any]]
+    carrier_member_id: str | None
+    policy_ids: list[str]
+    source_key: str

@@ -11,25 +11,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, BinaryIO
 
+from acktrack.domain import identifiers as keys
 from acktrack.domain.family import Family
+from acktrack.domain.identifiers import clip
 from acktrack.domain.ports import Outcome, PipelineConfig
-from acktrack.domain.tracked import MAX_COVERAGES, ObjectRef, iso, to_utc
+from acktrack.domain.tracked import MAX_COVERAGES, InsurerMember, ObjectRef, iso, to_utc
 from acktrack.ingest.steps import reconcile_families
-from acktrack.store import keys
-from acktrack.store.keys import clip
 from acktrack.x12 import MemberTransaction, read_x12
 
 if TYPE_CHECKING:
-    from acktrack.store.models import EffectuationItem
     from acktrack.store.repository import Repository
 
 
-def effectuation_item(
+def insurer_member(
     member: MemberTransaction, ref: ObjectRef, config: PipelineConfig
-) -> EffectuationItem | None:
-    """The stored record of one insurer-sent member (None without a REF*0F to match on)."""
-    from acktrack.store.models import EffectuationItem
-
+) -> InsurerMember | None:
+    """What is kept of one insurer-sent member (None without a REF*0F to match on)."""
     if not member.subscriber_id:
         return None
     # Clipped as outbound members are, so both sides of a family meet on the same keys.
@@ -54,9 +51,7 @@ def effectuation_item(
     policies = sorted(
         {clip(c.internal_control, keys.ID) for c in member.coverages if c.internal_control}
     )
-    return EffectuationItem(
-        keys.family_pk(our, partner, subscriber_id),
-        f"E#{record_id}",
+    return InsurerMember(
         our_id=our,
         partner=partner,
         record_id=record_id,
@@ -84,12 +79,12 @@ def ingest_effectuation(
             if type(record) is not MemberTransaction:
                 continue
             assert isinstance(record, MemberTransaction)
-            item = effectuation_item(record, ref, config)
-            if item is None:
+            kept = insurer_member(record, ref, config)
+            if kept is None:
                 outcome.notices.append("effectuation_without_subscriber_id")
                 continue
-            writer.add_item(item)
+            writer.add_insurer_member(kept)
             records += 1
-            families.add((item.our_id, item.partner, item.subscriber_id))
+            families.add((kept.our_id, kept.partner, kept.subscriber_id))
     outcome.effectuation_records += records
     reconcile_families(store, families, outcome)

@@ -25,11 +25,11 @@ from acktrack.correlate.responses import (
     AcknowledgmentTooLarge,
     ack_detail,
 )
+from acktrack.domain.identifiers import clip
 from acktrack.domain.ports import ObjectSource, Outcome, PipelineConfig, sender_problem
 from acktrack.domain.tracked import ObjectRef, iso, to_utc
 from acktrack.ingest.effectuation import ingest_effectuation
 from acktrack.ingest.steps import quarantine
-from acktrack.store.keys import clip
 from acktrack.x12 import (
     Finding,
     GroupAcknowledgment,

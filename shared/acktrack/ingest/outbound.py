@@ -16,13 +16,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from acktrack.domain.index import FileIndex, index_file
 from acktrack.domain.ports import ObjectSource, Outcome, PartQueue, PipelineConfig
 from acktrack.domain.tracked import (
     ObjectRef,
     TrackedInterchange,
     plan_interchange,
 )
-from acktrack.ingest.index import FileIndex, index_file
 from acktrack.ingest.parts import fan_out
 from acktrack.ingest.steps import (
     Plan,

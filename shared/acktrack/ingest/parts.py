@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from acktrack.domain.index import index_file
 from acktrack.domain.ports import ObjectSource, Outcome, PartQueue, PipelineConfig
 from acktrack.domain.tracked import (
     MAX_FINDINGS_KEPT,
@@ -29,7 +30,6 @@ from acktrack.domain.tracked import (
     plan_interchange,
     plan_part_set,
 )
-from acktrack.ingest.index import index_file
 from acktrack.ingest.steps import (
     Plan,
     PlannedSets,

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from acktrack.correlate import acknowledgments
 from acktrack.domain.family import Family
+from acktrack.domain.identifiers import clip
 from acktrack.domain.ports import ObjectSource, Outcome
 from acktrack.domain.tracked import ObjectRef, TrackedInterchange, TrackedSet, track_member
-from acktrack.store.keys import clip
 from acktrack.x12 import Finding, MemberTransaction, TransactionHeader
 from acktrack.x12.reader import Record
 

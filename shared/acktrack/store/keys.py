@@ -29,8 +29,9 @@ P#<position>: the report's detail and IK3 attribution) and a partner's sets by t
 
 from __future__ import annotations
 
-import hashlib
-from typing import Any
+from acktrack.domain.identifiers import ID, LONG, SHORT, clip, short_hash
+
+__all__ = ["ID", "LONG", "SHORT", "clip", "short_hash"]  # with the key formats below
 
 OPEN_SHARDS = 4  # open sets spread over this many index partitions
 MEMBER_CHUNK = 20_000  # segment positions per member partition (about 700 members)
@@ -38,10 +39,6 @@ MEMBER_CHUNK = 20_000  # segment positions per member partition (about 700 membe
 REPORT_UNMATCHED = "UNMATCHED"
 REPORT_QUARANTINE = "QUARANTINE"
 REPORT_NOTICE = "NOTICE"
-
-
-def short_hash(*parts: str, size: int = 20) -> str:
-    return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=size // 2).hexdigest()
 
 
 def interchange_pk(our: str, partner: str, interchange_control: str) -> str:
@@ -153,18 +150,3 @@ def job_pk(job: str) -> str:
 
 def part_sk(index: int) -> str:
     return f"PART#{index:05d}"
-
-
-SHORT = 35  # X12 envelope identifiers and codes: 35 characters at most
-ID = 50  # a REF02 reference identification (subscriber, member, policy ids): 50 at most
-LONG = 99  # a bad-value copy, a name, a plan id
-
-
-def clip(value: Any, size: int = SHORT) -> Any:
-    """An identifier or code as stored and keyed on. A longer one is malformed and would break
-    DynamoDB's key and item limits: it keeps a prefix and a hash of the whole value, so two
-    long values stay apart and the same value always clips the same way."""
-    if not isinstance(value, str) or len(value) <= size:
-        return value
-    digest = hashlib.blake2b(value.encode("utf-8", "surrogatepass"), digest_size=6).hexdigest()
-    return value[: size - 13] + "#" + digest

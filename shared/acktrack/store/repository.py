@@ -32,7 +32,14 @@ from pynamodb.transactions import TransactWrite
 
 from acktrack.domain.family import EffectuationRecord, FamilyFinding, SentMember, reconcile
 from acktrack.domain.ports import Outcome
-from acktrack.domain.tracked import ObjectRef, TrackedInterchange, TrackedMember, TrackedSet, iso
+from acktrack.domain.tracked import (
+    InsurerMember,
+    ObjectRef,
+    TrackedInterchange,
+    TrackedMember,
+    TrackedSet,
+    iso,
+)
 from acktrack.store import keys
 from acktrack.store.dynamo import StoreError, conditional_failure, transact
 from acktrack.store.models import (
@@ -85,6 +92,28 @@ class MemberWriter:
         item = _member_item(member)
         item.expires = self._expires
         self.add_item(item)
+
+    def add_insurer_member(self, member: InsurerMember) -> None:
+        """An insurer's record of one member, in its family's partition."""
+        self.add_item(
+            EffectuationItem(
+                keys.family_pk(member.our_id, member.partner, member.subscriber_id),
+                f"E#{member.record_id}",
+                our_id=member.our_id,
+                partner=member.partner,
+                record_id=member.record_id,
+                at=member.at,
+                subscriber_id=member.subscriber_id,
+                member_id=member.member_id,
+                subscriber_indicator=member.subscriber_indicator,
+                relationship=member.relationship,
+                maintenance_type=member.maintenance_type,
+                coverages=member.coverages,
+                carrier_member_id=member.carrier_member_id,
+                policy_ids=member.policy_ids,
+                source_key=member.source_key,
+            )
+        )
 
     def add_item(self, item: Model) -> None:
         """Any item of the table (members, effectuation records) goes out in the same batches."""

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from acktrack import runtime
-from acktrack.store import repository
+from acktrack.store import families
 from acktrack.synthetic.effectuation import EffectuationSpec, write_effectuation
 from tests.reliability.support import SENT, File, _834, deliver, final_state, fresh_stack
 
@@ -59,7 +59,7 @@ class Interleave:
             deliver(self.stack, OURS)  # our members land while the insurer's view is stale
 
 
-@pytest.mark.parametrize("rounds", [1, repository._RECONCILE_ROUNDS])
+@pytest.mark.parametrize("rounds", [1, families._RECONCILE_ROUNDS])
 def test_an_effectuation_read_before_our_members_landed_ends_as_if_in_sequence(
     rounds: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -69,7 +69,7 @@ def test_an_effectuation_read_before_our_members_landed_ends_as_if_in_sequence(
         key.startswith("FAM#") and "|M#" in key and "effectuated_by" in item
         for key, item in expected["table"].items()
     )  # the insurer's records effectuate our members
-    monkeypatch.setattr(repository, "_RECONCILE_ROUNDS", rounds)
+    monkeypatch.setattr(families, "_RECONCILE_ROUNDS", rounds)
     with fresh_stack() as stack:
         race = Interleave(stack)
         race.armed = True

@@ -1,0 +1,298 @@
+"""Families: data-quality findings and effectuations recomputed from one consistent read
+of a subscriber's partition, written only where they changed; counts move once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
+
+from acktrack.domain.family import EffectuationRecord, FamilyFinding, SentMember, reconcile
+from acktrack.store import keys
+from acktrack.store.base import TableStore
+from acktrack.store.dynamo import conditional_failure, transact
+from acktrack.store.members import effectuation_record, sent_member
+from acktrack.store.models import (
+    CounterItem,
+    EffectuationCountItem,
+    EffectuationItem,
+    MemberItem,
+    QualityItem,
+)
+
+
+@dataclass(slots=True)
+class FamilyChange:
+    """What one reconciliation changed (for metrics; every field is a count or a code)."""
+
+    new_findings: dict[str, int]
+    effectuated: int = 0
+    uneffectuated: int = 0
+
+
+class FamilyStore(TableStore):
+    """A subscriber's family partition: members, the insurer's records, the findings."""
+
+    def family(
+        self, our: str, partner: str, subscriber_id: str
+    ) -> tuple[list[MemberItem], list[EffectuationItem], list[QualityItem]]:
+        """Everything known about one subscriber id: one consistent query of its partition."""
+        connection = MemberItem._get_connection()
+        members: list[MemberItem] = []
+        records: list[EffectuationItem] = []
+        findings: list[QualityItem] = []
+        start: Any = None
+        while True:
+            page = connection.query(
+                keys.family_pk(our, partner, subscriber_id),
+                consistent_read=True,
+                exclusive_start_key=start,
+            )
+            for raw in page.get("Items", []):
+                sort = raw.get("sk", {}).get("S", "")
+                if sort.startswith("E#"):
+                    records.append(EffectuationItem.from_raw_data(raw))
+                elif sort.startswith("Q#"):
+                    findings.append(QualityItem.from_raw_data(raw))
+                elif sort.startswith("M#"):
+                    members.append(MemberItem.from_raw_data(raw))
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return members, records, findings
+
+    def reconcile_family(
+        self,
+        our: str,
+        partner: str,
+        subscriber_id: str,
+    ) -> FamilyChange:
+        """Recompute the family's findings and effectuations; write only what changed.
+
+        The family is read consistently from its partition, so what this invocation wrote
+        (its member writer closed first) is part of it. Another invocation may write to the
+        same family meanwhile (a part of the same file, the insurer's file): after writing,
+        the partition is read again and, if members or records came in the meantime, the
+        family is recomputed, so a decision taken on a partial view never stays."""
+        change = FamilyChange(new_findings={})
+        added: dict[str, str] = {}  # finding sk -> kind, written by this call
+        family = self.family(our, partner, subscriber_id)
+        for _ in range(_RECONCILE_ROUNDS):
+            if not self._reconcile_once(our, partner, subscriber_id, family, change, added):
+                break  # nothing written: nothing taken on a partial view can stay
+            again = self.family(our, partner, subscriber_id)
+            if _evidence(again) == _evidence(family):
+                break
+            family = again
+        return change
+
+    def _reconcile_once(
+        self,
+        our: str,
+        partner: str,
+        subscriber_id: str,
+        family: tuple[list[MemberItem], list[EffectuationItem], list[QualityItem]],
+        change: FamilyChange,
+        added: dict[str, str],
+    ) -> bool:
+        """One pass over what was read; True when it wrote something."""
+        members, records, existing = family
+        by_ref = {(item.pk, item.sk): item for item in members}
+        sent = {m.ref: m for m in (sent_member(item) for item in members)}
+        known_records = {r.ref: r for r in (effectuation_record(item) for item in records)}
+        state = reconcile(sent.values(), known_records.values())
+        family_key = keys.family_pk(our, partner, subscriber_id)
+        wanted = {
+            self._quality_sk(finding, sent, known_records): finding for finding in state.findings
+        }
+        have = {item.sk: item for item in existing}
+        wrote = False
+        for sk, finding in wanted.items():
+            if sk not in have:
+                self._put_quality(
+                    family_key, sk, finding, our, partner, subscriber_id, sent, known_records
+                )
+                change.new_findings[finding.kind] = change.new_findings.get(finding.kind, 0) + 1
+                added[sk] = finding.kind
+                wrote = True
+        for sk, item in have.items():
+            if sk not in wanted:
+                item.delete()
+                if sk in added:  # written on a partial view a moment ago: not new after all
+                    change.new_findings[added[sk]] -= 1
+                wrote = True
+        for ref, member in sent.items():
+            confirming = state.effectuated.get(ref)
+            target = confirming.record_id if confirming else None
+            current = member.effectuated_by
+            if target != current:
+                self._set_effectuation(by_ref[ref], current, confirming, our, partner)
+                if confirming is not None:
+                    change.effectuated += 1
+                else:
+                    change.uneffectuated += 1
+                wrote = True
+        return wrote
+
+    @staticmethod
+    def _quality_sk(
+        finding: FamilyFinding,
+        sent: dict[tuple[str, str], SentMember],
+        records: dict[tuple[str, str], EffectuationRecord],
+    ) -> str:
+        observed = FamilyStore._observed(finding, sent, records)
+        return f"Q#{observed}#{keys.short_hash(*finding.target, size=16)}#{finding.kind}"
+
+    @staticmethod
+    def _observed(
+        finding: FamilyFinding,
+        sent: dict[tuple[str, str], SentMember],
+        records: dict[tuple[str, str], EffectuationRecord],
+    ) -> str:
+        """When the evidence for a finding came: the insurer record's time, else the send time."""
+        if finding.observed_at:
+            return finding.observed_at
+        member = sent.get(finding.target)
+        return member.sent_key[0] if member else records[finding.target].at
+
+    def _put_quality(
+        self,
+        family: str,
+        sk: str,
+        finding: FamilyFinding,
+        our: str,
+        partner: str,
+        subscriber_id: str,
+        sent: dict[tuple[str, str], SentMember],
+        records: dict[tuple[str, str], EffectuationRecord],
+    ) -> None:
+        member = sent.get(finding.target)
+        item = QualityItem(
+            family,
+            sk,
+            kind=finding.kind,
+            detail=finding.detail,
+            target_pk=finding.target[0],
+            target_sk=finding.target[1],
+            our_id=our,
+            partner=partner,
+            subscriber_id=subscriber_id,
+        )
+        if member is not None:
+            item.member_id = member.member_id
+            item.maintenance_type = member.maintenance_type
+            item.ordinal = int(member.sent_key[3])
+            item.sent_at = member.sent_key[0]
+            # From the set's keys: a part of a large file finds before its sets are stored.
+            controls = keys.set_controls(member.sent_key[1], member.sent_key[2])
+            item.interchange_control, item.group_control, item.transaction_control = controls
+        else:
+            record = records[finding.target]
+            item.member_id = record.member_id
+            item.maintenance_type = record.maintenance_type
+            item.sent_at = record.at
+        observed = self._observed(finding, sent, records)
+        item.rk = keys.quality_shard(family)
+        item.rs = f"{observed}#{sk}"  # the report's window reads this
+        # A finding goes with its evidence: retention counts from that file's arrival.
+        evidence = member if member is not None else records.get(finding.target)
+        item.expires = evidence.expires if evidence is not None else None
+        item.save()
+
+    def _set_effectuation(
+        self,
+        member: MemberItem,
+        current: str | None,
+        record: EffectuationRecord | None,
+        our: str,
+        partner: str,
+    ) -> None:
+        condition = (
+            MemberItem.effectuated_by.does_not_exist()
+            if current is None
+            else MemberItem.effectuated_by == current
+        )
+        if record is not None:
+            actions: list[Action] = [
+                MemberItem.effectuated_by.set(record.record_id),
+                MemberItem.effectuated_at.set(record.at),
+                MemberItem.rk.remove(),
+                MemberItem.rs.remove(),
+            ]
+            actions.append(
+                MemberItem.insurer_member_id.set(record.carrier_member_id)
+                if record.carrier_member_id
+                else MemberItem.insurer_member_id.remove()
+            )
+            actions.append(MemberItem.insurer_policy_ids.set(list(record.policy_ids)))
+        else:
+            actions = [
+                MemberItem.effectuated_by.remove(),
+                MemberItem.effectuated_at.remove(),
+                MemberItem.insurer_member_id.remove(),
+                MemberItem.insurer_policy_ids.remove(),
+            ]
+            if member.maintenance_type == "021":
+                actions += [
+                    MemberItem.rk.set(keys.effect_shard(member.set_id, int(member.ordinal))),
+                    MemberItem.rs.set(
+                        f"{member.sent_at}#{member.set_id}#{int(member.ordinal):07d}"
+                    ),
+                ]
+        counted = EffectuationCountItem(member.pk, "C" + member.sk[1:], expires=member.expires)
+        counter = CounterItem(keys.counter_pk(our, partner), "ALL")
+
+        def build(transaction: TransactWrite) -> None:
+            transaction.update(member, actions=actions, condition=condition)
+            # Counted once per member: the marker's existence decides, whatever the member
+            # item went through (a rewrite by a second ingest of its interchange).
+            if record is not None:
+                transaction.save(counted, condition=EffectuationCountItem.pk.does_not_exist())
+                transaction.update(counter, actions=[CounterItem.members_effectuated.add(1)])
+            else:
+                transaction.delete(counted, condition=EffectuationCountItem.pk.exists())
+                transaction.update(counter, actions=[CounterItem.members_effectuated.add(-1)])
+
+        try:
+            transact(self._connection(), build, "effectuation")
+        except TransactWriteError as error:
+            # PynamoDB sends deletes and puts before updates: the marker, the member, the counter.
+            marker, member_reason = [*_reasons(error), "None", "None"][:2]
+            if member_reason == "ConditionalCheckFailed":
+                return  # someone else changed it first: their reconciliation saw the same family
+            if marker != "ConditionalCheckFailed":
+                raise
+            # Counted already (or never): the member's fields alone.
+            try:
+                member.update(actions=actions, condition=condition)
+            except UpdateError as update_error:
+                if not conditional_failure(update_error):
+                    raise
+
+    def quality_findings(self, since: str) -> Iterator[QualityItem]:
+        for shard in range(keys.OPEN_SHARDS):
+            yield from QualityItem.report.query(f"QUALITY#{shard}", QualityItem.rs >= since)
+
+    def awaiting_effectuation(self, sent_before: str) -> Iterator[MemberItem]:
+        for shard in range(keys.EFFECT_SHARDS):
+            yield from MemberItem.report.query(f"EFFECT#{shard}", MemberItem.rs < sent_before)
+
+
+_RECONCILE_ROUNDS = 4  # a family written by others meanwhile is recomputed (bounded)
+
+
+def _reasons(error: Exception) -> list[str]:
+    """A cancelled transaction's reason per action, in order ("None" where it held)."""
+    found = getattr(error, "cancellation_reasons", None) or []
+    return [reason.code if reason is not None else "None" for reason in found]
+
+
+def _evidence(
+    family: tuple[list[MemberItem], list[EffectuationItem], list[QualityItem]],
+) -> set[str]:
+    """The members and insurer records a family's findings are computed from."""
+    members, records, _ = family
+    return {item.sk for item in members} | {item.sk for item in records}

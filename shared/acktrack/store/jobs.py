@@ -1,0 +1,68 @@
+"""A file too large for one invocation: its parts' results and progress."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import NamedTuple
+
+from pynamodb.exceptions import PutError, UpdateError
+
+from acktrack.store import keys
+from acktrack.store.base import TableStore
+from acktrack.store.dynamo import conditional_failure
+from acktrack.store.members import iso_now
+from acktrack.store.models import (
+    JobItem,
+    PartItem,
+)
+
+JOB_DAYS = 14  # a fan-out job's bookkeeping expires (TTL) after this many days
+
+
+class JobStore(TableStore):
+    """Fan-out jobs: a large file's parts, each counted once."""
+
+    def begin_job(self, job: str, parts: int) -> None:
+        """Create the job unless it exists (a redelivered event finds it)."""
+        item = JobItem(keys.job_pk(job), "JOB", parts=parts, created_at=iso_now(),
+                       expires=timedelta(days=JOB_DAYS))  # fmt: skip
+        try:
+            item.save(condition=JobItem.pk.does_not_exist())
+        except PutError as error:
+            if not conditional_failure(error):
+                raise
+
+    def record_part(self, job: str, index: int, result: bytes) -> JobProgress:
+        """Keep a part's result and count the part once. Exactly one delivery of the last
+        part to be counted sees done == parts with ``counted`` true."""
+        PartItem(keys.job_pk(job), keys.part_sk(index), result=result,
+                 expires=timedelta(days=JOB_DAYS)).save()  # fmt: skip
+        item = JobItem(keys.job_pk(job), "JOB")
+        try:
+            item.update(
+                actions=[JobItem.done.add(1), JobItem.done_parts.add({index})],
+                condition=JobItem.pk.exists() & ~JobItem.done_parts.contains(index),
+            )
+        except UpdateError as error:
+            if not conditional_failure(error):
+                raise
+            item = JobItem.get(keys.job_pk(job), "JOB", consistent_read=True)
+            return JobProgress(False, int(item.done), int(item.parts), bool(item.finished))
+        return JobProgress(True, int(item.done), int(item.parts), bool(item.finished))
+
+    def part_results(self, job: str) -> list[bytes]:
+        """Every part's result, in part order (read consistently)."""
+        found = PartItem.query(
+            keys.job_pk(job), PartItem.sk.startswith("PART#"), consistent_read=True
+        )
+        return [item.result for item in found]
+
+    def finish_job(self, job: str) -> None:
+        JobItem(keys.job_pk(job), "JOB").update(actions=[JobItem.finished.set(True)])
+
+
+class JobProgress(NamedTuple):
+    counted: bool  # this delivery counted the part (False: it was counted before)
+    done: int
+    parts: int
+    finished: bool

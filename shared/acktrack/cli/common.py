@@ -1,0 +1,174 @@
+"""What every command shares: the user-facing error, exit codes, argument types, where the
+tracking table is (--local, --stack, --table), and how a handler is run."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from acktrack.store.repository import Repository
+
+T = TypeVar("T")
+
+EXIT_OK = 0
+EXIT_USAGE = 2  # bad arguments, or input that cannot be read as X12
+EXIT_INTERNAL = 70
+
+
+class CommandError(Exception):
+    """A user-facing failure: printed as one line, exit status attached."""
+
+    def __init__(self, message: str, status: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+# Argument types. argparse names a type function in some of its messages
+# ("invalid _name value: ..."), so these keep their names.
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of days, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("the number of days cannot be negative")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("give at least 1")
+    return value
+
+
+def _iso_datetime(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO 8601 date-time (e.g. 2024-01-15T12:00)"
+        ) from None
+
+
+def add_location(parser: argparse.ArgumentParser) -> None:
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--local", action="store_true", help="the stack `acktrack local` is running here"
+    )
+    where.add_argument(
+        "--stack",
+        metavar="NAME",
+        help="a deployed CloudFormation stack (reads its TableName output)",
+    )
+    where.add_argument("--table", metavar="NAME", help="the tracking table itself")
+    parser.add_argument("--endpoint", metavar="URL", help="a DynamoDB endpoint (with --table)")
+    parser.add_argument("--region", help="AWS region (default: AWS_REGION, else us-east-1)")
+
+
+def table_location(args: argparse.Namespace) -> tuple[str, str, str | None]:
+    """(table, region, endpoint) from --local, --stack or --table."""
+    if args.local:
+        from acktrack.local.serve import local_state
+
+        try:
+            state = local_state()
+        except FileNotFoundError as error:
+            raise CommandError(str(error)) from None
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+            os.environ.setdefault(
+                name, "local"
+            )  # the local endpoint wants signed requests, not real keys
+        return state["table"], state["region"], state["endpoint"]
+    region = (
+        args.region
+        or os.environ.get("AWS_REGION")
+        or os.environ.get("AWS_DEFAULT_REGION")
+        or "us-east-1"
+    )
+    if args.table:
+        return args.table, region, args.endpoint
+    if args.stack:
+        import boto3
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            stacks = boto3.client("cloudformation", region_name=region).describe_stacks(
+                StackName=args.stack
+            )
+        except (BotoCoreError, ClientError) as error:
+            raise CommandError(f"cannot read stack {args.stack!r}: {error}") from None
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks["Stacks"][0].get("Outputs", [])}
+        if "TableName" not in outputs:
+            raise CommandError(f"stack {args.stack!r} has no TableName output")
+        return outputs["TableName"], region, args.endpoint
+    raise CommandError("say where the state is: --local, --stack NAME or --table NAME")
+
+
+def repository(args: argparse.Namespace) -> Repository:
+    from acktrack.store.repository import Repository
+
+    table, region, endpoint = table_location(args)
+    return Repository(table, region, host=endpoint)
+
+
+def reading(action: Callable[[], T]) -> T:
+    """Run a read against the store; AWS failures become one line."""
+    from botocore.exceptions import BotoCoreError, ClientError
+    from pynamodb.exceptions import PynamoDBException
+
+    try:
+        return action()
+    except (BotoCoreError, ClientError, PynamoDBException) as error:
+        cause = getattr(error, "cause", None) or error
+        raise CommandError(
+            f"cannot read the tracking table: {type(cause).__name__}: {cause}"
+        ) from None
+
+
+# Packages of the `local` extra (the embedded stack); a command that needs them says so.
+_LOCAL_EXTRA = frozenset({"moto", "samtranslator", "yaml", "werkzeug", "flask", "flask_cors"})
+
+
+def run(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    try:
+        return handler(args)
+    except CommandError as error:
+        print(f"acktrack: {error}", file=sys.stderr)
+        return error.status
+    except KeyboardInterrupt:
+        print("acktrack: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader (head, less) went away; that is not an error.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+    except Exception as error:  # a bug: say so without quoting data that may hold PHI
+        missing = error.name or "" if isinstance(error, ModuleNotFoundError) else ""
+        if missing.split(".")[0] in _LOCAL_EXTRA:
+            print(
+                f"acktrack: this command needs the local stack's packages ({missing} is "
+                "missing); install them with: pip install 'acktrack[local]' "
+                "(make demo does it for you)",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        if os.environ.get("ACKTRACK_DEBUG") == "1":
+            raise
+        print(
+            f"acktrack: internal error ({type(error).__name__}); "
+            "run again with ACKTRACK_DEBUG=1 for a traceback and please report it",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL

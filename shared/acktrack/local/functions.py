@@ -1,0 +1,136 @@
+"""What the embedded stack runs and delivers: a function as the template declares it, its
+subscriptions and queue mappings, an invocation's result, the S3 event and a Lambda context."""
+
+from __future__ import annotations
+
+import io
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from acktrack.local.template import ACCOUNT
+
+REGION = "us-east-1"
+
+
+class _ActiveOutput(io.TextIOBase):
+    """Where function output goes now. Log handlers keep the stream they were created with
+    (Powertools' handler outlives a stack in the same process), so they get this proxy."""
+
+    target: Any = None
+
+    def write(self, text: str) -> int:
+        stream = self.target or sys.__stdout__
+        return stream.write(text) if stream is not None else len(text)
+
+    def flush(self) -> None:
+        stream = self.target or sys.__stdout__
+        if stream is not None:
+            stream.flush()
+
+
+_OUTPUT = _ActiveOutput()
+_LOADING = threading.Lock()  # a handler module is loaded once, whichever thread asks first
+
+
+@dataclass
+class LocalFunction:
+    logical_id: str
+    name: str
+    code_dir: Path
+    handler: str
+    environment: dict[str, str]
+    timeout: int
+    memory: int
+    retries: int = 2
+    failure_queue: str | None = None
+    _module: ModuleType | None = None
+
+
+@dataclass(frozen=True)
+class Subscription:
+    bucket: str
+    function: str
+    prefix: str = ""
+    suffix: str = ""
+
+    def wants(self, key: str) -> bool:
+        return key.startswith(self.prefix) and key.endswith(self.suffix)
+
+
+@dataclass(frozen=True)
+class QueueMapping:
+    """An SQS event source: the queue's messages go to a function in batches."""
+
+    queue_url: str
+    function: str
+    batch_size: int = 10
+    partial: bool = False  # the function reports failed messages (ReportBatchItemFailures)
+
+
+@dataclass
+class Invocation:
+    function: str
+    ok: bool
+    result: Any = None
+    error: str | None = None
+    attempts: int = 1
+
+
+def s3_event(
+    bucket: str, key: str, size: int, etag: str, version: str | None, when: datetime | None = None
+) -> dict[str, Any]:
+    """An S3 ObjectCreated:Put notification, as Lambda receives it (``when``: its eventTime,
+    the object's arrival; default now)."""
+    from urllib.parse import quote_plus
+
+    obj: dict[str, Any] = {
+        "key": quote_plus(key, safe="/"),
+        "size": size,
+        "eTag": etag,
+        "sequencer": uuid.uuid4().hex[:16],
+    }
+    if version:
+        obj["versionId"] = version
+    return {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": REGION,
+                "eventTime": (when or datetime.now(UTC))
+                .astimezone(UTC)
+                .strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+                + "Z",
+                "eventName": "ObjectCreated:Put",
+                "s3": {
+                    "s3SchemaVersion": "1.0",
+                    "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+                    "object": obj,
+                },
+            }
+        ]
+    }
+
+
+class _Context:
+    """The parts of a Lambda context the handlers and Powertools read."""
+
+    def __init__(self, function: LocalFunction) -> None:
+        self.function_name = function.name
+        self.function_version = "$LATEST"
+        self.memory_limit_in_mb = function.memory
+        self.invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function.name}"
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function.name}"
+        self.log_stream_name = "local"
+        self._deadline = time.monotonic() + function.timeout
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))

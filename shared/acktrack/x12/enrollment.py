@@ -4,105 +4,33 @@ This is the hot path for 100,000-member files. A Python loop per segment costs m
 than the whole budget, so the body is cut into members on ``~INS*`` and each member's
 fields are found with ``str.find`` and small regex ``findall`` calls over its text,
 scoped to its loops (2000, 2100A, 2300, 2700/2750).
+Loop 2300 is read in ``coverage``, code values checked in ``member_codes``.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Generator
-from functools import lru_cache
 from typing import Any
 
 from acktrack.x12 import codes
+from acktrack.x12.coverage import (
+    COVERAGE_DATES,
+    COVERAGE_REFS,
+    canonical_coverage,
+    coverage_fields,
+)
+from acktrack.x12.dates import valid_date, valid_period
 from acktrack.x12.delimiters import Delimiters
 from acktrack.x12.findings import Finding
-from acktrack.x12.records import (
-    Coverage,
-    EnrollmentSet,
-    MemberTransaction,
-    TransactionHeader,
-    parse_ccyymmdd,
-)
+from acktrack.x12.member_codes import INDICATORS, coverage_code_errors, ins_code_errors
+from acktrack.x12.member_layout import member_patterns
+from acktrack.x12.records import Coverage, EnrollmentSet, MemberTransaction, TransactionHeader
+
+__all__ = ["EnrollmentReader", "valid_date", "valid_period"]
 
 _MEMBER_NAME = frozenset({"IL", "74"})  # NM101 of loop 2100A (member, or corrected member)
-_INDICATORS = frozenset({"Y", "N"})
 _PADDING = [""] * 10
-_COVERAGE_REFS = {"CE": 7, "1L": 8, "X9": 9}  # REF qualifier -> Coverage field index
 _new = tuple.__new__  # builds a NamedTuple record in one C call
-
-
-@lru_cache(maxsize=1024)
-def _valid_late_date(value: str) -> bool:
-    return parse_ccyymmdd(value) is not None
-
-
-def valid_date(value: str) -> bool:
-    """CCYYMMDD is a real calendar date (fast for the common case; birth dates vary)."""
-    if len(value) != 8 or not (value.isascii() and value.isdigit()):
-        return False
-    month, day = value[4:6], value[6:8]
-    if not ("01" <= month <= "12" and "01" <= day <= "31"):
-        return False
-    return day <= "28" or _valid_late_date(value)
-
-
-@lru_cache(maxsize=4096)
-def valid_period(period_format: str, value: str) -> bool:
-    if not period_format or not value:
-        return False
-    if period_format == "D8":
-        return valid_date(value)
-    if period_format == "RD8":
-        first, _, last = value.partition("-")
-        return valid_date(first) and valid_date(last)
-    return True
-
-
-class _Patterns:
-    """Needles and regexes for one delimiter set (compiled once per set of delimiters)."""
-
-    def __init__(self, delimiters: Delimiters) -> None:
-        term, sep = delimiters.segment, delimiters.element
-        self.term, self.sep = term, sep
-        t, s = re.escape(term), re.escape(sep)
-        self.ins = term + "INS" + sep
-        self.ls = term + "LS" + sep
-        self.ref_split = term + "REF" + sep
-        self.dtp_split = term + "DTP" + sep
-        self.tag_hd = "HD" + sep
-        self.tag_lx = "LX" + sep
-        self.category = re.compile(
-            f"{t}N1{s}75{s}([^{s}{t}]*+)[^{t}]*+{t}REF{s}[^{s}{t}]*+{s}([^{s}{t}]*+)"
-        )
-        self.canonical = _canonical_member(t, s)
-
-
-def _canonical_member(t: str, s: str) -> re.Pattern[str]:
-    """One anchored regex that cuts a member laid out as X220 orders it into loop spans.
-
-    A span per loop (not a group per element: Python's regex engine charges per group)
-    and small splits in Python read a member several times faster than a loop over its
-    segments. Members it does not match in full (extra 2100 loops, several HD loops,
-    2310/2320...) go to the exact segment loop instead.
-    """
-    x = f"[^{t}]*+"  # the rest of a segment
-    return re.compile(
-        f"([^{t}]*+)"  # 1: INS elements
-        f"((?:{t}REF{s}{x})*+)"  # 2: loop 2000 REF segments
-        f"((?:{t}DTP{s}{x})*+)"  # 3: loop 2000 DTP segments
-        f"{t}NM1{s}(?:IL|74){s}({x})"  # 4: NM102 onwards
-        f"(?:{t}(?:PER|N3|N4){s}{x})*+"
-        f"(?:{t}DMG{s}({x}))?"  # 5: DMG01 onwards
-        f"(?:{t}(?:EC|ICM|AMT|HLH|LUI){s}{x})*+"
-        f"(?:{t}HD{s}({x})((?:{t}(?:DTP|AMT|REF|IDC){s}{x})*+))?"  # 6: HD01 on, 7: its children
-        f"(?:{t}LS{s}(.*))?\\Z",  # 8: the 2700/2750 reporting categories
-        re.DOTALL,
-    )
-
-
-@lru_cache(maxsize=16)
-def _patterns(delimiters: Delimiters) -> _Patterns:
-    return _Patterns(delimiters)
 
 
 class EnrollmentReader:
@@ -119,7 +47,7 @@ class EnrollmentReader:
         self.enrollment = EnrollmentSet(header=header)
         self.position = 1  # segments counted so far, ST = 1
         self.members = 0
-        self._patterns = _patterns(delimiters)
+        self._patterns = member_patterns(delimiters)
         self._build = build_members
         self._open: str | None = None  # text of the member still being read (no INS prefix)
         self._findings: list[Finding] = []
@@ -300,34 +228,11 @@ class EnrollmentReader:
             marital = demographics[3] or None
         coverages: tuple[Coverage, ...] = ()
         if hd_text is not None:
-            hd = hd_text.split(sep)
-            if len(hd) < 5:
-                hd.extend(_PADDING[: 5 - len(hd)])
-            begin = end = class_of_contract = policy_number = internal_control = None
-            if hd_children:
-                for child in hd_children.split(p.term)[1:]:
-                    elements = child.split(sep)
-                    if len(elements) < 3:
-                        continue
-                    tag, qualifier = elements[0], elements[1]
-                    if tag == "DTP":
-                        if len(elements) < 4 or not valid_period(elements[2], elements[3]):
-                            return self._member_exact(piece, first, last)
-                        if qualifier == "348":
-                            begin = elements[3]
-                        elif qualifier == "349":
-                            end = elements[3]
-                    elif tag == "REF":
-                        if qualifier == "CE":
-                            class_of_contract = elements[2]
-                        elif qualifier == "1L":
-                            policy_number = elements[2]
-                        elif qualifier == "X9":
-                            internal_control = elements[2]
-            coverage = _new(Coverage, (
-                hd[0], hd[2], hd[3], hd[4], first + piece.count(p.term, 0, match.start(6)),
-                begin, end, class_of_contract, policy_number, internal_control,
-            ))  # fmt: skip
+            coverage = canonical_coverage(
+                hd_text, hd_children, first + piece.count(p.term, 0, match.start(6)), p.term, sep
+            )
+            if coverage is None:
+                return self._member_exact(piece, first, last)  # it places the finding
             if (
                 coverage.maintenance_type not in codes.COVERAGE_MAINTENANCE_TYPE
                 or coverage.insurance_line not in codes.INSURANCE_LINE
@@ -348,7 +253,7 @@ class EnrollmentReader:
             birth_date, gender, marital, coverages, categories,
         ))  # fmt: skip
         if (
-            ins[0] not in _INDICATORS
+            ins[0] not in INDICATORS
             or ins[1] not in codes.RELATIONSHIP
             or ins[2] not in codes.MAINTENANCE_TYPE
             or ins[4] not in codes.BENEFIT_STATUS
@@ -405,7 +310,7 @@ class EnrollmentReader:
                 elif loop == 2300 and coverage is not None:
                     elements = segment.split(sep)
                     if len(elements) > 2:
-                        slot = _COVERAGE_REFS.get(elements[1])
+                        slot = COVERAGE_REFS.get(elements[1])
                         if slot is not None:
                             coverage[slot] = elements[2]
             elif tag == "DTP":
@@ -442,10 +347,9 @@ class EnrollmentReader:
                     elif qualifier == "303":
                         effective = value
                 elif coverage is not None:
-                    if qualifier == "348":
-                        coverage[5] = value
-                    elif qualifier == "349":
-                        coverage[6] = value
+                    slot = COVERAGE_DATES.get(qualifier)
+                    if slot is not None:
+                        coverage[slot] = value
             elif tag == "NM1":
                 elements = segment.split(sep)
                 if loop == 2000 and len(elements) > 1 and elements[1] in _MEMBER_NAME:
@@ -483,9 +387,7 @@ class EnrollmentReader:
                 loop = 2300
                 if coverage is not None:
                     coverages.append(Coverage(*coverage))
-                hd = segment.split(sep)
-                hd.extend(_PADDING[: max(0, 6 - len(hd))])
-                coverage = [hd[1], hd[3], hd[4], hd[5], first + index, None, None, None, None, None]
+                coverage = coverage_fields(segment, sep, first + index)
                 self._check_coverage(Coverage(*coverage))
             elif tag == "DSB":
                 loop = 2200
@@ -502,7 +404,7 @@ class EnrollmentReader:
             birth_date, gender, marital, tuple(coverages), categories,
         )  # fmt: skip
         if (
-            ins[0] not in _INDICATORS
+            ins[0] not in INDICATORS
             or ins[1] not in codes.RELATIONSHIP
             or ins[2] not in codes.MAINTENANCE_TYPE
             or ins[4] not in codes.BENEFIT_STATUS
@@ -528,79 +430,12 @@ class EnrollmentReader:
         )
 
     def _check_ins(self, member: MemberTransaction, position: int) -> None:
-        if member.subscriber_indicator not in _INDICATORS:
-            self._code_finding(
-                "INS",
-                "2000",
-                position,
-                1,
-                "1073",
-                "INS01 must be Y or N",
-                member.subscriber_indicator,
-            )
-        if member.relationship not in codes.RELATIONSHIP:
-            self._code_finding(
-                "INS",
-                "2000",
-                position,
-                2,
-                "1069",
-                "INS02 is not a relationship code",
-                member.relationship,
-            )
-        if member.maintenance_type not in codes.MAINTENANCE_TYPE:
-            self._code_finding(
-                "INS",
-                "2000",
-                position,
-                3,
-                "875",
-                "INS03 is not a maintenance type code",
-                member.maintenance_type,
-            )
-        if member.benefit_status not in codes.BENEFIT_STATUS:
-            self._code_finding(
-                "INS",
-                "2000",
-                position,
-                5,
-                "1216",
-                "INS05 is not a benefit status code",
-                member.benefit_status,
-            )
+        for error in ins_code_errors(member):
+            self._code_finding("INS", "2000", position, *error)
 
     def _check_coverage(self, coverage: Coverage) -> None:
-        position = coverage.position
-        if coverage.maintenance_type not in codes.COVERAGE_MAINTENANCE_TYPE:
-            self._code_finding(
-                "HD",
-                "2300",
-                position,
-                1,
-                "875",
-                "HD01 is not a maintenance type code",
-                coverage.maintenance_type,
-            )
-        if coverage.insurance_line not in codes.INSURANCE_LINE:
-            self._code_finding(
-                "HD",
-                "2300",
-                position,
-                3,
-                "1205",
-                "HD03 is not an insurance line code",
-                coverage.insurance_line,
-            )
-        if coverage.coverage_level and coverage.coverage_level not in codes.COVERAGE_LEVEL:
-            self._code_finding(
-                "HD",
-                "2300",
-                position,
-                5,
-                "1207",
-                "HD05 is not a coverage level code",
-                coverage.coverage_level,
-            )
+        for error in coverage_code_errors(coverage):
+            self._code_finding("HD", "2300", coverage.position, *error)
 
     # -- set header (BGN, REF*38, 1000A/1000B) ----------------------------------------------
 

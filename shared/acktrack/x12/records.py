@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Any, NamedTuple
 
 from acktrack.x12.delimiters import Delimiters
+from acktrack.x12.findings import Finding
 
 PHI_MASK = "***"
 
@@ -490,3 +491,18 @@ class InterchangeAcknowledgment:
             "status": self.status,
             "note": self.note,
         }
+
+
+# Everything the reader yields, in stream order.
+Record = (
+    InterchangeHeader
+    | GroupHeader
+    | TransactionHeader
+    | MemberTransaction
+    | GroupAcknowledgment
+    | InterchangeAcknowledgment
+    | TransactionEnd
+    | GroupEnd
+    | InterchangeEnd
+    | Finding
+)

@@ -1,0 +1,59 @@
+"""The transaction sets acktrack reads: the body reader for each ST01, and the GS01 and
+ST03 an 834, 999 or 997 is expected to carry."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Protocol
+
+from acktrack.x12.acknowledgment import AcknowledgmentReader
+from acktrack.x12.delimiters import Delimiters
+from acktrack.x12.enrollment import EnrollmentReader
+from acktrack.x12.findings import Finding
+from acktrack.x12.records import GroupAcknowledgment, MemberTransaction, TransactionHeader
+
+# GS01 expected for each ST01 we read.
+FUNCTIONAL_IDS = {"834": "BE", "999": "FA", "997": "FA"}
+IMPLEMENTATIONS = {"834": ("005010X220A1", "005010X220"), "999": ("005010X231A1", "005010X231")}
+
+
+class BodyReader(Protocol):
+    """Reads the segments between ST and SE; ``position`` counts them, ST = 1."""
+
+    position: int
+    members: int
+
+    def feed(
+        self, text: str, start: int, end: int
+    ) -> Generator[MemberTransaction | GroupAcknowledgment | Finding, None, None]: ...
+
+    def flush(self) -> Generator[MemberTransaction | GroupAcknowledgment | Finding, None, None]: ...
+
+
+class SkipReader:
+    """Counts the segments of a set type acktrack does not read."""
+
+    def __init__(self, delimiters: Delimiters) -> None:
+        self.position = 1
+        self.members = 0
+        self._terminator = delimiters.segment
+
+    def feed(self, text: str, start: int, end: int) -> Generator[Finding, None, None]:
+        self.position += text.count(self._terminator, start, end)
+        return
+        yield  # pragma: no cover - makes this a generator
+
+    def flush(self) -> Generator[Finding, None, None]:
+        return
+        yield  # pragma: no cover
+
+
+def body_reader(
+    header: TransactionHeader, delimiters: Delimiters, *, build_members: bool
+) -> BodyReader:
+    """The reader for the body of the set ``header`` opens (a ``SkipReader`` if unread)."""
+    if header.set_id == "834":
+        return EnrollmentReader(header, delimiters, build_members=build_members)
+    if header.set_id in ("999", "997"):
+        return AcknowledgmentReader(header, delimiters)
+    return SkipReader(delimiters)

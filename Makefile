@@ -43,6 +43,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/python tools/module_sizes.py 600
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

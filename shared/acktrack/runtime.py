@@ -101,21 +101,19 @@ def reset() -> None:
 
 def object_refs(event: dict[str, Any]) -> list[ObjectRef]:
     """The objects an S3 ObjectCreated event names (keys arrive URL-encoded)."""
+    from aws_lambda_powertools.utilities.data_classes import S3Event
+
     refs = []
-    for record in event.get("Records", []):
-        s3 = record.get("s3", {})
-        obj = s3.get("object", {})
-        when = record.get("eventTime")
+    for record in S3Event(event).records:
+        obj = record.s3.get_object
         try:
-            received = (
-                datetime.fromisoformat(when.replace("Z", "+00:00")) if when else datetime.now(UTC)
-            )
-        except ValueError:
+            received = datetime.fromisoformat(record.event_time.replace("Z", "+00:00"))
+        except (KeyError, ValueError, AttributeError):
             received = datetime.now(UTC)
         refs.append(
             ObjectRef(
-                bucket=s3.get("bucket", {}).get("name", ""),
-                key=unquote_plus(obj.get("key", "")),
+                bucket=record.s3.bucket.name,
+                key=unquote_plus(obj.key),
                 size=obj.get("size"),
                 version_id=obj.get("versionId"),
                 received_at=received,
@@ -178,28 +176,33 @@ def handle_part_event(
     event: dict[str, Any], logger: Logger | logging.Logger, metrics: Metrics | None = None
 ) -> dict[str, Any]:
     """SQS: ingest each part of a large outbound file; failed messages are reported back
-    (partial batch response) so SQS redelivers them, and in the end dead-letters them."""
+    (partial batch response, Powertools' BatchProcessor) so SQS redelivers them, and in the
+    end dead-letters them."""
+    from aws_lambda_powertools.utilities.batch import (
+        BatchProcessor,
+        EventType,
+        process_partial_response,
+    )
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
     from acktrack.ingest.parts import BadPartOrder, PartOrder, ingest_part
 
-    failed: list[str] = []
-    for record in event.get("Records", []):
-        message = str(record.get("messageId", ""))
+    def one(record: SQSRecord) -> None:
         try:
-            order = PartOrder.from_message(str(record.get("body", "")))
+            order = PartOrder.from_message(record.body or "")
         except BadPartOrder as error:
             logger.error(
-                "part order unreadable", extra={"message_id": message, "reason": str(error)}
+                "part order unreadable",
+                extra={"message_id": record.message_id, "reason": str(error)},
             )
-            failed.append(message)  # kept in the queue, then the failure queue: never lost
-            continue
+            raise  # kept in the queue, then the failure queue: never lost
         where = {"object": order.ref.key_hash, "job": order.job, "part": order.index + 1,
                  "parts": order.parts}  # fmt: skip
         try:
             outcome = ingest_part(order, object_source(), repository(), pipeline_config())
         except Exception as error:
-            failed.append(message)
             logger.exception("part failed", extra={**where, "error": type(error).__name__})
-            continue
+            raise
         if outcome.outcome == "part":
             logger.info("part processed", extra={**where, **outcome.to_log()})
         else:  # the last part finished the file
@@ -207,7 +210,11 @@ def handle_part_event(
                 "file processed", extra={**where, "direction": "outbound", **outcome.to_log()}
             )
             _metrics(metrics, outcome)
-    return {"batchItemFailures": [{"itemIdentifier": message} for message in failed]}
+
+    # Every message failing is reported like any other partial failure, not raised.
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    response = process_partial_response(event=event, record_handler=one, processor=processor)
+    return dict(response)
 
 
 _PARTNER_METRICS = {

@@ -294,8 +294,11 @@ class LocalStack:
             code_dir=folder,
             handler=properties.get("Handler", "app.handler"),
             environment={
-                key: str(value)
-                for key, value in properties.get("Environment", {}).get("Variables", {}).items()
+                **{
+                    key: str(value)
+                    for key, value in properties.get("Environment", {}).get("Variables", {}).items()
+                },
+                "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon here
             },
             timeout=int(properties.get("Timeout", 3)),
             memory=int(properties.get("MemorySize", 128)),

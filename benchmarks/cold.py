@@ -108,10 +108,10 @@ def _events(stack: Any) -> dict[str, list[dict[str, Any]]]:
 
 
 def measure() -> dict[str, dict[str, float]]:
-    from acktrack.local.stack import LocalStack
+    from acktrack.local.stack import EmbeddedStack
 
     figures: dict[str, dict[str, float]] = {}
-    with LocalStack(ROOT / "template.yaml", {"PartBytes": 4096}) as stack:
+    with EmbeddedStack(ROOT / "template.yaml", {"PartBytes": 4096}) as stack:
         events = _events(stack)
         for handler, logical_id in HANDLERS.items():
             function = stack.functions[logical_id]

@@ -130,13 +130,13 @@ def measure(
     then (``follow``) a 999 accepting it, 1,000 more members left pending, the report, and a
     TA1 rejecting the first interchange, each with its request count."""
     from acktrack import runtime
-    from acktrack.local.stack import LocalStack
+    from acktrack.local.stack import EmbeddedStack
     from acktrack.synthetic.acknowledgments import respond
     from acktrack.synthetic.enrollment import EnrollmentSpec, write_834
 
     path = sample(members, sets)
     with moto_apart() as endpoint:
-        stack = LocalStack(
+        stack = EmbeddedStack(
             ROOT / "template.yaml", {"PartBytes": part_bytes}, endpoint=endpoint
         ).start()
         os.environ["TABLE_NAME"] = stack.table

@@ -130,7 +130,7 @@ def work_large_999(path: Path) -> dict[str, Any]:
     from acktrack.correlate.acknowledgments import apply_group_ack
     from acktrack.correlate.responses import ack_detail
     from acktrack.domain.ports import Outcome
-    from acktrack.local.stack import LocalStack
+    from acktrack.local.stack import EmbeddedStack
     from acktrack.x12 import GroupAcknowledgment, read_x12
 
     started = time.perf_counter()
@@ -145,7 +145,7 @@ def work_large_999(path: Path) -> dict[str, Any]:
     ):  # moto only: no account is reached
         os.environ.setdefault(name, value)
     with mock_aws():
-        stack = LocalStack(ROOT / "template.yaml", {}, server=False).start()
+        stack = EmbeddedStack(ROOT / "template.yaml", {}, server=False).start()
         os.environ["TABLE_NAME"] = stack.table
         store = runtime.repository()
         _sent_sets(len(ack.sets))

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from acktrack.local.stack import LocalStack
+from acktrack.local.stack import EmbeddedStack
 from acktrack.synthetic.enrollment import EnrollmentSpec, write_834
 from tests.reliability.support import SENT, File, build_day, deliver, final_state, fresh_stack
 from tests.reliability.test_faults import Faults
@@ -40,7 +40,7 @@ def _without_jobs(state: dict[str, Any]) -> dict[str, Any]:
 
 
 def _run(parameters: dict[str, Any], order: random.Random | None = None, deliveries: int = 1,
-         files: list[File] = DAY) -> tuple[dict[str, Any], LocalStack, list[Any]]:  # fmt: skip
+         files: list[File] = DAY) -> tuple[dict[str, Any], EmbeddedStack, list[Any]]:  # fmt: skip
     with fresh_stack(parameters) as stack:
         stack.delivery_order = order
         invocations: list[Any] = []

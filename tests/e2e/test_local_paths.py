@@ -19,7 +19,7 @@ from moto import mock_aws
 
 from acktrack import runtime
 from acktrack.cli import main
-from acktrack.local.stack import LocalStack
+from acktrack.local.stack import EmbeddedStack
 from acktrack.synthetic.acknowledgments import respond
 from acktrack.synthetic.enrollment import EnrollmentSpec, write_834
 from tests.reliability.support import SENT, File, deliver, final_state, fresh_stack
@@ -83,7 +83,7 @@ def test_stack_reads_the_table_a_deployed_stack_names(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with mock_aws():
-        stack = LocalStack(ROOT / "template.yaml", {}, server=False).start()
+        stack = EmbeddedStack(ROOT / "template.yaml", {}, server=False).start()
         try:
             monkeypatch.setenv("TABLE_NAME", stack.table)
             deliver(stack, File("outbound", "a.834", _834(4, seed=62)))

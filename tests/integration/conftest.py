@@ -19,7 +19,7 @@ import pytest
 from moto import mock_aws
 
 from acktrack import runtime
-from acktrack.local.stack import LocalStack
+from acktrack.local.stack import EmbeddedStack
 from acktrack.synthetic.acknowledgments import respond, write_999, write_ta1
 from acktrack.synthetic.enrollment import EnrollmentSpec, GeneratedFile, write_834
 
@@ -31,7 +31,7 @@ SENT = datetime(2024, 1, 15, 12, 0)
 class Day:
     """Sends, answers and reports on one stack; every file goes through the handlers."""
 
-    def __init__(self, stack: LocalStack) -> None:
+    def __init__(self, stack: EmbeddedStack) -> None:
         self.stack = stack
         self.outbound = stack.bucket("Outbound")
         self.inbound = stack.bucket("Inbound")
@@ -172,9 +172,9 @@ def parameters() -> dict[str, Any]:
 
 
 @pytest.fixture
-def stack(monkeypatch: pytest.MonkeyPatch, parameters: dict[str, Any]) -> Iterator[LocalStack]:
+def stack(monkeypatch: pytest.MonkeyPatch, parameters: dict[str, Any]) -> Iterator[EmbeddedStack]:
     with mock_aws():
-        local = LocalStack(TEMPLATE, parameters, server=False).start()
+        local = EmbeddedStack(TEMPLATE, parameters, server=False).start()
         # The container's repository exists before the first event (handlers reuse it, warm),
         # so request-counting hooks see every call.
         monkeypatch.setenv("TABLE_NAME", local.table)
@@ -189,7 +189,7 @@ ARRIVAL = datetime(2024, 1, 19, 12, 0, tzinfo=UTC)  # every file arrives after i
 
 
 @pytest.fixture
-def day(stack: LocalStack) -> Day:
+def day(stack: EmbeddedStack) -> Day:
     """A day whose files arrive at ``ARRIVAL`` (set ``day.stack.clock = None`` for now)."""
     stack.clock = lambda: ARRIVAL
     return Day(stack)

@@ -15,7 +15,7 @@ from moto.dynamodb.models import DynamoDBBackend
 
 from acktrack import runtime
 from acktrack.local import moto_speed
-from acktrack.local.stack import LocalStack
+from acktrack.local.stack import EmbeddedStack
 
 KEY = {"pk": {"S": "STAT#US#THEM"}, "sk": {"S": "ALL"}}
 
@@ -26,7 +26,7 @@ def _add(table: str, name: str = "members_sent") -> dict[str, Any]:
 
 
 @pytest.fixture
-def held(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
+def held(stack: EmbeddedStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
     """A transaction on KEY, paused inside moto while it holds the item; set the event to
     let it finish."""
     client = stack.client("dynamodb")
@@ -62,7 +62,7 @@ def held(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[threadi
 
 
 def test_a_transaction_naming_a_held_item_is_cancelled_with_transaction_conflict(
-    stack: LocalStack, held: threading.Event
+    stack: EmbeddedStack, held: threading.Event
 ) -> None:
     client = stack.client("dynamodb")
     other = {"Put": {"TableName": stack.table, "Item": {"pk": {"S": "X"}, "sk": {"S": "Y"}}}}
@@ -78,7 +78,7 @@ def test_a_transaction_naming_a_held_item_is_cancelled_with_transaction_conflict
 
 
 def test_a_single_write_to_a_held_item_fails_with_transaction_conflict(
-    stack: LocalStack, held: threading.Event
+    stack: EmbeddedStack, held: threading.Event
 ) -> None:
     client = stack.client("dynamodb")
     with pytest.raises(ClientError) as caught:
@@ -88,7 +88,7 @@ def test_a_single_write_to_a_held_item_fails_with_transaction_conflict(
 
 
 def test_a_batch_request_for_a_held_item_comes_back_unprocessed(
-    stack: LocalStack, held: threading.Event
+    stack: EmbeddedStack, held: threading.Event
 ) -> None:
     client = stack.client("dynamodb")
     free = {"PutRequest": {"Item": {"pk": {"S": "FREE"}, "sk": {"S": "1"}}}}
@@ -100,7 +100,7 @@ def test_a_batch_request_for_a_held_item_comes_back_unprocessed(
     )
 
 
-def test_a_failed_condition_is_conditional_check_failed(stack: LocalStack) -> None:
+def test_a_failed_condition_is_conditional_check_failed(stack: EmbeddedStack) -> None:
     client = stack.client("dynamodb")
     item = {"pk": {"S": "ONCE"}, "sk": {"S": "1"}}
     client.put_item(
@@ -114,7 +114,7 @@ def test_a_failed_condition_is_conditional_check_failed(stack: LocalStack) -> No
 
 
 def test_concurrent_transactions_on_one_counter_conflict_and_lose_nothing(
-    stack: LocalStack,
+    stack: EmbeddedStack,
 ) -> None:
     """Without the conflict model every transaction would simply wait for the lock; here
     some are refused, and the store's retries still land all 200."""

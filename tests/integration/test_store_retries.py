@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError
 from pynamodb.exceptions import CancellationReason, TransactWriteError, VerboseClientError
 
 from acktrack import runtime
-from acktrack.local.stack import LocalStack
+from acktrack.local.stack import EmbeddedStack
 from acktrack.store import keys
 from acktrack.store.dynamo import StoreError, conditional_failure, transact, transient
 from acktrack.store.models import CounterItem
@@ -43,7 +43,7 @@ def test_only_a_failed_condition_counts_as_someone_else_got_there_first() -> Non
     assert not conditional_failure(refused("ValidationException"))
 
 
-def test_transient_refusals_are_retried_until_the_write_lands(stack: LocalStack) -> None:
+def test_transient_refusals_are_retried_until_the_write_lands(stack: EmbeddedStack) -> None:
     repository = runtime.repository()
     counter = CounterItem(keys.counter_pk("US", "THEM"), "ALL")
     attempts: list[int] = []
@@ -60,7 +60,7 @@ def test_transient_refusals_are_retried_until_the_write_lands(stack: LocalStack)
 
 
 def test_a_refusal_that_never_ends_is_a_store_error_and_a_condition_is_raised_at_once(
-    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+    stack: EmbeddedStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from acktrack.store import dynamo
 

@@ -21,7 +21,7 @@ from typing import Any
 from moto import mock_aws
 
 from acktrack import runtime
-from acktrack.local.stack import LocalStack
+from acktrack.local.stack import EmbeddedStack
 from acktrack.synthetic.acknowledgments import (
     GroupResponse,
     SetResponse,
@@ -112,11 +112,11 @@ ALIASES = {"outbound/plan_copy.834": "outbound/plan.834"}
 
 
 @contextmanager
-def fresh_stack(parameters: dict[str, Any] | None = None) -> Iterator[LocalStack]:
+def fresh_stack(parameters: dict[str, Any] | None = None) -> Iterator[EmbeddedStack]:
     """The template's stack inside moto's in-process mock, empty."""
     saved = os.environ.get("TABLE_NAME")
     with mock_aws():
-        stack = LocalStack(TEMPLATE, parameters or {}, server=False).start()
+        stack = EmbeddedStack(TEMPLATE, parameters or {}, server=False).start()
         stack.clock = lambda: ARRIVAL  # the same arrival in every run: comparable final states
         os.environ["TABLE_NAME"] = stack.table  # the container's repository exists before any event
         runtime.repository()
@@ -130,7 +130,7 @@ def fresh_stack(parameters: dict[str, Any] | None = None) -> Iterator[LocalStack
                 os.environ["TABLE_NAME"] = saved
 
 
-def deliver(stack: LocalStack, file: File, deliveries: int = 1) -> list[Any]:
+def deliver(stack: EmbeddedStack, file: File, deliveries: int = 1) -> list[Any]:
     bucket = stack.bucket("Outbound" if file.folder == "outbound" else "Inbound")
     return stack.put(bucket, file.key, file.data, deliveries=deliveries)
 
@@ -147,7 +147,7 @@ def _canonical(value: Any) -> Any:
     return value
 
 
-def table_state(stack: LocalStack) -> dict[str, Any]:
+def table_state(stack: EmbeddedStack) -> dict[str, Any]:
     dynamodb = stack.client("dynamodb")
     items: list[dict[str, Any]] = []
     start = None
@@ -186,7 +186,7 @@ def table_state(stack: LocalStack) -> dict[str, Any]:
     return state
 
 
-def report_state(stack: LocalStack, as_of: datetime = AS_OF) -> dict[str, Any]:
+def report_state(stack: EmbeddedStack, as_of: datetime = AS_OF) -> dict[str, Any]:
     run = stack.run_schedule(as_of)
     assert run.ok, run.error
     archive = run.result["archive"]
@@ -198,7 +198,7 @@ def report_state(stack: LocalStack, as_of: datetime = AS_OF) -> dict[str, Any]:
     return _canonical(report)  # type: ignore[no-any-return]
 
 
-def final_state(stack: LocalStack) -> dict[str, Any]:
+def final_state(stack: EmbeddedStack) -> dict[str, Any]:
     """Table and report (read before the report runs: the report writes nothing to the table)."""
     return {
         "table": table_state(stack),
@@ -208,7 +208,7 @@ def final_state(stack: LocalStack) -> dict[str, Any]:
 
 
 def run_day(
-    order: Iterable[tuple[File, int]], hook: Callable[[LocalStack], None] | None = None
+    order: Iterable[tuple[File, int]], hook: Callable[[EmbeddedStack], None] | None = None
 ) -> dict[str, Any]:
     with fresh_stack() as stack:
         if hook is not None:

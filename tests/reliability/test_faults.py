@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError, ReadTimeoutError
 
 from acktrack import runtime
 from acktrack.aws import clients
-from acktrack.local.stack import LocalStack
+from acktrack.local.stack import EmbeddedStack
 from tests.reliability.support import FIGURES, budget, build_day, deliver, final_state, fresh_stack
 
 pytestmark = pytest.mark.slow
@@ -90,7 +90,7 @@ class Faults:
         self._stashed = []
 
 
-def _day(stack: LocalStack) -> None:
+def _day(stack: EmbeddedStack) -> None:
     for file in DAY:
         deliver(stack, file)
 

@@ -13,7 +13,7 @@ import pytest
 
 from acktrack import runtime
 from acktrack.aws import clients
-from acktrack.local.stack import LocalStack
+from acktrack.local.stack import EmbeddedStack
 from tests.reliability.support import AS_OF, FIGURES, File, build_day, deliver, fresh_stack
 
 pytestmark = pytest.mark.slow
@@ -31,7 +31,7 @@ class Recorder:
     """(action, resource ARN, partition key or None) per API call, by the function running
     (AWS_LAMBDA_FUNCTION_NAME, which the local stack sets as Lambda does)."""
 
-    def __init__(self, stack: LocalStack) -> None:
+    def __init__(self, stack: EmbeddedStack) -> None:
         self.stack = stack
         self.by_name = {function.name: logical for logical, function in stack.functions.items()}
         self.calls: dict[str, set[tuple[str, str, str | None]]] = defaultdict(set)
@@ -113,7 +113,7 @@ class Recorder:
                       None, context)  # fmt: skip
 
 
-def statements(stack: LocalStack, function: str) -> list[dict[str, Any]]:
+def statements(stack: EmbeddedStack, function: str) -> list[dict[str, Any]]:
     assert stack.resolver is not None
     role = stack.resources[f"{function}Role"]["Properties"]
     found = []
@@ -193,7 +193,7 @@ def allowed(
     )
 
 
-def denials(stack: LocalStack) -> list[dict[str, Any]]:
+def denials(stack: EmbeddedStack) -> list[dict[str, Any]]:
     """Deny statements of the buckets' and queues' own policies."""
     assert stack.resolver is not None
     found = []

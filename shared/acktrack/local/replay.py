@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from acktrack.local.stack import LocalStack
+from acktrack.local.stack import EmbeddedStack
 
 FOLDERS = ("outbound", "inbound")
 
@@ -91,7 +91,7 @@ def replay(
     if concurrency < 1:
         raise ReplayError(f"--concurrency {concurrency}: give at least 1 worker")
     moment = (as_of or datetime.now(UTC)).astimezone(UTC)
-    with LocalStack(find_template(template), overrides) as stack:
+    with EmbeddedStack(find_template(template), overrides) as stack:
         deliveries = _deliveries(stack, paths)
         files: list[dict[str, Any] | None] = [None] * len(deliveries)
         done = 0
@@ -135,7 +135,7 @@ def replay(
 
 
 def _deliveries(
-    stack: LocalStack, paths: list[Path]
+    stack: EmbeddedStack, paths: list[Path]
 ) -> list[tuple[Path, str, str, dict[str, Any]]]:
     """Each path's object stored once (in order); a path naming an object already stored
     is that object's event delivered again."""
@@ -157,7 +157,7 @@ def _entry(path: Path, key: str, invocations: list[Any]) -> dict[str, Any]:
     return entry
 
 
-def _recorded_outcome(stack: LocalStack, bucket: str, key: str) -> str:
+def _recorded_outcome(stack: EmbeddedStack, bucket: str, key: str) -> str:
     """What the table says happened to an object ("failed": nothing recorded)."""
     from acktrack.store.keys import object_pk
 

@@ -13,13 +13,15 @@ import time
 from pathlib import Path
 
 from acktrack.local.replay import object_key
-from acktrack.local.stack import LocalStack
+from acktrack.local.stack import EmbeddedStack
 
 STATE = Path(".acktrack") / "local.json"
 
 
 def serve(template: Path, folder: Path | None, interval: float = 1.0) -> int:
-    stack = LocalStack(template, log_stream=sys.stderr if "--verbose" in sys.argv else None).start()
+    stack = EmbeddedStack(
+        template, log_stream=sys.stderr if "--verbose" in sys.argv else None
+    ).start()
     state = {
         "endpoint": stack.endpoint,
         "table": stack.table,

@@ -38,7 +38,7 @@ from acktrack.local.template import ACCOUNT, Resolver, load_yaml, parameter_valu
 
 
 @dataclass
-class LocalStack:
+class EmbeddedStack:
     template: Path
     parameters: dict[str, Any] = field(default_factory=dict)
     stack_name: str = "acktrack-local"
@@ -68,7 +68,7 @@ class LocalStack:
 
     # -- life cycle ---------------------------------------------------------------------
 
-    def start(self) -> LocalStack:
+    def start(self) -> EmbeddedStack:
         from acktrack.local import moto_speed
 
         moto_speed.install()
@@ -120,7 +120,7 @@ class LocalStack:
 
         runtime.reset()
 
-    def __enter__(self) -> LocalStack:
+    def __enter__(self) -> EmbeddedStack:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:

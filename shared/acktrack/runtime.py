@@ -16,6 +16,7 @@ from urllib.parse import unquote_plus
 
 from acktrack import settings as settings_module
 from acktrack.domain.ports import Outcome, PipelineConfig
+from acktrack.domain.status import FileOutcome
 from acktrack.domain.tracked import ObjectRef
 
 if TYPE_CHECKING:
@@ -155,9 +156,9 @@ def handle_s3_event(event: dict[str, Any], direction: str, logger: Logger | logg
             extra={"object": ref.key_hash, "size": ref.size, "by_insurer": outcome.by_partner,
                    "findings": outcome.findings, "notices": outcome.notices},
         )  # fmt: skip
-        if outcome.outcome == "quarantined":
+        if outcome.outcome == FileOutcome.QUARANTINED:
             logger.warning("file quarantined", extra=log)
-        elif outcome.outcome == "fanned_out":  # its last part logs and counts the file
+        elif outcome.outcome == FileOutcome.FANNED_OUT:  # its last part logs and counts the file
             logger.info("file cut in parts", extra=log)
             results.append(log)
             continue
@@ -203,7 +204,7 @@ def handle_part_event(
         except Exception as error:
             logger.exception("part failed", extra={**where, "error": type(error).__name__})
             raise
-        if outcome.outcome == "part":
+        if outcome.outcome == FileOutcome.PART:
             logger.info("part processed", extra={**where, **outcome.to_log()})
         else:  # the last part finished the file
             logger.info(
@@ -245,7 +246,7 @@ def _metrics(metrics: Metrics | None, outcome: Outcome) -> None:
     from aws_lambda_powertools.metrics import MetricUnit
 
     metrics.add_metric(name="FilesProcessed", unit=MetricUnit.Count, value=1)
-    if outcome.outcome == "quarantined":
+    if outcome.outcome == FileOutcome.QUARANTINED:
         metrics.add_metric(name="FilesQuarantined", unit=MetricUnit.Count, value=1)
     if outcome.members:
         metrics.add_metric(name="MembersTracked", unit=MetricUnit.Count, value=outcome.members)

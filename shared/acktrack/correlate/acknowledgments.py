@@ -26,7 +26,7 @@ from acktrack.correlate.responses import (
     ta1_summary,
 )
 from acktrack.domain.ports import Outcome
-from acktrack.domain.status import event_for_ta1
+from acktrack.domain.status import AckState, InterchangeStatus, Status, event_for_ta1
 from acktrack.domain.tracked import TrackedInterchange
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ def _observe(outcome: Outcome | None, applied: Applied) -> None:
         "accepted_with_errors",
         "rejected",
     ):
-        name = "rejected" if applied.status == "rejected" else "accepted"
+        name = "rejected" if applied.status == Status.REJECTED else "accepted"
         outcome.count(before.partner, name, int(before.members))
     if before.first_999_at is None and applied.first_999_at:
         sent = datetime.fromisoformat(before.sent_at.replace("Z", "+00:00"))
@@ -60,18 +60,20 @@ def apply_group_ack(store: Repository, stored: AckItem, outcome: Outcome | None 
     group_control = stored.target_control
     if ack.functional_id and ack.functional_id != "BE":
         return store.set_ack_state(
-            stored, "unmatched", f"acknowledges a {ack.functional_id} group, not an 834 (BE) group"
+            stored,
+            AckState.UNMATCHED,
+            f"acknowledges a {ack.functional_id} group, not an 834 (BE) group",
         )
     versions = store.group_versions(stored.our_id, stored.partner, group_control)
     if not versions:
         return store.set_ack_state(
             stored,
-            "unmatched",
+            AckState.UNMATCHED,
             f"no functional group GS06 {group_control} was sent to {stored.partner}",
         )
     if len(versions) > 1:
         return store.set_ack_state(
-            stored, "ambiguous",
+            stored, AckState.AMBIGUOUS,
             f"GS06 {group_control} to {stored.partner} was used by {len(versions)} interchanges; "
             "this 999 cannot tell them apart",
         )  # fmt: skip
@@ -105,7 +107,11 @@ def apply_group_ack(store: Repository, stored: AckItem, outcome: Outcome | None 
         notes.append(f"no AK2 for ST02 {_listed(reading.silent_controls)}")
     if reading.note:
         notes.append(reading.note)
-    state = "unmatched" if reading.unmatched_controls and not reading.outcomes else "applied"
+    state = (
+        AckState.UNMATCHED
+        if reading.unmatched_controls and not reading.outcomes
+        else AckState.APPLIED
+    )
     return store.set_ack_state(stored, state, "; ".join(notes))
 
 
@@ -135,7 +141,7 @@ def apply_ta1(store: Repository, stored: AckItem, outcome: Outcome | None = None
         for version in store.interchange_versions(
             stored.our_id, stored.partner, stored.target_control
         )
-        if version.status == "complete"
+        if version.status == InterchangeStatus.COMPLETE
     ]
     if len(versions) > 1:
         dated = [
@@ -148,12 +154,12 @@ def apply_ta1(store: Repository, stored: AckItem, outcome: Outcome | None = None
     if not versions:
         return store.set_ack_state(
             stored,
-            "unmatched",
+            AckState.UNMATCHED,
             f"no interchange ISA13 {stored.target_control} was sent to {stored.partner}",
         )
     if len(versions) > 1:
         return store.set_ack_state(
-            stored, "ambiguous",
+            stored, AckState.AMBIGUOUS,
             f"ISA13 {stored.target_control} to {stored.partner} was used by {len(versions)} interchanges "
             "with the same date and time; this TA1 cannot tell them apart",
         )  # fmt: skip
@@ -166,7 +172,7 @@ def apply_ta1(store: Repository, stored: AckItem, outcome: Outcome | None = None
     reason = (
         "" if event_for_ta1(detail["status"]) else f"TA104 {detail['status']!r} is not A, E or R"
     )
-    return store.set_ack_state(stored, "applied", reason)
+    return store.set_ack_state(stored, AckState.APPLIED, reason)
 
 
 def apply_stored_acks(
@@ -175,24 +181,24 @@ def apply_stored_acks(
     """Acknowledgments that arrived before this interchange: apply them now."""
     for group_control in interchange.group_controls:
         for stored in store.acks_for_group(interchange.our_id, interchange.partner, group_control):
-            if stored.state in ("pending", "unmatched"):
+            if stored.state in (AckState.PENDING, AckState.UNMATCHED):
                 apply_group_ack(store, stored, outcome)
     for stored in store.acks_for_interchange(
         interchange.our_id, interchange.partner, interchange.interchange_control
     ):
-        if stored.state in ("pending", "unmatched"):
+        if stored.state in (AckState.PENDING, AckState.UNMATCHED):
             apply_ta1(store, stored, outcome)
 
 
 def revoke_group_acks(store: Repository, our: str, partner: str, group_control: str) -> None:
     """A GS06 now names two interchanges: its 999s no longer count for either."""
     for stored in store.acks_for_group(our, partner, group_control):
-        if stored.state == "applied":
+        if stored.state == AckState.APPLIED:
             for item in store.sets_of_group(our, partner, group_control):
                 store.revoke_from_set(item, stored.sk)
-        if stored.state != "ambiguous":
+        if stored.state != AckState.AMBIGUOUS:
             store.set_ack_state(
-                stored, "ambiguous",
+                stored, AckState.AMBIGUOUS,
                 f"GS06 {group_control} to {partner} was used by several interchanges; "
                 "this 999 cannot tell them apart",
             )  # fmt: skip
@@ -205,7 +211,7 @@ def revoke_ambiguous_ta1s(
     versions = [
         v
         for v in store.interchange_versions(our, partner, interchange_control)
-        if v.status == "complete"
+        if v.status == InterchangeStatus.COMPLETE
     ]
     for stored in store.acks_for_interchange(our, partner, interchange_control):
         detail = stored.detail
@@ -221,12 +227,12 @@ def revoke_ambiguous_ta1s(
                         store.revoke_from_set(item, stored.sk)
             apply_ta1(store, stored)
             continue
-        if stored.state == "applied":
+        if stored.state == AckState.APPLIED:
             for version in versions:
                 for item in store.sets_of_interchange(version):
                     store.revoke_from_set(item, stored.sk)
         store.set_ack_state(
-            stored, "ambiguous",
+            stored, AckState.AMBIGUOUS,
             f"ISA13 {interchange_control} to {partner} was used by {len(versions)} interchanges; "
             "this TA1 cannot tell them apart",
         )  # fmt: skip

@@ -14,7 +14,7 @@ from typing import Any
 
 from acktrack.domain import identifiers
 from acktrack.domain.identifiers import clip
-from acktrack.domain.status import Event, event_for_ik5, event_for_ta1
+from acktrack.domain.status import Event, Status, event_for_ik5, event_for_ta1
 from acktrack.x12 import codes
 from acktrack.x12.records import ElementError, GroupAcknowledgment, SegmentError, SetAcknowledgment
 
@@ -311,7 +311,7 @@ def member_reason(acks: dict[str, dict[str, Any]], ordinal: int, status: str) ->
         for a in acks.values()
         if a.get("event") in ("ta1_rejected", "set_rejected") and not a.get("revoked")
     ]
-    if status == "rejected" and rejecting:
+    if status == Status.REJECTED and rejecting:
         parts: list[str] = []
         for ack in sorted(rejecting, key=lambda a: (a.get("kind") != "TA1", a.get("id", ""))):
             own = [

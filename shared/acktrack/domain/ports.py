@@ -8,6 +8,7 @@ from datetime import tzinfo
 from typing import Any, BinaryIO, Protocol
 from zoneinfo import ZoneInfo
 
+from acktrack.domain.status import FileOutcome
 from acktrack.domain.tracked import ObjectRef
 
 
@@ -94,9 +95,7 @@ def sender_problem(key: str, senders: set[str], config: PipelineConfig) -> str:
 class Outcome:
     """What happened to one object; every field is safe to log (no PHI, no raw keys)."""
 
-    outcome: (
-        str  # tracked | duplicate | redelivered | acknowledgments | quarantined | fanned_out | part
-    )
+    outcome: FileOutcome
     reason: str = ""
     interchanges: int = 0
     sets: int = 0

@@ -19,6 +19,34 @@ class Status(StrEnum):
     REJECTED = "rejected"  # IK5 R/M/W/X, AK9 rejection without AK2 loops, or TA1 R
 
 
+class AckState(StrEnum):
+    """A stored acknowledgment: waiting for what it answers, applied, or not applicable."""
+
+    PENDING = "pending"
+    APPLIED = "applied"
+    UNMATCHED = "unmatched"  # nothing sent matches it (yet: an 834 may still arrive)
+    AMBIGUOUS = "ambiguous"  # a reused control number: it cannot tell two interchanges apart
+
+
+class InterchangeStatus(StrEnum):
+    INGESTING = "ingesting"
+    COMPLETE = "complete"  # its members counted, exactly once
+
+
+class FileOutcome(StrEnum):
+    """What happened to one object (an S3 file, or one part of a file cut in parts)."""
+
+    TRACKED = "tracked"
+    DUPLICATE = "duplicate"  # the same interchange under another key
+    REDELIVERED = "redelivered"
+    ACKNOWLEDGMENTS = "acknowledgments"
+    EFFECTUATION = "effectuation"
+    ACKNOWLEDGMENTS_AND_EFFECTUATION = "acknowledgments and effectuation"
+    QUARANTINED = "quarantined"
+    FANNED_OUT = "fanned_out"  # cut in parts; the last part records the file's outcome
+    PART = "part"
+
+
 class Event(StrEnum):
     TA1_ACCEPTED = "ta1_accepted"
     TA1_REJECTED = "ta1_rejected"

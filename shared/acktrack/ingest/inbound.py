@@ -27,6 +27,7 @@ from acktrack.correlate.responses import (
 )
 from acktrack.domain.identifiers import clip
 from acktrack.domain.ports import ObjectSource, Outcome, PipelineConfig, sender_problem
+from acktrack.domain.status import AckState, FileOutcome
 from acktrack.domain.tracked import ObjectRef, iso, to_utc
 from acktrack.ingest.effectuation import ingest_effectuation
 from acktrack.ingest.steps import quarantine
@@ -92,9 +93,11 @@ def ingest_inbound(
             ref, source, store,
             f"an inbound file must hold 999, 997 or TA1 acknowledgments or an effectuation 834; this one holds {found}",
         )  # fmt: skip
-    kind = "acknowledgments" if group_acks or interchange_acks else "effectuation"
-    if kind == "acknowledgments" and "834" in kinds:
-        kind = "acknowledgments and effectuation"
+    kind = (
+        FileOutcome.ACKNOWLEDGMENTS if group_acks or interchange_acks else FileOutcome.EFFECTUATION
+    )
+    if kind == FileOutcome.ACKNOWLEDGMENTS and "834" in kinds:
+        kind = FileOutcome.ACKNOWLEDGMENTS_AND_EFFECTUATION
     try:
         group_details = [_stored_group_ack(group_ack, ref, config) for group_ack in group_acks]
     except AcknowledgmentTooLarge as error:
@@ -102,13 +105,13 @@ def ingest_inbound(
     outcome = Outcome(kind, acknowledgments=len(group_acks) + len(interchange_acks))
     for detail in group_details:
         stored = store.put_ack(detail)
-        if stored.state != "applied":
+        if stored.state != AckState.APPLIED:
             _count(outcome, apply_group_ack(store, stored, outcome))
         else:
             outcome.applied += 1
     for ta1 in interchange_acks:
         stored = store.put_ack(_stored_ta1(ta1, ref, config))
-        if stored.state != "applied":
+        if stored.state != AckState.APPLIED:
             _count(outcome, apply_ta1(store, stored, outcome))
         else:
             outcome.applied += 1
@@ -120,7 +123,7 @@ def ingest_inbound(
 
 
 def _count(outcome: Outcome, state: str) -> None:
-    if state == "applied":
+    if state == AckState.APPLIED:
         outcome.applied += 1
     else:
         outcome.unmatched += 1

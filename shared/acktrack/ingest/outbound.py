@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from acktrack.domain.index import FileIndex, index_file
 from acktrack.domain.ports import ObjectSource, Outcome, PartQueue, PipelineConfig
+from acktrack.domain.status import FileOutcome, InterchangeStatus
 from acktrack.domain.tracked import (
     ObjectRef,
     TrackedInterchange,
@@ -62,7 +63,7 @@ def ingest_outbound(
     if problem:
         return quarantine(ref, source, store, problem)
 
-    outcome = Outcome("tracked", interchanges=len(index.interchanges))
+    outcome = Outcome(FileOutcome.TRACKED, interchanges=len(index.interchanges))
     plans: list[Plan] = []
     for interchange in index.interchanges:
         if not interchange.enrollment_sets:
@@ -95,9 +96,9 @@ def ingest_outbound(
                 plan.interchange
             )  # last: a failure before it is finished on retry
     if outcome.duplicates and all(plan.duplicate for plan in plans):
-        outcome.outcome = "duplicate"
+        outcome.outcome = FileOutcome.DUPLICATE
     elif not plans and outcome.redelivered:
-        outcome.outcome = "redelivered"
+        outcome.outcome = FileOutcome.REDELIVERED
     store.record_object(ref, outcome)
     return outcome
 
@@ -121,7 +122,7 @@ def _decide(
         planned.our_id, planned.partner, planned.interchange_control
     )
     same = next((v for v in versions if v.sk == planned.sk), None)
-    if same is not None and same.status == "complete":
+    if same is not None and same.status == InterchangeStatus.COMPLETE:
         if (same.source_bucket, same.source_key) != (ref.bucket, ref.key):
             outcome.duplicates += 1
             store.record_duplicate(same, ref)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from acktrack.domain.index import index_file
 from acktrack.domain.ports import ObjectSource, Outcome, PartQueue, PipelineConfig
+from acktrack.domain.status import FileOutcome
 from acktrack.domain.tracked import (
     MAX_FINDINGS_KEPT,
     ObjectRef,
@@ -141,7 +142,7 @@ def fan_out(
         for index, part in enumerate(ranges)
     ]  # fmt: skip
     queue.send([{"id": str(index), "body": body} for index, body in enumerate(orders)])
-    outcome.outcome, outcome.parts = "fanned_out", len(ranges)
+    outcome.outcome, outcome.parts = FileOutcome.FANNED_OUT, len(ranges)
     return True
 
 
@@ -196,7 +197,7 @@ def ingest_part(
     with source.open(ref, order.start, order.end) as stream:
         reader = X12Reader(stream, resume=resume, partial=order.end is not None)
         families = write_members(reader.records(), sets, store, ref.received_at)
-    found = Outcome("part")
+    found = Outcome(FileOutcome.PART)
     reconcile_families(store, families, found)
     result = {"sets": sets.result(), "findings": found.findings,
               "by_partner": found.by_partner, "effectuated": found.effectuated}  # fmt: skip
@@ -217,7 +218,7 @@ def finish(
     with source.open(ref) as stream:
         index = index_file(stream)  # envelopes only: the sets' counts and findings
     wanted = {int(entry["sequence"]): entry for entry in order.interchanges}
-    outcome = Outcome("tracked", interchanges=len(index.interchanges), parts=order.parts)
+    outcome = Outcome(FileOutcome.TRACKED, interchanges=len(index.interchanges), parts=order.parts)
     outcome.notices.extend(order.notices)
     plans: list[Plan] = []
     for interchange in index.interchanges:
@@ -238,7 +239,7 @@ def finish(
     for plan in plans:
         store.settle_interchange(plan.interchange)
     if outcome.duplicates and plans and all(plan.duplicate for plan in plans):
-        outcome.outcome = "duplicate"
+        outcome.outcome = FileOutcome.DUPLICATE
     store.record_object(ref, outcome)
     store.finish_job(order.job)  # last: a failure before it is finished on redelivery
     return outcome

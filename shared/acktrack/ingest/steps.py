@@ -14,6 +14,7 @@ from acktrack.correlate import acknowledgments
 from acktrack.domain.family import Family
 from acktrack.domain.identifiers import clip
 from acktrack.domain.ports import ObjectSource, Outcome
+from acktrack.domain.status import FileOutcome
 from acktrack.domain.tracked import ObjectRef, TrackedInterchange, TrackedSet, track_member
 from acktrack.x12 import Finding, MemberTransaction, TransactionHeader
 from acktrack.x12.reader import Record
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 def quarantine(ref: ObjectRef, source: ObjectSource, store: Repository, reason: str) -> Outcome:
     """Keep an unusable file aside with its reason; nothing else is lost or stopped."""
     key = source.quarantine(ref, reason)
-    outcome = Outcome("quarantined", reason=reason, quarantine_key=key)
+    outcome = Outcome(FileOutcome.QUARANTINED, reason=reason, quarantine_key=key)
     store.record_object(ref, outcome)
     return outcome
 

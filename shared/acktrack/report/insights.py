@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from acktrack.correlate.responses import describe_ack, describe_error
 from acktrack.domain.family import KINDS
+from acktrack.domain.status import Status
 from acktrack.x12 import codes
 
 if TYPE_CHECKING:
@@ -88,7 +89,7 @@ def stats(store: Repository, since: datetime) -> dict[str, Any]:
         for item in store.sets_since(partner.our_id, partner.partner, since_text):
             members = int(item.members)
             sent += members
-            if item.status == "rejected":
+            if item.status == Status.REJECTED:
                 rejected += members
                 for code in error_codes(item):
                     by_code[code] += members

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from acktrack.correlate.responses import describe_ack, member_reason
+from acktrack.domain.status import Status
 from acktrack.x12 import codes
 
 AGE_BUCKETS = (("< 2 days", 0, 48), ("2-3 days", 48, 96), ("4-7 days", 96, 192), ("8-30 days", 192, 744),
@@ -203,7 +204,7 @@ def hours_between(start: datetime, end: datetime) -> float:
 
 def needs_members(item: SetView, as_of: datetime, sla_hours: float) -> bool:
     """Rejected and overdue sets are listed member by member; the rest only counted."""
-    return item.status == "rejected" or hours_between(item.sent_at, as_of) > sla_hours
+    return item.status == Status.REJECTED or hours_between(item.sent_at, as_of) > sla_hours
 
 
 def build_report(
@@ -238,7 +239,7 @@ def build_report(
     ):
         age = hours_between(item.sent_at, as_of)
         bucket = age_bucket(age)
-        if item.status == "rejected":
+        if item.status == Status.REJECTED:
             status = "rejected"
             rejected_open += item.members
             rejections.append(_rejection(item))
@@ -255,7 +256,9 @@ def build_report(
             cell["members"] += item.members
             cell["sets"] += 1
             continue
-        cell = table[(item.partner, status if status == "rejected" else "pending overdue", bucket)]
+        cell = table[
+            (item.partner, status if status == Status.REJECTED else "pending overdue", bucket)
+        ]
         cell["members"] += item.members
         cell["sets"] += 1
         for member in item.member_rows or []:
@@ -417,7 +420,7 @@ def _rate(part: int, whole: int) -> float:
 
 
 def _reason(item: SetView, member: MemberView, status: str, age: float, sla_hours: float) -> str:
-    if status == "rejected":
+    if status == Status.REJECTED:
         return member_reason(item.acks, member.ordinal, status)
     known = member_reason(item.acks, member.ordinal, "pending")
     warning = (

@@ -9,6 +9,7 @@ from typing import Any
 from pynamodb.exceptions import PutError
 from pynamodb.expressions.update import Action
 
+from acktrack.domain.status import AckState
 from acktrack.store import keys
 from acktrack.store.base import TableStore
 from acktrack.store.dynamo import conditional_failure
@@ -36,7 +37,7 @@ class AckStore(TableStore):
             for number, blob in enumerate(chunks):
                 AckChunkItem(chunk_pk, f"C#{number:05d}", sets=blob).save()
             fields["detail"] = {**detail, "sets": [], "set_chunks": len(chunks)}
-        item = AckItem(pk, data["ack_id"], state="pending", **fields)
+        item = AckItem(pk, data["ack_id"], state=AckState.PENDING, **fields)
         try:
             item.save(condition=AckItem.pk.does_not_exist())
             return item
@@ -58,7 +59,7 @@ class AckStore(TableStore):
 
     def set_ack_state(self, item: AckItem, state: str, reason: str) -> str:
         actions: list[Action] = [AckItem.state.set(state), AckItem.reason.set(reason)]
-        if state in ("unmatched", "ambiguous"):
+        if state in (AckState.UNMATCHED, AckState.AMBIGUOUS):
             actions += [
                 AckItem.rk.set(keys.REPORT_UNMATCHED),
                 AckItem.rs.set(f"{item.received_at}#{item.pk}#{item.sk}"),

@@ -19,6 +19,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from acktrack.domain.ports import Outcome
+from acktrack.domain.status import FileOutcome, InterchangeStatus
 from acktrack.domain.tracked import (
     ObjectRef,
     TrackedInterchange,
@@ -67,7 +68,7 @@ class Repository(FamilyStore, AckStore, JobStore):
             interchange_date=planned.interchange_date,
             interchange_time=planned.interchange_time,
             digest=planned.digest,
-            status="ingesting",
+            status=InterchangeStatus.INGESTING,
             source_bucket=planned.source_bucket,
             source_key=planned.source_key,
             received_at=planned.received_at,
@@ -94,11 +95,11 @@ class Repository(FamilyStore, AckStore, JobStore):
             transaction.update(
                 InterchangeItem(planned.pk, planned.sk),
                 actions=[
-                    InterchangeItem.status.set("complete"),
+                    InterchangeItem.status.set(InterchangeStatus.COMPLETE),
                     InterchangeItem.source_bucket.set(planned.source_bucket),
                     InterchangeItem.source_key.set(planned.source_key),
                 ],
-                condition=InterchangeItem.status == "ingesting",
+                condition=InterchangeItem.status == InterchangeStatus.INGESTING,
             )
             members, sets = planned.members, len(planned.sets)
             transaction.update(
@@ -330,7 +331,7 @@ class Repository(FamilyStore, AckStore, JobStore):
             quarantine_key=outcome.quarantine_key,
             detail=outcome.to_log(),
         )
-        if outcome.outcome == "quarantined":
+        if outcome.outcome == FileOutcome.QUARANTINED:
             item.rk = keys.REPORT_QUARANTINE
             item.rs = f"{iso(ref.received_at)}#{item.pk}#{item.sk}"
         try:

@@ -136,28 +136,32 @@ def ack_from_detail(detail: dict[str, Any]) -> StoredGroupAck:
     for response in detail.get("sets", []):
         errors = [
             SegmentError(
-                error["segment_id"],
-                error["position"],
-                error["loop_id"],
-                error["code"],
-                [ElementError(*element) for element in error["elements"]],
+                segment_id=error["segment_id"],
+                position=error["position"],
+                loop_id=error["loop_id"],
+                code=error["code"],
+                element_errors=[ElementError(*element) for element in error["elements"]],
             )
             for error in response.get("segment_errors", [])
         ]
         sets.append(
             SetAcknowledgment(
-                response.get("set_id", "834"),
-                response["control"],
-                "",
-                response["status"],
-                list(response.get("error_codes", [])),
-                errors,
+                set_id=response.get("set_id", "834"),
+                control=response["control"],
+                implementation="",
+                status=response["status"],
+                error_codes=list(response.get("error_codes", [])),
+                segment_errors=errors,
             )
         )
     return StoredGroupAck(
-        detail.get("functional_id", ""), detail.get("group_control", ""), detail.get("version", ""),
-        detail.get("status", ""), list(detail.get("error_codes", [])), sets,
-    )  # fmt: skip
+        functional_id=detail.get("functional_id", ""),
+        group_control=detail.get("group_control", ""),
+        version=detail.get("version", ""),
+        status=detail.get("status", ""),
+        error_codes=list(detail.get("error_codes", [])),
+        sets=sets,
+    )
 
 
 def read_group_acknowledgment(

@@ -77,8 +77,9 @@ class PartOrder:
 
     @property
     def ref(self) -> ObjectRef:
-        return ObjectRef(self.bucket, self.key, self.size, self.version_id,
-                         datetime.fromisoformat(self.received_at))  # fmt: skip
+        return ObjectRef(bucket=self.bucket, key=self.key, size=self.size,
+                         version_id=self.version_id,
+                         received_at=datetime.fromisoformat(self.received_at))  # fmt: skip
 
     def to_message(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"))
@@ -135,10 +136,12 @@ def fan_out(
     ]  # fmt: skip
     store.begin_job(job, len(ranges))  # a redelivered event sends the same orders again
     orders = [
-        PartOrder(job, index, len(ranges), ref.bucket, ref.key, ref.version_id, ref.size,
-                  ref.received_at.isoformat(), part.start, part.end,
-                  part.resume.to_dict() if part.resume else None, interchanges,
-                  sorted(set(outcome.notices))).to_message()
+        PartOrder(
+            job=job, index=index, parts=len(ranges), bucket=ref.bucket, key=ref.key,
+            version_id=ref.version_id, size=ref.size, received_at=ref.received_at.isoformat(),
+            start=part.start, end=part.end, resume=part.resume.to_dict() if part.resume else None,
+            interchanges=interchanges, notices=sorted(set(outcome.notices)),
+        ).to_message()
         for index, part in enumerate(ranges)
     ]  # fmt: skip
     queue.send([{"id": str(index), "body": body} for index, body in enumerate(orders)])

@@ -113,7 +113,8 @@ def acknowledgment_table(figures: dict[str, Any]) -> str:
         f"- Acknowledgment targets (O(sets), whatever the member count): {acks_ok} "
         f"({one['ack_999']['requests']:,} requests for 1,000 sets with {one['members']:,} or {ten['members']:,} "
         f"members; {big['ta1_reject']['requests']:,} for a {big['members']:,}-member interchange, as for "
-        f"{small['members']:,}). Two requests per set: read the set, move it and its counters in one transaction.",
+        f"{small['members']:,}). Sets are read by query and move in shared transactions of up to 100 "
+        "items (the sets and the counters they move).",
         f"- Report target (≤ about 2,000 items with {big['report']['confirmed']:,} confirmed and "
         f"{big['report']['pending']:,} pending): {'met' if report_ok else 'MISSED'} "
         f"({big['report']['items_read']:,} items in {big['report']['requests']} queries of the sparse index; "

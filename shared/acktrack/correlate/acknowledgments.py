@@ -25,14 +25,12 @@ from acktrack.correlate.responses import (
     segment_error_detail,
     ta1_summary,
 )
-from acktrack.domain.ports import Outcome
-from acktrack.domain.status import AckState, InterchangeStatus, Status, event_for_ta1
+from acktrack.domain.ports import AcknowledgmentStore, Outcome
+from acktrack.domain.status import AckState, Applied, InterchangeStatus, Status, event_for_ta1
 from acktrack.domain.tracked import TrackedInterchange
 
 if TYPE_CHECKING:
     from acktrack.store.models import AckItem, SetItem
-    from acktrack.store.repository import Repository
-    from acktrack.store.set_acks import Applied
 
 
 def _observe(outcome: Outcome | None, applied: Applied) -> None:
@@ -53,7 +51,9 @@ def _observe(outcome: Outcome | None, applied: Applied) -> None:
         outcome.ack_seconds.append((before.partner, round((acknowledged - sent).total_seconds())))
 
 
-def apply_group_ack(store: Repository, stored: AckItem, outcome: Outcome | None = None) -> str:
+def apply_group_ack(
+    store: AcknowledgmentStore, stored: AckItem, outcome: Outcome | None = None
+) -> str:
     """Apply a stored 999 response for one group; return the ack's new state."""
     detail = store.ack_detail(stored)
     ack = ack_from_detail(detail)
@@ -133,7 +133,7 @@ def _omitted_errors(detail: dict[str, Any]) -> dict[str, int]:
     return omitted
 
 
-def apply_ta1(store: Repository, stored: AckItem, outcome: Outcome | None = None) -> str:
+def apply_ta1(store: AcknowledgmentStore, stored: AckItem, outcome: Outcome | None = None) -> str:
     """Apply a stored TA1 to every set of the interchange it names."""
     detail = stored.detail
     versions = [
@@ -176,7 +176,7 @@ def apply_ta1(store: Repository, stored: AckItem, outcome: Outcome | None = None
 
 
 def apply_stored_acks(
-    store: Repository, interchange: TrackedInterchange, outcome: Outcome | None = None
+    store: AcknowledgmentStore, interchange: TrackedInterchange, outcome: Outcome | None = None
 ) -> None:
     """Acknowledgments that arrived before this interchange: apply them now."""
     for group_control in interchange.group_controls:
@@ -190,7 +190,9 @@ def apply_stored_acks(
             apply_ta1(store, stored, outcome)
 
 
-def revoke_group_acks(store: Repository, our: str, partner: str, group_control: str) -> None:
+def revoke_group_acks(
+    store: AcknowledgmentStore, our: str, partner: str, group_control: str
+) -> None:
     """A GS06 now names two interchanges: its 999s no longer count for either."""
     for stored in store.acks_for_group(our, partner, group_control):
         if stored.state == AckState.APPLIED:
@@ -205,7 +207,7 @@ def revoke_group_acks(store: Repository, our: str, partner: str, group_control: 
 
 
 def revoke_ambiguous_ta1s(
-    store: Repository, our: str, partner: str, interchange_control: str
+    store: AcknowledgmentStore, our: str, partner: str, interchange_control: str
 ) -> None:
     """An ISA13 now names several interchanges: keep only TA1s their date and time place."""
     versions = [

@@ -7,8 +7,10 @@ outranks everything: it rejects every member, whatever a 999 says before or afte
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any, NamedTuple
 
 
 class Status(StrEnum):
@@ -131,3 +133,43 @@ def event_for_ta1(code: str) -> Event | None:
     if code == "R":
         return Event.TA1_REJECTED
     return None
+
+
+Entries = dict[str, Any]  # a set's acknowledgment entries: entry id -> summary
+
+
+@dataclass(frozen=True, slots=True)
+class Refolded:
+    """A set's entries after a change, and what they fold to."""
+
+    updates: Entries  # entries new or changed
+    status: Status
+    first_999_at: str | None  # the earliest 999 still counting (time to acknowledge)
+    status_at: str | None  # the latest deciding acknowledgment
+
+
+def refold(entries: Entries, change: Callable[[Entries], Entries]) -> Refolded:
+    """Apply ``change`` to a set's entries and fold them again: revoked entries no longer
+    count, and the same entries always give the same status (order and repeats do not)."""
+    changed = change(dict(entries))
+    live = [v for v in changed.values() if v.get("event") and not v.get("revoked")]
+    times = [
+        v["at"]
+        for v in changed.values()
+        if v.get("kind") == "999" and v.get("at") and not v.get("revoked")
+    ]
+    deciding = [v["at"] for v in live if v.get("at")]
+    return Refolded(
+        updates={key: value for key, value in changed.items() if entries.get(key) != value},
+        status=fold(Event(v["event"]) for v in live),
+        first_999_at=min(times) if times else None,
+        status_at=max(deciding) if deciding else None,
+    )
+
+
+class Applied(NamedTuple):
+    """A set before an acknowledgment, and its status and first 999 time after."""
+
+    before: Any  # the sent set as the store holds it
+    status: str
+    first_999_at: str | None

@@ -19,7 +19,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from acktrack.domain.ports import Outcome
-from acktrack.domain.status import FileOutcome, InterchangeStatus
+from acktrack.domain.status import Applied, FileOutcome, InterchangeStatus
 from acktrack.domain.tracked import (
     ObjectRef,
     TrackedInterchange,
@@ -43,7 +43,7 @@ from acktrack.store.models import (
     PartnerItem,
     SetItem,
 )
-from acktrack.store.set_acks import Applied, Change
+from acktrack.store.set_acks import Change
 
 
 class Repository(FamilyStore, AckStore, JobStore):

@@ -16,14 +16,13 @@ import random
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, NamedTuple
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from acktrack.domain.status import COUNTED, OPEN, RANK, Event, Status, fold
+from acktrack.domain.status import COUNTED, OPEN, RANK, Applied, Entries, Status, refold
 from acktrack.store import keys
 from acktrack.store.dynamo import (
     CONFLICT_RETRIES,
@@ -34,7 +33,6 @@ from acktrack.store.dynamo import (
 )
 from acktrack.store.models import CounterItem, SetItem
 
-Entries = dict[str, Any]  # acknowledgment entry id -> summary
 Change = Callable[[Entries], Entries]
 
 MAX_ITEMS = 100  # TransactWriteItems' limit
@@ -60,39 +58,21 @@ class SetChange:
         return len(json.dumps(self.updates, default=str)) + _ITEM_OVERHEAD
 
 
-class Applied(NamedTuple):
-    """A set before an acknowledgment, and its status and first 999 time after."""
-
-    before: SetItem
-    status: str
-    first_999_at: str | None
-
-
 def entries_of(item: SetItem) -> Entries:
     return dict(item.acks.as_dict()) if item.acks is not None else {}
 
 
 def plan(current: SetItem, change: Change) -> SetChange | None:
     """The write ``change`` needs on ``current`` (None: nothing changes)."""
-    entries = entries_of(current)
-    changed = change(entries)
-    live = [v for v in changed.values() if v.get("event") and not v.get("revoked")]
-    status = fold(Event(v["event"]) for v in live)
-    updates = {key: value for key, value in changed.items() if entries.get(key) != value}
-    if not updates and status == current.status:
+    after = refold(entries_of(current), change)
+    if not after.updates and after.status == current.status:
         return None
-    times = [
-        v["at"]
-        for v in changed.values()
-        if v.get("kind") == "999" and v.get("at") and not v.get("revoked")
-    ]
-    deciding = [v["at"] for v in live if v.get("at")]
     return SetChange(
         before=current,
-        updates=updates,
-        status=status,
-        first_999_at=min(times) if times else None,
-        status_at=max(deciding) if deciding else None,
+        updates=after.updates,
+        status=after.status,
+        first_999_at=after.first_999_at,
+        status_at=after.status_at,
     )
 
 

@@ -1,17 +1,9 @@
-"""Acknowledgments land (TA1, 999, 997): store each one, then apply it to what was sent.
+"""Acknowledgments and effectuations land (TA1, 999, 997, the insurer's 834): store each
+acknowledgment, then apply it to what was sent (``correlate.acknowledgments`` says how
+they are matched).
 
 Every acknowledgment is stored before it is matched, and every 834 looks for stored
-acknowledgments after its sets are written, so whichever arrives first, the pair
-meets. Applying is idempotent: a set keeps one entry per acknowledgment and its
-status is the fold of those entries' events (``status``), so late, repeated or
-reordered acknowledgments give the same result.
-
-Matching:
-- TA1 -> the interchange (our id, partner, ISA13), sender and receiver swapped; when
-  an ISA13 was reused, the TA1's date and time pick the interchange, if they can.
-- 999 -> the group (our id, partner, AK102), then each set by AK202; without AK2
-  loops, AK9 speaks for every set of the group. A GS06 used by two interchanges
-  makes its 999s ambiguous: they are kept, reported, and not applied.
+acknowledgments after its sets are written, so whichever arrives first, the pair meets.
 """
 
 from __future__ import annotations

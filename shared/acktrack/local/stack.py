@@ -294,11 +294,8 @@ class EmbeddedStack:
             code_dir=folder,
             handler=properties.get("Handler", "app.handler"),
             environment={
-                **{
-                    key: str(value)
-                    for key, value in properties.get("Environment", {}).get("Variables", {}).items()
-                },
-                "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon here
+                key: str(value)
+                for key, value in properties.get("Environment", {}).get("Variables", {}).items()
             },
             timeout=int(properties.get("Timeout", 3)),
             memory=int(properties.get("MemorySize", 128)),

@@ -267,10 +267,13 @@ class SesFault:
         events.unregister("after-call.sesv2.SendEmail", self._after)
 
     def _before(self, **_: Any) -> None:
-        if self.left and self.kind in ("throttled", "refused"):
+        if self.left and self.kind in ("throttled", "refused", "internal"):
             self.left -= 1
-            code = "TooManyRequestsException" if self.kind == "throttled" else "MessageRejected"
-            raise ClientError({"Error": {"Code": code, "Message": "injected"}}, "SendEmail")
+            code = {"throttled": "TooManyRequestsException", "refused": "MessageRejected",
+                    "internal": "InternalFailure"}[self.kind]  # fmt: skip
+            status = 500 if self.kind == "internal" else 400
+            raise ClientError({"Error": {"Code": code, "Message": "injected"},
+                               "ResponseMetadata": {"HTTPStatusCode": status}}, "SendEmail")  # fmt: skip
 
     def _after(self, **_: Any) -> None:
         if self.left and self.kind == "lost":
@@ -298,3 +301,40 @@ def test_a_report_date_is_emailed_exactly_once_when_ses_fails_or_its_answer_is_l
     else:
         assert first.result["email"]["message_id"]
         assert retry.result["email"]["already_sent"] == "2024-01-20"
+
+
+def test_an_ses_server_error_may_have_sent_the_email_so_it_is_not_sent_again(day: Day) -> None:
+    """A 5xx from SES is like a lost answer: the message may have been accepted."""
+    day.send("a.834", members=2, seed=38)
+    with SesFault("internal"):
+        run = day.stack.run_schedule(AS_OF)
+    assert run.ok and run.attempts == 2
+    assert run.result["email"]["uncertain"] == "2024-01-20"
+    assert day.emails() == []  # never twice; the log says to check, the marker how to resend
+    assert "may not have gone out" in day.stack.logs.getvalue()
+
+
+def test_two_runs_for_one_date_at_once_send_one_email(day: Day) -> None:
+    """The marker is claimed with a conditional write: the run that loses the claim sends nothing."""
+    day.send("a.834", members=2, seed=38)
+    s3, reports = day.stack.client("s3"), day.stack.bucket("Reports")
+    competed: list[str] = []
+
+    def compete(params: dict[str, Any], **_: Any) -> None:
+        if (
+            params.get("Key") == "reports/sent/2024-01-20.json"
+            and params.get("IfNoneMatch")
+            and not competed
+        ):
+            competed.append("claimed")  # the other run claims the date between read and claim
+            s3.put_object(Bucket=reports, Key=params["Key"], Body=b'{"state": "sending"}')
+
+    events = clients.s3().meta.events
+    events.register("before-parameter-build.s3.PutObject", compete)
+    try:
+        run = day.stack.run_schedule(AS_OF)
+    finally:
+        events.unregister("before-parameter-build.s3.PutObject", compete)
+    assert competed and run.ok
+    assert run.result["email"]["uncertain"] == "2024-01-20"
+    assert day.emails() == []  # this run sent nothing: the other one owns the date

@@ -64,21 +64,40 @@ _THROTTLED = frozenset({"Throttling", "ThrottlingException", "TooManyRequestsExc
 _SEND_ATTEMPTS = 6
 
 
-def _marker(bucket: str, key: str) -> dict[str, Any] | None:
+def _marker(bucket: str, key: str) -> tuple[dict[str, Any] | None, str | None]:
+    """The date's marker and its ETag (None, None: no marker yet)."""
     try:
-        body = clients.s3().get_object(Bucket=bucket, Key=key)["Body"].read()
+        response = clients.s3().get_object(Bucket=bucket, Key=key)
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-            return None
+            return None, None
         raise
-    recorded: dict[str, Any] = json.loads(body)
-    return recorded
+    recorded: dict[str, Any] = json.loads(response["Body"].read())
+    return recorded, response.get("ETag")
 
 
-def _mark(bucket: str, key: str, record: dict[str, Any]) -> None:
-    clients.s3().put_object(
-        Bucket=bucket, Key=key, Body=json.dumps(record).encode(), ContentType="application/json"
-    )
+def _mark(bucket: str, key: str, record: dict[str, Any], **condition: str) -> bool:
+    """Write the marker; with ``IfNoneMatch``/``IfMatch``, False if another run wrote first."""
+    try:
+        clients.s3().put_object(
+            Bucket=bucket, Key=key, Body=json.dumps(record).encode(),
+            ContentType="application/json", **condition,  # type: ignore[arg-type]
+        )  # fmt: skip
+    except ClientError as error:
+        if condition and error.response.get("Error", {}).get("Code") in _LOST_RACE:
+            return False
+        raise
+    return True
+
+
+_LOST_RACE = frozenset({"PreconditionFailed", "ConditionalRequestConflict"})
+
+
+def _ses_answered_no(error: Exception) -> bool:
+    """SES refused (4xx) or was never reached: nothing went out. A 5xx may have sent it."""
+    if isinstance(error, ClientError):
+        return int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 400)) < 500
+    return isinstance(error, (ConnectTimeoutError, EndpointConnectionError))
 
 
 def _send(send: Any) -> dict[str, Any]:
@@ -119,18 +138,10 @@ def deliver(report: Report, settings: Settings) -> dict[str, Any]:
         return result
     date = report_date(report.as_of, settings.report_timezone)
     marker = sent_marker_key(date)
-    earlier = _marker(bucket, marker) if bucket else None
-    state = EmailState(earlier.get("state", "sent")) if earlier is not None else None
-    if earlier is not None and state == EmailState.SENT:
-        result["email"] = {"already_sent": date, "message_id": earlier.get("message_id")}
-        return result
-    if earlier is not None and state == EmailState.SENDING:
-        result["email"] = {
-            "uncertain": date,
-            "since": earlier.get("started_at"),
-            "note": f"an earlier send's answer was lost; it may have gone out, so it is not sent "
-            f"twice (to send it again, delete s3://{bucket}/{marker})",
-        }
+    earlier, etag = _marker(bucket, marker) if bucket else (None, None)
+    done = _already_done(date, bucket or "", marker, earlier)
+    if done is not None:
+        result["email"] = done
         return result
     message = build_email(
         document, settings.report_sender, list(settings.report_recipients),
@@ -145,8 +156,14 @@ def deliver(report: Report, settings: Settings) -> dict[str, Any]:
     )
     record = {"report_date": date, "as_of": report.as_of.isoformat()}
     if bucket:
-        _mark(bucket, marker, {**record, "state": EmailState.SENDING.value,
-                               "started_at": datetime.now(UTC).isoformat()})  # fmt: skip
+        # Claimed by one run only: created if absent, or taken over from a "failed" marker.
+        claim = {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}
+        sending = {**record, "state": EmailState.SENDING.value,
+                   "started_at": datetime.now(UTC).isoformat()}  # fmt: skip
+        if not _mark(bucket, marker, sending, **claim):
+            result["email"] = _already_done(date, bucket, marker, _marker(bucket, marker)[0]) or {
+                "uncertain": date, "note": "another run claimed this date's email"}  # fmt: skip
+            return result
     try:
         response = _send(lambda: clients.ses().send_email(
             FromEmailAddress=settings.report_sender,
@@ -154,9 +171,8 @@ def deliver(report: Report, settings: Settings) -> dict[str, Any]:
             Content={"Raw": {"Data": message}},
             **extra,
         ))  # fmt: skip
-    except (ClientError, ConnectTimeoutError, EndpointConnectionError):
-        # SES answered with a refusal, or was never reached: nothing went out.
-        if bucket:
+    except Exception as error:
+        if bucket and _ses_answered_no(error):  # nothing went out: a retry may send
             _mark(bucket, marker, {**record, "state": EmailState.FAILED.value})
         raise
     result["email"] = {
@@ -169,3 +185,22 @@ def deliver(report: Report, settings: Settings) -> dict[str, Any]:
         _mark(bucket, marker, {**record, "state": EmailState.SENT.value,
                                "message_id": response.get("MessageId")})  # fmt: skip
     return result
+
+
+def _already_done(
+    date: str, bucket: str, marker: str, earlier: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """What the email result is when this run must not send (None: it may)."""
+    if earlier is None:
+        return None
+    state = EmailState(earlier.get("state", "sent"))
+    if state == EmailState.SENT:
+        return {"already_sent": date, "message_id": earlier.get("message_id")}
+    if state == EmailState.SENDING:
+        return {
+            "uncertain": date,
+            "since": earlier.get("started_at"),
+            "note": f"an earlier send's answer was lost or is still coming; it may have gone out, "
+            f"so it is not sent twice (to send it again, delete s3://{bucket}/{marker})",
+        }
+    return None

@@ -175,7 +175,7 @@ def timeline(
     for known in store.partners():
         if partner and known.partner != partner:
             continue
-        members, records, findings = store.family(known.our_id, known.partner, subscriber_id)
+        members, records, findings, _ = store.family(known.our_id, known.partner, subscriber_id)
         for member in members:
             item = store.get_set(member.set_pk, member.set_sk)
             if item is None:

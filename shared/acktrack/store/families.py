@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
@@ -25,6 +25,15 @@ from acktrack.store.models import (
 )
 
 
+class Partition(NamedTuple):
+    """One subscriber's partition as read: members, insurer records, findings, counted members."""
+
+    members: list[MemberItem]
+    records: list[EffectuationItem]
+    findings: list[QualityItem]
+    counted: set[str]
+
+
 @dataclass(slots=True)
 class FamilyChange:
     """What one reconciliation changed (for metrics; every field is a count or a code)."""
@@ -37,14 +46,13 @@ class FamilyChange:
 class FamilyStore(TableStore):
     """A subscriber's family partition: members, the insurer's records, the findings."""
 
-    def family(
-        self, our: str, partner: str, subscriber_id: str
-    ) -> tuple[list[MemberItem], list[EffectuationItem], list[QualityItem]]:
+    def family(self, our: str, partner: str, subscriber_id: str) -> Partition:
         """Everything known about one subscriber id: one consistent query of its partition."""
         connection = MemberItem._get_connection()
         members: list[MemberItem] = []
         records: list[EffectuationItem] = []
         findings: list[QualityItem] = []
+        counted: set[str] = set()  # member sks counted as effectuated (their C# markers)
         start: Any = None
         while True:
             page = connection.query(
@@ -60,9 +68,11 @@ class FamilyStore(TableStore):
                     findings.append(QualityItem.from_raw_data(raw))
                 elif sort.startswith("M#"):
                     members.append(MemberItem.from_raw_data(raw))
+                elif sort.startswith("C#"):
+                    counted.add("M" + sort[1:])
             start = page.get("LastEvaluatedKey")
             if not start:
-                return members, records, findings
+                return Partition(members, records, findings, counted)
 
     def reconcile_family(
         self,
@@ -94,12 +104,12 @@ class FamilyStore(TableStore):
         our: str,
         partner: str,
         subscriber_id: str,
-        family: tuple[list[MemberItem], list[EffectuationItem], list[QualityItem]],
+        family: Partition,
         change: FamilyChange,
         added: dict[str, str],
     ) -> bool:
         """One pass over what was read; True when it wrote something."""
-        members, records, existing = family
+        members, records, existing, counted = family
         by_ref = {(item.pk, item.sk): item for item in members}
         sent = {m.ref: m for m in (sent_member(item) for item in members)}
         known_records = {r.ref: r for r in (effectuation_record(item) for item in records)}
@@ -128,12 +138,14 @@ class FamilyStore(TableStore):
             confirming = state.effectuated.get(ref)
             target = confirming.record_id if confirming else None
             current = member.effectuated_by
-            if target != current:
-                self._set_effectuation(by_ref[ref], current, confirming, our, partner)
-                if confirming is not None:
-                    change.effectuated += 1
-                else:
-                    change.uneffectuated += 1
+            # The count follows the member's marker, whatever the member item went through
+            # (a second ingest of its interchange rewrites it whole).
+            was_counted = by_ref[ref].sk in counted
+            count = 1 if target and not was_counted else -1 if not target and was_counted else 0
+            if target != current or count:
+                self._set_effectuation(by_ref[ref], current, confirming, our, partner, count)
+                change.effectuated += max(count, 0)
+                change.uneffectuated += max(-count, 0)
                 wrote = True
         return wrote
 
@@ -209,7 +221,10 @@ class FamilyStore(TableStore):
         record: EffectuationRecord | None,
         our: str,
         partner: str,
+        count: int,
     ) -> None:
+        """Point a member at the insurer record confirming it (or at none) and move the
+        effectuated count by ``count`` (+1, -1 or 0), once: its marker item decides."""
         condition = (
             MemberItem.effectuated_by.does_not_exist()
             if current is None
@@ -242,35 +257,39 @@ class FamilyStore(TableStore):
                         f"{member.sent_at}#{member.set_id}#{int(member.ordinal):07d}"
                     ),
                 ]
-        counted = EffectuationCountItem(member.pk, "C" + member.sk[1:], expires=member.expires)
+        marker = EffectuationCountItem(member.pk, "C" + member.sk[1:], expires=member.expires)
         counter = CounterItem(keys.counter_pk(our, partner), "ALL")
+        fields = record.record_id if record else None
+        update_member = fields != current
 
         def build(transaction: TransactWrite) -> None:
-            transaction.update(member, actions=actions, condition=condition)
-            # Counted once per member: the marker's existence decides, whatever the member
-            # item went through (a rewrite by a second ingest of its interchange).
-            if record is not None:
-                transaction.save(counted, condition=EffectuationCountItem.pk.does_not_exist())
-                transaction.update(counter, actions=[CounterItem.members_effectuated.add(1)])
-            else:
-                transaction.delete(counted, condition=EffectuationCountItem.pk.exists())
-                transaction.update(counter, actions=[CounterItem.members_effectuated.add(-1)])
+            # PynamoDB sends deletes and puts before updates: the marker, the member, the counter.
+            if count > 0:
+                transaction.save(marker, condition=EffectuationCountItem.pk.does_not_exist())
+            elif count < 0:
+                transaction.delete(marker, condition=EffectuationCountItem.pk.exists())
+            if update_member:
+                transaction.update(member, actions=actions, condition=condition)
+            if count:
+                transaction.update(counter, actions=[CounterItem.members_effectuated.add(count)])
 
         try:
             transact(self._connection(), build, "effectuation")
         except TransactWriteError as error:
-            # PynamoDB sends deletes and puts before updates: the marker, the member, the counter.
-            marker, member_reason = [*_reasons(error), "None", "None"][:2]
+            reasons = _reasons(error)
+            member_reason = reasons[1] if count and update_member and len(reasons) > 1 else (
+                reasons[0] if update_member and not count and reasons else "None")  # fmt: skip
             if member_reason == "ConditionalCheckFailed":
                 return  # someone else changed it first: their reconciliation saw the same family
-            if marker != "ConditionalCheckFailed":
+            if not count or not reasons or reasons[0] != "ConditionalCheckFailed":
                 raise
-            # Counted already (or never): the member's fields alone.
-            try:
-                member.update(actions=actions, condition=condition)
-            except UpdateError as update_error:
-                if not conditional_failure(update_error):
-                    raise
+            # The marker says it was counted (or uncounted) already: the member's fields alone.
+            if update_member:
+                try:
+                    member.update(actions=actions, condition=condition)
+                except UpdateError as update_error:
+                    if not conditional_failure(update_error):
+                        raise
 
     def quality_findings(self, since: str) -> Iterator[QualityItem]:
         for shard in range(keys.OPEN_SHARDS):
@@ -290,9 +309,6 @@ def _reasons(error: Exception) -> list[str]:
     return [reason.code if reason is not None else "None" for reason in found]
 
 
-def _evidence(
-    family: tuple[list[MemberItem], list[EffectuationItem], list[QualityItem]],
-) -> set[str]:
+def _evidence(family: Partition) -> set[str]:
     """The members and insurer records a family's findings are computed from."""
-    members, records, _ = family
-    return {item.sk for item in members} | {item.sk for item in records}
+    return {item.sk for item in family.members} | {item.sk for item in family.records}

@@ -228,9 +228,13 @@ class SetAckWriter:
         try:
             transact(self._connection(), build, f"{len(batch)} sets")
         except (TransactWriteError, StoreError) as error:
-            if isinstance(error, TransactWriteError) and not conditional_failure(error):
+            too_large = "ValidationException" in str(getattr(error, "cause_response_code", ""))
+            if isinstance(error, TransactWriteError) and not (
+                conditional_failure(error) or too_large
+            ):
                 raise
-            # A set changed meanwhile (or its write already landed): one at a time, re-read.
+            # A set changed meanwhile, its write already landed, or the sets' items together
+            # are larger than a transaction takes: one at a time, re-read.
             for planned, change, label in batch:
                 after = self.change(planned.before, change, label)
                 yield Applied(planned.before, after.status, after.first_999_at)

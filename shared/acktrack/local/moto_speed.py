@@ -42,6 +42,7 @@ SUPPORTED_MOTO = (5,)  # major versions whose internals these patches were writt
 # Items held by running transactions: (table, key) -> the holding thread.
 _held: dict[tuple[str, str], int] = {}
 _held_lock = threading.Lock()
+_batch = threading.local()  # the requests of the BatchWriteItem this thread is applying
 
 
 def _item_id(table: str, key: dict[str, Any]) -> tuple[str, str]:
@@ -74,7 +75,14 @@ def _serialise_writes() -> None:
                 table_name = kwargs.get("table_name", args[0] if args else "")
                 key = _single_write_key(self, _name, args, kwargs)
                 if key is not None and _held_by_another(table_name, key):
-                    raise _conflict_error()
+                    skipped = getattr(_batch, "unprocessed", None)
+                    if skipped is None:
+                        raise _conflict_error()
+                    # Inside a BatchWriteItem: this request comes back unprocessed.
+                    request = ({"PutRequest": {"Item": args[1] if len(args) > 1 else kwargs["item_attrs"]}}
+                               if _name == "put_item" else {"DeleteRequest": {"Key": key}})  # fmt: skip
+                    skipped.setdefault(table_name, []).append(request)
+                    return None
             with _writes:
                 return _original(self, *args, **kwargs)
 
@@ -121,7 +129,13 @@ def _batch_writes_meet_transactions() -> None:
                 else:
                     kept.append(request)
             self.body["RequestItems"][table_name] = kept
-        result = original(self)
+        # A transaction may take an item between this check and its write: the write then
+        # comes back unprocessed too (``_serialise_writes``), never as an error.
+        _batch.unprocessed = unprocessed
+        try:
+            result = original(self)
+        finally:
+            _batch.unprocessed = None
         response = result.result
         if unprocessed and isinstance(response, dict):
             response["UnprocessedItems"] = unprocessed

@@ -34,7 +34,7 @@ def _834(members: int, seed: int) -> bytes:
     return buffer.getvalue()
 
 
-def _wait_for(process: subprocess.Popen[str], text: str, seconds: float = 60) -> list[str]:
+def _wait_for(process: subprocess.Popen[str], text: str, seconds: float = 180) -> list[str]:
     lines: list[str] = []
     deadline = time.monotonic() + seconds
     assert process.stderr is not None
@@ -74,7 +74,12 @@ def test_local_watch_tracks_files_as_they_are_copied_in(tmp_path: Path) -> None:
         assert (summary["members_sent"], summary["confirmed"]) == (6, 6)
     finally:
         process.send_signal(signal.SIGINT)
-        process.wait(30)
+        try:
+            process.communicate(timeout=180)  # reads what it still says while it stops
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+            raise
     assert process.returncode == 0
     assert not (tmp_path / ".acktrack" / "local.json").exists()  # `report --local` now says so
 

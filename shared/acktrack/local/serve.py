@@ -8,6 +8,7 @@ written to .acktrack/local.json so `acktrack report --local` can read the state.
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import time
 from pathlib import Path
@@ -18,7 +19,19 @@ from acktrack.local.stack import EmbeddedStack
 STATE = Path(".acktrack") / "local.json"
 
 
+def _stop_on_signals() -> None:
+    """Ctrl-C and SIGTERM stop the stack cleanly, even when the shell that started this
+    process ignores SIGINT (a background job, a service manager)."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, stop)
+
+
 def serve(template: Path, folder: Path | None, interval: float = 1.0) -> int:
+    _stop_on_signals()
     stack = EmbeddedStack(
         template, log_stream=sys.stderr if "--verbose" in sys.argv else None
     ).start()

@@ -32,6 +32,8 @@ LABELS = {
     "concurrent_deliveries": "deliveries in those days",
     "permissions_granted": "(function, action) grants in the template's roles",
     "permissions_unused_by_handlers": "of those, used by AWS for the function or on paths named in the test, not by these days' calls",
+    "faults_skipped_crash": "crash faults that did not fire (that run made fewer calls), counted",
+    "faults_skipped_lost": "lost-answer faults that did not fire (that run made fewer calls), counted",
     "fault_redeliveries": "redeliveries after those faults",
     "canaries_checked": "PHI canary checks (canary x place), none found",
     "fuzz_inputs": "fuzz inputs through the reader",

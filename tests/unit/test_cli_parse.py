@@ -170,7 +170,9 @@ def test_output_to_a_closed_pipe_is_not_an_error(tmp_path: Path) -> None:
         (["member", "100000001"], "say where the state is"),
         (["stats", "--since", "yesterday", "--table", "t"], "--since"),
         (["replay", "--effectuation-days", "-1", "outbound/a.834"], "cannot be negative"),
-        (["report", "--local", "--effectuation-days", "x"], "expected a whole number of days"),
+        (["report", "--local", "--effectuation-days", "x"], "expected a whole number, got 'x'"),
+        (["replay", "--part-bytes", "x", "outbound/a.834"], "expected a whole number, got 'x'"),
+        (["replay", "--concurrency", "0", "outbound/a.834"], "give at least 1"),
     ],
 )
 def test_stats_member_and_replay_refuse_bad_arguments_in_one_line(

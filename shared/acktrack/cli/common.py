@@ -32,24 +32,24 @@ class CommandError(Exception):
 # ("invalid _name value: ..."), so these keep their names.
 
 
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of days, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("the number of days cannot be negative")
-    return value
-
-
-def _positive_int(text: str) -> int:
+def _whole_number(text: str, minimum: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("give at least 1")
+    if value < minimum:
+        raise argparse.ArgumentTypeError(
+            "it cannot be negative" if minimum == 0 else f"give at least {minimum}"
+        )
     return value
+
+
+def _non_negative_int(text: str) -> int:  # days, bytes
+    return _whole_number(text, 0)
+
+
+def _positive_int(text: str) -> int:  # workers
+    return _whole_number(text, 1)
 
 
 def _iso_datetime(text: str) -> datetime:

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from acktrack.domain.status import Applied, Status, refold
+from acktrack.domain.status import Applied, Status, adding, refold, revoking
 
 
 @dataclass
@@ -109,17 +109,13 @@ class MemoryStore:
     ) -> Iterator[Applied]:
         for item, entry_id, summary in entries:
             before = SentSet(**{**vars(item), "acks": dict(item.acks)})
-            after = refold(item.acks, lambda acks, e=entry_id, s=summary: {**acks, e: s})
+            after = refold(item.acks, adding(entry_id, summary))
             item.acks.update(after.updates)
             item.status, item.first_999_at = after.status.value, after.first_999_at
             yield Applied(before, item.status, item.first_999_at)
 
     def revoke_from_set(self, item: SentSet, ack_id: str) -> SentSet:
-        def revoke(acks: dict[str, Any]) -> dict[str, Any]:
-            return {key: {**value, "revoked": True} if key == ack_id or key.startswith(ack_id + "#")
-                    else value for key, value in acks.items()}  # fmt: skip
-
-        after = refold(item.acks, revoke)
+        after = refold(item.acks, revoking(ack_id))
         item.acks.update(after.updates)
         item.status, item.first_999_at = after.status.value, after.first_999_at
         return item

@@ -148,6 +148,26 @@ class Refolded:
     status_at: str | None  # the latest deciding acknowledgment
 
 
+def adding(entry_id: str, summary: dict[str, Any]) -> Callable[[Entries], Entries]:
+    """The change that records one acknowledgment entry on a set."""
+    return lambda entries: {**entries, entry_id: summary}
+
+
+def revoking(ack_id: str) -> Callable[[Entries], Entries]:
+    """The change that makes an acknowledgment's entries stop counting (``ack_id`` and
+    ``ack_id#n``, one per set it answered); they are kept, marked revoked."""
+
+    def revoke(entries: Entries) -> Entries:
+        return {
+            key: {**value, "revoked": True}
+            if key == ack_id or key.startswith(ack_id + "#")
+            else value
+            for key, value in entries.items()
+        }
+
+    return revoke
+
+
 def refold(entries: Entries, change: Callable[[Entries], Entries]) -> Refolded:
     """Apply ``change`` to a set's entries and fold them again: revoked entries no longer
     count, and the same entries always give the same status (order and repeats do not)."""

@@ -19,7 +19,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from acktrack.domain.ports import Outcome
-from acktrack.domain.status import Applied, FileOutcome, InterchangeStatus
+from acktrack.domain.status import Applied, FileOutcome, InterchangeStatus, adding, revoking
 from acktrack.domain.tracked import (
     ObjectRef,
     TrackedInterchange,
@@ -43,7 +43,6 @@ from acktrack.store.models import (
     PartnerItem,
     SetItem,
 )
-from acktrack.store.set_acks import Change
 
 
 class Repository(FamilyStore, AckStore, JobStore):
@@ -279,27 +278,19 @@ class Repository(FamilyStore, AckStore, JobStore):
 
     def apply_to_set(self, item: SetItem, entry_id: str, summary: dict[str, Any]) -> SetItem:
         """Record one acknowledgment entry on a set and refold its status (the set after)."""
-        return self._set_acks.change(item, _adding(entry_id, summary), entry_id)
+        return self._set_acks.change(item, adding(entry_id, summary), entry_id)
 
     def apply_to_sets(
         self, entries: Iterable[tuple[SetItem, str, dict[str, Any]]]
     ) -> Iterator[Applied]:
         """Record entries on many sets, up to 100 items per transaction (``set_acks``)."""
         return self._set_acks.change_many(
-            (item, _adding(entry_id, summary), entry_id) for item, entry_id, summary in entries
+            (item, adding(entry_id, summary), entry_id) for item, entry_id, summary in entries
         )
 
     def revoke_from_set(self, item: SetItem, ack_id: str) -> SetItem:
         """An acknowledgment no longer counts for this set (its control number is ambiguous)."""
-
-        def revoke(acks: dict[str, Any]) -> dict[str, Any]:
-            changed = dict(acks)
-            for key, value in acks.items():
-                if key == ack_id or key.startswith(ack_id + "#"):
-                    changed[key] = {**value, "revoked": True}
-            return changed
-
-        return self._set_acks.change(item, revoke, ack_id)
+        return self._set_acks.change(item, revoking(ack_id), ack_id)
 
     # -- members --------------------------------------------------------------------------
 
@@ -440,7 +431,3 @@ class Repository(FamilyStore, AckStore, JobStore):
             for item in CounterItem.query(pk, CounterItem.sk.between(f"D#{since_day}", "D#9999")):
                 found[item.sk] = item
         return found
-
-
-def _adding(entry_id: str, summary: dict[str, Any]) -> Change:
-    return lambda entries: {**entries, entry_id: summary}

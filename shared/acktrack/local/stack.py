@@ -509,13 +509,15 @@ class EmbeddedStack:
                 f.get("itemIdentifier") for f in invocation.result.get("batchItemFailures", [])
             }
         for message in messages:
-            if message["MessageId"] in failed:
-                sqs.change_message_visibility(QueueUrl=mapping.queue_url,
-                                              ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)  # fmt: skip
-            else:
-                sqs.delete_message(
-                    QueueUrl=mapping.queue_url, ReceiptHandle=message["ReceiptHandle"]
-                )
+            handle = message["ReceiptHandle"]
+            try:
+                if message["MessageId"] in failed:
+                    sqs.change_message_visibility(QueueUrl=mapping.queue_url,
+                                                  ReceiptHandle=handle, VisibilityTimeout=0)  # fmt: skip
+                else:
+                    sqs.delete_message(QueueUrl=mapping.queue_url, ReceiptHandle=handle)
+            except sqs.exceptions.ReceiptHandleIsInvalid:
+                pass  # another worker received it again meanwhile (at least once): it settles it
         return invocation
 
     def run_schedule(

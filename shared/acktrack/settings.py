@@ -27,6 +27,7 @@ class Settings:
     report_timezone: str
     report_window_days: int
     report_max_attachment_bytes: int
+    email_detail_rows: int
     report_configuration_set: str | None  # SES configuration set (TLS required)
     effectuation_sla_days: int
     max_object_bytes: int
@@ -94,6 +95,7 @@ def from_environment(env: Mapping[str, str] | None = None) -> Settings:
         report_timezone=_zone(env, "REPORT_TIMEZONE"),
         report_window_days=int(_number(env, "REPORT_WINDOW_DAYS", 7, minimum=1)),
         # SES takes 10 MB messages; base64 grows an attachment by a third.
+        email_detail_rows=int(_number(env, "EMAIL_DETAIL_ROWS", 500)),
         report_max_attachment_bytes=int(
             _number(env, "REPORT_MAX_ATTACHMENT_BYTES", 5_000_000, minimum=1)
         ),

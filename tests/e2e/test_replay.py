@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from acktrack.local.demo import build_day
+from acktrack.local.demo import build_day, operator_resolutions
 from acktrack.local.replay import ReplayError, replay
 from tests.support import SAMPLES
 
@@ -22,30 +22,37 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_the_demo_day_through_the_local_stack(tmp_path: Path) -> None:
     as_of = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
     paths = build_day(tmp_path, as_of)
-    result = replay(paths, as_of=as_of, template=ROOT / "template.yaml")
+    result = replay(paths, as_of=as_of, template=ROOT / "template.yaml",
+                    before_report=operator_resolutions(as_of))  # fmt: skip
     summary = result.report["summary"]
-    # 365 members three days ago and this morning, 60 seven weeks ago, 30 re-sent by mistake.
-    assert summary["members_sent"] == 455
+    # 365 members three days ago and this morning, 60 seven weeks ago, 30 re-sent by mistake,
+    # and Harbor's rejected set of 30, corrected and resent this morning.
+    assert summary["members_sent"] == 485
     assert (
         summary["confirmed"]
         + summary["rejected"]
         + summary["pending_overdue"]
         + summary["pending_within_sla"]
-        == 455
+        + summary["resolved_by_operator"]  # no 999 ever came; Summit confirmed by phone
+        == 485
     )
     assert (summary["rejected"], summary["pending_overdue"], summary["pending_within_sla"]) == (
         30,
-        45,
+        44,
         60,
     )
+    # The rejected set's 30 transactions are closed by the confirmed resend.
+    assert (summary["resolved_by_resend"], summary["resolved_by_operator"]) == (30, 1)
     # Pine effectuated all but six of its old file (past the 45-day SLA) and 119 of 120 new ones.
     assert (summary["effectuated"], summary["not_effectuated"]) == (54 + 119, 6)
     rows = result.report["unconfirmed"]
-    assert {row["status"] for row in rows} == {"rejected", "pending", "not_effectuated"}
-    assert len(rows) == 30 + 45 + 6
+    assert {row["status"] for row in rows} == {"pending", "not_effectuated"}
+    assert len(rows) == 44 + 6 == summary["people_unconfirmed"]
+    assert "500000001" not in {row["subscriber_id"] for row in rows}  # resolved by the operator
     assert {row["partner"] for row in rows if row["status"] == "not_effectuated"} == {
         "PINEHEALTH01"
     }
+    assert result.report["rejections"] == []  # Harbor's rejected set was resent and accepted
     kinds = {item["kind"] for item in result.report["data_quality"]}
     assert kinds == {
         "duplicate_enrollment",  # Harbor's first set sent again
@@ -62,7 +69,10 @@ def test_the_demo_day_through_the_local_stack(tmp_path: Path) -> None:
     assert len(result.emails) == 1
     message = email.message_from_bytes(result.emails[0])
     subject = " ".join(message["Subject"].split())  # unfolded
-    assert "75 unconfirmed (30 rejected, 45 overdue) of 455 sent; 6 not effectuated" in subject
+    assert (
+        "50 people not confirmed by their insurer (485 member transactions sent); 6 not effectuated"
+        in subject
+    )
     assert result.failures == []
 
 

@@ -1,7 +1,9 @@
 """Golden snapshots: the final table and reports of the demo day and of the reliability
 day, taken before the code was moved into its new layout, must stay identical (keys,
 item shapes, report). Regenerate only for a change meant to alter what is stored:
-ACKTRACK_UPDATE_GOLDEN=1 .venv/bin/pytest tests/golden."""
+ACKTRACK_UPDATE_GOLDEN=1 .venv/bin/pytest tests/golden. Regenerated once since, for the
+enrollment ledger (issue 16): both days gained a rejected set resent and accepted, the demo
+day an operator's resolution, and the report its people-based rows and figures."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from typing import Any
 import pytest
 
 from acktrack.local.demo import build_day as build_demo_day
+from acktrack.local.demo import operator_resolutions
 from acktrack.local.replay import object_key
 from tests.reliability.support import (
     build_day,
@@ -44,6 +47,7 @@ def _demo_day() -> dict[str, Any]:
             else:
                 stack.put(bucket, key, path.read_bytes())
                 delivered.add(key)
+        operator_resolutions(DEMO_AS_OF)(stack)
         return without_jobs(
             {"table": table_state(stack), "report": report_state(stack, DEMO_AS_OF)}
         )

@@ -130,7 +130,9 @@ def test_an_addition_and_a_cancellation_both_unconfirmed_are_reported(day: Day) 
              interchange_control=1002, first_group_control=2)  # fmt: skip
     report = day.report(AS_OF)
     pairs = findings_by_kind(report)["add_and_cancel_unconfirmed"]
-    assert sorted(item["maintenance_type"] for item in pairs) == ["021"] * 3 + ["024"] * 3
+    # One finding per person, on the latest attempt: the cancellation, waiting with the addition.
+    assert sorted(item["maintenance_type"] for item in pairs) == ["024"] * 3
+    assert {row["attempts"] for row in report["unconfirmed"]} == {2}
 
 
 def test_family_findings_at_ingest(day: Day) -> None:

@@ -45,9 +45,10 @@ def test_the_email_has_text_html_and_the_csv_detail(day: Day) -> None:
     report = day.report(AS_OF)
     assert report["data_quality"] == []
     (message,) = day.emails()
+    assert report["summary"]["unconfirmed"] == generated.sets[0].members + 5  # transactions
     assert message["Subject"] == (
-        f"acktrack 2024-01-20: {report['summary']['unconfirmed']} unconfirmed "
-        f"({generated.sets[0].members} rejected, 5 overdue) of 13 sent"
+        f"acktrack 2024-01-20: {report['summary']['people_unconfirmed']} people not confirmed by "
+        "their insurer (13 member transactions sent)"
     )
     assert (
         message["From"] == "acktrack@example.com" and message["To"] == "enrollment-ops@example.com"
@@ -66,7 +67,7 @@ def test_the_email_has_text_html_and_the_csv_detail(day: Day) -> None:
     assert list(rows[0]) == [
         "insurer", "insurer_name", "status", "reason", "subscriber_id", "member_id", "maintenance_type",
         "maintenance_meaning", "interchange_control", "group_control", "transaction_control", "member_in_set",
-        "sent_at", "age_hours",
+        "sent_at", "age_hours", "insurance_line", "attempts", "first_sent_at",
     ]  # fmt: skip
     assert {row["status"] for row in rows} == {"rejected", "pending"}
     assert any("IK4 7: invalid code value in INS03" in row["reason"] for row in rows)
@@ -145,7 +146,7 @@ def test_a_very_large_backlog_is_linked_instead_of_attached(
         assert f"s3://{bucket}/reports/2024/01/20/unconfirmed-2024-01-20T070000Z.csv" in body
         assert f"https://console.aws.amazon.com/s3/object/{bucket}?region=" in body
         assert "X-Amz-" not in body and "Signature" not in body
-    assert "… and 1300 more in the CSV" in html
+    assert "… and 1000 more in the CSV" in html  # EmailDetailRows: 500 by default
     assert len(message.as_bytes()) < 2_000_000
     csv_bytes = (
         day.stack.client("s3")

@@ -31,6 +31,7 @@ from acktrack.synthetic.acknowledgments import (
 )
 from acktrack.synthetic.effectuation import EffectuationSpec, write_effectuation
 from acktrack.synthetic.enrollment import EnrollmentSpec, write_834
+from acktrack.synthetic.resend import resend_sets
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -67,8 +68,9 @@ def _834(**spec: Any) -> bytes:
 
 
 def build_day() -> list[File]:
-    """Two insurers; a partial rejection with IK3/IK4 detail; a TA1 rejection; a copy under a
-    second key; an effectuation; an acknowledgment for nothing; a file that is not X12."""
+    """Two insurers; a partial rejection with IK3/IK4 detail, and the rejected set resent and
+    accepted; a TA1 rejection; a copy under a second key; an effectuation; an acknowledgment
+    for nothing; a file that is not X12."""
     plan = _834(
         members=14, sets_per_group=2, seed=71, errors=["bad_ins03:9"], subscriber_id_start=100000001
     )
@@ -88,6 +90,9 @@ def build_day() -> list[File]:
     write_ta1(ta1, sender_id=OTHER, receiver_id=US, interchange_control=8001, sent_at=SENT + timedelta(hours=1),
               acknowledged_control="000002001", acknowledged_date=SENT.strftime("%y%m%d"),
               acknowledged_time=SENT.strftime("%H%M"), status="R", note="024")  # fmt: skip
+    # The rejected set, corrected and sent again the next day, then accepted: a resend.
+    resend = resend_sets(plan, {"0002"}, interchange_control=1003, group_control=3,
+                         sent_at=SENT + timedelta(days=1), corrections={("INS", 3, "099"): "021"})  # fmt: skip
     stray = io.BytesIO()
     write_999(stray, sender_id=PLAN, receiver_id=US, interchange_control=8002, sent_at=SENT + timedelta(hours=7),
               groups=[GroupResponse("77", [SetResponse("0001", "A")])])  # fmt: skip
@@ -103,6 +108,12 @@ def build_day() -> list[File]:
             respond(plan, insurer_control=7001, sent_at=SENT + timedelta(hours=5)),
         ),
         File("inbound", "other_ta1.x12", ta1.getvalue()),
+        File("outbound", "plan_resend.834", resend),
+        File(
+            "inbound",
+            "plan_resend.999",
+            respond(resend, insurer_control=7002, sent_at=SENT + timedelta(days=1, hours=2)),
+        ),
         File("inbound", "stray.999", stray.getvalue()),
         File("inbound", "effectuation.834", insurer.getvalue()),
     ]

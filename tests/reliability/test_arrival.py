@@ -24,8 +24,9 @@ def reference() -> dict[str, Any]:
 def test_the_reference_day_has_something_in_every_section(reference: dict[str, Any]) -> None:
     report = reference["report"]
     summary = report["summary"]
-    assert summary["members_sent"] == 14 + 6 + 5
+    assert summary["members_sent"] == 14 + 6 + 5 + 7  # the rejected set's 7 members resent
     assert summary["rejected"] > 0 and summary["pending_overdue"] > 0 and summary["confirmed"] > 0
+    assert summary["resolved_by_resend"] == 7  # the ledger is part of every arrival order
     assert summary["effectuated"] > 0 and report["data_quality"]
     assert [item["key"] for item in report["quarantined"]] == ["outbound/enrollments.xlsx"]
     assert [ack["target_control"] for ack in report["unmatched_acks"]] == ["77"]

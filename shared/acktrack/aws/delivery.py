@@ -146,7 +146,7 @@ def deliver(report: Report, settings: Settings) -> dict[str, Any]:
     message = build_email(
         document, settings.report_sender, list(settings.report_recipients),
         timezone=settings.report_timezone, attach_csv=attach,
-        csv_link=link, csv_location=csv_location,
+        csv_link=link, csv_location=csv_location, detail_rows=settings.email_detail_rows,
     )  # fmt: skip
     # The configuration set requires TLS to the recipients' mail servers.
     extra: dict[str, Any] = (

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from acktrack.cli import demo, generate, local, member, parse, replay, report, stats
+from acktrack.cli import demo, generate, local, member, parse, replay, report, resolve, stats
 from acktrack.cli.common import run
 
 
@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_parser(commands)
     stats.add_parser(commands)
     member.add_parser(commands)
+    resolve.add_parser(commands)
     local.add_parser(commands)
     demo.add_parser(commands)
     return parser

@@ -122,8 +122,8 @@ def repository(args: argparse.Namespace) -> Repository:
     return Repository(table, region, host=endpoint)
 
 
-def reading(action: Callable[[], T]) -> T:
-    """Run a read against the store; AWS failures become one line."""
+def reading(action: Callable[[], T], verb: str = "read") -> T:
+    """Run a read (or a write) against the store; AWS failures become one line."""
     from botocore.exceptions import BotoCoreError, ClientError
     from pynamodb.exceptions import PynamoDBException
 
@@ -132,7 +132,7 @@ def reading(action: Callable[[], T]) -> T:
     except (BotoCoreError, ClientError, PynamoDBException) as error:
         cause = getattr(error, "cause", None) or error
         raise CommandError(
-            f"cannot read the tracking table: {type(cause).__name__}: {cause}"
+            f"cannot {verb} the tracking table: {type(cause).__name__}: {cause}"
         ) from None
 
 

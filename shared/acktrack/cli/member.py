@@ -13,7 +13,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="one subscriber's timeline: files, acknowledgments, effectuations, findings",
         description=(
             "Every event about one subscriber id, in time order: each member transaction sent (file and "
-            "control numbers), each TA1/999 verdict, each effectuation, each data-quality finding. "
+            "control numbers, and the transaction it resends), each TA1/999 verdict, what closed it (a "
+            "confirmed resend, an operator's resolution), each effectuation, each data-quality finding. "
             "acktrack stores no names, SSNs, birth dates or addresses, so none are shown."
         ),
         epilog=(
@@ -27,6 +28,10 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add_location(parser)
     parser.add_argument("--partner", help="only this insurer (ISA08 of the 834s)")
+    parser.add_argument(
+        "--sla-hours", type=float, default=48.0,
+        help="999 deadline in hours, to tell a resend from a duplicate (default 48)",
+    )  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.set_defaults(handler=handle)
 
@@ -39,7 +44,7 @@ def handle(args: argparse.Namespace) -> int:
     store = repository(args)
 
     def run() -> int:
-        events = timeline(store, args.subscriber_id, args.partner)
+        events = timeline(store, args.subscriber_id, args.partner, sla_hours=args.sla_hours)
         if args.json:
             print(json.dumps({"subscriber_id": args.subscriber_id, "events": events}, indent=1))
         else:

@@ -5,7 +5,8 @@ accept, partly reject and reject; one insurer that never answers; effectuation 8
 (with moved dates, a changed plan, a termination, a member never sent, and members
 never effectuated); data-quality problems (duplicate enrollments, subsidy amounts); an
 acknowledgment for something never sent; a file delivered twice and again under a
-second name; and one file that is not X12 at all.
+second name; one file that is not X12 at all; a rejected set corrected and resent, then
+accepted; and an operator closing a family the insurer confirmed by phone.
 """
 
 from __future__ import annotations
@@ -18,6 +19,12 @@ import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from acktrack.local.stack import EmbeddedStack
 
 from acktrack.synthetic.acknowledgments import (
     GroupResponse,
@@ -28,6 +35,7 @@ from acktrack.synthetic.acknowledgments import (
 )
 from acktrack.synthetic.effectuation import EffectuationSpec, write_effectuation
 from acktrack.synthetic.enrollment import EnrollmentSpec, first_of_next_month, write_834
+from acktrack.synthetic.resend import resend_sets
 
 US = "ACKTRACKEXCH"
 
@@ -143,6 +151,14 @@ def build_day(folder: Path, as_of: datetime) -> list[Path]:
         first_group_control=2, sent_at=this_morning, maintenance=mix, subscriber_id_start=400000001,
         coverage_start=first_of_next_month(three_days_ago.date()),
     ))  # fmt: skip
+    # Harbor's team corrects the rejected set (INS03 099) and sends it again this morning; the
+    # 999 accepts it: the family leaves the unconfirmed list, and the resend is no duplicate.
+    corrected = resend_sets(harbor, {"0002"}, interchange_control=3003, group_control=3,
+                            sent_at=this_morning - timedelta(hours=1),
+                            corrections={("INS", 3, "099"): "021"})  # fmt: skip
+    (outbound / "harbor_834_0003_resend.edi").write_bytes(corrected)
+    order.append(outbound / "harbor_834_0003_resend.edi")
+    answered("harbor_999_0003.x12", respond(corrected, insurer_control=8003, sent_at=this_morning))
     # The first Pine file copied again under another name: a duplicate, not counted twice.
     (outbound / "pine_834_0001_copy.edi").write_bytes(first)
     order.append(outbound / "pine_834_0001_copy.edi")
@@ -150,6 +166,24 @@ def build_day(folder: Path, as_of: datetime) -> list[Path]:
     (outbound / "enrollments.xlsx").write_bytes(b"PK\x03\x04" + bytes(range(256)) * 4)
     order.append(outbound / "enrollments.xlsx")
     return order
+
+
+# Summit never answered its file of three days ago; an operator reached Summit by phone
+# about one family, confirmed, and closed it.
+PHONED = (SUMMIT.id, "500000001", "Summit confirmed coverage by phone (demo call log 0042)")
+
+
+def operator_resolutions(as_of: datetime) -> Callable[[EmbeddedStack], None]:
+    """What the day's operator did (``acktrack resolve``), run before the report."""
+
+    def act(stack: EmbeddedStack) -> None:
+        from acktrack.ingest.resolution import resolve
+
+        partner, subscriber, reason = PHONED
+        resolve(stack.repository(), partner=partner, subscriber_id=subscriber, reason=reason,
+                by="demo-operator", at=as_of - timedelta(hours=1))  # fmt: skip
+
+    return act
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -167,7 +201,8 @@ def run_demo(args: argparse.Namespace) -> int:
         def progress(number: int, total: int, key: str, outcome: str) -> None:
             print(f"  [{number:2d}/{total}] {key:<36} {outcome}", file=sys.stderr)
 
-        result = replay(paths, as_of=as_of, progress=progress)
+        result = replay(paths, as_of=as_of, progress=progress,
+                        before_report=operator_resolutions(as_of))  # fmt: skip
         email_dir = Path(args.email_dir) if getattr(args, "email_dir", None) else folder / "emails"
         saved = (
             save_emails(result.emails, email_dir)

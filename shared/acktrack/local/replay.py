@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -78,6 +79,7 @@ def replay(
     parameters: dict[str, Any] | None = None,
     progress: Any = None,
     concurrency: int = 1,
+    before_report: Callable[[EmbeddedStack], None] | None = None,
 ) -> ReplayResult:
     """Run the day described by ``paths`` on a fresh local stack; return the report."""
     check_paths(paths)
@@ -119,6 +121,8 @@ def replay(
             if entry is not None and entry.get("outcome") == "fanned_out":
                 # Its parts ran through the parts queue; the last one recorded the outcome.
                 entry["outcome"] = _recorded_outcome(stack, bucket, key)
+        if before_report is not None:
+            before_report(stack)  # what operators did during the day (acktrack resolve)
         run = stack.run_schedule(moment)
         if not run.ok:
             raise ReplayError(f"the report function failed: {run.error}")

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from acktrack.local.functions import (
     _LOADING,
@@ -34,6 +34,10 @@ from acktrack.local.functions import (
     _Context,
     s3_event,
 )
+
+if TYPE_CHECKING:
+    from acktrack.store.repository import Repository
+
 from acktrack.local.template import ACCOUNT, Resolver, load_yaml, parameter_values, sam_transform
 
 
@@ -420,6 +424,12 @@ class EmbeddedStack:
     def redeliver(self, bucket: str, key: str) -> list[Invocation]:
         """Deliver the event for an existing object again (S3 delivers at least once)."""
         return self.deliver_event(bucket, key, self.event_of(bucket, key))
+
+    def repository(self) -> Repository:
+        """The tracking table, as the CLI's commands see it."""
+        from acktrack.store.repository import Repository
+
+        return Repository(self.table, REGION)
 
     def store(self, bucket: str, key: str, data: bytes) -> dict[str, Any]:
         """Store an object; return its ObjectCreated event (not delivered yet)."""

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from acktrack.correlate.enrollments import FamilyLedger, SetStatuses, family_ledger
+from acktrack.domain.ledger import OPEN_STATES, AttemptState, Enrollment
 from acktrack.report.model import (
     AwaitingView,
     MemberView,
     NoticeView,
+    OpenEnrollment,
     PartnerTotals,
     QualityView,
     QuarantinedView,
@@ -20,7 +24,90 @@ from acktrack.report.model import (
 )
 
 if TYPE_CHECKING:
+    from acktrack.store.models import MemberItem
     from acktrack.store.repository import Repository
+
+FAMILIES_KEPT = (
+    4_096  # family ledgers kept while the report runs (members of a family sit together)
+)
+
+
+class Ledgers:
+    """Family ledgers as the report needs them, read once each while they are recent."""
+
+    def __init__(self, store: Repository, as_of: datetime, sla_hours: float) -> None:
+        self.store, self.as_of, self.sla_hours = store, as_of, sla_hours
+        self.statuses = SetStatuses(store)
+        self._kept: OrderedDict[tuple[str, str, str], FamilyLedger] = OrderedDict()
+        self.reads = 0
+
+    def of_family(self, our: str, partner: str, subscriber_id: str) -> FamilyLedger:
+        key = (our, partner, subscriber_id)
+        ledger = self._kept.get(key)
+        if ledger is None:
+            ledger = family_ledger(self.store, self.statuses, *key, self.as_of, self.sla_hours)
+            self.reads += ledger.reads
+            self._kept[key] = ledger
+            while len(self._kept) > FAMILIES_KEPT:
+                self._kept.popitem(last=False)
+        self._kept.move_to_end(key)
+        return ledger
+
+    def of(self, member: MemberItem) -> FamilyLedger:
+        if not member.subscriber_id:
+            before = self.statuses.reads
+            ledger = family_ledger(self.store, self.statuses, member.our_id, member.partner, None,
+                                   self.as_of, self.sla_hours, alone=[member])  # fmt: skip
+            self.reads += self.statuses.reads - before
+            return ledger
+        return self.of_family(member.our_id, member.partner, member.subscriber_id)
+
+
+def member_view(member: MemberItem, ledger: FamilyLedger) -> MemberView:
+    """A member transaction of an open set, with what the ledger says became of it."""
+    ref = (member.pk, member.sk)
+    mine = ledger.of(ref)
+    states = [e.states[ref] for e in mine]
+    state = _fate(states)
+    heads = tuple(_open(e) for e in mine if e.open and e.latest.ref == ref)
+    return MemberView(
+        ordinal=int(member.ordinal),
+        first_position=int(member.first_position),
+        subscriber_id=member.subscriber_id,
+        member_id=member.member_id,
+        carrier_member_id=member.carrier_member_id,
+        maintenance_type=member.maintenance_type,
+        subscriber_indicator=member.subscriber_indicator,
+        findings=len(member.findings or []),
+        effectuated=member.effectuated_by is not None,
+        state=state,
+        open_enrollments=heads,
+        person=mine[0].identity if mine else "",
+    )
+
+
+def _fate(states: list[AttemptState]) -> AttemptState:
+    """One transaction in several enrollments (HD loops): closed only when closed in all."""
+    if not states:
+        return AttemptState.PENDING
+    still = [s for s in states if s in OPEN_STATES or s == AttemptState.CONFIRMED]
+    return still[0] if still else states[0]
+
+
+def _open(enrollment: Enrollment) -> OpenEnrollment:
+    waiting = enrollment.waiting
+    replaced = enrollment.resend_of.get(enrollment.latest.ref)
+    return OpenEnrollment(
+        insurance_line=enrollment.line,
+        attempts=len(waiting),
+        first_sent_at=datetime.fromisoformat(waiting[0].sent_at.replace("Z", "+00:00")),
+        resend_of=(
+            f"ISA13 {replaced.interchange_control} ST02 {replaced.transaction_control}"
+            if replaced is not None
+            else None
+        ),
+        waiting_types=frozenset(a.maintenance_type for a in waiting),
+    )
 
 
 def collect_report(
@@ -34,8 +121,10 @@ def collect_report(
     as_of = as_of.astimezone(UTC)
     reads = 0
     open_sets: list[SetView] = []
+    ledgers = Ledgers(store, as_of, sla_hours)
     for item in store.open_sets():
         reads += 1
+        ledgers.statuses.remember(item)
         view = SetView(
             set_id=item.set_id,
             partner=item.partner,
@@ -53,19 +142,7 @@ def collect_report(
             rows = []
             for member in store.members_of_set(item):
                 reads += 1
-                rows.append(
-                    MemberView(
-                        ordinal=int(member.ordinal),
-                        first_position=int(member.first_position),
-                        subscriber_id=member.subscriber_id,
-                        member_id=member.member_id,
-                        carrier_member_id=member.carrier_member_id,
-                        maintenance_type=member.maintenance_type,
-                        subscriber_indicator=member.subscriber_indicator,
-                        findings=len(member.findings or []),
-                        effectuated=member.effectuated_by is not None,
-                    )
-                )
+                rows.append(member_view(member, ledgers.of(member)))
             view.member_rows = sorted(rows, key=lambda row: row.ordinal)
         open_sets.append(view)
     first_day = (as_of - timedelta(days=window_days)).date().isoformat()
@@ -126,6 +203,8 @@ def collect_report(
     quality = []
     for finding in store.quality_findings(window_start):
         reads += 1
+        if finding.kind == "duplicate_enrollment" and not _still_duplicate(finding, ledgers):
+            continue  # a resend of what was rejected or overdue is no duplicate
         quality.append(
             QualityView(
                 finding.kind,
@@ -169,6 +248,7 @@ def collect_report(
                     item.status_at,
                 )
             )
+    reads += ledgers.reads
     return build_report(
         as_of,
         sla_hours,
@@ -184,3 +264,12 @@ def collect_report(
         effectuation_days=effectuation_days,
         effectuated=sum(p.effectuated for p in partners),
     )
+
+
+def _still_duplicate(finding: Any, ledgers: Ledgers) -> bool:
+    """Judged again with the acknowledgments known now (the finding was stored at ingest)."""
+    if not finding.subscriber_id:
+        return True
+    ledger = ledgers.of_family(finding.our_id, finding.partner, finding.subscriber_id)
+    ref = (finding.target_pk, finding.target_sk)
+    return any(ref in e.duplicates for e in ledger.of(ref))

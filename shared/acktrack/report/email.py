@@ -34,9 +34,22 @@ CSV_COLUMNS = (
     ("member_in_set", "member_ordinal"),
     ("sent_at", "sent_at"),
     ("age_hours", "age_hours"),
+    ("insurance_line", "insurance_line"),
+    ("attempts", "attempts"),
+    ("first_sent_at", "first_sent_at"),
 )
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-HTML_DETAIL_ROWS = 200
+EMAIL_DETAIL_ROWS = 500  # the EmailDetailRows parameter's default
+SEVERITY = {"rejected": 0, "pending": 1, "not_effectuated": 2}
+
+
+def most_urgent(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The most severe first, then the longest waiting."""
+    return sorted(rows, key=lambda r: (SEVERITY.get(r["status"], 3), -r["age_hours"]))
+
+
+def people(count: int) -> str:
+    return "1 person" if count == 1 else f"{count} people"
 
 
 def safe_cell(value: Any) -> Any:
@@ -81,9 +94,10 @@ def subject(report: dict[str, Any], timezone: str = "UTC") -> str:
     if s["quarantined"]:
         extras.append(f"{s['quarantined']} files quarantined")
     tail = f"; {', '.join(extras)}" if extras else ""
+    waiting = s.get("people_unconfirmed", 0)
     return (
-        f"acktrack {day}: {s['unconfirmed']} unconfirmed ({s['rejected']} rejected, "
-        f"{s['pending_overdue']} overdue) of {s['members_sent']} sent{tail}"
+        f"acktrack {day}: {people(waiting)} not confirmed by their insurer "
+        f"({s['members_sent']} member transactions sent){tail}"
     )
 
 
@@ -96,6 +110,7 @@ def build_email(
     attach_csv: bool = True,
     csv_link: str | None = None,
     csv_location: str | None = None,
+    detail_rows: int = EMAIL_DETAIL_ROWS,
 ) -> bytes:
     """The MIME message: text/plain and text/html alternatives, plus the CSV when it fits.
     Too large to attach: the CSV's S3 location is named and ``csv_link`` (the console,
@@ -106,7 +121,7 @@ def build_email(
     message["To"] = ", ".join(recipients)
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain="acktrack.local")
-    text = render_text(report)
+    text = render_text(report, detail_limit=detail_rows)
     if not attach_csv:
         where = csv_location or "see the reports bucket"
         text += f"\nThe detail is too large to attach. It is archived at {where}"
@@ -115,7 +130,7 @@ def build_email(
     message.add_alternative(
         render_html(
             report, timezone=timezone, csv_link=None if attach_csv else csv_link,
-            csv_location=None if attach_csv else csv_location,
+            csv_location=None if attach_csv else csv_location, detail_rows=detail_rows,
         ),
         subtype="html",
     )  # fmt: skip
@@ -187,6 +202,7 @@ def insurer_bar(partner: dict[str, Any], width: int = 240) -> str:
 
 def _headline_cells(summary: dict[str, Any]) -> str:
     figures = [
+        ("people unconfirmed", summary.get("people_unconfirmed", 0), COLORS["rejected"]),
         ("sent", summary["members_sent"], "#1f2933"),
         ("confirmed", summary["confirmed"], COLORS["confirmed"]),
         ("rejected", summary["rejected"], COLORS["rejected"]),
@@ -217,6 +233,7 @@ def render_html(
     timezone: str = "UTC",
     csv_link: str | None = None,
     csv_location: str | None = None,
+    detail_rows: int = EMAIL_DETAIL_ROWS,
 ) -> str:
     summary = report["summary"]
     as_of = datetime.fromisoformat(report["as_of"]).astimezone(ZoneInfo(timezone))
@@ -226,10 +243,11 @@ def render_html(
             f"All {summary['members_sent']} member transactions are confirmed.",
             COLORS["confirmed"],
         )
-    elif summary["unconfirmed"]:
+    elif summary.get("people_unconfirmed"):
         banner = (
-            f"{summary['unconfirmed']} member transactions are not confirmed: {summary['rejected']} rejected, "
-            f"{summary['pending_overdue']} with no 999 after {report['sla_hours']:g} hours."
+            f"{people(summary['people_unconfirmed'])} not confirmed by their insurer. Member "
+            f"transactions: {summary['rejected']} rejected, {summary['pending_overdue']} with no 999 "
+            f"after {report['sla_hours']:g} hours."
         )
         if summary.get("not_effectuated"):
             banner += (
@@ -369,13 +387,10 @@ def render_html(
                 ],
             )
         )
-    rows_all = sorted(
-        report.get("unconfirmed", []),
-        key=lambda r: {"rejected": 0, "pending": 1}.get(r["status"], 2),
-    )
+    rows_all = most_urgent(report.get("unconfirmed", []))
     if rows_all:
-        shown = rows_all[:HTML_DETAIL_ROWS]
-        parts.append(_section(f"Unconfirmed member transactions ({len(rows_all)})"))
+        shown = rows_all[:detail_rows]
+        parts.append(_section(f"People not confirmed ({len(rows_all)} open enrollments)"))
         parts.append(
             _table(
                 [
@@ -386,7 +401,8 @@ def render_html(
                     "INS03",
                     "ISA13 / GS06 / ST02",
                     "Sent",
-                    "Age (h)",
+                    "Attempts",
+                    "Waiting (h)",
                     "Why",
                 ],
                 [
@@ -400,17 +416,19 @@ def render_html(
                             f"{r['interchange_control']} / {r['group_control']} / {r['transaction_control']}"
                         ),
                         _e(r["sent_at"][:16].replace("T", " ")),
+                        _e(r.get("attempts", 1)),
                         _e(f"{r['age_hours']:.0f}"),
                         _e(r["reason"]),
                     ]
                     for r in shown
                 ],
-                {7},
+                {7, 8},
             )
         )
         if len(rows_all) > len(shown):
             parts.append(
-                f'<p style="{_FONT}">… and {len(rows_all) - len(shown)} more in the CSV.</p>'
+                f'<p style="{_FONT}">… and {len(rows_all) - len(shown)} more in the CSV '
+                "(the archived report holds every row).</p>"
             )
     quality = report.get("data_quality", [])
     if quality:
@@ -429,7 +447,7 @@ def render_html(
                 ["Insurer", "Subscriber", "Member", "INS03", "ISA13 / GS06 / ST02", "Check", "Detail"],
                 [[_e(q["partner"]), _e(q["subscriber_id"]), _e(q["member_id"]), _e(q["maintenance_type"]),
                   _e(f"{q['interchange_control']} / {q['group_control']} / {q['transaction_control']}"),
-                  _e(q["kind"]), _e(q["detail"])] for q in quality[:HTML_DETAIL_ROWS]],
+                  _e(q["kind"]), _e(q["detail"])] for q in quality[:detail_rows]],
             )
         )  # fmt: skip
     if csv_link or csv_location:

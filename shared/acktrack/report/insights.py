@@ -13,16 +13,18 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from acktrack.correlate.enrollments import SetStatuses, family_ledger
 from acktrack.correlate.responses import describe_ack, describe_error
 from acktrack.domain.family import KINDS
+from acktrack.domain.ledger import Attempt, AttemptState, Enrollment
 from acktrack.domain.status import Status
 from acktrack.x12 import codes
 
 if TYPE_CHECKING:
-    from acktrack.store.models import SetItem
+    from acktrack.store.models import MemberItem, SetItem
     from acktrack.store.repository import Repository
 
 
@@ -77,7 +79,65 @@ def code_meaning(code: str) -> str:
     return codes.describe(table, value) if table else ""
 
 
-def stats(store: Repository, since: datetime) -> dict[str, Any]:
+def _people_figures(
+    store: Repository, our: str, partner: str, sets: list[SetItem], since: str, sla_hours: float
+) -> dict[str, Any]:
+    """Per person (enrollment), from the first attempt: how long until confirmed, and whether
+    the first attempt itself was accepted. Reads the members of ``sets`` and their families."""
+    statuses = SetStatuses(store)
+    families: set[str] = set()
+    hours: list[float] = []
+    first_pass = answered = 0
+    now = datetime.now(UTC)
+    for item in sets:
+        statuses.remember(item)
+        for member in store.members_of_set(item):
+            if not member.subscriber_id or member.subscriber_id in families:
+                continue
+            families.add(member.subscriber_id)
+            ledger = family_ledger(
+                store, statuses, our, partner, member.subscriber_id, now, sla_hours
+            )
+            for enrollment in ledger.enrollments:
+                for first, confirmed, accepted in _chains(enrollment):
+                    if first.sent_at < since:
+                        continue
+                    if confirmed is not None:
+                        hours.append(_hours(first.sent_at, confirmed))
+                    if accepted is not None:
+                        answered += 1
+                        first_pass += accepted
+    return {
+        "people_confirmed": len(hours),
+        "hours_to_confirmation_median": round(statistics.median(hours), 2) if hours else None,
+        "hours_to_confirmation_p95": _percentile(hours, 0.95),
+        "first_pass_acceptance": round(first_pass / answered, 4) if answered else None,
+        "first_attempts_answered": answered,
+    }
+
+
+def _chains(enrollment: Enrollment) -> list[tuple[Attempt, str | None, bool | None]]:
+    """Each run of attempts until one is confirmed (or the run still waits): its first
+    attempt, when it was confirmed, and whether that first attempt was accepted itself
+    (None while it has no answer)."""
+    runs: list[tuple[Attempt, str | None, bool | None]] = []
+    first: Attempt | None = None
+    for attempt in enrollment.attempts:
+        state = enrollment.states[attempt.ref]
+        if first is None:
+            first = attempt
+        if state == AttemptState.CONFIRMED:
+            runs.append((first, attempt.confirmed_at, first is attempt))
+            first = None
+        elif state == AttemptState.RESOLVED_BY_OPERATOR:
+            first = None
+    if first is not None:
+        answered = enrollment.states[first.ref] == AttemptState.REJECTED or None
+        runs.append((first, None, False if answered else None))
+    return runs
+
+
+def stats(store: Repository, since: datetime, sla_hours: float = 48.0) -> dict[str, Any]:
     since_text = since.strftime("%Y-%m-%dT%H:%M:%SZ")
     insurers = []
     totals: Counter[str] = Counter()
@@ -86,7 +146,8 @@ def stats(store: Repository, since: datetime) -> dict[str, Any]:
         sent = rejected = unconfirmed = 0
         hours: list[float] = []
         by_code: Counter[str] = Counter()
-        for item in store.sets_since(partner.our_id, partner.partner, since_text):
+        sets = list(store.sets_since(partner.our_id, partner.partner, since_text))
+        for item in sets:
             members = int(item.members)
             sent += members
             if item.status == Status.REJECTED:
@@ -110,6 +171,9 @@ def stats(store: Repository, since: datetime) -> dict[str, Any]:
                 "hours_to_999_median": round(statistics.median(hours), 2) if hours else None,
                 "hours_to_999_p95": _percentile(hours, 0.95),
                 "error_codes": _shares(by_code, rejected),
+                **_people_figures(
+                    store, partner.our_id, partner.partner, sets, since_text, sla_hours
+                ),
             }
         )
         totals.update({"members_sent": sent, "rejected": rejected, "unconfirmed": unconfirmed})
@@ -162,20 +226,48 @@ def render_stats(result: dict[str, Any]) -> str:
             f"  {item['partner']:<14} sent {item['members_sent']:>7}  rejected {item['rejected_share'] * 100:5.1f}%  "
             f"unconfirmed {item['unconfirmed_share'] * 100:5.1f}%  {timing} ({item['sets_with_999']} sets)"
         )
+        first = item.get("first_pass_acceptance")
+        waited = item.get("hours_to_confirmation_median")
+        lines.append(
+            f"  {'':<14} people: first attempt accepted "
+            + (
+                f"{first * 100:5.1f}% of {item['first_attempts_answered']}"
+                if first is not None
+                else "  -  "
+            )
+            + (
+                f"; confirmed {item['people_confirmed']}, {waited:.1f} h median, "
+                f"{item['hours_to_confirmation_p95']:.1f} h p95 from the first attempt"
+                if waited is not None
+                else "; none confirmed yet"
+            )
+        )
     return "\n".join(lines) + "\n"
 
 
 def timeline(
-    store: Repository, subscriber_id: str, partner: str | None = None
+    store: Repository,
+    subscriber_id: str,
+    partner: str | None = None,
+    *,
+    as_of: datetime | None = None,
+    sla_hours: float = 48.0,
 ) -> list[dict[str, Any]]:
-    """Every event about one subscriber id, oldest first (identifiers and codes only)."""
+    """Every event about one subscriber id, oldest first (identifiers and codes only): each
+    transaction with the one it resends, each verdict, what closed an attempt, each
+    operator's resolution, effectuations and findings."""
+    moment = (as_of or datetime.now(UTC)).astimezone(UTC)
     events: list[dict[str, Any]] = []
     sources: dict[tuple[str, str], str] = {}
     shown: set[tuple[Any, ...]] = set()
+    statuses = SetStatuses(store)
     for known in store.partners():
         if partner and known.partner != partner:
             continue
-        members, records, findings, _ = store.family(known.our_id, known.partner, subscriber_id)
+        partition = store.family(known.our_id, known.partner, subscriber_id)
+        members, records, findings = partition.members, partition.records, partition.findings
+        ledger = family_ledger(store, statuses, known.our_id, known.partner, subscriber_id,
+                               moment, sla_hours)  # fmt: skip
         for member in members:
             item = store.get_set(member.set_pk, member.set_sk)
             if item is None:
@@ -183,59 +275,21 @@ def timeline(
             key = (item.interchange_pk, item.interchange_sk)
             if key not in sources:
                 sources[key] = store.source_key(*key)
-            lines = ", ".join(
-                f"{c.get('insurance_line')} {c.get('plan')} from {c.get('benefit_begin')}"
-                for c in member.coverages or []
+            events += _member_events(member, item, sources[key], known.partner, shown,
+                                     ledger.of((member.pk, member.sk)))  # fmt: skip
+        for resolution in ledger.resolutions:
+            closed = sum(1 for e in ledger.enrollments for v in e.closed_by.values()
+                         if v == resolution.resolution_id)  # fmt: skip
+            whom = (
+                f"member {resolution.member_id}"
+                if resolution.member_id
+                else "every open enrollment"
             )
-            who = (
-                "subscriber"
-                if member.subscriber_indicator == "Y"
-                else f"dependent (relationship {member.relationship})"
-            )
-            meaning = codes.MAINTENANCE_TYPE.get(member.maintenance_type, "?")
-            events.append(
-                {
-                    "at": member.sent_at,
-                    "insurer": known.partner,
-                    "event": "sent",
-                    "text": f"INS03 {member.maintenance_type} ({meaning}) "
-                    f"for member {member.member_id or '-'}, {who}; {lines or 'no coverage'}; file {sources[key]} "
-                    f"ISA13 {item.interchange_control} GS06 {item.group_control} ST02 {item.transaction_control}, "
-                    f"member {int(member.ordinal)} of the set; set status now {item.status}",
-                }
-            )
-            for ack_id, ack in (item.acks.as_dict() if item.acks is not None else {}).items():
-                mine = [
-                    e
-                    for e in ack.get("errors", [])
-                    if (e.get("member") or {}).get("ordinal") == int(member.ordinal)
-                ]
-                if not mine and (key, member.set_sk, ack_id) in shown:
-                    continue  # a set-level verdict is shown once per set
-                shown.add((key, member.set_sk, ack_id))
-                text = describe_ack(ack) + "".join("; " + describe_error(e) for e in mine)
-                text = f"ST02 {item.transaction_control}: {text}"
-                if ack.get("revoked"):
-                    text += " (no longer counted: its control number is ambiguous)"
-                events.append(
-                    {
-                        "at": ack.get("at") or member.sent_at,
-                        "insurer": known.partner,
-                        "event": "acknowledgment",
-                        "text": text,
-                    }
-                )
-            if member.effectuated_at:
-                policies = ", ".join(member.insurer_policy_ids or []) or "-"
-                events.append(
-                    {
-                        "at": member.effectuated_at,
-                        "insurer": known.partner,
-                        "event": "effectuated",
-                        "text": f"member {member.member_id or '-'}: coverage effectuated by the insurer (its member id "
-                        f"{member.insurer_member_id or '-'}, policy {policies})",
-                    }
-                )
+            events.append({
+                "at": resolution.at, "insurer": known.partner, "event": "resolved",
+                "text": f"{whom} resolved by {resolution.by}: {resolution.reason} "
+                f"({closed} open attempt{'s' if closed != 1 else ''} closed as resolved_by_operator)",
+            })  # fmt: skip
         for record in records:
             lines = ", ".join(
                 f"{c.get('insurance_line')} {c.get('plan')} {c.get('benefit_begin')}-{c.get('benefit_end') or ''}"
@@ -251,6 +305,11 @@ def timeline(
                 }
             )
         for finding in findings:
+            ref = (finding.target_pk, finding.target_sk)
+            if finding.kind == "duplicate_enrollment" and not any(
+                ref in e.duplicates for e in ledger.of(ref)
+            ):
+                continue  # a resend of what was rejected or overdue is no duplicate
             events.append(
                 {
                     "at": finding.sent_at,
@@ -260,8 +319,84 @@ def timeline(
                     f"{finding.kind}: {KINDS.get(finding.kind, '')} ({finding.detail})",
                 }
             )
-    order = {"sent": 0, "finding": 1, "acknowledgment": 2, "insurer record": 3, "effectuated": 4}
+    order = {"sent": 0, "finding": 1, "acknowledgment": 2, "insurer record": 3, "effectuated": 4,
+             "closed": 5, "resolved": 6}  # fmt: skip
     return sorted(events, key=lambda e: (e["at"], order.get(e["event"], 9)))
+
+
+def _member_events(
+    member: MemberItem, item: SetItem, source: str, partner: str, shown: set[tuple[Any, ...]],
+    enrollments: list[Enrollment],
+) -> list[dict[str, Any]]:  # fmt: skip
+    """One member transaction: sent (and what it resends), its verdicts, how it closed."""
+    ref = (member.pk, member.sk)
+    lines = ", ".join(
+        f"{c.get('insurance_line')} {c.get('plan')} from {c.get('benefit_begin')}"
+        for c in member.coverages or []
+    )
+    who = (
+        "subscriber"
+        if member.subscriber_indicator == "Y"
+        else f"dependent (relationship {member.relationship})"
+    )
+    meaning = codes.MAINTENANCE_TYPE.get(member.maintenance_type, "?")
+    resends = {f"ISA13 {e.resend_of[ref].interchange_control} ST02 {e.resend_of[ref].transaction_control}"
+               for e in enrollments if ref in e.resend_of}  # fmt: skip
+    again = f"; resend of {', '.join(sorted(resends))}" if resends else ""
+    events = [
+        {
+            "at": member.sent_at,
+            "insurer": partner,
+            "event": "sent",
+            "text": f"INS03 {member.maintenance_type} ({meaning}) "
+            f"for member {member.member_id or '-'}, {who}; {lines or 'no coverage'}; file {source} "
+            f"ISA13 {item.interchange_control} GS06 {item.group_control} ST02 {item.transaction_control}, "
+            f"member {int(member.ordinal)} of the set; set status now {item.status}{again}",
+        }
+    ]
+    for ack_id, ack in (item.acks.as_dict() if item.acks is not None else {}).items():
+        mine = [
+            e
+            for e in ack.get("errors", [])
+            if (e.get("member") or {}).get("ordinal") == int(member.ordinal)
+        ]
+        if not mine and (item.interchange_pk, member.set_sk, ack_id) in shown:
+            continue  # a set-level verdict is shown once per set
+        shown.add((item.interchange_pk, member.set_sk, ack_id))
+        text = describe_ack(ack) + "".join("; " + describe_error(e) for e in mine)
+        text = f"ST02 {item.transaction_control}: {text}"
+        if ack.get("revoked"):
+            text += " (no longer counted: its control number is ambiguous)"
+        events.append(
+            {"at": ack.get("at") or member.sent_at, "insurer": partner, "event": "acknowledgment",
+             "text": text}
+        )  # fmt: skip
+    if member.effectuated_at:
+        policies = ", ".join(member.insurer_policy_ids or []) or "-"
+        events.append(
+            {
+                "at": member.effectuated_at,
+                "insurer": partner,
+                "event": "effectuated",
+                "text": f"member {member.member_id or '-'}: coverage effectuated by the insurer (its member id "
+                f"{member.insurer_member_id or '-'}, policy {policies})",
+            }
+        )
+    for enrollment in enrollments:
+        if enrollment.states.get(ref) != AttemptState.RESOLVED_BY_RESEND:
+            continue
+        replacing = enrollment.closed_by[ref]
+        closer = next(a for a in enrollment.attempts if _names(a) == replacing)
+        events.append({
+            "at": closer.confirmed_at or closer.sent_at, "insurer": partner, "event": "closed",
+            "text": f"ISA13 {item.interchange_control} ST02 {item.transaction_control} member "
+            f"{member.member_id or '-'} {enrollment.line}: resolved_by_resend, {replacing} was confirmed",
+        })  # fmt: skip
+    return events
+
+
+def _names(attempt: Attempt) -> str:
+    return f"ISA13 {attempt.interchange_control} ST02 {attempt.transaction_control}"
 
 
 def render_timeline(subscriber_id: str, events: list[dict[str, Any]]) -> str:

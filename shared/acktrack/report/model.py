@@ -13,11 +13,23 @@ from datetime import UTC, datetime
 from typing import Any
 
 from acktrack.correlate.responses import describe_ack, member_reason
+from acktrack.domain.ledger import AttemptState
 from acktrack.domain.status import Status
 from acktrack.x12 import codes
 
 AGE_BUCKETS = (("< 2 days", 0, 48), ("2-3 days", 48, 96), ("4-7 days", 96, 192), ("8-30 days", 192, 744),
                ("30+ days", 744, float("inf")))  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class OpenEnrollment:
+    """A person's enrollment left open, of which this member transaction is the latest attempt."""
+
+    insurance_line: str
+    attempts: int  # unconfirmed attempts since the last confirmed one
+    first_sent_at: datetime  # the person has waited since then
+    resend_of: str | None = None  # the attempt it replaced (ISA13 and ST02)
+    waiting_types: frozenset[str] = frozenset()  # INS03 of the attempts still unconfirmed
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +43,13 @@ class MemberView:
     subscriber_indicator: str
     findings: int = 0
     effectuated: bool = False  # the insurer confirmed coverage, whatever the 999 says
+    state: AttemptState = AttemptState.PENDING  # what the ledger says became of it
+    open_enrollments: tuple[OpenEnrollment, ...] = ()  # rows it heads in the report
+    person: str = ""  # the member identity within the subscriber (who to count once)
+
+    @property
+    def closed(self) -> bool:
+        return self.state in (AttemptState.RESOLVED_BY_RESEND, AttemptState.RESOLVED_BY_OPERATOR)
 
 
 @dataclass(slots=True)
@@ -139,7 +158,11 @@ class Row:
     status: str  # rejected | pending | not_effectuated
     reason: str
     sent_at: str
-    age_hours: float
+    age_hours: float  # from the first attempt: how long the person has waited
+    insurance_line: str = ""
+    attempts: int = 1
+    first_sent_at: str = ""
+    person: str = ""  # who within the subscriber (not in the JSON: counts people once)
 
     @property
     def age_bucket(self) -> str:
@@ -172,7 +195,7 @@ class Report:
             "by_partner": self.by_partner,
             "table": self.table,
             "rejections": self.rejections,
-            "unconfirmed": [asdict(row) for row in self.unconfirmed],
+            "unconfirmed": [row_json(row) for row in self.unconfirmed],
             "unmatched_acks": [asdict(item) for item in self.unmatched_acks],
             "quarantined": [
                 {
@@ -189,6 +212,12 @@ class Report:
             "data_quality": [asdict(item) for item in self.data_quality],
             **self.extras,
         }
+
+
+def row_json(row: Row) -> dict[str, Any]:
+    document = asdict(row)
+    del document["person"]
+    return document
 
 
 def age_bucket(hours: float) -> str:
@@ -233,20 +262,28 @@ def build_report(
         lambda: {"overdue": 0, "within_sla": 0}
     )
     rejections: list[dict[str, Any]] = []
+    resolved = {AttemptState.RESOLVED_BY_RESEND: 0, AttemptState.RESOLVED_BY_OPERATOR: 0}
+    both_open: list[Row] = []  # an addition and a cancellation of one enrollment, both open
     for item in sorted(
         open_sets,
         key=lambda s: (s.partner, s.sent_at, s.interchange_control, s.transaction_control),
     ):
         age = hours_between(item.sent_at, as_of)
         bucket = age_bucket(age)
+        members = item.member_rows or []
+        for member in members:
+            if member.closed:
+                resolved[member.state] += 1
+        closed = sum(1 for m in members if m.closed)
         if item.status == Status.REJECTED:
             status = "rejected"
-            rejected_open += item.members
-            rejections.append(_rejection(item))
+            rejected_open += item.members - closed
+            if closed < item.members:
+                rejections.append(_rejection(item))
         elif age > sla_hours:
             status = "pending"
             # An effectuation confirms coverage even when the 999 never came.
-            waiting = item.members - sum(1 for m in item.member_rows or [] if m.effectuated)
+            waiting = item.members - sum(1 for m in members if m.effectuated or m.closed)
             pending_overdue += waiting
             per_partner_open[item.partner]["overdue"] += waiting
         else:
@@ -256,19 +293,26 @@ def build_report(
             cell["members"] += item.members
             cell["sets"] += 1
             continue
-        cell = table[
-            (item.partner, status if status == Status.REJECTED else "pending overdue", bucket)
-        ]
-        cell["members"] += item.members
-        cell["sets"] += 1
-        for member in item.member_rows or []:
-            if status == "pending" and member.effectuated:
-                continue
-            rows.append(
-                _row(item, member.subscriber_id, member.member_id or member.carrier_member_id,
-                     member.maintenance_type, member.ordinal, status,
-                     _reason(item, member, status, age, sla_hours), item.sent_at, age)
-            )  # fmt: skip
+        if closed < item.members:
+            cell = table[
+                (item.partner, status if status == Status.REJECTED else "pending overdue", bucket)
+            ]
+            cell["members"] += item.members - closed
+            cell["sets"] += 1
+        for member in members:
+            for enrollment in member.open_enrollments:
+                waited = hours_between(enrollment.first_sent_at, as_of)
+                row = _row(item, member.subscriber_id, member.member_id or member.carrier_member_id,
+                           member.maintenance_type, member.ordinal, status,
+                           _reason(item, member, status, age, sla_hours, enrollment), item.sent_at,
+                           waited)  # fmt: skip
+                row.insurance_line = enrollment.insurance_line
+                row.attempts = enrollment.attempts
+                row.first_sent_at = _iso(enrollment.first_sent_at)
+                row.person = member.person
+                rows.append(row)
+                if {"021", "024"} <= enrollment.waiting_types:
+                    both_open.append(row)
     not_effectuated = 0
     late_by_partner: dict[str, int] = defaultdict(int)
     for late in sorted(
@@ -283,14 +327,15 @@ def build_report(
             f"accepted by a 999{accepted}; no effectuation from the insurer after {age / 24:.0f} days "
             f"(effectuation SLA {effectuation_days} days)"
         )
-        rows.append(
-            _row(late, late.subscriber_id, late.member_id, late.maintenance_type, late.member_ordinal,
-                 "not_effectuated", reason, late.sent_at, age)
-        )  # fmt: skip
+        row = _row(late, late.subscriber_id, late.member_id, late.maintenance_type,
+                   late.member_ordinal, "not_effectuated", reason, late.sent_at, age)  # fmt: skip
+        row.first_sent_at = row.sent_at
+        row.person = f"M:{late.member_id}" if late.member_id else f"O:{late.member_ordinal}"
+        rows.append(row)
         cell = table[(late.partner, "not effectuated", age_bucket(age))]
         cell["members"] += 1
         cell["sets"] += 0
-    quality_items = list(quality or []) + _add_and_cancel(rows)
+    quality_items = list(quality or []) + _add_and_cancel(both_open)
     by_partner = []
     totals = {"members_sent": 0, "accepted": 0, "accepted_with_errors": 0, "rejected": 0,
               "window_sent": 0, "window_accepted": 0, "window_rejected": 0}  # fmt: skip
@@ -331,6 +376,9 @@ def build_report(
         "pending_overdue": pending_overdue,
         "pending_within_sla": pending_within,
         "unconfirmed": totals["rejected"] + pending_overdue,
+        "people_unconfirmed": len({(r.partner, r.subscriber_id, r.person) for r in rows}),
+        "resolved_by_resend": resolved[AttemptState.RESOLVED_BY_RESEND],
+        "resolved_by_operator": resolved[AttemptState.RESOLVED_BY_OPERATOR],
         "error_rate": _rate(totals["rejected"], totals["members_sent"]),
         "window_days": window_days,
         "window_sent": totals["window_sent"],
@@ -346,9 +394,11 @@ def build_report(
         "notices": len(notices),
         "partners": len(partners),
     }
+    # Every person confirmed: a rejection that a confirmed resend replaced no longer counts.
     summary["all_confirmed"] = (
         summary["members_sent"] > 0
-        and summary["confirmed"] == summary["members_sent"]
+        and summary["people_unconfirmed"] == 0
+        and pending_within == 0
         and not unmatched
         and not quarantined
         and not not_effectuated
@@ -392,23 +442,15 @@ def _row(
 
 
 def _add_and_cancel(rows: list[Row]) -> list[QualityView]:
-    """An addition and a cancellation for the same member, both unconfirmed (a check on state
-    now, so it is made when the report is built)."""
-    by_member: dict[tuple[str, str | None, str | None], list[Row]] = defaultdict(list)
-    for row in rows:
-        if row.status in ("pending", "rejected"):
-            by_member[(row.partner, row.subscriber_id, row.member_id)].append(row)
-    found = []
-    for (partner, subscriber, member), group in by_member.items():
-        kinds = {row.maintenance_type for row in group}
-        if {"021", "024"} <= kinds:
-            for row in group:
-                found.append(
-                    QualityView("add_and_cancel_unconfirmed", "an addition and a cancellation are both unconfirmed",
-                                partner, subscriber or "", member, row.maintenance_type, row.interchange_control,
-                                row.group_control, row.transaction_control, row.member_ordinal, row.sent_at)
-                )  # fmt: skip
-    return found
+    """An addition and a cancellation of one enrollment, both unconfirmed (a check on state
+    now, so it is made when the report is built): one finding on the latest attempt."""
+    return [
+        QualityView("add_and_cancel_unconfirmed", "an addition and a cancellation are both unconfirmed",
+                    row.partner, row.subscriber_id or "", row.member_id, row.maintenance_type,
+                    row.interchange_control, row.group_control, row.transaction_control,
+                    row.member_ordinal, row.sent_at)
+        for row in rows
+    ]  # fmt: skip
 
 
 def _bucket_order(name: str) -> int:
@@ -419,16 +461,29 @@ def _rate(part: int, whole: int) -> float:
     return round(part / whole, 4) if whole else 0.0
 
 
-def _reason(item: SetView, member: MemberView, status: str, age: float, sla_hours: float) -> str:
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _reason(item: SetView, member: MemberView, status: str, age: float, sla_hours: float,
+            enrollment: OpenEnrollment) -> str:  # fmt: skip
+    history = (
+        f"; attempt {enrollment.attempts}, resending {enrollment.resend_of}, first sent "
+        f"{_iso(enrollment.first_sent_at)[:10]}"
+        if enrollment.attempts > 1 and enrollment.resend_of
+        else f"; attempt {enrollment.attempts}, first sent {_iso(enrollment.first_sent_at)[:10]}"
+        if enrollment.attempts > 1
+        else ""
+    )
     if status == Status.REJECTED:
-        return member_reason(item.acks, member.ordinal, status)
+        return member_reason(item.acks, member.ordinal, status) + history
     known = member_reason(item.acks, member.ordinal, "pending")
     warning = (
         " (acktrack predicted a rejection: see the file's findings)"
         if item.predicted_rejection
         else ""
     )
-    return f"{known} after {age:.0f} h (SLA {sla_hours:.0f} h){warning}"
+    return f"{known} after {age:.0f} h (SLA {sla_hours:.0f} h){warning}{history}"
 
 
 def _rejection(item: SetView) -> dict[str, Any]:

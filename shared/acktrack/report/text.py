@@ -11,9 +11,14 @@ def _percent(rate: float) -> str:
 
 def headline(report: dict[str, Any]) -> list[str]:
     s = report["summary"]
+    waiting = s.get("people_unconfirmed", 0)
     lines = [
         f"acktrack report as of {report['as_of'][:16].replace('T', ' ')} UTC (999 SLA {report['sla_hours']:g} h)",
         "",
+        f"{'1 person' if waiting == 1 else f'{waiting} people'} not confirmed by their insurer "
+        "(rejected, or no 999 past the SLA, and not resent or resolved since)",
+        f"  closed since: {s.get('resolved_by_resend', 0)} by a confirmed resend, "
+        f"{s.get('resolved_by_operator', 0)} by an operator (member transactions)",
         f"Member transactions tracked: {s['members_sent']}",
         f"  confirmed by 999:          {s['confirmed']}"
         + (
@@ -104,14 +109,17 @@ def render_text(report: dict[str, Any], *, detail_limit: int = 50) -> str:
             lines.append(f"  {notice['kind']}: {notice['detail']}")
     rows = report.get("unconfirmed", [])
     if rows:
-        lines += ["", f"Unconfirmed member transactions ({len(rows)}):"]
-        rows = sorted(rows, key=lambda r: {"rejected": 0, "pending": 1}.get(r["status"], 2))
+        lines += ["", f"Not confirmed: one row per person and coverage ({len(rows)}):"]
+        rows = sorted(rows, key=lambda r: ({"rejected": 0, "pending": 1}.get(r["status"], 2),
+                                           -r["age_hours"]))  # fmt: skip
         for row in rows[:detail_limit]:
+            tries = row.get("attempts", 1)
             lines.append(
                 f"  {row['partner']} {row['status']:<15} subscriber {row['subscriber_id'] or '-'} member "
                 f"{row['member_id'] or '-'} INS03 {row['maintenance_type']} ({row['maintenance_meaning']}) "
                 f"ISA13 {row['interchange_control']} GS06 {row['group_control']} ST02 {row['transaction_control']} "
-                f"sent {row['sent_at'][:16]} age {row['age_hours']:.0f} h: {row['reason']}"
+                f"sent {row['sent_at'][:16]}{f' (attempt {tries})' if tries > 1 else ''} "
+                f"waiting {row['age_hours']:.0f} h: {row['reason']}"
             )
         if len(rows) > detail_limit:
             lines.append(

@@ -7,11 +7,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from acktrack.domain.family import EffectuationRecord, FamilyFinding, SentMember, reconcile
+from acktrack.domain.ledger import Resolution
 from acktrack.store import keys
 from acktrack.store.base import TableStore
 from acktrack.store.dynamo import conditional_failure, transact
@@ -22,16 +23,19 @@ from acktrack.store.models import (
     EffectuationItem,
     MemberItem,
     QualityItem,
+    ResolutionItem,
 )
 
 
 class Partition(NamedTuple):
-    """One subscriber's partition as read: members, insurer records, findings, counted members."""
+    """One subscriber's partition as read: members, insurer records, findings, counted
+    members, operators' resolutions."""
 
     members: list[MemberItem]
     records: list[EffectuationItem]
     findings: list[QualityItem]
     counted: set[str]
+    resolutions: list[ResolutionItem]
 
 
 @dataclass(slots=True)
@@ -53,6 +57,7 @@ class FamilyStore(TableStore):
         records: list[EffectuationItem] = []
         findings: list[QualityItem] = []
         counted: set[str] = set()  # member sks counted as effectuated (their C# markers)
+        resolutions: list[ResolutionItem] = []
         start: Any = None
         while True:
             page = connection.query(
@@ -70,9 +75,11 @@ class FamilyStore(TableStore):
                     members.append(MemberItem.from_raw_data(raw))
                 elif sort.startswith("C#"):
                     counted.add("M" + sort[1:])
+                elif sort.startswith("R#"):
+                    resolutions.append(ResolutionItem.from_raw_data(raw))
             start = page.get("LastEvaluatedKey")
             if not start:
-                return Partition(members, records, findings, counted)
+                return Partition(members, records, findings, counted, resolutions)
 
     def reconcile_family(
         self,
@@ -109,7 +116,7 @@ class FamilyStore(TableStore):
         added: dict[str, str],
     ) -> bool:
         """One pass over what was read; True when it wrote something."""
-        members, records, existing, counted = family
+        members, records, existing, counted, _ = family
         by_ref = {(item.pk, item.sk): item for item in members}
         sent = {m.ref: m for m in (sent_member(item) for item in members)}
         known_records = {r.ref: r for r in (effectuation_record(item) for item in records)}
@@ -290,6 +297,30 @@ class FamilyStore(TableStore):
                 except UpdateError as update_error:
                     if not conditional_failure(update_error):
                         raise
+
+    def add_resolution(self, our: str, partner: str, subscriber_id: str, resolution: Resolution,
+                       closed: int) -> bool:  # fmt: skip
+        """Record an operator's resolution once (False: it was recorded already)."""
+        item = ResolutionItem(
+            keys.family_pk(our, partner, subscriber_id),
+            keys.resolution_sk(resolution.at, resolution.resolution_id),
+            our_id=our,
+            partner=partner,
+            subscriber_id=subscriber_id,
+            member_id=resolution.member_id,
+            resolution_id=resolution.resolution_id,
+            at=resolution.at,
+            by=resolution.by,
+            reason=resolution.reason,
+            closed=closed,
+        )
+        try:
+            item.save(condition=ResolutionItem.pk.does_not_exist())
+        except PutError as error:
+            if conditional_failure(error):
+                return False
+            raise
+        return True
 
     def quality_findings(self, since: str) -> Iterator[QualityItem]:
         for shard in range(keys.OPEN_SHARDS):

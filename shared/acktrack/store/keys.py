@@ -7,6 +7,7 @@ partner, so every correlation key carries both trading-partner ids.
     FAM#<family>                      M#<sent at>#<set id>#<ordinal>  member transaction
     FAM#<family>                      E#<record id>                   insurer effectuation record
     FAM#<family>                      Q#<sent at>#<target>#<kind>     data-quality finding
+    FAM#<family>                      R#<at>#<resolution id>          an operator's resolution
     ACK#GS#<our>#<partner>#<gs06>     <ack id>                        a 999's response for a group
     ACK#IC#<our>#<partner>#<isa13>    <ack id>                        a TA1
     OBJ#<bucket>#<key hash>           V#<version>                     one S3 object's outcome
@@ -117,6 +118,10 @@ def family_pk(our: str, partner: str, subscriber_id: str | None, set_identifier:
     if not subscriber_id:
         return f"FAM#NONE#{set_identifier}"  # no REF*0F: a family of its own set
     return f"FAM#{short_hash(our, partner, subscriber_id, size=32)}"
+
+
+def resolution_sk(at: str, resolution_id: str) -> str:
+    return f"R#{at}#{resolution_id}"
 
 
 def shard(*parts: str, shards: int = OPEN_SHARDS) -> int:

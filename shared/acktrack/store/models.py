@@ -274,6 +274,21 @@ class EffectuationCountItem(Item):
     expires = TTLAttribute(null=True)
 
 
+class ResolutionItem(Item):
+    """An operator closed a subscriber's open enrollments (all, or one member's): an event,
+    kept with the family; nothing it closes is deleted."""
+
+    our_id = UnicodeAttribute()
+    partner = UnicodeAttribute()
+    subscriber_id = UnicodeAttribute()
+    member_id = UnicodeAttribute(null=True)  # None: every open enrollment of the subscriber
+    resolution_id = UnicodeAttribute()
+    at = UnicodeAttribute()
+    by = UnicodeAttribute()
+    reason = UnicodeAttribute()
+    closed = NumberAttribute(default=0)  # member transactions it closed when recorded
+
+
 class PartnerItem(Item):
     our_id = UnicodeAttribute()
     partner = UnicodeAttribute()

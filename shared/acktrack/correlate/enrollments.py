@@ -1,0 +1,142 @@
+"""Where a person's transactions meet their answers: one subscriber's enrollment ledger,
+read from its family partition and the status of each transaction's set.
+
+The ledger is computed when it is read, never stored: a 999 moves only its sets (it stays
+O(sets)), and the ledger follows from the facts whatever order they arrived in.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from acktrack.domain.ledger import Attempt, Enrollment, Resolution, enrollments
+from acktrack.domain.status import Status
+
+if TYPE_CHECKING:
+    from acktrack.store.families import Partition
+    from acktrack.store.models import MemberItem, ResolutionItem, SetItem
+
+
+class FamilyReader(Protocol):
+    """The store reads a ledger needs (the DynamoDB store and the fakes implement it)."""
+
+    def family(self, our: str, partner: str, subscriber_id: str) -> Partition: ...
+
+    def get_set(self, pk: str, sk: str) -> SetItem | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SetFacts:
+    status: Status
+    status_at: str | None
+    interchange_control: str
+    group_control: str
+    transaction_control: str
+
+
+class SetStatuses:
+    """Set statuses by key, read once each and kept in a bounded cache."""
+
+    def __init__(self, store: FamilyReader, size: int = 50_000) -> None:
+        self._store = store
+        self._size = size
+        self._known: OrderedDict[tuple[str, str], SetFacts | None] = OrderedDict()
+        self.reads = 0
+
+    def remember(self, item: SetItem) -> None:
+        self._put((item.pk, item.sk), _facts(item))
+
+    def get(self, pk: str, sk: str) -> SetFacts | None:
+        key = (pk, sk)
+        if key in self._known:
+            self._known.move_to_end(key)
+            return self._known[key]
+        self.reads += 1
+        item = self._store.get_set(pk, sk)
+        facts = _facts(item) if item is not None else None
+        self._put(key, facts)
+        return facts
+
+    def _put(self, key: tuple[str, str], facts: SetFacts | None) -> None:
+        self._known[key] = facts
+        self._known.move_to_end(key)
+        while len(self._known) > self._size:
+            self._known.popitem(last=False)
+
+
+def _facts(item: SetItem) -> SetFacts:
+    return SetFacts(Status(item.status), item.status_at, item.interchange_control,
+                    item.group_control, item.transaction_control)  # fmt: skip
+
+
+def attempt_of(member: MemberItem, facts: SetFacts | None) -> Attempt:
+    coverages: list[dict[str, Any]] = list(member.coverages or [])
+    lines = tuple(dict.fromkeys(c.get("insurance_line") or "" for c in coverages))
+    return Attempt(
+        ref=(member.pk, member.sk),
+        sent_key=(member.sent_at, member.set_pk, member.set_sk, f"{int(member.ordinal):07d}"),
+        sent_at=member.sent_at,
+        subscriber_id=member.subscriber_id,
+        member_id=member.member_id,
+        subscriber_indicator=member.subscriber_indicator,
+        relationship=member.relationship,
+        maintenance_type=member.maintenance_type,
+        lines=lines,
+        begins=tuple(
+            (c.get("insurance_line") or "", c.get("benefit_begin") or "") for c in coverages
+        ),
+        status=facts.status if facts else Status.SENT,
+        status_at=facts.status_at if facts else None,
+        effectuated_at=member.effectuated_at,
+        interchange_control=facts.interchange_control if facts else "",
+        group_control=facts.group_control if facts else "",
+        transaction_control=facts.transaction_control if facts else "",
+        ordinal=int(member.ordinal),
+    )
+
+
+def resolution_of(item: ResolutionItem) -> Resolution:
+    return Resolution(item.resolution_id, item.at, item.by, item.reason, item.member_id)
+
+
+@dataclass(slots=True)
+class FamilyLedger:
+    """One subscriber's enrollments with one insurer, and how many items were read."""
+
+    enrollments: list[Enrollment]
+    resolutions: list[Resolution]
+    reads: int = 0
+
+    def of(self, ref: tuple[str, str]) -> list[Enrollment]:
+        """The enrollments a member transaction belongs to."""
+        return [e for e in self.enrollments if ref in e.states]
+
+
+def family_ledger(
+    store: FamilyReader,
+    statuses: SetStatuses,
+    our: str,
+    partner: str,
+    subscriber_id: str | None,
+    as_of: datetime,
+    sla_hours: float,
+    *,
+    alone: Iterable[MemberItem] = (),
+) -> FamilyLedger:
+    """The ledger of one subscriber id. Without a subscriber id (no REF*0F) there is no family
+    to read: the transactions in ``alone`` are each their own enrollment."""
+    before = statuses.reads
+    if not subscriber_id:
+        members, resolutions, reads = list(alone), [], 0
+    else:
+        partition = store.family(our, partner, subscriber_id)
+        members = partition.members
+        resolutions = [resolution_of(item) for item in partition.resolutions]
+        reads = 1 + len(partition.members) + len(partition.resolutions)
+    attempts = [attempt_of(m, statuses.get(m.set_pk, m.set_sk)) for m in members]
+    ledger = enrollments(attempts, resolutions, as_of, sla_hours)
+    return FamilyLedger(ledger, resolutions, reads + statuses.reads - before)

@@ -1,0 +1,238 @@
+"""The enrollment ledger: one person's coverage with one insurer, told by its transactions.
+
+Pure. An enrollment is (insurer, subscriber id, member identity, insurance line). Every
+member transaction sent for it is an attempt; the insurer's answers (its set's status, an
+effectuation) and operators' resolutions decide what each attempt became:
+
+- an attempt sent after an earlier one of the same enrollment was rejected, or was past
+  its SLA unconfirmed, is a **resend** of it; when a resend is confirmed, the attempts it
+  replaces are closed as ``resolved_by_resend``;
+- an operator's resolution closes the attempts sent before it that are still open;
+- the enrollment is open while its latest attempt is neither confirmed nor closed.
+
+Everything is computed from scratch from all the facts, sorted, so files and answers
+arriving in any order, any number of times, give the same ledger.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from acktrack.domain.family import identity as member_identity
+from acktrack.domain.status import CONFIRMED, Status
+
+
+class AttemptState(StrEnum):
+    """What one member transaction became, as far as the person is concerned."""
+
+    CONFIRMED = "confirmed"  # a 999 accepted it, or the insurer effectuated it
+    REJECTED = "rejected"
+    PENDING = "pending"  # no answer yet, within the SLA
+    OVERDUE = "overdue"  # no answer past the SLA
+    RESOLVED_BY_RESEND = "resolved_by_resend"  # a confirmed resend replaced it
+    RESOLVED_BY_OPERATOR = "resolved_by_operator"
+
+
+OPEN_STATES = frozenset({AttemptState.REJECTED, AttemptState.PENDING, AttemptState.OVERDUE})
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One member transaction as the ledger needs it: identifiers, codes and times only."""
+
+    ref: tuple[str, str]  # the member item
+    sent_key: tuple[str, ...]  # (sent_at, set pk, set sk, ordinal): "earlier" is smaller
+    sent_at: str  # ISO 8601, UTC
+    subscriber_id: str | None
+    member_id: str | None
+    subscriber_indicator: str
+    relationship: str
+    maintenance_type: str
+    lines: tuple[str, ...]  # HD03 of its coverages ("" when it has none)
+    status: Status  # its set's status
+    begins: tuple[tuple[str, str], ...] = ()  # (HD03, benefit begin) of each coverage
+    status_at: str | None = None  # when that status was decided
+    effectuated_at: str | None = None  # the insurer's effectuation confirms it too
+    interchange_control: str = ""
+    group_control: str = ""
+    transaction_control: str = ""
+    ordinal: int = 0
+
+    @property
+    def identity(self) -> str:
+        return member_identity(self.member_id, self.subscriber_indicator, self.relationship)
+
+    @property
+    def confirmed(self) -> bool:
+        return self.status in CONFIRMED or self.effectuated_at is not None
+
+    @property
+    def confirmed_at(self) -> str | None:
+        """When it was first known confirmed (None when it is not)."""
+        times = [t for t in (self.status_at if self.status in CONFIRMED else None,
+                             self.effectuated_at) if t]  # fmt: skip
+        return min(times) if times else (self.sent_at if self.confirmed else None)
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """An operator closed what the insurer will never confirm: who, when, why."""
+
+    resolution_id: str
+    at: str  # ISO 8601, UTC
+    by: str
+    reason: str
+    member_id: str | None = None  # None: every open enrollment of the subscriber
+
+    def covers(self, identity: str) -> bool:
+        return self.member_id is None or identity == f"M:{self.member_id}"
+
+
+@dataclass(slots=True)
+class Enrollment:
+    """One person's coverage with one insurer: its attempts in sending order and their fate."""
+
+    identity: str
+    line: str
+    attempts: list[Attempt]
+    states: dict[tuple[str, str], AttemptState] = field(default_factory=dict)
+    resend_of: dict[tuple[str, str], Attempt] = field(default_factory=dict)
+    closed_by: dict[tuple[str, str], str] = field(default_factory=dict)  # ref -> what closed it
+    duplicates: dict[tuple[str, str], Attempt] = field(default_factory=dict)  # ref -> the earlier
+
+    @property
+    def latest(self) -> Attempt:
+        return self.attempts[-1]
+
+    @property
+    def state(self) -> AttemptState:
+        return self.states[self.latest.ref]
+
+    @property
+    def open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    @property
+    def waiting(self) -> list[Attempt]:
+        """The attempts since the last confirmed (or operator-closed) one: what the person has
+        waited through."""
+        since: list[Attempt] = []
+        for attempt in self.attempts:
+            if self.states[attempt.ref] in (
+                AttemptState.CONFIRMED,
+                AttemptState.RESOLVED_BY_OPERATOR,
+            ):
+                since = []
+            else:
+                since.append(attempt)
+        return since or [self.latest]
+
+    @property
+    def first_sent_at(self) -> str:
+        return self.waiting[0].sent_at
+
+
+def _at(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def is_resend(earlier: Attempt, later: Attempt, sla_hours: float) -> bool:
+    """``later`` replaces ``earlier``: that one was rejected, or was past its SLA unconfirmed
+    when ``later`` was sent (a confirmation that came after that does not change it)."""
+    if earlier.status == Status.REJECTED:
+        return True
+    if _at(later.sent_at) - _at(earlier.sent_at) <= timedelta(hours=sla_hours):
+        return False
+    confirmed_at = earlier.confirmed_at
+    return confirmed_at is None or _at(confirmed_at) > _at(later.sent_at)
+
+
+def _base_state(attempt: Attempt, as_of: datetime, sla_hours: float) -> AttemptState:
+    if attempt.confirmed:
+        return AttemptState.CONFIRMED
+    if attempt.status == Status.REJECTED:
+        return AttemptState.REJECTED
+    overdue = as_of - _at(attempt.sent_at) > timedelta(hours=sla_hours)
+    return AttemptState.OVERDUE if overdue else AttemptState.PENDING
+
+
+def enrollments(
+    attempts: Iterable[Attempt],
+    resolutions: Iterable[Resolution],
+    as_of: datetime,
+    sla_hours: float,
+) -> list[Enrollment]:
+    """One subscriber's enrollments with one insurer, each attempt's fate decided."""
+    unique = {attempt.ref: attempt for attempt in attempts}
+    ordered = sorted(unique.values(), key=lambda a: (a.sent_key, a.ref))
+    closings = sorted(resolutions, key=lambda r: (r.at, r.resolution_id))
+    # An attempt without an HD loop belongs to every enrollment its member has.
+    known: dict[str, list[str]] = {}
+    for attempt in ordered:
+        for line in attempt.lines:
+            if line and line not in known.setdefault(attempt.identity, []):
+                known[attempt.identity].append(line)
+    grouped: dict[tuple[str, str], list[Attempt]] = {}
+    for attempt in ordered:
+        lines = [line for line in attempt.lines if line] or known.get(attempt.identity) or [""]
+        for line in lines:
+            grouped.setdefault((attempt.identity, line), []).append(attempt)
+    ledger = []
+    for (who, line), chain in sorted(grouped.items()):
+        enrollment = Enrollment(who, line, chain)
+        for number, attempt in enumerate(chain):
+            enrollment.states[attempt.ref] = _base_state(attempt, as_of, sla_hours)
+            if number and is_resend(chain[number - 1], attempt, sla_hours):
+                enrollment.resend_of[attempt.ref] = chain[number - 1]
+        _duplicates(enrollment, sla_hours)
+        _close(enrollment, closings)
+        ledger.append(enrollment)
+    return ledger
+
+
+def _close(enrollment: Enrollment, closings: list[Resolution]) -> None:
+    states = enrollment.states
+    for attempt in enrollment.attempts:
+        if states[attempt.ref] != AttemptState.CONFIRMED:
+            continue
+        replaced = enrollment.resend_of.get(attempt.ref)
+        while replaced is not None and states[replaced.ref] in OPEN_STATES:
+            states[replaced.ref] = AttemptState.RESOLVED_BY_RESEND
+            enrollment.closed_by[replaced.ref] = _controls(attempt)
+            replaced = enrollment.resend_of.get(replaced.ref)
+    for resolution in closings:
+        if not resolution.covers(enrollment.identity):
+            continue
+        for attempt in enrollment.attempts:
+            if states[attempt.ref] in OPEN_STATES and attempt.sent_at <= resolution.at:
+                states[attempt.ref] = AttemptState.RESOLVED_BY_OPERATOR
+                enrollment.closed_by[attempt.ref] = resolution.resolution_id
+
+
+def _controls(attempt: Attempt) -> str:
+    return f"ISA13 {attempt.interchange_control} ST02 {attempt.transaction_control}"
+
+
+def _duplicates(enrollment: Enrollment, sla_hours: float) -> None:
+    """The same addition (member, line, benefit begin) sent again while the earlier one was
+    confirmed or within its SLA, and not cancelled since. A resend is not a duplicate."""
+    active: dict[str, Attempt] = {}  # benefit begin -> the addition in force
+    for attempt in enrollment.attempts:
+        if attempt.maintenance_type == "024":
+            active.clear()
+            continue
+        if attempt.maintenance_type != "021":
+            continue
+        begins = [b for line, b in attempt.begins if line == enrollment.line] or [""]
+        for begin in begins:
+            earlier = active.get(begin)
+            resent = attempt.ref in enrollment.resend_of or (
+                earlier is not None and is_resend(earlier, attempt, sla_hours))  # fmt: skip
+            if earlier is not None and not resent:
+                enrollment.duplicates[attempt.ref] = earlier
+            else:
+                active[begin] = attempt

@@ -1,0 +1,104 @@
+"""An operator closes what an insurer will never confirm (the person withdrew, the insurer
+confirmed by phone): recorded as an event in the subscriber's family, nothing deleted.
+
+The resolution closes the attempts sent before it that are still open; a later
+transaction for the same enrollment is tracked as usual.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from acktrack.correlate.enrollments import SetStatuses, family_ledger
+from acktrack.domain.identifiers import short_hash
+from acktrack.domain.ledger import OPEN_STATES, Resolution
+
+if TYPE_CHECKING:
+    from acktrack.store.repository import Repository
+
+MAX_REASON = 500  # characters kept of the reason
+
+
+class ResolveRefused(Exception):
+    """Bad input or nothing to resolve: nothing was written."""
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    resolution: Resolution
+    partner: str
+    subscriber_id: str
+    enrollments: int  # open enrollments it closed
+    attempts: int  # member transactions it closed
+    recorded: bool  # False: the same resolution was recorded already
+
+
+def resolve(
+    store: Repository,
+    *,
+    partner: str,
+    subscriber_id: str,
+    reason: str,
+    by: str,
+    member_id: str | None = None,
+    at: datetime | None = None,
+    sla_hours: float = 48.0,
+) -> Resolved:
+    """Close the subscriber's open enrollments with ``partner`` (or one member's)."""
+    reason = " ".join(reason.split())
+    if not reason:
+        raise ResolveRefused("give a reason (--reason TEXT): it is what the next person will read")
+    if not by.strip():
+        raise ResolveRefused("say who resolves (--by NAME)")
+    moment = (at or datetime.now(UTC)).astimezone(UTC)
+    ours = sorted({p.our_id for p in store.partners() if p.partner == partner})
+    if not ours:
+        known = ", ".join(sorted({p.partner for p in store.partners()})) or "none yet"
+        raise ResolveRefused(f"no insurer {partner!r} is tracked (insurers: {known})")
+    statuses = SetStatuses(store)
+    stamp = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    resolution = Resolution(
+        resolution_id=short_hash(partner, subscriber_id, member_id or "*", stamp, by, reason),
+        at=stamp,
+        by=by.strip()[:100],
+        reason=reason[:MAX_REASON],
+        member_id=member_id,
+    )
+    seen = False
+    for our in ours:
+        ledger = family_ledger(store, statuses, our, partner, subscriber_id, moment, sla_hours)
+        if not ledger.enrollments:
+            continue
+        seen = True
+        mine = [e for e in ledger.enrollments if resolution.covers(e.identity)]
+        if member_id and not mine:
+            members = sorted({e.identity[2:] for e in ledger.enrollments if e.identity[:2] == "M:"})
+            raise ResolveRefused(
+                f"member {member_id!r} is not tracked for subscriber {subscriber_id} with {partner} "
+                f"(members: {', '.join(members) or 'none with a REF*17 id'})"
+            )
+        closed = {
+            (e.identity, e.line, attempt.ref)
+            for e in mine
+            for attempt in e.attempts
+            if e.states[attempt.ref] in OPEN_STATES and attempt.sent_at <= resolution.at
+        }
+        if not closed:
+            continue
+        recorded = store.add_resolution(our, partner, subscriber_id, resolution, len(closed))
+        return Resolved(resolution, partner, subscriber_id,
+                        enrollments=len({(who, line) for who, line, _ in closed}),
+                        attempts=len({ref for _, _, ref in closed}), recorded=recorded)  # fmt: skip
+    if not seen:
+        raise ResolveRefused(f"subscriber {subscriber_id} is not tracked with {partner}")
+    whom = (
+        f"member {member_id} of subscriber {subscriber_id}"
+        if member_id
+        else f"subscriber {subscriber_id}"
+    )
+    raise ResolveRefused(
+        f"nothing is open for {whom} with {partner}: every enrollment is confirmed or already "
+        "resolved (see acktrack member)"
+    )

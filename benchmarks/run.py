@@ -20,6 +20,7 @@ from typing import Any
 
 from tables import (
     acknowledgment_table,
+    backlog_table,
     cold_start_table,
     fanout_table,
     hostile_table,
@@ -347,6 +348,15 @@ def ingest_figures(members: int, *options: str) -> dict[str, Any]:
 # -- the report ----------------------------------------------------------------------------
 
 
+def backlog_figures(rows: int) -> dict[str, Any]:
+    """benchmarks/report_backlog.py in a fresh process (its peak RSS is the report's alone)."""
+    output = subprocess.run(
+        [sys.executable, str(HERE / "report_backlog.py"), "--rows", str(rows)],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    return dict(json.loads(output.strip().splitlines()[-1]))
+
+
 def parse_benchmark(repeat: int, with_pyx12: bool) -> dict[str, Any]:
     big, small = sample_file(100_000), sample_file(10_000)
     print(f"parse: {big.name} ({big.stat().st_size / 1e6:.1f} MB)", file=sys.stderr)
@@ -428,6 +438,12 @@ def main() -> int:
             10_000, "--part-bytes", str(32 * 1024 * 1024 // 100), "--no-follow"
         )
         print(fanout_table(figures["fanout"]))
+    print(
+        "the report over 100,000 and 1,000,000 open rows (minutes) ...", file=sys.stderr, flush=True
+    )
+    figures["backlog"] = {"small": backlog_figures(100_000), "big": backlog_figures(1_000_000)}
+    backlog = backlog_table(figures["backlog"]["small"], figures["backlog"]["big"])
+    print(backlog)
     print("cold start ...", file=sys.stderr, flush=True)
     figures["cold_start_ms"] = {name: import_ms(name) for name in HANDLERS}
     figures["cold_start"] = cold_figures()
@@ -439,6 +455,7 @@ def main() -> int:
         update_readme("hostile", hostile)
         update_readme("large999", large_999)
         update_readme("cold", cold)
+        update_readme("backlog", backlog)
         if args.ingest_members:
             update_readme(
                 "ingest", ingest_table(figures["ingest"]["big"], figures["ingest"]["small"])

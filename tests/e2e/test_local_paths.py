@@ -28,9 +28,9 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _834(members: int, seed: int) -> bytes:
+def _834(members: int, seed: int, **spec: Any) -> bytes:
     buffer = io.BytesIO()
-    write_834(EnrollmentSpec(seed=seed, members=members, sent_at=SENT), buffer)
+    write_834(EnrollmentSpec(seed=seed, members=members, sent_at=SENT, **spec), buffer)
     return buffer.getvalue()
 
 
@@ -72,6 +72,28 @@ def test_local_watch_tracks_files_as_they_are_copied_in(tmp_path: Path) -> None:
         )  # fmt: skip
         summary = json.loads(report.stdout)["summary"]
         assert (summary["members_sent"], summary["confirmed"]) == (6, 6)
+        # Two people the insurer never answers for; an operator closes one of them.
+        (tmp_path / "day" / "outbound" / "b.834").write_bytes(
+            _834(2, seed=63, dependents=0.0, interchange_control=1002, first_group_control=2,
+                 subscriber_id_start=700000001)
+        )  # fmt: skip
+        _wait_for(process, "outbound/b.834: tracked")
+        resolved = subprocess.run(
+            [sys.executable, "-m", "acktrack.cli", "resolve", "700000001", "--partner", "HEALTHPLAN01",
+             "--reason", "withdrew before coverage began", "--local"],
+            cwd=tmp_path, capture_output=True, text=True, env=env,
+        )  # fmt: skip
+        assert resolved.returncode == 0, resolved.stderr
+        assert "1 open enrollment (1 member transaction) closed as resolved_by_operator" in (
+            resolved.stdout
+        )
+        later = subprocess.run(
+            [sys.executable, "-m", "acktrack.cli", "report", "--local", "--json",
+             "--as-of", "2024-01-20T07:00:00+00:00"],
+            cwd=tmp_path, capture_output=True, text=True, check=True, env=env,
+        )  # fmt: skip
+        summary = json.loads(later.stdout)["summary"]
+        assert (summary["people_unconfirmed"], summary["resolved_by_operator"]) == (1, 1)
     finally:
         process.send_signal(signal.SIGINT)
         try:

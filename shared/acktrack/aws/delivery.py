@@ -15,18 +15,19 @@ from __future__ import annotations
 
 import json
 import random
+import tempfile
 import time
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import IO, Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
 
 from acktrack.aws import clients
-from acktrack.report.email import build_email, detail_csv, render_html
-from acktrack.report.model import Report
+from acktrack.report.email import build_email, render_html, write_csv
+from acktrack.report.model import Report, write_json
 from acktrack.settings import Settings
 
 
@@ -115,23 +116,35 @@ def _send(send: Any) -> dict[str, Any]:
 
 
 def deliver(report: Report, settings: Settings) -> dict[str, Any]:
-    document = report.to_json()
-    csv_bytes = detail_csv(document)
-    result: dict[str, Any] = {"csv_bytes": len(csv_bytes), "rows": len(document["unconfirmed"])}
-    attach = len(csv_bytes) <= settings.report_max_attachment_bytes
+    """Archive every row (JSON and CSV, streamed from the report's spool) and email the most
+    urgent ones with the totals."""
+    with tempfile.TemporaryFile() as json_file, tempfile.TemporaryFile() as csv_file:
+        write_json(report, json_file)
+        csv_size = write_csv(report.unconfirmed, csv_file)
+        return _deliver(report, settings, json_file, csv_file, csv_size)
+
+
+def _deliver(report: Report, settings: Settings, json_file: IO[bytes], csv_file: IO[bytes],
+             csv_size: int) -> dict[str, Any]:  # fmt: skip
+    document = report.to_json(rows=False)  # the most urgent rows and their total
+    result: dict[str, Any] = {"csv_bytes": csv_size, "rows": len(report.unconfirmed)}
+    attach = csv_size <= settings.report_max_attachment_bytes
     bucket = settings.reports_bucket
     csv_location = f"s3://{bucket}/{archive_key(report, 'csv')}"
     link = console_link(bucket, archive_key(report, "csv"), settings.region) if bucket else None
     if bucket:
         s3 = clients.s3()
         keys = {suffix: archive_key(report, suffix) for suffix in ("json", "csv", "html")}
-        s3.put_object(Bucket=bucket, Key=keys["json"], Body=json.dumps(document, indent=1).encode(),
-                      ContentType="application/json")  # fmt: skip
+        for body in (json_file, csv_file):
+            body.seek(0)
         s3.put_object(
-            Bucket=bucket, Key=keys["csv"], Body=csv_bytes, ContentType="text/csv; charset=utf-8"
+            Bucket=bucket, Key=keys["json"], Body=json_file, ContentType="application/json"
         )
+        s3.put_object(Bucket=bucket, Key=keys["csv"], Body=csv_file,
+                      ContentType="text/csv; charset=utf-8")  # fmt: skip
         s3.put_object(Bucket=bucket, Key=keys["html"],
-                      Body=render_html(document, timezone=settings.report_timezone).encode(),
+                      Body=render_html(document, timezone=settings.report_timezone,
+                                       detail_rows=settings.email_detail_rows).encode(),
                       ContentType="text/html; charset=utf-8")  # fmt: skip
         result["archive"] = {"bucket": bucket, **keys}
     if not (settings.report_sender and settings.report_recipients):
@@ -147,6 +160,7 @@ def deliver(report: Report, settings: Settings) -> dict[str, Any]:
         document, settings.report_sender, list(settings.report_recipients),
         timezone=settings.report_timezone, attach_csv=attach,
         csv_link=link, csv_location=csv_location, detail_rows=settings.email_detail_rows,
+        detail=_read(csv_file) if attach else None,
     )  # fmt: skip
     # The configuration set requires TLS to the recipients' mail servers.
     extra: dict[str, Any] = (
@@ -185,6 +199,11 @@ def deliver(report: Report, settings: Settings) -> dict[str, Any]:
         _mark(bucket, marker, {**record, "state": EmailState.SENT.value,
                                "message_id": response.get("MessageId")})  # fmt: skip
     return result
+
+
+def _read(body: IO[bytes]) -> bytes:
+    body.seek(0)
+    return body.read()
 
 
 def _already_done(

@@ -10,6 +10,7 @@ from acktrack.correlate.enrollments import FamilyLedger, SetStatuses, family_led
 from acktrack.domain.ledger import OPEN_STATES, AttemptState, Enrollment
 from acktrack.report.model import (
     AwaitingView,
+    Backlog,
     MemberView,
     NoticeView,
     OpenEnrollment,
@@ -19,9 +20,12 @@ from acktrack.report.model import (
     Report,
     SetView,
     UnmatchedView,
+    awaiting_order,
     build_report,
     needs_members,
+    set_order,
 )
+from acktrack.report.spool import RowSpool
 
 if TYPE_CHECKING:
     from acktrack.store.models import MemberItem
@@ -116,12 +120,18 @@ def collect_report(
     sla_hours: float,
     window_days: int = 7,
     effectuation_days: int = 0,
+    *,
+    keep_rows: int = 500,
 ) -> Report:
-    """The report as of ``as_of``; ``Report.reads`` counts the items it read."""
+    """The report as of ``as_of``; ``Report.reads`` counts the items it read. The detail rows
+    are spooled to a temporary file; the ``keep_rows`` most urgent stay in memory."""
     as_of = as_of.astimezone(UTC)
     reads = 0
-    open_sets: list[SetView] = []
+    open_sets: list[
+        tuple[SetView, Any]
+    ] = []  # sets are few; their members are read one set at a time
     ledgers = Ledgers(store, as_of, sla_hours)
+    backlog = Backlog(as_of, sla_hours, RowSpool(keep=keep_rows))
     for item in store.open_sets():
         reads += 1
         ledgers.statuses.remember(item)
@@ -138,13 +148,15 @@ def collect_report(
             acks=dict(item.acks.as_dict()) if item.acks is not None else {},
             predicted_rejection=bool(item.predicted_rejection),
         )
+        open_sets.append((view, item))
+    for view, item in sorted(open_sets, key=lambda pair: set_order(pair[0])):
+        members: list[MemberView] = []
         if needs_members(view, as_of, sla_hours):
-            rows = []
             for member in store.members_of_set(item):
                 reads += 1
-                rows.append(member_view(member, ledgers.of(member)))
-            view.member_rows = sorted(rows, key=lambda row: row.ordinal)
-        open_sets.append(view)
+                members.append(member_view(member, ledgers.of(member)))
+            members.sort(key=lambda row: row.ordinal)
+        backlog.add_set(view, members)
     first_day = (as_of - timedelta(days=window_days)).date().isoformat()
     last_day = as_of.date().isoformat()
     partners = []
@@ -249,18 +261,19 @@ def collect_report(
                 )
             )
     reads += ledgers.reads
+    for late in sorted(awaiting, key=awaiting_order):
+        backlog.add_awaiting(late, effectuation_days)
     return build_report(
         as_of,
         sla_hours,
         window_days,
         partners,
-        open_sets,
+        backlog,
         unmatched,
         quarantined,
         notices,
         reads,
         quality=quality,
-        awaiting=awaiting,
         effectuation_days=effectuation_days,
         effectuated=sum(p.effectuated for p in partners),
     )

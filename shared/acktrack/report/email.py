@@ -11,10 +11,11 @@ from __future__ import annotations
 import csv
 import html
 import io
+from collections.abc import Iterable
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from typing import Any
+from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 from acktrack.report.text import render_text
@@ -67,13 +68,25 @@ def safe_cell(value: Any) -> Any:
 
 
 def detail_csv(report: dict[str, Any]) -> bytes:
-    """One row per unconfirmed member transaction (UTF-8 with a BOM, so Excel reads it right)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([name for name, _ in CSV_COLUMNS])
-    for row in report.get("unconfirmed", []):
-        writer.writerow([safe_cell(row.get(field)) for _, field in CSV_COLUMNS])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    """One row per open enrollment (UTF-8 with a BOM, so Excel reads it right)."""
+    buffer = io.BytesIO()
+    write_csv(report.get("unconfirmed", []), buffer)
+    return buffer.getvalue()
+
+
+def write_csv(rows: Iterable[dict[str, Any]], out: IO[bytes]) -> int:
+    """The detail CSV written row by row to ``out``; returns its size in bytes."""
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
+    try:
+        text.write("\ufeff")
+        writer = csv.writer(text, lineterminator="\r\n")
+        writer.writerow([name for name, _ in CSV_COLUMNS])
+        for row in rows:
+            writer.writerow([safe_cell(row.get(field)) for _, field in CSV_COLUMNS])
+        text.flush()
+        return int(out.tell())
+    finally:
+        text.detach()  # the caller owns ``out``
 
 
 def subject(report: dict[str, Any], timezone: str = "UTC") -> str:
@@ -111,6 +124,7 @@ def build_email(
     csv_link: str | None = None,
     csv_location: str | None = None,
     detail_rows: int = EMAIL_DETAIL_ROWS,
+    detail: bytes | None = None,
 ) -> bytes:
     """The MIME message: text/plain and text/html alternatives, plus the CSV when it fits.
     Too large to attach: the CSV's S3 location is named and ``csv_link`` (the console,
@@ -136,7 +150,7 @@ def build_email(
     )  # fmt: skip
     if attach_csv:
         message.add_attachment(
-            detail_csv(report),
+            detail if detail is not None else detail_csv(report),
             maintype="text",
             subtype="csv",
             filename=f"unconfirmed-{report['as_of'][:10]}.csv",
@@ -388,9 +402,10 @@ def render_html(
             )
         )
     rows_all = most_urgent(report.get("unconfirmed", []))
+    total = report.get("unconfirmed_total", len(rows_all))
     if rows_all:
         shown = rows_all[:detail_rows]
-        parts.append(_section(f"People not confirmed ({len(rows_all)} open enrollments)"))
+        parts.append(_section(f"People not confirmed ({total} open enrollments)"))
         parts.append(
             _table(
                 [
@@ -425,9 +440,9 @@ def render_html(
                 {7, 8},
             )
         )
-        if len(rows_all) > len(shown):
+        if total > len(shown):
             parts.append(
-                f'<p style="{_FONT}">… and {len(rows_all) - len(shown)} more in the CSV '
+                f'<p style="{_FONT}">… and {total - len(shown)} more in the CSV '
                 "(the archived report holds every row).</p>"
             )
     quality = report.get("data_quality", [])

@@ -7,14 +7,16 @@ report always says how many were sent and how many are confirmed.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import IO, Any
 
 from acktrack.correlate.responses import describe_ack, member_reason
 from acktrack.domain.ledger import AttemptState
 from acktrack.domain.status import Status
+from acktrack.report.spool import RowSpool
 from acktrack.x12 import codes
 
 AGE_BUCKETS = (("< 2 days", 0, 48), ("2-3 days", 48, 96), ("4-7 days", 96, 192), ("8-30 days", 192, 744),
@@ -65,7 +67,6 @@ class SetView:
     members: int
     acks: dict[str, dict[str, Any]]
     predicted_rejection: bool = False
-    member_rows: list[MemberView] | None = None  # loaded only for rejected and overdue sets
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +163,6 @@ class Row:
     insurance_line: str = ""
     attempts: int = 1
     first_sent_at: str = ""
-    person: str = ""  # who within the subscriber (not in the JSON: counts people once)
 
     @property
     def age_bucket(self) -> str:
@@ -178,7 +178,7 @@ class Report:
     by_partner: list[dict[str, Any]]
     table: list[dict[str, Any]]  # partner x status x age bucket
     rejections: list[dict[str, Any]]  # per rejected set, decoded
-    unconfirmed: list[Row]
+    unconfirmed: RowSpool  # one row per open enrollment (plain dicts), kept on disk
     unmatched_acks: list[UnmatchedView]
     quarantined: list[QuarantinedView]
     notices: list[NoticeView]
@@ -186,7 +186,9 @@ class Report:
     reads: int = 0  # items read to build it (for cost checks)
     extras: dict[str, Any] = field(default_factory=dict)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, *, rows: bool = True) -> dict[str, Any]:
+        """The whole report; ``rows=False``: the most urgent rows only, with their total."""
+        detail = list(self.unconfirmed) if rows else self.unconfirmed.urgent()
         return {
             "as_of": self.as_of.astimezone(UTC).isoformat(),
             "sla_hours": self.sla_hours,
@@ -195,7 +197,8 @@ class Report:
             "by_partner": self.by_partner,
             "table": self.table,
             "rejections": self.rejections,
-            "unconfirmed": [row_json(row) for row in self.unconfirmed],
+            "unconfirmed": detail,
+            **({} if rows else {"unconfirmed_total": len(self.unconfirmed)}),
             "unmatched_acks": [asdict(item) for item in self.unmatched_acks],
             "quarantined": [
                 {
@@ -214,10 +217,18 @@ class Report:
         }
 
 
-def row_json(row: Row) -> dict[str, Any]:
-    document = asdict(row)
-    del document["person"]
-    return document
+def write_json(report: Report, out: IO[bytes]) -> None:
+    """The whole report as JSON, its rows streamed from the spool (memory stays flat)."""
+    document = report.to_json(rows=False)
+    document.pop("unconfirmed_total")
+    head, tail = json.dumps({**document, "unconfirmed": _ROWS}, indent=1).split(json.dumps(_ROWS))
+    out.write(head.encode() + b"[")
+    for number, row in enumerate(report.unconfirmed):
+        out.write((b",\n  " if number else b"\n  ") + json.dumps(row).encode())
+    out.write(b"\n ]" + tail.encode())
+
+
+_ROWS = "\u0000rows\u0000"
 
 
 def age_bucket(hours: float) -> str:
@@ -236,92 +247,77 @@ def needs_members(item: SetView, as_of: datetime, sla_hours: float) -> bool:
     return item.status == Status.REJECTED or hours_between(item.sent_at, as_of) > sla_hours
 
 
-def build_report(
-    as_of: datetime,
-    sla_hours: float,
-    window_days: int,
-    partners: list[PartnerTotals],
-    open_sets: list[SetView],
-    unmatched: list[UnmatchedView],
-    quarantined: list[QuarantinedView],
-    notices: list[NoticeView],
-    reads: int = 0,
-    *,
-    quality: list[QualityView] | None = None,
-    awaiting: list[AwaitingView] | None = None,
-    effectuation_days: int = 0,
-    effectuated: int = 0,
-) -> Report:
-    as_of = as_of.astimezone(UTC)
-    rows: list[Row] = []
-    pending_overdue = pending_within = rejected_open = 0
-    table: dict[tuple[str, str, str], dict[str, int]] = defaultdict(
-        lambda: {"members": 0, "sets": 0}
-    )
-    per_partner_open: dict[str, dict[str, int]] = defaultdict(
-        lambda: {"overdue": 0, "within_sla": 0}
-    )
-    rejections: list[dict[str, Any]] = []
-    resolved = {AttemptState.RESOLVED_BY_RESEND: 0, AttemptState.RESOLVED_BY_OPERATOR: 0}
-    both_open: list[Row] = []  # an addition and a cancellation of one enrollment, both open
-    for item in sorted(
-        open_sets,
-        key=lambda s: (s.partner, s.sent_at, s.interchange_control, s.transaction_control),
-    ):
-        age = hours_between(item.sent_at, as_of)
+class Backlog:
+    """What is not confirmed, gathered set by set: counts and table cells in memory, detail
+    rows to a spool (``report.spool``), so memory does not grow with the backlog."""
+
+    def __init__(self, as_of: datetime, sla_hours: float, spool: RowSpool | None = None) -> None:
+        self.as_of, self.sla_hours = as_of.astimezone(UTC), sla_hours
+        self.rows = spool if spool is not None else RowSpool()
+        self.pending_overdue = self.pending_within = 0
+        self.table: dict[tuple[str, str, str], dict[str, int]] = defaultdict(
+            lambda: {"members": 0, "sets": 0}
+        )
+        self.per_partner_open: dict[str, dict[str, int]] = defaultdict(
+            lambda: {"overdue": 0, "within_sla": 0}
+        )
+        self.rejections: list[dict[str, Any]] = []
+        self.resolved = {AttemptState.RESOLVED_BY_RESEND: 0, AttemptState.RESOLVED_BY_OPERATOR: 0}
+        self.both_open: list[Row] = []  # an addition and a cancellation of one enrollment, open
+        self.not_effectuated = 0
+        self.late_by_partner: dict[str, int] = defaultdict(int)
+
+    def add_set(self, item: SetView, members: list[MemberView]) -> None:
+        """One open set (in report order) and, when it is rejected or overdue, its members."""
+        age = hours_between(item.sent_at, self.as_of)
         bucket = age_bucket(age)
-        members = item.member_rows or []
+        closed = 0
         for member in members:
             if member.closed:
-                resolved[member.state] += 1
-        closed = sum(1 for m in members if m.closed)
+                self.resolved[member.state] += 1
+                closed += 1
         if item.status == Status.REJECTED:
             status = "rejected"
-            rejected_open += item.members - closed
             if closed < item.members:
-                rejections.append(_rejection(item))
-        elif age > sla_hours:
+                self.rejections.append(_rejection(item))
+        elif age > self.sla_hours:
             status = "pending"
             # An effectuation confirms coverage even when the 999 never came.
             waiting = item.members - sum(1 for m in members if m.effectuated or m.closed)
-            pending_overdue += waiting
-            per_partner_open[item.partner]["overdue"] += waiting
+            self.pending_overdue += waiting
+            self.per_partner_open[item.partner]["overdue"] += waiting
         else:
-            pending_within += item.members
-            per_partner_open[item.partner]["within_sla"] += item.members
-            cell = table[(item.partner, "pending within SLA", bucket)]
+            self.pending_within += item.members
+            self.per_partner_open[item.partner]["within_sla"] += item.members
+            cell = self.table[(item.partner, "pending within SLA", bucket)]
             cell["members"] += item.members
             cell["sets"] += 1
-            continue
+            return
         if closed < item.members:
-            cell = table[
+            cell = self.table[
                 (item.partner, status if status == Status.REJECTED else "pending overdue", bucket)
             ]
             cell["members"] += item.members - closed
             cell["sets"] += 1
         for member in members:
             for enrollment in member.open_enrollments:
-                waited = hours_between(enrollment.first_sent_at, as_of)
+                waited = hours_between(enrollment.first_sent_at, self.as_of)
                 row = _row(item, member.subscriber_id, member.member_id or member.carrier_member_id,
                            member.maintenance_type, member.ordinal, status,
-                           _reason(item, member, status, age, sla_hours, enrollment), item.sent_at,
-                           waited)  # fmt: skip
+                           _reason(item, member, status, age, self.sla_hours, enrollment),
+                           item.sent_at, waited)  # fmt: skip
                 row.insurance_line = enrollment.insurance_line
                 row.attempts = enrollment.attempts
                 row.first_sent_at = _iso(enrollment.first_sent_at)
-                row.person = member.person
-                rows.append(row)
+                self.rows.add(row, (row.partner, row.subscriber_id or "", member.person))
                 if {"021", "024"} <= enrollment.waiting_types:
-                    both_open.append(row)
-    not_effectuated = 0
-    late_by_partner: dict[str, int] = defaultdict(int)
-    for late in sorted(
-        awaiting or [],
-        key=lambda a: (a.partner, a.sent_at, a.transaction_control, a.member_ordinal),
-    ):
-        age = hours_between(late.sent_at, as_of)
-        not_effectuated += 1
-        late_by_partner[late.partner] += 1
+                    self.both_open.append(row)
+
+    def add_awaiting(self, late: AwaitingView, effectuation_days: int) -> None:
+        """An accepted addition the insurer has not effectuated (in report order)."""
+        age = hours_between(late.sent_at, self.as_of)
+        self.not_effectuated += 1
+        self.late_by_partner[late.partner] += 1
         accepted = f" on {late.accepted_at[:10]}" if late.accepted_at else ""
         reason = (
             f"accepted by a 999{accepted}; no effectuation from the insurer after {age / 24:.0f} days "
@@ -330,12 +326,41 @@ def build_report(
         row = _row(late, late.subscriber_id, late.member_id, late.maintenance_type,
                    late.member_ordinal, "not_effectuated", reason, late.sent_at, age)  # fmt: skip
         row.first_sent_at = row.sent_at
-        row.person = f"M:{late.member_id}" if late.member_id else f"O:{late.member_ordinal}"
-        rows.append(row)
-        cell = table[(late.partner, "not effectuated", age_bucket(age))]
+        person = f"M:{late.member_id}" if late.member_id else f"O:{late.member_ordinal}"
+        self.rows.add(row, (row.partner, row.subscriber_id or "", person))
+        cell = self.table[(late.partner, "not effectuated", age_bucket(age))]
         cell["members"] += 1
-        cell["sets"] += 0
-    quality_items = list(quality or []) + _add_and_cancel(both_open)
+
+
+def set_order(item: SetView) -> tuple[str, datetime, str, str]:
+    return (item.partner, item.sent_at, item.interchange_control, item.transaction_control)
+
+
+def awaiting_order(late: AwaitingView) -> tuple[str, datetime, str, int]:
+    return (late.partner, late.sent_at, late.transaction_control, late.member_ordinal)
+
+
+def build_report(
+    as_of: datetime,
+    sla_hours: float,
+    window_days: int,
+    partners: list[PartnerTotals],
+    backlog: Backlog,
+    unmatched: list[UnmatchedView],
+    quarantined: list[QuarantinedView],
+    notices: list[NoticeView],
+    reads: int = 0,
+    *,
+    quality: list[QualityView] | None = None,
+    effectuation_days: int = 0,
+    effectuated: int = 0,
+) -> Report:
+    as_of = as_of.astimezone(UTC)
+    pending_overdue, pending_within = backlog.pending_overdue, backlog.pending_within
+    per_partner_open, late_by_partner = backlog.per_partner_open, backlog.late_by_partner
+    not_effectuated, resolved, table = backlog.not_effectuated, backlog.resolved, backlog.table
+    rows = backlog.rows
+    quality_items = list(quality or []) + _add_and_cancel(backlog.both_open)
     by_partner = []
     totals = {"members_sent": 0, "accepted": 0, "accepted_with_errors": 0, "rejected": 0,
               "window_sent": 0, "window_accepted": 0, "window_rejected": 0}  # fmt: skip
@@ -376,7 +401,7 @@ def build_report(
         "pending_overdue": pending_overdue,
         "pending_within_sla": pending_within,
         "unconfirmed": totals["rejected"] + pending_overdue,
-        "people_unconfirmed": len({(r.partner, r.subscriber_id, r.person) for r in rows}),
+        "people_unconfirmed": rows.people,
         "resolved_by_resend": resolved[AttemptState.RESOLVED_BY_RESEND],
         "resolved_by_operator": resolved[AttemptState.RESOLVED_BY_OPERATOR],
         "error_rate": _rate(totals["rejected"], totals["members_sent"]),
@@ -410,7 +435,7 @@ def build_report(
         )
     ]
     return Report(
-        as_of, sla_hours, window_days, summary, by_partner, table_rows, rejections, rows,
+        as_of, sla_hours, window_days, summary, by_partner, table_rows, backlog.rejections, rows,
         sorted(unmatched, key=lambda u: (u.received_at, u.partner, u.target_control)),
         sorted(quarantined, key=lambda q: (q.received_at, q.key)),
         sorted(notices, key=lambda n: (n.kind, n.detail)),

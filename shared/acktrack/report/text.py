@@ -108,8 +108,9 @@ def render_text(report: dict[str, Any], *, detail_limit: int = 50) -> str:
         for notice in notices:
             lines.append(f"  {notice['kind']}: {notice['detail']}")
     rows = report.get("unconfirmed", [])
+    total = report.get("unconfirmed_total", len(rows))
     if rows:
-        lines += ["", f"Not confirmed: one row per person and coverage ({len(rows)}):"]
+        lines += ["", f"Not confirmed: one row per person and coverage ({total}):"]
         rows = sorted(rows, key=lambda r: ({"rejected": 0, "pending": 1}.get(r["status"], 2),
                                            -r["age_hours"]))  # fmt: skip
         for row in rows[:detail_limit]:
@@ -121,9 +122,9 @@ def render_text(report: dict[str, Any], *, detail_limit: int = 50) -> str:
                 f"sent {row['sent_at'][:16]}{f' (attempt {tries})' if tries > 1 else ''} "
                 f"waiting {row['age_hours']:.0f} h: {row['reason']}"
             )
-        if len(rows) > detail_limit:
+        if total > min(detail_limit, len(rows)):
             lines.append(
-                f"  ... and {len(rows) - detail_limit} more (all rows: --json, or the CSV attachment)"
+                f"  ... and {total - min(detail_limit, len(rows))} more (all rows: --json, or the CSV)"
             )
     quality = report.get("data_quality", [])
     if quality:

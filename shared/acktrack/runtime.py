@@ -286,6 +286,9 @@ def report_metrics(
         "MembersPending": summary["pending_overdue"] + summary["pending_within_sla"],
         "MembersPendingOverdue": summary["pending_overdue"],
         "MembersNotEffectuated": summary.get("not_effectuated", 0),
+        "PeopleUnconfirmed": summary.get("people_unconfirmed", 0),
+        "ResolvedByResend": summary.get("resolved_by_resend", 0),
+        "ResolvedByOperator": summary.get("resolved_by_operator", 0),
     }
     for name, value in overall.items():
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
@@ -333,14 +336,20 @@ def run_report(
         current.ack_sla_hours,
         current.report_window_days,
         current.effectuation_sla_days,
+        keep_rows=current.email_detail_rows,
     )
-    delivered = deliver(report, current)
+    try:
+        delivered = deliver(report, current)
+    finally:
+        report.unconfirmed.close()  # the spooled rows: a warm container keeps no file behind
     uncertain = delivered.get("email", {}).get("uncertain")
     if uncertain:
         logger.error("report email may not have gone out", extra={"report_date": uncertain,
                      "note": delivered["email"]["note"]})  # fmt: skip
     counts = {key: report.summary[key] for key in ("members_sent", "confirmed", "rejected", "pending_overdue",
-                                                    "pending_within_sla", "unmatched_acks", "quarantined")}  # fmt: skip
+                                                    "pending_within_sla", "unmatched_acks", "quarantined",
+                                                    "people_unconfirmed", "resolved_by_resend",
+                                                    "resolved_by_operator")}  # fmt: skip
     logger.info(
         "report delivered", extra={"as_of": as_of.isoformat(), "reads": report.reads, **counts}
     )

@@ -58,7 +58,10 @@ def _who(args: argparse.Namespace) -> str:
     if args.local:
         import getpass
 
-        return getpass.getuser()
+        try:
+            return getpass.getuser()
+        except (KeyError, OSError):
+            raise CommandError("cannot tell who you are; say it with --by NAME") from None
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 

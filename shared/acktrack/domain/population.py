@@ -1,0 +1,130 @@
+"""An insurer's reconciliation extract: CSV or pipe-delimited text, one member per line (pure).
+
+The first line names the columns (any order, case-insensitive). Required: subscriber_id,
+member_id, relationship, subscriber_indicator, plan_id, benefit_begin. Optional:
+insurer_member_id, insurer_policy_id, benefit_end, total_premium, aptc, and the personal
+columns last_name, first_name, birth_date, gender, ssn, which are turned into keyed hashes
+as they are read and never kept. A file with any bad line is refused whole, with each bad
+line's number and reason, and changes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
+
+from acktrack.domain.reconciliation import PopulationMember, keyed_hash
+
+REQUIRED = ("subscriber_id", "member_id", "relationship", "subscriber_indicator", "plan_id",
+            "benefit_begin")  # fmt: skip
+OPTIONAL = ("insurer_member_id", "insurer_policy_id", "benefit_end", "total_premium", "aptc",
+            "last_name", "first_name", "birth_date", "gender", "ssn")  # fmt: skip
+MAX_ERRORS = 20  # reasons listed; the rest counted
+
+
+class ExtractRefused(Exception):
+    """The extract cannot be read; ``errors`` holds (line number, reason)."""
+
+    def __init__(self, errors: list[tuple[int, str]], more: int = 0) -> None:
+        self.errors, self.more = errors, more
+        listed = "; ".join(f"line {line}: {reason}" for line, reason in errors)
+        tail = f"; and {more} more bad lines" if more else ""
+        super().__init__(f"reconciliation extract refused: {listed}{tail}")
+
+
+def _date(text: str) -> str | None:
+    digits = text.replace("-", "")
+    if not re.fullmatch(r"\d{8}", digits):
+        return None
+    year, month, day = int(digits[:4]), int(digits[4:6]), int(digits[6:])
+    if not (1900 <= year <= 2199 and 1 <= month <= 12 and 1 <= day <= 31):
+        return None
+    return digits
+
+
+def _amount(text: str) -> str | None:
+    try:
+        return str(Decimal(text).quantize(Decimal("0.01")))
+    except InvalidOperation:
+        return None
+
+
+def read_extract(lines: Iterable[str], key: bytes) -> list[PopulationMember]:
+    """The members of an extract (see the module docstring); raises ExtractRefused."""
+    iterator = iter(lines)
+    header = next(iterator, "")
+    delimiter = "|" if header.count("|") > header.count(",") else ","
+    names = [name.strip().lower() for name in next(csv.reader([header], delimiter=delimiter), [])]
+    missing = [name for name in REQUIRED if name not in names]
+    if missing:
+        raise ExtractRefused([(1, f"the header lacks {', '.join(missing)} (it has: "
+                                  f"{', '.join(n for n in names if n) or 'nothing'})")])  # fmt: skip
+    members: list[PopulationMember] = []
+    errors: list[tuple[int, str]] = []
+    bad = 0
+    for number, values in enumerate(csv.reader(iterator, delimiter=delimiter), start=2):
+        if not any(value.strip() for value in values):
+            continue  # a blank line
+        row = {name: (values[i].strip() if i < len(values) else "") for i, name in enumerate(names)}
+        member, reason = _member(row, key, len(values), len(names))
+        if reason is not None:
+            bad += 1
+            if len(errors) < MAX_ERRORS:
+                errors.append((number, reason))
+            continue
+        assert member is not None
+        members.append(member)
+    if errors:
+        raise ExtractRefused(errors, bad - len(errors))
+    return members
+
+
+def _member(row: dict[str, str], key: bytes, found: int,
+            expected: int) -> tuple[PopulationMember | None, str | None]:  # fmt: skip
+    if found != expected:
+        return None, f"{found} fields where the header names {expected}"
+    if not row["subscriber_id"]:
+        return None, "subscriber_id is empty"
+    if row["subscriber_indicator"].upper() not in ("Y", "N"):
+        return None, "subscriber_indicator must be Y or N"
+    dates = {}
+    for name in ("benefit_begin", "benefit_end", "birth_date"):
+        text = row.get(name, "")
+        if text:
+            value = _date(text)
+            if value is None:
+                return (
+                    None,
+                    f"{name} is not a date (YYYYMMDD or YYYY-MM-DD)",
+                )  # the value is not repeated
+            dates[name] = value
+    if "benefit_begin" not in dates:
+        return None, "benefit_begin is empty"
+    amounts = {}
+    for name in ("total_premium", "aptc"):
+        text = row.get(name, "")
+        if text:
+            value = _amount(text)
+            if value is None:
+                return None, f"{name} {text[:20]!r} is not an amount"
+            amounts[name] = value
+    name = " ".join(p for p in (row.get("last_name", ""), row.get("first_name", "")) if p)
+    return PopulationMember(
+        subscriber_id=row["subscriber_id"],
+        member_id=row["member_id"] or None,
+        subscriber_indicator=row["subscriber_indicator"].upper(),
+        relationship=row["relationship"],
+        plan=row["plan_id"] or None,
+        benefit_begin=dates["benefit_begin"],
+        benefit_end=dates.get("benefit_end"),
+        total_premium=amounts.get("total_premium"),
+        aptc=amounts.get("aptc"),
+        insurer_member_id=row.get("insurer_member_id") or None,
+        insurer_policy_id=row.get("insurer_policy_id") or None,
+        name=keyed_hash(key, "name", name),
+        birth_date=keyed_hash(key, "birth_date", dates.get("birth_date")),
+        gender=keyed_hash(key, "gender", row.get("gender")),
+        ssn=keyed_hash(key, "ssn", row.get("ssn")),
+    ), None

@@ -1,0 +1,185 @@
+"""An in-memory store for the report's reads: open sets, their members, families with their
+resolutions (no moto, no DynamoDB). Items carry only the attributes the report reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+from acktrack.domain.ledger import Resolution
+from acktrack.domain.status import OPEN
+from acktrack.store.families import Partition
+
+SENT = "2024-01-15T12:00:00Z"
+
+
+class _Acks(dict[str, Any]):
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self)
+
+
+@dataclass
+class Set:
+    number: int
+    status: str = "sent"
+    sent_at: str = SENT
+    status_at: str | None = None
+    partner: str = "HEALTHPLAN01"
+    payer_name: str = "A PLAN"
+    group_control: str = "1"
+    transaction_control: str = "0001"
+    predicted_rejection: bool = False
+    acks: _Acks = field(default_factory=_Acks)
+    members: int = 0
+
+    @property
+    def pk(self) -> str:
+        return f"GS#US#{self.partner}#{self.group_control}"
+
+    @property
+    def sk(self) -> str:
+        return f"SET#{self.number:09d}#d#{self.transaction_control}"
+
+    @property
+    def set_id(self) -> str:
+        return f"{self.number:020x}"
+
+    @property
+    def interchange_control(self) -> str:
+        return f"{self.number:09d}"
+
+
+@dataclass
+class Member:
+    sent: Set
+    ordinal: int
+    subscriber_id: str
+    member_id: str | None
+    maintenance_type: str = "021"
+    line: str = "HLT"
+    begin: str = "20240201"
+    effectuated_at: str | None = None
+    subscriber_indicator: str = "Y"
+    relationship: str = "18"
+    our_id: str = "US"
+    carrier_member_id: str | None = None
+    findings: list[Any] = field(default_factory=list)
+
+    @property
+    def partner(self) -> str:
+        return self.sent.partner
+
+    @property
+    def pk(self) -> str:
+        return f"FAM#{self.sent.partner}#{self.subscriber_id}"
+
+    @property
+    def sk(self) -> str:
+        return f"M#{self.sent.sent_at}#{self.sent.number}#{self.ordinal:07d}"
+
+    @property
+    def set_pk(self) -> str:
+        return self.sent.pk
+
+    @property
+    def set_sk(self) -> str:
+        return self.sent.sk
+
+    @property
+    def sent_at(self) -> str:
+        return self.sent.sent_at
+
+    @property
+    def first_position(self) -> int:
+        return self.ordinal * 10
+
+    @property
+    def effectuated_by(self) -> str | None:
+        return "R1" if self.effectuated_at else None
+
+    @property
+    def coverages(self) -> list[dict[str, Any]]:
+        return [{"insurance_line": self.line, "plan": "P1", "benefit_begin": self.begin}]
+
+
+@dataclass
+class StoredResolution:
+    pk: str
+    resolution: Resolution
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.resolution, name)
+
+
+class ReportMemory:
+    """Sets and members in lists; every read the report makes, answered from them."""
+
+    def __init__(self) -> None:
+        self.sets: list[Set] = []
+        self.members: list[Member] = []
+        self.resolutions: list[StoredResolution] = []
+
+    def send(self, number: int, people: list[tuple[str, str | None]], *, sent_at: str = SENT,
+             status: str = "sent", status_at: str | None = None, **member: Any) -> Set:  # fmt: skip
+        item = Set(number, status=status, sent_at=sent_at, status_at=status_at)
+        for ordinal, (subscriber, member_id) in enumerate(people, start=1):
+            self.members.append(Member(item, ordinal, subscriber, member_id, **member))
+        item.members = len(people)
+        if status == "rejected":
+            item.acks["999#1"] = {"kind": "999", "event": "set_rejected", "status": "R",
+                                  "per_set": True, "codes": ["5"], "errors": [], "at": status_at}  # fmt: skip
+        self.sets.append(item)
+        return item
+
+    def resolve(
+        self, subscriber_id: str, resolution: Resolution, partner: str = "HEALTHPLAN01"
+    ) -> None:
+        self.resolutions.append(StoredResolution(f"FAM#{partner}#{subscriber_id}", resolution))
+
+    # -- the reads ----------------------------------------------------------------------
+
+    def open_sets(self) -> Iterator[Set]:
+        return (s for s in self.sets if s.status in OPEN)
+
+    def members_of_set(self, item: Set) -> Iterator[Member]:
+        return (m for m in self.members if m.sent is item)
+
+    def family(self, our: str, partner: str, subscriber_id: str) -> Partition:
+        key = f"FAM#{partner}#{subscriber_id}"
+        members = [m for m in self.members if m.pk == key]
+        resolutions = [r for r in self.resolutions if r.pk == key]
+        return Partition(members, [], [], set(), resolutions)  # type: ignore[arg-type]
+
+    def get_set(self, pk: str, sk: str) -> Set | None:
+        return next((s for s in self.sets if (s.pk, s.sk) == (pk, sk)), None)
+
+    def partners(self) -> list[Any]:
+        return [SimpleNamespace(our_id="US", partner="HEALTHPLAN01", payer_name="A PLAN")]
+
+    def counters(self, *_: Any, **__: Any) -> dict[str, Any]:
+        def count(*statuses: str) -> int:
+            return sum(s.members for s in self.sets if s.status in statuses)
+
+        total = SimpleNamespace(
+            members_sent=sum(s.members for s in self.sets), members_accepted=count("accepted"),
+            members_accepted_with_errors=count("accepted_with_errors"),
+            members_rejected=count("rejected"), members_effectuated=0,
+        )  # fmt: skip
+        return {"ALL": total}
+
+    def unmatched_acks(self) -> list[Any]:
+        return []
+
+    def quarantined(self) -> list[Any]:
+        return []
+
+    def notices(self) -> list[Any]:
+        return []
+
+    def quality_findings(self, since: str) -> list[Any]:
+        return []
+
+    def awaiting_effectuation(self, cutoff: str) -> list[Any]:
+        return []

@@ -1,0 +1,93 @@
+"""The report's rules about people, on an in-memory store (no moto): one row per open
+enrollment, resends and operators closing attempts, the email's bounded detail."""
+
+from __future__ import annotations
+
+import email
+from datetime import UTC, datetime
+from email import policy
+from typing import Any
+
+from acktrack.domain.ledger import Resolution
+from acktrack.report.collect import collect_report
+from acktrack.report.email import build_email, most_urgent
+from acktrack.report.model import Report
+from tests.functional.report_memory import ReportMemory
+
+AS_OF = datetime(2024, 1, 20, 7, 0, tzinfo=UTC)
+
+
+def report(store: ReportMemory, keep_rows: int = 500) -> Report:
+    return collect_report(store, AS_OF, 48.0, 7, 0, keep_rows=keep_rows)  # type: ignore[arg-type]
+
+
+def rows(result: Report) -> list[dict[str, Any]]:
+    return list(result.unconfirmed)
+
+
+def test_a_confirmed_resend_closes_the_rejected_attempt_and_the_person_leaves_the_list() -> None:
+    store = ReportMemory()
+    store.send(1, [("S1", "E1"), ("S2", "E2")], status="rejected", status_at="2024-01-15T14:00:00Z")
+    store.send(2, [("S1", "E1")], sent_at="2024-01-17T12:00:00Z", status="accepted",
+               status_at="2024-01-17T13:00:00Z")  # fmt: skip
+    result = report(store)
+    assert [(r["subscriber_id"], r["status"], r["attempts"]) for r in rows(result)] == [
+        ("S2", "rejected", 1)
+    ]
+    assert result.summary["resolved_by_resend"] == 1
+    assert result.summary["people_unconfirmed"] == 1
+
+
+def test_a_resend_still_waiting_is_one_row_aged_from_the_first_attempt() -> None:
+    store = ReportMemory()
+    store.send(1, [("S1", "E1")], status="rejected", status_at="2024-01-15T14:00:00Z")
+    store.send(2, [("S1", "E1")], sent_at="2024-01-17T12:00:00Z")  # past the SLA by the 20th
+    (row,) = rows(report(store))
+    assert (row["interchange_control"], row["attempts"], row["first_sent_at"]) == (
+        "000000002", 2, "2024-01-15T12:00:00Z",
+    )  # fmt: skip
+    assert row["age_hours"] == 115.0  # from the first attempt
+    assert "resending ISA13 000000001 ST02 0001" in row["reason"]
+
+
+def test_an_operator_resolution_closes_what_was_sent_before_it() -> None:
+    store = ReportMemory()
+    store.send(1, [("S1", "E1"), ("S1", "E2")])
+    store.resolve("S1", Resolution("R1", "2024-01-18T09:00:00Z", "ops", "withdrew", member_id="E2"))
+    result = report(store)
+    assert [r["member_id"] for r in rows(result)] == ["E1"]
+    assert result.summary["resolved_by_operator"] == 1
+    assert result.summary["pending_overdue"] == 1  # the transaction figures count what is open
+
+
+def test_one_person_with_two_coverages_is_two_rows_and_one_person() -> None:
+    store = ReportMemory()
+    store.send(1, [("S1", "E1")], status="rejected", line="HLT")
+    store.send(2, [("S1", "E1")], status="rejected", line="DEN")
+    result = report(store)
+    assert sorted(r["insurance_line"] for r in rows(result)) == ["DEN", "HLT"]
+    assert result.summary["people_unconfirmed"] == 1
+
+
+def test_the_email_shows_the_most_urgent_rows_and_counts_the_rest() -> None:
+    store = ReportMemory()
+    store.send(1, [(f"P{n}", f"E{n}") for n in range(30)], sent_at="2024-01-16T12:00:00Z")
+    store.send(2, [(f"R{n}", f"F{n}") for n in range(5)], status="rejected",
+               sent_at="2024-01-18T12:00:00Z")  # fmt: skip
+    store.send(3, [(f"O{n}", f"G{n}") for n in range(3)], sent_at="2024-01-10T12:00:00Z")
+    result = report(store, keep_rows=10)
+    document = result.to_json(rows=False)
+    assert document["unconfirmed_total"] == 38 and len(document["unconfirmed"]) == 10
+    # The rejected first, then the longest waiting.
+    assert [r["status"] for r in document["unconfirmed"]][:5] == ["rejected"] * 5
+    assert {r["subscriber_id"] for r in document["unconfirmed"][5:8]} == {"O0", "O1", "O2"}
+    assert most_urgent(list(result.unconfirmed))[:10] == document["unconfirmed"]
+    message = email.message_from_bytes(
+        build_email(document, "a@example.org", ["b@example.org"], detail_rows=10),
+        policy=policy.default,
+    )
+    assert message["Subject"].startswith(
+        "acktrack 2024-01-20: 38 people not confirmed by their insurer"
+    )
+    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert "People not confirmed (38 open enrollments)" in html and "and 28 more in the CSV" in html

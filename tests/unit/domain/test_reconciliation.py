@@ -1,0 +1,132 @@
+"""Field-by-field reconciliation and the insurer's extract (pure): codes, hashes, refusals."""
+
+from __future__ import annotations
+
+import pytest
+
+from acktrack.domain.population import ExtractRefused, read_extract
+from acktrack.domain.reconciliation import (
+    Code,
+    PopulationMember,
+    Side,
+    compare,
+    keyed_hash,
+)
+
+KEY = b"k" * 32
+HEADER = ("subscriber_id,member_id,insurer_member_id,insurer_policy_id,relationship,subscriber_indicator,"
+          "plan_id,benefit_begin,benefit_end,total_premium,aptc,last_name,first_name,birth_date,gender,ssn")  # fmt: skip
+
+
+def person(number: int, **changes: str | None) -> PopulationMember:
+    values: dict[str, str | None] = {
+        "plan": "12345VA0010001-01", "benefit_begin": "20240201", "total_premium": "450.00",
+        "aptc": "300.00", "name": keyed_hash(KEY, "name", f"DOE{number} JANE"),
+        "birth_date": keyed_hash(KEY, "birth_date", "19800101"),
+        "gender": keyed_hash(KEY, "gender", "F"), "ssn": keyed_hash(KEY, "ssn", f"00000000{number}"),
+    }  # fmt: skip
+    values.update(changes)
+    return PopulationMember(f"S{number}", f"E{number}", "Y", "18", **values)  # type: ignore[arg-type]
+
+
+def codes(result: list, subscriber: str) -> dict[str, Code]:  # type: ignore[type-arg]
+    (found,) = [c for c in result if c.subscriber_id == subscriber]
+    return {f.field: f.code for f in found.fields}
+
+
+def test_each_member_gets_its_code_on_the_right_field() -> None:
+    ours = [person(n) for n in range(1, 6)]
+    theirs = [
+        person(1),
+        person(2, plan="99999VA0010001-01"),
+        person(3, benefit_begin="20240301"),
+        person(4, name=keyed_hash(KEY, "name", "SMITH4 JANE")),
+        # S5 missing at the insurer
+        person(6),  # the insurer holds someone never sent
+    ]
+    result = compare(ours, theirs)
+    sides = {c.subscriber_id: c.side for c in result}
+    assert sides == {"S1": Side.BOTH, "S2": Side.BOTH, "S3": Side.BOTH, "S4": Side.BOTH,
+                     "S5": Side.MISSING_AT_INSURER, "S6": Side.INSURER_ONLY}  # fmt: skip
+    assert [c.subscriber_id for c in result if c.matched] == ["S1"]
+    assert {
+        f for f, c in codes(result, "S2").items() if c not in (Code.MATCH, Code.NOT_APPLICABLE)
+    } == {"plan"}
+    assert codes(result, "S3")["benefit_begin"] == Code.MISMATCH
+    assert (
+        codes(result, "S4")["name"] == Code.MISMATCH and codes(result, "S4")["plan"] == Code.MATCH
+    )
+    assert set(codes(result, "S5").values()) == {Code.UNMATCHED}
+    assert set(codes(result, "S6").values()) == {Code.UNMATCHED}
+    # Personal fields never carry a value, on either side.
+    for comparison in result:
+        for found in comparison.fields:
+            if found.field in ("name", "birth_date", "gender", "ssn"):
+                assert (found.ours, found.theirs) == (None, None)
+    plan = next(
+        f for f in next(c for c in result if c.subscriber_id == "S2").fields if f.field == "plan"
+    )
+    assert (plan.ours, plan.theirs) == ("12345VA0010001-01", "99999VA0010001-01")
+
+
+def test_insurer_ids_changed_are_g_and_unknown_ones_do_not_apply() -> None:
+    ours = [person(1, insurer_member_id="INS-1"), person(2)]
+    theirs = [person(1, insurer_member_id="INS-9"), person(2, insurer_member_id="INS-2")]
+    result = compare(ours, theirs)
+    assert codes(result, "S1")["insurer_member_id"] == Code.ID_CHANGED
+    assert codes(result, "S2")["insurer_member_id"] == Code.NOT_APPLICABLE
+    assert codes(result, "S1")["benefit_end"] == Code.NOT_APPLICABLE  # neither side has one
+
+
+def test_amounts_compare_as_money() -> None:
+    result = compare([person(1, aptc="300")], [person(1, aptc="300.00")])
+    assert codes(result, "S1")["aptc"] == Code.MATCH
+
+
+def test_keyed_hashes_normalise_and_depend_on_the_key() -> None:
+    assert keyed_hash(KEY, "name", "O'Brien  Mary") == keyed_hash(KEY, "name", "OBRIEN MARY")
+    assert keyed_hash(KEY, "ssn", "000-00-0001") == keyed_hash(KEY, "ssn", "000000001")
+    assert keyed_hash(KEY, "name", "OBRIEN MARY") != keyed_hash(b"x" * 32, "name", "OBRIEN MARY")
+    assert keyed_hash(KEY, "ssn", "") is None
+
+
+def _extract(delimiter: str) -> list[str]:
+    rows = [
+        ["S1", "E1", "INS-1", "POL-1", "18", "Y", "12345VA0010001-01", "2024-02-01", "", "450", "300",
+         "DOE1", "JANE", "1980-01-01", "F", "000-00-0001"],
+        ["S1", "E2", "", "", "19", "N", "12345VA0010001-01", "20240201", "20241231", "0", "0",
+         "DOE1", "JIM", "20150101", "M", ""],
+    ]  # fmt: skip
+    return [HEADER.replace(",", delimiter)] + [delimiter.join(row) for row in rows]
+
+
+def test_csv_and_pipe_extracts_read_the_same() -> None:
+    comma, pipe = read_extract(_extract(","), KEY), read_extract(_extract("|"), KEY)
+    assert comma == pipe and len(comma) == 2
+    first = comma[0]
+    assert (first.benefit_begin, first.total_premium, first.insurer_policy_id) == (
+        "20240201", "450.00", "POL-1",
+    )  # fmt: skip
+    assert first.name == keyed_hash(KEY, "name", "DOE1 JANE")
+    assert comma[1].ssn is None and comma[1].benefit_end == "20241231"
+    assert "JANE" not in repr(comma) and "1980" not in repr(comma)  # only hashes are kept
+
+
+def test_a_malformed_extract_is_refused_with_line_numbers_and_no_personal_values() -> None:
+    lines = _extract(",")
+    lines[1] = lines[1].replace("2024-02-01", "2024-13-45").replace("1980-01-01", "01/01/1980")
+    lines.append("S3,E3,,,18,Q,PLAN,20240201,,1,1,X,Y,19900101,F,1")
+    lines.append("S4,E4,too,few")
+    with pytest.raises(ExtractRefused) as refused:
+        read_extract(lines, KEY)
+    assert [line for line, _ in refused.value.errors] == [2, 4, 5]
+    text = str(refused.value)
+    assert "line 2: benefit_begin is not a date" in text
+    assert "line 4: subscriber_indicator must be Y or N" in text
+    assert "line 5: 4 fields where the header names 16" in text
+    assert "01/01/1980" not in text and "JANE" not in text
+
+
+def test_an_extract_without_the_required_columns_is_refused_on_line_1() -> None:
+    with pytest.raises(ExtractRefused, match="line 1: the header lacks plan_id, benefit_begin"):
+        read_extract(["subscriber_id,member_id,relationship,subscriber_indicator"], KEY)

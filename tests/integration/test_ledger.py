@@ -44,6 +44,15 @@ def test_a_rejected_family_sent_again_and_accepted_leaves_the_unconfirmed_list(d
     assert summary["rejected"] == 6  # the per-transaction figures keep their meaning
     assert summary["members_sent"] == 18
     assert summary["all_confirmed"] is True
+    (message,) = day.emails()
+    assert (
+        message["Subject"]
+        == "acktrack 2024-01-20: everyone confirmed (18 member transactions sent)"
+    )
+    assert (
+        "Everyone is confirmed: of 18 member transactions, the 6 not confirmed were replaced"
+        in (message.get_body(("plain",)).get_content())
+    )
     assert report["rejections"] == []  # nothing left to act on
     assert [q for q in report["data_quality"] if q["kind"] == "duplicate_enrollment"] == []
     # The timeline tells the chain: rejected on day 1 with its reason, resent, accepted.

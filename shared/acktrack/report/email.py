@@ -18,7 +18,7 @@ from email.utils import formatdate, make_msgid
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
-from acktrack.report.text import render_text
+from acktrack.report.text import all_confirmed, render_text
 
 CSV_COLUMNS = (
     ("insurer", "partner"),
@@ -96,7 +96,9 @@ def subject(report: dict[str, Any], timezone: str = "UTC") -> str:
     if s["members_sent"] == 0:
         return f"acktrack {day}: no member transactions tracked yet"
     if s.get("all_confirmed"):
-        return f"acktrack {day}: all {s['members_sent']} member transactions confirmed"
+        if s["confirmed"] == s["members_sent"]:
+            return f"acktrack {day}: all {s['members_sent']} member transactions confirmed"
+        return f"acktrack {day}: everyone confirmed ({s['members_sent']} member transactions sent)"
     extras = []
     if s.get("not_effectuated"):
         extras.append(f"{s['not_effectuated']} not effectuated")
@@ -253,10 +255,7 @@ def render_html(
     as_of = datetime.fromisoformat(report["as_of"]).astimezone(ZoneInfo(timezone))
     parts: list[str] = []
     if summary["members_sent"] and summary.get("all_confirmed"):
-        banner, color = (
-            f"All {summary['members_sent']} member transactions are confirmed.",
-            COLORS["confirmed"],
-        )
+        banner, color = all_confirmed(summary), COLORS["confirmed"]
     elif summary.get("people_unconfirmed"):
         banner = (
             f"{people(summary['people_unconfirmed'])} not confirmed by their insurer. Member "

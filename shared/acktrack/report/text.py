@@ -43,8 +43,20 @@ def headline(report: dict[str, Any]) -> list[str]:
             f"Data-quality findings (last {s['window_days']} days): {s['data_quality_findings']}"
         )
     if s.get("all_confirmed"):
-        lines.append(f"All {s['members_sent']} member transactions are confirmed.")
+        lines.append(all_confirmed(s))
     return lines
+
+
+def all_confirmed(s: dict[str, Any]) -> str:
+    """What "all confirmed" means today: every transaction, or every person once resends
+    and operators closed what was rejected or never answered."""
+    if s["confirmed"] == s["members_sent"]:
+        return f"All {s['members_sent']} member transactions are confirmed."
+    closed = s.get("resolved_by_resend", 0) + s.get("resolved_by_operator", 0)
+    return (
+        f"Everyone is confirmed: of {s['members_sent']} member transactions, the {closed} not "
+        "confirmed were replaced by a confirmed resend or resolved by an operator."
+    )
 
 
 def render_text(report: dict[str, Any], *, detail_limit: int = 50) -> str:

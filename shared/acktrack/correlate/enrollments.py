@@ -100,7 +100,9 @@ def attempt_of(member: MemberItem, facts: SetFacts | None) -> Attempt:
 
 
 def resolution_of(item: ResolutionItem) -> Resolution:
-    return Resolution(item.resolution_id, item.at, item.by, item.reason, item.member_id)
+    refs = frozenset(tuple(ref.split("|", 1)) for ref in item.refs or ())
+    return Resolution(item.resolution_id, item.at, item.by, item.reason, item.member_id,
+                      refs=refs)  # type: ignore[arg-type]  # fmt: skip
 
 
 @dataclass(slots=True)

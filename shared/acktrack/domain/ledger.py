@@ -4,11 +4,12 @@ Pure. An enrollment is (insurer, subscriber id, member identity, insurance line)
 member transaction sent for it is an attempt; the insurer's answers (its set's status, an
 effectuation) and operators' resolutions decide what each attempt became:
 
-- an attempt sent after an earlier one of the same enrollment was rejected, or was past
-  its SLA unconfirmed, is a **resend** of it; when a resend is confirmed, the attempts it
-  replaces are closed as ``resolved_by_resend``;
-- an operator's resolution closes the attempts sent before it that are still open;
-- the enrollment is open while its latest attempt is neither confirmed nor closed.
+- an attempt sent after an earlier one of the same enrollment and kind (INS03) was
+  rejected, or was past its SLA unconfirmed, is a **resend** of it; when an attempt is
+  confirmed, the earlier open attempts of its kind are closed as ``resolved_by_resend``;
+- an operator's resolution closes the open attempts it names;
+- the enrollment is open while one of its attempts is neither confirmed nor closed (an
+  addition rejected stays open even when a later change was accepted).
 
 Everything is computed from scratch from all the facts, sorted, so files and answers
 arriving in any order, any number of times, give the same ledger.
@@ -23,6 +24,7 @@ from enum import StrEnum
 
 from acktrack.domain.family import identity as member_identity
 from acktrack.domain.status import CONFIRMED, Status
+from acktrack.x12 import codes
 
 
 class AttemptState(StrEnum):
@@ -86,6 +88,7 @@ class Resolution:
     by: str
     reason: str
     member_id: str | None = None  # None: every open enrollment of the subscriber
+    refs: frozenset[tuple[str, str]] = frozenset()  # the attempts it closes (empty: sent before it)
 
     def covers(self, identity: str) -> bool:
         return self.member_id is None or identity == f"M:{self.member_id}"
@@ -108,19 +111,29 @@ class Enrollment:
         return self.attempts[-1]
 
     @property
+    def head(self) -> Attempt:
+        """The attempt the report shows: the latest still open, else the latest."""
+        still = [a for a in self.attempts if self.states[a.ref] in OPEN_STATES]
+        return still[-1] if still else self.latest
+
+    @property
     def state(self) -> AttemptState:
-        return self.states[self.latest.ref]
+        return self.states[self.head.ref]
 
     @property
     def open(self) -> bool:
+        """Something we asked the insurer is neither confirmed nor closed."""
         return self.state in OPEN_STATES
 
     @property
     def waiting(self) -> list[Attempt]:
-        """The attempts since the last confirmed (or operator-closed) one: what the person has
-        waited through."""
+        """The head's attempts of its kind (INS03) since the last confirmed or operator-closed
+        one: what the person has waited through."""
+        head = self.head
         since: list[Attempt] = []
         for attempt in self.attempts:
+            if not same_kind(attempt, head):
+                continue
             if self.states[attempt.ref] in (
                 AttemptState.CONFIRMED,
                 AttemptState.RESOLVED_BY_OPERATOR,
@@ -128,11 +141,22 @@ class Enrollment:
                 since = []
             else:
                 since.append(attempt)
-        return since or [self.latest]
+            if attempt is head:
+                break
+        return since or [head]
 
     @property
     def first_sent_at(self) -> str:
         return self.waiting[0].sent_at
+
+
+def same_kind(one: Attempt, other: Attempt) -> bool:
+    """Both ask the same thing (INS03). A code that is no maintenance type (the reason a 999
+    rejected it, often) asks nothing definite: any later attempt can replace it."""
+    known = codes.MAINTENANCE_TYPE
+    if one.maintenance_type not in known or other.maintenance_type not in known:
+        return True
+    return one.maintenance_type == other.maintenance_type
 
 
 def _at(text: str) -> datetime:
@@ -186,8 +210,14 @@ def enrollments(
         enrollment = Enrollment(who, line, chain)
         for number, attempt in enumerate(chain):
             enrollment.states[attempt.ref] = _base_state(attempt, as_of, sla_hours)
-            if number and is_resend(chain[number - 1], attempt, sla_hours):
-                enrollment.resend_of[attempt.ref] = chain[number - 1]
+            # A resend asks the same thing again (the same INS03) after an earlier ask was
+            # rejected or went unanswered past the SLA.
+            earlier = [a for a in chain[:number] if same_kind(a, attempt)]
+            replaced = next(
+                (a for a in reversed(earlier) if is_resend(a, attempt, sla_hours)), None
+            )
+            if replaced is not None:
+                enrollment.resend_of[attempt.ref] = replaced
         _duplicates(enrollment, sla_hours)
         _close(enrollment, closings)
         ledger.append(enrollment)
@@ -195,20 +225,27 @@ def enrollments(
 
 
 def _close(enrollment: Enrollment, closings: list[Resolution]) -> None:
+    """A confirmed attempt closes the earlier open attempts of its kind (the insurer now holds
+    what they asked); a resolution closes the attempts it names (or, naming none, those of its
+    member sent before it)."""
     states = enrollment.states
-    for attempt in enrollment.attempts:
+    for number, attempt in enumerate(enrollment.attempts):
         if states[attempt.ref] != AttemptState.CONFIRMED:
             continue
-        replaced = enrollment.resend_of.get(attempt.ref)
-        while replaced is not None and states[replaced.ref] in OPEN_STATES:
-            states[replaced.ref] = AttemptState.RESOLVED_BY_RESEND
-            enrollment.closed_by[replaced.ref] = _controls(attempt)
-            replaced = enrollment.resend_of.get(replaced.ref)
+        for earlier in enrollment.attempts[:number]:
+            if same_kind(earlier, attempt) and states[earlier.ref] in OPEN_STATES:
+                states[earlier.ref] = AttemptState.RESOLVED_BY_RESEND
+                enrollment.closed_by[earlier.ref] = _controls(attempt)
     for resolution in closings:
         if not resolution.covers(enrollment.identity):
             continue
         for attempt in enrollment.attempts:
-            if states[attempt.ref] in OPEN_STATES and attempt.sent_at <= resolution.at:
+            named = (
+                attempt.ref in resolution.refs
+                if resolution.refs
+                else attempt.sent_at <= resolution.at
+            )
+            if states[attempt.ref] in OPEN_STATES and named:
                 states[attempt.ref] = AttemptState.RESOLVED_BY_OPERATOR
                 enrollment.closed_by[attempt.ref] = resolution.resolution_id
 
@@ -230,9 +267,7 @@ def _duplicates(enrollment: Enrollment, sla_hours: float) -> None:
         begins = [b for line, b in attempt.begins if line == enrollment.line] or [""]
         for begin in begins:
             earlier = active.get(begin)
-            resent = attempt.ref in enrollment.resend_of or (
-                earlier is not None and is_resend(earlier, attempt, sla_hours))  # fmt: skip
-            if earlier is not None and not resent:
+            if earlier is not None and not is_resend(earlier, attempt, sla_hours):
                 enrollment.duplicates[attempt.ref] = earlier
             else:
                 active[begin] = attempt

@@ -54,7 +54,7 @@ def _amount(text: str) -> str | None:
 def read_extract(lines: Iterable[str], key: bytes) -> list[PopulationMember]:
     """The members of an extract (see the module docstring); raises ExtractRefused."""
     iterator = iter(lines)
-    header = next(iterator, "")
+    header = next(iterator, "").lstrip("\ufeff")  # a spreadsheet's byte-order mark
     delimiter = "|" if header.count("|") > header.count(",") else ","
     names = [name.strip().lower() for name in next(csv.reader([header], delimiter=delimiter), [])]
     missing = [name for name in REQUIRED if name not in names]
@@ -108,7 +108,7 @@ def _member(row: dict[str, str], key: bytes, found: int,
         if text:
             value = _amount(text)
             if value is None:
-                return None, f"{name} {text[:20]!r} is not an amount"
+                return None, f"{name} is not an amount"  # the value is not repeated
             amounts[name] = value
     name = " ".join(p for p in (row.get("last_name", ""), row.get("first_name", "")) if p)
     return PopulationMember(

@@ -1,13 +1,13 @@
 """An operator closes what an insurer will never confirm (the person withdrew, the insurer
 confirmed by phone): recorded as an event in the subscriber's family, nothing deleted.
 
-The resolution closes the attempts sent before it that are still open; a later
-transaction for the same enrollment is tracked as usual.
+The resolution names the attempts open when it is recorded and closes those; a later
+transaction for the same enrollment, or a later answer, is tracked as usual.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -66,31 +66,42 @@ def resolve(
         reason=reason[:MAX_REASON],
         member_id=member_id,
     )
-    seen = False
-    for our in ours:
-        ledger = family_ledger(store, statuses, our, partner, subscriber_id, moment, sla_hours)
-        if not ledger.enrollments:
-            continue
-        seen = True
-        mine = [e for e in ledger.enrollments if resolution.covers(e.identity)]
-        if member_id and not mine:
-            members = sorted({e.identity[2:] for e in ledger.enrollments if e.identity[:2] == "M:"})
-            raise ResolveRefused(
-                f"member {member_id!r} is not tracked for subscriber {subscriber_id} with {partner} "
-                f"(members: {', '.join(members) or 'none with a REF*17 id'})"
-            )
+    # Our sender ids that send to this insurer: the subscriber's family under each.
+    ledgers = [(our, family_ledger(store, statuses, our, partner, subscriber_id, moment, sla_hours))
+               for our in ours]  # fmt: skip
+    seen = [(our, ledger) for our, ledger in ledgers if ledger.enrollments]
+    if (
+        member_id
+        and seen
+        and not any(resolution.covers(e.identity) for _, ledger in seen for e in ledger.enrollments)
+    ):
+        members = sorted({e.identity[2:] for _, ledger in seen for e in ledger.enrollments
+                          if e.identity[:2] == "M:"})  # fmt: skip
+        raise ResolveRefused(
+            f"member {member_id!r} is not tracked for subscriber {subscriber_id} with {partner} "
+            f"(members: {', '.join(members) or 'none with a REF*17 id'})"
+        )
+    enrollments_closed = attempts_closed = 0
+    recorded = False
+    for our, ledger in seen:
+        # It closes what is open now, by name: what arrives or opens later stays tracked.
         closed = {
             (e.identity, e.line, attempt.ref)
-            for e in mine
+            for e in ledger.enrollments
+            if resolution.covers(e.identity)
             for attempt in e.attempts
-            if e.states[attempt.ref] in OPEN_STATES and attempt.sent_at <= resolution.at
+            if e.states[attempt.ref] in OPEN_STATES
         }
         if not closed:
             continue
-        recorded = store.add_resolution(our, partner, subscriber_id, resolution, len(closed))
-        return Resolved(resolution, partner, subscriber_id,
-                        enrollments=len({(who, line) for who, line, _ in closed}),
-                        attempts=len({ref for _, _, ref in closed}), recorded=recorded)  # fmt: skip
+        named = replace(resolution, refs=frozenset(ref for _, _, ref in closed))
+        refs = named.refs
+        recorded = store.add_resolution(our, partner, subscriber_id, named, len(refs)) or recorded
+        enrollments_closed += len({(who, line) for who, line, _ in closed})
+        attempts_closed += len(refs)
+    if attempts_closed:
+        return Resolved(resolution, partner, subscriber_id, enrollments=enrollments_closed,
+                        attempts=attempts_closed, recorded=recorded)  # fmt: skip
     if not seen:
         raise ResolveRefused(f"subscriber {subscriber_id} is not tracked with {partner}")
     whom = (

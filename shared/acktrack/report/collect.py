@@ -73,7 +73,7 @@ def member_view(member: MemberItem, ledger: FamilyLedger) -> MemberView:
     mine = ledger.of(ref)
     states = [e.states[ref] for e in mine]
     state = _fate(states)
-    heads = tuple(_open(e) for e in mine if e.open and e.latest.ref == ref)
+    heads = tuple(_open(e) for e in mine if e.open and e.head.ref == ref)
     return MemberView(
         ordinal=int(member.ordinal),
         first_position=int(member.first_position),
@@ -86,7 +86,8 @@ def member_view(member: MemberItem, ledger: FamilyLedger) -> MemberView:
         effectuated=member.effectuated_by is not None,
         state=state,
         open_enrollments=heads,
-        person=mine[0].identity if mine else "",
+        # Without a subscriber id there is no family: the transaction is its own person.
+        person=mine[0].identity if mine and member.subscriber_id else f"T:{member.pk}#{member.sk}",
     )
 
 
@@ -100,7 +101,7 @@ def _fate(states: list[AttemptState]) -> AttemptState:
 
 def _open(enrollment: Enrollment) -> OpenEnrollment:
     waiting = enrollment.waiting
-    replaced = enrollment.resend_of.get(enrollment.latest.ref)
+    replaced = enrollment.resend_of.get(enrollment.head.ref)
     return OpenEnrollment(
         insurance_line=enrollment.line,
         attempts=len(waiting),
@@ -110,7 +111,11 @@ def _open(enrollment: Enrollment) -> OpenEnrollment:
             if replaced is not None
             else None
         ),
-        waiting_types=frozenset(a.maintenance_type for a in waiting),
+        waiting_types=frozenset(
+            a.maintenance_type
+            for a in enrollment.attempts
+            if enrollment.states[a.ref] in OPEN_STATES
+        ),
     )
 
 

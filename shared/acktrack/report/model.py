@@ -31,7 +31,7 @@ class OpenEnrollment:
     attempts: int  # unconfirmed attempts since the last confirmed one
     first_sent_at: datetime  # the person has waited since then
     resend_of: str | None = None  # the attempt it replaced (ISA13 and ST02)
-    waiting_types: frozenset[str] = frozenset()  # INS03 of the attempts still unconfirmed
+    waiting_types: frozenset[str] = frozenset()  # INS03 of the enrollment's open attempts
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,7 +326,8 @@ class Backlog:
         row = _row(late, late.subscriber_id, late.member_id, late.maintenance_type,
                    late.member_ordinal, "not_effectuated", reason, late.sent_at, age)  # fmt: skip
         row.first_sent_at = row.sent_at
-        person = f"M:{late.member_id}" if late.member_id else f"O:{late.member_ordinal}"
+        person = (f"M:{late.member_id}" if late.member_id else
+                  f"T:{late.interchange_control}#{late.transaction_control}#{late.member_ordinal}")  # fmt: skip
         self.rows.add(row, (row.partner, row.subscriber_id or "", person))
         cell = self.table[(late.partner, "not effectuated", age_bucket(age))]
         cell["members"] += 1

@@ -43,6 +43,7 @@ class RowSpool:
     def add(self, row: Any, person: tuple[str, ...]) -> None:
         document = asdict(row)
         document.pop("person", None)
+        self._file.seek(0, 2)  # after a read that stopped early, still at the end
         self._file.write(json.dumps(document, separators=(",", ":")).encode() + b"\n")
         self._people.add(
             int.from_bytes(hashlib.blake2b("\x1f".join(person).encode(), digest_size=8).digest())

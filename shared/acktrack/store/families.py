@@ -313,6 +313,7 @@ class FamilyStore(TableStore):
             by=resolution.by,
             reason=resolution.reason,
             closed=closed,
+            refs={f"{pk}|{sk}" for pk, sk in resolution.refs} or None,
         )
         try:
             item.save(condition=ResolutionItem.pk.does_not_exist())

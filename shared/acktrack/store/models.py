@@ -287,6 +287,7 @@ class ResolutionItem(Item):
     by = UnicodeAttribute()
     reason = UnicodeAttribute()
     closed = NumberAttribute(default=0)  # member transactions it closed when recorded
+    refs = UnicodeSetAttribute(null=True)  # those transactions' member items ("pk|sk")
 
 
 class PartnerItem(Item):

@@ -130,10 +130,52 @@ def test_a_resolution_for_one_member_leaves_the_others_open() -> None:
 def test_an_attempt_without_coverage_joins_every_enrollment_of_its_member() -> None:
     health = attempt(1, 10, Status.REJECTED, line="HLT")
     dental = attempt(2, 10, Status.REJECTED, line="DEN")
-    change = attempt(3, 14, Status.ACCEPTED, maintenance="001", line="")
-    ledger = {e.line: e for e in enrollments([health, dental, change], [], AS_OF, SLA)}
+    again = attempt(3, 14, Status.ACCEPTED, line="")  # the addition resent, without an HD loop
+    ledger = {e.line: e for e in enrollments([health, dental, again], [], AS_OF, SLA)}
     assert set(ledger) == {"HLT", "DEN"}
     assert all(not e.open for e in ledger.values())
+
+
+def test_an_accepted_change_does_not_close_a_rejected_addition() -> None:
+    """A 999 checks syntax: an accepted change says nothing about an addition never taken."""
+    addition = attempt(1, 10, Status.REJECTED)
+    change = attempt(2, 14, Status.ACCEPTED, maintenance="001", status_at="2024-01-14T14:00:00Z")
+    [ledger] = enrollments([addition, change], [], AS_OF, SLA)
+    assert ledger.open and ledger.head == addition and ledger.state == AttemptState.REJECTED
+    assert change.ref not in ledger.resend_of
+
+
+def test_a_rejected_attempt_with_no_valid_ins03_is_replaced_by_the_corrected_one() -> None:
+    invalid = attempt(1, 10, Status.REJECTED, maintenance="099")
+    corrected = attempt(2, 12, Status.ACCEPTED, status_at="2024-01-12T14:00:00Z")
+    [ledger] = enrollments([invalid, corrected], [], AS_OF, SLA)
+    assert ledger.resend_of[corrected.ref] == invalid and not ledger.open
+
+
+def test_a_confirmed_attempt_closes_every_earlier_open_one_of_its_kind() -> None:
+    overdue = attempt(1, 10)  # never answered
+    rejected = attempt(2, 11, Status.REJECTED)  # sent within the first one's SLA
+    resend = attempt(3, 14, Status.ACCEPTED, status_at="2024-01-14T14:00:00Z")
+    [ledger] = enrollments([overdue, rejected, resend], [], AS_OF, SLA)
+    assert (
+        ledger.states[overdue.ref] == ledger.states[rejected.ref] == AttemptState.RESOLVED_BY_RESEND
+    )
+    assert not ledger.open
+
+
+def test_a_confirmed_addition_sent_again_after_another_was_rejected_is_still_a_duplicate() -> None:
+    first = attempt(1, 10, Status.ACCEPTED, status_at="2024-01-10T14:00:00Z")
+    other = attempt(2, 11, Status.REJECTED, begin="20240301")
+    again = attempt(3, 12, Status.ACCEPTED, status_at="2024-01-12T14:00:00Z")
+    [ledger] = enrollments([first, other, again], [], AS_OF, SLA)
+    assert ledger.duplicates == {again.ref: first}
+
+
+def test_a_resolution_naming_its_attempts_closes_only_those() -> None:
+    early, later = attempt(1, 10, member_id="E1"), attempt(2, 19, Status.REJECTED, member_id="E2")
+    named = Resolution("R1", "2024-01-19T18:00:00Z", "ops", "phone", refs=frozenset({early.ref}))
+    ledger = {e.identity: e for e in enrollments([early, later], [named], AS_OF, SLA)}
+    assert not ledger["M:E1"].open and ledger["M:E2"].open
 
 
 STATUSES = st.sampled_from(list(Status))
@@ -146,7 +188,7 @@ def histories(draw: st.DrawFn) -> tuple[list[Attempt], list[Resolution]]:
         attempt(
             number, draw(st.integers(1, 19)), draw(STATUSES),
             member_id=draw(st.sampled_from(["E1", "E2"])),
-            maintenance=draw(st.sampled_from(["021", "021", "024", "001"])),
+            maintenance=draw(st.sampled_from(["021", "021", "024", "001", "099"])),
             line=draw(st.sampled_from(["HLT", "DEN", ""])),
             status_at=f"2024-01-{draw(st.integers(1, 19)):02d}T15:00:00Z",
         )
@@ -193,6 +235,13 @@ def test_every_attempt_has_one_fate_and_an_open_enrollment_ends_unconfirmed(
             ref for ref, state in enrollment.states.items()
             if state in (AttemptState.RESOLVED_BY_RESEND, AttemptState.RESOLVED_BY_OPERATOR)
         }  # fmt: skip
-        assert not (set(enrollment.duplicates) & set(enrollment.resend_of))
+        by_ref = {a.ref: a for a in enrollment.attempts}
+        for ref, earlier in enrollment.duplicates.items():
+            assert not is_resend(earlier, by_ref[ref], SLA)  # a resend is never a duplicate
         if enrollment.open:
-            assert not enrollment.latest.confirmed
+            assert not enrollment.head.confirmed
+            assert enrollment.state in (
+                AttemptState.REJECTED,
+                AttemptState.PENDING,
+                AttemptState.OVERDUE,
+            )

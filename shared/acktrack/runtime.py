@@ -323,11 +323,13 @@ def run_report(
 ) -> dict[str, Any]:
     """Build the report as of the schedule time, archive it and email it."""
     from acktrack.aws.delivery import deliver
-    from acktrack.report.collect import collect_report
+    from acktrack.report.collect import collect_report, open_still
 
     current = settings_module.settings()
     as_of = report_time(event)
-    kept = repository().keep_open_members(as_of)
+    kept = repository().keep_open_members(
+        as_of, still_open=open_still(repository(), as_of, current.ack_sla_hours)
+    )
     if kept:
         logger.info("retention pushed back for open members", extra={"members": kept})
     report = collect_report(

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from acktrack.synthetic.acknowledgments import respond
+from acktrack.synthetic.resend import resend_sets
 from tests.integration.conftest import Day
 
 AS_OF = datetime(2024, 1, 16, 12, 0, tzinfo=UTC)
@@ -104,6 +106,29 @@ def test_open_members_never_expire_and_confirmed_ones_do(
     assert len(left) == 3 and all(
         e <= (now + timedelta(days=1, minutes=1)).timestamp() for e in left
     )
+
+
+@pytest.mark.parametrize("parameters", [{"RetentionDays": "1"}])
+def test_a_rejection_closed_by_a_confirmed_resend_expires_with_it(
+    day: Day, parameters: dict[str, Any]
+) -> None:
+    """Kept forever, the rejection would outlive its resend and come back as open."""
+    day.stack.clock = None
+    now = datetime.now(UTC).replace(tzinfo=None)
+    data, _ = day.send("a.834", members=4, sets_per_group=2, seed=48, errors=["bad_ins03:3"],
+                       sent_at=now - timedelta(hours=4))  # fmt: skip
+    day.drop("inbound", "HEALTHPLAN01/a.999",
+             respond(data, insurer_control=8101, sent_at=now - timedelta(hours=3)))  # fmt: skip
+    resend = resend_sets(data, {"0002"}, interchange_control=1002, group_control=2,
+                         sent_at=now - timedelta(hours=2), corrections={("INS", 3, "099"): "021"})  # fmt: skip
+    day.drop("outbound", "a-resend.834", resend)
+    day.drop("inbound", "HEALTHPLAN01/a-resend.999",
+             respond(resend, insurer_control=8102, sent_at=now - timedelta(hours=1)))  # fmt: skip
+    as_of = datetime.now(UTC) + timedelta(days=2)  # past the 1-day retention
+    run = day.stack.run_schedule(as_of)
+    assert run.ok, run.error
+    assert run.result["summary"]["resolved_by_resend"] == 2
+    assert all(int(m["expires"]["N"]) < as_of.timestamp() for m in _members(day))  # none kept
 
 
 def test_a_future_envelope_date_ages_from_arrival(day: Day) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -65,6 +66,18 @@ class Ledgers:
             self.reads += self.statuses.reads - before
             return ledger
         return self.of_family(member.our_id, member.partner, member.subscriber_id)
+
+
+def open_still(
+    store: Repository, as_of: datetime, sla_hours: float
+) -> Callable[[MemberItem], bool]:
+    """Whether a member transaction of an open set is still open by its family's ledger."""
+    ledgers = Ledgers(store, as_of, sla_hours)
+
+    def still_open(member: MemberItem) -> bool:
+        return member_view(member, ledgers.of(member)).state in OPEN_STATES
+
+    return still_open
 
 
 def member_view(member: MemberItem, ledger: FamilyLedger) -> MemberView:

@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -382,12 +382,19 @@ class Repository(FamilyStore, AckStore, JobStore):
         for shard in range(keys.OPEN_SHARDS):
             yield from SetItem.report.query(f"OPEN#{shard}")
 
-    def keep_open_members(self, as_of: datetime, margin: timedelta = timedelta(days=30)) -> int:
+    def keep_open_members(
+        self,
+        as_of: datetime,
+        margin: timedelta = timedelta(days=30),
+        still_open: Callable[[MemberItem], bool] | None = None,
+    ) -> int:
         """Push back the TTL of members still open (unconfirmed, rejected, overdue) whose
         expiry falls within ``margin`` of ``as_of``: DynamoDB never deletes what someone
         must still act on. Reads only open sets sent before ``as_of - RetentionDays +
         margin`` (a set is never sent after its file arrived), so the daily cost follows
-        the old backlog, not the table. Returns the members kept."""
+        the old backlog, not the table. ``still_open`` (the enrollment ledger) says which
+        members of those sets are open still: one closed by a confirmed resend or an operator
+        is let go with the transaction that closed it. Returns the members kept."""
         if not self.retention_days:
             return 0
         horizon = iso(as_of - timedelta(days=self.retention_days) + margin)
@@ -397,6 +404,8 @@ class Repository(FamilyStore, AckStore, JobStore):
             for item in SetItem.report.query(f"OPEN#{shard}", SetItem.rs < horizon):
                 for member in self.members_of_set(item):
                     if member.expires is not None and member.expires < soon:
+                        if still_open is not None and not still_open(member):
+                            continue
                         try:
                             member.update(
                                 actions=[MemberItem.expires.set(later)],

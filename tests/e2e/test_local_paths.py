@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import os
@@ -19,6 +20,7 @@ from moto import mock_aws
 
 from acktrack import runtime
 from acktrack.cli import main
+from acktrack.cli.common import sla_hours
 from acktrack.local.stack import EmbeddedStack
 from acktrack.synthetic.acknowledgments import respond
 from acktrack.synthetic.enrollment import EnrollmentSpec, write_834
@@ -114,7 +116,8 @@ def test_stack_reads_the_table_a_deployed_stack_names(
         try:
             monkeypatch.setenv("TABLE_NAME", stack.table)
             deliver(stack, File("outbound", "a.834", _834(4, seed=62)))
-            template = {"Resources": {"Marker": {"Type": "AWS::SQS::Queue"}},
+            template = {"Parameters": {"AckSlaHours": {"Type": "Number", "Default": "24"}},
+                        "Resources": {"Marker": {"Type": "AWS::SQS::Queue"}},
                         "Outputs": {"TableName": {"Value": stack.table}}}  # fmt: skip
             stack.client("cloudformation").create_stack(
                 StackName="acktrack-prod", TemplateBody=json.dumps(template)
@@ -122,6 +125,10 @@ def test_stack_reads_the_table_a_deployed_stack_names(
             assert main(["stats", "--stack", "acktrack-prod", "--json"]) == 0
             stats = json.loads(capsys.readouterr().out)
             assert json.dumps(stats).count('"members_sent": 4') >= 1
+            # The CLI judges overdue and resends with the deployed stack's SLA.
+            where = {"stack": "acktrack-prod", "region": "us-east-1", "sla_hours": None}
+            assert sla_hours(argparse.Namespace(**where)) == 24.0
+            assert sla_hours(argparse.Namespace(**{**where, "sla_hours": 12.0})) == 12.0
             assert main(["stats", "--stack", "no-such-stack", "--json"]) == 2
             assert "cannot read stack 'no-such-stack'" in capsys.readouterr().err
         finally:

@@ -115,6 +115,35 @@ def table_location(args: argparse.Namespace) -> tuple[str, str, str | None]:
     raise CommandError("say where the state is: --local, --stack NAME or --table NAME")
 
 
+DEFAULT_SLA_HOURS = 48.0  # the template's AckSlaHours default
+SLA_HELP = "999 deadline in hours (default: the stack's AckSlaHours with --stack, else 48)"
+
+
+def sla_hours(args: argparse.Namespace) -> float:
+    """--sla-hours, else the deployed stack's AckSlaHours, so the CLI judges overdue and
+    resends as the stack's report does."""
+    if args.sla_hours is not None:
+        return float(args.sla_hours)
+    if getattr(args, "stack", None):
+        import boto3
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        region = args.region or os.environ.get("AWS_REGION") or "us-east-1"
+        try:
+            (stack,) = boto3.client("cloudformation", region_name=region).describe_stacks(
+                StackName=args.stack
+            )["Stacks"]
+        except (BotoCoreError, ClientError, ValueError):
+            return DEFAULT_SLA_HOURS  # table_location already says what is wrong with --stack
+        for parameter in stack.get("Parameters", []):
+            if parameter.get("ParameterKey") == "AckSlaHours":
+                try:
+                    return float(parameter["ParameterValue"])
+                except (KeyError, ValueError):
+                    break
+    return DEFAULT_SLA_HOURS
+
+
 def repository(args: argparse.Namespace) -> Repository:
     from acktrack.store.repository import Repository
 

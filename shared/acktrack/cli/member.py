@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from acktrack.cli.common import EXIT_OK, add_location, reading, repository
+from acktrack.cli.common import EXIT_OK, SLA_HELP, add_location, reading, repository, sla_hours
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,8 +29,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_location(parser)
     parser.add_argument("--partner", help="only this insurer (ISA08 of the 834s)")
     parser.add_argument(
-        "--sla-hours", type=float, default=48.0,
-        help="999 deadline in hours, to tell a resend from a duplicate (default 48)",
+        "--sla-hours", type=float, default=None, help=SLA_HELP,
     )  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.set_defaults(handler=handle)
@@ -44,7 +43,7 @@ def handle(args: argparse.Namespace) -> int:
     store = repository(args)
 
     def run() -> int:
-        events = timeline(store, args.subscriber_id, args.partner, sla_hours=args.sla_hours)
+        events = timeline(store, args.subscriber_id, args.partner, sla_hours=sla_hours(args))
         if args.json:
             print(json.dumps({"subscriber_id": args.subscriber_id, "events": events}, indent=1))
         else:

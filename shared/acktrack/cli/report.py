@@ -8,11 +8,13 @@ from pathlib import Path
 
 from acktrack.cli.common import (
     EXIT_OK,
+    SLA_HELP,
     _iso_datetime,
     _non_negative_int,
     add_location,
     reading,
     repository,
+    sla_hours,
 )
 
 
@@ -37,9 +39,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--as-of", type=_iso_datetime, default=None, help="report time, ISO 8601 (default: now)"
     )
-    parser.add_argument(
-        "--sla-hours", type=float, default=48.0, help="999 deadline in hours (default 48)"
-    )
+    parser.add_argument("--sla-hours", type=float, default=None, help=SLA_HELP)
     parser.add_argument(
         "--window-days", type=int, default=7, help="days the headline counts cover (default 7)"
     )
@@ -69,7 +69,7 @@ def handle(args: argparse.Namespace) -> int:
         as_of = as_of.astimezone()
     report = reading(
         lambda: collect_report(
-            store, as_of, args.sla_hours, args.window_days, args.effectuation_days
+            store, as_of, sla_hours(args), args.window_days, args.effectuation_days
         )
     )
     document = report.to_json()

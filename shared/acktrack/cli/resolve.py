@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import argparse
 
-from acktrack.cli.common import EXIT_OK, CommandError, add_location, reading, repository
+from acktrack.cli.common import (
+    EXIT_OK,
+    SLA_HELP,
+    CommandError,
+    add_location,
+    reading,
+    repository,
+    sla_hours,
+)
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -45,9 +53,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--member", metavar="MEMBER_ID", help="only this member (REF*17); default: every open one"
     )
     parser.add_argument("--by", metavar="NAME", help="who resolves (default: see below)")
-    parser.add_argument(
-        "--sla-hours", type=float, default=48.0, help="999 deadline in hours (default 48)"
-    )
+    parser.add_argument("--sla-hours", type=float, default=None, help=SLA_HELP)
     add_location(parser)
     parser.set_defaults(handler=handle)
 
@@ -86,7 +92,7 @@ def handle(args: argparse.Namespace) -> int:
         try:
             done = resolve(store, partner=args.partner, subscriber_id=args.subscriber_id,
                            reason=args.reason, by=who, member_id=args.member,
-                           sla_hours=args.sla_hours)  # fmt: skip
+                           sla_hours=sla_hours(args))  # fmt: skip
         except ResolveRefused as refused:
             raise CommandError(str(refused)) from None
         plural = "s" if done.enrollments != 1 else ""

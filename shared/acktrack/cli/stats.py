@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 from datetime import datetime
 
-from acktrack.cli.common import EXIT_OK, _iso_datetime, add_location, reading, repository
+from acktrack.cli.common import (
+    EXIT_OK,
+    SLA_HELP,
+    _iso_datetime,
+    add_location,
+    reading,
+    repository,
+    sla_hours,
+)
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,8 +37,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--since", type=_iso_datetime, default=None, help="sent on or after (default: all)"
     )
     parser.add_argument(
-        "--sla-hours", type=float, default=48.0,
-        help="999 deadline in hours, to tell a resend from a duplicate (default 48)",
+        "--sla-hours", type=float, default=None, help=SLA_HELP,
     )  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.set_defaults(handler=handle)
@@ -47,7 +54,7 @@ def handle(args: argparse.Namespace) -> int:
         since = since.astimezone()
 
     def run() -> int:
-        result = stats(store, since, args.sla_hours)
+        result = stats(store, since, sla_hours(args))
         print(
             json.dumps(result, indent=1) if args.json else render_stats(result),
             end="" if not args.json else "\n",

@@ -148,7 +148,7 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=1_000_000, help="open rows (default 1,000,000)")
     args = parser.parse_args()
     started = time.perf_counter()
-    report = collect_report(FakeStore(args.rows), AS_OF, 48.0, 7, 0)  # type: ignore[arg-type]
+    report = collect_report(FakeStore(args.rows), AS_OF, 48.0, 7, 0)
     collected = time.perf_counter() - started
     with tempfile.TemporaryFile() as json_file, tempfile.TemporaryFile() as csv_file:
         write_json(report, json_file)

@@ -18,7 +18,7 @@ AS_OF = datetime(2024, 1, 20, 7, 0, tzinfo=UTC)
 
 
 def report(store: ReportMemory, keep_rows: int = 500) -> Report:
-    return collect_report(store, AS_OF, 48.0, 7, 0, keep_rows=keep_rows)  # type: ignore[arg-type]
+    return collect_report(store, AS_OF, 48.0, 7, 0, keep_rows=keep_rows)
 
 
 def rows(result: Report) -> list[dict[str, Any]]:

@@ -11,22 +11,14 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from acktrack.domain.ledger import Attempt, Enrollment, Resolution, enrollments
+from acktrack.domain.ports import FamilyReader
 from acktrack.domain.status import Status
 
 if TYPE_CHECKING:
-    from acktrack.store.families import Partition
     from acktrack.store.models import MemberItem, ResolutionItem, SetItem
-
-
-class FamilyReader(Protocol):
-    """The store reads a ledger needs (the DynamoDB store and the fakes implement it)."""
-
-    def family(self, our: str, partner: str, subscriber_id: str) -> Partition: ...
-
-    def get_set(self, pk: str, sk: str) -> SetItem | None: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from acktrack.correlate.enrollments import FamilyLedger, SetStatuses, family_ledger
 from acktrack.domain.ledger import OPEN_STATES, AttemptState, Enrollment
+from acktrack.domain.ports import ReportSource
 from acktrack.report.model import (
     AwaitingView,
     Backlog,
@@ -30,7 +31,6 @@ from acktrack.report.spool import RowSpool
 
 if TYPE_CHECKING:
     from acktrack.store.models import MemberItem
-    from acktrack.store.repository import Repository
 
 FAMILIES_KEPT = (
     4_096  # family ledgers kept while the report runs (members of a family sit together)
@@ -40,7 +40,7 @@ FAMILIES_KEPT = (
 class Ledgers:
     """Family ledgers as the report needs them, read once each while they are recent."""
 
-    def __init__(self, store: Repository, as_of: datetime, sla_hours: float) -> None:
+    def __init__(self, store: ReportSource, as_of: datetime, sla_hours: float) -> None:
         self.store, self.as_of, self.sla_hours = store, as_of, sla_hours
         self.statuses = SetStatuses(store)
         self._kept: OrderedDict[tuple[str, str, str], FamilyLedger] = OrderedDict()
@@ -69,7 +69,7 @@ class Ledgers:
 
 
 def open_still(
-    store: Repository, as_of: datetime, sla_hours: float
+    store: ReportSource, as_of: datetime, sla_hours: float
 ) -> Callable[[MemberItem], bool]:
     """Whether a member transaction of an open set is still open by its family's ledger."""
     ledgers = Ledgers(store, as_of, sla_hours)
@@ -133,7 +133,7 @@ def _open(enrollment: Enrollment) -> OpenEnrollment:
 
 
 def collect_report(
-    store: Repository,
+    store: ReportSource,
     as_of: datetime,
     sla_hours: float,
     window_days: int = 7,

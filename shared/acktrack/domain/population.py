@@ -1,4 +1,5 @@
-"""An insurer's reconciliation extract: CSV or pipe-delimited text, one member per line (pure).
+"""An insurer's population as compared (pure): its reconciliation extract (CSV or
+pipe-delimited text, one member per line), or its audit 834 (BGN08 ``4`` or ``RX``).
 
 The first line names the columns (any order, case-insensitive). Required: subscriber_id,
 member_id, relationship, subscriber_indicator, plan_id, benefit_begin. Optional:
@@ -16,6 +17,7 @@ from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 
 from acktrack.domain.reconciliation import PopulationMember, keyed_hash
+from acktrack.x12.records import MemberTransaction
 
 REQUIRED = ("subscriber_id", "member_id", "relationship", "subscriber_indicator", "plan_id",
             "benefit_begin")  # fmt: skip
@@ -128,3 +130,50 @@ def _member(row: dict[str, str], key: bytes, found: int,
         gender=keyed_hash(key, "gender", row.get("gender")),
         ssn=keyed_hash(key, "ssn", row.get("ssn")),
     ), None
+
+
+# -- an insurer's audit 834 (BGN08 4: verify, RX: replace): its whole population ------------
+
+AUDIT_ACTIONS = frozenset({"4", "RX"})
+_PREMIUM = ("PRE AMT TOT", "TOT RES AMT", "PRE AMT 1")
+_APTC = ("APTC AMT",)
+
+
+def is_audit(action: str) -> bool:
+    """BGN08 of a full-population 834: ``4`` (verify) or ``RX`` (replace)."""
+    return action.strip().upper() in AUDIT_ACTIONS
+
+
+def _first(categories: dict[str, str], names: tuple[str, ...]) -> str | None:
+    for name in names:
+        value = _amount(categories.get(name, "")) if categories.get(name) else None
+        if value is not None:
+            return value
+    return None
+
+
+def population_member(member: MemberTransaction, key: bytes, line: str = "HLT") -> PopulationMember:
+    """One member of an insurer's audit 834 as compared: the coverage of ``line`` (else the
+    first), its amounts, the insurer's ids, and keyed hashes of name, birth date, gender and
+    SSN (NM109 when NM108 is 34). The personal values are not kept."""
+    coverage = next((c for c in member.coverages if c.insurance_line == line),
+                    member.coverages[0] if member.coverages else None)  # fmt: skip
+    name = " ".join(p for p in (member.last_name, member.first_name) if p)
+    ssn = member.member_identifier if member.member_identifier_qualifier == "34" else None
+    return PopulationMember(
+        subscriber_id=member.subscriber_id or "",
+        member_id=member.member_supplemental_id,
+        subscriber_indicator=member.subscriber_indicator,
+        relationship=member.relationship,
+        plan=coverage.plan if coverage else None,
+        benefit_begin=coverage.benefit_begin if coverage else None,
+        benefit_end=coverage.benefit_end if coverage else None,
+        total_premium=_first(member.reporting_categories, _PREMIUM),
+        aptc=_first(member.reporting_categories, _APTC),
+        insurer_member_id=member.carrier_member_id,
+        insurer_policy_id=coverage.internal_control if coverage else None,
+        name=keyed_hash(key, "name", name),
+        birth_date=keyed_hash(key, "birth_date", member.birth_date),
+        gender=keyed_hash(key, "gender", member.gender),
+        ssn=keyed_hash(key, "ssn", ssn),
+    )

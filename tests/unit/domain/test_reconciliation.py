@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from acktrack.domain.population import ExtractRefused, read_extract
+from acktrack.domain.population import ExtractRefused, is_audit, population_member, read_extract
 from acktrack.domain.reconciliation import (
     Code,
     PopulationMember,
@@ -12,6 +12,8 @@ from acktrack.domain.reconciliation import (
     compare,
     keyed_hash,
 )
+from acktrack.x12 import MemberTransaction
+from tests.support import generate, members
 
 KEY = b"k" * 32
 HEADER = ("subscriber_id,member_id,insurer_member_id,insurer_policy_id,relationship,subscriber_indicator,"
@@ -130,3 +132,40 @@ def test_a_malformed_extract_is_refused_with_line_numbers_and_no_personal_values
 def test_an_extract_without_the_required_columns_is_refused_on_line_1() -> None:
     with pytest.raises(ExtractRefused, match="line 1: the header lacks plan_id, benefit_begin"):
         read_extract(["subscriber_id,member_id,relationship,subscriber_indicator"], KEY)
+
+
+def _as_extract(population: list[MemberTransaction], delimiter: str) -> list[str]:
+    """The same people as an insurer's extract: what a CSV export of its system would hold."""
+    lines = [HEADER.replace(",", delimiter)]
+    for m in population:
+        coverage = m.coverages[0]
+        ssn = m.member_identifier if m.member_identifier_qualifier == "34" else ""
+        amounts = m.reporting_categories
+        premium = next(
+            (amounts[n] for n in ("PRE AMT TOT", "TOT RES AMT", "PRE AMT 1") if n in amounts), ""
+        )
+        row = [m.subscriber_id or "", m.member_supplemental_id or "", m.carrier_member_id or "",
+               coverage.internal_control or "", m.relationship, m.subscriber_indicator, coverage.plan,
+               coverage.benefit_begin or "", coverage.benefit_end or "", premium,
+               m.reporting_categories.get("APTC AMT", ""), m.last_name or "", m.first_name or "",
+               m.birth_date or "", m.gender or "", ssn]  # fmt: skip
+        lines.append(delimiter.join(row))
+    return lines
+
+
+@pytest.mark.parametrize("delimiter", [",", "|"])
+def test_an_extract_and_an_audit_834_of_the_same_people_read_the_same(delimiter: str) -> None:
+    data, _ = generate(members=12, seed=81)
+    population = members(data)
+    from_834 = [population_member(m, KEY) for m in population]
+    from_extract = read_extract(_as_extract(population, delimiter), KEY)
+    assert from_834 == from_extract
+    assert all(c.matched for c in compare(from_834, from_extract))
+    assert all(p.name and p.birth_date and p.ssn for p in from_834)  # hashed, all present
+    for m in population:  # no personal value is kept, only its keyed hash
+        assert m.last_name not in repr(from_834) and m.birth_date not in repr(from_834)
+
+
+def test_an_audit_834_is_one_whose_bgn08_is_verify_or_replace() -> None:
+    assert is_audit("4") and is_audit("RX") and is_audit(" rx ")
+    assert not is_audit("2") and not is_audit("")

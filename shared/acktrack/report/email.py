@@ -283,6 +283,12 @@ def render_html(
         f"confirmed {summary['window_accepted']}, rejected {summary['window_rejected']} "
         f"(error rate {_percent(summary['window_error_rate'])}).</p>"
     )
+    closed = (summary.get("resolved_by_resend", 0), summary.get("resolved_by_operator", 0))
+    if any(closed):
+        parts.append(
+            f'<p style="{_FONT}">Closed without their own confirmation: {closed[0]} member transactions '
+            f"replaced by a confirmed resend, {closed[1]} resolved by an operator.</p>"
+        )
     partners = report.get("by_partner", [])
     if partners:
         rows = [

@@ -17,8 +17,9 @@ def headline(report: dict[str, Any]) -> list[str]:
         "",
         f"{'1 person' if waiting == 1 else f'{waiting} people'} not confirmed by their insurer "
         "(rejected, or no 999 past the SLA, and not resent or resolved since)",
-        f"  closed since: {s.get('resolved_by_resend', 0)} by a confirmed resend, "
-        f"{s.get('resolved_by_operator', 0)} by an operator (member transactions)",
+        f"  closed without their own confirmation: {s.get('resolved_by_resend', 0)} member "
+        f"transactions replaced by a confirmed resend, {s.get('resolved_by_operator', 0)} resolved "
+        "by an operator",
         f"Member transactions tracked: {s['members_sent']}",
         f"  confirmed by 999:          {s['confirmed']}"
         + (

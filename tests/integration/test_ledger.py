@@ -67,7 +67,7 @@ def test_a_rejected_family_sent_again_and_accepted_leaves_the_unconfirmed_list(d
     # Per person: half were accepted at the first attempt; the others waited for the resend.
     (insurer,) = stats(day.stack.repository(), SENT.replace(tzinfo=UTC))["insurers"]
     assert insurer["first_pass_acceptance"] == 0.5 and insurer["first_attempts_answered"] == 12
-    assert insurer["people_confirmed"] == 12
+    assert insurer["confirmations"] == 12
     assert (insurer["hours_to_confirmation_median"], insurer["hours_to_confirmation_p95"]) == (
         27.5,
         50.0,
@@ -158,6 +158,10 @@ def test_resolve_closes_what_the_insurer_never_confirms_and_refuses_bad_input(
         item["sk"]["S"][:2] for item in day.table() if item["pk"]["S"].startswith("FAM#")
     )
     assert kinds["R#"] == 1 and kinds["M#"] == len(subscribers)
+    (recorded,) = [i for i in day.table() if i["sk"]["S"].startswith("R#")]
+    days = (int(recorded["expires"]["N"]) - datetime.now(UTC).timestamp()) / 86400
+    assert 729 < days <= 730  # RetentionDays (the template's default with --table)
+    assert "refs" in recorded and "reason" in recorded
 
 
 def test_a_later_transaction_after_a_resolution_is_tracked_as_usual(day: Day) -> None:

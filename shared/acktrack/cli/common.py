@@ -119,36 +119,54 @@ DEFAULT_SLA_HOURS = 48.0  # the template's AckSlaHours default
 SLA_HELP = "999 deadline in hours (default: the stack's AckSlaHours with --stack, else 48)"
 
 
+def stack_parameter(args: argparse.Namespace, name: str) -> str | None:
+    """A deployed stack's parameter (with --stack), else None."""
+    if not getattr(args, "stack", None):
+        return None
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    region = args.region or os.environ.get("AWS_REGION") or "us-east-1"
+    try:
+        (stack,) = boto3.client("cloudformation", region_name=region).describe_stacks(
+            StackName=args.stack
+        )["Stacks"]
+    except (BotoCoreError, ClientError, ValueError):
+        return None  # table_location says what is wrong with --stack
+    for parameter in stack.get("Parameters", []):
+        if parameter.get("ParameterKey") == name:
+            return str(parameter.get("ParameterValue", ""))
+    return None
+
+
+def _number(text: str | None, default: float) -> float:
+    try:
+        return float(text) if text else default
+    except ValueError:
+        return default
+
+
 def sla_hours(args: argparse.Namespace) -> float:
     """--sla-hours, else the deployed stack's AckSlaHours, so the CLI judges overdue and
     resends as the stack's report does."""
     if args.sla_hours is not None:
         return float(args.sla_hours)
-    if getattr(args, "stack", None):
-        import boto3
-        from botocore.exceptions import BotoCoreError, ClientError
+    return _number(stack_parameter(args, "AckSlaHours"), DEFAULT_SLA_HOURS)
 
-        region = args.region or os.environ.get("AWS_REGION") or "us-east-1"
-        try:
-            (stack,) = boto3.client("cloudformation", region_name=region).describe_stacks(
-                StackName=args.stack
-            )["Stacks"]
-        except (BotoCoreError, ClientError, ValueError):
-            return DEFAULT_SLA_HOURS  # table_location already says what is wrong with --stack
-        for parameter in stack.get("Parameters", []):
-            if parameter.get("ParameterKey") == "AckSlaHours":
-                try:
-                    return float(parameter["ParameterValue"])
-                except (KeyError, ValueError):
-                    break
-    return DEFAULT_SLA_HOURS
+
+DEFAULT_RETENTION_DAYS = 730  # the template's RetentionDays default
 
 
 def repository(args: argparse.Namespace) -> Repository:
     from acktrack.store.repository import Repository
 
     table, region, endpoint = table_location(args)
-    return Repository(table, region, host=endpoint)
+    store = Repository(table, region, host=endpoint)
+    # What a command writes (an operator's resolution) expires as the stack's items do.
+    store.retention_days = int(
+        _number(stack_parameter(args, "RetentionDays"), DEFAULT_RETENTION_DAYS)
+    )
+    return store
 
 
 def reading(action: Callable[[], T], verb: str = "read") -> T:

@@ -18,6 +18,7 @@ from acktrack.domain.ports import FamilyReader
 from acktrack.domain.status import Status
 
 if TYPE_CHECKING:
+    from acktrack.store.families import Partition
     from acktrack.store.models import MemberItem, ResolutionItem, SetItem
 
 
@@ -120,14 +121,16 @@ def family_ledger(
     sla_hours: float,
     *,
     alone: Iterable[MemberItem] = (),
+    partition: Partition | None = None,
 ) -> FamilyLedger:
     """The ledger of one subscriber id. Without a subscriber id (no REF*0F) there is no family
-    to read: the transactions in ``alone`` are each their own enrollment."""
+    to read: the transactions in ``alone`` are each their own enrollment. ``partition``: the
+    family as already read."""
     before = statuses.reads
     if not subscriber_id:
         members, resolutions, reads = list(alone), [], 0
     else:
-        partition = store.family(our, partner, subscriber_id)
+        partition = partition or store.family(our, partner, subscriber_id)
         members = partition.members
         resolutions = [resolution_of(item) for item in partition.resolutions]
         reads = 1 + len(partition.members) + len(partition.resolutions)

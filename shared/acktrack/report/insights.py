@@ -108,7 +108,7 @@ def _people_figures(
                         answered += 1
                         first_pass += accepted
     return {
-        "people_confirmed": len(hours),
+        "confirmations": len(hours),  # runs of attempts that ended confirmed, per person and line
         "hours_to_confirmation_median": round(statistics.median(hours), 2) if hours else None,
         "hours_to_confirmation_p95": _percentile(hours, 0.95),
         "first_pass_acceptance": round(first_pass / answered, 4) if answered else None,
@@ -236,7 +236,7 @@ def render_stats(result: dict[str, Any]) -> str:
                 else "  -  "
             )
             + (
-                f"; confirmed {item['people_confirmed']}, {waited:.1f} h median, "
+                f"; {item['confirmations']} confirmed, {waited:.1f} h median, "
                 f"{item['hours_to_confirmation_p95']:.1f} h p95 from the first attempt"
                 if waited is not None
                 else "; none confirmed yet"
@@ -267,7 +267,7 @@ def timeline(
         partition = store.family(known.our_id, known.partner, subscriber_id)
         members, records, findings = partition.members, partition.records, partition.findings
         ledger = family_ledger(store, statuses, known.our_id, known.partner, subscriber_id,
-                               moment, sla_hours)  # fmt: skip
+                               moment, sla_hours, partition=partition)  # fmt: skip
         for member in members:
             item = store.get_set(member.set_pk, member.set_sk)
             if item is None:

@@ -16,7 +16,7 @@ from acktrack.domain.ledger import Resolution
 from acktrack.store import keys
 from acktrack.store.base import TableStore
 from acktrack.store.dynamo import conditional_failure, transact
-from acktrack.store.members import effectuation_record, sent_member
+from acktrack.store.members import effectuation_record, expiry, sent_member
 from acktrack.store.models import (
     CounterItem,
     EffectuationCountItem,
@@ -314,6 +314,7 @@ class FamilyStore(TableStore):
             reason=resolution.reason,
             closed=closed,
             refs={f"{pk}|{sk}" for pk, sk in resolution.refs} or None,
+            expires=expiry(resolution.at, self.retention_days),
         )
         try:
             item.save(condition=ResolutionItem.pk.does_not_exist())

@@ -288,6 +288,7 @@ class ResolutionItem(Item):
     reason = UnicodeAttribute()
     closed = NumberAttribute(default=0)  # member transactions it closed when recorded
     refs = UnicodeSetAttribute(null=True)  # those transactions' member items ("pk|sk")
+    expires = TTLAttribute(null=True)  # RetentionDays after it was recorded
 
 
 class PartnerItem(Item):

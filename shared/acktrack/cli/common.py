@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from acktrack.store.repository import Repository
@@ -76,6 +76,15 @@ def add_location(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--region", help="AWS region (default: AWS_REGION, else us-east-1)")
 
 
+def _region(args: argparse.Namespace) -> str:
+    return str(
+        args.region
+        or os.environ.get("AWS_REGION")
+        or os.environ.get("AWS_DEFAULT_REGION")
+        or "us-east-1"
+    )
+
+
 def table_location(args: argparse.Namespace) -> tuple[str, str, str | None]:
     """(table, region, endpoint) from --local, --stack or --table."""
     if args.local:
@@ -90,25 +99,15 @@ def table_location(args: argparse.Namespace) -> tuple[str, str, str | None]:
                 name, "local"
             )  # the local endpoint wants signed requests, not real keys
         return state["table"], state["region"], state["endpoint"]
-    region = (
-        args.region
-        or os.environ.get("AWS_REGION")
-        or os.environ.get("AWS_DEFAULT_REGION")
-        or "us-east-1"
-    )
+    region = _region(args)
     if args.table:
         return args.table, region, args.endpoint
     if args.stack:
-        import boto3
-        from botocore.exceptions import BotoCoreError, ClientError
-
         try:
-            stacks = boto3.client("cloudformation", region_name=region).describe_stacks(
-                StackName=args.stack
-            )
-        except (BotoCoreError, ClientError) as error:
-            raise CommandError(f"cannot read stack {args.stack!r}: {error}") from None
-        outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks["Stacks"][0].get("Outputs", [])}
+            stack = describe_stack(args)
+        except LookupError as error:
+            raise CommandError(str(error)) from None
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
         if "TableName" not in outputs:
             raise CommandError(f"stack {args.stack!r} has no TableName output")
         return outputs["TableName"], region, args.endpoint
@@ -119,19 +118,33 @@ DEFAULT_SLA_HOURS = 48.0  # the template's AckSlaHours default
 SLA_HELP = "999 deadline in hours (default: the stack's AckSlaHours with --stack, else 48)"
 
 
+def describe_stack(args: argparse.Namespace) -> dict[str, Any]:
+    """The --stack's description, asked of CloudFormation once per command (the table, the
+    SLA and the retention all come from it); LookupError when it cannot be read."""
+    known: dict[str, Any] | None = getattr(args, "_stack_description", None)
+    if known is not None:
+        return known
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        (stack,) = boto3.client("cloudformation", region_name=_region(args)).describe_stacks(
+            StackName=args.stack
+        )["Stacks"]
+    except (BotoCoreError, ClientError, ValueError) as error:
+        raise LookupError(f"cannot read stack {args.stack!r}: {error}") from None
+    described: dict[str, Any] = dict(stack)
+    args._stack_description = described
+    return described
+
+
 def stack_parameter(args: argparse.Namespace, name: str) -> str | None:
     """A deployed stack's parameter (with --stack), else None."""
     if not getattr(args, "stack", None):
         return None
-    import boto3
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    region = args.region or os.environ.get("AWS_REGION") or "us-east-1"
     try:
-        (stack,) = boto3.client("cloudformation", region_name=region).describe_stacks(
-            StackName=args.stack
-        )["Stacks"]
-    except (BotoCoreError, ClientError, ValueError):
+        stack = describe_stack(args)
+    except LookupError:
         return None  # table_location says what is wrong with --stack
     for parameter in stack.get("Parameters", []):
         if parameter.get("ParameterKey") == name:

@@ -18,6 +18,7 @@ from email.utils import formatdate, make_msgid
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
+from acktrack.report.spool import SEVERITY
 from acktrack.report.text import all_confirmed, render_text
 
 CSV_COLUMNS = (
@@ -41,7 +42,6 @@ CSV_COLUMNS = (
 )
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 EMAIL_DETAIL_ROWS = 500  # the EmailDetailRows parameter's default
-SEVERITY = {"rejected": 0, "pending": 1, "not_effectuated": 2}
 
 
 def most_urgent(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

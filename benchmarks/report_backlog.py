@@ -121,6 +121,9 @@ class FakeStore:
     def get_set(self, pk: str, sk: str) -> FakeSet:
         return FakeSet(int(sk[4:]))
 
+    def sets_since(self, our: str, partner: str, since: str) -> list[Any]:
+        return []  # no insurer is registered (partners), so the first-pass rate reads nothing
+
     def partners(self) -> list[Any]:
         return []
 

@@ -155,6 +155,10 @@ class ReportMemory:
     def get_set(self, pk: str, sk: str) -> Set | None:
         return next((s for s in self.sets if (s.pk, s.sk) == (pk, sk)), None)
 
+    def sets_since(self, our: str, partner: str, since: str) -> list[Set]:
+        sent = [s for s in self.sets if s.partner == partner and s.sent_at >= since]
+        return sorted(sent, key=lambda s: (s.sent_at, s.number))
+
     def partners(self) -> list[Any]:
         return [SimpleNamespace(our_id="US", partner="HEALTHPLAN01", payer_name="A PLAN")]
 

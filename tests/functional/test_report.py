@@ -12,6 +12,7 @@ from acktrack.domain.ledger import Resolution
 from acktrack.report.collect import collect_report
 from acktrack.report.email import build_email, most_urgent
 from acktrack.report.model import Report
+from acktrack.report.text import render_text
 from tests.functional.report_memory import ReportMemory
 
 AS_OF = datetime(2024, 1, 20, 7, 0, tzinfo=UTC)
@@ -91,3 +92,39 @@ def test_the_email_shows_the_most_urgent_rows_and_counts_the_rest() -> None:
     )
     html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
     assert "People not confirmed (38 open enrollments)" in html and "and 28 more in the CSV" in html
+
+
+def first_pass_row(result: Report) -> dict[str, Any]:
+    (partner,) = result.to_json(rows=False)["by_partner"]
+    return dict(partner)
+
+
+def test_first_pass_counts_people_whose_first_attempt_was_accepted_as_sent() -> None:
+    store = ReportMemory()
+    # S1 accepted at once; S2 rejected, resent and accepted; S3 never answered.
+    store.send(1, [("S2", "E2")], status="rejected", status_at="2024-01-15T14:00:00Z")
+    store.send(2, [("S1", "E1")], sent_at="2024-01-14T12:00:00Z", status="accepted",
+               status_at="2024-01-14T13:00:00Z")  # fmt: skip
+    store.send(3, [("S2", "E2")], sent_at="2024-01-17T12:00:00Z", status="accepted",
+               status_at="2024-01-17T13:00:00Z")  # fmt: skip
+    store.send(4, [("S3", "E3")], sent_at="2024-01-19T12:00:00Z")
+    result = report(store)
+    partner = first_pass_row(result)
+    # S2's first attempt was rejected: the resend's acceptance is no first pass.
+    assert (partner["first_attempts_answered"], partner["first_pass_acceptance"]) == (2, 0.5)
+    assert partner["first_pass_partial"] is False
+    assert result.summary["first_pass_acceptance"] == 0.5
+    text = render_text(result.to_json(rows=False))
+    assert "first pass   50.0%" in text
+    assert "first attempt was accepted as sent: 50.0% of 2 answered" in text
+
+
+def test_first_pass_ignores_people_whose_first_attempt_came_before_the_window() -> None:
+    store = ReportMemory()
+    store.send(1, [("S1", "E1")], sent_at="2024-01-05T12:00:00Z", status="rejected",
+               status_at="2024-01-05T14:00:00Z")  # fmt: skip
+    store.send(2, [("S1", "E1")], sent_at="2024-01-16T12:00:00Z", status="accepted",
+               status_at="2024-01-16T13:00:00Z")  # fmt: skip
+    partner = first_pass_row(report(store))
+    assert (partner["first_attempts_answered"], partner["first_pass_acceptance"]) == (0, None)
+    assert "first pass       -" in render_text(report(store).to_json(rows=False))

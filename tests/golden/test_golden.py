@@ -1,9 +1,10 @@
 """Golden snapshots: the final table and reports of the demo day and of the reliability
 day, taken before the code was moved into its new layout, must stay identical (keys,
 item shapes, report). Regenerate only for a change meant to alter what is stored:
-ACKTRACK_UPDATE_GOLDEN=1 .venv/bin/pytest tests/golden. Regenerated once since, for the
+ACKTRACK_UPDATE_GOLDEN=1 .venv/bin/pytest tests/golden. Regenerated since for the
 enrollment ledger (issue 16): both days gained a rejected set resent and accepted, the demo
-day an operator's resolution, and the report its people-based rows and figures."""
+day an operator's resolution, and the report its people-based rows and figures; then for
+the report's first-pass rate (new fields only; every other value compared equal)."""
 
 from __future__ import annotations
 

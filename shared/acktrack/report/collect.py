@@ -27,14 +27,13 @@ from acktrack.report.model import (
     needs_members,
     set_order,
 )
+from acktrack.report.people import FIRST_PASS_PEOPLE, FirstAttempts, first_attempts
 from acktrack.report.spool import RowSpool
 
 if TYPE_CHECKING:
     from acktrack.store.models import MemberItem
 
-FAMILIES_KEPT = (
-    4_096  # family ledgers kept while the report runs (members of a family sit together)
-)
+FAMILIES_KEPT = 4_096  # family ledgers kept while the report runs (a family sits together)
 
 
 class Ledgers:
@@ -175,6 +174,7 @@ def collect_report(
                 members.append(member_view(member, ledgers.of(member)))
             members.sort(key=lambda row: row.ordinal)
         backlog.add_set(view, members)
+    window_start = (as_of - timedelta(days=window_days)).strftime("%Y-%m-%dT%H:%M:%SZ")
     first_day = (as_of - timedelta(days=window_days)).date().isoformat()
     last_day = as_of.date().isoformat()
     partners = []
@@ -184,6 +184,8 @@ def collect_report(
         reads += len(counters)
         total = counters.get("ALL")
         window = [c for sk, c in counters.items() if sk.startswith("D#") and sk[2:] <= last_day]
+        first = _first_attempts(store, ledgers, partner.our_id, partner.partner, window_start)
+        reads += first.people
         partners.append(
             PartnerTotals(
                 partner=partner.partner,
@@ -200,6 +202,9 @@ def collect_report(
                 ),
                 window_rejected=sum(int(c.members_rejected) for c in window),
                 effectuated=int(total.members_effectuated) if total else 0,
+                first_attempts_answered=first.answered,
+                first_attempts_accepted=first.accepted,
+                first_attempts_capped=first.capped,
             )
         )
     unmatched = []
@@ -229,7 +234,6 @@ def collect_report(
     for notice in store.notices():
         reads += 1
         notices.append(NoticeView(notice.kind, notice.detail, tuple(sorted(notice.keys or ()))))
-    window_start = (as_of - timedelta(days=window_days)).strftime("%Y-%m-%dT%H:%M:%SZ")
     quality = []
     for finding in store.quality_findings(window_start):
         reads += 1
@@ -294,6 +298,21 @@ def collect_report(
         quality=quality,
         effectuation_days=effectuation_days,
         effectuated=sum(p.effectuated for p in partners),
+    )
+
+
+def _first_attempts(
+    store: ReportSource, ledgers: Ledgers, our: str, partner: str, since: str
+) -> FirstAttempts:
+    """First attempts sent to one insurer in the window and what their answers were, from
+    the sets sent since ``since`` (members of the oldest first), within the read budget."""
+    return first_attempts(
+        store.sets_since(our, partner, since),
+        store.members_of_set,
+        lambda subscriber_id: ledgers.of_family(our, partner, subscriber_id),
+        since,
+        remember=ledgers.statuses.remember,
+        budget=FIRST_PASS_PEOPLE,
     )
 
 

@@ -19,7 +19,7 @@ from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 from acktrack.report.spool import SEVERITY
-from acktrack.report.text import all_confirmed, render_text
+from acktrack.report.text import PARTIAL_NOTE, all_confirmed, first_pass, render_text
 
 CSV_COLUMNS = (
     ("insurer", "partner"),
@@ -281,7 +281,14 @@ def render_html(
     parts.append(
         f'<p style="{_FONT}">Sent in the last {summary["window_days"]} days: <b>{summary["window_sent"]}</b>, '
         f"confirmed {summary['window_accepted']}, rejected {summary['window_rejected']} "
-        f"(error rate {_percent(summary['window_error_rate'])}).</p>"
+        f"(error rate {_percent(summary['window_error_rate'])})."
+        + (
+            f" First attempts accepted as sent: {_percent(summary['first_pass_acceptance'])} "
+            f"of {summary['first_attempts_answered']} people answered."
+            if summary.get("first_pass_acceptance") is not None
+            else ""
+        )
+        + "</p>"
     )
     closed = (summary.get("resolved_by_resend", 0), summary.get("resolved_by_operator", 0))
     if any(closed):
@@ -300,6 +307,7 @@ def render_html(
                 _e(p["pending_overdue"]),
                 _e(p["pending_within_sla"]),
                 _e(_percent(p["error_rate"])),
+                _e(first_pass(p)),
                 insurer_bar(p),
             ]
             for p in partners
@@ -315,16 +323,19 @@ def render_html(
                     "Overdue",
                     "Pending",
                     "Error rate",
+                    "First pass",
                     "",
                 ],
                 rows,
-                {1, 2, 3, 4, 5, 6},
+                {1, 2, 3, 4, 5, 6, 7},
             )
         )
         legend = " ".join(
             f'<span style="display:inline-block;width:10px;height:10px;background:{c}"></span> {n}'
             for n, c in COLORS.items()
         )
+        if any(p.get("first_pass_partial") for p in partners):
+            legend += " &nbsp; " + _e(PARTIAL_NOTE)
         parts.append(f'<p style="{_FONT};font-size:12px;color:#52606d">{legend}</p>')
     if report.get("table"):
         parts.append(_section("Unconfirmed by insurer, status and age"))

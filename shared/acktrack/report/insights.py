@@ -11,7 +11,6 @@ finding in time order. Nothing personal is stored, so nothing personal can be sh
 
 from __future__ import annotations
 
-import statistics
 from collections import Counter
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -21,29 +20,12 @@ from acktrack.correlate.responses import describe_ack, describe_error
 from acktrack.domain.family import KINDS
 from acktrack.domain.ledger import Attempt, AttemptState, Enrollment
 from acktrack.domain.status import Status
+from acktrack.report.people import first_attempts, hours_between, median, percentile
 from acktrack.x12 import codes
 
 if TYPE_CHECKING:
     from acktrack.store.models import MemberItem, SetItem
     from acktrack.store.repository import Repository
-
-
-def _hours(start: str, end: str) -> float:
-    first = datetime.fromisoformat(start.replace("Z", "+00:00"))
-    last = datetime.fromisoformat(end.replace("Z", "+00:00"))
-    return (last - first).total_seconds() / 3600
-
-
-def _percentile(values: list[float], share: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    if len(ordered) == 1:
-        return round(ordered[0], 2)
-    index = share * (len(ordered) - 1)  # linear interpolation between closest ranks
-    low = int(index)
-    high = min(low + 1, len(ordered) - 1)
-    return round(ordered[low] + (ordered[high] - ordered[low]) * (index - low), 2)
 
 
 def error_codes(item: SetItem) -> set[str]:
@@ -85,56 +67,23 @@ def _people_figures(
     """Per person (enrollment), from the first attempt: how long until confirmed, and whether
     the first attempt itself was accepted. Reads the members of ``sets`` and their families."""
     statuses = SetStatuses(store)
-    families: set[str] = set()
-    hours: list[float] = []
-    first_pass = answered = 0
     now = datetime.now(UTC)
-    for item in sets:
-        statuses.remember(item)
-        for member in store.members_of_set(item):
-            if not member.subscriber_id or member.subscriber_id in families:
-                continue
-            families.add(member.subscriber_id)
-            ledger = family_ledger(
-                store, statuses, our, partner, member.subscriber_id, now, sla_hours
-            )
-            for enrollment in ledger.enrollments:
-                for first, confirmed, accepted in _chains(enrollment):
-                    if first.sent_at < since:
-                        continue
-                    if confirmed is not None:
-                        hours.append(_hours(first.sent_at, confirmed))
-                    if accepted is not None:
-                        answered += 1
-                        first_pass += accepted
+    found = first_attempts(
+        sets,
+        store.members_of_set,
+        lambda subscriber_id: family_ledger(
+            store, statuses, our, partner, subscriber_id, now, sla_hours
+        ),
+        since,
+        remember=statuses.remember,
+    )
     return {
-        "confirmations": len(hours),  # runs of attempts that ended confirmed, per person and line
-        "hours_to_confirmation_median": round(statistics.median(hours), 2) if hours else None,
-        "hours_to_confirmation_p95": _percentile(hours, 0.95),
-        "first_pass_acceptance": round(first_pass / answered, 4) if answered else None,
-        "first_attempts_answered": answered,
+        "confirmations": len(found.hours),  # runs of attempts that ended confirmed
+        "hours_to_confirmation_median": median(found.hours),
+        "hours_to_confirmation_p95": percentile(found.hours, 0.95),
+        "first_pass_acceptance": found.acceptance,
+        "first_attempts_answered": found.answered,
     }
-
-
-def _chains(enrollment: Enrollment) -> list[tuple[Attempt, str | None, bool | None]]:
-    """Each run of attempts until one is confirmed (or the run still waits): its first
-    attempt, when it was confirmed, and whether that first attempt was accepted itself
-    (None while it has no answer)."""
-    runs: list[tuple[Attempt, str | None, bool | None]] = []
-    first: Attempt | None = None
-    for attempt in enrollment.attempts:
-        state = enrollment.states[attempt.ref]
-        if first is None:
-            first = attempt
-        if state == AttemptState.CONFIRMED:
-            runs.append((first, attempt.confirmed_at, first is attempt))
-            first = None
-        elif state == AttemptState.RESOLVED_BY_OPERATOR:
-            first = None
-    if first is not None:
-        answered = enrollment.states[first.ref] == AttemptState.REJECTED or None
-        runs.append((first, None, False if answered else None))
-    return runs
 
 
 def stats(store: Repository, since: datetime, sla_hours: float = 48.0) -> dict[str, Any]:
@@ -157,7 +106,7 @@ def stats(store: Repository, since: datetime, sla_hours: float = 48.0) -> dict[s
             if item.status in ("sent", "received", "rejected"):
                 unconfirmed += members
             if item.first_999_at:
-                hours.append(_hours(item.sent_at, item.first_999_at))
+                hours.append(hours_between(item.sent_at, item.first_999_at))
         insurers.append(
             {
                 "partner": partner.partner,
@@ -168,8 +117,8 @@ def stats(store: Repository, since: datetime, sla_hours: float = 48.0) -> dict[s
                 "rejected_share": round(rejected / sent, 4) if sent else 0.0,
                 "unconfirmed_share": round(unconfirmed / sent, 4) if sent else 0.0,
                 "sets_with_999": len(hours),
-                "hours_to_999_median": round(statistics.median(hours), 2) if hours else None,
-                "hours_to_999_p95": _percentile(hours, 0.95),
+                "hours_to_999_median": median(hours),
+                "hours_to_999_p95": percentile(hours, 0.95),
                 "error_codes": _shares(by_code, rejected),
                 **_people_figures(
                     store, partner.our_id, partner.partner, sets, since_text, sla_hours

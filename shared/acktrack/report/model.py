@@ -81,6 +81,9 @@ class PartnerTotals:
     window_accepted: int = 0
     window_rejected: int = 0
     effectuated: int = 0
+    first_attempts_answered: int = 0  # people's first attempts in the window with a verdict
+    first_attempts_accepted: int = 0
+    first_attempts_capped: bool = False  # counted over the first FIRST_PASS_PEOPLE families
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,7 +367,8 @@ def build_report(
     quality_items = list(quality or []) + _add_and_cancel(backlog.both_open)
     by_partner = []
     totals = {"members_sent": 0, "accepted": 0, "accepted_with_errors": 0, "rejected": 0,
-              "window_sent": 0, "window_accepted": 0, "window_rejected": 0}  # fmt: skip
+              "window_sent": 0, "window_accepted": 0, "window_rejected": 0,
+              "first_answered": 0, "first_accepted": 0}  # fmt: skip
     for totals_of in sorted(partners, key=lambda p: p.partner):
         opened = per_partner_open.get(totals_of.partner, {"overdue": 0, "within_sla": 0})
         entry = {
@@ -384,6 +388,11 @@ def build_report(
             "window_error_rate": _rate(totals_of.window_rejected, totals_of.window_sent),
             "effectuated": totals_of.effectuated,
             "not_effectuated": late_by_partner.get(totals_of.partner, 0),
+            "first_attempts_answered": totals_of.first_attempts_answered,
+            "first_pass_acceptance": _share(
+                totals_of.first_attempts_accepted, totals_of.first_attempts_answered
+            ),
+            "first_pass_partial": totals_of.first_attempts_capped,
         }
         by_partner.append(entry)
         totals["members_sent"] += totals_of.members_sent
@@ -393,7 +402,9 @@ def build_report(
         totals["window_sent"] += totals_of.window_sent
         totals["window_accepted"] += totals_of.window_accepted
         totals["window_rejected"] += totals_of.window_rejected
-    summary = {
+        totals["first_answered"] += totals_of.first_attempts_answered
+        totals["first_accepted"] += totals_of.first_attempts_accepted
+    summary: dict[str, Any] = {
         "members_sent": totals["members_sent"],
         "confirmed": totals["accepted"] + totals["accepted_with_errors"],
         "accepted": totals["accepted"],
@@ -411,6 +422,8 @@ def build_report(
         "window_accepted": totals["window_accepted"],
         "window_rejected": totals["window_rejected"],
         "window_error_rate": _rate(totals["window_rejected"], totals["window_sent"]),
+        "first_attempts_answered": totals["first_answered"],
+        "first_pass_acceptance": _share(totals["first_accepted"], totals["first_answered"]),
         "not_effectuated": not_effectuated,
         "effectuated": effectuated,
         "effectuation_sla_days": effectuation_days,
@@ -485,6 +498,11 @@ def _bucket_order(name: str) -> int:
 
 def _rate(part: int, whole: int) -> float:
     return round(part / whole, 4) if whole else 0.0
+
+
+def _share(part: int, whole: int) -> float | None:
+    """A rate that has no value (None) until something was counted."""
+    return round(part / whole, 4) if whole else None
 
 
 def _iso(moment: datetime) -> str:

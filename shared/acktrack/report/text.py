@@ -4,6 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from acktrack.report.people import FIRST_PASS_PEOPLE
+
+PARTIAL_NOTE = (
+    "* first pass: of the people whose first attempt was sent in the window and answered, "
+    f"the share accepted as sent, counted over the first {FIRST_PASS_PEOPLE:,} people of the window"
+)
+
+
+def first_pass(partner: dict[str, Any]) -> str:
+    """An insurer's first-pass acceptance ("-" until a first attempt was answered)."""
+    rate = partner.get("first_pass_acceptance")
+    if rate is None:
+        return "-"
+    return _percent(rate) + ("*" if partner.get("first_pass_partial") else "")
+
 
 def _percent(rate: float) -> str:
     return f"{rate * 100:.1f}%"
@@ -34,6 +49,11 @@ def headline(report: dict[str, Any]) -> list[str]:
         f"Sent in the last {s['window_days']} days: {s['window_sent']}, confirmed {s['window_accepted']}, "
         f"rejected {s['window_rejected']} ({_percent(s['window_error_rate'])})",
     ]
+    if s.get("first_pass_acceptance") is not None:
+        lines.append(
+            f"  people whose first attempt was accepted as sent: "
+            f"{_percent(s['first_pass_acceptance'])} of {s['first_attempts_answered']} answered"
+        )
     if s.get("effectuation_sla_days"):
         lines.append(
             f"Effectuated by insurers: {s.get('effectuated', 0)}; accepted but not effectuated after "
@@ -71,8 +91,11 @@ def render_text(report: dict[str, Any], *, detail_limit: int = 50) -> str:
             lines.append(
                 f"  {p['partner']:<{width}}  sent {p['members_sent']:>6}  confirmed {p['confirmed']:>6}  "
                 f"rejected {p['rejected']:>5}  overdue {p['pending_overdue']:>5}  "
-                f"pending {p['pending_within_sla']:>5}  error rate {_percent(p['error_rate']):>6}{name}"
+                f"pending {p['pending_within_sla']:>5}  error rate {_percent(p['error_rate']):>6}  "
+                f"first pass {first_pass(p):>7}{name}"
             )
+        if any(p.get("first_pass_partial") for p in partners):
+            lines.append("  " + PARTIAL_NOTE)
     if report.get("table"):
         lines += ["", "Unconfirmed by insurer, status and age (members / sets):"]
         for cell in report["table"]:

@@ -1,0 +1,113 @@
+"""Per person (enrollment) figures from the ledger: whether each first attempt was accepted
+as sent, and how long each person waited from the first attempt to a confirmation.
+
+Shared by the daily report (over the window, within a read budget) and `acktrack stats`.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from acktrack.correlate.enrollments import FamilyLedger
+from acktrack.domain.ledger import Attempt, AttemptState, Enrollment
+
+FIRST_PASS_PEOPLE = 20_000  # families the daily report reads per insurer for the first-pass rate
+
+
+@dataclass(slots=True)
+class FirstAttempts:
+    """What became of first attempts sent since a moment, for one insurer."""
+
+    answered: int = 0  # first attempts with a verdict (accepted or rejected)
+    accepted: int = 0  # of those, accepted as sent
+    people: int = 0  # families read
+    capped: bool = False  # the read budget ran out before the last set
+    hours: list[float] = field(default_factory=list)  # first attempt to confirmation
+
+    @property
+    def acceptance(self) -> float | None:
+        return round(self.accepted / self.answered, 4) if self.answered else None
+
+
+def first_attempts(
+    sets: Iterable[Any],
+    members_of: Callable[[Any], Iterable[Any]],
+    ledger_of: Callable[[str], FamilyLedger],
+    since: str,
+    *,
+    remember: Callable[[Any], None] | None = None,
+    budget: int | None = None,
+) -> FirstAttempts:
+    """Walk the members of ``sets`` (oldest first), read each family's ledger once and count
+    its runs of attempts whose first attempt was sent at or after ``since``. With a
+    ``budget``, stop after that many families and say so."""
+    result = FirstAttempts()
+    families: set[str] = set()
+    for item in sets:
+        if budget is not None and result.people >= budget:
+            result.capped = True
+            break
+        if remember is not None:
+            remember(item)
+        for member in members_of(item):
+            if not member.subscriber_id or member.subscriber_id in families:
+                continue
+            families.add(member.subscriber_id)
+            result.people += 1
+            for enrollment in ledger_of(member.subscriber_id).enrollments:
+                for first, confirmed, accepted in chains(enrollment):
+                    if first.sent_at < since:
+                        continue
+                    if confirmed is not None:
+                        result.hours.append(hours_between(first.sent_at, confirmed))
+                    if accepted is not None:
+                        result.answered += 1
+                        result.accepted += accepted
+    return result
+
+
+def chains(enrollment: Enrollment) -> list[tuple[Attempt, str | None, bool | None]]:
+    """Each run of attempts until one is confirmed (or the run still waits): its first
+    attempt, when it was confirmed, and whether that first attempt was accepted itself
+    (None while it has no answer)."""
+    runs: list[tuple[Attempt, str | None, bool | None]] = []
+    first: Attempt | None = None
+    for attempt in enrollment.attempts:
+        state = enrollment.states[attempt.ref]
+        if first is None:
+            first = attempt
+        if state == AttemptState.CONFIRMED:
+            runs.append((first, attempt.confirmed_at, first is attempt))
+            first = None
+        elif state == AttemptState.RESOLVED_BY_OPERATOR:
+            first = None
+    if first is not None:
+        answered = enrollment.states[first.ref] == AttemptState.REJECTED or None
+        runs.append((first, None, False if answered else None))
+    return runs
+
+
+def hours_between(start: str, end: str) -> float:
+    first = datetime.fromisoformat(start.replace("Z", "+00:00"))
+    last = datetime.fromisoformat(end.replace("Z", "+00:00"))
+    return (last - first).total_seconds() / 3600
+
+
+def percentile(values: list[float], share: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    if len(ordered) == 1:
+        return round(ordered[0], 2)
+    index = share * (len(ordered) - 1)  # linear interpolation between closest ranks
+    low = int(index)
+    high = min(low + 1, len(ordered) - 1)
+    return round(ordered[low] + (ordered[high] - ordered[low]) * (index - low), 2)
+
+
+def median(values: list[float]) -> float | None:
+    return round(statistics.median(values), 2) if values else None

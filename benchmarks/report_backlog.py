@@ -130,6 +130,12 @@ class FakeStore:
     def counters(self, *_: Any, **__: Any) -> dict[str, Any]:
         return {}
 
+    def reconciliations(self, since: str) -> list[Any]:
+        return []
+
+    def discrepancy_rows(self, item: Any) -> list[dict[str, Any]]:
+        return []
+
     def unmatched_acks(self) -> list[Any]:
         return []
 

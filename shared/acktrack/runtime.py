@@ -22,7 +22,7 @@ from acktrack.domain.tracked import ObjectRef
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger, Metrics
 
-    from acktrack.aws.objects import S3ObjectSource
+    from acktrack.aws.objects import S3Archive, S3ObjectSource
     from acktrack.aws.queue import SqsPartQueue
     from acktrack.store.repository import Repository
 
@@ -64,6 +64,15 @@ def object_source() -> S3ObjectSource:
 
 
 @lru_cache(maxsize=1)
+def archive() -> S3Archive | None:
+    """Where reconciliation files go (None: no reports bucket configured)."""
+    from acktrack.aws.objects import S3Archive
+
+    bucket = settings_module.settings().reports_bucket
+    return S3Archive(bucket) if bucket else None
+
+
+@lru_cache(maxsize=1)
 def part_queue() -> SqsPartQueue | None:
     """Where the parts of a large outbound file go (None: files are never cut)."""
     from acktrack.aws.queue import SqsPartQueue
@@ -80,13 +89,28 @@ def pipeline_config() -> PipelineConfig:
         max_object_bytes=current.max_object_bytes,
         part_bytes=current.part_bytes,
         require_insurer_folders=current.require_insurer_folders,
+        hash_key=hash_key(current.demographics_hash_key),
+        ack_sla_hours=current.ack_sla_hours,
     )
+
+
+@lru_cache(maxsize=4)
+def hash_key(secret: str | None) -> bytes | None:
+    """The stack's key for demographic hashes, read once per container (None: not set, and
+    no demographic hash is stored)."""
+    if not secret:
+        return None
+    from acktrack.aws import clients
+
+    return clients.secretsmanager().get_secret_value(SecretId=secret)["SecretString"].encode()
 
 
 def reset_settings() -> None:
     """Forget the settings only (the local stack runs another function in the same container)."""
     settings_module.reset()
     part_queue.cache_clear()
+    archive.cache_clear()
+    hash_key.cache_clear()  # each function reads the key with its own role, as in Lambda
 
 
 def reset() -> None:
@@ -97,6 +121,8 @@ def reset() -> None:
     _repository.cache_clear()
     object_source.cache_clear()
     part_queue.cache_clear()
+    archive.cache_clear()
+    hash_key.cache_clear()
     clients.reset()
 
 
@@ -142,7 +168,9 @@ def handle_s3_event(event: dict[str, Any], direction: str, logger: Logger | logg
                     ref, object_source(), repository(), pipeline_config(), part_queue()
                 )
             else:
-                outcome = ingest_inbound(ref, object_source(), repository(), pipeline_config())
+                outcome = ingest_inbound(
+                    ref, object_source(), repository(), pipeline_config(), archive()
+                )
         except Exception as error:
             # A bug or an AWS failure (not bad input): log without data, retry the event later.
             failures += 1

@@ -36,6 +36,7 @@ class Settings:
     parts_queue_url: str | None = None
     retention_days: int = 0  # member-level items expire this long after sending (0: kept)
     require_insurer_folders: bool = False  # inbound files only under inbound/<insurer id>/
+    demographics_hash_key: str | None = None  # the secret keying the demographic hashes
 
     @property
     def envelope_zone(self) -> ZoneInfo:
@@ -107,6 +108,7 @@ def from_environment(env: Mapping[str, str] | None = None) -> Settings:
         parts_queue_url=env.get("PARTS_QUEUE_URL", "").strip() or None,
         retention_days=int(_number(env, "RETENTION_DAYS", 0)),
         require_insurer_folders=env.get("REQUIRE_INSURER_FOLDERS", "").strip().lower() == "true",
+        demographics_hash_key=env.get("DEMOGRAPHICS_HASH_KEY", "").strip() or None,
     )
 
 

@@ -66,6 +66,11 @@ class Member:
     our_id: str = "US"
     carrier_member_id: str | None = None
     findings: list[Any] = field(default_factory=list)
+    plan: str = "P1"
+    categories: dict[str, str] = field(default_factory=dict)
+    demographics: dict[str, str] = field(default_factory=dict)
+    insurer_member_id: str | None = None
+    insurer_policy_ids: list[str] = field(default_factory=list)
 
     @property
     def partner(self) -> str:
@@ -101,7 +106,7 @@ class Member:
 
     @property
     def coverages(self) -> list[dict[str, Any]]:
-        return [{"insurance_line": self.line, "plan": "P1", "benefit_begin": self.begin}]
+        return [{"insurance_line": self.line, "plan": self.plan, "benefit_begin": self.begin}]
 
 
 @dataclass
@@ -110,6 +115,8 @@ class StoredResolution:
     resolution: Resolution
 
     def __getattr__(self, name: str) -> Any:
+        if name == "refs":  # stored as "pk|sk" strings
+            return {f"{pk}|{sk}" for pk, sk in self.resolution.refs}
         return getattr(self.resolution, name)
 
 
@@ -120,6 +127,7 @@ class ReportMemory:
         self.sets: list[Set] = []
         self.members: list[Member] = []
         self.resolutions: list[StoredResolution] = []
+        self.reconciled: list[tuple[Any, list[dict[str, Any]], str | None]] = []
 
     def send(self, number: int, people: list[tuple[str, str | None]], *, sent_at: str = SENT,
              status: str = "sent", status_at: str | None = None, **member: Any) -> Set:  # fmt: skip
@@ -137,6 +145,20 @@ class ReportMemory:
         self, subscriber_id: str, resolution: Resolution, partner: str = "HEALTHPLAN01"
     ) -> None:
         self.resolutions.append(StoredResolution(f"FAM#{partner}#{subscriber_id}", resolution))
+
+    def add_resolution(self, our: str, partner: str, subscriber_id: str, resolution: Resolution,
+                       closed: int) -> bool:  # fmt: skip
+        key = f"FAM#{partner}#{subscriber_id}"
+        if any(r.pk == key and r.resolution.resolution_id == resolution.resolution_id
+               for r in self.resolutions):  # fmt: skip
+            return False  # recorded already (a conditional put in DynamoDB)
+        self.resolutions.append(StoredResolution(key, resolution))
+        return True
+
+    def put_reconciliation(self, summary: Any, rows: list[dict[str, Any]],
+                           rcno_key: str | None) -> None:  # fmt: skip
+        self.reconciled = [r for r in self.reconciled if r[0].digest != summary.digest]
+        self.reconciled.append((summary, rows, rcno_key))
 
     # -- the reads ----------------------------------------------------------------------
 
@@ -172,6 +194,12 @@ class ReportMemory:
             members_rejected=count("rejected"), members_effectuated=0,
         )  # fmt: skip
         return {"ALL": total}
+
+    def reconciliations(self, since: str) -> list[Any]:
+        return []
+
+    def discrepancy_rows(self, item: Any) -> list[dict[str, Any]]:
+        return []
 
     def unmatched_acks(self) -> list[Any]:
         return []

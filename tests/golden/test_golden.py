@@ -4,7 +4,10 @@ item shapes, report). Regenerate only for a change meant to alter what is stored
 ACKTRACK_UPDATE_GOLDEN=1 .venv/bin/pytest tests/golden. Regenerated since for the
 enrollment ledger (issue 16): both days gained a rejected set resent and accepted, the demo
 day an operator's resolution, and the report its people-based rows and figures; then for
-the report's first-pass rate (new fields only; every other value compared equal)."""
+the report's first-pass rate (new fields only; every other value compared equal); then for
+monthly reconciliation (issue 17): member items gained their demographic hashes (compared
+by kind, each stack's key being its own), the demo day Pine's audit 834 (three new items),
+the report its reconciliation section; nothing else changed."""
 
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ two byte-identical copies arrived first (a copy's key is mapped to the original'
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import os
@@ -22,6 +23,7 @@ from moto import mock_aws
 
 from acktrack import runtime
 from acktrack.local.stack import EmbeddedStack
+from acktrack.store.models import unpack_hashes
 from acktrack.synthetic.acknowledgments import (
     GroupResponse,
     SetResponse,
@@ -183,6 +185,13 @@ def table_state(stack: EmbeddedStack) -> dict[str, Any]:
             }
             continue
         fields = {**item}
+        if "dh" in fields:  # keyed by each stack's own random key: the kinds present compared
+            hashes = unpack_hashes(
+                base64.b64decode(fields["dh"]["B"])
+                if isinstance(fields["dh"]["B"], str)
+                else fields["dh"]["B"]
+            )
+            fields["dh"] = {"SS": sorted(hashes)}
         received = fields.get("received_at", {}).get("S")
         if received and fields.get("rs", {}).get("S", "").startswith(received):
             fields["rs"] = {"S": "<received_at>" + fields["rs"]["S"][len(received) :]}  # wall clock

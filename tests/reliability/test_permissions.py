@@ -42,6 +42,9 @@ class Recorder:
         clients.s3().meta.events.register("before-parameter-build.s3", self._s3)
         clients.ses().meta.events.register("before-parameter-build.sesv2", self._ses)
         clients.sqs().meta.events.register("before-parameter-build.sqs", self._sqs)
+        clients.secretsmanager().meta.events.register(
+            "before-parameter-build.secrets-manager", self._secret
+        )
 
     def _add(
         self, action: str, resource: str, key: str | None = None, context: Context = ()
@@ -49,6 +52,9 @@ class Recorder:
         function = self.by_name[os.environ["AWS_LAMBDA_FUNCTION_NAME"]]
         self.calls[function].add((action, resource, key))
         self.contexts[(function, action, resource, key)] = context
+
+    def _secret(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        self._add(f"secretsmanager:{model.name}", params["SecretId"])
 
     def _sqs(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         # SendMessageBatch is authorized as sqs:SendMessage on the queue's ARN.

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sesv2 import SESV2Client
     from mypy_boto3_sqs import SQSClient
 
@@ -44,8 +45,16 @@ def sqs() -> SQSClient:
     return boto3.client("sqs", config=_config())
 
 
+@lru_cache(maxsize=1)
+def secretsmanager() -> SecretsManagerClient:
+    import boto3
+
+    return boto3.client("secretsmanager", config=_config())
+
+
 def reset() -> None:
     """Forget cached clients (the local stack starts on a new endpoint)."""
     s3.cache_clear()
     ses.cache_clear()
     sqs.cache_clear()
+    secretsmanager.cache_clear()

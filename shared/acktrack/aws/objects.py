@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, BinaryIO, cast
 from urllib.parse import quote
@@ -71,3 +72,20 @@ class S3ObjectSource:
             Tagging=f"acktrack=quarantined&reason={quote(tag_value)}",
         )
         return target
+
+
+class S3Archive:
+    """Writes files acktrack makes (reconciliation results) to the reports bucket."""
+
+    def __init__(self, bucket: str) -> None:
+        self.bucket = bucket
+
+    def put_lines(self, key: str, lines: Iterable[str], content_type: str) -> str:
+        with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as spool:
+            for line in lines:
+                spool.write(line.encode())
+            spool.seek(0)
+            clients.s3().upload_fileobj(
+                spool, self.bucket, key, ExtraArgs={"ContentType": content_type}
+            )
+        return key

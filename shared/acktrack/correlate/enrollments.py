@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from acktrack.domain.ledger import Attempt, Enrollment, Resolution, enrollments
+from acktrack.domain.ledger import Attempt, ClosedBy, Enrollment, Resolution, enrollments
 from acktrack.domain.ports import FamilyReader
 from acktrack.domain.status import Status
 
@@ -95,7 +95,7 @@ def attempt_of(member: MemberItem, facts: SetFacts | None) -> Attempt:
 def resolution_of(item: ResolutionItem) -> Resolution:
     refs = frozenset(tuple(ref.split("|", 1)) for ref in item.refs or ())
     return Resolution(item.resolution_id, item.at, item.by, item.reason, item.member_id,
-                      refs=refs)  # type: ignore[arg-type]  # fmt: skip
+                      refs=refs, kind=ClosedBy(item.kind or ClosedBy.OPERATOR))  # type: ignore[arg-type]  # fmt: skip
 
 
 @dataclass(slots=True)

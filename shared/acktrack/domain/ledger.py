@@ -36,6 +36,15 @@ class AttemptState(StrEnum):
     OVERDUE = "overdue"  # no answer past the SLA
     RESOLVED_BY_RESEND = "resolved_by_resend"  # a confirmed resend replaced it
     RESOLVED_BY_OPERATOR = "resolved_by_operator"
+    # The insurer's whole population (monthly reconciliation) holds it, same plan and dates.
+    CONFIRMED_BY_RECONCILIATION = "confirmed_by_reconciliation"
+
+
+class ClosedBy(StrEnum):
+    """Who recorded a resolution."""
+
+    OPERATOR = "operator"  # acktrack resolve
+    RECONCILIATION = "reconciliation"  # the insurer's population held it
 
 
 OPEN_STATES = frozenset({AttemptState.REJECTED, AttemptState.PENDING, AttemptState.OVERDUE})
@@ -89,6 +98,7 @@ class Resolution:
     reason: str
     member_id: str | None = None  # None: every open enrollment of the subscriber
     refs: frozenset[tuple[str, str]] = frozenset()  # the attempts it closes (empty: sent before it)
+    kind: ClosedBy = ClosedBy.OPERATOR
 
     def covers(self, identity: str) -> bool:
         return self.member_id is None or identity == f"M:{self.member_id}"
@@ -137,6 +147,7 @@ class Enrollment:
             if self.states[attempt.ref] in (
                 AttemptState.CONFIRMED,
                 AttemptState.RESOLVED_BY_OPERATOR,
+                AttemptState.CONFIRMED_BY_RECONCILIATION,
             ):
                 since = []
             else:
@@ -246,7 +257,11 @@ def _close(enrollment: Enrollment, closings: list[Resolution]) -> None:
                 else attempt.sent_at <= resolution.at
             )
             if states[attempt.ref] in OPEN_STATES and named:
-                states[attempt.ref] = AttemptState.RESOLVED_BY_OPERATOR
+                states[attempt.ref] = (
+                    AttemptState.CONFIRMED_BY_RECONCILIATION
+                    if resolution.kind == ClosedBy.RECONCILIATION
+                    else AttemptState.RESOLVED_BY_OPERATOR
+                )
                 enrollment.closed_by[attempt.ref] = resolution.resolution_id
 
 

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 
-from acktrack.domain.reconciliation import PopulationMember, keyed_hash
+from acktrack.domain.reconciliation import PopulationMember, demographic_hashes, keyed_hash
 from acktrack.x12.records import MemberTransaction
 
 REQUIRED = ("subscriber_id", "member_id", "relationship", "subscriber_indicator", "plan_id",
@@ -53,7 +53,7 @@ def _amount(text: str) -> str | None:
         return None
 
 
-def read_extract(lines: Iterable[str], key: bytes) -> list[PopulationMember]:
+def read_extract(lines: Iterable[str], key: bytes | None) -> list[PopulationMember]:
     """The members of an extract (see the module docstring); raises ExtractRefused."""
     iterator = iter(lines)
     header = next(iterator, "").lstrip("\ufeff")  # a spreadsheet's byte-order mark
@@ -83,7 +83,7 @@ def read_extract(lines: Iterable[str], key: bytes) -> list[PopulationMember]:
     return members
 
 
-def _member(row: dict[str, str], key: bytes, found: int,
+def _member(row: dict[str, str], key: bytes | None, found: int,
             expected: int) -> tuple[PopulationMember | None, str | None]:  # fmt: skip
     if found != expected:
         return None, f"{found} fields where the header names {expected}"
@@ -152,14 +152,21 @@ def _first(categories: dict[str, str], names: tuple[str, ...]) -> str | None:
     return None
 
 
-def population_member(member: MemberTransaction, key: bytes, line: str = "HLT") -> PopulationMember:
+def premium_amounts(categories: dict[str, str]) -> tuple[str | None, str | None]:
+    """Total premium and APTC from 2750 reporting categories (None where absent)."""
+    return _first(categories, _PREMIUM), _first(categories, _APTC)
+
+
+def population_member(
+    member: MemberTransaction, key: bytes | None, line: str = "HLT"
+) -> PopulationMember:
     """One member of an insurer's audit 834 as compared: the coverage of ``line`` (else the
     first), its amounts, the insurer's ids, and keyed hashes of name, birth date, gender and
     SSN (NM109 when NM108 is 34). The personal values are not kept."""
     coverage = next((c for c in member.coverages if c.insurance_line == line),
                     member.coverages[0] if member.coverages else None)  # fmt: skip
-    name = " ".join(p for p in (member.last_name, member.first_name) if p)
-    ssn = member.member_identifier if member.member_identifier_qualifier == "34" else None
+    hashes = demographic_hashes(member, key)
+    premium, aptc = premium_amounts(member.reporting_categories)
     return PopulationMember(
         subscriber_id=member.subscriber_id or "",
         member_id=member.member_supplemental_id,
@@ -168,12 +175,12 @@ def population_member(member: MemberTransaction, key: bytes, line: str = "HLT") 
         plan=coverage.plan if coverage else None,
         benefit_begin=coverage.benefit_begin if coverage else None,
         benefit_end=coverage.benefit_end if coverage else None,
-        total_premium=_first(member.reporting_categories, _PREMIUM),
-        aptc=_first(member.reporting_categories, _APTC),
+        total_premium=premium,
+        aptc=aptc,
         insurer_member_id=member.carrier_member_id,
         insurer_policy_id=coverage.internal_control if coverage else None,
-        name=keyed_hash(key, "name", name),
-        birth_date=keyed_hash(key, "birth_date", member.birth_date),
-        gender=keyed_hash(key, "gender", member.gender),
-        ssn=keyed_hash(key, "ssn", ssn),
+        name=hashes.get("name"),
+        birth_date=hashes.get("birth_date"),
+        gender=hashes.get("gender"),
+        ssn=hashes.get("ssn"),
     )

@@ -27,6 +27,14 @@ class ObjectSource(Protocol):
         ...
 
 
+class Archive(Protocol):
+    """Where files acktrack makes are kept (the reports bucket in AWS)."""
+
+    def put_lines(self, key: str, lines: Iterable[str], content_type: str) -> str:
+        """Write the lines as one object under ``key``; return the key written."""
+        ...
+
+
 class PartQueue(Protocol):
     """Where the parts of a file too large for one invocation go (SQS in AWS)."""
 
@@ -63,6 +71,19 @@ class FamilyReader(Protocol):
     def get_set(self, pk: str, sk: str) -> Any: ...
 
 
+class PopulationStore(FamilyReader, Protocol):
+    """What monthly reconciliation reads and writes (``ingest.reconciliation``): an insurer's
+    sets and their members (to find its families), resolutions, the result."""
+
+    def partners(self) -> Sequence[Any]: ...
+    def sets_since(self, our: str, partner: str, since: str) -> Iterable[Any]: ...
+    def members_of_set(self, item: Any) -> Iterable[Any]: ...
+    def add_resolution(self, our: str, partner: str, subscriber_id: str, resolution: Any,
+                       closed: int) -> bool: ...  # fmt: skip
+    def put_reconciliation(self, summary: Any, rows: list[dict[str, Any]],
+                           rcno_key: str | None) -> None: ...  # fmt: skip
+
+
 class ReportSource(FamilyReader, Protocol):
     """What the daily report reads (``report.collect``): the sparse index and counters, never
     a scan. ``Repository`` on DynamoDB; in-memory stores in tests/functional and the
@@ -78,6 +99,8 @@ class ReportSource(FamilyReader, Protocol):
     def notices(self) -> Sequence[Any]: ...
     def quality_findings(self, since: str) -> Iterable[Any]: ...
     def awaiting_effectuation(self, sent_before: str) -> Iterable[Any]: ...
+    def reconciliations(self, since: str) -> Iterable[Any]: ...
+    def discrepancy_rows(self, item: Any) -> Iterable[dict[str, Any]]: ...
 
 
 _UTC = ZoneInfo("UTC")
@@ -90,6 +113,8 @@ class PipelineConfig:
     max_object_bytes: int = 2 * 1024**3
     part_bytes: int = 0  # files larger than this are cut in parts of this size (0: never)
     require_insurer_folders: bool = False  # refuse inbound files not under inbound/<insurer id>/
+    hash_key: bytes | None = field(default=None, repr=False)  # keys the demographic hashes
+    ack_sla_hours: float = 48.0
 
     def size_problem(self, ref: ObjectRef) -> str:
         if ref.size is not None and ref.size > self.max_object_bytes:
@@ -154,6 +179,9 @@ class Outcome:
     parts: int = 0  # a large file: the parts it was cut in
     effectuation_records: int = 0
     effectuated: int = 0
+    population: int = 0  # members of an insurer's population file
+    reconciled_discrepancies: int = 0
+    confirmed_by_reconciliation: int = 0
     quarantine_key: str | None = None
     notices: list[str] = field(default_factory=list)
     findings: dict[str, int] = field(default_factory=dict)  # new data-quality findings by kind
@@ -172,7 +200,8 @@ class Outcome:
     def to_log(self) -> dict[str, Any]:
         data: dict[str, Any] = {"outcome": self.outcome}
         for name in ("interchanges", "sets", "members", "acknowledgments", "applied", "unmatched", "duplicates",
-                     "redelivered", "parts", "effectuation_records", "effectuated"):  # fmt: skip
+                     "redelivered", "parts", "effectuation_records", "effectuated", "population",
+                     "reconciled_discrepancies", "confirmed_by_reconciliation"):  # fmt: skip
             value = getattr(self, name)
             if value:
                 data[name] = value

@@ -11,10 +11,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
+
+from acktrack.x12.records import MemberTransaction
 
 
 class Code(StrEnum):
@@ -40,13 +42,20 @@ INSURER_IDS = frozenset({"insurer_member_id", "insurer_policy_id"})
 AMOUNTS = frozenset({"total_premium", "aptc"})
 
 
-def keyed_hash(key: bytes, kind: str, value: str | None) -> str | None:
+# HMAC-SHA256 truncated to 64 bits: ample to tell two values apart (a false match is 1 in
+# 1.8e19), and small enough that a member item stays under 1 KB (one write unit).
+HASH_CHARS = 16
+DEMOGRAPHIC_KINDS = ("name", "birth_date", "gender", "ssn")
+
+
+def keyed_hash(key: bytes | None, kind: str, value: str | None) -> str | None:
     """HMAC-SHA256 of a normalised personal value (None when there is none): equal people
     give equal hashes under one stack's key, and the hash reveals nothing without it."""
     normal = normalise(kind, value)
-    if not normal:
+    if not normal or not key:  # no key: nothing personal is kept, not even a hash
         return None
-    return hmac.new(key, f"{kind}\x1f{normal}".encode(), hashlib.sha256).hexdigest()
+    digest = hmac.new(key, f"{kind}\x1f{normal}".encode(), hashlib.sha256).hexdigest()
+    return digest[:HASH_CHARS]
 
 
 def normalise(kind: str, value: str | None) -> str:
@@ -59,6 +68,20 @@ def normalise(kind: str, value: str | None) -> str:
     if kind == "gender":
         return text[:1].upper()
     return text
+
+
+def demographic_hashes(member: MemberTransaction, key: bytes | None) -> dict[str, str]:
+    """Keyed hashes of one member's name, birth date, gender and SSN (NM109 when NM108 is
+    34), as stored at ingest and as read from an insurer's audit 834; absent ones left out."""
+    name = " ".join(p for p in (member.last_name, member.first_name) if p)
+    ssn = member.member_identifier if member.member_identifier_qualifier == "34" else None
+    found = {
+        "name": keyed_hash(key, "name", name),
+        "birth_date": keyed_hash(key, "birth_date", member.birth_date),
+        "gender": keyed_hash(key, "gender", member.gender),
+        "ssn": keyed_hash(key, "ssn", ssn),
+    }
+    return {kind: value for kind, value in found.items() if value}
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,3 +187,67 @@ def compare(
                               getattr(a, name), getattr(b, name)) for name in FIELDS]  # fmt: skip
         results.append(Comparison(anyone.subscriber_id, anyone.member_id, side, fields))
     return results
+
+
+@dataclass(slots=True)
+class ReconciliationSummary:
+    """One insurer file held against ours: counts and per-field code counts, nothing personal."""
+
+    our_id: str
+    partner: str
+    as_of: str  # YYYYMMDD
+    digest: str  # the file's content hash: a redelivery is the same reconciliation
+    source: str  # audit_834 | extract
+    received_at: str
+    theirs: int = 0
+    ours: int = 0
+    matched: int = 0
+    missing_at_insurer: int = 0
+    insurer_only: int = 0
+    confirmed: int = 0  # waiting enrollments the insurer's population confirmed
+    by_field: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+def discrepancy_rows(
+    partner: str, comparisons: Iterable[Comparison]
+) -> list[dict[str, str | None]]:
+    """A row per member held by one side only (field ``member``, code U, the side named) and
+    per field that differs; values only for non-personal fields."""
+    rows: list[dict[str, str | None]] = []
+    for item in comparisons:
+        who = {"partner": partner, "subscriber_id": item.subscriber_id, "member_id": item.member_id}
+        if item.side != Side.BOTH:
+            rows.append({**who, "field": "member", "code": Code.UNMATCHED.value,
+                         "side": item.side.value, "ours": None, "theirs": None})  # fmt: skip
+            continue
+        for result in item.discrepancies():
+            rows.append({**who, "field": result.field, "code": result.code.value,
+                         "side": item.side.value, "ours": result.ours, "theirs": result.theirs})  # fmt: skip
+    return rows
+
+
+def tally(summary: ReconciliationSummary, comparisons: Iterable[Comparison]) -> None:
+    """Count members per side and codes per field into ``summary``."""
+    for item in comparisons:
+        if item.side == Side.MISSING_AT_INSURER:
+            summary.missing_at_insurer += 1
+        elif item.side == Side.INSURER_ONLY:
+            summary.insurer_only += 1
+        elif item.matched:
+            summary.matched += 1
+        for result in item.fields:
+            codes = summary.by_field.setdefault(result.field, {})
+            codes[result.code.value] = codes.get(result.code.value, 0) + 1
+
+
+RCNO_COLUMNS = ("subscriber_id", "member_id", "side", *FIELDS)
+
+
+def rcno_lines(comparisons: Iterable[Comparison]) -> Iterator[str]:
+    """An RCNO-style pipe-delimited file: a header, then per member its identifiers, its side
+    and one code per field (M, I, U, D, G). Codes only: no value of any field."""
+    yield "|".join(RCNO_COLUMNS) + "\n"
+    for item in comparisons:
+        codes = {result.field: result.code.value for result in item.fields}
+        yield "|".join([item.subscriber_id, item.member_id or "", item.side.value,
+                        *(codes.get(name, "") for name in FIELDS)]) + "\n"  # fmt: skip

@@ -46,6 +46,7 @@ class FileOutcome(StrEnum):
     ACKNOWLEDGMENTS_AND_EFFECTUATION = "acknowledgments and effectuation"
     QUARANTINED = "quarantined"
     FANNED_OUT = "fanned_out"  # cut in parts; the last part records the file's outcome
+    RECONCILIATION = "reconciliation"  # an insurer's whole population, held against ours
     PART = "part"
 
 

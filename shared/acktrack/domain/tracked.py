@@ -12,6 +12,7 @@ from typing import Any
 
 from acktrack.domain.identifiers import clip
 from acktrack.domain.index import InterchangeIndex, SetIndex
+from acktrack.domain.reconciliation import demographic_hashes
 from acktrack.store import keys
 from acktrack.x12 import Finding, MemberTransaction, TransactionHeader, codes
 
@@ -196,6 +197,7 @@ class TrackedMember:
     set_findings: list[str] = field(
         default_factory=list
     )  # family checks made while reading the set
+    demographics: dict[str, str] = field(default_factory=dict)  # keyed hashes, never values
 
     @property
     def sent_key(self) -> tuple[str, ...]:
@@ -268,9 +270,13 @@ def _plan_set(
 
 
 def track_member(
-    member: MemberTransaction, tracked: TrackedSet, findings: list[Finding]
+    member: MemberTransaction,
+    tracked: TrackedSet,
+    findings: list[Finding],
+    hash_key: bytes | None = None,
 ) -> TrackedMember:
-    """The stored form of one member transaction: no name, SSN, birth date or address."""
+    """The stored form of one member transaction: no name, SSN, birth date or address; with
+    ``hash_key``, keyed hashes of name, birth date, gender and SSN for reconciliation."""
     coverages = [
         {
             "maintenance_type": clip(coverage.maintenance_type),
@@ -313,6 +319,7 @@ def track_member(
         clip(member.eligibility_begin), clip(member.eligibility_end),
         clip(member.maintenance_effective), coverages, categories,
         [finding_detail(f) for f in (kept + list(findings))[:MAX_FINDINGS_KEPT]],
+        demographics=demographic_hashes(member, hash_key) if hash_key else {},
     )  # fmt: skip
 
 

@@ -17,17 +17,32 @@ from acktrack.correlate.responses import (
     AcknowledgmentTooLarge,
     ack_detail,
 )
-from acktrack.domain.identifiers import clip
-from acktrack.domain.ports import ObjectSource, Outcome, PipelineConfig, sender_problem
+from acktrack.domain.identifiers import clip, short_hash
+from acktrack.domain.population import ExtractRefused, is_audit
+from acktrack.domain.ports import (
+    Archive,
+    ObjectSource,
+    Outcome,
+    PipelineConfig,
+    insurer_folder,
+    sender_problem,
+)
 from acktrack.domain.status import AckState, FileOutcome
 from acktrack.domain.tracked import ObjectRef, iso, to_utc
 from acktrack.ingest.effectuation import ingest_effectuation
+from acktrack.ingest.reconciliation import (
+    audit_population,
+    extract_population,
+    looks_like_extract,
+    reconcile_population,
+)
 from acktrack.ingest.steps import quarantine
 from acktrack.x12 import (
     Finding,
     GroupAcknowledgment,
     InterchangeAcknowledgment,
     InterchangeHeader,
+    TransactionEnd,
     TransactionHeader,
     UnreadableX12,
     read_x12,
@@ -39,9 +54,14 @@ if TYPE_CHECKING:
 
 
 def ingest_inbound(
-    ref: ObjectRef, source: ObjectSource, store: Repository, config: PipelineConfig
+    ref: ObjectRef,
+    source: ObjectSource,
+    store: Repository,
+    config: PipelineConfig,
+    archive: Archive | None = None,
 ) -> Outcome:
-    """Store and apply every acknowledgment in one inbound object."""
+    """Store and apply every acknowledgment in one inbound object; an insurer's population
+    (an audit 834, or a reconciliation extract) goes to monthly reconciliation."""
     problem = config.size_problem(ref)
     if problem:
         return quarantine(ref, source, store, problem)
@@ -49,6 +69,7 @@ def ingest_inbound(
     interchange_acks: list[InterchangeAcknowledgment] = []
     fatal: list[Finding] = []
     kinds: Counter[str] = Counter()
+    enrollments: list[TransactionEnd] = []
     senders: set[str] = set()
     try:
         with source.open(ref) as stream:
@@ -61,9 +82,14 @@ def ingest_inbound(
                     interchange_acks.append(record)
                 elif isinstance(record, TransactionHeader):
                     kinds[record.set_id] += 1
+                elif isinstance(record, TransactionEnd) and record.header.set_id == "834":
+                    enrollments.append(record)
                 elif isinstance(record, Finding) and record.severity == "fatal":
                     fatal.append(record)
     except UnreadableX12 as error:
+        with source.open(ref, 0, 4096) as head:
+            if looks_like_extract(head.read()):
+                return _extract(ref, source, store, config, archive)
         return quarantine(ref, source, store, f"not readable as X12: {error.reason}")
     problem = sender_problem(ref.key, senders, config)
     if problem:
@@ -85,6 +111,18 @@ def ingest_inbound(
             ref, source, store,
             f"an inbound file must hold 999, 997 or TA1 acknowledgments or an effectuation 834; this one holds {found}",
         )  # fmt: skip
+    audits = [e for e in enrollments if e.enrollment is not None and is_audit(e.enrollment.action)]
+    if audits:
+        if len(audits) < len(enrollments) or group_acks or interchange_acks:
+            return quarantine(ref, source, store,
+                              "an audit 834 (BGN08 4 or RX: the insurer's whole population) must "
+                              "come alone, without acknowledgments or other 834s")  # fmt: skip
+        with source.open(ref) as stream:
+            population = audit_population(read_x12(stream), config.hash_key, ref.received_at)
+        outcome = reconcile_population(population, _digest(ref), ref.received_at, store,
+                                       archive, config)  # fmt: skip
+        store.record_object(ref, outcome)
+        return outcome
     kind = (
         FileOutcome.ACKNOWLEDGMENTS if group_acks or interchange_acks else FileOutcome.EFFECTUATION
     )
@@ -110,6 +148,31 @@ def ingest_inbound(
     if "834" in kinds:
         with source.open(ref) as stream:
             ingest_effectuation(stream, ref, store, config, outcome)
+    store.record_object(ref, outcome)
+    return outcome
+
+
+def _digest(ref: ObjectRef) -> str:
+    """One reconciliation per stored version of a file: a redelivery records the same."""
+    return short_hash(ref.bucket, ref.key, ref.version_id or "", size=16)
+
+
+def _extract(
+    ref: ObjectRef,
+    source: ObjectSource,
+    store: Repository,
+    config: PipelineConfig,
+    archive: Archive | None,
+) -> Outcome:
+    partner = insurer_folder(ref.key) or ""
+    our_ids = sorted({p.our_id for p in store.partners() if p.partner == partner})
+    try:
+        with source.open(ref) as stream:
+            population = extract_population(stream, ref, config.hash_key, our_ids)
+    except (ExtractRefused, ValueError) as error:
+        return quarantine(ref, source, store, str(error))
+    outcome = reconcile_population(population, _digest(ref), ref.received_at, store, archive,
+                                   config)  # fmt: skip
     store.record_object(ref, outcome)
     return outcome
 

@@ -87,7 +87,8 @@ def ingest_outbound(
         if cut and parts is not None and fan_out(ref, source, store, config, plans, parts, outcome):
             return outcome  # the part counted last records the object's outcome
         with source.open(ref) as stream:
-            families = write_members(read_x12(stream), PlannedSets(plans), store, ref.received_at)
+            families = write_members(read_x12(stream), PlannedSets(plans), store, ref.received_at,
+                                     config.hash_key)  # fmt: skip
         for plan in plans:
             finish_interchange(plan, ref, store, outcome)
         reconcile_families(store, families, outcome)

@@ -199,7 +199,7 @@ def ingest_part(
     resume = ResumePoint.from_dict(order.resume) if order.resume else None
     with source.open(ref, order.start, order.end) as stream:
         reader = X12Reader(stream, resume=resume, partial=order.end is not None)
-        families = write_members(reader.records(), sets, store, ref.received_at)
+        families = write_members(reader.records(), sets, store, ref.received_at, config.hash_key)
     found = Outcome(FileOutcome.PART)
     reconcile_families(store, families, found)
     result = {"sets": sets.result(), "findings": found.findings,

@@ -104,7 +104,11 @@ def _members(
 
 
 def write_members(
-    records: Iterable[Record], sets: PlannedSets, store: Repository, arrived_at: datetime
+    records: Iterable[Record],
+    sets: PlannedSets,
+    store: Repository,
+    arrived_at: datetime,
+    hash_key: bytes | None = None,
 ) -> set[Family]:
     """Write every member; return the families they belong to, for reconciliation."""
     # Family keys only: the members are in the table once the writer closes, and a
@@ -117,7 +121,7 @@ def write_members(
             if tracked is not current_set:
                 current_set, family_id = tracked, None
             tracked.last_position = max(tracked.last_position, member.last_position)
-            stored = track_member(member, tracked, findings)
+            stored = track_member(member, tracked, findings, hash_key)
             if member.subscriber_indicator == "Y":
                 family_id = member.subscriber_id
             elif family_id is not None and member.subscriber_id != family_id:

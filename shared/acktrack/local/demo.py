@@ -6,7 +6,8 @@ accept, partly reject and reject; one insurer that never answers; effectuation 8
 never effectuated); data-quality problems (duplicate enrollments, subsidy amounts); an
 acknowledgment for something never sent; a file delivered twice and again under a
 second name; one file that is not X12 at all; a rejected set corrected and resent, then
-accepted; and an operator closing a family the insurer confirmed by phone.
+accepted; an operator closing a family the insurer confirmed by phone; and an insurer's
+monthly population held against ours.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from acktrack.synthetic.acknowledgments import (
 )
 from acktrack.synthetic.effectuation import EffectuationSpec, write_effectuation
 from acktrack.synthetic.enrollment import EnrollmentSpec, first_of_next_month, write_834
+from acktrack.synthetic.population import PopulationSpec, held_members, write_audit_834
 from acktrack.synthetic.resend import resend_sets
 
 US = "ACKTRACKEXCH"
@@ -125,6 +127,15 @@ def build_day(folder: Path, as_of: datetime) -> list[Path]:
     late = respond(second, insurer_control=7002, sent_at=three_days_ago + timedelta(hours=30))
     answered("pine_999_0002.x12", late)
     order.append(inbound / "pine_999_0002.x12")  # S3 delivers at least once
+    # Pine's monthly population this morning (an audit 834, BGN08 4): it lost one member (the
+    # 2013 failure), holds one on another plan and one under another last name, and holds one
+    # person nobody sent.
+    population = PopulationSpec(insurer_control=7004, as_of=this_morning - timedelta(hours=1),
+                                skip={22}, change_plan={30}, rename={44}, insurer_only=1)  # fmt: skip
+    buffer = io.BytesIO()
+    write_audit_834(held_members([old, first, second], population), buffer, population,
+                    insurer=PINE.id, us=US, payer_name=PINE.name)  # fmt: skip
+    answered("pine_population_0001.x12", buffer.getvalue())
     # Summit Care: a file three days ago that is never acknowledged, and one this morning.
     sent("summit_834_0001.edi", EnrollmentSpec(
         seed=301, members=45, receiver_id=SUMMIT.id, payer_name=SUMMIT.name, interchange_control=4001,

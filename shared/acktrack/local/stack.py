@@ -15,6 +15,7 @@ import io
 import json
 import logging
 import os
+import secrets
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -180,6 +181,13 @@ class EmbeddedStack:
                 )
                 resolver.names[logical] = name
                 resolver.arns[logical] = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+            elif kind == "AWS::SecretsManager::Secret":
+                # Ref gives the ARN; the local stack makes its own random value.
+                name = str(resolver.value(properties.get("Name", f"{self.stack_name}-{logical}")))
+                arn = self.client("secretsmanager").create_secret(
+                    Name=name, SecretString=secrets.token_urlsafe(48)
+                )["ARN"]
+                resolver.names[logical] = resolver.arns[logical] = arn
         for logical, resource in resources.items():
             if resource["Type"] == "AWS::Lambda::Function":
                 properties = resolver.value(resource.get("Properties", {}))

@@ -27,7 +27,8 @@ from acktrack.report.model import (
     needs_members,
     set_order,
 )
-from acktrack.report.people import FIRST_PASS_PEOPLE, FirstAttempts, first_attempts
+from acktrack.report.people import FirstAttempts, first_attempts, first_pass_budget
+from acktrack.report.reconciliation import collect_reconciliation
 from acktrack.report.spool import RowSpool
 
 if TYPE_CHECKING:
@@ -178,13 +179,16 @@ def collect_report(
     first_day = (as_of - timedelta(days=window_days)).date().isoformat()
     last_day = as_of.date().isoformat()
     partners = []
-    for partner in store.partners():
+    insurers = store.partners()
+    budget = first_pass_budget(len(insurers))
+    for partner in insurers:
         reads += 1
         counters = store.counters(partner.our_id, partner.partner, since_day=first_day)
         reads += len(counters)
         total = counters.get("ALL")
         window = [c for sk, c in counters.items() if sk.startswith("D#") and sk[2:] <= last_day]
-        first = _first_attempts(store, ledgers, partner.our_id, partner.partner, window_start)
+        first = _first_attempts(store, ledgers, partner.our_id, partner.partner, window_start,
+                                budget)  # fmt: skip
         reads += first.people
         partners.append(
             PartnerTotals(
@@ -282,10 +286,11 @@ def collect_report(
                     item.status_at,
                 )
             )
-    reads += ledgers.reads
+    reconciliation, read = collect_reconciliation(store, window_start)
+    reads += ledgers.reads + read
     for late in sorted(awaiting, key=awaiting_order):
         backlog.add_awaiting(late, effectuation_days)
-    return build_report(
+    report = build_report(
         as_of,
         sla_hours,
         window_days,
@@ -299,10 +304,12 @@ def collect_report(
         effectuation_days=effectuation_days,
         effectuated=sum(p.effectuated for p in partners),
     )
+    report.extras["reconciliation"] = reconciliation
+    return report
 
 
 def _first_attempts(
-    store: ReportSource, ledgers: Ledgers, our: str, partner: str, since: str
+    store: ReportSource, ledgers: Ledgers, our: str, partner: str, since: str, budget: int
 ) -> FirstAttempts:
     """First attempts sent to one insurer in the window and what their answers were, from
     the sets sent since ``since`` (members of the oldest first), within the read budget."""
@@ -312,7 +319,7 @@ def _first_attempts(
         lambda subscriber_id: ledgers.of_family(our, partner, subscriber_id),
         since,
         remember=ledgers.statuses.remember,
-        budget=FIRST_PASS_PEOPLE,
+        budget=budget,
     )
 
 

@@ -18,6 +18,7 @@ from email.utils import formatdate, make_msgid
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
+from acktrack.report.reconciliation import CODE_NAMES, FIELD_NAMES, file_line, populations
 from acktrack.report.spool import SEVERITY
 from acktrack.report.text import PARTIAL_NOTE, all_confirmed, first_pass, render_text
 
@@ -481,6 +482,20 @@ def render_html(
                   _e(q["kind"]), _e(q["detail"])] for q in quality[:detail_rows]],
             )
         )  # fmt: skip
+    section = report.get("reconciliation") or {}
+    if section.get("files"):
+        parts.append(_section(f"Monthly reconciliation ({populations(len(section['files']))})"))
+        parts += [f'<p style="{_FONT}">{_e(file_line(file))}.</p>' for file in section["files"]]
+        rows = section.get("discrepancies", [])[:detail_rows]
+        if rows:
+            parts.append(_table(
+                ["Insurer", "Subscriber", "Member", "Field", "Code", "Ours", "Theirs"],
+                [[_e(r["partner"]), _e(r["subscriber_id"]), _e(r["member_id"] or "-"),
+                  _e(FIELD_NAMES.get(r["field"], r["field"])),
+                  _e(f"{r['code']} {CODE_NAMES.get(r['code'], '')}"
+                     + (f" ({r['side'].replace('_', ' ')})" if r["side"] != "both" else "")),
+                  _e(r["ours"] or "-"), _e(r["theirs"] or "-")] for r in rows],
+            ))  # fmt: skip
     if csv_link or csv_location:
         where = f" It is archived at <code>{_e(csv_location)}</code>." if csv_location else ""
         link = (

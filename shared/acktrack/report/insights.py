@@ -21,6 +21,7 @@ from acktrack.domain.family import KINDS
 from acktrack.domain.ledger import Attempt, AttemptState, Enrollment
 from acktrack.domain.status import Status
 from acktrack.report.people import first_attempts, hours_between, median, percentile
+from acktrack.report.reconciliation import match_rate
 from acktrack.x12 import codes
 
 if TYPE_CHECKING:
@@ -90,6 +91,12 @@ def stats(store: Repository, since: datetime, sla_hours: float = 48.0) -> dict[s
     since_text = since.strftime("%Y-%m-%dT%H:%M:%SZ")
     insurers = []
     totals: Counter[str] = Counter()
+    latest: dict[tuple[str, str], Any] = {}  # the latest reconciliation per insurer
+    for found in store.reconciliations(since_text):
+        key = (found.our_id, found.partner)
+        known = latest.get(key)
+        if known is None or (found.as_of, found.received_at) > (known.as_of, known.received_at):
+            latest[key] = found
     all_codes: Counter[str] = Counter()
     for partner in sorted(store.partners(), key=lambda p: (p.partner, p.our_id)):
         sent = rejected = unconfirmed = 0
@@ -123,6 +130,7 @@ def stats(store: Repository, since: datetime, sla_hours: float = 48.0) -> dict[s
                 **_people_figures(
                     store, partner.our_id, partner.partner, sets, since_text, sla_hours
                 ),
+                "reconciliation": _reconciled(latest.get((partner.our_id, partner.partner))),
             }
         )
         totals.update({"members_sent": sent, "rejected": rejected, "unconfirmed": unconfirmed})
@@ -138,6 +146,18 @@ def stats(store: Repository, since: datetime, sla_hours: float = 48.0) -> dict[s
         "error_codes": _shares(all_codes, totals["rejected"]),
         "insurers": insurers,
     }
+
+
+def _reconciled(item: Any) -> dict[str, Any] | None:
+    """The insurer's latest population held against ours: its match rate and what differs."""
+    if item is None:
+        return None
+    file = {"theirs": int(item.theirs), "matched": int(item.matched),
+            "missing_at_insurer": int(item.missing_at_insurer)}  # fmt: skip
+    return {"as_of": item.as_of, "match_rate": match_rate(file), "theirs": file["theirs"],
+            "ours": int(item.ours), "matched": file["matched"],
+            "missing_at_insurer": file["missing_at_insurer"], "insurer_only": int(item.insurer_only),
+            "discrepancies": int(item.discrepancies)}  # fmt: skip
 
 
 def _shares(by_code: Counter[str], rejected: int) -> list[dict[str, Any]]:
@@ -191,6 +211,15 @@ def render_stats(result: dict[str, Any]) -> str:
                 else "; none confirmed yet"
             )
         )
+        held = item.get("reconciliation")
+        if held:
+            rate = held["match_rate"]
+            lines.append(
+                f"  {'':<14} reconciliation as of {held['as_of']}: "
+                + (f"{rate * 100:5.1f}% matched" if rate is not None else "nothing to match")
+                + f", {held['missing_at_insurer']} missing at the insurer, {held['insurer_only']} "
+                f"only at the insurer, {held['discrepancies']} discrepancies"
+            )
     return "\n".join(lines) + "\n"
 
 

@@ -23,6 +23,14 @@ AGE_BUCKETS = (("< 2 days", 0, 48), ("2-3 days", 48, 96), ("4-7 days", 96, 192),
                ("30+ days", 744, float("inf")))  # fmt: skip
 
 
+# Closed without their own confirmation (counted in the summary).
+CLOSED_STATES = (
+    AttemptState.RESOLVED_BY_RESEND,
+    AttemptState.RESOLVED_BY_OPERATOR,
+    AttemptState.CONFIRMED_BY_RECONCILIATION,
+)
+
+
 @dataclass(frozen=True, slots=True)
 class OpenEnrollment:
     """A person's enrollment left open, of which this member transaction is the latest attempt."""
@@ -51,7 +59,7 @@ class MemberView:
 
     @property
     def closed(self) -> bool:
-        return self.state in (AttemptState.RESOLVED_BY_RESEND, AttemptState.RESOLVED_BY_OPERATOR)
+        return self.state in CLOSED_STATES
 
 
 @dataclass(slots=True)
@@ -265,7 +273,7 @@ class Backlog:
             lambda: {"overdue": 0, "within_sla": 0}
         )
         self.rejections: list[dict[str, Any]] = []
-        self.resolved = {AttemptState.RESOLVED_BY_RESEND: 0, AttemptState.RESOLVED_BY_OPERATOR: 0}
+        self.resolved = dict.fromkeys(CLOSED_STATES, 0)
         self.both_open: list[Row] = []  # an addition and a cancellation of one enrollment, open
         self.not_effectuated = 0
         self.late_by_partner: dict[str, int] = defaultdict(int)
@@ -416,6 +424,7 @@ def build_report(
         "people_unconfirmed": rows.people,
         "resolved_by_resend": resolved[AttemptState.RESOLVED_BY_RESEND],
         "resolved_by_operator": resolved[AttemptState.RESOLVED_BY_OPERATOR],
+        "confirmed_by_reconciliation": resolved[AttemptState.CONFIRMED_BY_RECONCILIATION],
         "error_rate": _rate(totals["rejected"], totals["members_sent"]),
         "window_days": window_days,
         "window_sent": totals["window_sent"],

@@ -15,7 +15,14 @@ from typing import Any
 from acktrack.correlate.enrollments import FamilyLedger
 from acktrack.domain.ledger import Attempt, AttemptState, Enrollment
 
-FIRST_PASS_PEOPLE = 20_000  # families the daily report reads per insurer for the first-pass rate
+# Families the daily report reads for the first-pass rate, over every insurer (each gets its
+# share, at least FIRST_PASS_FLOOR): about 20,000 queries, tens of seconds in Lambda.
+FIRST_PASS_PEOPLE = 20_000
+FIRST_PASS_FLOOR = 1_000
+
+
+def first_pass_budget(insurers: int) -> int:
+    return max(FIRST_PASS_FLOOR, FIRST_PASS_PEOPLE // max(insurers, 1))
 
 
 @dataclass(slots=True)
@@ -83,7 +90,10 @@ def chains(enrollment: Enrollment) -> list[tuple[Attempt, str | None, bool | Non
         if state == AttemptState.CONFIRMED:
             runs.append((first, attempt.confirmed_at, first is attempt))
             first = None
-        elif state == AttemptState.RESOLVED_BY_OPERATOR:
+        elif state in (
+            AttemptState.RESOLVED_BY_OPERATOR,
+            AttemptState.CONFIRMED_BY_RECONCILIATION,
+        ):
             first = None
     if first is not None:
         answered = enrollment.states[first.ref] == AttemptState.REJECTED or None

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from acktrack.report.people import FIRST_PASS_PEOPLE
+from acktrack.report.reconciliation import reconciliation_text
 
 PARTIAL_NOTE = (
     "* first pass: of the people whose first attempt was sent in the window and answered, "
-    f"the share accepted as sent, counted over the first {FIRST_PASS_PEOPLE:,} people of the window"
+    f"the share accepted as sent, counted over the window's first people ({FIRST_PASS_PEOPLE:,} "
+    "over every insurer)"
 )
 
 
@@ -180,4 +182,5 @@ def render_text(report: dict[str, Any], *, detail_limit: int = 50) -> str:
             )
         if len(quality) > detail_limit:
             lines.append(f"    ... and {len(quality) - detail_limit} more")
+    lines += reconciliation_text(report.get("reconciliation"), detail_limit)
     return "\n".join(lines) + "\n"

@@ -12,7 +12,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from acktrack.domain.family import EffectuationRecord, FamilyFinding, SentMember, reconcile
-from acktrack.domain.ledger import Resolution
+from acktrack.domain.ledger import ClosedBy, Resolution
 from acktrack.store import keys
 from acktrack.store.base import TableStore
 from acktrack.store.dynamo import conditional_failure, transact
@@ -315,6 +315,7 @@ class FamilyStore(TableStore):
             closed=closed,
             refs={f"{pk}|{sk}" for pk, sk in resolution.refs} or None,
             expires=expiry(resolution.at, self.retention_days),
+            kind=None if resolution.kind == ClosedBy.OPERATOR else str(resolution.kind),
         )
         try:
             item.save(condition=ResolutionItem.pk.does_not_exist())

@@ -155,3 +155,14 @@ def job_pk(job: str) -> str:
 
 def part_sk(index: int) -> str:
     return f"PART#{index:05d}"
+
+
+RECONCILIATIONS = "RECON"  # the report index partition of reconciliations, by arrival
+
+
+def reconciliation_pk(our: str, partner: str) -> str:
+    return f"RECON#{our}#{partner}"
+
+
+def reconciliation_sk(as_of: str, digest: str) -> str:
+    return f"F#{as_of}#{digest}"

@@ -25,6 +25,7 @@ from acktrack.store.dynamo import StoreError
 from acktrack.store.models import (
     EffectuationItem,
     MemberItem,
+    pack_hashes,
 )
 
 BATCH = 25  # BatchWriteItem's limit
@@ -168,6 +169,8 @@ def _member_item(member: TrackedMember) -> MemberItem:
         findings=member.findings,
     )
     item.set_findings = member.set_findings
+    if member.demographics:
+        item.demographic_hashes = pack_hashes(member.demographics)
     item.uk = keys.member_lookup(member.set_id, member.first_position)
     item.us = keys.position_key(member.first_position)
     if member.maintenance_type == "021":  # an addition waits for the insurer's effectuation

@@ -23,6 +23,29 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from acktrack.domain.reconciliation import DEMOGRAPHIC_KINDS, HASH_CHARS
+
+_HASH_BYTES = HASH_CHARS // 2
+
+
+def pack_hashes(hashes: dict[str, str]) -> bytes | None:
+    """Four keyed hashes in one small binary value (None when there are none)."""
+    if not hashes:
+        return None
+    empty = bytes(_HASH_BYTES)
+    return b"".join(bytes.fromhex(hashes[k]) if k in hashes else empty for k in DEMOGRAPHIC_KINDS)
+
+
+def unpack_hashes(packed: bytes | None) -> dict[str, str]:
+    if not packed:
+        return {}
+    found = {}
+    for number, kind in enumerate(DEMOGRAPHIC_KINDS):
+        part = packed[number * _HASH_BYTES : (number + 1) * _HASH_BYTES]
+        if part.strip(b"\0"):
+            found[kind] = part.hex()
+    return found
+
 
 class ReportIndex(GlobalSecondaryIndex[Any]):
     """Sparse: open sets, unmatched acknowledgments, quarantined files, notices.
@@ -166,6 +189,14 @@ class MemberItem(ReportedItem):
     categories = JSONAttribute(default=dict)  # 2750 reporting categories (premium, APTC...)
     findings = JSONAttribute(default=list)
     set_findings = JSONAttribute(default=list)  # data-quality kinds seen in its set (family ids)
+    # Keyed hashes (HMAC-SHA256 under the stack's secret, 8 bytes each, in DEMOGRAPHIC_KINDS
+    # order, zeros where absent) of name, birth date, gender and SSN. Never the values.
+    demographic_hashes = BinaryAttribute(null=True, legacy_encoding=False, attr_name="dh")
+
+    @property
+    def demographics(self) -> dict[str, str]:
+        return unpack_hashes(self.demographic_hashes)
+
     effectuated_by = UnicodeAttribute(null=True)  # the insurer's effectuation record
     effectuated_at = UnicodeAttribute(null=True)
     insurer_member_id = UnicodeAttribute(null=True)  # REF*23 the insurer assigned
@@ -289,6 +320,38 @@ class ResolutionItem(Item):
     closed = NumberAttribute(default=0)  # member transactions it closed when recorded
     refs = UnicodeSetAttribute(null=True)  # those transactions' member items ("pk|sk")
     expires = TTLAttribute(null=True)  # RetentionDays after it was recorded
+    kind = UnicodeAttribute(null=True)  # ClosedBy; None: an operator (acktrack resolve)
+
+
+class ReconciliationItem(ReportedItem):
+    """One insurer population held against ours (monthly reconciliation): counts and codes,
+    no value of any personal field. Its discrepancy rows sit beside it in chunks."""
+
+    our_id = UnicodeAttribute()
+    partner = UnicodeAttribute()
+    as_of = UnicodeAttribute()  # YYYYMMDD: the population's date (BGN03, or the extract's)
+    source = UnicodeAttribute()  # audit_834 | extract
+    received_at = UnicodeAttribute()
+    theirs = NumberAttribute(default=0)  # members in the insurer's file
+    ours = NumberAttribute(default=0)  # members we hold in force (or waiting) with it
+    matched = NumberAttribute(default=0)  # on both sides, every field M or D
+    discrepancies = NumberAttribute(default=0)  # rows (member x field)
+    missing_at_insurer = NumberAttribute(default=0)
+    insurer_only = NumberAttribute(default=0)
+    confirmed = NumberAttribute(default=0)  # waiting enrollments it confirmed
+    by_field = JSONAttribute(default=dict)  # field -> code -> members
+    chunks = NumberAttribute(default=0)
+    rcno_key = UnicodeAttribute(null=True)  # the RCNO-style file in the reports bucket
+    expires = TTLAttribute(null=True)
+    report = ReportIndex()
+
+
+class DiscrepancyChunkItem(Item):
+    """Up to CHUNK_ROWS discrepancy rows of one reconciliation (identifiers and non-personal
+    values only)."""
+
+    rows = JSONAttribute(default=list)
+    expires = TTLAttribute(null=True)
 
 
 class PartnerItem(Item):
@@ -327,6 +390,7 @@ class PartItem(Item):
 MODELS: tuple[type[Item], ...] = (
     Item, ReportedItem, InterchangeItem, GroupVersionItem, SetItem, MemberItem, AckItem, AckChunkItem, ObjectItem,
     CounterItem, PartnerItem, NoticeItem, EffectuationItem, QualityItem, JobItem, PartItem,
+    ReconciliationItem, DiscrepancyChunkItem,
 )  # fmt: skip
 
 

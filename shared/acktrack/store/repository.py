@@ -43,9 +43,10 @@ from acktrack.store.models import (
     PartnerItem,
     SetItem,
 )
+from acktrack.store.reconciliations import ReconciliationStore
 
 
-class Repository(FamilyStore, AckStore, JobStore):
+class Repository(FamilyStore, AckStore, JobStore, ReconciliationStore):
     """Tracking state in one DynamoDB table (see ``keys`` for the layout); each role's
     reads and writes live in its own module (families, acks, jobs, members)."""
 

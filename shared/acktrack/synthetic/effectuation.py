@@ -54,7 +54,9 @@ def write_effectuation(sent: bytes, out: BinaryIO, spec: EffectuationSpec) -> in
     )
     writer.set_segments = 0
     writer.segment("ST", "834", "0001", "005010X220A1")
-    writer.segment("BGN", "00", f"EFF{control}", day, clock, "", "", "", "4")
+    writer.segment(
+        "BGN", "00", f"EFF{control}", day, clock, "", "", "", "2"
+    )  # BGN08 2: a change; 4 or RX is a whole population
     writer.segment("N1", "P5", first.enrollment.sponsor_name, "FI", first.enrollment.sponsor_id)
     writer.segment("N1", "IN", first.enrollment.payer_name, "FI", first.enrollment.payer_id)
     written = 0

@@ -1,0 +1,64 @@
+"""Reconciliations: one summary item per insurer file, its discrepancy rows in chunks beside
+it (partition RECON#<our>#<partner>), and the report index partition RECON by arrival."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from acktrack.domain.reconciliation import ReconciliationSummary
+from acktrack.store import keys
+from acktrack.store.base import TableStore
+from acktrack.store.members import expiry
+from acktrack.store.models import DiscrepancyChunkItem, ReconciliationItem
+
+CHUNK_ROWS = 500  # discrepancy rows per item (well under 400 KB)
+
+
+class ReconciliationStore(TableStore):
+    def put_reconciliation(
+        self, summary: ReconciliationSummary, rows: list[dict[str, Any]], rcno_key: str | None
+    ) -> None:
+        """Write the rows, then the summary that names them (a redelivery writes the same)."""
+        pk = keys.reconciliation_pk(summary.our_id, summary.partner)
+        sk = keys.reconciliation_sk(summary.as_of, summary.digest)
+        expires = expiry(summary.received_at, self.retention_days)
+        chunks = [rows[i : i + CHUNK_ROWS] for i in range(0, len(rows), CHUNK_ROWS)]
+        with DiscrepancyChunkItem.batch_write() as batch:
+            for number, chunk in enumerate(chunks):
+                batch.save(DiscrepancyChunkItem(pk, f"{sk}#D#{number:06d}", rows=chunk,
+                                                expires=expires))  # fmt: skip
+        ReconciliationItem(
+            pk,
+            sk,
+            our_id=summary.our_id,
+            partner=summary.partner,
+            as_of=summary.as_of,
+            source=summary.source,
+            received_at=summary.received_at,
+            theirs=summary.theirs,
+            ours=summary.ours,
+            matched=summary.matched,
+            discrepancies=len(rows),
+            missing_at_insurer=summary.missing_at_insurer,
+            insurer_only=summary.insurer_only,
+            confirmed=summary.confirmed,
+            by_field=summary.by_field,
+            chunks=len(chunks),
+            rcno_key=rcno_key,
+            expires=expires,
+            rk=keys.RECONCILIATIONS,
+            rs=f"{summary.received_at}#{pk}#{sk}",
+        ).save()
+
+    def reconciliations(self, since: str) -> Iterator[ReconciliationItem]:
+        """Reconciliations that arrived at or after ``since`` (the report's window)."""
+        yield from ReconciliationItem.report.query(
+            keys.RECONCILIATIONS, ReconciliationItem.rs >= since
+        )
+
+    def discrepancy_rows(self, item: ReconciliationItem) -> Iterator[dict[str, Any]]:
+        for chunk in DiscrepancyChunkItem.query(
+            item.pk, DiscrepancyChunkItem.sk.startswith(f"{item.sk}#D#")
+        ):
+            yield from chunk.rows or []

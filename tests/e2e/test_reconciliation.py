@@ -1,0 +1,204 @@
+"""Monthly reconciliation through the local stack (the template's functions on moto): an
+insurer's audit 834 held against what we believe is in force, field by field; the same
+population as a CSV or pipe extract gives the same result; a malformed extract changes
+nothing; no name, birth date or SSN is written anywhere."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from acktrack.local.stack import EmbeddedStack
+from acktrack.report.insights import stats
+from acktrack.synthetic.acknowledgments import respond
+from acktrack.synthetic.enrollment import EnrollmentSpec, write_834
+from acktrack.synthetic.population import (
+    HeldMember,
+    PopulationSpec,
+    held_members,
+    write_audit_834,
+    write_extract,
+)
+from tests.reliability.support import AS_OF, PLAN, SENT, US, File, deliver, fresh_stack
+
+pytestmark = pytest.mark.e2e
+AUDIT_DAY = datetime(2024, 1, 19, 6, 0)  # BGN03: the population's date
+
+
+@dataclass
+class Day:
+    stack: EmbeddedStack
+    confirmed: bytes  # five additions, accepted by a 999
+    overdue: bytes  # one addition, never answered
+    held: list[HeldMember]
+
+
+def _834(members: int, seed: int, control: int, first_id: int, sent_at: datetime) -> bytes:
+    buffer = io.BytesIO()
+    write_834(EnrollmentSpec(seed=seed, members=members, dependents=0.0, interchange_control=control,
+                             first_group_control=control, subscriber_id_start=first_id,
+                             sent_at=sent_at), buffer)  # fmt: skip
+    return buffer.getvalue()
+
+
+def _files() -> tuple[bytes, bytes, list[HeldMember]]:
+    """Five confirmed additions and one overdue addition, then the insurer's population: it
+    holds member 1 as sent, member 2 with another plan, 3 with another benefit begin, 4 with
+    another last name, not member 5, member 6 (the overdue one) as sent, and one person we
+    never sent."""
+    confirmed = _834(5, seed=171, control=1701, first_id=170000001, sent_at=SENT)
+    overdue = _834(1, seed=172, control=1702, first_id=170000101, sent_at=SENT + timedelta(hours=2))
+    spec = PopulationSpec(as_of=AUDIT_DAY, change_plan={2}, shift_begin={3}, rename={4}, skip={5},
+                          insurer_only=1)  # fmt: skip
+    return confirmed, overdue, held_members([confirmed, overdue], spec)
+
+
+@contextmanager
+def _stack_with_the_day(confirmed: bytes, overdue: bytes) -> Iterator[EmbeddedStack]:
+    reply = respond(confirmed, insurer_control=9701, sent_at=SENT + timedelta(hours=4),
+                    with_ta1=False)  # fmt: skip
+    with fresh_stack() as stack:
+        for file in (File("outbound", "a.834", confirmed), File("outbound", "b.834", overdue),
+                     File("inbound", f"{PLAN}/a.999", reply)):  # fmt: skip
+            assert all(result.ok for result in deliver(stack, file))
+        yield stack
+
+
+@pytest.fixture
+def day() -> Iterator[Day]:
+    confirmed, overdue, held = _files()
+    with _stack_with_the_day(confirmed, overdue) as stack:
+        yield Day(stack, confirmed, overdue, held)
+
+
+def _audit(held: list[HeldMember]) -> bytes:
+    buffer = io.BytesIO()
+    write_audit_834(held, buffer, PopulationSpec(as_of=AUDIT_DAY), insurer=PLAN, us=US)
+    return buffer.getvalue()
+
+
+def _extract(held: list[HeldMember], delimiter: str) -> bytes:
+    text = io.StringIO()
+    write_extract(held, text, delimiter)
+    return text.getvalue().encode()
+
+
+def _report(stack: EmbeddedStack) -> dict[str, Any]:
+    run = stack.run_schedule(AS_OF)
+    assert run.ok, run.error
+    archive = run.result["archive"]
+    body = stack.client("s3").get_object(Bucket=archive["bucket"], Key=archive["json"])["Body"]
+    return dict(json.loads(body.read()))
+
+
+def _codes(report: dict[str, Any]) -> dict[tuple[str, str], tuple[str, str]]:
+    """(member id, field) -> (code, side) of every discrepancy row."""
+    return {(row["member_id"], row["field"]): (row["code"], row["side"])
+            for row in report["reconciliation"]["discrepancies"]}  # fmt: skip
+
+
+def test_the_audit_834_codes_each_member_on_the_right_field_and_confirms_the_overdue(
+    day: Day,
+) -> None:
+    (result,) = deliver(day.stack, File("inbound", f"{PLAN}/population.834", _audit(day.held)))
+    assert result.ok, result.error
+    report = _report(day.stack)
+    ids = {m.number: m.member_id for m in day.held}
+    sent = {n: m for n, m in enumerate(_sent_ids(day), start=1)}
+    codes = _codes(report)
+    assert codes == {
+        (ids[2], "plan"): ("I", "both"),
+        (ids[3], "benefit_begin"): ("I", "both"),
+        (ids[4], "name"): ("I", "both"),
+        (sent[5], "member"): ("U", "missing_at_insurer"),
+        ("X0000000", "member"): ("U", "insurer_only"),
+    }
+    (summary,) = report["reconciliation"]["files"]
+    assert (summary["partner"], summary["as_of"], summary["theirs"], summary["ours"]) == (
+        PLAN, "20240119", 6, 6,
+    )  # fmt: skip
+    assert (summary["matched"], summary["discrepancies"], summary["confirmed"]) == (2, 5, 1)
+    # The overdue addition is confirmed by the insurer's population and leaves the list.
+    assert report["summary"]["confirmed_by_reconciliation"] == 1
+    assert sent[6] not in {row["member_id"] for row in report["unconfirmed"]}
+    name_row = next(r for r in report["reconciliation"]["discrepancies"] if r["field"] == "name")
+    assert name_row["ours"] is None and name_row["theirs"] is None  # never a personal value
+    plan_row = next(r for r in report["reconciliation"]["discrepancies"] if r["field"] == "plan")
+    assert plan_row["theirs"] == plan_row["ours"][:-2] + "99"  # plans are shown
+    email = day.stack.sent_emails()[-1].decode("utf-8", "replace")
+    assert "Monthly reconciliation (1 insurer population)" in email
+    (insurer,) = stats(day.stack.repository(), datetime(2024, 1, 1, tzinfo=UTC))["insurers"]
+    assert insurer["reconciliation"]["match_rate"] == round(2 / 7, 4)  # 6 theirs + 1 only ours
+    assert _nothing_personal(day)
+
+
+def _sent_ids(day: Day) -> list[str]:
+    from acktrack.x12 import MemberTransaction, read_x12
+
+    return [r.member_supplemental_id or "" for data in (day.confirmed, day.overdue)
+            for r in read_x12(io.BytesIO(data)) if isinstance(r, MemberTransaction)]  # fmt: skip
+
+
+def _nothing_personal(day: Day) -> bool:
+    """No last name, first name, birth date or SSN of anyone in any stored item, any object
+    acktrack wrote (reports, reconciliation files), or any log line."""
+    values = {v for m in day.held for v in (m.last_name, m.first_name, m.birth_date, m.ssn)
+              if len(v) >= 4}  # fmt: skip
+    dynamodb, s3 = day.stack.client("dynamodb"), day.stack.client("s3")
+    texts = [json.dumps(item, default=repr) for page in dynamodb.get_paginator("scan").paginate(
+        TableName=day.stack.table) for item in page["Items"]]  # fmt: skip
+    bucket = day.stack.bucket("Reports")
+    for entry in s3.list_objects_v2(Bucket=bucket).get("Contents", []):
+        texts.append(
+            s3.get_object(Bucket=bucket, Key=entry["Key"])["Body"].read().decode("utf-8", "replace")
+        )
+    found = sorted(v for v in values for text in texts if v in text)
+    assert found == [], found
+    return True
+
+
+def _reconciled(confirmed: bytes, overdue: bytes, held: list[HeldMember],
+                population: File) -> dict[str, Any]:  # fmt: skip
+    """The reconciliation section after the day's files, then ``population``."""
+    with _stack_with_the_day(confirmed, overdue) as stack:
+        assert all(r.ok for r in deliver(stack, population))
+        section = _report(stack)["reconciliation"]
+        assert _nothing_personal(Day(stack, confirmed, overdue, held))
+    files = [
+        {k: v for k, v in f.items() if k not in ("source", "rcno_key")} for f in section["files"]
+    ]
+    return {"files": files, "rows": sorted(section["discrepancies"], key=json.dumps)}
+
+
+def test_the_extract_gives_the_same_result_as_the_audit_834() -> None:
+    confirmed, overdue, held = _files()
+    audit = _reconciled(confirmed, overdue, held,
+                        File("inbound", f"{PLAN}/population.834", _audit(held)))  # fmt: skip
+    assert len(audit["files"]) == 1 and len(audit["rows"]) == 5
+    for delimiter, name in ((",", "population-2024-01-19.csv"), ("|", "population_20240119.txt")):
+        extract = File("inbound", f"{PLAN}/{name}", _extract(held, delimiter))
+        assert _reconciled(confirmed, overdue, held, extract) == audit, delimiter
+
+
+def test_a_malformed_extract_is_quarantined_with_line_numbers_and_changes_nothing(day: Day) -> None:
+    good = _extract(day.held, ",").decode().splitlines()
+    broken = [good[0], good[1], good[2].replace("2024", "2O24"), "only,three,fields", *good[4:]]
+    (result,) = deliver(
+        day.stack, File("inbound", f"{PLAN}/extract.csv", "\n".join(broken).encode())
+    )
+    assert result.ok
+    entry = result.result["objects"][0]
+    assert entry["outcome"] == "quarantined"
+    assert "line 3: benefit_begin is not a date" in entry["reason"]
+    assert "line 4: 3 fields where the header names 16" in entry["reason"]
+    assert "2O24" not in entry["reason"]  # the value is never repeated
+    report = _report(day.stack)
+    assert report["reconciliation"]["files"] == []
+    assert report["summary"]["confirmed_by_reconciliation"] == 0

@@ -1,0 +1,95 @@
+"""Monthly reconciliation's rules on an in-memory store (no moto): what is ours, the codes,
+the confirmations of waiting enrollments, redelivery, and the report that follows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from acktrack.domain.ports import PipelineConfig
+from acktrack.domain.reconciliation import PopulationMember
+from acktrack.ingest.reconciliation import Population, reconcile_population
+from acktrack.report.collect import collect_report
+from tests.functional.report_memory import ReportMemory
+
+AS_OF = datetime(2024, 1, 20, 7, 0, tzinfo=UTC)
+PLAN = "HEALTHPLAN01"
+
+
+class Shelf:
+    """The reports bucket: files by key."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, str] = {}
+
+    def put_lines(self, key: str, lines: Iterable[str], content_type: str) -> str:
+        self.files[key] = "".join(lines)
+        return key
+
+
+def theirs(
+    subscriber: str, member: str, plan: str = "P1", begin: str = "20240201"
+) -> PopulationMember:
+    return PopulationMember(subscriber_id=subscriber, member_id=member, subscriber_indicator="Y",
+                            relationship="18", plan=plan, benefit_begin=begin)  # fmt: skip
+
+
+def day() -> ReportMemory:
+    store = ReportMemory()
+    accepted = {"status": "accepted", "status_at": "2024-01-15T14:00:00Z"}
+    store.send(1, [("S1", "E1"), ("S2", "E2"), ("S3", "E3")], **accepted)  # type: ignore[arg-type]
+    store.send(2, [("S4", "E4")])  # no 999: overdue by the 20th
+    store.send(3, [("S5", "E5")], status="rejected", status_at="2024-01-15T14:00:00Z")
+    return store
+
+
+def reconcile(store: ReportMemory, shelf: Shelf, members: list[PopulationMember]) -> object:
+    population = Population("US", PLAN, "20240119", "extract", members)
+    return reconcile_population(population, "d1", AS_OF, store, shelf, PipelineConfig())
+
+
+def test_each_member_gets_its_code_and_a_waiting_enrollment_held_by_the_insurer_is_confirmed() -> (
+    None
+):
+    store, shelf = day(), Shelf()
+    reconcile(store, shelf, [theirs("S1", "E1"), theirs("S2", "E2", plan="P2"),
+                             theirs("S4", "E4"), theirs("S9", "E9")])  # fmt: skip
+    ((summary, rows, key),) = store.reconciled
+    assert [(r["member_id"], r["field"], r["code"], r["side"]) for r in rows] == [
+        ("E2", "plan", "I", "both"),
+        ("E3", "member", "U", "missing_at_insurer"),  # confirmed, in force, not held
+        ("E9", "member", "U", "insurer_only"),
+    ]
+    # S5 was rejected, never confirmed: not ours, and not held by the insurer either.
+    assert (summary.theirs, summary.ours, summary.matched, summary.confirmed) == (4, 4, 2, 1)
+    assert summary.by_field["plan"] == {"M": 2, "I": 1, "U": 2}
+    (resolution,) = [r.resolution for r in store.resolutions]
+    assert resolution.kind == "reconciliation" and resolution.member_id == "E4"
+    assert key in shelf.files and shelf.files[key].splitlines()[1].startswith("S1|E1|both|M|M|")
+    report = collect_report(store, AS_OF, 48.0, 7, 0)
+    assert report.summary["confirmed_by_reconciliation"] == 1
+    assert "S4" not in {row["subscriber_id"] for row in report.unconfirmed}
+
+
+def test_a_waiting_enrollment_the_insurer_holds_otherwise_stays_open_and_shows_what_differs() -> (
+    None
+):
+    store, shelf = day(), Shelf()
+    reconcile(store, shelf, [theirs("S4", "E4", begin="20240301")])
+    ((summary, rows, _),) = store.reconciled
+    assert ("E4", "benefit_begin", "I") in {(r["member_id"], r["field"], r["code"]) for r in rows}
+    assert summary.confirmed == 0 and store.resolutions == []
+    report = collect_report(store, AS_OF, 48.0, 7, 0)
+    assert "S4" in {row["subscriber_id"] for row in report.unconfirmed}
+
+
+def test_the_same_population_twice_records_the_same_result_once() -> None:
+    store, shelf = day(), Shelf()
+    members = [theirs("S1", "E1"), theirs("S4", "E4")]
+    reconcile(store, shelf, members)
+    first = [(s.matched, s.confirmed, rows) for s, rows, _ in store.reconciled]
+    reconcile(store, shelf, members)
+    again = [(s.matched, len(rows)) for s, rows, _ in store.reconciled]
+    assert len(store.resolutions) == 1 and len(store.reconciled) == 1
+    # The second time the enrollment is confirmed already: it is ours, and still matches.
+    assert again == [(first[0][0], len(first[0][2]))]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 
 from acktrack.local.stack import EmbeddedStack
-from acktrack.report.insights import stats
+from acktrack.report.insights import stats, timeline
 from acktrack.synthetic.acknowledgments import respond
 from acktrack.synthetic.enrollment import EnrollmentSpec, write_834
 from acktrack.synthetic.population import (
@@ -105,8 +106,9 @@ def _codes(report: dict[str, Any]) -> dict[tuple[str, str], tuple[str, str]]:
 
 
 def test_the_audit_834_codes_each_member_on_the_right_field_and_confirms_the_overdue(
-    day: Day,
+    day: Day, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)  # the most the functions can log
     (result,) = deliver(day.stack, File("inbound", f"{PLAN}/population.834", _audit(day.held)))
     assert result.ok, result.error
     report = _report(day.stack)
@@ -136,7 +138,10 @@ def test_the_audit_834_codes_each_member_on_the_right_field_and_confirms_the_ove
     assert "Monthly reconciliation (1 insurer population)" in email
     (insurer,) = stats(day.stack.repository(), datetime(2024, 1, 1, tzinfo=UTC))["insurers"]
     assert insurer["reconciliation"]["match_rate"] == round(2 / 7, 4)  # 6 theirs + 1 only ours
-    assert _nothing_personal(day)
+    events = timeline(day.stack.repository(), "170000101", as_of=AS_OF)
+    (confirmed,) = [e for e in events if e["event"] == "confirmed by reconciliation"]
+    assert "closed as confirmed_by_reconciliation" in confirmed["text"]
+    assert _nothing_personal(day, caplog.text)
 
 
 def _sent_ids(day: Day) -> list[str]:
@@ -146,9 +151,9 @@ def _sent_ids(day: Day) -> list[str]:
             for r in read_x12(io.BytesIO(data)) if isinstance(r, MemberTransaction)]  # fmt: skip
 
 
-def _nothing_personal(day: Day) -> bool:
+def _nothing_personal(day: Day, logged: str = "") -> bool:
     """No last name, first name, birth date or SSN of anyone in any stored item, any object
-    acktrack wrote (reports, reconciliation files), or any log line."""
+    acktrack wrote (reports, reconciliation files), or what was logged."""
     values = {v for m in day.held for v in (m.last_name, m.first_name, m.birth_date, m.ssn)
               if len(v) >= 4}  # fmt: skip
     dynamodb, s3 = day.stack.client("dynamodb"), day.stack.client("s3")
@@ -159,6 +164,7 @@ def _nothing_personal(day: Day) -> bool:
         texts.append(
             s3.get_object(Bucket=bucket, Key=entry["Key"])["Body"].read().decode("utf-8", "replace")
         )
+    texts.append(logged)
     found = sorted(v for v in values for text in texts if v in text)
     assert found == [], found
     return True

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from acktrack.correlate.enrollments import SetStatuses, family_ledger
 from acktrack.correlate.responses import describe_ack, describe_error
 from acktrack.domain.family import KINDS
-from acktrack.domain.ledger import Attempt, AttemptState, Enrollment
+from acktrack.domain.ledger import Attempt, AttemptState, ClosedBy, Enrollment
 from acktrack.domain.status import Status
 from acktrack.report.people import first_attempts, hours_between, median, percentile
 from acktrack.report.reconciliation import match_rate
@@ -263,10 +263,13 @@ def timeline(
                 if resolution.member_id
                 else "every open enrollment"
             )
+            reconciled = resolution.kind == ClosedBy.RECONCILIATION
+            state = "confirmed_by_reconciliation" if reconciled else "resolved_by_operator"
             events.append({
-                "at": resolution.at, "insurer": known.partner, "event": "resolved",
-                "text": f"{whom} resolved by {resolution.by}: {resolution.reason} "
-                f"({closed} open attempt{'s' if closed != 1 else ''} closed as resolved_by_operator)",
+                "at": resolution.at, "insurer": known.partner,
+                "event": "confirmed by reconciliation" if reconciled else "resolved",
+                "text": f"{whom} {'confirmed' if reconciled else 'resolved'} by {resolution.by}: "
+                f"{resolution.reason} ({closed} open attempt{'s' if closed != 1 else ''} closed as {state})",
             })  # fmt: skip
         for record in records:
             lines = ", ".join(
@@ -298,7 +301,7 @@ def timeline(
                 }
             )
     order = {"sent": 0, "finding": 1, "acknowledgment": 2, "insurer record": 3, "effectuated": 4,
-             "closed": 5, "resolved": 6}  # fmt: skip
+             "closed": 5, "resolved": 6, "confirmed by reconciliation": 6}  # fmt: skip
     return sorted(events, key=lambda e: (e["at"], order.get(e["event"], 9)))
 
 

@@ -169,7 +169,7 @@ def handle_s3_event(event: dict[str, Any], direction: str, logger: Logger | logg
                 )
             else:
                 outcome = ingest_inbound(
-                    ref, object_source(), repository(), pipeline_config(), archive()
+                    ref, object_source(), repository(), pipeline_config(), archive(), part_queue()
                 )
         except Exception as error:
             # A bug or an AWS failure (not bad input): log without data, retry the event later.
@@ -215,6 +215,7 @@ def handle_part_event(
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
     from acktrack.ingest.parts import BadPartOrder, PartOrder, ingest_part
+    from acktrack.ingest.population_parts import ingest_population_part
 
     def one(record: SQSRecord) -> None:
         try:
@@ -228,7 +229,12 @@ def handle_part_event(
         where = {"object": order.ref.key_hash, "job": order.job, "part": order.index + 1,
                  "parts": order.parts}  # fmt: skip
         try:
-            outcome = ingest_part(order, object_source(), repository(), pipeline_config())
+            if order.population is not None:  # an insurer's population, not an outbound file
+                outcome = ingest_population_part(
+                    order, object_source(), repository(), pipeline_config(), archive()
+                )
+            else:
+                outcome = ingest_part(order, object_source(), repository(), pipeline_config())
         except Exception as error:
             logger.exception("part failed", extra={**where, "error": type(error).__name__})
             raise
@@ -236,7 +242,12 @@ def handle_part_event(
             logger.info("part processed", extra={**where, **outcome.to_log()})
         else:  # the last part finished the file
             logger.info(
-                "file processed", extra={**where, "direction": "outbound", **outcome.to_log()}
+                "file processed",
+                extra={
+                    **where,
+                    "direction": "inbound" if order.population else "outbound",
+                    **outcome.to_log(),
+                },  # fmt: skip
             )
             _metrics(metrics, outcome)
 

@@ -62,10 +62,12 @@ def _files() -> tuple[bytes, bytes, list[HeldMember]]:
 
 
 @contextmanager
-def _stack_with_the_day(confirmed: bytes, overdue: bytes) -> Iterator[EmbeddedStack]:
+def _stack_with_the_day(
+    confirmed: bytes, overdue: bytes, parameters: dict[str, Any] | None = None
+) -> Iterator[EmbeddedStack]:
     reply = respond(confirmed, insurer_control=9701, sent_at=SENT + timedelta(hours=4),
                     with_ta1=False)  # fmt: skip
-    with fresh_stack() as stack:
+    with fresh_stack(parameters) as stack:
         for file in (File("outbound", "a.834", confirmed), File("outbound", "b.834", overdue),
                      File("inbound", f"{PLAN}/a.999", reply)):  # fmt: skip
             assert all(result.ok for result in deliver(stack, file))
@@ -208,3 +210,37 @@ def test_a_malformed_extract_is_quarantined_with_line_numbers_and_changes_nothin
     report = _report(day.stack)
     assert report["reconciliation"]["files"] == []
     assert report["summary"]["confirmed_by_reconciliation"] == 0
+
+
+def test_a_large_population_is_held_in_parts_with_the_same_result() -> None:
+    """Over PartBytes the audit 834 is cut on subscribers and held part by part through the
+    parts queue (here 2 KB parts: a scaled-down budget); the result is the one-go result."""
+    confirmed = _834(40, seed=181, control=1801, first_id=180000001, sent_at=SENT)
+    overdue = _834(3, seed=182, control=1802, first_id=180000101, sent_at=SENT + timedelta(hours=2))
+    spec = PopulationSpec(as_of=AUDIT_DAY, change_plan={2, 17}, shift_begin={9}, rename={23},
+                          skip={5, 31}, insurer_only=2)  # fmt: skip
+    held = held_members([confirmed, overdue], spec)
+    audit = _audit(held)
+    results = {}
+    for part_bytes in (0, 2048):
+        with _stack_with_the_day(confirmed, overdue, {"PartBytes": part_bytes}) as stack:
+            invocations = deliver(stack, File("inbound", f"{PLAN}/population.834", audit))
+            assert all(i.ok for i in invocations)
+            results[part_bytes] = (len(invocations), _report(stack))
+            assert _nothing_personal(Day(stack, confirmed, overdue, held))
+    (one_go, whole), (parts, cut) = results[0], results[2048]
+    assert one_go == 1 and parts >= 4  # the event, then one invocation per part
+    assert len(audit) > 3 * 2048
+
+    def plain(report: dict[str, Any]) -> Any:
+        section = report["reconciliation"]
+        files = [{k: v for k, v in f.items() if k != "rcno_key"} for f in section["files"]]
+        return files, sorted(section["discrepancies"], key=json.dumps), report["summary"]
+
+    assert plain(cut) == plain(whole)
+    (summary,) = whole["reconciliation"]["files"]
+    assert (summary["missing_at_insurer"], summary["insurer_only"], summary["confirmed"]) == (
+        2,
+        2,
+        3,
+    )

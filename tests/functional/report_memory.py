@@ -160,6 +160,9 @@ class ReportMemory:
         self.reconciled = [r for r in self.reconciled if r[0].digest != summary.digest]
         self.reconciled.append((summary, rows, rcno_key))
 
+    def put_discrepancies(self, summary: Any, part: str, rows: list[dict[str, Any]]) -> int:
+        raise AssertionError("a population held in one invocation writes its rows at the end")
+
     # -- the reads ----------------------------------------------------------------------
 
     def open_sets(self) -> Iterator[Set]:

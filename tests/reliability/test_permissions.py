@@ -236,6 +236,8 @@ NOT_CALLED_HERE = {
     "queue with the function's role",
     ("ReportFunction", "sqs:SendMessage"): "Lambda sends a failed run to the failure queue with "
     "the function's role",
+    ("IngestPartFunction", "s3:PutObject"): "a part of an insurer's population archives its "
+    "codes file (tests/e2e/test_reconciliation.py)",
 }
 USED_BY_AWS = {
     "kms:Decrypt": "S3, SQS and DynamoDB decrypt with the stack's key on the function's behalf",

@@ -82,6 +82,7 @@ class PopulationStore(FamilyReader, Protocol):
                        closed: int) -> bool: ...  # fmt: skip
     def put_reconciliation(self, summary: Any, rows: list[dict[str, Any]],
                            rcno_key: str | None) -> None: ...  # fmt: skip
+    def put_discrepancies(self, summary: Any, part: str, rows: list[dict[str, Any]]) -> int: ...
 
 
 class ReportSource(FamilyReader, Protocol):

@@ -206,6 +206,8 @@ class ReconciliationSummary:
     insurer_only: int = 0
     confirmed: int = 0  # waiting enrollments the insurer's population confirmed
     by_field: dict[str, dict[str, int]] = field(default_factory=dict)
+    discrepancies: int = 0  # rows written already (by the parts of a large file)
+    chunks: int = 0  # their chunk items
 
 
 def discrepancy_rows(

@@ -23,6 +23,7 @@ from acktrack.domain.ports import (
     Archive,
     ObjectSource,
     Outcome,
+    PartQueue,
     PipelineConfig,
     insurer_folder,
     sender_problem,
@@ -30,7 +31,9 @@ from acktrack.domain.ports import (
 from acktrack.domain.status import AckState, FileOutcome
 from acktrack.domain.tracked import ObjectRef, iso, to_utc
 from acktrack.ingest.effectuation import ingest_effectuation
+from acktrack.ingest.population_parts import fan_out_population
 from acktrack.ingest.reconciliation import (
+    PopulationMeta,
     audit_population,
     extract_population,
     looks_like_extract,
@@ -59,6 +62,7 @@ def ingest_inbound(
     store: Repository,
     config: PipelineConfig,
     archive: Archive | None = None,
+    parts: PartQueue | None = None,
 ) -> Outcome:
     """Store and apply every acknowledgment in one inbound object; an insurer's population
     (an audit 834, or a reconciliation extract) goes to monthly reconciliation."""
@@ -71,11 +75,13 @@ def ingest_inbound(
     kinds: Counter[str] = Counter()
     enrollments: list[TransactionEnd] = []
     senders: set[str] = set()
+    envelopes: list[InterchangeHeader] = []
     try:
         with source.open(ref) as stream:
             for record in read_x12(stream, members=False):
                 if isinstance(record, InterchangeHeader):
                     senders.add(record.sender_id)
+                    envelopes.append(record)
                 elif isinstance(record, GroupAcknowledgment):
                     group_acks.append(record)
                 elif isinstance(record, InterchangeAcknowledgment):
@@ -117,12 +123,7 @@ def ingest_inbound(
             return quarantine(ref, source, store,
                               "an audit 834 (BGN08 4 or RX: the insurer's whole population) must "
                               "come alone, without acknowledgments or other 834s")  # fmt: skip
-        with source.open(ref) as stream:
-            population = audit_population(read_x12(stream), config.hash_key, ref.received_at)
-        outcome = reconcile_population(population, _digest(ref), ref.received_at, store,
-                                       archive, config)  # fmt: skip
-        store.record_object(ref, outcome)
-        return outcome
+        return _audit(ref, source, store, config, archive, parts, envelopes[0], audits[0])
     kind = (
         FileOutcome.ACKNOWLEDGMENTS if group_acks or interchange_acks else FileOutcome.EFFECTUATION
     )
@@ -155,6 +156,28 @@ def ingest_inbound(
 def _digest(ref: ObjectRef) -> str:
     """One reconciliation per stored version of a file: a redelivery records the same."""
     return short_hash(ref.bucket, ref.key, ref.version_id or "", size=16)
+
+
+def _audit(
+    ref: ObjectRef, source: ObjectSource, store: Repository, config: PipelineConfig,
+    archive: Archive | None, parts: PartQueue | None, envelope: InterchangeHeader,
+    first: TransactionEnd,
+) -> Outcome:  # fmt: skip
+    """An insurer's whole population: held in one go, or cut in parts when it is large."""
+    as_of = (first.enrollment.created_date if first.enrollment else "") or ref.received_at.strftime(
+        "%Y%m%d"
+    )
+    meta = PopulationMeta(clip(envelope.receiver_id), clip(envelope.sender_id), as_of, "audit_834")
+    if parts is not None and config.part_bytes and (ref.size or 0) > config.part_bytes:
+        cut = fan_out_population(ref, source, store, config, meta, _digest(ref), parts)
+        if cut is not None:
+            return cut  # the part counted last records the object's outcome
+    with source.open(ref) as stream:
+        population = audit_population(read_x12(stream), config.hash_key, ref.received_at)
+    outcome = reconcile_population(population, _digest(ref), ref.received_at, store, archive,
+                                   config)  # fmt: skip
+    store.record_object(ref, outcome)
+    return outcome
 
 
 def _extract(

@@ -74,6 +74,8 @@ class PartOrder:
     # {sequence, our_id, partner, control, digest, completed} of each interchange to ingest
     interchanges: list[dict[str, Any]]
     notices: list[str] = field(default_factory=list)  # what pass 1 noticed, for the outcome
+    # An insurer's population (an audit 834) instead of an outbound file: whose, as of when.
+    population: dict[str, str] | None = None
 
     @property
     def ref(self) -> ObjectRef:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import BinaryIO
 
@@ -29,6 +29,7 @@ from acktrack.domain.ports import (
     insurer_folder,
 )
 from acktrack.domain.reconciliation import (
+    Comparison,
     PopulationMember,
     ReconciliationSummary,
     compare,
@@ -42,6 +43,24 @@ from acktrack.x12 import MemberTransaction
 
 
 @dataclass(frozen=True, slots=True)
+class PopulationMeta:
+    """Whose population, as of when, from what kind of file."""
+
+    our_id: str
+    partner: str
+    as_of: str  # YYYYMMDD
+    source: str  # audit_834 | extract
+
+    def summary(self, digest: str, received_at: datetime, *, theirs: int, ours: int,
+                confirmed: int) -> ReconciliationSummary:  # fmt: skip
+        return ReconciliationSummary(
+            our_id=self.our_id, partner=self.partner, as_of=self.as_of, digest=digest,
+            source=self.source, received_at=iso(received_at), theirs=theirs, ours=ours,
+            confirmed=confirmed,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
 class Population:
     """An insurer's population file, read: whose, as of when, and its members."""
 
@@ -51,12 +70,121 @@ class Population:
     source: str  # audit_834 | extract
     members: list[PopulationMember]
 
+    @property
+    def meta(self) -> PopulationMeta:
+        return PopulationMeta(self.our_id, self.partner, self.as_of, self.source)
+
 
 def same_coverage(ours: PopulationMember, theirs: PopulationMember) -> bool:
     """Plan and benefit dates agree: enough for the insurer's record to confirm ours."""
     return (ours.plan, ours.benefit_begin, ours.benefit_end or "") == (
         theirs.plan, theirs.benefit_begin, theirs.benefit_end or "",
     )  # fmt: skip
+
+
+@dataclass(slots=True)
+class Found:
+    """What one pass over families found: each member's comparison, and counts."""
+
+    comparisons: list[Comparison] = field(default_factory=list)
+    ours: int = 0
+    confirmed: int = 0
+    seen: set[str] = field(default_factory=set)  # the families the insurer's file names
+
+
+def by_family(members: Iterable[PopulationMember]) -> dict[str, list[PopulationMember]]:
+    families: dict[str, list[PopulationMember]] = {}
+    for member in members:
+        families.setdefault(member.subscriber_id, []).append(member)
+    return families
+
+
+def held_families(
+    theirs: dict[str, list[PopulationMember]],
+    meta: PopulationMeta,
+    digest: str,
+    received_at: datetime,
+    store: PopulationStore,
+    statuses: SetStatuses,
+    config: PipelineConfig,
+) -> Found:
+    """The insurer's families, each held against ours (one family query each); a waiting
+    enrollment the insurer holds with the same plan and dates is confirmed."""
+    found = Found(seen=set(theirs))
+    for subscriber_id in sorted(theirs):
+        held = {member.key: member for member in theirs[subscriber_id]}
+        ours = _ours(meta, subscriber_id, received_at, store, statuses, config, held)
+        for waiting in ours:
+            match = held.get(waiting.member.key)
+            if not waiting.confirmed and match is not None and same_coverage(waiting.member, match):
+                _confirm(waiting, meta, digest, received_at, store)
+                found.confirmed += 1
+        found.ours += len(ours)
+        found.comparisons += compare([o.member for o in ours], held.values())
+    return found
+
+
+def missing_families(
+    meta: PopulationMeta,
+    seen: set[str],
+    received_at: datetime,
+    store: PopulationStore,
+    statuses: SetStatuses,
+    config: PipelineConfig,
+) -> Found:
+    """Ours in force in the families the insurer's file does not name: missing at the
+    insurer. Found through the insurer's sets (O(members sent to it), never a scan)."""
+    families: set[str] = set()
+    for item in store.sets_since(meta.our_id, meta.partner, "0"):  # every set ("0" sorts first)
+        statuses.remember(item)
+        families.update(m.subscriber_id for m in store.members_of_set(item) if m.subscriber_id)
+    found = Found()
+    for subscriber_id in sorted(families - seen):
+        ours = _ours(meta, subscriber_id, received_at, store, statuses, config, {})
+        found.ours += len(ours)
+        found.comparisons += compare([o.member for o in ours], [])
+    return found
+
+
+def _ours(
+    meta: PopulationMeta,
+    subscriber_id: str,
+    received_at: datetime,
+    store: PopulationStore,
+    statuses: SetStatuses,
+    config: PipelineConfig,
+    held: dict[tuple[str, str], PopulationMember],
+) -> list[OurMember]:
+    """One family's enrollments in force; a waiting one only when the insurer holds it."""
+    partition = store.family(meta.our_id, meta.partner, subscriber_id)
+    if not partition.members:
+        return []
+    ledger = family_ledger(store, statuses, meta.our_id, meta.partner, subscriber_id,
+                           received_at, config.ack_sla_hours, partition=partition)  # fmt: skip
+    items = {(m.pk, m.sk): m for m in partition.members}
+    return [o for o in ours_in_force(ledger, items, meta.as_of)
+            if o.confirmed or o.member.key in held]  # fmt: skip
+
+
+def _confirm(waiting: OurMember, meta: PopulationMeta, digest: str, received_at: datetime,
+             store: PopulationStore) -> None:  # fmt: skip
+    member = waiting.member
+    resolution = Resolution(
+        resolution_id=f"RCN-{digest}-{short_hash(*member.key, size=8)}",
+        at=iso(received_at),
+        by=f"reconciliation with {meta.partner} as of {meta.as_of}",
+        reason="the insurer's population holds it with the same plan and benefit dates",
+        member_id=member.member_id,
+        refs=waiting.open_refs,
+        kind=ClosedBy.RECONCILIATION,
+    )
+    store.add_resolution(meta.our_id, meta.partner, member.subscriber_id, resolution,
+                         len(waiting.open_refs))  # fmt: skip
+
+
+def rcno_key(meta: PopulationMeta, digest: str, part: str = "") -> str:
+    """Where a population's codes file is archived (a large file: one per part)."""
+    return f"reports/reconciliation/{meta.partner}/{meta.as_of}/{digest}.rcno{part}.txt"
 
 
 def reconcile_population(
@@ -69,70 +197,38 @@ def reconcile_population(
 ) -> Outcome:
     """Hold ``population`` against ours and record the result (the same file twice records
     the same result: its summary, rows and confirmations are keyed by ``digest``)."""
-    our, partner = population.our_id, population.partner
-    theirs = {member.key: member for member in population.members}
+    meta = population.meta
     statuses = SetStatuses(store)
-    families: set[str] = set()
-    for item in store.sets_since(our, partner, "0"):  # every set (sent times sort after "0")
-        statuses.remember(item)
-        families.update(m.subscriber_id for m in store.members_of_set(item) if m.subscriber_id)
-    ours: list[PopulationMember] = []
-    confirmations: list[tuple[OurMember, PopulationMember]] = []
-    for subscriber_id in sorted(families):
-        partition = store.family(our, partner, subscriber_id)
-        ledger = family_ledger(store, statuses, our, partner, subscriber_id, received_at,
-                               config.ack_sla_hours, partition=partition)  # fmt: skip
-        items = {(m.pk, m.sk): m for m in partition.members}
-        for held in ours_in_force(ledger, items, population.as_of):
-            match = theirs.get(held.member.key)
-            if held.confirmed:
-                ours.append(held.member)
-            elif match is not None:  # waiting: compared only when the insurer holds it
-                ours.append(held.member)
-                if same_coverage(held.member, match):
-                    confirmations.append((held, match))
-    at = iso(received_at)
-    confirmed = 0
-    for held, _ in confirmations:
-        member = held.member
-        resolution = Resolution(
-            resolution_id=f"RCN-{digest}-{short_hash(*member.key, size=8)}",
-            at=at,
-            by=f"reconciliation with {partner} as of {population.as_of}",
-            reason="the insurer's population holds it with the same plan and benefit dates",
-            member_id=member.member_id,
-            refs=held.open_refs,
-            kind=ClosedBy.RECONCILIATION,
-        )
-        store.add_resolution(our, partner, member.subscriber_id, resolution, len(held.open_refs))
-        confirmed += 1
-    comparisons = compare(ours, theirs.values())
-    summary = ReconciliationSummary(
-        our_id=our, partner=partner, as_of=population.as_of, digest=digest,
-        source=population.source, received_at=at, theirs=len(theirs), ours=len(ours),
-        confirmed=confirmed,
-    )  # fmt: skip
+    held = held_families(by_family(population.members), meta, digest, received_at, store,
+                         statuses, config)  # fmt: skip
+    missing = missing_families(meta, held.seen, received_at, store, statuses, config)
+    comparisons = held.comparisons + missing.comparisons
+    comparisons.sort(key=lambda c: (c.subscriber_id, c.member_id or ""))
+    summary = meta.summary(digest, received_at, theirs=len(population.members),
+                           ours=held.ours + missing.ours, confirmed=held.confirmed)  # fmt: skip
     tally(summary, comparisons)
-    rows = discrepancy_rows(partner, comparisons)
-    rcno_key = None
+    rows = discrepancy_rows(meta.partner, comparisons)
+    key = None
     if archive is not None:
-        rcno_key = archive.put_lines(
-            f"reports/reconciliation/{partner}/{population.as_of}/{digest}.rcno.txt",
-            rcno_lines(comparisons),
-            "text/plain; charset=utf-8",
-        )
-    store.put_reconciliation(summary, rows, rcno_key)
-    outcome = Outcome(FileOutcome.RECONCILIATION, members=len(theirs))
-    outcome.population = len(theirs)
-    outcome.reconciled_discrepancies = len(rows)
-    outcome.confirmed_by_reconciliation = confirmed
-    outcome.count(partner, "ReconciliationDiscrepancies", len(rows))
-    outcome.count(partner, "ConfirmedByReconciliation", confirmed)
+        key = archive.put_lines(rcno_key(meta, digest), rcno_lines(comparisons),
+                                "text/plain; charset=utf-8")  # fmt: skip
+    store.put_reconciliation(summary, rows, key)
+    return reconciled(summary, len(rows))
+
+
+def reconciled(summary: ReconciliationSummary, discrepancies: int) -> Outcome:
+    """The outcome of a population held against ours (counts and codes only)."""
+    outcome = Outcome(FileOutcome.RECONCILIATION, members=summary.theirs)
+    outcome.population = summary.theirs
+    outcome.reconciled_discrepancies = discrepancies
+    outcome.confirmed_by_reconciliation = summary.confirmed
+    outcome.count(summary.partner, "ReconciliationDiscrepancies", discrepancies)
+    outcome.count(summary.partner, "ConfirmedByReconciliation", summary.confirmed)
     outcome.reason = (
-        f"{partner} population as of {population.as_of}: {len(theirs)} members theirs, "
-        f"{len(ours)} ours, {summary.matched} matched, {summary.missing_at_insurer} missing at "
-        f"the insurer, {summary.insurer_only} only at the insurer, {len(rows)} discrepancies, "
-        f"{confirmed} confirmed"
+        f"{summary.partner} population as of {summary.as_of}: {summary.theirs} members theirs, "
+        f"{summary.ours} ours, {summary.matched} matched, {summary.missing_at_insurer} missing "
+        f"at the insurer, {summary.insurer_only} only at the insurer, {discrepancies} "
+        f"discrepancies, {summary.confirmed} confirmed"
     )
     return outcome
 

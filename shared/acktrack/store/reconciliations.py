@@ -16,18 +16,29 @@ CHUNK_ROWS = 500  # discrepancy rows per item (well under 400 KB)
 
 
 class ReconciliationStore(TableStore):
-    def put_reconciliation(
-        self, summary: ReconciliationSummary, rows: list[dict[str, Any]], rcno_key: str | None
-    ) -> None:
-        """Write the rows, then the summary that names them (a redelivery writes the same)."""
+    def put_discrepancies(
+        self, summary: ReconciliationSummary, part: str, rows: list[dict[str, Any]]
+    ) -> int:
+        """Write one part's discrepancy rows in chunks; return how many chunks."""
         pk = keys.reconciliation_pk(summary.our_id, summary.partner)
         sk = keys.reconciliation_sk(summary.as_of, summary.digest)
         expires = expiry(summary.received_at, self.retention_days)
         chunks = [rows[i : i + CHUNK_ROWS] for i in range(0, len(rows), CHUNK_ROWS)]
         with DiscrepancyChunkItem.batch_write() as batch:
             for number, chunk in enumerate(chunks):
-                batch.save(DiscrepancyChunkItem(pk, f"{sk}#D#{number:06d}", rows=chunk,
+                batch.save(DiscrepancyChunkItem(pk, f"{sk}#D#{part}{number:06d}", rows=chunk,
                                                 expires=expires))  # fmt: skip
+        return len(chunks)
+
+    def put_reconciliation(
+        self, summary: ReconciliationSummary, rows: list[dict[str, Any]], rcno_key: str | None
+    ) -> None:
+        """Write the last rows, then the summary that names them all (a redelivery writes
+        the same)."""
+        pk = keys.reconciliation_pk(summary.our_id, summary.partner)
+        sk = keys.reconciliation_sk(summary.as_of, summary.digest)
+        expires = expiry(summary.received_at, self.retention_days)
+        chunks = summary.chunks + self.put_discrepancies(summary, "z", rows)
         ReconciliationItem(
             pk,
             sk,
@@ -39,12 +50,12 @@ class ReconciliationStore(TableStore):
             theirs=summary.theirs,
             ours=summary.ours,
             matched=summary.matched,
-            discrepancies=len(rows),
+            discrepancies=summary.discrepancies + len(rows),
             missing_at_insurer=summary.missing_at_insurer,
             insurer_only=summary.insurer_only,
             confirmed=summary.confirmed,
             by_field=summary.by_field,
-            chunks=len(chunks),
+            chunks=chunks,
             rcno_key=rcno_key,
             expires=expires,
             rk=keys.RECONCILIATIONS,

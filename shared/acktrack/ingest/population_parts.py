@@ -1,0 +1,156 @@
+"""An insurer's population too large for one invocation (an audit 834 over PartBytes): cut
+in parts on subscribers, like a large outbound 834 (``ingest.parts``).
+
+Each part reads only its byte range, holds its families against ours, confirms what the
+insurer holds, writes its discrepancy rows and its codes file, and records its counts and
+the families it named. The part counted last finds what the insurer does not hold (ours
+in force in families no part named) and writes the summary. Memory stays flat in the
+file's size: a part holds its own families; the last holds the subscriber ids named.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from acktrack.correlate.enrollments import SetStatuses
+from acktrack.domain.population import population_member
+from acktrack.domain.ports import Archive, ObjectSource, Outcome, PartQueue, PipelineConfig
+from acktrack.domain.reconciliation import discrepancy_rows, rcno_lines, tally
+from acktrack.domain.status import FileOutcome
+from acktrack.domain.tracked import ObjectRef
+from acktrack.ingest.parts import PartOrder, pack, unpack
+from acktrack.ingest.reconciliation import (
+    PopulationMeta,
+    by_family,
+    held_families,
+    missing_families,
+    rcno_key,
+    reconciled,
+)
+from acktrack.store import keys
+from acktrack.x12 import MemberTransaction
+from acktrack.x12.ranges import ResumePoint, plan_parts
+from acktrack.x12.reader import X12Reader
+
+if TYPE_CHECKING:
+    from acktrack.store.repository import Repository
+
+TEXT = "text/plain; charset=utf-8"
+
+
+def fan_out_population(
+    ref: ObjectRef, source: ObjectSource, store: Repository, config: PipelineConfig,
+    meta: PopulationMeta, digest: str, queue: PartQueue,
+) -> Outcome | None:  # fmt: skip
+    """Cut the audit 834 in parts and send one order per part (None: it cannot be cut)."""
+    if not ref.size:
+        return None
+    with source.open(ref) as stream:
+        ranges = plan_parts(stream, ref.size, config.part_bytes)
+    if len(ranges) < 2:
+        return None
+    job = keys.short_hash("population", ref.bucket, ref.key, ref.version_id or "-", size=24)
+    store.begin_job(job, len(ranges))  # a redelivered event sends the same orders again
+    population = {"our_id": meta.our_id, "partner": meta.partner, "as_of": meta.as_of,
+                  "source": meta.source, "digest": digest}  # fmt: skip
+    orders = [
+        PartOrder(
+            job=job, index=index, parts=len(ranges), bucket=ref.bucket, key=ref.key,
+            version_id=ref.version_id, size=ref.size, received_at=ref.received_at.isoformat(),
+            start=part.start, end=part.end, resume=part.resume.to_dict() if part.resume else None,
+            interchanges=[], population=population,
+        ).to_message()
+        for index, part in enumerate(ranges)
+    ]  # fmt: skip
+    queue.send([{"id": str(index), "body": body} for index, body in enumerate(orders)])
+    return Outcome(FileOutcome.FANNED_OUT, parts=len(ranges))
+
+
+def _meta(order: PartOrder) -> tuple[PopulationMeta, str]:
+    data = order.population or {}
+    meta = PopulationMeta(data["our_id"], data["partner"], data["as_of"], data["source"])
+    return meta, data["digest"]
+
+
+def ingest_population_part(
+    order: PartOrder, source: ObjectSource, store: Repository, config: PipelineConfig,
+    archive: Archive | None,
+) -> Outcome:  # fmt: skip
+    """Hold one part's families against ours; the part counted last finishes the file."""
+    meta, digest = _meta(order)
+    ref = order.ref
+    resume = ResumePoint.from_dict(order.resume) if order.resume else None
+    members = []
+    with source.open(ref, order.start, order.end) as stream:
+        for record in X12Reader(stream, resume=resume, partial=order.end is not None).records():
+            if type(record) is MemberTransaction:
+                assert isinstance(record, MemberTransaction)
+                members.append(population_member(record, config.hash_key))
+    statuses = SetStatuses(store)
+    found = held_families(by_family(members), meta, digest, ref.received_at, store, statuses,
+                          config)  # fmt: skip
+    summary = meta.summary(digest, ref.received_at, theirs=len(members), ours=found.ours,
+                           confirmed=found.confirmed)  # fmt: skip
+    tally(summary, found.comparisons)
+    rows = discrepancy_rows(meta.partner, found.comparisons)
+    chunks = store.put_discrepancies(summary, f"p{order.index:05d}-", rows)
+    if archive is not None:
+        archive.put_lines(rcno_key(meta, digest, f".part-{order.index + 1:05d}"),
+                          rcno_lines(found.comparisons), TEXT)  # fmt: skip
+    result = {"theirs": len(members), "ours": found.ours, "confirmed": found.confirmed,
+              "matched": summary.matched, "missing_at_insurer": summary.missing_at_insurer,
+              "insurer_only": summary.insurer_only, "by_field": summary.by_field,
+              "discrepancies": len(rows), "chunks": chunks, "seen": sorted(found.seen)}  # fmt: skip
+    progress = store.record_part(order.job, order.index, pack(result))
+    outcome = Outcome(FileOutcome.PART)
+    outcome.reason = (
+        f"part {order.index + 1} of {order.parts}; {progress.done} of {progress.parts} done"
+    )
+    if progress.done < progress.parts or (progress.finished and not progress.counted):
+        return outcome
+    return _finish(order, store, config, archive)
+
+
+def _finish(
+    order: PartOrder, store: Repository, config: PipelineConfig, archive: Archive | None
+) -> Outcome:
+    """Every part is held: find what the insurer does not hold, and write the summary."""
+    meta, digest = _meta(order)
+    ref = order.ref
+    totals: dict[str, Any] = {"theirs": 0, "ours": 0, "confirmed": 0, "matched": 0,
+                              "missing_at_insurer": 0, "insurer_only": 0, "discrepancies": 0,
+                              "chunks": 0}  # fmt: skip
+    by_field: dict[str, dict[str, int]] = {}
+    seen: set[str] = set()
+    for packed in store.part_results(order.job):
+        result = unpack(packed)
+        for name in totals:
+            totals[name] += int(result[name])
+        for name, codes in result["by_field"].items():
+            into = by_field.setdefault(name, {})
+            for code, count in codes.items():
+                into[code] = into.get(code, 0) + int(count)
+        seen.update(result["seen"])
+    missing = missing_families(meta, seen, ref.received_at, store, SetStatuses(store), config)
+    summary = meta.summary(digest, ref.received_at, theirs=totals["theirs"],
+                           ours=totals["ours"] + missing.ours, confirmed=totals["confirmed"])  # fmt: skip
+    summary.by_field, summary.matched = by_field, totals["matched"]
+    summary.missing_at_insurer, summary.insurer_only = (
+        totals["missing_at_insurer"],
+        totals["insurer_only"],
+    )
+    summary.discrepancies, summary.chunks = totals["discrepancies"], totals["chunks"]
+    tally(summary, missing.comparisons)
+    rows = discrepancy_rows(meta.partner, missing.comparisons)
+    key = None
+    if archive is not None:
+        archive.put_lines(
+            rcno_key(meta, digest, ".part-missing"), rcno_lines(missing.comparisons), TEXT
+        )
+        key = rcno_key(meta, digest, ".part-*")  # one file per part, and one for the missing
+    store.put_reconciliation(summary, rows, key)
+    outcome = reconciled(summary, summary.discrepancies + len(rows))
+    outcome.parts = order.parts
+    store.record_object(ref, outcome)
+    store.finish_job(order.job)  # last: a failure before it is finished on redelivery
+    return outcome

@@ -27,6 +27,7 @@ from tables import (
     ingest_table,
     large_999_table,
     parse_table,
+    reconciliation_table,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -357,6 +358,15 @@ def backlog_figures(rows: int) -> dict[str, Any]:
     return dict(json.loads(output.strip().splitlines()[-1]))
 
 
+def reconciliation_figures(members: int) -> dict[str, Any]:
+    """benchmarks/reconciliation.py (each invocation in a fresh process of its own)."""
+    output = subprocess.run(
+        [sys.executable, str(HERE / "reconciliation.py"), "--members", str(members)],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    return dict(json.loads(output.strip().splitlines()[-1]))
+
+
 def parse_benchmark(repeat: int, with_pyx12: bool) -> dict[str, Any]:
     big, small = sample_file(100_000), sample_file(10_000)
     print(f"parse: {big.name} ({big.stat().st_size / 1e6:.1f} MB)", file=sys.stderr)
@@ -444,6 +454,10 @@ def main() -> int:
     figures["backlog"] = {"small": backlog_figures(100_000), "big": backlog_figures(1_000_000)}
     backlog = backlog_table(figures["backlog"]["small"], figures["backlog"]["big"])
     print(backlog)
+    print("an insurer's population of 1,000,000 members (minutes) ...", file=sys.stderr, flush=True)
+    figures["reconciliation"] = reconciliation_figures(1_000_000)
+    reconciliation = reconciliation_table(figures["reconciliation"])
+    print(reconciliation)
     print("cold start ...", file=sys.stderr, flush=True)
     figures["cold_start_ms"] = {name: import_ms(name) for name in HANDLERS}
     figures["cold_start"] = cold_figures()
@@ -456,6 +470,7 @@ def main() -> int:
         update_readme("large999", large_999)
         update_readme("cold", cold)
         update_readme("backlog", backlog)
+        update_readme("reconciliation", reconciliation)
         if args.ingest_members:
             update_readme(
                 "ingest", ingest_table(figures["ingest"]["big"], figures["ingest"]["small"])

@@ -241,13 +241,9 @@ def handle_part_event(
         if outcome.outcome == FileOutcome.PART:
             logger.info("part processed", extra={**where, **outcome.to_log()})
         else:  # the last part finished the file
+            direction = "inbound" if order.population else "outbound"
             logger.info(
-                "file processed",
-                extra={
-                    **where,
-                    "direction": "inbound" if order.population else "outbound",
-                    **outcome.to_log(),
-                },  # fmt: skip
+                "file processed", extra={**where, "direction": direction, **outcome.to_log()}
             )
             _metrics(metrics, outcome)
 

@@ -91,7 +91,7 @@ def held_members(sent: Iterable[bytes], spec: PopulationSpec) -> list[HeldMember
     return held
 
 
-def write_audit_834(held: list[HeldMember], out: BinaryIO, spec: PopulationSpec, *,
+def write_audit_834(held: Iterable[HeldMember], out: BinaryIO, spec: PopulationSpec, *,
                     insurer: str, us: str, payer_name: str = "INSURER") -> int:  # fmt: skip
     """The population as an audit 834 the insurer sends us (BGN08 4, BGN03 its date)."""
     writer = SegmentWriter(out)
@@ -105,7 +105,9 @@ def write_audit_834(held: list[HeldMember], out: BinaryIO, spec: PopulationSpec,
     writer.segment("BGN", "00", f"AUD{control}", day, clock, "", "", "", "4")
     writer.segment("N1", "P5", "EXCHANGE", "FI", us)
     writer.segment("N1", "IN", payer_name, "FI", insurer)
+    written = 0
     for member in held:
+        written += 1
         writer.segment("INS", member.subscriber_indicator, member.relationship, "030", "XN", "A")
         writer.segment("REF", "0F", member.subscriber_id)
         if member.member_id:
@@ -128,7 +130,7 @@ def write_audit_834(held: list[HeldMember], out: BinaryIO, spec: PopulationSpec,
     writer.segment("GE", "1", str(spec.insurer_control))
     writer.segment("IEA", "1", control)
     writer.flush()
-    return len(held)
+    return written
 
 
 def write_extract(held: list[HeldMember], out: TextIO, delimiter: str = ",") -> int:

@@ -1,0 +1,241 @@
+"""`make bench` (reconciliation part): an insurer's whole population held against ours, one
+process, the store faked behind the ports (nothing sent yet: every member is insurer_only,
+so every member is compared and every row written). A file over PartBytes is held part by
+part, as the parts queue would deliver them one invocation each; the figure is the largest
+invocation's peak RSS, which stays flat in the file's size. Prints one JSON line.
+
+    python benchmarks/reconciliation.py --members 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+PART_BYTES = 32 * 1024 * 1024  # the template's PartBytes default
+
+
+def held(count: int) -> Iterator[Any]:
+    from acktrack.synthetic.population import HeldMember
+
+    for number in range(1, count + 1):
+        yield HeldMember(
+            number=number, in_file=number, subscriber_id=f"{300_000_000 + number}",
+            member_id=f"E{number:09d}", subscriber_indicator="Y", relationship="18",
+            plan="12345OH0010001-01", benefit_begin="20240101", last_name=f"SURNAME{number % 977}",
+            first_name="GIVEN", birth_date="19800101", gender="F", ssn=f"{900_000_000 + number}",
+            categories=(("PRE AMT TOT", "450.00"), ("APTC AMT", "120.00")),
+        )  # fmt: skip
+
+
+class Shelf:
+    def put_lines(self, key: str, lines: Any, content_type: str) -> str:
+        for _ in lines:
+            pass
+        return key
+
+
+class NothingSent:
+    """The store's reads answer "nothing sent to this insurer"; writes are counted."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self.results: dict[int, bytes] = {}
+
+    def family(self, our: str, partner: str, subscriber_id: str) -> Any:
+        from acktrack.store.families import Partition
+
+        return Partition([], [], [], set(), [])
+
+    def get_set(self, pk: str, sk: str) -> None:
+        return None
+
+    def partners(self) -> list[Any]:
+        return []
+
+    def sets_since(self, our: str, partner: str, since: str) -> list[Any]:
+        return []
+
+    def members_of_set(self, item: Any) -> list[Any]:
+        return []
+
+    def add_resolution(self, *_: Any) -> bool:
+        return True
+
+    def put_discrepancies(self, summary: Any, part: str, rows: list[Any]) -> int:
+        self.rows += len(rows)
+        return (len(rows) + 499) // 500
+
+    def put_reconciliation(self, summary: Any, rows: list[Any], rcno_key: str | None) -> None:
+        self.rows += len(rows)
+        self.summary = summary
+
+    def begin_job(self, job: str, parts: int) -> None:
+        self.parts = parts
+
+    def record_part(self, job: str, index: int, result: bytes) -> Any:
+        from acktrack.store.jobs import JobProgress
+
+        self.results[index] = result
+        done = len(self.results)
+        return JobProgress(done=done, parts=self.parts, counted=True, finished=False)
+
+    def part_results(self, job: str) -> list[bytes]:
+        return list(self.results.values())
+
+    def record_object(self, *_: Any) -> None:
+        pass
+
+    def finish_job(self, job: str) -> None:
+        pass
+
+
+def write_file(members: int, path: Path) -> None:
+    from acktrack.synthetic.population import PopulationSpec, write_audit_834
+
+    with path.open("wb") as out:
+        write_audit_834(held(members), out, PopulationSpec(as_of=datetime(2024, 3, 1, 6)),
+                        insurer="HEALTHPLAN01", us="ACKTRACKEXCH")  # fmt: skip
+
+
+def run_part(path: Path, index: int, members: int) -> dict[str, Any]:
+    """One invocation's work (a part, or the whole file when ``index`` is -1), its peak RSS."""
+    from acktrack.domain.ports import PipelineConfig
+    from acktrack.domain.tracked import ObjectRef
+    from acktrack.ingest.parts import PartOrder
+    from acktrack.ingest.population_parts import ingest_population_part
+    from acktrack.ingest.reconciliation import audit_population, reconcile_population
+    from acktrack.x12 import read_x12
+    from acktrack.x12.ranges import plan_parts
+
+    class Source:
+        def open(self, ref: Any, start: int = 0, end: int | None = None) -> Any:
+            return _Range(path, start, end)
+
+        def quarantine(self, ref: Any, reason: str) -> str:
+            raise AssertionError(reason)
+
+    store, config = NothingSent(), PipelineConfig(hash_key=b"k" * 32, part_bytes=PART_BYTES)
+    started = time.perf_counter()
+    received = datetime(2024, 3, 1, 7, tzinfo=UTC)
+    ref = ObjectRef(
+        "inbound", "inbound/HEALTHPLAN01/population.834", path.stat().st_size, "v1", received
+    )
+    if index < 0:
+        with path.open("rb") as stream:
+            population = audit_population(read_x12(stream), config.hash_key, received)
+        reconcile_population(population, "d", received, store, Shelf(), config)  # type: ignore[arg-type]
+        parts = 1
+    else:
+        with path.open("rb") as stream:
+            ranges = plan_parts(stream, ref.size, PART_BYTES)
+        parts = len(ranges)
+        store.parts = parts
+        part = ranges[index]
+        population = {"our_id": "ACKTRACKEXCH", "partner": "HEALTHPLAN01", "as_of": "20240301",
+                      "source": "audit_834", "digest": "d"}  # fmt: skip
+        if index == parts - 1:  # the last: every other part's result is there already
+            for other in range(parts - 1):
+                store.results[other] = _result_of(other, members, parts)
+        order = PartOrder(job="j", index=index, parts=parts, bucket=ref.bucket, key=ref.key,
+                          version_id="v1", size=ref.size, received_at=received.isoformat(),
+                          start=part.start, end=part.end,
+                          resume=part.resume.to_dict() if part.resume else None, interchanges=[],
+                          population=population)  # fmt: skip
+        ingest_population_part(order, Source(), store, config, Shelf())  # type: ignore[arg-type]
+    return {"index": index, "parts": parts, "seconds": time.perf_counter() - started,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "rows": store.rows}  # fmt: skip
+
+
+def _result_of(index: int, members: int, parts: int) -> bytes:
+    """A finished part's recorded result, as large as a real one (its subscriber ids)."""
+    from acktrack.ingest.parts import pack
+
+    share = members // parts
+    seen = [f"{300_000_000 + n}" for n in range(index * share + 1, (index + 1) * share + 1)]
+    return pack({"theirs": share, "ours": 0, "confirmed": 0, "matched": 0, "missing_at_insurer": 0,
+                 "insurer_only": share, "by_field": {}, "discrepancies": share, "chunks": 0,
+                 "seen": seen})  # fmt: skip
+
+
+class _Range:
+    def __init__(self, path: Path, start: int, end: int | None) -> None:
+        self.stream = path.open("rb")
+        self.stream.seek(start)
+        self.left = None if end is None else end - start
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self.stream.close()
+
+    def read(self, size: int = -1) -> bytes:
+        if self.left is None:
+            return self.stream.read(size)
+        size = self.left if size < 0 else min(size, self.left)
+        data = self.stream.read(size)
+        self.left -= len(data)
+        return data
+
+
+def child(*arguments: str) -> dict[str, Any]:
+    output = subprocess.run([sys.executable, __file__, *arguments], check=True,
+                            capture_output=True, text=True).stdout  # fmt: skip
+    return dict(json.loads(output.strip().splitlines()[-1]))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--members", type=int, default=1_000_000)
+    parser.add_argument(
+        "--one-go",
+        type=int,
+        default=100_000,
+        metavar="N",
+        help="also hold an N-member file in one invocation, the peer figure (0: skip)",
+    )
+    parser.add_argument(
+        "--part", nargs=3, metavar=("FILE", "INDEX", "MEMBERS"), help=argparse.SUPPRESS
+    )
+    args = parser.parse_args()
+    if args.part:
+        print(json.dumps(run_part(Path(args.part[0]), int(args.part[1]), int(args.part[2]))))
+        return 0
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "population.834"
+        started = time.perf_counter()
+        write_file(args.members, path)
+        written = time.perf_counter() - started
+        first = child("--part", str(path), "0", str(args.members))
+        parts = first["parts"]
+        middle = child("--part", str(path), str(parts // 2), str(args.members))
+        last = child("--part", str(path), str(parts - 1), str(args.members))
+        figures: dict[str, Any] = {
+            "members": args.members, "file_mb": path.stat().st_size / 1e6, "write_seconds": written,
+            "parts": parts, "part_bytes": PART_BYTES, "first": first, "middle": middle, "last": last,
+        }  # fmt: skip
+        if args.one_go:
+            small = Path(folder) / "small.834"
+            write_file(args.one_go, small)
+            figures["one_go"] = {**child("--part", str(small), "-1", str(args.one_go)),
+                                 "members": args.one_go, "file_mb": small.stat().st_size / 1e6}  # fmt: skip
+    print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

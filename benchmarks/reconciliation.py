@@ -114,7 +114,11 @@ def run_part(path: Path, index: int, members: int) -> dict[str, Any]:
     from acktrack.domain.tracked import ObjectRef
     from acktrack.ingest.parts import PartOrder
     from acktrack.ingest.population_parts import ingest_population_part
-    from acktrack.ingest.reconciliation import audit_population, reconcile_population
+    from acktrack.ingest.reconciliation import (
+        PopulationMeta,
+        audit_population,
+        reconcile_population,
+    )
     from acktrack.x12 import read_x12
     from acktrack.x12.ranges import plan_parts
 
@@ -125,6 +129,7 @@ def run_part(path: Path, index: int, members: int) -> dict[str, Any]:
         def quarantine(self, ref: Any, reason: str) -> str:
             raise AssertionError(reason)
 
+    META = PopulationMeta("ACKTRACKEXCH", "HEALTHPLAN01", "20240301", "audit_834")
     store, config = NothingSent(), PipelineConfig(hash_key=b"k" * 32, part_bytes=PART_BYTES)
     started = time.perf_counter()
     received = datetime(2024, 3, 1, 7, tzinfo=UTC)
@@ -133,7 +138,7 @@ def run_part(path: Path, index: int, members: int) -> dict[str, Any]:
     )
     if index < 0:
         with path.open("rb") as stream:
-            population = audit_population(read_x12(stream), config.hash_key, received)
+            population = audit_population(read_x12(stream), config.hash_key, META)
         reconcile_population(population, "d", received, store, Shelf(), config)  # type: ignore[arg-type]
         parts = 1
     else:

@@ -244,3 +244,19 @@ def test_a_large_population_is_held_in_parts_with_the_same_result() -> None:
         2,
         3,
     )
+
+
+def test_populations_that_cannot_be_reconciled_are_quarantined_with_the_reason(day: Day) -> None:
+    empty = _audit([])
+    unknown = _extract(day.held, ",")
+    files = {
+        File("inbound", f"{PLAN}/empty.834", empty): "an audit 834 with no members",
+        File("inbound", "NOBODYSENT01/extract.csv", unknown): "nothing was ever sent to insurer 'NOBODYSENT01'",
+        File("inbound", "extract.csv", unknown): "a reconciliation extract must be under inbound/<insurer id>/",
+    }  # fmt: skip
+    for file, reason in files.items():
+        (result,) = deliver(day.stack, file)
+        assert result.ok
+        (entry,) = result.result["objects"]
+        assert (entry["outcome"], reason in entry["reason"]) == ("quarantined", True), entry
+    assert _report(day.stack)["reconciliation"]["files"] == []

@@ -8,6 +8,7 @@ acknowledgments after its sets are written, so whichever arrives first, the pair
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -123,7 +124,7 @@ def ingest_inbound(
             return quarantine(ref, source, store,
                               "an audit 834 (BGN08 4 or RX: the insurer's whole population) must "
                               "come alone, without acknowledgments or other 834s")  # fmt: skip
-        return _audit(ref, source, store, config, archive, parts, envelopes[0], audits[0])
+        return _audit(ref, source, store, config, archive, parts, envelopes[0], audits)
     kind = (
         FileOutcome.ACKNOWLEDGMENTS if group_acks or interchange_acks else FileOutcome.EFFECTUATION
     )
@@ -161,19 +162,21 @@ def _digest(ref: ObjectRef) -> str:
 def _audit(
     ref: ObjectRef, source: ObjectSource, store: Repository, config: PipelineConfig,
     archive: Archive | None, parts: PartQueue | None, envelope: InterchangeHeader,
-    first: TransactionEnd,
+    audits: list[TransactionEnd],
 ) -> Outcome:  # fmt: skip
     """An insurer's whole population: held in one go, or cut in parts when it is large."""
-    as_of = (first.enrollment.created_date if first.enrollment else "") or ref.received_at.strftime(
-        "%Y%m%d"
-    )
+    first = audits[0]
+    created = first.enrollment.created_date if first.enrollment else ""
+    as_of = created if re.fullmatch(r"\d{8}", created) else ref.received_at.strftime("%Y%m%d")
     meta = PopulationMeta(clip(envelope.receiver_id), clip(envelope.sender_id), as_of, "audit_834")
+    if not sum(audit.members for audit in audits):
+        return quarantine(ref, source, store, "an audit 834 with no members: nothing to reconcile")
     if parts is not None and config.part_bytes and (ref.size or 0) > config.part_bytes:
         cut = fan_out_population(ref, source, store, config, meta, _digest(ref), parts)
         if cut is not None:
             return cut  # the part counted last records the object's outcome
     with source.open(ref) as stream:
-        population = audit_population(read_x12(stream), config.hash_key, ref.received_at)
+        population = audit_population(read_x12(stream), config.hash_key, meta)
     outcome = reconcile_population(population, _digest(ref), ref.received_at, store, archive,
                                    config)  # fmt: skip
     store.record_object(ref, outcome)

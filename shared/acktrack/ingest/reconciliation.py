@@ -18,7 +18,7 @@ from typing import BinaryIO
 
 from acktrack.correlate.enrollments import SetStatuses, family_ledger
 from acktrack.correlate.population import OurMember, ours_in_force
-from acktrack.domain.identifiers import clip, short_hash
+from acktrack.domain.identifiers import short_hash
 from acktrack.domain.ledger import ClosedBy, Resolution
 from acktrack.domain.population import population_member, read_extract
 from acktrack.domain.ports import (
@@ -156,6 +156,8 @@ def _ours(
     held: dict[tuple[str, str], PopulationMember],
 ) -> list[OurMember]:
     """One family's enrollments in force; a waiting one only when the insurer holds it."""
+    if not subscriber_id:
+        return []  # no REF*0F: nobody of ours to hold it against
     partition = store.family(meta.our_id, meta.partner, subscriber_id)
     if not partition.members:
         return []
@@ -245,20 +247,12 @@ def looks_like_extract(head: bytes) -> bool:
 
 
 def audit_population(
-    records: Iterable[object], key: bytes | None, received_at: datetime
+    records: Iterable[object], key: bytes | None, meta: PopulationMeta
 ) -> Population:
     """The members of an audit 834 (every set BGN08 4 or RX), as compared."""
-    members: list[PopulationMember] = []
-    our = partner = as_of = ""
-    for record in records:
-        if type(record) is not MemberTransaction:
-            continue
-        assert isinstance(record, MemberTransaction)
-        if not members:
-            our, partner = clip(record.receiver_id), clip(record.sender_id)
-            as_of = record.enrollment.created_date or received_at.strftime("%Y%m%d")
-        members.append(population_member(record, key))
-    return Population(our, partner, as_of, "audit_834", members)
+    members = [population_member(record, key) for record in records
+               if type(record) is MemberTransaction]  # fmt: skip
+    return Population(meta.our_id, meta.partner, meta.as_of, meta.source, members)
 
 
 def extract_population(

@@ -338,33 +338,30 @@ def cold_figures() -> dict[str, dict[str, float]]:
 
 
 def ingest_figures(members: int, *options: str) -> dict[str, Any]:
-    """benchmarks/ingest.py in a fresh process (its peak RSS is the handler's alone)."""
-    output = subprocess.run(
-        [sys.executable, str(HERE / "ingest.py"), "--members", str(members), *options],
-        check=True, capture_output=True, text=True,
-    ).stdout  # fmt: skip
-    return dict(json.loads(output.strip().splitlines()[-1]))
+    """benchmarks/ingest.py: the handler's peak RSS alone."""
+    return script_figures("ingest.py", "--members", str(members), *options)
 
 
 # -- the report ----------------------------------------------------------------------------
 
 
-def backlog_figures(rows: int) -> dict[str, Any]:
-    """benchmarks/report_backlog.py in a fresh process (its peak RSS is the report's alone)."""
+def script_figures(script: str, *arguments: str) -> dict[str, Any]:
+    """A benchmark script in a fresh process (its peak RSS is its own); its last JSON line."""
     output = subprocess.run(
-        [sys.executable, str(HERE / "report_backlog.py"), "--rows", str(rows)],
-        check=True, capture_output=True, text=True,
+        [sys.executable, str(HERE / script), *arguments], check=True, capture_output=True,
+        text=True,
     ).stdout  # fmt: skip
     return dict(json.loads(output.strip().splitlines()[-1]))
+
+
+def backlog_figures(rows: int) -> dict[str, Any]:
+    """benchmarks/report_backlog.py: the report's peak RSS alone."""
+    return script_figures("report_backlog.py", "--rows", str(rows))
 
 
 def reconciliation_figures(members: int) -> dict[str, Any]:
     """benchmarks/reconciliation.py (each invocation in a fresh process of its own)."""
-    output = subprocess.run(
-        [sys.executable, str(HERE / "reconciliation.py"), "--members", str(members)],
-        check=True, capture_output=True, text=True,
-    ).stdout  # fmt: skip
-    return dict(json.loads(output.strip().splitlines()[-1]))
+    return script_figures("reconciliation.py", "--members", str(members))
 
 
 def parse_benchmark(repeat: int, with_pyx12: bool) -> dict[str, Any]:

@@ -206,13 +206,19 @@ def ingest_part(
     reconcile_families(store, families, found)
     result = {"sets": sets.result(), "findings": found.findings,
               "by_partner": found.by_partner, "effectuated": found.effectuated}  # fmt: skip
-    progress = store.record_part(order.job, order.index, pack(result))
-    found.reason = (
-        f"part {order.index + 1} of {order.parts}; {progress.done} of {progress.parts} done"
-    )
-    if progress.done < progress.parts or (progress.finished and not progress.counted):
+    if not counted_last(order, store, result, found):
         return found
     return finish(order, source, store, config)
+
+
+def counted_last(order: PartOrder, store: Repository, result: dict[str, Any],
+                 outcome: Outcome) -> bool:  # fmt: skip
+    """Record a part's result (counted once); True when this delivery finishes the file."""
+    progress = store.record_part(order.job, order.index, pack(result))
+    outcome.reason = (
+        f"part {order.index + 1} of {order.parts}; {progress.done} of {progress.parts} done"
+    )
+    return not (progress.done < progress.parts or (progress.finished and not progress.counted))
 
 
 def finish(

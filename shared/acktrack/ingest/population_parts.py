@@ -18,7 +18,7 @@ from acktrack.domain.ports import Archive, ObjectSource, Outcome, PartQueue, Pip
 from acktrack.domain.reconciliation import discrepancy_rows, rcno_lines, tally
 from acktrack.domain.status import FileOutcome
 from acktrack.domain.tracked import ObjectRef
-from acktrack.ingest.parts import PartOrder, pack, unpack
+from acktrack.ingest.parts import PartOrder, counted_last, unpack
 from acktrack.ingest.reconciliation import (
     PopulationMeta,
     by_family,
@@ -101,12 +101,8 @@ def ingest_population_part(
               "matched": summary.matched, "missing_at_insurer": summary.missing_at_insurer,
               "insurer_only": summary.insurer_only, "by_field": summary.by_field,
               "discrepancies": len(rows), "chunks": chunks, "seen": sorted(found.seen)}  # fmt: skip
-    progress = store.record_part(order.job, order.index, pack(result))
     outcome = Outcome(FileOutcome.PART)
-    outcome.reason = (
-        f"part {order.index + 1} of {order.parts}; {progress.done} of {progress.parts} done"
-    )
-    if progress.done < progress.parts or (progress.finished and not progress.counted):
+    if not counted_last(order, store, result, outcome):
         return outcome
     return _finish(order, store, config, archive)
 

@@ -51,6 +51,13 @@ class NothingSent:
     def __init__(self) -> None:
         self.rows = 0
         self.results: dict[int, bytes] = {}
+        self.keys: dict[str, list[str]] = {}
+
+    def put_part_keys(self, job: str, index: int, name: str, values: list[str]) -> None:
+        self.keys.setdefault(name, []).extend(values)
+
+    def part_keys(self, job: str, name: str) -> Iterator[str]:
+        yield from self.keys.get(name, [])
 
     def family(self, our: str, partner: str, subscriber_id: str) -> Any:
         from acktrack.store.families import Partition
@@ -151,7 +158,7 @@ def run_part(path: Path, index: int, members: int) -> dict[str, Any]:
                       "source": "audit_834", "digest": "d"}  # fmt: skip
         if index == parts - 1:  # the last: every other part's result is there already
             for other in range(parts - 1):
-                store.results[other] = _result_of(other, members, parts)
+                store.results[other] = _result_of(other, members, parts, store)
         order = PartOrder(job="j", index=index, parts=parts, bucket=ref.bucket, key=ref.key,
                           version_id="v1", size=ref.size, received_at=received.isoformat(),
                           start=part.start, end=part.end,
@@ -163,15 +170,15 @@ def run_part(path: Path, index: int, members: int) -> dict[str, Any]:
             "rows": store.rows}  # fmt: skip
 
 
-def _result_of(index: int, members: int, parts: int) -> bytes:
-    """A finished part's recorded result, as large as a real one (its subscriber ids)."""
+def _result_of(index: int, members: int, parts: int, store: NothingSent) -> bytes:
+    """A finished part's recorded result and keys, as large as a real one's."""
     from acktrack.ingest.parts import pack
 
     share = members // parts
-    seen = [f"{300_000_000 + n}" for n in range(index * share + 1, (index + 1) * share + 1)]
+    named = [f"{300_000_000 + n}" for n in range(index * share + 1, (index + 1) * share + 1)]
+    store.put_part_keys("j", index, "named", named)
     return pack({"theirs": share, "ours": 0, "confirmed": 0, "matched": 0, "missing_at_insurer": 0,
-                 "insurer_only": share, "by_field": {}, "discrepancies": share, "chunks": 0,
-                 "seen": seen})  # fmt: skip
+                 "insurer_only": share, "by_field": {}, "discrepancies": share, "chunks": 0})  # fmt: skip
 
 
 class _Range:

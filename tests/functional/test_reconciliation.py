@@ -89,7 +89,57 @@ def test_the_same_population_twice_records_the_same_result_once() -> None:
     reconcile(store, shelf, members)
     first = [(s.matched, s.confirmed, rows) for s, rows, _ in store.reconciled]
     reconcile(store, shelf, members)
-    again = [(s.matched, len(rows)) for s, rows, _ in store.reconciled]
-    assert len(store.resolutions) == 1 and len(store.reconciled) == 1
-    # The second time the enrollment is confirmed already: it is ours, and still matches.
-    assert again == [(first[0][0], len(first[0][2]))]
+    again = [(s.matched, s.confirmed, rows) for s, rows, _ in store.reconciled]
+    assert len(store.resolutions) == 1
+    # The second time the enrollment is confirmed already: it is ours, it still matches, and
+    # the confirmation made by the first delivery is still counted.
+    assert again == first and first[0][1] == 1
+
+
+def test_an_accepted_member_with_a_change_still_waiting_is_missing_when_the_insurer_lacks_it() -> (
+    None
+):
+    store, shelf = day(), Shelf()
+    store.send(4, [("S2", "E2")], sent_at="2024-01-18T12:00:00Z", maintenance_type="001")
+    reconcile(store, shelf, [theirs("S1", "E1")])
+    ((_, rows, _),) = store.reconciled
+    assert ("E2", "member", "U", "missing_at_insurer") in {
+        (r["member_id"], r["field"], r["code"], r["side"]) for r in rows
+    }
+
+
+def test_a_family_split_between_parts_gives_the_one_go_result() -> None:
+    """A family whose members sit in two parts of the file (one set per line of coverage,
+    say): each part holds what it has; what neither holds is found once, at the end."""
+    from acktrack.correlate.enrollments import SetStatuses
+    from acktrack.ingest.reconciliation import (
+        Found,
+        PopulationMeta,
+        by_family,
+        held_families,
+        missing_families,
+    )
+
+    store = ReportMemory()
+    store.send(1, [("S1", "E1"), ("S1", "E2"), ("S1", "E3")], status="accepted",
+               status_at="2024-01-15T14:00:00Z")  # fmt: skip
+    meta, config = PopulationMeta("US", PLAN, "20240301", "audit_834"), PipelineConfig()
+    halves = [[theirs("S1", "E1")], [theirs("S1", "E2")]]  # E3 is in neither
+
+    def run(parts: list[list[PopulationMember]]) -> list[tuple[str | None, str]]:
+        total = Found()
+        comparisons = []
+        for members in parts:
+            found = held_families(by_family(members), meta, "d", AS_OF, store,
+                                  SetStatuses(store), config)  # fmt: skip
+            total.named |= found.named
+            total.matched |= found.matched
+            total.deferred |= found.deferred
+            comparisons += found.comparisons
+        comparisons += missing_families(meta, total, AS_OF, store, SetStatuses(store),
+                                        config).comparisons  # fmt: skip
+        return sorted((c.member_id, c.side.value) for c in comparisons)
+
+    one_go = run([halves[0] + halves[1]])
+    assert one_go == [("E1", "both"), ("E2", "both"), ("E3", "missing_at_insurer")]
+    assert run(halves) == one_go

@@ -8,7 +8,7 @@ Ours is read from the family partitions of every subscriber ever sent to that in
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from acktrack.domain.ledger import AttemptState, Enrollment
@@ -28,11 +28,13 @@ UNCONFIRMED_STATES = frozenset({AttemptState.PENDING, AttemptState.OVERDUE})
 @dataclass(frozen=True, slots=True)
 class OurMember:
     """One enrollment as we hold it: confirmed and in force, or still waiting for the insurer
-    (``open_refs``: the attempts a matching insurer record would confirm)."""
+    (``open_refs``: the attempts a matching insurer record would confirm; ``in_force``: what
+    is confirmed and in force meanwhile, held against the insurer when it lacks the wait)."""
 
     member: PopulationMember
     confirmed: bool
     open_refs: frozenset[tuple[str, str]] = frozenset()
+    in_force: PopulationMember | None = None
 
 
 def ours_in_force(
@@ -40,7 +42,8 @@ def ours_in_force(
 ) -> Iterator[OurMember]:
     """Per member of one family, the enrollment of ``line`` (else its first line): in force as
     of ``as_of`` (YYYYMMDD) when its latest confirmed ask is an addition or change not ended
-    by then; or waiting, when its latest ask is an unconfirmed addition or change."""
+    by then; or waiting, when its latest ask (sent by then) is an unconfirmed
+    addition or change."""
     by_identity: dict[str, list[Enrollment]] = {}
     for enrollment in ledger.enrollments:
         by_identity.setdefault(enrollment.identity, []).append(enrollment)
@@ -55,13 +58,21 @@ def _ours(
     enrollment: Enrollment, items: dict[tuple[str, str], MemberItem], as_of: str
 ) -> OurMember | None:
     states = enrollment.states
+    in_force = _in_force(enrollment, items, as_of)
+    waiting = [a for a in enrollment.attempts if states[a.ref] in UNCONFIRMED_STATES
+               and a.maintenance_type in IN_FORCE_TYPES and _day(a.sent_at) <= as_of]  # fmt: skip
     head = enrollment.head
-    if states[head.ref] in UNCONFIRMED_STATES and head.maintenance_type in IN_FORCE_TYPES:
-        waiting = frozenset(
-            a.ref for a in enrollment.attempts if states[a.ref] in UNCONFIRMED_STATES
-        )
-        return OurMember(population_of(items[head.ref], enrollment.line), False, waiting)
-    confirmed = [a for a in enrollment.attempts if states[a.ref] in CONFIRMED_STATES]
+    if waiting and head is waiting[-1]:
+        member = population_of(items[head.ref], enrollment.line)
+        return OurMember(member, False, frozenset(a.ref for a in waiting), in_force)
+    return OurMember(in_force, True) if in_force is not None else None
+
+
+def _in_force(
+    enrollment: Enrollment, items: dict[tuple[str, str], MemberItem], as_of: str
+) -> PopulationMember | None:
+    """The latest confirmed ask, if it holds coverage in force as of ``as_of``."""
+    confirmed = [a for a in enrollment.attempts if enrollment.states[a.ref] in CONFIRMED_STATES]
     if not confirmed:
         return None
     latest = confirmed[-1]
@@ -70,11 +81,23 @@ def _ours(
         ends = member.benefit_end
         if not ends or ends < as_of or ends <= (member.benefit_begin or ""):
             return None  # cancelled (ended as it began), or ended before the insurer's date
-    elif latest.maintenance_type not in IN_FORCE_TYPES or (
-        member.benefit_end and member.benefit_end < as_of
-    ):
+        earlier = [a for a in confirmed[:-1] if a.maintenance_type in IN_FORCE_TYPES]
+        if earlier:  # ends later: what is in force is what was asked before, until then
+            member = replace(
+                population_of(items[earlier[-1].ref], enrollment.line), benefit_end=ends
+            )
+        return member
+    if latest.maintenance_type not in IN_FORCE_TYPES:
         return None
-    return OurMember(member, True)
+    if member.benefit_end and member.benefit_end < as_of:
+        return None
+    # A coverage beginning after the insurer's date is in force with it all the same: the
+    # insurer enrolled it, and its population lists what it holds (the issue's definition).
+    return member
+
+
+def _day(sent_at: str) -> str:
+    return sent_at[:10].replace("-", "")
 
 
 def population_of(item: MemberItem, line: str) -> PopulationMember:
@@ -102,4 +125,5 @@ def population_of(item: MemberItem, line: str) -> PopulationMember:
         birth_date=hashes.get("birth_date"),
         gender=hashes.get("gender"),
         ssn=hashes.get("ssn"),
+        line=coverage.get("insurance_line") or None,
     )

@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 
+from acktrack.domain.identifiers import ID, LONG
 from acktrack.domain.reconciliation import PopulationMember, demographic_hashes, keyed_hash
 from acktrack.x12.records import MemberTransaction
 
@@ -58,15 +59,30 @@ def read_extract(lines: Iterable[str], key: bytes | None) -> list[PopulationMemb
     iterator = iter(lines)
     header = next(iterator, "").lstrip("\ufeff")  # a spreadsheet's byte-order mark
     delimiter = "|" if header.count("|") > header.count(",") else ","
-    names = [name.strip().lower() for name in next(csv.reader([header], delimiter=delimiter), [])]
+    try:
+        names = [n.strip().lower() for n in next(csv.reader([header], delimiter=delimiter), [])]
+    except csv.Error:
+        names = []
     missing = [name for name in REQUIRED if name not in names]
-    if missing:
-        raise ExtractRefused([(1, f"the header lacks {', '.join(missing)} (it has: "
-                                  f"{', '.join(n for n in names if n) or 'nothing'})")])  # fmt: skip
+    if missing:  # the header's own cells are not repeated: a data line may stand there
+        raise ExtractRefused([(1, f"the first line must name the columns; {', '.join(missing)} "
+                                  "missing")])  # fmt: skip
     members: list[PopulationMember] = []
     errors: list[tuple[int, str]] = []
     bad = 0
-    for number, values in enumerate(csv.reader(iterator, delimiter=delimiter), start=2):
+    rows = csv.reader(iterator, delimiter=delimiter)
+    number = 1
+    while True:
+        try:
+            values = next(rows)
+        except StopIteration:
+            break
+        except csv.Error:
+            raise ExtractRefused(
+                [(rows.line_num, "not readable as CSV (an unbalanced quote, or a field over "
+                                 f"{csv.field_size_limit():,} characters)")], bad,
+            ) from None  # fmt: skip
+        number = rows.line_num + 1  # physical lines, the header being line 1
         if not any(value.strip() for value in values):
             continue  # a blank line
         row = {name: (values[i].strip() if i < len(values) else "") for i, name in enumerate(names)}
@@ -80,6 +96,10 @@ def read_extract(lines: Iterable[str], key: bytes | None) -> list[PopulationMemb
         members.append(member)
     if errors:
         raise ExtractRefused(errors, bad - len(errors))
+    if not members:
+        raise ExtractRefused(
+            [(number, "no member after the header: an empty population is refused")]
+        )
     return members
 
 
@@ -89,6 +109,12 @@ def _member(row: dict[str, str], key: bytes | None, found: int,
         return None, f"{found} fields where the header names {expected}"
     if not row["subscriber_id"]:
         return None, "subscriber_id is empty"
+    for name in ("subscriber_id", "member_id", "insurer_member_id", "insurer_policy_id"):
+        if len(row.get(name, "")) > ID:
+            return None, f"{name} is longer than {ID} characters"
+    for name in ("relationship", "plan_id"):
+        if len(row.get(name, "")) > LONG:
+            return None, f"{name} is longer than {LONG} characters"
     if row["subscriber_indicator"].upper() not in ("Y", "N"):
         return None, "subscriber_indicator must be Y or N"
     dates = {}
@@ -113,6 +139,7 @@ def _member(row: dict[str, str], key: bytes | None, found: int,
                 return None, f"{name} is not an amount"  # the value is not repeated
             amounts[name] = value
     name = " ".join(p for p in (row.get("last_name", ""), row.get("first_name", "")) if p)
+    family = row["subscriber_id"]
     return PopulationMember(
         subscriber_id=row["subscriber_id"],
         member_id=row["member_id"] or None,
@@ -125,10 +152,10 @@ def _member(row: dict[str, str], key: bytes | None, found: int,
         aptc=amounts.get("aptc"),
         insurer_member_id=row.get("insurer_member_id") or None,
         insurer_policy_id=row.get("insurer_policy_id") or None,
-        name=keyed_hash(key, "name", name),
-        birth_date=keyed_hash(key, "birth_date", dates.get("birth_date")),
-        gender=keyed_hash(key, "gender", row.get("gender")),
-        ssn=keyed_hash(key, "ssn", row.get("ssn")),
+        name=keyed_hash(key, "name", name, family),
+        birth_date=keyed_hash(key, "birth_date", dates.get("birth_date"), family),
+        gender=keyed_hash(key, "gender", row.get("gender"), family),
+        ssn=keyed_hash(key, "ssn", row.get("ssn"), family),
     ), None
 
 
@@ -183,4 +210,5 @@ def population_member(
         birth_date=hashes.get("birth_date"),
         gender=hashes.get("gender"),
         ssn=hashes.get("ssn"),
+        line=coverage.insurance_line if coverage else None,
     )

@@ -48,14 +48,17 @@ HASH_CHARS = 16
 DEMOGRAPHIC_KINDS = ("name", "birth_date", "gender", "ssn")
 
 
-def keyed_hash(key: bytes | None, kind: str, value: str | None) -> str | None:
-    """HMAC-SHA256 of a normalised personal value (None when there is none): equal people
-    give equal hashes under one stack's key, and the hash reveals nothing without it."""
+def keyed_hash(
+    key: bytes | None, kind: str, value: str | None, subscriber_id: str = ""
+) -> str | None:
+    """HMAC-SHA256 of a normalised personal value within one subscriber's family (None when
+    there is none): the same value in the same family gives the same hash under one stack's
+    key; two families' hashes cannot be linked, and nothing is revealed without the key."""
     normal = normalise(kind, value)
     if not normal or not key:  # no key: nothing personal is kept, not even a hash
         return None
-    digest = hmac.new(key, f"{kind}\x1f{normal}".encode(), hashlib.sha256).hexdigest()
-    return digest[:HASH_CHARS]
+    text = f"{kind}\x1f{subscriber_id.strip()}\x1f{normal}"
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()[:HASH_CHARS]
 
 
 def normalise(kind: str, value: str | None) -> str:
@@ -75,11 +78,12 @@ def demographic_hashes(member: MemberTransaction, key: bytes | None) -> dict[str
     34), as stored at ingest and as read from an insurer's audit 834; absent ones left out."""
     name = " ".join(p for p in (member.last_name, member.first_name) if p)
     ssn = member.member_identifier if member.member_identifier_qualifier == "34" else None
+    family = member.subscriber_id or ""
     found = {
-        "name": keyed_hash(key, "name", name),
-        "birth_date": keyed_hash(key, "birth_date", member.birth_date),
-        "gender": keyed_hash(key, "gender", member.gender),
-        "ssn": keyed_hash(key, "ssn", ssn),
+        "name": keyed_hash(key, "name", name, family),
+        "birth_date": keyed_hash(key, "birth_date", member.birth_date, family),
+        "gender": keyed_hash(key, "gender", member.gender, family),
+        "ssn": keyed_hash(key, "ssn", ssn, family),
     }
     return {kind: value for kind, value in found.items() if value}
 
@@ -104,14 +108,19 @@ class PopulationMember:
     birth_date: str | None = None  # keyed hash
     gender: str | None = None  # keyed hash
     ssn: str | None = None  # keyed hash
+    line: str | None = field(default=None, compare=False)  # HD03 its coverage came from
 
     @property
     def key(self) -> tuple[str, str]:
-        """Matched on subscriber id and member id (REF*17), else subscriber or relationship."""
+        """Matched on subscriber id and member id (REF*17); without one, as the subscriber,
+        or by relationship and name (two children of one family are two people)."""
         if self.member_id:
             return (self.subscriber_id, f"M:{self.member_id}")
-        who = "SUBSCRIBER" if self.subscriber_indicator == "Y" else f"REL:{self.relationship}"
-        return (self.subscriber_id, who)
+        return (self.subscriber_id, f"{self.role}:{self.name or ''}")
+
+    @property
+    def role(self) -> str:
+        return "SUBSCRIBER" if self.subscriber_indicator == "Y" else f"REL:{self.relationship}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +137,7 @@ class Comparison:
     member_id: str | None
     side: Side
     fields: list[FieldResult] = field(default_factory=list)
+    ours_key: tuple[str, str] | None = None  # our member's key, when we hold the member
 
     @property
     def matched(self) -> bool:
@@ -143,7 +153,8 @@ def _amount(text: str | None) -> Decimal | None:
     if text is None or not text.strip():
         return None
     try:
-        return Decimal(text.strip()).quantize(Decimal("0.01"))
+        value = Decimal(text.strip())
+        return value.quantize(Decimal("0.01")) if value.is_finite() else None
     except InvalidOperation:
         return None
 
@@ -151,6 +162,8 @@ def _amount(text: str | None) -> Decimal | None:
 def _code(name: str, ours: str | None, theirs: str | None) -> Code:
     if not ours and not theirs:
         return Code.NOT_APPLICABLE
+    if name in PERSONAL and not (ours and theirs):
+        return Code.NOT_APPLICABLE  # one side never had it (sent before hashing, no SSN, ...)
     if name in INSURER_IDS:
         if not ours:
             return Code.NOT_APPLICABLE  # never told us its id: nothing to hold it against
@@ -158,6 +171,25 @@ def _code(name: str, ours: str | None, theirs: str | None) -> Code:
     if name in AMOUNTS:
         return Code.MATCH if _amount(ours) == _amount(theirs) else Code.MISMATCH
     return Code.MATCH if ours == theirs else Code.MISMATCH
+
+
+def _by_key(members: Iterable[PopulationMember]) -> dict[tuple[str, str], PopulationMember]:
+    """One member per key; a person held twice (a record per insurance line) is taken on
+    their health line."""
+    found: dict[tuple[str, str], PopulationMember] = {}
+    for member in members:
+        known = found.get(member.key)
+        if known is None or (known.line != "HLT" and member.line == "HLT"):
+            found[member.key] = member
+    return found
+
+
+def _order(member: PopulationMember | None) -> tuple[str, str]:
+    assert member is not None
+    return (
+        member.subscriber_id,
+        member.member_id or "",
+    )
 
 
 def _result(name: str, code: Code, ours: str | None, theirs: str | None) -> FieldResult:
@@ -169,12 +201,26 @@ def _result(name: str, code: Code, ours: str | None, theirs: str | None) -> Fiel
 def compare(
     ours: Iterable[PopulationMember], theirs: Iterable[PopulationMember]
 ) -> list[Comparison]:
-    """Every member of either side, each field coded; sorted by subscriber and member."""
-    mine = {member.key: member for member in ours}
-    held = {member.key: member for member in theirs}
+    """Every member of either side, each field coded; sorted by subscriber and member.
+    Matched on ``key``; then a member left on each side with the same subscriber id and role
+    (one side lacking REF*17, say) is the same person."""
+    mine, held = _by_key(ours), _by_key(theirs)
+    pairs = [(mine.pop(key), held.pop(key)) for key in sorted(mine.keys() & held.keys())]
+    roles: dict[tuple[str, str], list[list[PopulationMember]]] = {}
+    for number, members in enumerate((mine, held)):
+        for member in members.values():
+            roles.setdefault((member.subscriber_id, member.role), [[], []])[number].append(member)
+    for left, right in roles.values():
+        if len(left) == 1 and len(right) == 1:
+            pairs.append((mine.pop(left[0].key), held.pop(right[0].key)))
+    everyone: list[tuple[PopulationMember | None, PopulationMember | None]] = [
+        *pairs,
+        *((a, None) for a in mine.values()),
+        *((None, b) for b in held.values()),
+    ]
+    everyone.sort(key=lambda pair: _order(pair[0] or pair[1]))
     results = []
-    for key in sorted(mine.keys() | held.keys()):
-        a, b = mine.get(key), held.get(key)
+    for a, b in everyone:
         anyone = a or b
         assert anyone is not None
         if a is None or b is None:
@@ -185,7 +231,8 @@ def compare(
             side = Side.BOTH
             fields = [_result(name, _code(name, getattr(a, name), getattr(b, name)),
                               getattr(a, name), getattr(b, name)) for name in FIELDS]  # fmt: skip
-        results.append(Comparison(anyone.subscriber_id, anyone.member_id, side, fields))
+        results.append(Comparison(anyone.subscriber_id, anyone.member_id, side, fields,
+                                  a.key if a is not None else None))  # fmt: skip
     return results
 
 
@@ -196,7 +243,7 @@ class ReconciliationSummary:
     our_id: str
     partner: str
     as_of: str  # YYYYMMDD
-    digest: str  # the file's content hash: a redelivery is the same reconciliation
+    digest: str  # hash of the file version (bucket, key, version id): a redelivery is the same
     source: str  # audit_834 | extract
     received_at: str
     theirs: int = 0

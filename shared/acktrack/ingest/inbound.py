@@ -171,6 +171,10 @@ def _audit(
     meta = PopulationMeta(clip(envelope.receiver_id), clip(envelope.sender_id), as_of, "audit_834")
     if not sum(audit.members for audit in audits):
         return quarantine(ref, source, store, "an audit 834 with no members: nothing to reconcile")
+    if not any((p.our_id, p.partner) == (meta.our_id, meta.partner) for p in store.partners()):
+        return quarantine(ref, source, store,
+                          "an audit 834 from an insurer (ISA06) to a receiver (ISA08) nothing was "
+                          "ever sent between: no population of ours to hold it against")  # fmt: skip
     if parts is not None and config.part_bytes and (ref.size or 0) > config.part_bytes:
         cut = fan_out_population(ref, source, store, config, meta, _digest(ref), parts)
         if cut is not None:

@@ -2,10 +2,11 @@
 in parts on subscribers, like a large outbound 834 (``ingest.parts``).
 
 Each part reads only its byte range, holds its families against ours, confirms what the
-insurer holds, writes its discrepancy rows and its codes file, and records its counts and
-the families it named. The part counted last finds what the insurer does not hold (ours
-in force in families no part named) and writes the summary. Memory stays flat in the
-file's size: a part holds its own families; the last holds the subscriber ids named.
+insurer holds, writes its discrepancy rows and its codes file, and records its counts, the
+families it named and the members of ours it found (in compressed chunks). The part
+counted last finds what the insurer does not hold (ours in force in families no part
+named, or not found where a family was named) and writes the summary. Memory stays flat
+in the file's size: a part holds its own families; the last holds the keys recorded.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from acktrack.domain.status import FileOutcome
 from acktrack.domain.tracked import ObjectRef
 from acktrack.ingest.parts import PartOrder, counted_last, unpack
 from acktrack.ingest.reconciliation import (
+    Found,
     PopulationMeta,
     by_family,
     held_families,
@@ -100,7 +102,9 @@ def ingest_population_part(
     result = {"theirs": len(members), "ours": found.ours, "confirmed": found.confirmed,
               "matched": summary.matched, "missing_at_insurer": summary.missing_at_insurer,
               "insurer_only": summary.insurer_only, "by_field": summary.by_field,
-              "discrepancies": len(rows), "chunks": chunks, "seen": sorted(found.seen)}  # fmt: skip
+              "discrepancies": len(rows), "chunks": chunks}  # fmt: skip
+    for name in ("named", "matched", "deferred"):  # before the part is counted
+        store.put_part_keys(order.job, order.index, name, sorted(getattr(found, name)))
     outcome = Outcome(FileOutcome.PART)
     if not counted_last(order, store, result, outcome):
         return outcome
@@ -117,7 +121,6 @@ def _finish(
                               "missing_at_insurer": 0, "insurer_only": 0, "discrepancies": 0,
                               "chunks": 0}  # fmt: skip
     by_field: dict[str, dict[str, int]] = {}
-    seen: set[str] = set()
     for packed in store.part_results(order.job):
         result = unpack(packed)
         for name in totals:
@@ -126,8 +129,10 @@ def _finish(
             into = by_field.setdefault(name, {})
             for code, count in codes.items():
                 into[code] = into.get(code, 0) + int(count)
-        seen.update(result["seen"])
-    missing = missing_families(meta, seen, ref.received_at, store, SetStatuses(store), config)
+    held = Found(named=set(store.part_keys(order.job, "named")),
+                 matched=set(store.part_keys(order.job, "matched")),
+                 deferred=set(store.part_keys(order.job, "deferred")))  # fmt: skip
+    missing = missing_families(meta, held, ref.received_at, store, SetStatuses(store), config)
     summary = meta.summary(digest, ref.received_at, theirs=totals["theirs"],
                            ours=totals["ours"] + missing.ours, confirmed=totals["confirmed"])  # fmt: skip
     summary.by_field, summary.matched = by_field, totals["matched"]

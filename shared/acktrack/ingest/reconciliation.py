@@ -32,6 +32,7 @@ from acktrack.domain.reconciliation import (
     Comparison,
     PopulationMember,
     ReconciliationSummary,
+    Side,
     compare,
     discrepancy_rows,
     rcno_lines,
@@ -89,7 +90,13 @@ class Found:
     comparisons: list[Comparison] = field(default_factory=list)
     ours: int = 0
     confirmed: int = 0
-    seen: set[str] = field(default_factory=set)  # the families the insurer's file names
+    named: set[str] = field(default_factory=set)  # the families the insurer's file names
+    matched: set[str] = field(default_factory=set)  # ours it holds: member_key(family, key)
+    deferred: set[str] = field(default_factory=set)  # families with one of ours not found here
+
+
+def member_key(subscriber_id: str, key: tuple[str, str]) -> str:
+    return f"{subscriber_id}\x1f{key[1]}"
 
 
 def by_family(members: Iterable[PopulationMember]) -> dict[str, list[PopulationMember]]:
@@ -108,68 +115,90 @@ def held_families(
     statuses: SetStatuses,
     config: PipelineConfig,
 ) -> Found:
-    """The insurer's families, each held against ours (one family query each); a waiting
-    enrollment the insurer holds with the same plan and dates is confirmed."""
-    found = Found(seen=set(theirs))
+    """The insurer's families (all of a file, or a part's), each held against ours (one
+    family query each); a waiting enrollment the insurer holds with the same plan and dates
+    is confirmed. Ours the insurer's members here do not include are left to
+    ``missing_families`` (a family may continue in another part)."""
+    found = Found(named=set(theirs))
     for subscriber_id in sorted(theirs):
         held = {member.key: member for member in theirs[subscriber_id]}
-        ours = _ours(meta, subscriber_id, received_at, store, statuses, config, held)
+        ours, before = _ours(meta, subscriber_id, digest, received_at, store, statuses, config,
+                             held)  # fmt: skip
+        found.confirmed += before
         for waiting in ours:
             match = held.get(waiting.member.key)
             if not waiting.confirmed and match is not None and same_coverage(waiting.member, match):
-                _confirm(waiting, meta, digest, received_at, store)
-                found.confirmed += 1
-        found.ours += len(ours)
-        found.comparisons += compare([o.member for o in ours], held.values())
+                found.confirmed += _confirm(waiting, meta, digest, received_at, store)
+        for comparison in compare([o.member for o in ours], theirs[subscriber_id]):
+            if comparison.side == Side.MISSING_AT_INSURER:
+                found.deferred.add(subscriber_id)
+                continue
+            if comparison.ours_key is not None:
+                found.matched.add(member_key(subscriber_id, comparison.ours_key))
+                found.ours += 1
+            found.comparisons.append(comparison)
     return found
 
 
 def missing_families(
     meta: PopulationMeta,
-    seen: set[str],
+    held: Found,
     received_at: datetime,
     store: PopulationStore,
     statuses: SetStatuses,
     config: PipelineConfig,
 ) -> Found:
-    """Ours in force in the families the insurer's file does not name: missing at the
-    insurer. Found through the insurer's sets (O(members sent to it), never a scan)."""
+    """Ours in force that the insurer's file does not hold: missing at the insurer. Read are
+    the families the file does not name (found through the insurer's sets: O(members sent
+    to it), never a scan) and those where one of ours was not found."""
     families: set[str] = set()
     for item in store.sets_since(meta.our_id, meta.partner, "0"):  # every set ("0" sorts first)
         statuses.remember(item)
         families.update(m.subscriber_id for m in store.members_of_set(item) if m.subscriber_id)
     found = Found()
-    for subscriber_id in sorted(families - seen):
-        ours = _ours(meta, subscriber_id, received_at, store, statuses, config, {})
-        found.ours += len(ours)
-        found.comparisons += compare([o.member for o in ours], [])
+    for subscriber_id in sorted((families - held.named) | held.deferred):
+        ours, _ = _ours(meta, subscriber_id, "", received_at, store, statuses, config, {})
+        missing = [o.member for o in ours
+                   if member_key(subscriber_id, o.member.key) not in held.matched]  # fmt: skip
+        found.ours += len(missing)
+        found.comparisons += compare(missing, [])
     return found
 
 
 def _ours(
     meta: PopulationMeta,
     subscriber_id: str,
+    digest: str,
     received_at: datetime,
     store: PopulationStore,
     statuses: SetStatuses,
     config: PipelineConfig,
     held: dict[tuple[str, str], PopulationMember],
-) -> list[OurMember]:
-    """One family's enrollments in force; a waiting one only when the insurer holds it."""
+) -> tuple[list[OurMember], int]:
+    """One family's enrollments in force (a waiting one only when the insurer holds it, else
+    what is confirmed meanwhile), and how many this population confirmed before (a
+    redelivery counts them again)."""
     if not subscriber_id:
-        return []  # no REF*0F: nobody of ours to hold it against
+        return [], 0  # no REF*0F: nobody of ours to hold it against
     partition = store.family(meta.our_id, meta.partner, subscriber_id)
     if not partition.members:
-        return []
+        return [], 0
     ledger = family_ledger(store, statuses, meta.our_id, meta.partner, subscriber_id,
                            received_at, config.ack_sla_hours, partition=partition)  # fmt: skip
     items = {(m.pk, m.sk): m for m in partition.members}
-    return [o for o in ours_in_force(ledger, items, meta.as_of)
-            if o.confirmed or o.member.key in held]  # fmt: skip
+    ours = []
+    for held_or_not in ours_in_force(ledger, items, meta.as_of):
+        if held_or_not.confirmed or held_or_not.member.key in held:
+            ours.append(held_or_not)
+        elif held_or_not.in_force is not None:
+            ours.append(OurMember(held_or_not.in_force, True))
+    mine = f"RCN-{digest}-" if digest else None
+    before = sum(1 for r in ledger.resolutions if mine and r.resolution_id.startswith(mine))
+    return ours, before
 
 
 def _confirm(waiting: OurMember, meta: PopulationMeta, digest: str, received_at: datetime,
-             store: PopulationStore) -> None:  # fmt: skip
+             store: PopulationStore) -> int:  # fmt: skip
     member = waiting.member
     resolution = Resolution(
         resolution_id=f"RCN-{digest}-{short_hash(*member.key, size=8)}",
@@ -180,8 +209,9 @@ def _confirm(waiting: OurMember, meta: PopulationMeta, digest: str, received_at:
         refs=waiting.open_refs,
         kind=ClosedBy.RECONCILIATION,
     )
-    store.add_resolution(meta.our_id, meta.partner, member.subscriber_id, resolution,
-                         len(waiting.open_refs))  # fmt: skip
+    added = store.add_resolution(meta.our_id, meta.partner, member.subscriber_id, resolution,
+                                 len(waiting.open_refs))  # fmt: skip
+    return int(added)  # 0: recorded by an earlier delivery, and counted in ``before``
 
 
 def rcno_key(meta: PopulationMeta, digest: str, part: str = "") -> str:
@@ -203,7 +233,7 @@ def reconcile_population(
     statuses = SetStatuses(store)
     held = held_families(by_family(population.members), meta, digest, received_at, store,
                          statuses, config)  # fmt: skip
-    missing = missing_families(meta, held.seen, received_at, store, statuses, config)
+    missing = missing_families(meta, held, received_at, store, statuses, config)
     comparisons = held.comparisons + missing.comparisons
     comparisons.sort(key=lambda c: (c.subscriber_id, c.member_id or ""))
     summary = meta.summary(digest, received_at, theirs=len(population.members),
@@ -240,6 +270,14 @@ def reconciled(summary: ReconciliationSummary, discrepancies: int) -> Outcome:
 _DATE_IN_NAME = re.compile(r"(?<!\d)(20\d{2})-?(\d{2})-?(\d{2})(?!\d)")
 
 
+def _real_day(text: str) -> bool:
+    try:
+        datetime.strptime(text, "%Y%m%d")
+    except ValueError:
+        return False
+    return True
+
+
 def looks_like_extract(head: bytes) -> bool:
     """A text file whose first line names the extract's columns (not X12)."""
     first = head.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0].lower()
@@ -264,13 +302,15 @@ def extract_population(
     if partner is None:
         raise ValueError("a reconciliation extract must be under inbound/<insurer id>/")
     if len(our_ids) != 1:
-        raise ValueError(
-            f"nothing was ever sent to insurer {partner!r}: no population to hold its extract against"
+        raise ValueError(  # the folder is not repeated: logs carry no part of a key
+            "nothing was ever sent to the insurer this folder names: no population to hold its "
+            "extract against"
             if not our_ids
-            else f"insurer {partner!r} receives from {len(our_ids)} of our sender ids; an extract "
-            "names none, so it cannot be reconciled"
+            else f"the insurer this folder names receives from {len(our_ids)} of our sender ids; "
+            "an extract names none, so it cannot be reconciled"
         )
     found = _DATE_IN_NAME.search(ref.key.rsplit("/", 1)[-1])
-    as_of = "".join(found.groups()) if found else ref.received_at.strftime("%Y%m%d")
+    named = "".join(found.groups()) if found else ""
+    as_of = named if _real_day(named) else ref.received_at.strftime("%Y%m%d")
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
     return Population(our_ids[0], partner, as_of, "extract", read_extract(text, key))

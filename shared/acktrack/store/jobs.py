@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import NamedTuple
 
@@ -17,6 +19,7 @@ from acktrack.store.models import (
 )
 
 JOB_DAYS = 14  # a fan-out job's bookkeeping expires (TTL) after this many days
+KEYS_PER_ITEM = 10_000  # keys per compressed chunk (well under 400 KB, however random)
 
 
 class JobStore(TableStore):
@@ -56,6 +59,21 @@ class JobStore(TableStore):
             keys.job_pk(job), PartItem.sk.startswith("PART#"), consistent_read=True
         )
         return [item.result for item in found]
+
+    def put_part_keys(self, job: str, index: int, name: str, values: list[str]) -> None:
+        """A part's named keys (subscriber ids, member keys), in compressed chunks."""
+        with PartItem.batch_write() as batch:
+            for number in range(0, len(values), KEYS_PER_ITEM):
+                chunk = "\n".join(values[number : number + KEYS_PER_ITEM]).encode()
+                batch.save(PartItem(keys.job_pk(job), f"KEYS#{name}#{index:05d}#{number:09d}",
+                                    result=zlib.compress(chunk, 6),
+                                    expires=timedelta(days=JOB_DAYS)))  # fmt: skip
+
+    def part_keys(self, job: str, name: str) -> Iterator[str]:
+        """Every part's keys of ``name`` (read consistently)."""
+        for item in PartItem.query(keys.job_pk(job), PartItem.sk.startswith(f"KEYS#{name}#"),
+                                   consistent_read=True):  # fmt: skip
+            yield from zlib.decompress(item.result).decode().split("\n")
 
     def finish_job(self, job: str) -> None:
         JobItem(keys.job_pk(job), "JOB").update(actions=[JobItem.finished.set(True)])

@@ -109,7 +109,7 @@ def test_csv_and_pipe_extracts_read_the_same() -> None:
     assert (first.benefit_begin, first.total_premium, first.insurer_policy_id) == (
         "20240201", "450.00", "POL-1",
     )  # fmt: skip
-    assert first.name == keyed_hash(KEY, "name", "DOE1 JANE")
+    assert first.name == keyed_hash(KEY, "name", "DOE1 JANE", first.subscriber_id)
     assert comma[1].ssn is None and comma[1].benefit_end == "20241231"
     assert "JANE" not in repr(comma) and "1980" not in repr(comma)  # only hashes are kept
 
@@ -130,7 +130,10 @@ def test_a_malformed_extract_is_refused_with_line_numbers_and_no_personal_values
 
 
 def test_an_extract_without_the_required_columns_is_refused_on_line_1() -> None:
-    with pytest.raises(ExtractRefused, match="line 1: the header lacks plan_id, benefit_begin"):
+    with pytest.raises(
+        ExtractRefused,
+        match="line 1: the first line must name the columns; plan_id, benefit_begin missing",
+    ):
         read_extract(["subscriber_id,member_id,relationship,subscriber_indicator"], KEY)
 
 
@@ -169,3 +172,53 @@ def test_an_extract_and_an_audit_834_of_the_same_people_read_the_same(delimiter:
 def test_an_audit_834_is_one_whose_bgn08_is_verify_or_replace() -> None:
     assert is_audit("4") and is_audit("RX") and is_audit(" rx ")
     assert not is_audit("2") and not is_audit("")
+
+
+def test_an_extract_with_a_header_only_or_a_runaway_quote_is_refused() -> None:
+    header = _extract(",")[0]
+    with pytest.raises(ExtractRefused, match="line 1: no member after the header"):
+        read_extract([header], KEY)
+    runaway = [header, 'S1,"E1' + "x" * 140_000]
+    with pytest.raises(ExtractRefused, match="not readable as CSV") as refused:
+        read_extract(runaway, KEY)
+    assert "xxxx" not in str(refused.value)
+
+
+def test_the_same_value_in_two_families_hashes_apart() -> None:
+    """A hash links nothing across families: the same birth date in two families differs."""
+    assert keyed_hash(KEY, "birth_date", "19800101", "S1") != keyed_hash(
+        KEY, "birth_date", "19800101", "S2"
+    )
+    assert keyed_hash(KEY, "birth_date", "1980-01-01", "S1") == keyed_hash(
+        KEY, "birth_date", "19800101", "S1"
+    )
+
+
+def test_a_member_id_on_one_side_only_is_still_one_person() -> None:
+    ours = PopulationMember(subscriber_id="S1", member_id="E1", subscriber_indicator="Y",
+                            relationship="18", plan="P1", benefit_begin="20240101")  # fmt: skip
+    theirs = PopulationMember(subscriber_id="S1", member_id=None, subscriber_indicator="Y",
+                              relationship="18", plan="P1", benefit_begin="20240101")  # fmt: skip
+    (result,) = compare([ours], [theirs])
+    assert result.side == Side.BOTH and result.matched
+
+
+def test_two_children_without_member_ids_are_two_people_and_a_second_line_is_not_a_second_person() -> (
+    None
+):
+    def child(name: str, plan: str = "P1", line: str = "HLT") -> PopulationMember:
+        return PopulationMember(subscriber_id="S1", member_id=None, subscriber_indicator="N",
+                                relationship="19", plan=plan, benefit_begin="20240101",
+                                name=keyed_hash(KEY, "name", name, "S1"), line=line)  # fmt: skip
+
+    ours = [child("ANN"), child("BEN")]
+    theirs = [child("ANN"), child("BEN", plan="D1", line="DEN"), child("BEN")]
+    results = compare(ours, theirs)
+    assert [(r.side, r.matched) for r in results] == [(Side.BOTH, True), (Side.BOTH, True)]
+
+
+def test_a_personal_field_one_side_never_had_does_not_apply() -> None:
+    base = {"subscriber_id": "S1", "member_id": "E1", "subscriber_indicator": "Y",
+            "relationship": "18", "plan": "P1", "benefit_begin": "20240101"}  # fmt: skip
+    (result,) = compare([PopulationMember(**base)], [PopulationMember(**base, ssn="00aa")])
+    assert {f.field: f.code for f in result.fields}["ssn"] == Code.NOT_APPLICABLE

@@ -18,7 +18,7 @@ from acktrack.correlate.responses import (
     AcknowledgmentTooLarge,
     ack_detail,
 )
-from acktrack.domain.identifiers import clip, short_hash
+from acktrack.domain.identifiers import clip
 from acktrack.domain.population import ExtractRefused, is_audit
 from acktrack.domain.ports import (
     Archive,
@@ -34,6 +34,7 @@ from acktrack.domain.tracked import ObjectRef, iso, to_utc
 from acktrack.ingest.effectuation import ingest_effectuation
 from acktrack.ingest.population_parts import fan_out_population
 from acktrack.ingest.reconciliation import (
+    Digesting,
     PopulationMeta,
     audit_population,
     extract_population,
@@ -78,8 +79,9 @@ def ingest_inbound(
     senders: set[str] = set()
     envelopes: list[InterchangeHeader] = []
     try:
-        with source.open(ref) as stream:
-            for record in read_x12(stream, members=False):
+        with source.open(ref) as raw:
+            digesting = Digesting(raw)  # an insurer's population is known by its content
+            for record in read_x12(digesting, members=False):  # type: ignore[arg-type]
                 if isinstance(record, InterchangeHeader):
                     senders.add(record.sender_id)
                     envelopes.append(record)
@@ -124,7 +126,8 @@ def ingest_inbound(
             return quarantine(ref, source, store,
                               "an audit 834 (BGN08 4 or RX: the insurer's whole population) must "
                               "come alone, without acknowledgments or other 834s")  # fmt: skip
-        return _audit(ref, source, store, config, archive, parts, envelopes[0], audits)
+        return _audit(ref, source, store, config, archive, parts, envelopes[0], audits,
+                      digesting.digest)  # fmt: skip
     kind = (
         FileOutcome.ACKNOWLEDGMENTS if group_acks or interchange_acks else FileOutcome.EFFECTUATION
     )
@@ -154,15 +157,10 @@ def ingest_inbound(
     return outcome
 
 
-def _digest(ref: ObjectRef) -> str:
-    """One reconciliation per stored version of a file: a redelivery records the same."""
-    return short_hash(ref.bucket, ref.key, ref.version_id or "", size=16)
-
-
 def _audit(
     ref: ObjectRef, source: ObjectSource, store: Repository, config: PipelineConfig,
     archive: Archive | None, parts: PartQueue | None, envelope: InterchangeHeader,
-    audits: list[TransactionEnd],
+    audits: list[TransactionEnd], digest: str,
 ) -> Outcome:  # fmt: skip
     """An insurer's whole population: held in one go, or cut in parts when it is large."""
     first = audits[0]
@@ -176,12 +174,12 @@ def _audit(
                           "an audit 834 from an insurer (ISA06) to a receiver (ISA08) nothing was "
                           "ever sent between: no population of ours to hold it against")  # fmt: skip
     if parts is not None and config.part_bytes and (ref.size or 0) > config.part_bytes:
-        cut = fan_out_population(ref, source, store, config, meta, _digest(ref), parts)
+        cut = fan_out_population(ref, source, store, config, meta, digest, parts)
         if cut is not None:
             return cut  # the part counted last records the object's outcome
     with source.open(ref) as stream:
         population = audit_population(read_x12(stream), config.hash_key, meta)
-    outcome = reconcile_population(population, _digest(ref), ref.received_at, store, archive,
+    outcome = reconcile_population(population, digest, ref.received_at, store, archive,
                                    config)  # fmt: skip
     store.record_object(ref, outcome)
     return outcome
@@ -197,11 +195,12 @@ def _extract(
     partner = insurer_folder(ref.key) or ""
     our_ids = sorted({p.our_id for p in store.partners() if p.partner == partner})
     try:
-        with source.open(ref) as stream:
-            population = extract_population(stream, ref, config.hash_key, our_ids)
+        with source.open(ref) as raw:
+            stream = Digesting(raw)
+            population = extract_population(stream, ref, config.hash_key, our_ids)  # type: ignore[arg-type]
     except (ExtractRefused, ValueError) as error:
         return quarantine(ref, source, store, str(error))
-    outcome = reconcile_population(population, _digest(ref), ref.received_at, store, archive,
+    outcome = reconcile_population(population, stream.digest, ref.received_at, store, archive,
                                    config)  # fmt: skip
     store.record_object(ref, outcome)
     return outcome

@@ -9,6 +9,7 @@ the insurer holds with the same plan and dates (``confirmed_by_reconciliation``)
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 from collections.abc import Iterable
@@ -268,6 +269,27 @@ def reconciled(summary: ReconciliationSummary, discrepancies: int) -> Outcome:
 # -- reading the insurer's file ---------------------------------------------------------------
 
 _DATE_IN_NAME = re.compile(r"(?<!\d)(20\d{2})-?(\d{2})-?(\d{2})(?!\d)")
+
+
+class Digesting:
+    """A stream that hashes what is read from it: a population file's identity is its
+    content, so the same file delivered again (or uploaded again) is the same result."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self._hash = hashlib.blake2b(digest_size=8)
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        self._hash.update(data)
+        return data
+
+    def readable(self) -> bool:
+        return True
+
+    @property
+    def digest(self) -> str:
+        return self._hash.hexdigest()
 
 
 def _real_day(text: str) -> bool:

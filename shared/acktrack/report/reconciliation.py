@@ -34,6 +34,7 @@ def collect_reconciliation(store: ReportSource, since: str) -> tuple[dict[str, A
                     break
                 rows.append(dict(row))
     files.sort(key=lambda f: (f["partner"], f["as_of"], f["received_at"]))
+    rows.sort(key=lambda r: (r["partner"], r["subscriber_id"], r["member_id"] or "", r["field"]))
     return {"files": files, "discrepancies": rows, "discrepancies_total": total}, reads
 
 

@@ -8,6 +8,7 @@ acknowledgments after its sets are written, so whichever arrives first, the pair
 
 from __future__ import annotations
 
+import io
 import re
 from collections import Counter
 from datetime import datetime
@@ -196,11 +197,12 @@ def _extract(
     our_ids = sorted({p.our_id for p in store.partners() if p.partner == partner})
     try:
         with source.open(ref) as raw:
-            stream = Digesting(raw)
-            population = extract_population(stream, ref, config.hash_key, our_ids)  # type: ignore[arg-type]
+            digesting = Digesting(raw)
+            buffered = io.BufferedReader(digesting)
+            population = extract_population(buffered, ref, config.hash_key, our_ids)
     except (ExtractRefused, ValueError) as error:
         return quarantine(ref, source, store, str(error))
-    outcome = reconcile_population(population, stream.digest, ref.received_at, store, archive,
+    outcome = reconcile_population(population, digesting.digest, ref.received_at, store, archive,
                                    config)  # fmt: skip
     store.record_object(ref, outcome)
     return outcome

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from acktrack.correlate.enrollments import SetStatuses, family_ledger
 from acktrack.correlate.population import OurMember, ours_in_force
@@ -271,11 +271,12 @@ def reconciled(summary: ReconciliationSummary, discrepancies: int) -> Outcome:
 _DATE_IN_NAME = re.compile(r"(?<!\d)(20\d{2})-?(\d{2})-?(\d{2})(?!\d)")
 
 
-class Digesting:
+class Digesting(io.RawIOBase):
     """A stream that hashes what is read from it: a population file's identity is its
     content, so the same file delivered again (or uploaded again) is the same result."""
 
     def __init__(self, stream: BinaryIO) -> None:
+        super().__init__()
         self._stream = stream
         self._hash = hashlib.blake2b(digest_size=8)
 
@@ -283,6 +284,11 @@ class Digesting:
         data = self._stream.read(size)
         self._hash.update(data)
         return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
     def readable(self) -> bool:
         return True

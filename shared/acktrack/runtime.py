@@ -374,6 +374,7 @@ def run_report(
         current.report_window_days,
         current.effectuation_sla_days,
         keep_rows=current.email_detail_rows,
+        first_pass_people=current.first_pass_people,
     )
     try:
         delivered = deliver(report, current)

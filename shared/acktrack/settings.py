@@ -37,6 +37,7 @@ class Settings:
     retention_days: int = 0  # member-level items expire this long after sending (0: kept)
     require_insurer_folders: bool = False  # inbound files only under inbound/<insurer id>/
     demographics_hash_key: str | None = None  # the secret keying the demographic hashes
+    first_pass_people: int = 20_000  # the report's first-pass rate reads this many (0: none)
 
     @property
     def envelope_zone(self) -> ZoneInfo:
@@ -109,6 +110,7 @@ def from_environment(env: Mapping[str, str] | None = None) -> Settings:
         retention_days=int(_number(env, "RETENTION_DAYS", 0)),
         require_insurer_folders=env.get("REQUIRE_INSURER_FOLDERS", "").strip().lower() == "true",
         demographics_hash_key=env.get("DEMOGRAPHICS_HASH_KEY", "").strip() or None,
+        first_pass_people=int(_number(env, "FIRST_PASS_PEOPLE", 20_000)),
     )
 
 

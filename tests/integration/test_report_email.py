@@ -225,7 +225,7 @@ def test_no_phi_in_any_email_part_archive_table_item_or_log_line(day: Day) -> No
         places[item["Key"]] = (
             s3.get_object(Bucket=reports, Key=item["Key"])["Body"].read().decode("utf-8", "replace")
         )
-    places["table"] = json.dumps(day.table())
+    places["table"] = json.dumps(day.table(), default=repr)
     places["logs"] = day.stack.logs.getvalue()
     assert all(places.values())
     leaks = [

@@ -27,7 +27,12 @@ from acktrack.report.model import (
     needs_members,
     set_order,
 )
-from acktrack.report.people import FirstAttempts, first_attempts, first_pass_budget
+from acktrack.report.people import (
+    FIRST_PASS_PEOPLE,
+    FirstAttempts,
+    first_attempts,
+    first_pass_budget,
+)
 from acktrack.report.reconciliation import collect_reconciliation
 from acktrack.report.spool import RowSpool
 
@@ -140,6 +145,7 @@ def collect_report(
     effectuation_days: int = 0,
     *,
     keep_rows: int = 500,
+    first_pass_people: int = FIRST_PASS_PEOPLE,
 ) -> Report:
     """The report as of ``as_of``; ``Report.reads`` counts the items it read. The detail rows
     are spooled to a temporary file; the ``keep_rows`` most urgent stay in memory."""
@@ -180,15 +186,18 @@ def collect_report(
     last_day = as_of.date().isoformat()
     partners = []
     insurers = store.partners()
-    budget = first_pass_budget(len(insurers))
+    budget = first_pass_budget(len(insurers), first_pass_people)
     for partner in insurers:
         reads += 1
         counters = store.counters(partner.our_id, partner.partner, since_day=first_day)
         reads += len(counters)
         total = counters.get("ALL")
         window = [c for sk, c in counters.items() if sk.startswith("D#") and sk[2:] <= last_day]
-        first = _first_attempts(store, ledgers, partner.our_id, partner.partner, window_start,
-                                budget)  # fmt: skip
+        first = (
+            _first_attempts(store, ledgers, partner.our_id, partner.partner, window_start, budget)
+            if budget
+            else FirstAttempts()  # off (FirstPassPeople 0): the report reads the backlog only
+        )
         reads += first.people
         partners.append(
             PartnerTotals(

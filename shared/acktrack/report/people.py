@@ -21,8 +21,11 @@ FIRST_PASS_PEOPLE = 20_000
 FIRST_PASS_FLOOR = 1_000
 
 
-def first_pass_budget(insurers: int) -> int:
-    return max(FIRST_PASS_FLOOR, FIRST_PASS_PEOPLE // max(insurers, 1))
+def first_pass_budget(insurers: int, people: int = FIRST_PASS_PEOPLE) -> int:
+    """Families to read per insurer (0: the rate is off)."""
+    if people <= 0:
+        return 0
+    return max(min(FIRST_PASS_FLOOR, people), people // max(insurers, 1))
 
 
 @dataclass(slots=True)

@@ -256,6 +256,8 @@ def test_populations_that_cannot_be_reconciled_are_quarantined_with_the_reason(d
         File("inbound", "NOBODYSENT01/population.834", _audit(day.held, insurer="NOBODYSENT01")):
             "nothing was ever sent between",
         File("inbound", "extract.csv", unknown): "a reconciliation extract must be under inbound/<insurer id>/",
+        File("inbound", f"{PLAN}/misnamed.csv", b"SubscriberID,member_id\n1,2\n"):
+            "the first line must name the columns; subscriber_id, relationship",
     }  # fmt: skip
     for file, reason in files.items():
         (result,) = deliver(day.stack, file)

@@ -119,7 +119,8 @@ def ingest_inbound(
         )
         return quarantine(
             ref, source, store,
-            f"an inbound file must hold 999, 997 or TA1 acknowledgments or an effectuation 834; this one holds {found}",
+            f"an inbound file must hold 999, 997 or TA1 acknowledgments, an effectuation 834, or an "
+            f"insurer's population (an audit 834, or an extract); this one holds {found}",
         )  # fmt: skip
     audits = [e for e in enrollments if e.enrollment is not None and is_audit(e.enrollment.action)]
     if audits:

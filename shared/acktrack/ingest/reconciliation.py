@@ -307,9 +307,10 @@ def _real_day(text: str) -> bool:
 
 
 def looks_like_extract(head: bytes) -> bool:
-    """A text file whose first line names the extract's columns (not X12)."""
+    """A text file whose first line names columns, one about the subscriber (not X12): an
+    extract, perhaps with a misnamed column, which then gets the extract's own refusal."""
     first = head.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0].lower()
-    return b"subscriber_id" in first and (b"," in first or b"|" in first)
+    return b"subscriber" in first and (b"," in first or b"|" in first)
 
 
 def audit_population(

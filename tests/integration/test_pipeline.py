@@ -281,7 +281,10 @@ def test_an_inbound_file_without_acknowledgments_or_834s_is_quarantined(day: Day
     day.drop("inbound", "remittance.x12", not_ours)
     (item,) = day.report(AS_OF)["quarantined"]
     assert item["key"] == "inbound/remittance.x12"
-    assert "must hold 999, 997 or TA1 acknowledgments or an effectuation 834" in item["reason"]
+    assert (
+        "must hold 999, 997 or TA1 acknowledgments, an effectuation 834, or an insurer's population"
+        in item["reason"]
+    )
     assert "1 x 820" in item["reason"]
 
 

@@ -76,7 +76,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help=(
             "deliver the files' events from N workers at once, as Lambda runs concurrent "
             "invocations (default 1: one after another, in the order given); the report must "
-            "be the same"
+            "be the same. An insurer's population waits for the files given before it: it is "
+            "compared with what had arrived"
         ),
     )
     parser.add_argument(

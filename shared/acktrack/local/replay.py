@@ -10,7 +10,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from acktrack.domain.population import is_audit
+from acktrack.ingest.reconciliation import looks_like_extract
 from acktrack.local.stack import EmbeddedStack
+from acktrack.x12.tokenizer import iter_segments
 
 FOLDERS = ("outbound", "inbound")
 
@@ -112,11 +115,14 @@ def replay(
                 deliver(number)
         else:
             # As Lambda would: up to N invocations at once, each file's event to the next
-            # free worker; a file delivered twice may meet its own first delivery.
+            # free worker; a file delivered twice may meet its own first delivery. A
+            # population is held against what had arrived before it, so it waits for the
+            # files listed before it (and the files after it for it).
             with stack.concurrently(), ThreadPoolExecutor(concurrency) as pool:
-                for future in [pool.submit(deliver, n) for n in range(len(deliveries))]:
-                    future.result()
-            stack.pump()  # orders that became visible again after their worker finished
+                for wave in delivery_waves([path for path, *_ in deliveries]):
+                    for future in [pool.submit(deliver, n) for n in wave]:
+                        future.result()
+                    stack.pump()  # orders visible again after their worker finished
         for (_, bucket, key, _), entry in zip(deliveries, files, strict=True):
             if entry is not None and entry.get("outcome") == "fanned_out":
                 # Its parts ran through the parts queue; the last one recorded the outcome.
@@ -152,6 +158,35 @@ def _deliveries(
             events[key] = stack.store(bucket, key, path.read_bytes())
         deliveries.append((path, bucket, key, events[key]))
     return deliveries
+
+
+def delivery_waves(paths: list[Path]) -> list[list[int]]:
+    """Delivery numbers in waves run at once; each population is a wave of its own."""
+    waves: list[list[int]] = [[]]
+    for number, path in enumerate(paths):
+        if is_population(path):
+            waves += [[number], []]
+        else:
+            waves[-1].append(number)
+    return [wave for wave in waves if wave]
+
+
+def is_population(path: Path) -> bool:
+    """An insurer's whole population: an extract, or an 834 whose BGN08 says audit."""
+    with path.open("rb") as stream:
+        head = stream.read(4096)
+        if looks_like_extract(head):
+            return True
+        stream.seek(0)
+        try:
+            for segment in iter_segments(stream):
+                if segment.id == "BGN":
+                    return len(segment.elements) > 8 and is_audit(segment.elements[8])
+                if segment.id in ("AK1", "TA1", "INS"):
+                    return False
+        except ValueError:  # unreadable X12 or text: not a population
+            return False
+    return False
 
 
 def _entry(path: Path, key: str, invocations: list[Any]) -> dict[str, Any]:

@@ -48,8 +48,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The tests run on every core (pytest-xdist); TEST_WORKERS=0 runs them in this process.
+TEST_WORKERS ?= auto
+
 unit: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 
 test: lint typecheck scan unit
 
@@ -71,8 +74,8 @@ fuzz: $(STAMP)
 # naming the commit they were measured at. Run it again when shared/acktrack has changed a lot.
 reliability: $(STAMP)
 	ACKTRACK_PERMUTATIONS=50 ACKTRACK_FAULT_STRIDE=1 ACKTRACK_FUZZ_INPUTS=3000 ACKTRACK_CONCURRENT_DAYS=20 \
-		ACKTRACK_WRITE_FIGURES=1 \
-		$(BIN)/pytest tests/reliability
+		ACKTRACK_FANOUT_FAULT_STEP=13 ACKTRACK_WRITE_FIGURES=1 \
+		$(BIN)/pytest tests/reliability tests/e2e/test_fanout.py
 
 # aws-sam-cli pins versions the dev tools cannot share, so it lives in its own venv.
 $(TOOLS_STAMP):

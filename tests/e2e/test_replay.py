@@ -92,7 +92,11 @@ def _stable(report: dict[str, object]) -> str:
     return text
 
 
-def test_the_demo_day_cut_in_parts_reports_exactly_the_same(tmp_path: Path) -> None:
+def test_the_demo_day_cut_in_parts_and_by_four_workers_reports_exactly_the_same(
+    tmp_path: Path,
+) -> None:
+    """Cut in parts one after another, then cut in parts with four workers at once: the
+    report of each is the report of the day read in one go."""
     as_of = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
     paths = build_day(tmp_path, as_of)
     whole = replay(paths, as_of=as_of, template=ROOT / "template.yaml")
@@ -101,18 +105,22 @@ def test_the_demo_day_cut_in_parts_reports_exactly_the_same(tmp_path: Path) -> N
     assert [f["outcome"] for f in cut.files] == [f["outcome"] for f in whole.files]
     assert cut.failures == []
     assert _stable(cut.report) == _stable(whole.report)
+    at_once = replay(paths, as_of=as_of, template=ROOT / "template.yaml", part_bytes=8192,
+                     concurrency=4)  # fmt: skip
+    assert at_once.failures == []
+    assert sorted(f["outcome"] for f in at_once.files) == sorted(f["outcome"] for f in whole.files)
+    assert _stable(at_once.report) == _stable(whole.report)
+    assert len(at_once.emails) == 1
 
 
-@pytest.mark.parametrize("part_bytes", [None, 8192])
 def test_the_demo_day_with_four_concurrent_workers_reports_exactly_the_same(
-    tmp_path: Path, part_bytes: int | None
+    tmp_path: Path,
 ) -> None:
     """Lambda runs invocations at once: files, their parts and a 999 meeting its 834."""
     as_of = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
     paths = build_day(tmp_path, as_of)
-    one_by_one = replay(paths, as_of=as_of, template=ROOT / "template.yaml", part_bytes=part_bytes)
-    at_once = replay(paths, as_of=as_of, template=ROOT / "template.yaml", part_bytes=part_bytes,
-                     concurrency=4)  # fmt: skip
+    one_by_one = replay(paths, as_of=as_of, template=ROOT / "template.yaml")
+    at_once = replay(paths, as_of=as_of, template=ROOT / "template.yaml", concurrency=4)
     assert at_once.failures == []
     assert sorted(f["outcome"] for f in at_once.files) == sorted(
         f["outcome"] for f in one_by_one.files

@@ -37,6 +37,9 @@ LABELS = {
     "fault_redeliveries": "redeliveries after those faults",
     "canaries_checked": "PHI canary checks (canary x place), none found",
     "fuzz_inputs": "fuzz inputs through the reader",
+    "fanout_faults_throttling": "faults in a day of files cut in parts: throttling",
+    "fanout_faults_timeout": "faults in a day of files cut in parts: timeouts",
+    "fanout_faults_crash": "faults in a day of files cut in parts: a crash",
     "fuzz_through_handlers": "of those, through the Lambda handlers",
 }
 

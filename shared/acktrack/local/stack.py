@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import secrets
+import threading
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -70,6 +71,8 @@ class EmbeddedStack:
     resolver: Resolver | None = None
     _saved_environment: dict[str, str | None] = field(default_factory=dict)
     _shared_environment: bool = False
+    _clients: dict[tuple[str, str], Any] = field(default_factory=dict)
+    _clients_lock: threading.Lock = field(default_factory=threading.Lock)
 
     # -- life cycle ---------------------------------------------------------------------
 
@@ -137,11 +140,18 @@ class EmbeddedStack:
             os.environ[name] = value
 
     def client(self, service: str) -> Any:
+        """The stack's own client (made once per endpoint: boto3 clients are thread-safe and
+        cost about 15 ms each to make)."""
         import boto3
 
-        return boto3.client(  # type: ignore[call-overload]
-            service, endpoint_url=self.endpoint or None, region_name=REGION
-        )
+        with self._clients_lock:
+            made = self._clients.get((service, self.endpoint))
+            if made is None:
+                made = boto3.client(  # type: ignore[call-overload]
+                    service, endpoint_url=self.endpoint or None, region_name=REGION
+                )
+                self._clients[(service, self.endpoint)] = made
+            return made
 
     # -- resources from the template ------------------------------------------------------
 

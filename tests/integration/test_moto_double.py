@@ -93,6 +93,9 @@ def test_a_batch_request_for_a_held_item_comes_back_unprocessed(
     client = stack.client("dynamodb")
     free = {"PutRequest": {"Item": {"pk": {"S": "FREE"}, "sk": {"S": "1"}}}}
     busy = {"PutRequest": {"Item": {**KEY, "members_sent": {"N": "99"}}}}
+    # The held item is judged before the batch waits its turn to write; the transaction
+    # then finishes, and the free item is written.
+    threading.Timer(0.5, held.set).start()
     response = client.batch_write_item(RequestItems={stack.table: [free, busy]})
     assert response["UnprocessedItems"] == {stack.table: [busy]}
     assert "Item" in client.get_item(

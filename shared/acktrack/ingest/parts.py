@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from acktrack.domain.identifiers import short_hash
 from acktrack.domain.index import index_file
 from acktrack.domain.ports import ObjectSource, Outcome, PartQueue, PipelineConfig
 from acktrack.domain.status import FileOutcome
@@ -40,7 +41,6 @@ from acktrack.ingest.steps import (
     sets_by_control,
     write_members,
 )
-from acktrack.store import keys
 from acktrack.x12 import MemberTransaction, TransactionHeader
 from acktrack.x12.ranges import ResumePoint, plan_parts
 from acktrack.x12.reader import X12Reader
@@ -108,7 +108,7 @@ class PartOrder:
 def job_id(ref: ObjectRef, plans: list[Plan]) -> str:
     """The same file version and interchanges give the same job (a redelivered event
     finds its job again)."""
-    return keys.short_hash(ref.bucket, ref.key, ref.version_id or "-",
+    return short_hash(ref.bucket, ref.key, ref.version_id or "-",
                            *(plan.interchange.sk for plan in plans), size=24)  # fmt: skip
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from acktrack.correlate.enrollments import SetStatuses
+from acktrack.domain.identifiers import short_hash
 from acktrack.domain.population import population_member
 from acktrack.domain.ports import Archive, ObjectSource, Outcome, PartQueue, PipelineConfig
 from acktrack.domain.reconciliation import discrepancy_rows, rcno_lines, tally
@@ -29,7 +30,6 @@ from acktrack.ingest.reconciliation import (
     rcno_key,
     reconciled,
 )
-from acktrack.store import keys
 from acktrack.x12 import MemberTransaction
 from acktrack.x12.ranges import ResumePoint, plan_parts
 from acktrack.x12.reader import X12Reader
@@ -51,7 +51,7 @@ def fan_out_population(
         ranges = plan_parts(stream, ref.size, config.part_bytes)
     if len(ranges) < 2:
         return None
-    job = keys.short_hash("population", ref.bucket, ref.key, ref.version_id or "-", size=24)
+    job = short_hash("population", ref.bucket, ref.key, ref.version_id or "-", size=24)
     store.begin_job(job, len(ranges))  # a redelivered event sends the same orders again
     population = {"our_id": meta.our_id, "partner": meta.partner, "as_of": meta.as_of,
                   "source": meta.source, "digest": digest}  # fmt: skip

@@ -20,7 +20,7 @@ all: test
 
 help:
 	@echo "make demo    run a realistic day on the embedded local stack and print the report"
-	@echo "make test    lint, type-check and run the whole test suite"
+	@echo "make test    lint, type-check and run the whole test suite (on every core; TEST_WORKERS=0: one process)"
 	@echo "make bench   throughput and memory benchmarks (figures for the README)"
 	@echo "make fuzz    a long fuzzing run (100,000+ inputs)"
 	@echo "make reliability   order, redelivery, every-call fault injection and fuzzing, large budgets"

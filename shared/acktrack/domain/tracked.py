@@ -95,7 +95,7 @@ def finding_detail(finding: Finding) -> dict[str, Any]:
     return finding.to_dict()
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class TrackedSet:
     set_id: str
     pk: str
@@ -130,7 +130,7 @@ class TrackedSet:
             self.findings.append(finding_detail(finding))
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class TrackedInterchange:
     pk: str
     sk: str
@@ -166,7 +166,7 @@ class TrackedInterchange:
         return days
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class TrackedMember:
     pk: str
     sk: str
@@ -241,8 +241,11 @@ def plan_interchange(
     if clipped(header.sender_id, header.receiver_id, header.control):
         findings.append(finding_detail(_too_long("ISA06, ISA08 or ISA13")))
     return TrackedInterchange(
-        ic_pk, ic_sk, our, partner, control, clip(header.date), clip(header.time), digest, source_bucket,
-        source_key, iso(received_at), sent_at, len(interchange.groups), sets, findings, header.sequence,
+        pk=ic_pk, sk=ic_sk, our_id=our, partner=partner, interchange_control=control,
+        interchange_date=clip(header.date), interchange_time=clip(header.time), digest=digest,
+        source_bucket=source_bucket, source_key=source_key, received_at=iso(received_at),
+        sent_at=sent_at, groups=len(interchange.groups), sets=sets, findings=findings,
+        sequence=header.sequence,
     )  # fmt: skip
 
 
@@ -257,9 +260,12 @@ def _plan_set(
     sent, dated = sending_time(item.header.sent_at, zone, received_at)
     sent_at = iso(sent)
     tracked = TrackedSet(
-        identifier, keys.group_pk(our, partner, group_control), keys.set_sk(interchange_control, digest, control),
-        our, partner, clip(item.payer_name, keys.LONG), interchange_control, group_control, control,
-        clip(item.header.implementation), digest, ic_pk, ic_sk, sent_at, item.members, item.segments,
+        set_id=identifier, pk=keys.group_pk(our, partner, group_control),
+        sk=keys.set_sk(interchange_control, digest, control), our_id=our, partner=partner,
+        payer_name=clip(item.payer_name, keys.LONG), interchange_control=interchange_control,
+        group_control=group_control, transaction_control=control,
+        implementation=clip(item.header.implementation), digest=digest, interchange_pk=ic_pk,
+        interchange_sk=ic_sk, sent_at=sent_at, members=item.members, segments=item.segments,
     )  # fmt: skip
     notes_found = [dated] if dated is not None else []
     if clipped(item.header.control, item.header.group_control, item.header.implementation):
@@ -308,17 +314,23 @@ def track_member(
     )
     kept = [_too_long("member identifiers, dates or loops")] if long_values else []
     return TrackedMember(
-        keys.family_pk(tracked.our_id, tracked.partner, subscriber_id, tracked.set_id),
-        keys.member_sk(tracked.sent_at, tracked.set_id, member.ordinal),
-        tracked.set_id, tracked.pk, tracked.sk, tracked.our_id, tracked.partner, tracked.sent_at,
-        member.ordinal, member.first_position, member.last_position,
-        clip(member.subscriber_indicator), clip(member.relationship), clip(member.maintenance_type),
-        clip(member.maintenance_reason), clip(member.benefit_status),
-        subscriber_id, clip(member.member_supplemental_id, keys.ID),
-        clip(member.carrier_member_id, keys.ID), clip(member.group_policy_number, keys.ID),
-        clip(member.eligibility_begin), clip(member.eligibility_end),
-        clip(member.maintenance_effective), coverages, categories,
-        [finding_detail(f) for f in (kept + list(findings))[:MAX_FINDINGS_KEPT]],
+        pk=keys.family_pk(tracked.our_id, tracked.partner, subscriber_id, tracked.set_id),
+        sk=keys.member_sk(tracked.sent_at, tracked.set_id, member.ordinal),
+        set_id=tracked.set_id, set_pk=tracked.pk, set_sk=tracked.sk, our_id=tracked.our_id,
+        partner=tracked.partner, sent_at=tracked.sent_at, ordinal=member.ordinal,
+        first_position=member.first_position, last_position=member.last_position,
+        subscriber_indicator=clip(member.subscriber_indicator),
+        relationship=clip(member.relationship), maintenance_type=clip(member.maintenance_type),
+        maintenance_reason=clip(member.maintenance_reason),
+        benefit_status=clip(member.benefit_status), subscriber_id=subscriber_id,
+        member_id=clip(member.member_supplemental_id, keys.ID),
+        carrier_member_id=clip(member.carrier_member_id, keys.ID),
+        group_policy_number=clip(member.group_policy_number, keys.ID),
+        eligibility_begin=clip(member.eligibility_begin),
+        eligibility_end=clip(member.eligibility_end),
+        maintenance_effective=clip(member.maintenance_effective), coverages=coverages,
+        categories=categories,
+        findings=[finding_detail(f) for f in (kept + list(findings))[:MAX_FINDINGS_KEPT]],
         demographics=demographic_hashes(member, hash_key) if hash_key else {},
     )  # fmt: skip
 

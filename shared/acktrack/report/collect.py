@@ -225,14 +225,14 @@ def collect_report(
         reads += 1
         unmatched.append(
             UnmatchedView(
-                ack.kind,
-                ack.partner,
-                ack.target_control,
-                ack.status,
-                ack.state,
-                ack.reason,
-                ack.source_key,
-                ack.received_at,
+                kind=ack.kind,
+                partner=ack.partner,
+                target_control=ack.target_control,
+                status=ack.status,
+                state=ack.state,
+                reason=ack.reason,
+                key=ack.source_key,
+                received_at=ack.received_at,
             )
         )
     latest: dict[tuple[str, str], QuarantinedView] = {}
@@ -254,17 +254,17 @@ def collect_report(
             continue  # a resend of what was rejected or overdue is no duplicate
         quality.append(
             QualityView(
-                finding.kind,
-                finding.detail,
-                finding.partner,
-                finding.subscriber_id,
-                finding.member_id,
-                finding.maintenance_type,
-                finding.interchange_control,
-                finding.group_control,
-                finding.transaction_control,
-                int(finding.ordinal),
-                finding.sent_at,
+                kind=finding.kind,
+                detail=finding.detail,
+                partner=finding.partner,
+                subscriber_id=finding.subscriber_id,
+                member_id=finding.member_id,
+                maintenance_type=finding.maintenance_type,
+                interchange_control=finding.interchange_control,
+                group_control=finding.group_control,
+                transaction_control=finding.transaction_control,
+                member_ordinal=int(finding.ordinal),
+                sent_at=finding.sent_at,
             )
         )
     awaiting: list[AwaitingView] = []
@@ -282,17 +282,17 @@ def collect_report(
                 continue  # rejected or pending sets are reported as such
             awaiting.append(
                 AwaitingView(
-                    item.partner,
-                    item.payer_name,
-                    member.subscriber_id,
-                    member.member_id,
-                    member.maintenance_type,
-                    item.interchange_control,
-                    item.group_control,
-                    item.transaction_control,
-                    int(member.ordinal),
-                    datetime.fromisoformat(member.sent_at.replace("Z", "+00:00")),
-                    item.status_at,
+                    partner=item.partner,
+                    payer_name=item.payer_name,
+                    subscriber_id=member.subscriber_id,
+                    member_id=member.member_id,
+                    maintenance_type=member.maintenance_type,
+                    interchange_control=item.interchange_control,
+                    group_control=item.group_control,
+                    transaction_control=item.transaction_control,
+                    member_ordinal=int(member.ordinal),
+                    sent_at=datetime.fromisoformat(member.sent_at.replace("Z", "+00:00")),
+                    accepted_at=item.status_at,
                 )
             )
     reconciliation, read = collect_reconciliation(store, window_start)

@@ -458,13 +458,25 @@ def build_report(
         )
     ]
     return Report(
-        as_of, sla_hours, window_days, summary, by_partner, table_rows, backlog.rejections, rows,
-        sorted(unmatched, key=lambda u: (u.received_at, u.partner, u.target_control)),
-        sorted(quarantined, key=lambda q: (q.received_at, q.key)),
-        sorted(notices, key=lambda n: (n.kind, n.detail)),
-        sorted(quality_items, key=lambda q: (q.partner, q.sent_at, q.transaction_control, q.member_ordinal, q.kind)),
-        reads,
-    )  # fmt: skip
+        as_of=as_of,
+        sla_hours=sla_hours,
+        window_days=window_days,
+        summary=summary,
+        by_partner=by_partner,
+        table=table_rows,
+        rejections=backlog.rejections,
+        unconfirmed=rows,
+        unmatched_acks=sorted(
+            unmatched, key=lambda u: (u.received_at, u.partner, u.target_control)
+        ),
+        quarantined=sorted(quarantined, key=lambda q: (q.received_at, q.key)),
+        notices=sorted(notices, key=lambda n: (n.kind, n.detail)),
+        data_quality=sorted(
+            quality_items,
+            key=lambda q: (q.partner, q.sent_at, q.transaction_control, q.member_ordinal, q.kind),
+        ),
+        reads=reads,
+    )
 
 
 def _row(
@@ -493,12 +505,21 @@ def _add_and_cancel(rows: list[Row]) -> list[QualityView]:
     """An addition and a cancellation of one enrollment, both unconfirmed (a check on state
     now, so it is made when the report is built): one finding on the latest attempt."""
     return [
-        QualityView("add_and_cancel_unconfirmed", "an addition and a cancellation are both unconfirmed",
-                    row.partner, row.subscriber_id or "", row.member_id, row.maintenance_type,
-                    row.interchange_control, row.group_control, row.transaction_control,
-                    row.member_ordinal, row.sent_at)
+        QualityView(
+            kind="add_and_cancel_unconfirmed",
+            detail="an addition and a cancellation are both unconfirmed",
+            partner=row.partner,
+            subscriber_id=row.subscriber_id or "",
+            member_id=row.member_id,
+            maintenance_type=row.maintenance_type,
+            interchange_control=row.interchange_control,
+            group_control=row.group_control,
+            transaction_control=row.transaction_control,
+            member_ordinal=row.member_ordinal,
+            sent_at=row.sent_at,
+        )
         for row in rows
-    ]  # fmt: skip
+    ]
 
 
 def _bucket_order(name: str) -> int:

@@ -396,13 +396,34 @@ class EnrollmentReader:
         if coverage is not None:
             coverages.append(Coverage(*coverage))
         member = MemberTransaction(
-            self.enrollment, self.members, first, last,
-            ins[0], ins[1], ins[2], ins[3], ins[4],
-            subscriber_id, group_policy, supplemental, carrier,
-            eligibility_begin, eligibility_end, employment_begin, effective,
-            last_name, first_name, middle_name, identifier, identifier_qualifier,
-            birth_date, gender, marital, tuple(coverages), categories,
-        )  # fmt: skip
+            enrollment=self.enrollment,
+            ordinal=self.members,
+            first_position=first,
+            last_position=last,
+            subscriber_indicator=ins[0],
+            relationship=ins[1],
+            maintenance_type=ins[2],
+            maintenance_reason=ins[3],
+            benefit_status=ins[4],
+            subscriber_id=subscriber_id,
+            group_policy_number=group_policy,
+            member_supplemental_id=supplemental,
+            carrier_member_id=carrier,
+            eligibility_begin=eligibility_begin,
+            eligibility_end=eligibility_end,
+            employment_begin=employment_begin,
+            maintenance_effective=effective,
+            last_name=last_name,
+            first_name=first_name,
+            middle_name=middle_name,
+            member_identifier=identifier,
+            member_identifier_qualifier=identifier_qualifier,
+            birth_date=birth_date,
+            gender=gender,
+            marital_status=marital,
+            coverages=tuple(coverages),
+            reporting_categories=categories,
+        )
         if (
             ins[0] not in INDICATORS
             or ins[1] not in codes.RELATIONSHIP

@@ -244,10 +244,19 @@ def plan_cuts(
             offset = scan.base + _skip_noise(scan.data, found.start() + 1)
             cuts.append(
                 ResumePoint(
-                    offset, delimiters, isa, gs, st, set_header, segments + 1, members,
-                    group_sets, interchange_groups, interchange_sequence,
+                    offset=offset,
+                    delimiters=delimiters,
+                    isa=isa,
+                    gs=gs,
+                    st=st,
+                    set_header=set_header,
+                    position=segments + 1,
+                    members=members,
+                    group_sets=group_sets,
+                    interchange_groups=interchange_groups,
+                    interchange_sequence=interchange_sequence,
                 )
-            )  # fmt: skip
+            )
         if in_body:
             count_to(limit)
         if match is None:

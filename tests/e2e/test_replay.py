@@ -8,11 +8,13 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from moto import mock_aws
 
 from acktrack.local.demo import build_day, operator_resolutions
-from acktrack.local.replay import ReplayError, replay
+from acktrack.local.replay import ReplayError, ReplayResult, replay
 from tests.support import SAMPLES
 
 pytestmark = pytest.mark.e2e
@@ -92,6 +94,13 @@ def _stable(report: dict[str, object]) -> str:
     return text
 
 
+def _in_process(paths: list[Path], as_of: datetime, **options: Any) -> ReplayResult:
+    """The same replay inside moto's in-process mock: this comparison is about parts and
+    workers, not HTTP (the tests around it go through the endpoint)."""
+    with mock_aws():
+        return replay(paths, as_of=as_of, template=ROOT / "template.yaml", server=False, **options)
+
+
 def test_the_demo_day_cut_in_parts_and_by_four_workers_reports_exactly_the_same(
     tmp_path: Path,
 ) -> None:
@@ -99,14 +108,13 @@ def test_the_demo_day_cut_in_parts_and_by_four_workers_reports_exactly_the_same(
     report of each is the report of the day read in one go."""
     as_of = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
     paths = build_day(tmp_path, as_of)
-    whole = replay(paths, as_of=as_of, template=ROOT / "template.yaml")
-    cut = replay(paths, as_of=as_of, template=ROOT / "template.yaml", part_bytes=8192)
+    whole = _in_process(paths, as_of)
+    cut = _in_process(paths, as_of, part_bytes=8192)
     assert any(f.get("parts", 0) > 3 for f in cut.files)  # the larger files went in parts
     assert [f["outcome"] for f in cut.files] == [f["outcome"] for f in whole.files]
     assert cut.failures == []
     assert _stable(cut.report) == _stable(whole.report)
-    at_once = replay(paths, as_of=as_of, template=ROOT / "template.yaml", part_bytes=8192,
-                     concurrency=4)  # fmt: skip
+    at_once = _in_process(paths, as_of, part_bytes=8192, concurrency=4)
     assert at_once.failures == []
     assert sorted(f["outcome"] for f in at_once.files) == sorted(f["outcome"] for f in whole.files)
     assert _stable(at_once.report) == _stable(whole.report)

@@ -83,8 +83,10 @@ def replay(
     progress: Any = None,
     concurrency: int = 1,
     before_report: Callable[[EmbeddedStack], None] | None = None,
+    server: bool = True,
 ) -> ReplayResult:
-    """Run the day described by ``paths`` on a fresh local stack; return the report."""
+    """Run the day described by ``paths`` on a fresh local stack; return the report.
+    ``server=False``: inside moto's in-process mock (the caller's ``mock_aws``), no HTTP."""
     check_paths(paths)
     overrides = dict(parameters or {})
     if sla_hours is not None:
@@ -96,7 +98,7 @@ def replay(
     if concurrency < 1:
         raise ReplayError(f"--concurrency {concurrency}: give at least 1 worker")
     moment = (as_of or datetime.now(UTC)).astimezone(UTC)
-    with EmbeddedStack(find_template(template), overrides) as stack:
+    with EmbeddedStack(find_template(template), overrides, server=server) as stack:
         deliveries = _deliveries(stack, paths)
         files: list[dict[str, Any] | None] = [None] * len(deliveries)
         done = 0

@@ -120,10 +120,11 @@ def replay(
             # free worker; a file delivered twice may meet its own first delivery. A
             # population is held against what had arrived before it, so it waits for the
             # files listed before it (and the files after it for it).
-            with stack.concurrently(), ThreadPoolExecutor(concurrency) as pool:
+            with ThreadPoolExecutor(concurrency) as pool:
                 for wave in delivery_waves([path for path, *_ in deliveries]):
-                    for future in [pool.submit(deliver, n) for n in wave]:
-                        future.result()
+                    with stack.concurrently():
+                        for future in [pool.submit(deliver, n) for n in wave]:
+                            future.result()
                     stack.pump()  # orders visible again after their worker finished
         for (_, bucket, key, _), entry in zip(deliveries, files, strict=True):
             if entry is not None and entry.get("outcome") == "fanned_out":

@@ -300,8 +300,10 @@ def install() -> None:
                 return original_query(self, hash_key, *args, **kwargs)
             # A superset of what moto keeps (it checks every condition again), in any order:
             # moto sorts the index's candidates itself.
-            items = [item for partition in self.items.values()
-                     for item in (partition.values() if isinstance(partition, dict) else [partition])
+            # list() copies each dict in one step: a write from another thread cannot change
+            # it while it is read.
+            items = [item for partition in list(self.items.values())
+                     for item in (list(partition.values()) if isinstance(partition, dict) else [partition])
                      if all(_equals(item.attrs.get(name), value) for name, value in conditions)]  # fmt: skip
         else:
             bucket = self.items.get(hash_key) if hash_key is not None else None

@@ -226,6 +226,7 @@ def test_reads_written_as_json_are_what_moto_s_shape_model_writes(
             client.query(
                 TableName=stack.table,
                 IndexName="report",
+                ReturnConsumedCapacity="INDEXES",
                 KeyConditionExpression="rk = :r",
                 ExpressionAttributeValues={":r": {"S": "OPEN"}},
             ),

@@ -31,7 +31,7 @@ Reads at JSON cost: moto (5.2) writes every response through botocore's shape mo
 20 microseconds per attribute value, which made reading a large day's items the local
 stack's largest cost. A GetItem, BatchGetItem, Query or Scan result already is DynamoDB's
 wire format (binary values as bytes), so it is written as JSON directly, binary values in
-base64 as the shape model would (one asking for ConsumedCapacity is left to it).
+base64 and capacity units as doubles, as the shape model would.
 tests/integration/test_moto_double.py compares both writings on every attribute type,
 value types included.
 """
@@ -243,14 +243,25 @@ def _reads_as_json() -> None:
 
     def serialized(self: Any, action_result: Any) -> Any:
         result = action_result.result
-        # ConsumedCapacity's numbers need the shape model (doubles); nothing here asks for it.
         if (type(action_result) is not DynamoResult or not isinstance(result, dict)
-                or "ConsumedCapacity" in result or self._get_action() not in PLAIN_READS):  # fmt: skip
+                or self._get_action() not in PLAIN_READS):  # fmt: skip
             return original(self, action_result)
         status, headers, _ = original(self, DynamoResult({}))
+        if "ConsumedCapacity" in result:  # PynamoDB asks for it on every request
+            result = {**result, "ConsumedCapacity": _doubles(result["ConsumedCapacity"])}
         return status, headers, plain_body(result)
 
     DynamoHandler.serialized = serialized  # type: ignore[method-assign]
+
+
+def _doubles(capacity: Any) -> Any:
+    """ConsumedCapacity with its units as doubles, as the shape model writes them."""
+    if isinstance(capacity, list):
+        return [_doubles(entry) for entry in capacity]
+    if isinstance(capacity, dict):
+        return {name: float(value) if name.endswith("CapacityUnits") else _doubles(value)
+                for name, value in capacity.items()}  # fmt: skip
+    return capacity
 
 
 def _equals(found: Any, expected: Any) -> bool:

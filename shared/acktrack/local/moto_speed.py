@@ -222,6 +222,34 @@ def _item_level_transactions() -> None:
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 
+_queues = threading.RLock()
+_QUEUE_CALLS = ("send_message", "send_message_batch", "receive_message", "delete_message",
+                "delete_message_batch", "change_message_visibility",
+                "change_message_visibility_batch", "purge_queue")  # fmt: skip
+
+
+def _serialise_queues() -> None:
+    """moto's SQS backend keeps a queue's messages in plain sets: a receive iterating them
+    while another thread sends or deletes fails with "Set changed size during iteration"
+    (seen with four workers pumping the parts queue). Each queue call runs under one lock;
+    a long poll (never made here) is left unlocked so that it cannot hold the others."""
+    from moto.sqs.models import SQSBackend
+
+    for name in _QUEUE_CALLS:
+        original = getattr(SQSBackend, name)
+
+        def locked(self: Any, *args: Any, _original: Any = original, _name: str = name,
+                   **kwargs: Any) -> Any:  # fmt: skip
+            waits = _name == "receive_message" and (kwargs.get("wait_seconds_timeout")
+                                                     or (args[2] if len(args) > 2 else 0))  # fmt: skip
+            if waits:
+                return _original(self, *args, **kwargs)
+            with _queues:
+                return _original(self, *args, **kwargs)
+
+        setattr(SQSBackend, name, locked)
+
+
 PLAIN_READS = frozenset({"GetItem", "BatchGetItem", "Query", "Scan"})
 
 
@@ -295,6 +323,7 @@ def install() -> None:
     _batch_writes_meet_transactions()
     _item_level_transactions()
     _reads_as_json()
+    _serialise_queues()
     original_query = Table.query
     original_all_items = Table.all_items
 

@@ -128,3 +128,16 @@ def test_first_pass_ignores_people_whose_first_attempt_came_before_the_window() 
     partner = first_pass_row(report(store))
     assert (partner["first_attempts_answered"], partner["first_pass_acceptance"]) == (0, None)
     assert "first pass       -" in render_text(report(store).to_json(rows=False))
+
+
+def test_a_first_pass_rate_over_the_deployment_s_budget_is_marked_partial() -> None:
+    store = ReportMemory()
+    for number, subscriber in enumerate(("S1", "S2", "S3"), start=1):
+        store.send(number, [(subscriber, f"E{number}")], sent_at=f"2024-01-1{number + 4}T12:00:00Z",
+                   status="accepted", status_at=f"2024-01-1{number + 4}T13:00:00Z")  # fmt: skip
+    result = collect_report(store, AS_OF, 48.0, 7, 0, first_pass_people=2)
+    partner = first_pass_row(result)
+    assert partner["first_pass_partial"] is True and partner["first_attempts_answered"] == 2
+    text = render_text(result.to_json(rows=False))
+    assert "first pass 100.0%*" in text
+    assert "counted over the window's first people only" in text and "20,000" not in text

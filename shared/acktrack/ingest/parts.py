@@ -109,7 +109,7 @@ def job_id(ref: ObjectRef, plans: list[Plan]) -> str:
     """The same file version and interchanges give the same job (a redelivered event
     finds its job again)."""
     return short_hash(ref.bucket, ref.key, ref.version_id or "-",
-                           *(plan.interchange.sk for plan in plans), size=24)  # fmt: skip
+                      *(plan.interchange.sk for plan in plans), size=24)  # fmt: skip
 
 
 def fan_out(

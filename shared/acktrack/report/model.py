@@ -91,7 +91,7 @@ class PartnerTotals:
     effectuated: int = 0
     first_attempts_answered: int = 0  # people's first attempts in the window with a verdict
     first_attempts_accepted: int = 0
-    first_attempts_capped: bool = False  # counted over the first FIRST_PASS_PEOPLE families
+    first_attempts_capped: bool = False  # counted over the first-pass budget's families only
 
 
 @dataclass(frozen=True, slots=True)

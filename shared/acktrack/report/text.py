@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from acktrack.report.people import FIRST_PASS_PEOPLE
 from acktrack.report.reconciliation import reconciliation_text
 
+# The budget is the deployment's (FirstPassPeople), so the note names no number.
 PARTIAL_NOTE = (
     "* first pass: of the people whose first attempt was sent in the window and answered, "
-    f"the share accepted as sent, counted over the window's first people ({FIRST_PASS_PEOPLE:,} "
-    "over every insurer)"
+    "the share accepted as sent, counted over the window's first people only (the report's "
+    "FirstPassPeople budget; acktrack stats counts everyone)"
 )
 
 

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from hypothesis import given
 from hypothesis import strategies as st
 
+from acktrack.domain.index import index_file
+from acktrack.domain.tracked import ObjectRef, plan_interchange, track_member
+from acktrack.ingest.parts import job_id
+from acktrack.ingest.steps import Plan
 from acktrack.store import keys
+from acktrack.x12 import MemberTransaction, read_x12
+
+SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "samples"
 
 
 def test_additions_of_one_large_set_spread_over_every_effectuation_shard() -> None:
@@ -37,3 +47,36 @@ def test_set_controls_read_back_from_the_set_keys(
 ) -> None:
     group_key, set_key = keys.group_pk(our, partner, gs06), keys.set_sk(isa13, digest, st02)
     assert keys.set_controls(group_key, set_key) == (isa13, gs06, st02)
+
+
+def test_records_carry_no_keys_and_the_store_keys_them_as_before() -> None:
+    """The tracked records are keyless; the keys the store makes of them are the ones already
+    in tables and in flight (pinned from before the keys left the records)."""
+    at = datetime(2024, 1, 15, 18, 0, tzinfo=UTC)
+    sample = SAMPLES / "834_5members.834"
+    with sample.open("rb") as stream:
+        index = index_file(stream)
+    zone = ZoneInfo("America/New_York")
+    plans = [plan_interchange(i, "bucket", "outbound/x.834", at, zone) for i in index.interchanges]
+    interchange, tracked = plans[0], plans[0].sets[0]
+    with sample.open("rb") as stream:
+        first = next(r for r in read_x12(stream) if isinstance(r, MemberTransaction))
+    member = track_member(first, tracked, [])
+
+    for record in (interchange, tracked, member):
+        assert not {"pk", "sk", "set_pk", "set_sk", "interchange_pk"} & set(dir(record))
+    digest = "4b0b8b7e929b5c7eccd1"
+    assert keys.of_interchange(interchange) == (
+        "IC#FAKESENDER#FAKERECEIVER#000001001",
+        f"V#{digest}",
+    )
+    set_key = ("GS#FAKESENDER#FAKERECEIVER#1", f"SET#000001001#{digest}#0001")
+    assert keys.of_set(tracked.version) == set_key
+    assert keys.of_set_interchange(tracked.version) == keys.of_interchange(interchange)
+    assert keys.of_set(member.set_version) == set_key
+    assert keys.of_member(member) == (
+        "FAM#bd96b536a1a043e9d7acce6558a8b28e",
+        "M#2024-01-15T17:00:00Z#7131c60ca3653d3f1b7b#0000001",
+    )
+    ref = ObjectRef("bucket", "outbound/x.834", version_id="v1")
+    assert job_id(ref, [Plan(plan) for plan in plans]) == "041f4adcaf8fd4189489e25a"

@@ -11,6 +11,14 @@ def short_hash(*parts: str, size: int = 20) -> str:
     return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=size // 2).hexdigest()
 
 
+def set_id(our: str, partner: str, group_control: str | None, interchange_control: str, digest: str,
+           transaction_control: str) -> str:  # fmt: skip
+    """The id of one version of a transaction set: its controls and its interchange's digest."""
+    return short_hash(
+        our, partner, group_control or "-", interchange_control, digest[:20], transaction_control
+    )
+
+
 SHORT = 35  # X12 envelope identifiers and codes: 35 characters at most
 ID = 50  # a REF02 reference identification (subscriber, member, policy ids): 50 at most
 LONG = 99  # a bad-value copy, a name, a plan id

@@ -10,10 +10,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
-from acktrack.domain.identifiers import clip
+from acktrack.domain.identifiers import ID, LONG, SHORT, clip, set_id, short_hash
 from acktrack.domain.index import InterchangeIndex, SetIndex
 from acktrack.domain.reconciliation import demographic_hashes
-from acktrack.store import keys
 from acktrack.x12 import Finding, MemberTransaction, TransactionHeader, codes
 
 MAX_FINDINGS_KEPT = 50  # per set or interchange; the count is kept in full
@@ -31,7 +30,7 @@ class ObjectRef:
 
     @property
     def key_hash(self) -> str:
-        return keys.short_hash(self.bucket, self.key, size=12)
+        return short_hash(self.bucket, self.key, size=12)
 
 
 def to_utc(moment: datetime | None, zone: tzinfo, fallback: datetime) -> datetime:
@@ -75,7 +74,7 @@ MAX_COVERAGES = 50  # HD loops kept per member (an 834 has a handful)
 MAX_CATEGORIES = 100  # 2750 reporting categories kept per member
 
 
-def clipped(*values: str | None, size: int = keys.SHORT) -> bool:
+def clipped(*values: str | None, size: int = SHORT) -> bool:
     """True when a value is longer than X12 allows and is stored shortened."""
     return any(value is not None and len(value) > size for value in values)
 
@@ -95,11 +94,22 @@ def finding_detail(finding: Finding) -> dict[str, Any]:
     return finding.to_dict()
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetVersion:
+    """What names one version of a transaction set: its controls and its interchange's
+    digest (the same ST02 may come again in another interchange, or the same one resent)."""
+
+    our_id: str
+    partner: str
+    interchange_control: str
+    digest: str
+    group_control: str
+    transaction_control: str
+
+
 @dataclass(slots=True, kw_only=True)
 class TrackedSet:
     set_id: str
-    pk: str
-    sk: str
     our_id: str
     partner: str
     payer_name: str
@@ -108,8 +118,6 @@ class TrackedSet:
     transaction_control: str
     implementation: str
     digest: str
-    interchange_pk: str
-    interchange_sk: str
     sent_at: str
     members: int
     segments: int
@@ -122,6 +130,14 @@ class TrackedSet:
     def sent_day(self) -> str:
         return self.sent_at[:10]
 
+    @property
+    def version(self) -> SetVersion:
+        return SetVersion(
+            our_id=self.our_id, partner=self.partner, interchange_control=self.interchange_control,
+            digest=self.digest, group_control=self.group_control,
+            transaction_control=self.transaction_control,
+        )  # fmt: skip
+
     def add_finding(self, finding: Finding) -> None:
         self.finding_count += 1
         if finding.severity in ("error", "fatal"):
@@ -132,8 +148,6 @@ class TrackedSet:
 
 @dataclass(slots=True, kw_only=True)
 class TrackedInterchange:
-    pk: str
-    sk: str
     our_id: str
     partner: str
     interchange_control: str
@@ -168,11 +182,8 @@ class TrackedInterchange:
 
 @dataclass(slots=True, kw_only=True)
 class TrackedMember:
-    pk: str
-    sk: str
     set_id: str
-    set_pk: str
-    set_sk: str
+    set_version: SetVersion
     our_id: str
     partner: str
     sent_at: str
@@ -199,10 +210,6 @@ class TrackedMember:
     )  # family checks made while reading the set
     demographics: dict[str, str] = field(default_factory=dict)  # keyed hashes, never values
 
-    @property
-    def sent_key(self) -> tuple[str, ...]:
-        return (self.sent_at, self.set_pk, self.set_sk, f"{self.ordinal:07d}")
-
 
 def plan_interchange(
     interchange: InterchangeIndex,
@@ -215,7 +222,6 @@ def plan_interchange(
     header = interchange.header
     our, partner, control = clip(header.sender_id), clip(header.receiver_id), clip(header.control)
     digest = interchange.digest
-    ic_pk, ic_sk = keys.interchange_pk(our, partner, control), keys.interchange_sk(digest)
     sets: list[TrackedSet] = []
     for group in interchange.groups:
         group_control = clip(group.control) or "-"
@@ -223,25 +229,14 @@ def plan_interchange(
             if item.header.set_id != "834":
                 continue
             sets.append(
-                _plan_set(
-                    item,
-                    our,
-                    partner,
-                    control,
-                    group_control,
-                    digest,
-                    ic_pk,
-                    ic_sk,
-                    received_at,
-                    zone,
-                )
+                _plan_set(item, our, partner, control, group_control, digest, received_at, zone)
             )
     findings = [finding_detail(f) for f in interchange.findings[:MAX_FINDINGS_KEPT]]
     sent_at = sets[0].sent_at if sets else iso(sending_time(header.sent_at, zone, received_at)[0])
     if clipped(header.sender_id, header.receiver_id, header.control):
         findings.append(finding_detail(_too_long("ISA06, ISA08 or ISA13")))
     return TrackedInterchange(
-        pk=ic_pk, sk=ic_sk, our_id=our, partner=partner, interchange_control=control,
+        our_id=our, partner=partner, interchange_control=control,
         interchange_date=clip(header.date), interchange_time=clip(header.time), digest=digest,
         source_bucket=source_bucket, source_key=source_key, received_at=iso(received_at),
         sent_at=sent_at, groups=len(interchange.groups), sets=sets, findings=findings,
@@ -251,21 +246,20 @@ def plan_interchange(
 
 def _plan_set(
     item: SetIndex, our: str, partner: str, interchange_control: str, group_control: str, digest: str,
-    ic_pk: str, ic_sk: str, received_at: datetime, zone: tzinfo, *, notes: bool = True,
+    received_at: datetime, zone: tzinfo, *, notes: bool = True,
 ) -> TrackedSet:  # fmt: skip
     """``notes``: add the planning warnings (dates, lengths); the file's own plan does, a
     part of a large file does not (the finisher merges the parts' findings into it)."""
     control = clip(item.header.control)
-    identifier = keys.set_id(our, partner, group_control, interchange_control, digest, control)
+    identifier = set_id(our, partner, group_control, interchange_control, digest, control)
     sent, dated = sending_time(item.header.sent_at, zone, received_at)
     sent_at = iso(sent)
     tracked = TrackedSet(
-        set_id=identifier, pk=keys.group_pk(our, partner, group_control),
-        sk=keys.set_sk(interchange_control, digest, control), our_id=our, partner=partner,
-        payer_name=clip(item.payer_name, keys.LONG), interchange_control=interchange_control,
+        set_id=identifier, our_id=our, partner=partner,
+        payer_name=clip(item.payer_name, LONG), interchange_control=interchange_control,
         group_control=group_control, transaction_control=control,
-        implementation=clip(item.header.implementation), digest=digest, interchange_pk=ic_pk,
-        interchange_sk=ic_sk, sent_at=sent_at, members=item.members, segments=item.segments,
+        implementation=clip(item.header.implementation), digest=digest, sent_at=sent_at,
+        members=item.members, segments=item.segments,
     )  # fmt: skip
     notes_found = [dated] if dated is not None else []
     if clipped(item.header.control, item.header.group_control, item.header.implementation):
@@ -287,45 +281,43 @@ def track_member(
         {
             "maintenance_type": clip(coverage.maintenance_type),
             "insurance_line": clip(coverage.insurance_line),
-            "plan": clip(coverage.plan, keys.LONG),
+            "plan": clip(coverage.plan, LONG),
             "coverage_level": clip(coverage.coverage_level),
             "benefit_begin": clip(coverage.benefit_begin),
             "benefit_end": clip(coverage.benefit_end),
-            "class_of_contract": clip(coverage.class_of_contract, keys.LONG),
-            "policy_number": clip(coverage.policy_number, keys.LONG),
-            "internal_control": clip(coverage.internal_control, keys.LONG),
+            "class_of_contract": clip(coverage.class_of_contract, LONG),
+            "policy_number": clip(coverage.policy_number, LONG),
+            "internal_control": clip(coverage.internal_control, LONG),
         }
         for coverage in member.coverages[:MAX_COVERAGES]
     ]
     categories = {
-        clip(name, keys.LONG): clip(value, keys.LONG)
+        clip(name, LONG): clip(value, LONG)
         for name, value in list(member.reporting_categories.items())[:MAX_CATEGORIES]
     }
     ids = (member.subscriber_id, member.member_supplemental_id, member.carrier_member_id,
            member.group_policy_number)  # fmt: skip
     texts = (member.maintenance_reason, member.eligibility_begin, member.eligibility_end,
              member.maintenance_effective)  # fmt: skip
-    subscriber_id = clip(member.subscriber_id, keys.ID)  # the family key and the field alike
+    subscriber_id = clip(member.subscriber_id, ID)  # the family key and the field alike
     long_values = (
-        clipped(*ids, size=keys.ID)
+        clipped(*ids, size=ID)
         or clipped(*texts)
         or len(member.coverages) > MAX_COVERAGES
         or (len(member.reporting_categories) > MAX_CATEGORIES)
     )
     kept = [_too_long("member identifiers, dates or loops")] if long_values else []
     return TrackedMember(
-        pk=keys.family_pk(tracked.our_id, tracked.partner, subscriber_id, tracked.set_id),
-        sk=keys.member_sk(tracked.sent_at, tracked.set_id, member.ordinal),
-        set_id=tracked.set_id, set_pk=tracked.pk, set_sk=tracked.sk, our_id=tracked.our_id,
+        set_id=tracked.set_id, set_version=tracked.version, our_id=tracked.our_id,
         partner=tracked.partner, sent_at=tracked.sent_at, ordinal=member.ordinal,
         first_position=member.first_position, last_position=member.last_position,
         subscriber_indicator=clip(member.subscriber_indicator),
         relationship=clip(member.relationship), maintenance_type=clip(member.maintenance_type),
         maintenance_reason=clip(member.maintenance_reason),
         benefit_status=clip(member.benefit_status), subscriber_id=subscriber_id,
-        member_id=clip(member.member_supplemental_id, keys.ID),
-        carrier_member_id=clip(member.carrier_member_id, keys.ID),
-        group_policy_number=clip(member.group_policy_number, keys.ID),
+        member_id=clip(member.member_supplemental_id, ID),
+        carrier_member_id=clip(member.carrier_member_id, ID),
+        group_policy_number=clip(member.group_policy_number, ID),
         eligibility_begin=clip(member.eligibility_begin),
         eligibility_end=clip(member.eligibility_end),
         maintenance_effective=clip(member.maintenance_effective), coverages=coverages,
@@ -343,8 +335,7 @@ def plan_part_set(
     counts when the file is finished (``ingest.parts``)."""
     return _plan_set(
         SetIndex(header), our, partner, interchange_control, clip(header.group_control) or "-",
-        digest, keys.interchange_pk(our, partner, interchange_control), keys.interchange_sk(digest),
-        received_at, zone, notes=False,
+        digest, received_at, zone, notes=False,
     )  # fmt: skip
 
 

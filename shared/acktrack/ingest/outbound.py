@@ -122,7 +122,7 @@ def _decide(
     versions = store.interchange_versions(
         planned.our_id, planned.partner, planned.interchange_control
     )
-    same = next((v for v in versions if v.sk == planned.sk), None)
+    same = next((v for v in versions if v.digest == planned.digest), None)
     if same is not None and same.status == InterchangeStatus.COMPLETE:
         if (same.source_bucket, same.source_key) != (ref.bucket, ref.key):
             outcome.duplicates += 1
@@ -133,7 +133,7 @@ def _decide(
             return None
         # Counted, but a failure stopped what follows (partner, acknowledgments, families).
         return Plan(planned, completed=True, sets=sets_by_control(planned))
-    others = [v for v in versions if v.sk != planned.sk]
+    others = [v for v in versions if v.digest != planned.digest]
     if others:
         outcome.notices.append("interchange_control_reused")
         store.notice(

@@ -108,8 +108,8 @@ class PartOrder:
 def job_id(ref: ObjectRef, plans: list[Plan]) -> str:
     """The same file version and interchanges give the same job (a redelivered event
     finds its job again)."""
-    return short_hash(ref.bucket, ref.key, ref.version_id or "-",
-                      *(plan.interchange.sk for plan in plans), size=24)  # fmt: skip
+    versions = (f"V#{plan.interchange.digest[:20]}" for plan in plans)  # as ever: ids in flight
+    return short_hash(ref.bucket, ref.key, ref.version_id or "-", *versions, size=24)
 
 
 def fan_out(

@@ -30,9 +30,14 @@ P#<position>: the report's detail and IK3 attribution) and a partner's sets by t
 
 from __future__ import annotations
 
-from acktrack.domain.identifiers import ID, LONG, SHORT, clip, short_hash
+from typing import TYPE_CHECKING
 
-__all__ = ["ID", "LONG", "SHORT", "clip", "short_hash"]  # with the key formats below
+from acktrack.domain.identifiers import ID, LONG, SHORT, clip, set_id, short_hash
+
+if TYPE_CHECKING:
+    from acktrack.domain.tracked import SetVersion, TrackedInterchange, TrackedMember
+
+__all__ = ["ID", "LONG", "SHORT", "clip", "set_id", "short_hash"]  # with the key formats below
 
 OPEN_SHARDS = 4  # open sets spread over this many index partitions
 MEMBER_CHUNK = 20_000  # segment positions per member partition (about 700 members)
@@ -68,10 +73,35 @@ def set_controls(group_key: str, set_key: str) -> tuple[str, str, str]:
     return interchange_control, group_key.rsplit("#", 1)[-1], transaction_control
 
 
-def set_id(our: str, partner: str, group_control: str | None, interchange_control: str, digest: str,
-           transaction_control: str) -> str:  # fmt: skip
-    return short_hash(
-        our, partner, group_control or "-", interchange_control, digest[:20], transaction_control
+def of_interchange(interchange: TrackedInterchange) -> tuple[str, str]:
+    """(pk, sk) of an interchange version."""
+    return (
+        interchange_pk(interchange.our_id, interchange.partner, interchange.interchange_control),
+        interchange_sk(interchange.digest),
+    )
+
+
+def of_set(version: SetVersion) -> tuple[str, str]:
+    """(pk, sk) of a transaction set."""
+    return (
+        group_pk(version.our_id, version.partner, version.group_control),
+        set_sk(version.interchange_control, version.digest, version.transaction_control),
+    )
+
+
+def of_set_interchange(version: SetVersion) -> tuple[str, str]:
+    """(pk, sk) of the interchange version a set came in."""
+    return (
+        interchange_pk(version.our_id, version.partner, version.interchange_control),
+        interchange_sk(version.digest),
+    )
+
+
+def of_member(member: TrackedMember) -> tuple[str, str]:
+    """(pk, sk) of a member transaction: its family's partition, then when it was sent."""
+    return (
+        family_pk(member.our_id, member.partner, member.subscriber_id, member.set_id),
+        member_sk(member.sent_at, member.set_id, member.ordinal),
     )
 
 

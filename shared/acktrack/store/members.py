@@ -140,11 +140,11 @@ class MemberWriter:
 
 
 def _member_item(member: TrackedMember) -> MemberItem:
+    set_pk, set_sk = keys.of_set(member.set_version)
     item = MemberItem(
-        member.pk,
-        member.sk,
-        set_pk=member.set_pk,
-        set_sk=member.set_sk,
+        *keys.of_member(member),
+        set_pk=set_pk,
+        set_sk=set_sk,
         set_id=member.set_id,
         our_id=member.our_id,
         partner=member.partner,

@@ -60,8 +60,7 @@ class Repository(FamilyStore, AckStore, JobStore, ReconciliationStore):
     def begin_interchange(self, planned: TrackedInterchange) -> None:
         """Create the version (status ingesting) unless it exists (then its ingest resumes)."""
         item = InterchangeItem(
-            planned.pk,
-            planned.sk,
+            *keys.of_interchange(planned),
             our_id=planned.our_id,
             partner=planned.partner,
             interchange_control=planned.interchange_control,
@@ -93,7 +92,7 @@ class Repository(FamilyStore, AckStore, JobStore, ReconciliationStore):
 
         def build(transaction: TransactWrite) -> None:
             transaction.update(
-                InterchangeItem(planned.pk, planned.sk),
+                InterchangeItem(*keys.of_interchange(planned)),
                 actions=[
                     InterchangeItem.status.set(InterchangeStatus.COMPLETE),
                     InterchangeItem.source_bucket.set(planned.source_bucket),
@@ -125,12 +124,14 @@ class Repository(FamilyStore, AckStore, JobStore, ReconciliationStore):
 
     def interchange_version(self, planned: TrackedInterchange) -> InterchangeItem | None:
         try:
-            return InterchangeItem.get(planned.pk, planned.sk, consistent_read=True)
+            return InterchangeItem.get(*keys.of_interchange(planned), consistent_read=True)
         except InterchangeItem.DoesNotExist:
             return None
 
     def settle_interchange(self, planned: TrackedInterchange) -> None:
-        InterchangeItem(planned.pk, planned.sk).update(actions=[InterchangeItem.settled.set(True)])
+        InterchangeItem(*keys.of_interchange(planned)).update(
+            actions=[InterchangeItem.settled.set(True)]
+        )
 
     def record_duplicate(self, version: InterchangeItem, ref: ObjectRef) -> None:
         """Note an interchange seen again under another key. The notice (idempotent) goes
@@ -160,9 +161,9 @@ class Repository(FamilyStore, AckStore, JobStore, ReconciliationStore):
     def put_sets(self, sets: list[TrackedSet]) -> None:
         """Create each set once; an existing set (a resumed ingest) keeps its state."""
         for tracked in sets:
+            interchange_pk, interchange_sk = keys.of_set_interchange(tracked.version)
             item = SetItem(
-                tracked.pk,
-                tracked.sk,
+                *keys.of_set(tracked.version),
                 set_id=tracked.set_id,
                 our_id=tracked.our_id,
                 partner=tracked.partner,
@@ -172,8 +173,8 @@ class Repository(FamilyStore, AckStore, JobStore, ReconciliationStore):
                 transaction_control=tracked.transaction_control,
                 implementation=tracked.implementation,
                 digest=tracked.digest,
-                interchange_pk=tracked.interchange_pk,
-                interchange_sk=tracked.interchange_sk,
+                interchange_pk=interchange_pk,
+                interchange_sk=interchange_sk,
                 sent_at=tracked.sent_at,
                 sent_day=tracked.sent_day,
                 members=tracked.members,

@@ -44,3 +44,15 @@ def test_the_layer_holds_what_the_handlers_import_and_nothing_else() -> None:
     }
     assert not reached & removed, sorted(reached & removed)  # the layer would break Lambda
     assert set(graph.modules) - removed == reached, sorted(set(graph.modules) - removed - reached)
+
+
+def test_the_use_cases_in_ingest_name_no_store_module_not_even_for_types() -> None:
+    """import-linter leaves type-only imports out; ingest takes its ports, so it needs none."""
+    graph = grimp.build_graph("acktrack", exclude_type_checking_imports=False)
+    found = {
+        (module, imported)
+        for module in graph.find_children("acktrack.ingest")
+        for imported in graph.find_modules_directly_imported_by(module)
+        if imported.startswith("acktrack.store")
+    }
+    assert found == set()

@@ -9,18 +9,15 @@ findings (``family``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
 
 from acktrack.domain import identifiers as keys
 from acktrack.domain.family import Family
 from acktrack.domain.identifiers import clip
-from acktrack.domain.ports import Outcome, PipelineConfig
+from acktrack.domain.ports import EnrollmentStore, Outcome, PipelineConfig
 from acktrack.domain.tracked import MAX_COVERAGES, InsurerMember, ObjectRef, iso, to_utc
 from acktrack.ingest.steps import reconcile_families
 from acktrack.x12 import MemberTransaction, read_x12
-
-if TYPE_CHECKING:
-    from acktrack.store.repository import Repository
 
 
 def insurer_member(
@@ -69,7 +66,11 @@ def insurer_member(
 
 
 def ingest_effectuation(
-    stream: BinaryIO, ref: ObjectRef, store: Repository, config: PipelineConfig, outcome: Outcome
+    stream: BinaryIO,
+    ref: ObjectRef,
+    store: EnrollmentStore,
+    config: PipelineConfig,
+    outcome: Outcome,
 ) -> None:
     """Store every member of the insurer's 834 and reconcile each family it names."""
     families: set[Family] = set()  # keys only: memory stays flat in the file's size

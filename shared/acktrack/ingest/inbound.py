@@ -12,7 +12,7 @@ import io
 import re
 from collections import Counter
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from acktrack.correlate.acknowledgments import apply_group_ack, apply_ta1
 from acktrack.correlate.responses import (
@@ -23,6 +23,7 @@ from acktrack.domain.identifiers import clip
 from acktrack.domain.population import ExtractRefused, is_audit
 from acktrack.domain.ports import (
     Archive,
+    EnrollmentStore,
     ObjectSource,
     Outcome,
     PartQueue,
@@ -55,14 +56,11 @@ from acktrack.x12 import (
 )
 from acktrack.x12.records import parse_datetime
 
-if TYPE_CHECKING:
-    from acktrack.store.repository import Repository
-
 
 def ingest_inbound(
     ref: ObjectRef,
     source: ObjectSource,
-    store: Repository,
+    store: EnrollmentStore,
     config: PipelineConfig,
     archive: Archive | None = None,
     parts: PartQueue | None = None,
@@ -160,7 +158,7 @@ def ingest_inbound(
 
 
 def _audit(
-    ref: ObjectRef, source: ObjectSource, store: Repository, config: PipelineConfig,
+    ref: ObjectRef, source: ObjectSource, store: EnrollmentStore, config: PipelineConfig,
     archive: Archive | None, parts: PartQueue | None, envelope: InterchangeHeader,
     audits: list[TransactionEnd], digest: str,
 ) -> Outcome:  # fmt: skip
@@ -190,7 +188,7 @@ def _audit(
 def _extract(
     ref: ObjectRef,
     source: ObjectSource,
-    store: Repository,
+    store: EnrollmentStore,
     config: PipelineConfig,
     archive: Archive | None,
 ) -> Outcome:

@@ -14,10 +14,8 @@ acknowledgment cannot tell the two apart.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from acktrack.domain.index import FileIndex, index_file
-from acktrack.domain.ports import ObjectSource, Outcome, PartQueue, PipelineConfig
+from acktrack.domain.ports import EnrollmentStore, ObjectSource, Outcome, PartQueue, PipelineConfig
 from acktrack.domain.status import FileOutcome, InterchangeStatus
 from acktrack.domain.tracked import (
     ObjectRef,
@@ -36,14 +34,11 @@ from acktrack.ingest.steps import (
 )
 from acktrack.x12 import UnreadableX12, read_x12
 
-if TYPE_CHECKING:
-    from acktrack.store.repository import Repository
-
 
 def ingest_outbound(
     ref: ObjectRef,
     source: ObjectSource,
-    store: Repository,
+    store: EnrollmentStore,
     config: PipelineConfig,
     parts: PartQueue | None = None,
 ) -> Outcome:
@@ -116,7 +111,7 @@ def _unusable(index: FileIndex) -> str:
 
 
 def _decide(
-    planned: TrackedInterchange, ref: ObjectRef, store: Repository, outcome: Outcome
+    planned: TrackedInterchange, ref: ObjectRef, store: EnrollmentStore, outcome: Outcome
 ) -> Plan | None:
     """New, resumed, or already tracked (a redelivery or the same interchange elsewhere)?"""
     versions = store.interchange_versions(

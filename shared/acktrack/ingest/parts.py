@@ -19,11 +19,11 @@ import json
 import zlib
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from acktrack.domain.identifiers import short_hash
 from acktrack.domain.index import index_file
-from acktrack.domain.ports import ObjectSource, Outcome, PartQueue, PipelineConfig
+from acktrack.domain.ports import EnrollmentStore, ObjectSource, Outcome, PartQueue, PipelineConfig
 from acktrack.domain.status import FileOutcome
 from acktrack.domain.tracked import (
     MAX_FINDINGS_KEPT,
@@ -44,9 +44,6 @@ from acktrack.ingest.steps import (
 from acktrack.x12 import MemberTransaction, TransactionHeader
 from acktrack.x12.ranges import ResumePoint, plan_parts
 from acktrack.x12.reader import X12Reader
-
-if TYPE_CHECKING:
-    from acktrack.store.repository import Repository
 
 MAX_INTERCHANGES = 1000  # an order names its file's interchanges; more are ingested in one go
 _FINDINGS_PER_PART = 200  # finding details a part keeps (counts are kept in full)
@@ -115,7 +112,7 @@ def job_id(ref: ObjectRef, plans: list[Plan]) -> str:
 def fan_out(
     ref: ObjectRef,
     source: ObjectSource,
-    store: Repository,
+    store: EnrollmentStore,
     config: PipelineConfig,
     plans: list[Plan],
     queue: PartQueue,
@@ -193,7 +190,7 @@ class PartSets(PlannedSets):
 
 
 def ingest_part(
-    order: PartOrder, source: ObjectSource, store: Repository, config: PipelineConfig
+    order: PartOrder, source: ObjectSource, store: EnrollmentStore, config: PipelineConfig
 ) -> Outcome:
     """Write and reconcile one part; the part counted last finishes the whole file."""
     ref = order.ref
@@ -211,7 +208,7 @@ def ingest_part(
     return finish(order, source, store, config)
 
 
-def counted_last(order: PartOrder, store: Repository, result: dict[str, Any],
+def counted_last(order: PartOrder, store: EnrollmentStore, result: dict[str, Any],
                  outcome: Outcome) -> bool:  # fmt: skip
     """Record a part's result (counted once); True when this delivery finishes the file."""
     progress = store.record_part(order.job, order.index, pack(result))
@@ -222,7 +219,7 @@ def counted_last(order: PartOrder, store: Repository, result: dict[str, Any],
 
 
 def finish(
-    order: PartOrder, source: ObjectSource, store: Repository, config: PipelineConfig
+    order: PartOrder, source: ObjectSource, store: EnrollmentStore, config: PipelineConfig
 ) -> Outcome:
     """Every part is written: finish the file as one invocation would have."""
     ref = order.ref

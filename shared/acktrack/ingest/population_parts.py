@@ -11,12 +11,19 @@ in the file's size: a part holds its own families; the last holds the keys recor
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from acktrack.correlate.enrollments import SetStatuses
 from acktrack.domain.identifiers import short_hash
 from acktrack.domain.population import population_member
-from acktrack.domain.ports import Archive, ObjectSource, Outcome, PartQueue, PipelineConfig
+from acktrack.domain.ports import (
+    Archive,
+    EnrollmentStore,
+    ObjectSource,
+    Outcome,
+    PartQueue,
+    PipelineConfig,
+)
 from acktrack.domain.reconciliation import discrepancy_rows, rcno_lines, tally
 from acktrack.domain.status import FileOutcome
 from acktrack.domain.tracked import ObjectRef
@@ -34,14 +41,11 @@ from acktrack.x12 import MemberTransaction
 from acktrack.x12.ranges import ResumePoint, plan_parts
 from acktrack.x12.reader import X12Reader
 
-if TYPE_CHECKING:
-    from acktrack.store.repository import Repository
-
 TEXT = "text/plain; charset=utf-8"
 
 
 def fan_out_population(
-    ref: ObjectRef, source: ObjectSource, store: Repository, config: PipelineConfig,
+    ref: ObjectRef, source: ObjectSource, store: EnrollmentStore, config: PipelineConfig,
     meta: PopulationMeta, digest: str, queue: PartQueue,
 ) -> Outcome | None:  # fmt: skip
     """Cut the audit 834 in parts and send one order per part (None: it cannot be cut)."""
@@ -75,7 +79,7 @@ def _meta(order: PartOrder) -> tuple[PopulationMeta, str]:
 
 
 def ingest_population_part(
-    order: PartOrder, source: ObjectSource, store: Repository, config: PipelineConfig,
+    order: PartOrder, source: ObjectSource, store: EnrollmentStore, config: PipelineConfig,
     archive: Archive | None,
 ) -> Outcome:  # fmt: skip
     """Hold one part's families against ours; the part counted last finishes the file."""
@@ -112,7 +116,7 @@ def ingest_population_part(
 
 
 def _finish(
-    order: PartOrder, store: Repository, config: PipelineConfig, archive: Archive | None
+    order: PartOrder, store: EnrollmentStore, config: PipelineConfig, archive: Archive | None
 ) -> Outcome:
     """Every part is held: find what the insurer does not hold, and write the summary."""
     meta, digest = _meta(order)

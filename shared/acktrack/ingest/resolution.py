@@ -9,14 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from acktrack.correlate.enrollments import SetStatuses, family_ledger
 from acktrack.domain.identifiers import short_hash
 from acktrack.domain.ledger import OPEN_STATES, Resolution
-
-if TYPE_CHECKING:
-    from acktrack.store.repository import Repository
+from acktrack.domain.ports import EnrollmentStore
 
 MAX_REASON = 500  # characters kept of the reason
 
@@ -36,7 +33,7 @@ class Resolved:
 
 
 def resolve(
-    store: Repository,
+    store: EnrollmentStore,
     *,
     partner: str,
     subscriber_id: str,

@@ -8,22 +8,21 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from acktrack.correlate import acknowledgments
 from acktrack.domain.family import Family
 from acktrack.domain.identifiers import clip
-from acktrack.domain.ports import ObjectSource, Outcome
+from acktrack.domain.ports import EnrollmentStore, ObjectSource, Outcome
 from acktrack.domain.status import FileOutcome
 from acktrack.domain.tracked import ObjectRef, TrackedInterchange, TrackedSet, track_member
 from acktrack.x12 import Finding, MemberTransaction, TransactionHeader
 from acktrack.x12.reader import Record
 
-if TYPE_CHECKING:
-    from acktrack.store.repository import Repository
 
-
-def quarantine(ref: ObjectRef, source: ObjectSource, store: Repository, reason: str) -> Outcome:
+def quarantine(
+    ref: ObjectRef, source: ObjectSource, store: EnrollmentStore, reason: str
+) -> Outcome:
     """Keep an unusable file aside with its reason; nothing else is lost or stopped."""
     key = source.quarantine(ref, reason)
     outcome = Outcome(FileOutcome.QUARANTINED, reason=reason, quarantine_key=key)
@@ -106,7 +105,7 @@ def _members(
 def write_members(
     records: Iterable[Record],
     sets: PlannedSets,
-    store: Repository,
+    store: EnrollmentStore,
     arrived_at: datetime,
     hash_key: bytes | None = None,
 ) -> set[Family]:
@@ -136,7 +135,7 @@ def write_members(
 _FAMILY_CHUNK = 512
 
 
-def reconcile_families(store: Repository, families: set[Family], outcome: Outcome) -> None:
+def reconcile_families(store: EnrollmentStore, families: set[Family], outcome: Outcome) -> None:
     """Recompute each touched family's findings and effectuations (a few threads)."""
     if not families:
         return
@@ -164,7 +163,9 @@ def reconcile_families(store: Repository, families: set[Family], outcome: Outcom
             outcome.effectuated += change.effectuated - change.uneffectuated
 
 
-def finish_interchange(plan: Plan, ref: ObjectRef, store: Repository, outcome: Outcome) -> None:
+def finish_interchange(
+    plan: Plan, ref: ObjectRef, store: EnrollmentStore, outcome: Outcome
+) -> None:
     interchange = plan.interchange
     store.put_sets(interchange.sets)
     for group_control in interchange.group_controls:

@@ -19,6 +19,7 @@ from acktrack.correlate.enrollments import SetStatuses, family_ledger
 from acktrack.correlate.responses import describe_ack, describe_error
 from acktrack.domain.family import KINDS
 from acktrack.domain.ledger import Attempt, AttemptState, ClosedBy, Enrollment
+from acktrack.domain.ports import InsightSource
 from acktrack.domain.status import Status
 from acktrack.report.people import first_attempts, hours_between, median, percentile
 from acktrack.report.reconciliation import match_rate
@@ -26,7 +27,6 @@ from acktrack.x12 import codes
 
 if TYPE_CHECKING:
     from acktrack.store.models import MemberItem, SetItem
-    from acktrack.store.repository import Repository
 
 
 def error_codes(item: SetItem) -> set[str]:
@@ -63,7 +63,7 @@ def code_meaning(code: str) -> str:
 
 
 def _people_figures(
-    store: Repository, our: str, partner: str, sets: list[SetItem], since: str, sla_hours: float
+    store: InsightSource, our: str, partner: str, sets: list[SetItem], since: str, sla_hours: float
 ) -> dict[str, Any]:
     """Per person (enrollment), from the first attempt: how long until confirmed, and whether
     the first attempt itself was accepted. Reads the members of ``sets`` and their families."""
@@ -87,7 +87,7 @@ def _people_figures(
     }
 
 
-def stats(store: Repository, since: datetime, sla_hours: float = 48.0) -> dict[str, Any]:
+def stats(store: InsightSource, since: datetime, sla_hours: float = 48.0) -> dict[str, Any]:
     since_text = since.strftime("%Y-%m-%dT%H:%M:%SZ")
     insurers = []
     totals: Counter[str] = Counter()
@@ -224,7 +224,7 @@ def render_stats(result: dict[str, Any]) -> str:
 
 
 def timeline(
-    store: Repository,
+    store: InsightSource,
     subscriber_id: str,
     partner: str | None = None,
     *,

@@ -87,8 +87,9 @@ fuzz: $(STAMP)
 # naming the commit they were measured at. Run it again when shared/acktrack has changed a lot.
 reliability: $(STAMP)
 	ACKTRACK_PERMUTATIONS=50 ACKTRACK_FAULT_STRIDE=1 ACKTRACK_FUZZ_INPUTS=3000 ACKTRACK_CONCURRENT_DAYS=20 \
-		ACKTRACK_FANOUT_FAULT_STEP=13 ACKTRACK_WRITE_FIGURES=1 \
-		$(BIN)/pytest tests/reliability tests/e2e/test_fanout.py
+		ACKTRACK_FANOUT_FAULT_STEP=13 ACKTRACK_LARGE_999_SETS=4000 ACKTRACK_WRITE_FIGURES=1 \
+		$(BIN)/pytest tests/reliability tests/e2e/test_fanout.py \
+		tests/integration/test_hardening.py::test_a_999_too_large_for_one_item_is_stored_in_chunks_and_applied
 
 # aws-sam-cli pins versions the dev tools cannot share, so it lives in its own venv.
 $(TOOLS_STAMP):

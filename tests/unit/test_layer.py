@@ -48,7 +48,7 @@ def test_the_layer_holds_what_the_handlers_import_and_nothing_else() -> None:
 
 def test_the_use_cases_in_ingest_name_no_store_module_not_even_for_types() -> None:
     """import-linter leaves type-only imports out; ingest takes its ports, so it needs none."""
-    graph = grimp.build_graph("acktrack", exclude_type_checking_imports=False)
+    graph = grimp.build_graph("acktrack", exclude_type_checking_imports=False, cache_dir=None)
     found = {
         (module, imported)
         for module in graph.find_children("acktrack.ingest")

@@ -8,6 +8,7 @@ locally cannot drift from what deploys.
 from __future__ import annotations
 
 import copy
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,14 +46,24 @@ def _tag(loader: _CloudFormationLoader, suffix: str, node: yaml.Node) -> dict[st
 _CloudFormationLoader.add_multi_constructor("!", _tag)
 
 
+# Parsing the template and SAM's transform took about 0.35 s of every stack the tests start;
+# each is kept per process (by file version, and by template and parameters) and copied out.
+_LOADED: dict[tuple[str, int, int], dict[str, Any]] = {}
+_TRANSFORMED: dict[str, tuple[dict[str, Any], dict[str, str]]] = {}
+
+
 def load_yaml(path: Path) -> dict[str, Any]:
     try:
-        document = yaml.load(path.read_text(), Loader=_CloudFormationLoader)  # noqa: S506 - SafeLoader subclass
+        stat = path.stat()
+        version = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+        if version not in _LOADED:
+            document = yaml.load(path.read_text(), Loader=_CloudFormationLoader)  # noqa: S506 - SafeLoader subclass
+            if not isinstance(document, dict) or "Resources" not in document:
+                raise TemplateError(f"{path}: not a CloudFormation template (no Resources)")
+            _LOADED[version] = document
     except (OSError, yaml.YAMLError) as error:
         raise TemplateError(f"{path}: {error}") from None
-    if not isinstance(document, dict) or "Resources" not in document:
-        raise TemplateError(f"{path}: not a CloudFormation template (no Resources)")
-    return document
+    return copy.deepcopy(_LOADED[version])
 
 
 class _NoManagedPolicies:
@@ -66,6 +77,15 @@ def sam_transform(
     template: dict[str, Any], parameters: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """The CloudFormation template SAM deploys, and each function's local code folder."""
+    key = json.dumps([template, parameters], sort_keys=True, default=str)
+    if key not in _TRANSFORMED:
+        _TRANSFORMED[key] = _sam_transform(template, parameters)
+    return copy.deepcopy(_TRANSFORMED[key])
+
+
+def _sam_transform(
+    template: dict[str, Any], parameters: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, str]]:
     from samtranslator.translator.transform import transform
 
     prepared = copy.deepcopy(template)

@@ -72,7 +72,7 @@ def test_records_carry_no_keys_and_the_store_keys_them_as_before() -> None:
     )
     set_key = ("GS#FAKESENDER#FAKERECEIVER#1", f"SET#000001001#{digest}#0001")
     assert keys.of_set(tracked.version) == set_key
-    assert keys.of_set_interchange(tracked.version) == keys.of_interchange(interchange)
+    assert keys.of_interchange(tracked.version) == keys.of_interchange(interchange)
     assert keys.of_set(member.set_version) == set_key
     assert keys.of_member(member) == (
         "FAM#bd96b536a1a043e9d7acce6558a8b28e",

@@ -73,11 +73,11 @@ def set_controls(group_key: str, set_key: str) -> tuple[str, str, str]:
     return interchange_control, group_key.rsplit("#", 1)[-1], transaction_control
 
 
-def of_interchange(interchange: TrackedInterchange) -> tuple[str, str]:
-    """(pk, sk) of an interchange version."""
+def of_interchange(version: TrackedInterchange | SetVersion) -> tuple[str, str]:
+    """(pk, sk) of an interchange version, or of the one a set came in."""
     return (
-        interchange_pk(interchange.our_id, interchange.partner, interchange.interchange_control),
-        interchange_sk(interchange.digest),
+        interchange_pk(version.our_id, version.partner, version.interchange_control),
+        interchange_sk(version.digest),
     )
 
 
@@ -86,14 +86,6 @@ def of_set(version: SetVersion) -> tuple[str, str]:
     return (
         group_pk(version.our_id, version.partner, version.group_control),
         set_sk(version.interchange_control, version.digest, version.transaction_control),
-    )
-
-
-def of_set_interchange(version: SetVersion) -> tuple[str, str]:
-    """(pk, sk) of the interchange version a set came in."""
-    return (
-        interchange_pk(version.our_id, version.partner, version.interchange_control),
-        interchange_sk(version.digest),
     )
 
 

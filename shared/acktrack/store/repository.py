@@ -161,7 +161,7 @@ class Repository(FamilyStore, AckStore, JobStore, ReconciliationStore):
     def put_sets(self, sets: list[TrackedSet]) -> None:
         """Create each set once; an existing set (a resumed ingest) keeps its state."""
         for tracked in sets:
-            interchange_pk, interchange_sk = keys.of_set_interchange(tracked.version)
+            interchange_pk, interchange_sk = keys.of_interchange(tracked.version)
             item = SetItem(
                 *keys.of_set(tracked.version),
                 set_id=tracked.set_id,

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from acktrack.aws.objects import S3Archive, S3ObjectSource
     from acktrack.aws.queue import SqsPartQueue
+    from acktrack.report.document import PartnerLine, Summary
     from acktrack.store.repository import Repository
 
 
@@ -310,9 +311,7 @@ def _metrics(metrics: Metrics | None, outcome: Outcome) -> None:
         metrics.add_metric(name="TimeToAcknowledgment", unit=MetricUnit.Seconds, value=seconds)
 
 
-def report_metrics(
-    metrics: Metrics, summary: dict[str, Any], by_partner: list[dict[str, Any]]
-) -> None:
+def report_metrics(metrics: Metrics, summary: Summary, by_partner: list[PartnerLine]) -> None:
     """The backlog as of the report, overall and per insurer (the alarms read these)."""
     from aws_lambda_powertools.metrics import MetricUnit
 

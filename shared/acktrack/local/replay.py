@@ -13,6 +13,7 @@ from typing import Any
 from acktrack.domain.population import is_audit
 from acktrack.ingest.reconciliation import looks_like_extract
 from acktrack.local.stack import EmbeddedStack
+from acktrack.report.document import ReportDocument
 from acktrack.x12.tokenizer import iter_segments
 
 FOLDERS = ("outbound", "inbound")
@@ -62,7 +63,7 @@ def check_paths(paths: list[Path]) -> None:
 
 @dataclass
 class ReplayResult:
-    report: dict[str, Any]
+    report: ReportDocument
     files: list[dict[str, Any]] = field(default_factory=list)
     emails: list[bytes] = field(default_factory=list)
     failures: list[dict[str, Any]] = field(default_factory=list)

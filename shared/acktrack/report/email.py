@@ -18,6 +18,7 @@ from email.utils import formatdate, make_msgid
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
+from acktrack.report.document import PartnerLine, ReportDocument, Summary
 from acktrack.report.reconciliation import CODE_NAMES, FIELD_NAMES, file_line, populations
 from acktrack.report.spool import SEVERITY
 from acktrack.report.text import PARTIAL_NOTE, all_confirmed, first_pass, render_text
@@ -68,7 +69,7 @@ def safe_cell(value: Any) -> Any:
     )
 
 
-def detail_csv(report: dict[str, Any]) -> bytes:
+def detail_csv(report: ReportDocument) -> bytes:
     """One row per open enrollment (UTF-8 with a BOM, so Excel reads it right)."""
     buffer = io.BytesIO()
     write_csv(report.get("unconfirmed", []), buffer)
@@ -90,7 +91,7 @@ def write_csv(rows: Iterable[dict[str, Any]], out: IO[bytes]) -> int:
         text.detach()  # the caller owns ``out``
 
 
-def subject(report: dict[str, Any], timezone: str = "UTC") -> str:
+def subject(report: ReportDocument, timezone: str = "UTC") -> str:
     """The subject names the report's date where the team reads it (``timezone``)."""
     s = report["summary"]
     day = datetime.fromisoformat(report["as_of"]).astimezone(ZoneInfo(timezone)).date().isoformat()
@@ -118,7 +119,7 @@ def subject(report: dict[str, Any], timezone: str = "UTC") -> str:
 
 
 def build_email(
-    report: dict[str, Any],
+    report: ReportDocument,
     sender: str,
     recipients: list[str],
     *,
@@ -197,7 +198,7 @@ def _table(headers: list[str], rows: list[list[str]], numeric: set[int] | None =
     )
 
 
-def insurer_bar(partner: dict[str, Any], width: int = 240) -> str:
+def insurer_bar(partner: PartnerLine, width: int = 240) -> str:
     """A bar of styled cells: confirmed, rejected, overdue, pending, proportional to members."""
     total = max(partner["members_sent"], 1)
     parts = [
@@ -217,7 +218,7 @@ def insurer_bar(partner: dict[str, Any], width: int = 240) -> str:
     return f'<table role="presentation" cellpadding="0" cellspacing="0" border="0"><tr>{cells}</tr></table>'
 
 
-def _headline_cells(summary: dict[str, Any]) -> str:
+def _headline_cells(summary: Summary) -> str:
     figures = [
         ("people unconfirmed", summary.get("people_unconfirmed", 0), COLORS["rejected"]),
         ("sent", summary["members_sent"], "#1f2933"),
@@ -245,7 +246,7 @@ def _headline_cells(summary: dict[str, Any]) -> str:
 
 
 def render_html(
-    report: dict[str, Any],
+    report: ReportDocument,
     *,
     timezone: str = "UTC",
     csv_link: str | None = None,
@@ -284,9 +285,9 @@ def render_html(
         f"confirmed {summary['window_accepted']}, rejected {summary['window_rejected']} "
         f"(error rate {_percent(summary['window_error_rate'])})."
         + (
-            f" First attempts accepted as sent: {_percent(summary['first_pass_acceptance'])} "
+            f" First attempts accepted as sent: {_percent(first)} "
             f"of {summary['first_attempts_answered']} people answered."
-            if summary.get("first_pass_acceptance") is not None
+            if (first := summary.get("first_pass_acceptance")) is not None
             else ""
         )
         + "</p>"

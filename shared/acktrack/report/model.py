@@ -11,11 +11,12 @@ import json
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from acktrack.correlate.responses import describe_ack, member_reason
 from acktrack.domain.ledger import AttemptState
 from acktrack.domain.status import Status
+from acktrack.report.document import PartnerLine, ReportDocument, Summary
 from acktrack.report.spool import RowSpool
 from acktrack.x12 import codes
 
@@ -185,8 +186,8 @@ class Report:
     as_of: datetime
     sla_hours: float
     window_days: int
-    summary: dict[str, Any]
-    by_partner: list[dict[str, Any]]
+    summary: Summary
+    by_partner: list[PartnerLine]
     table: list[dict[str, Any]]  # partner x status x age bucket
     rejections: list[dict[str, Any]]  # per rejected set, decoded
     unconfirmed: RowSpool  # one row per open enrollment (plain dicts), kept on disk
@@ -197,10 +198,10 @@ class Report:
     reads: int = 0  # items read to build it (for cost checks)
     extras: dict[str, Any] = field(default_factory=dict)
 
-    def to_json(self, *, rows: bool = True) -> dict[str, Any]:
+    def to_json(self, *, rows: bool = True) -> ReportDocument:
         """The whole report; ``rows=False``: the most urgent rows only, with their total."""
         detail = list(self.unconfirmed) if rows else self.unconfirmed.urgent()
-        return {
+        document = {
             "as_of": self.as_of.astimezone(UTC).isoformat(),
             "sla_hours": self.sla_hours,
             "window_days": self.window_days,
@@ -226,6 +227,9 @@ class Report:
             "data_quality": [asdict(item) for item in self.data_quality],
             **self.extras,
         }
+        return cast(
+            ReportDocument, document
+        )  # the lines are the views' fields, as asdict makes them
 
 
 def write_json(report: Report, out: IO[bytes]) -> None:
@@ -379,7 +383,7 @@ def build_report(
               "first_answered": 0, "first_accepted": 0}  # fmt: skip
     for totals_of in sorted(partners, key=lambda p: p.partner):
         opened = per_partner_open.get(totals_of.partner, {"overdue": 0, "within_sla": 0})
-        entry = {
+        entry: PartnerLine = {
             "partner": totals_of.partner,
             "payer_name": totals_of.payer_name,
             "members_sent": totals_of.members_sent,
@@ -412,7 +416,16 @@ def build_report(
         totals["window_rejected"] += totals_of.window_rejected
         totals["first_answered"] += totals_of.first_attempts_answered
         totals["first_accepted"] += totals_of.first_attempts_accepted
-    summary: dict[str, Any] = {
+    # Every person confirmed: a rejection that a confirmed resend replaced no longer counts.
+    all_confirmed = (
+        totals["members_sent"] > 0
+        and rows.people == 0
+        and pending_within == 0
+        and not unmatched
+        and not quarantined
+        and not not_effectuated
+    )
+    summary: Summary = {
         "members_sent": totals["members_sent"],
         "confirmed": totals["accepted"] + totals["accepted_with_errors"],
         "accepted": totals["accepted"],
@@ -441,16 +454,8 @@ def build_report(
         "quarantined": len(quarantined),
         "notices": len(notices),
         "partners": len(partners),
+        "all_confirmed": all_confirmed,
     }
-    # Every person confirmed: a rejection that a confirmed resend replaced no longer counts.
-    summary["all_confirmed"] = (
-        summary["members_sent"] > 0
-        and summary["people_unconfirmed"] == 0
-        and pending_within == 0
-        and not unmatched
-        and not quarantined
-        and not not_effectuated
-    )
     table_rows = [
         {"partner": partner, "status": status, "age": bucket, **counts}
         for (partner, status, bucket), counts in sorted(

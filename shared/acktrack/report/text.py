@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from acktrack.report.document import PartnerLine, ReportDocument, Summary
 from acktrack.report.reconciliation import reconciliation_text
 
 # The budget is the deployment's (FirstPassPeople), so the note names no number.
@@ -14,7 +13,7 @@ PARTIAL_NOTE = (
 )
 
 
-def first_pass(partner: dict[str, Any]) -> str:
+def first_pass(partner: PartnerLine) -> str:
     """An insurer's first-pass acceptance ("-" until a first attempt was answered)."""
     rate = partner.get("first_pass_acceptance")
     if rate is None:
@@ -26,7 +25,7 @@ def _percent(rate: float) -> str:
     return f"{rate * 100:.1f}%"
 
 
-def headline(report: dict[str, Any]) -> list[str]:
+def headline(report: ReportDocument) -> list[str]:
     s = report["summary"]
     waiting = s.get("people_unconfirmed", 0)
     lines = [
@@ -51,10 +50,11 @@ def headline(report: dict[str, Any]) -> list[str]:
         f"Sent in the last {s['window_days']} days: {s['window_sent']}, confirmed {s['window_accepted']}, "
         f"rejected {s['window_rejected']} ({_percent(s['window_error_rate'])})",
     ]
-    if s.get("first_pass_acceptance") is not None:
+    first = s.get("first_pass_acceptance")
+    if first is not None:
         lines.append(
             f"  people whose first attempt was accepted as sent: "
-            f"{_percent(s['first_pass_acceptance'])} of {s['first_attempts_answered']} answered"
+            f"{_percent(first)} of {s['first_attempts_answered']} answered"
         )
     if s.get("effectuation_sla_days"):
         lines.append(
@@ -70,7 +70,7 @@ def headline(report: dict[str, Any]) -> list[str]:
     return lines
 
 
-def all_confirmed(s: dict[str, Any]) -> str:
+def all_confirmed(s: Summary) -> str:
     """What "all confirmed" means today: every transaction, or every person once resends
     and operators closed what was rejected or never answered."""
     if s["confirmed"] == s["members_sent"]:
@@ -82,7 +82,7 @@ def all_confirmed(s: dict[str, Any]) -> str:
     )
 
 
-def render_text(report: dict[str, Any], *, detail_limit: int = 50) -> str:
+def render_text(report: ReportDocument, *, detail_limit: int = 50) -> str:
     lines = headline(report)
     partners = report.get("by_partner", [])
     if partners:
@@ -110,12 +110,12 @@ def render_text(report: dict[str, Any], *, detail_limit: int = 50) -> str:
             "",
             f"Rejections ({len(rejections)} transaction set{'s' if len(rejections) != 1 else ''}):",
         ]
-        for item in rejections:
+        for rejected in rejections:
             lines.append(
-                f"  {item['partner']} ISA13 {item['interchange_control']} GS06 {item['group_control']} "
-                f"ST02 {item['transaction_control']} ({item['members']} members)"
+                f"  {rejected['partner']} ISA13 {rejected['interchange_control']} GS06 {rejected['group_control']} "
+                f"ST02 {rejected['transaction_control']} ({rejected['members']} members)"
             )
-            for verdict in item["verdicts"]:
+            for verdict in rejected["verdicts"]:
                 lines.append(f"    {verdict['ack']}")
                 for error in verdict["errors"]:
                     member = error.get("member") or {}
@@ -138,8 +138,8 @@ def render_text(report: dict[str, Any], *, detail_limit: int = 50) -> str:
     quarantined = report.get("quarantined", [])
     if quarantined:
         lines += ["", f"Quarantined files ({len(quarantined)}):"]
-        for item in quarantined:
-            lines.append(f"  {item['key']}: {item['reason']}")
+        for kept in quarantined:
+            lines.append(f"  {kept['key']}: {kept['reason']}")
     notices = report.get("notices", [])
     if notices:
         lines += ["", f"Notices ({len(notices)}):"]

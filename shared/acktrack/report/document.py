@@ -1,0 +1,121 @@
+"""The daily report as it is archived (JSON) and rendered: ``Report.to_json`` makes it; the
+text, HTML, CSV and email renderers read it, as ``acktrack report --stack`` reads an
+archived one. Types only: at run time each part is a plain dict."""
+
+from __future__ import annotations
+
+from typing import Any, NotRequired, TypedDict
+
+
+class Summary(TypedDict):
+    """Member transactions (sent, answered, open), people, and what else needs a look."""
+
+    members_sent: int
+    confirmed: int
+    accepted: int
+    accepted_with_errors: int
+    rejected: int
+    pending_overdue: int
+    pending_within_sla: int
+    unconfirmed: int
+    people_unconfirmed: int
+    resolved_by_resend: int
+    resolved_by_operator: int
+    confirmed_by_reconciliation: int
+    error_rate: float
+    window_days: int
+    window_sent: int
+    window_accepted: int
+    window_rejected: int
+    window_error_rate: float
+    first_attempts_answered: int
+    first_pass_acceptance: float | None
+    not_effectuated: int
+    effectuated: int
+    effectuation_sla_days: int
+    data_quality_findings: int
+    unmatched_acks: int
+    quarantined: int
+    notices: int
+    partners: int
+    all_confirmed: bool
+
+
+class PartnerLine(TypedDict):
+    """One insurer's counts (``by_partner``)."""
+
+    partner: str
+    payer_name: str
+    members_sent: int
+    confirmed: int
+    accepted: int
+    accepted_with_errors: int
+    rejected: int
+    pending_overdue: int
+    pending_within_sla: int
+    error_rate: float
+    window_sent: int
+    window_accepted: int
+    window_rejected: int
+    window_error_rate: float
+    effectuated: int
+    not_effectuated: int
+    first_attempts_answered: int
+    first_pass_acceptance: float | None
+    first_pass_partial: bool
+
+
+class UnmatchedLine(TypedDict):
+    kind: str
+    partner: str
+    target_control: str
+    status: str
+    state: str
+    reason: str
+    key: str
+    received_at: str
+
+
+class QuarantinedLine(TypedDict):
+    key: str
+    reason: str
+    received_at: str
+    quarantine_key: str | None
+
+
+class NoticeLine(TypedDict):
+    kind: str
+    detail: str
+    keys: list[str]
+
+
+class QualityLine(TypedDict):
+    kind: str
+    detail: str
+    partner: str
+    subscriber_id: str
+    member_id: str | None
+    maintenance_type: str
+    interchange_control: str
+    group_control: str
+    transaction_control: str
+    member_ordinal: int
+    sent_at: str
+
+
+class ReportDocument(TypedDict):
+    as_of: str
+    sla_hours: float
+    window_days: int
+    summary: Summary
+    by_partner: list[PartnerLine]
+    table: list[dict[str, Any]]  # partner x status x age bucket, with counts
+    rejections: list[dict[str, Any]]  # per rejected set, decoded
+    unconfirmed: list[dict[str, Any]]  # one row per open enrollment (the CSV's columns)
+    unconfirmed_total: NotRequired[int]  # when only the most urgent rows are included
+    unmatched_acks: list[UnmatchedLine]
+    quarantined: list[QuarantinedLine]
+    notices: list[NoticeLine]
+    data_quality: list[QualityLine]
+    reconciliation: NotRequired[dict[str, Any]]  # populations held in the window
+    archive: NotRequired[dict[str, str]]  # where the run archived it

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from acktrack.correlate.enrollments import FamilyLedger, SetStatuses, family_ledger
 from acktrack.domain.ledger import OPEN_STATES, AttemptState, Enrollment
 from acktrack.domain.ports import ReportSource
+from acktrack.domain.status import CONFIRMED
 from acktrack.report.model import (
     AwaitingView,
     Backlog,
@@ -278,7 +279,7 @@ def collect_report(
                 sets[key] = store.get_set(*key)
                 reads += 1
             item = sets[key]
-            if item is None or item.status not in ("accepted", "accepted_with_errors"):
+            if item is None or item.status not in CONFIRMED:
                 continue  # rejected or pending sets are reported as such
             awaiting.append(
                 AwaitingView(

@@ -20,7 +20,7 @@ from acktrack.correlate.responses import describe_ack, describe_error
 from acktrack.domain.family import KINDS
 from acktrack.domain.ledger import Attempt, AttemptState, ClosedBy, Enrollment
 from acktrack.domain.ports import InsightSource
-from acktrack.domain.status import Status
+from acktrack.domain.status import OPEN, Status
 from acktrack.report.people import first_attempts, hours_between, median, percentile
 from acktrack.report.reconciliation import match_rate
 from acktrack.x12 import codes
@@ -110,7 +110,7 @@ def stats(store: InsightSource, since: datetime, sla_hours: float = 48.0) -> dic
                 rejected += members
                 for code in error_codes(item):
                     by_code[code] += members
-            if item.status in ("sent", "received", "rejected"):
+            if item.status in OPEN:
                 unconfirmed += members
             if item.first_999_at:
                 hours.append(hours_between(item.sent_at, item.first_999_at))

@@ -30,7 +30,7 @@ from acktrack.domain.status import AckState, Applied, InterchangeStatus, Status,
 from acktrack.domain.tracked import TrackedInterchange
 
 if TYPE_CHECKING:
-    from acktrack.store.models import AckItem, SetItem
+    from acktrack.domain.stored import StoredAck, StoredSet
 
 
 def _observe(outcome: Outcome | None, applied: Applied) -> None:
@@ -52,7 +52,7 @@ def _observe(outcome: Outcome | None, applied: Applied) -> None:
 
 
 def apply_group_ack(
-    store: AcknowledgmentStore, stored: AckItem, outcome: Outcome | None = None
+    store: AcknowledgmentStore, stored: StoredAck, outcome: Outcome | None = None
 ) -> str:
     """Apply a stored 999 response for one group; return the ack's new state."""
     detail = store.ack_detail(stored)
@@ -83,7 +83,7 @@ def apply_group_ack(
     at = datetime.fromisoformat(stored.acknowledged_at)
     omitted = _omitted_errors(detail)
 
-    def entry(index: int, set_outcome: SetOutcome) -> tuple[SetItem, str, dict[str, Any]]:
+    def entry(index: int, set_outcome: SetOutcome) -> tuple[StoredSet, str, dict[str, Any]]:
         item = by_control[set_outcome.transaction_control]
         attributed = [
             segment_error_detail(error, store.member_at(item.set_id, error.position))
@@ -133,7 +133,7 @@ def _omitted_errors(detail: dict[str, Any]) -> dict[str, int]:
     return omitted
 
 
-def apply_ta1(store: AcknowledgmentStore, stored: AckItem, outcome: Outcome | None = None) -> str:
+def apply_ta1(store: AcknowledgmentStore, stored: StoredAck, outcome: Outcome | None = None) -> str:
     """Apply a stored TA1 to every set of the interchange it names."""
     detail = stored.detail
     versions = [

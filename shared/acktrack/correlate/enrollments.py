@@ -8,7 +8,7 @@ O(sets)), and the ledger follows from the facts whatever order they arrived in.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -18,8 +18,7 @@ from acktrack.domain.ports import FamilyReader
 from acktrack.domain.status import Status
 
 if TYPE_CHECKING:
-    from acktrack.store.families import Partition
-    from acktrack.store.models import MemberItem, ResolutionItem, SetItem
+    from acktrack.domain.stored import FamilyPartition, StoredMember, StoredResolution, StoredSet
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +39,7 @@ class SetStatuses:
         self._known: OrderedDict[tuple[str, str], SetFacts | None] = OrderedDict()
         self.reads = 0
 
-    def remember(self, item: SetItem) -> None:
+    def remember(self, item: StoredSet) -> None:
         self._put((item.pk, item.sk), _facts(item))
 
     def get(self, pk: str, sk: str) -> SetFacts | None:
@@ -61,12 +60,12 @@ class SetStatuses:
             self._known.popitem(last=False)
 
 
-def _facts(item: SetItem) -> SetFacts:
+def _facts(item: StoredSet) -> SetFacts:
     return SetFacts(Status(item.status), item.status_at, item.interchange_control,
                     item.group_control, item.transaction_control)  # fmt: skip
 
 
-def attempt_of(member: MemberItem, facts: SetFacts | None) -> Attempt:
+def attempt_of(member: StoredMember, facts: SetFacts | None) -> Attempt:
     coverages: list[dict[str, Any]] = list(member.coverages or [])
     lines = tuple(dict.fromkeys(c.get("insurance_line") or "" for c in coverages))
     return Attempt(
@@ -92,7 +91,7 @@ def attempt_of(member: MemberItem, facts: SetFacts | None) -> Attempt:
     )
 
 
-def resolution_of(item: ResolutionItem) -> Resolution:
+def resolution_of(item: StoredResolution) -> Resolution:
     refs = frozenset(tuple(ref.split("|", 1)) for ref in item.refs or ())
     return Resolution(item.resolution_id, item.at, item.by, item.reason, item.member_id,
                       refs=refs, kind=ClosedBy(item.kind or ClosedBy.OPERATOR))  # type: ignore[arg-type]  # fmt: skip
@@ -120,13 +119,14 @@ def family_ledger(
     as_of: datetime,
     sla_hours: float,
     *,
-    alone: Iterable[MemberItem] = (),
-    partition: Partition | None = None,
+    alone: Iterable[StoredMember] = (),
+    partition: FamilyPartition | None = None,
 ) -> FamilyLedger:
     """The ledger of one subscriber id. Without a subscriber id (no REF*0F) there is no family
     to read: the transactions in ``alone`` are each their own enrollment. ``partition``: the
     family as already read."""
     before = statuses.reads
+    members: Sequence[StoredMember]
     if not subscriber_id:
         members, resolutions, reads = list(alone), [], 0
     else:

@@ -17,7 +17,7 @@ from acktrack.domain.reconciliation import PopulationMember
 
 if TYPE_CHECKING:
     from acktrack.correlate.enrollments import FamilyLedger
-    from acktrack.store.models import MemberItem
+    from acktrack.domain.stored import StoredMember
 
 IN_FORCE_TYPES = frozenset({"021", "001", "025", "030"})  # addition, change, reinstatement, audit
 ENDING_TYPE = "024"  # cancellation or termination
@@ -38,7 +38,7 @@ class OurMember:
 
 
 def ours_in_force(
-    ledger: FamilyLedger, items: dict[tuple[str, str], MemberItem], as_of: str, line: str = "HLT"
+    ledger: FamilyLedger, items: dict[tuple[str, str], StoredMember], as_of: str, line: str = "HLT"
 ) -> Iterator[OurMember]:
     """Per member of one family, the enrollment of ``line`` (else its first line): in force as
     of ``as_of`` (YYYYMMDD) when its latest confirmed ask is an addition or change not ended
@@ -55,7 +55,7 @@ def ours_in_force(
 
 
 def _ours(
-    enrollment: Enrollment, items: dict[tuple[str, str], MemberItem], as_of: str
+    enrollment: Enrollment, items: dict[tuple[str, str], StoredMember], as_of: str
 ) -> OurMember | None:
     states = enrollment.states
     in_force = _in_force(enrollment, items, as_of)
@@ -69,7 +69,7 @@ def _ours(
 
 
 def _in_force(
-    enrollment: Enrollment, items: dict[tuple[str, str], MemberItem], as_of: str
+    enrollment: Enrollment, items: dict[tuple[str, str], StoredMember], as_of: str
 ) -> PopulationMember | None:
     """The latest confirmed ask, if it holds coverage in force as of ``as_of``."""
     confirmed = [a for a in enrollment.attempts if enrollment.states[a.ref] in CONFIRMED_STATES]
@@ -100,7 +100,7 @@ def _day(sent_at: str) -> str:
     return sent_at[:10].replace("-", "")
 
 
-def population_of(item: MemberItem, line: str) -> PopulationMember:
+def population_of(item: StoredMember, line: str) -> PopulationMember:
     """A sent member transaction as compared: its coverage of ``line``, its amounts, the
     insurer's ids as the insurer told us (else as we sent them), its demographic hashes."""
     coverages: list[dict[str, Any]] = list(item.coverages or [])

@@ -38,7 +38,7 @@ from acktrack.report.reconciliation import collect_reconciliation
 from acktrack.report.spool import RowSpool
 
 if TYPE_CHECKING:
-    from acktrack.store.models import MemberItem
+    from acktrack.domain.stored import StoredMember
 
 FAMILIES_KEPT = 4_096  # family ledgers kept while the report runs (a family sits together)
 
@@ -64,7 +64,7 @@ class Ledgers:
         self._kept.move_to_end(key)
         return ledger
 
-    def of(self, member: MemberItem) -> FamilyLedger:
+    def of(self, member: StoredMember) -> FamilyLedger:
         if not member.subscriber_id:
             before = self.statuses.reads
             ledger = family_ledger(self.store, self.statuses, member.our_id, member.partner, None,
@@ -76,17 +76,17 @@ class Ledgers:
 
 def open_still(
     store: ReportSource, as_of: datetime, sla_hours: float
-) -> Callable[[MemberItem], bool]:
+) -> Callable[[StoredMember], bool]:
     """Whether a member transaction of an open set is still open by its family's ledger."""
     ledgers = Ledgers(store, as_of, sla_hours)
 
-    def still_open(member: MemberItem) -> bool:
+    def still_open(member: StoredMember) -> bool:
         return member_view(member, ledgers.of(member)).state in OPEN_STATES
 
     return still_open
 
 
-def member_view(member: MemberItem, ledger: FamilyLedger) -> MemberView:
+def member_view(member: StoredMember, ledger: FamilyLedger) -> MemberView:
     """A member transaction of an open set, with what the ledger says became of it."""
     ref = (member.pk, member.sk)
     mine = ledger.of(ref)

@@ -26,10 +26,10 @@ from acktrack.report.reconciliation import match_rate
 from acktrack.x12 import codes
 
 if TYPE_CHECKING:
-    from acktrack.store.models import MemberItem, SetItem
+    from acktrack.domain.stored import StoredMember, StoredSet
 
 
-def error_codes(item: SetItem) -> set[str]:
+def error_codes(item: StoredSet) -> set[str]:
     """The codes a rejected set's acknowledgments carry (TA1 notes, AK9, IK5, IK3, IK4)."""
     found: set[str] = set()
     for ack in (item.acks.as_dict() if item.acks is not None else {}).values():
@@ -63,7 +63,12 @@ def code_meaning(code: str) -> str:
 
 
 def _people_figures(
-    store: InsightSource, our: str, partner: str, sets: list[SetItem], since: str, sla_hours: float
+    store: InsightSource,
+    our: str,
+    partner: str,
+    sets: list[StoredSet],
+    since: str,
+    sla_hours: float,
 ) -> dict[str, Any]:
     """Per person (enrollment), from the first attempt: how long until confirmed, and whether
     the first attempt itself was accepted. Reads the members of ``sets`` and their families."""
@@ -306,7 +311,7 @@ def timeline(
 
 
 def _member_events(
-    member: MemberItem, item: SetItem, source: str, partner: str, shown: set[tuple[Any, ...]],
+    member: StoredMember, item: StoredSet, source: str, partner: str, shown: set[tuple[Any, ...]],
     enrollments: list[Enrollment],
 ) -> list[dict[str, Any]]:  # fmt: skip
     """One member transaction: sent (and what it resends), its verdicts, how it closed."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
 from email.message import EmailMessage
@@ -18,6 +19,7 @@ from email.utils import formatdate, make_msgid
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
+from acktrack.domain.family import KINDS
 from acktrack.report.document import PartnerLine, ReportDocument, Summary
 from acktrack.report.reconciliation import CODE_NAMES, FIELD_NAMES, file_line, populations
 from acktrack.report.spool import SEVERITY
@@ -465,10 +467,6 @@ def render_html(
             )
     quality = report.get("data_quality", [])
     if quality:
-        from collections import Counter
-
-        from acktrack.domain.family import KINDS
-
         counts = Counter(item["kind"] for item in quality)
         parts.append(_section(f"Data quality ({len(quality)} findings)"))
         parts.append(

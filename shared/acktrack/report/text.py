@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
+from acktrack.domain.family import KINDS
 from acktrack.report.document import PartnerLine, ReportDocument, Summary
 from acktrack.report.reconciliation import reconciliation_text
 
@@ -166,10 +169,6 @@ def render_text(report: ReportDocument, *, detail_limit: int = 50) -> str:
             )
     quality = report.get("data_quality", [])
     if quality:
-        from collections import Counter
-
-        from acktrack.domain.family import KINDS
-
         counts = Counter(item["kind"] for item in quality)
         lines += ["", f"Data quality ({len(quality)} findings):"]
         for kind, count in sorted(counts.items()):

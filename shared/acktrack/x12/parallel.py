@@ -20,6 +20,7 @@ from typing import Any, BinaryIO, TypeVar
 
 from acktrack.x12.ranges import ByteRange, plan_cuts, targets_for
 from acktrack.x12.reader import Record, X12Reader, interchange_digests
+from acktrack.x12.records import InterchangeEnd, MemberTransaction
 
 T = TypeVar("T")
 
@@ -183,8 +184,6 @@ def map_ranges(
 
 
 def _count_members(records: Iterator[Record]) -> int:
-    from acktrack.x12.records import MemberTransaction
-
     count = 0
     for record in records:
         if type(record) is MemberTransaction:
@@ -198,8 +197,6 @@ def count_members_parallel(path: Path, *, workers: int = 2) -> int:
 
 
 def _envelope_records(records: Iterator[Record]) -> list[Record]:
-    from acktrack.x12.records import MemberTransaction
-
     return [record for record in records if type(record) is not MemberTransaction]
 
 
@@ -227,8 +224,6 @@ def read_envelopes_parallel(path: Path, *, workers: int = 2) -> list[Record]:
     when that pass cannot match them one to one (no cut, or an interchange without its
     IEA), the file is read in one process, so the result is always the sequential one.
     """
-    from acktrack.x12.records import InterchangeEnd
-
     ranges = map_ranges(path, _EnvelopesAndDigests(path), workers=workers, first_share=0.65)
     records = [record for part, _ in ranges for record in part]
     digests = ranges[-1][1]

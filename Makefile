@@ -28,19 +28,17 @@ help:
 	@echo "make sam-build   sam build (no Docker needed), then: sam deploy --guided"
 	@echo "make clean   remove the virtualenv and build output"
 
-# uv installs the pinned set in seconds where pip takes half a minute; without it (no
-# network to PyPI, say) pip does the same work from the same constraints.
+# uv installs the pinned set in seconds where pip takes half a minute. uv reads no pip
+# configuration: when it cannot be installed, or cannot install (no PyPI, only a mirror
+# set up for pip, say), pip does the same work from the same constraints.
 UV_VERSION := 0.13.9
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "acktrack needs Python 3.11 or newer (set PYTHON=...)")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@test -x $(BIN)/uv || $(BIN)/python -m pip install $(PIP_FLAGS) uv==$(UV_VERSION) 2>&1 | grep -v "is ignored" || true
-	@if test -x $(BIN)/uv; then \
-		$(BIN)/uv pip install --quiet --python $(BIN)/python -c constraints.txt -e '.[dev]'; \
-	else \
-		$(BIN)/python -m pip install $(PIP_FLAGS) -c constraints.txt -e '.[dev]' 2>&1 | grep -v "is ignored" || true; \
-	fi
+	@test -x $(BIN)/uv && $(BIN)/uv pip install --quiet --python $(BIN)/python -c constraints.txt -e '.[dev]' \
+		|| $(BIN)/python -m pip install $(PIP_FLAGS) -c constraints.txt -e '.[dev]' 2>&1 | grep -v "is ignored" || true
 	@$(BIN)/python -c 'import acktrack, moto, pyx12, hypothesis' || (echo "install failed" && exit 1)
 	@touch $@
 
@@ -64,15 +62,11 @@ unit: $(STAMP)
 
 test: lint typecheck scan unit
 
-$(SCAN_STAMP): $(STAMP)
-	@if test -x $(BIN)/uv; then \
-		test -x $(SCAN)/bin/python || $(BIN)/uv venv --quiet --python $(PYTHON) $(SCAN); \
-		$(BIN)/uv pip install --quiet --python $(SCAN)/bin/python checkov==$(CHECKOV_VERSION); \
-	else \
-		test -x $(SCAN)/bin/python || $(PYTHON) -m venv $(SCAN); \
-		$(SCAN)/bin/python -m pip install $(PIP_FLAGS) checkov==$(CHECKOV_VERSION) 2>&1 | grep -v "is ignored" || true; \
-	fi
-	@$(SCAN)/bin/checkov --version > /dev/null || (echo "checkov install failed" && exit 1)
+$(SCAN_STAMP): | $(STAMP)
+	@test -x $(SCAN)/bin/python || $(PYTHON) -m venv $(SCAN)
+	@test -x $(BIN)/uv && $(BIN)/uv pip install --quiet --python $(SCAN)/bin/python checkov==$(CHECKOV_VERSION) \
+		|| $(SCAN)/bin/python -m pip install $(PIP_FLAGS) checkov==$(CHECKOV_VERSION) 2>&1 | grep -v "is ignored" || true
+	@$(SCAN)/bin/checkov --version | grep -qx '$(CHECKOV_VERSION)' || (echo "checkov $(CHECKOV_VERSION) install failed" && exit 1)
 	@touch $@
 
 # IaC security scan: zero unsuppressed failures; each suppression is justified in template.yaml.

@@ -30,7 +30,8 @@ the threaded server answers requests concurrently. Installed by the local stack 
 A query's range condition is applied before moto's loop too: moto weighs every item of
 the partition against the 1 MB page limit before it compares its sort key, so a "the
 last position at or before N, limit 1" query weighed the whole partition. Only the items
-in range, and the nearest one on either side, are handed to it.
+in range, and the nearest one on either side, are handed to it; items further out no
+longer count against the page limit, as in DynamoDB.
 Reads at JSON cost: moto (5.2) writes every response through botocore's shape model, about
 20 microseconds per attribute value, which made reading a large day's items the local
 stack's largest cost. A GetItem, BatchGetItem, Query or Scan result already is DynamoDB's
@@ -325,13 +326,16 @@ def _in_range(
 ) -> list[Any]:
     """The items whose sort key meets the query's range condition, as moto compares it, and
     the nearest item on either side of them: moto meets that one next when a page is full
-    and answers with a LastEvaluatedKey, so the pages stay the ones it gives."""
+    and answers with a LastEvaluatedKey. Pages are moto's own, except that items further
+    out no longer count against the 1 MB page limit (DynamoDB does not count them)."""
     comparison, values = (args[0], args[1]) if len(args) > 1 else (None, None)
     extra = set(kwargs) - {"hash_key_conditions", "range_key_conditions"}
     if not NARROW_RANGES or not comparison or extra:
         return items  # no condition, or legacy filters moto applies in the same loop
     conditions = kwargs.get("range_key_conditions")
     index_name = args[6] if len(args) > 6 else None
+    if conditions and len(conditions) > 1:
+        return items  # a multi-attribute sort key: moto drops items on the others first
     if conditions:
         name = conditions[-1][0]
     elif index_name:

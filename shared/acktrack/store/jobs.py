@@ -5,10 +5,10 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import NamedTuple
 
 from pynamodb.exceptions import PutError, UpdateError
 
+from acktrack.domain.ports import JobProgress
 from acktrack.store import keys
 from acktrack.store.base import TableStore
 from acktrack.store.dynamo import conditional_failure
@@ -77,10 +77,3 @@ class JobStore(TableStore):
 
     def finish_job(self, job: str) -> None:
         JobItem(keys.job_pk(job), "JOB").update(actions=[JobItem.finished.set(True)])
-
-
-class JobProgress(NamedTuple):
-    counted: bool  # this delivery counted the part (False: it was counted before)
-    done: int
-    parts: int
-    finished: bool

@@ -179,10 +179,18 @@ def measure(
                 r.ok for r in stack.put(outbound, "outbound/pending.834", pending.getvalue())
             )
             counter.take()
-            run = stack.run_schedule(datetime(2024, 1, 20, 7, tzinfo=UTC))
-            assert run.ok, run.error
-            figures["report"] = {**counter.take(), "confirmed": run.result["summary"]["confirmed"],
-                                 "pending": run.result["summary"]["pending_overdue"]}  # fmt: skip
+            # The report twice: the backlog only (FirstPassPeople 0), then with the template's
+            # first-pass budget, which reads one family per person up to that many people.
+            (report_function,) = [f for f in stack.functions.values()
+                                  if "FIRST_PASS_PEOPLE" in f.environment]  # fmt: skip
+            budget = report_function.environment["FIRST_PASS_PEOPLE"]
+            for name, people in (("report", "0"), ("report_first_pass", budget)):
+                report_function.environment["FIRST_PASS_PEOPLE"] = people
+                run = stack.run_schedule(datetime(2024, 1, 20, 7, tzinfo=UTC))
+                assert run.ok, run.error
+                figures[name] = {**counter.take(), "confirmed": run.result["summary"]["confirmed"],
+                                 "pending": run.result["summary"]["pending_overdue"],
+                                 "first_pass_people": int(people)}  # fmt: skip
             assert all(r.ok for r in stack.put(inbound, "inbound/big.ta1", _ta1_rejecting(1001)))
             figures["ta1_reject"] = counter.take()
         stack.stop()

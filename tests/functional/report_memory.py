@@ -128,6 +128,7 @@ class ReportMemory:
         self.members: list[Member] = []
         self.resolutions: list[StoredResolution] = []
         self.reconciled: list[tuple[Any, list[dict[str, Any]], str | None]] = []
+        self.families_read = 0
 
     def send(self, number: int, people: list[tuple[str, str | None]], *, sent_at: str = SENT,
              status: str = "sent", status_at: str | None = None, **member: Any) -> Set:  # fmt: skip
@@ -172,6 +173,7 @@ class ReportMemory:
         return (m for m in self.members if m.sent is item)
 
     def family(self, our: str, partner: str, subscriber_id: str) -> Partition:
+        self.families_read += 1
         key = f"FAM#{partner}#{subscriber_id}"
         members = [m for m in self.members if m.pk == key]
         resolutions = [r for r in self.resolutions if r.pk == key]

@@ -141,3 +141,15 @@ def test_a_first_pass_rate_over_the_deployment_s_budget_is_marked_partial() -> N
     text = render_text(result.to_json(rows=False))
     assert "first pass 100.0%*" in text
     assert "counted over the window's first people only" in text and "20,000" not in text
+
+
+def test_the_first_pass_budget_holds_inside_one_large_set() -> None:
+    """The budget counts families, not sets: one set of 40 people reads 5 families when the
+    budget is 5 (it read all 40, and a 100,000-member file every family in it)."""
+    store = ReportMemory()
+    store.send(1, [(f"S{n}", f"E{n}") for n in range(40)], sent_at="2024-01-16T12:00:00Z",
+               status="accepted", status_at="2024-01-16T13:00:00Z")  # fmt: skip
+    result = collect_report(store, AS_OF, 48.0, 7, 0, first_pass_people=5)
+    partner = first_pass_row(result)
+    assert partner["first_pass_partial"] is True and partner["first_attempts_answered"] == 5
+    assert store.families_read == 5

@@ -35,7 +35,7 @@ class FirstAttempts:
     answered: int = 0  # first attempts with a verdict (accepted or rejected)
     accepted: int = 0  # of those, accepted as sent
     people: int = 0  # families read
-    capped: bool = False  # the read budget ran out before the last set
+    capped: bool = False  # the read budget ran out before the last family
     hours: list[float] = field(default_factory=list)  # first attempt to confirmation
 
     @property
@@ -54,7 +54,7 @@ def first_attempts(
 ) -> FirstAttempts:
     """Walk the members of ``sets`` (oldest first), read each family's ledger once and count
     its runs of attempts whose first attempt was sent at or after ``since``. With a
-    ``budget``, stop after that many families and say so."""
+    ``budget``, stop after that many families (inside a set too) and say so."""
     result = FirstAttempts()
     families: set[str] = set()
     for item in sets:
@@ -66,6 +66,9 @@ def first_attempts(
         for member in members_of(item):
             if not member.subscriber_id or member.subscriber_id in families:
                 continue
+            if budget is not None and result.people >= budget:
+                result.capped = True
+                return result
             families.add(member.subscriber_id)
             result.people += 1
             for enrollment in ledger_of(member.subscriber_id).enrollments:

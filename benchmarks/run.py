@@ -35,6 +35,9 @@ ROOT = HERE.parent
 DATA = HERE / ".data"
 RESULTS = HERE / "results.json"
 README = ROOT / "README.md"
+# Sections of the README's performance part, in the order they are measured (ingest also
+# measures the acknowledgments and the fan-out).
+SECTIONS = ("parse", "hostile", "large999", "ingest", "backlog", "reconciliation", "cold")
 
 
 # -- workloads (each runs inside a child process) --------------------------------------------
@@ -406,23 +409,37 @@ def main() -> int:
     parser.add_argument(
         "--update-readme", action="store_true", help="write the tables into README.md"
     )
+    parser.add_argument(
+        "--only", metavar="SECTIONS",
+        help=f"comma-separated sections to measure again ({', '.join(SECTIONS)}); the others keep "
+        "their figures in benchmarks/results.json (example: --only ingest,cold)",
+    )  # fmt: skip
     args = parser.parse_args()
     if args.child:
         _child(*args.child)
         return 0
-    figures: dict[str, Any] = {"parse": parse_benchmark(args.repeat, not args.no_pyx12)}
-    table = parse_table(figures["parse"])
-    print(table)
-    figures["hostile"] = {
-        shape: measure("acktrack_parse_text", hostile_file(shape), 1)
-        for shape in ("no_terminator", "one_segment")
-    }
-    hostile = hostile_table(figures["hostile"])
-    print(hostile)
-    figures["large_999"] = measure("large_999", large_999_file(), 1)
-    large_999 = large_999_table(figures["large_999"])
-    print(large_999)
-    if args.ingest_members:
+    only = set(args.only.split(",")) if args.only else set(SECTIONS)
+    unknown = only - set(SECTIONS)
+    if unknown:
+        parser.error(
+            f"--only: no section {', '.join(sorted(unknown))} (sections: {', '.join(SECTIONS)})"
+        )
+    # A partial run keeps the other sections' figures from the last run.
+    figures: dict[str, Any] = json.loads(RESULTS.read_text()) if only != set(SECTIONS) else {}
+    tables: dict[str, str] = {}
+    if "parse" in only:
+        figures["parse"] = parse_benchmark(args.repeat, not args.no_pyx12)
+        tables["parse"] = parse_table(figures["parse"])
+    if "hostile" in only:
+        figures["hostile"] = {
+            shape: measure("acktrack_parse_text", hostile_file(shape), 1)
+            for shape in ("no_terminator", "one_segment")
+        }
+        tables["hostile"] = hostile_table(figures["hostile"])
+    if "large999" in only:
+        figures["large_999"] = measure("large_999", large_999_file(), 1)
+        tables["large999"] = large_999_table(figures["large_999"])
+    if "ingest" in only and args.ingest_members:
         print(
             f"ingest 10,000 and {args.ingest_members:,} members (moto; minutes) ...",
             file=sys.stderr,
@@ -432,48 +449,39 @@ def main() -> int:
             "small": ingest_figures(10_000),
             "big": ingest_figures(args.ingest_members),
         }
-        print(ingest_table(figures["ingest"]["big"], figures["ingest"]["small"]))
+        tables["ingest"] = ingest_table(figures["ingest"]["big"], figures["ingest"]["small"])
         print("acknowledgments for 1,000 sets (moto; minutes) ...", file=sys.stderr, flush=True)
         figures["acks"] = {
             "sets_1": ingest_figures(1_000, "--sets", "1000"),
             "sets_10": ingest_figures(10_000, "--sets", "1000"),
             **figures["ingest"],
         }
-        print(acknowledgment_table(figures["acks"]))
+        tables["acks"] = acknowledgment_table(figures["acks"])
         print("fan-out at a budget scaled down 100 times ...", file=sys.stderr, flush=True)
         figures["fanout"] = ingest_figures(
             10_000, "--part-bytes", str(32 * 1024 * 1024 // 100), "--no-follow"
         )
-        print(fanout_table(figures["fanout"]))
-    print(
-        "the report over 100,000 and 1,000,000 open rows (minutes) ...", file=sys.stderr, flush=True
-    )
-    figures["backlog"] = {"small": backlog_figures(100_000), "big": backlog_figures(1_000_000)}
-    backlog = backlog_table(figures["backlog"]["small"], figures["backlog"]["big"])
-    print(backlog)
-    print("an insurer's population of 1,000,000 members (minutes) ...", file=sys.stderr, flush=True)
-    figures["reconciliation"] = reconciliation_figures(1_000_000)
-    reconciliation = reconciliation_table(figures["reconciliation"])
-    print(reconciliation)
-    print("cold start ...", file=sys.stderr, flush=True)
-    figures["cold_start_ms"] = {name: import_ms(name) for name in HANDLERS}
-    figures["cold_start"] = cold_figures()
-    cold = cold_start_table(figures["cold_start_ms"], figures["cold_start"])
-    print(cold)
+        tables["fanout"] = fanout_table(figures["fanout"])
+    if "backlog" in only:
+        print("the report over 100,000 and 1,000,000 open rows (minutes) ...", file=sys.stderr,
+              flush=True)  # fmt: skip
+        figures["backlog"] = {"small": backlog_figures(100_000), "big": backlog_figures(1_000_000)}
+        tables["backlog"] = backlog_table(figures["backlog"]["small"], figures["backlog"]["big"])
+    if "reconciliation" in only:
+        print("an insurer's population of 1,000,000 members (minutes) ...", file=sys.stderr,
+              flush=True)  # fmt: skip
+        figures["reconciliation"] = reconciliation_figures(1_000_000)
+        tables["reconciliation"] = reconciliation_table(figures["reconciliation"])
+    if "cold" in only:
+        print("cold start ...", file=sys.stderr, flush=True)
+        figures["cold_start_ms"] = {name: import_ms(name) for name in HANDLERS}
+        figures["cold_start"] = cold_figures()
+        tables["cold"] = cold_start_table(figures["cold_start_ms"], figures["cold_start"])
     RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
-    if args.update_readme:
-        update_readme("parse", table)
-        update_readme("hostile", hostile)
-        update_readme("large999", large_999)
-        update_readme("cold", cold)
-        update_readme("backlog", backlog)
-        update_readme("reconciliation", reconciliation)
-        if args.ingest_members:
-            update_readme(
-                "ingest", ingest_table(figures["ingest"]["big"], figures["ingest"]["small"])
-            )
-            update_readme("acks", acknowledgment_table(figures["acks"]))
-            update_readme("fanout", fanout_table(figures["fanout"]))
+    for section, text in tables.items():
+        print(text)
+        if args.update_readme:
+            update_readme(section, text)
     return 0
 
 

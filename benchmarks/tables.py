@@ -87,7 +87,8 @@ def acknowledgment_table(figures: dict[str, Any]) -> str:
         (f"TA1 rejecting a {small['members']:,}-member interchange", small["ta1_reject"], "O(sets)"),
         (f"TA1 rejecting a {big['members']:,}-member interchange", big["ta1_reject"], "the same"),
         (f"report: {big['report']['confirmed']:,} confirmed, {big['report']['pending']:,} pending "
-         "(FirstPassPeople 0: the backlog only)", big["report"], "≤ about 2,000 items read"),
+         "(FirstPassPeople 0: the backlog only)", big["report"],
+         "about 2 items per open member, whatever is confirmed"),
     ]  # fmt: skip
     first_pass = big.get("report_first_pass")
     if first_pass:
@@ -111,7 +112,11 @@ def acknowledgment_table(figures: dict[str, Any]) -> str:
     by_members = small["ack_999"]["requests"] == big["ack_999"]["requests"] and (
         small["ta1_reject"]["requests"] == big["ta1_reject"]["requests"]
     )
-    report_ok = big["report"]["items_read"] <= 2_000
+    # Each open member: its index entry and its family's partition (the ledger); confirmed
+    # members add nothing (the 10,000- and 100,000-member runs read the same).
+    report_ok = big["report"]["items_read"] == small["report"]["items_read"] and (
+        big["report"]["items_read"] <= 2 * big["report"]["pending"] + 10
+    )
     acks_ok = "met" if by_sets and by_members else "MISSED"
     lines += [
         "",
@@ -120,9 +125,10 @@ def acknowledgment_table(figures: dict[str, Any]) -> str:
         f"members; {big['ta1_reject']['requests']:,} for a {big['members']:,}-member interchange, as for "
         f"{small['members']:,}). Sets are read by query and move in shared transactions of up to 100 "
         "items (the sets and the counters they move).",
-        f"- Report target (≤ about 2,000 items with {big['report']['confirmed']:,} confirmed and "
-        f"{big['report']['pending']:,} pending): {'met' if report_ok else 'MISSED'} "
-        f"({big['report']['items_read']:,} items in {big['report']['requests']} queries of the sparse index; "
+        f"- Report target (about 2 items per open member, the same with {big['report']['confirmed']:,} "
+        f"confirmed as with {small['report']['confirmed']:,}): {'met' if report_ok else 'MISSED'} "
+        f"({big['report']['items_read']:,} items for {big['report']['pending']:,} pending members, in "
+        f"{big['report']['requests']} queries: the sparse index, then each open member's family; "
         f"{small['report']['items_read']:,} with {small['report']['confirmed']:,} confirmed).",
     ]
     if first_pass:

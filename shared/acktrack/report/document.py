@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any, NotRequired, TypedDict
 
 
-class Summary(TypedDict):
-    """Member transactions (sent, answered, open), people, and what else needs a look."""
+class Counts(TypedDict):
+    """Member transactions sent, answered and open, overall or for one insurer."""
 
     members_sent: int
     confirmed: int
@@ -17,21 +17,26 @@ class Summary(TypedDict):
     rejected: int
     pending_overdue: int
     pending_within_sla: int
+    error_rate: float
+    window_sent: int
+    window_accepted: int
+    window_rejected: int
+    window_error_rate: float
+    effectuated: int
+    not_effectuated: int
+    first_attempts_answered: int
+    first_pass_acceptance: float | None
+
+
+class Summary(Counts):
+    """The whole report's counts, people, and what else needs a look."""
+
     unconfirmed: int
     people_unconfirmed: int
     resolved_by_resend: int
     resolved_by_operator: int
     confirmed_by_reconciliation: int
-    error_rate: float
     window_days: int
-    window_sent: int
-    window_accepted: int
-    window_rejected: int
-    window_error_rate: float
-    first_attempts_answered: int
-    first_pass_acceptance: float | None
-    not_effectuated: int
-    effectuated: int
     effectuation_sla_days: int
     data_quality_findings: int
     unmatched_acks: int
@@ -41,27 +46,11 @@ class Summary(TypedDict):
     all_confirmed: bool
 
 
-class PartnerLine(TypedDict):
+class PartnerLine(Counts):
     """One insurer's counts (``by_partner``)."""
 
     partner: str
     payer_name: str
-    members_sent: int
-    confirmed: int
-    accepted: int
-    accepted_with_errors: int
-    rejected: int
-    pending_overdue: int
-    pending_within_sla: int
-    error_rate: float
-    window_sent: int
-    window_accepted: int
-    window_rejected: int
-    window_error_rate: float
-    effectuated: int
-    not_effectuated: int
-    first_attempts_answered: int
-    first_pass_acceptance: float | None
     first_pass_partial: bool
 
 

@@ -11,7 +11,7 @@ TOOLS := .venv-tools
 TOOLS_STAMP := $(TOOLS)/.installed-stamp
 # checkov pins versions the dev tools cannot share, so it lives in its own venv too.
 SCAN := .venv-scan
-SCAN_STAMP := $(SCAN)/.installed-stamp
+SCAN_STAMP = $(SCAN)/.installed-checkov-$(CHECKOV_VERSION)
 CHECKOV_VERSION := 3.3.30
 
 .PHONY: all demo test lint typecheck scan unit bench fuzz reliability sam-build clean help

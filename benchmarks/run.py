@@ -418,27 +418,34 @@ def main() -> int:
     if args.child:
         _child(*args.child)
         return 0
-    only = set(args.only.split(",")) if args.only else set(SECTIONS)
+    only = set(SECTIONS) if args.only is None else {name for name in args.only.split(",") if name}
     unknown = only - set(SECTIONS)
-    if unknown:
-        parser.error(
-            f"--only: no section {', '.join(sorted(unknown))} (sections: {', '.join(SECTIONS)})"
-        )
-    # A partial run keeps the other sections' figures from the last run.
-    figures: dict[str, Any] = json.loads(RESULTS.read_text()) if only != set(SECTIONS) else {}
+    if unknown or not only:
+        named = f" (not {', '.join(sorted(unknown))})" if unknown else ""
+        parser.error(f"--only: name sections among {', '.join(SECTIONS)}{named}")
+    if "ingest" in only and not args.ingest_members:
+        parser.error("--only ingest measures nothing with --ingest-members 0")
+    # A partial run keeps the other sections' figures from the last run, if there was one.
+    partial = only != set(SECTIONS) and RESULTS.exists()
+    figures: dict[str, Any] = json.loads(RESULTS.read_text()) if partial else {}
     tables: dict[str, str] = {}
+
+    def show(section: str, text: str) -> None:
+        tables[section] = text
+        print(text, flush=True)  # as measured: a late failure loses no table
+
     if "parse" in only:
         figures["parse"] = parse_benchmark(args.repeat, not args.no_pyx12)
-        tables["parse"] = parse_table(figures["parse"])
+        show("parse", parse_table(figures["parse"]))
     if "hostile" in only:
         figures["hostile"] = {
             shape: measure("acktrack_parse_text", hostile_file(shape), 1)
             for shape in ("no_terminator", "one_segment")
         }
-        tables["hostile"] = hostile_table(figures["hostile"])
+        show("hostile", hostile_table(figures["hostile"]))
     if "large999" in only:
         figures["large_999"] = measure("large_999", large_999_file(), 1)
-        tables["large999"] = large_999_table(figures["large_999"])
+        show("large999", large_999_table(figures["large_999"]))
     if "ingest" in only and args.ingest_members:
         print(
             f"ingest 10,000 and {args.ingest_members:,} members (moto; minutes) ...",
@@ -449,38 +456,37 @@ def main() -> int:
             "small": ingest_figures(10_000),
             "big": ingest_figures(args.ingest_members),
         }
-        tables["ingest"] = ingest_table(figures["ingest"]["big"], figures["ingest"]["small"])
+        show("ingest", ingest_table(figures["ingest"]["big"], figures["ingest"]["small"]))
         print("acknowledgments for 1,000 sets (moto; minutes) ...", file=sys.stderr, flush=True)
         figures["acks"] = {
             "sets_1": ingest_figures(1_000, "--sets", "1000"),
             "sets_10": ingest_figures(10_000, "--sets", "1000"),
             **figures["ingest"],
         }
-        tables["acks"] = acknowledgment_table(figures["acks"])
+        show("acks", acknowledgment_table(figures["acks"]))
         print("fan-out at a budget scaled down 100 times ...", file=sys.stderr, flush=True)
         figures["fanout"] = ingest_figures(
             10_000, "--part-bytes", str(32 * 1024 * 1024 // 100), "--no-follow"
         )
-        tables["fanout"] = fanout_table(figures["fanout"])
+        show("fanout", fanout_table(figures["fanout"]))
     if "backlog" in only:
         print("the report over 100,000 and 1,000,000 open rows (minutes) ...", file=sys.stderr,
               flush=True)  # fmt: skip
         figures["backlog"] = {"small": backlog_figures(100_000), "big": backlog_figures(1_000_000)}
-        tables["backlog"] = backlog_table(figures["backlog"]["small"], figures["backlog"]["big"])
+        show("backlog", backlog_table(figures["backlog"]["small"], figures["backlog"]["big"]))
     if "reconciliation" in only:
         print("an insurer's population of 1,000,000 members (minutes) ...", file=sys.stderr,
               flush=True)  # fmt: skip
         figures["reconciliation"] = reconciliation_figures(1_000_000)
-        tables["reconciliation"] = reconciliation_table(figures["reconciliation"])
+        show("reconciliation", reconciliation_table(figures["reconciliation"]))
     if "cold" in only:
         print("cold start ...", file=sys.stderr, flush=True)
         figures["cold_start_ms"] = {name: import_ms(name) for name in HANDLERS}
         figures["cold_start"] = cold_figures()
-        tables["cold"] = cold_start_table(figures["cold_start_ms"], figures["cold_start"])
+        show("cold", cold_start_table(figures["cold_start_ms"], figures["cold_start"]))
     RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
-    for section, text in tables.items():
-        print(text)
-        if args.update_readme:
+    if args.update_readme:
+        for section, text in tables.items():
             update_readme(section, text)
     return 0
 

@@ -1,6 +1,6 @@
 """The daily report as it is archived (JSON) and rendered: ``Report.to_json`` makes it; the
-text, HTML, CSV and email renderers read it, as ``acktrack report --stack`` reads an
-archived one. Types only: at run time each part is a plain dict."""
+text, HTML, CSV and email renderers read it, and `acktrack report` and replay print it.
+Types only: at run time each part is a plain dict."""
 
 from __future__ import annotations
 
@@ -107,4 +107,3 @@ class ReportDocument(TypedDict):
     notices: list[NoticeLine]
     data_quality: list[QualityLine]
     reconciliation: NotRequired[dict[str, Any]]  # populations held in the window
-    archive: NotRequired[dict[str, str]]  # where the run archived it

@@ -35,7 +35,7 @@ class FirstAttempts:
     answered: int = 0  # first attempts with a verdict (accepted or rejected)
     accepted: int = 0  # of those, accepted as sent
     people: int = 0  # families read
-    capped: bool = False  # the read budget ran out before the last family
+    capped: bool = False  # the budget stopped the walk before every set and family was read
     hours: list[float] = field(default_factory=list)  # first attempt to confirmation
 
     @property

@@ -165,6 +165,16 @@ def test_moto_versions_the_fixes_were_not_written_for_are_refused() -> None:
         moto_speed.check_version("6.0.0")
 
 
+def test_sessions_share_one_model_loader_once_a_stack_has_started(stack: EmbeddedStack) -> None:
+    """moto starts each mock with a new session: the models are decoded once, not per stack."""
+    import botocore.session
+
+    first, second = botocore.session.Session(), botocore.session.Session()
+    assert first.get_component("data_loader") is second.get_component("data_loader")
+    model = first.get_component("data_loader").load_service_model("dynamodb", "service-2")
+    assert model is second.get_component("data_loader").load_service_model("dynamodb", "service-2")
+
+
 @pytest.mark.parametrize("forward", [True, False])
 def test_an_index_query_reads_its_key_only_in_index_order_page_by_page(
     stack: EmbeddedStack, forward: bool

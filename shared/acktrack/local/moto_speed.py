@@ -39,6 +39,9 @@ wire format (binary values as bytes), so it is written as JSON directly, binary 
 base64 and capacity units as doubles, as the shape model would.
 tests/integration/test_moto_double.py compares both writings on every attribute type,
 value types included.
+One model loader: botocore reads a service's JSON model once per session, and moto starts
+each mock with a new default session, so every stack decoded the models of its clients again
+(two thirds of a new stack's time). Sessions share one loader here; its cache is by file.
 """
 
 from __future__ import annotations
@@ -353,12 +356,29 @@ def _in_range(
     return keyed[max(0, inside[0] - 1) : inside[-1] + 2]  # a sort key range is one run
 
 
+def _one_model_loader() -> None:
+    import botocore.session
+
+    original = botocore.session.create_loader
+    loaders: dict[Any, Any] = {}
+    lock = threading.Lock()
+
+    def create_loader(search_path_string: Any = None) -> Any:
+        with lock:
+            if search_path_string not in loaders:
+                loaders[search_path_string] = original(search_path_string)
+            return loaders[search_path_string]
+
+    botocore.session.create_loader = create_loader
+
+
 def install() -> None:
     from moto.dynamodb.models.table import Table
 
     if getattr(Table, "_acktrack_partition_queries", False):
         return
     check_version()
+    _one_model_loader()
     _serialise_writes()
     _batch_writes_meet_transactions()
     _item_level_transactions()

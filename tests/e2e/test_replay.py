@@ -8,10 +8,8 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
-from moto import mock_aws
 
 from acktrack.local.demo import build_day, operator_resolutions
 from acktrack.local.replay import ReplayError, ReplayResult, replay
@@ -21,19 +19,22 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_the_demo_day_through_the_local_stack_one_by_one_and_four_at_once(
+def test_the_demo_day_through_the_local_stack_one_by_one_then_in_parts_by_four_workers(
     tmp_path: Path,
 ) -> None:
-    """The demo day through the stack's endpoint, each file in turn; then again with four
-    invocations at once (as Lambda runs them: files, their parts and a 999 meeting its 834),
-    which reports exactly the same."""
+    """The demo day through the stack's endpoint, each file in turn; then again cut in parts
+    with four invocations at once (as Lambda runs them: files, their parts and a 999 meeting
+    its 834), which reports exactly the same. (Whole files by four workers, and parts one
+    after another in any order and delivered twice, are tests/reliability/test_concurrent_days.py's
+    and tests/e2e/test_fanout.py's.)"""
     as_of = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
     paths = build_day(tmp_path, as_of)
     result = replay(paths, as_of=as_of, template=ROOT / "template.yaml",
                     before_report=operator_resolutions(as_of))  # fmt: skip
     _the_demo_day_s_report(result)
-    at_once = replay(paths, as_of=as_of, template=ROOT / "template.yaml", concurrency=4,
-                     before_report=operator_resolutions(as_of))  # fmt: skip
+    at_once = replay(paths, as_of=as_of, template=ROOT / "template.yaml", part_bytes=8192,
+                     concurrency=4, before_report=operator_resolutions(as_of))  # fmt: skip
+    assert any(f.get("parts", 0) > 3 for f in at_once.files)  # the larger files went in parts
     assert at_once.failures == []
     assert sorted(f["outcome"] for f in at_once.files) == sorted(f["outcome"] for f in result.files)
     assert _stable(at_once.report) == _stable(result.report)
@@ -107,30 +108,6 @@ def _stable(report: dict[str, object]) -> str:
         r'"confirmed": \d+, "discrepancies"', '"confirmed": 0, "discrepancies"', text
     )
     return text
-
-
-def _in_process(paths: list[Path], as_of: datetime, **options: Any) -> ReplayResult:
-    """The same replay inside moto's in-process mock: this comparison is about parts and
-    workers, not HTTP (the tests around it go through the endpoint)."""
-    with mock_aws():
-        return replay(paths, as_of=as_of, template=ROOT / "template.yaml", server=False, **options)
-
-
-def test_the_demo_day_cut_in_parts_by_four_workers_reports_exactly_the_same(
-    tmp_path: Path,
-) -> None:
-    """Cut in parts and run by four workers at once: the report is the report of the day
-    read in one go, file by file. (Parts one after another, in any order and delivered twice,
-    are tests/e2e/test_fanout.py's.)"""
-    as_of = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
-    paths = build_day(tmp_path, as_of)
-    whole = _in_process(paths, as_of)
-    at_once = _in_process(paths, as_of, part_bytes=8192, concurrency=4)
-    assert any(f.get("parts", 0) > 3 for f in at_once.files)  # the larger files went in parts
-    assert at_once.failures == []
-    assert sorted(f["outcome"] for f in at_once.files) == sorted(f["outcome"] for f in whole.files)
-    assert _stable(at_once.report) == _stable(whole.report)
-    assert len(at_once.emails) == 1
 
 
 def test_replay_cli_prints_one_json_document(tmp_path: Path) -> None:

@@ -42,6 +42,8 @@ value types included.
 One model loader: botocore reads a service's JSON model once per session, and moto starts
 each mock with a new default session, so every stack decoded the models of its clients again
 (two thirds of a new stack's time). Sessions share one loader here; its cache is by file.
+One listing of moto's services: moto's server lists its package folder on every request,
+under its one lock, to find the backend a request is for; the listing is made once here.
 """
 
 from __future__ import annotations
@@ -372,6 +374,13 @@ def _one_model_loader() -> None:
     botocore.session.create_loader = create_loader
 
 
+def _one_module_listing() -> None:
+    from moto import backends
+
+    listing = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: listing
+
+
 def install() -> None:
     from moto.dynamodb.models.table import Table
 
@@ -379,6 +388,7 @@ def install() -> None:
         return
     check_version()
     _one_model_loader()
+    _one_module_listing()
     _serialise_writes()
     _batch_writes_meet_transactions()
     _item_level_transactions()

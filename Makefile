@@ -30,14 +30,16 @@ help:
 
 # uv installs the pinned set in seconds where pip takes half a minute. uv reads no pip
 # configuration: when it cannot be installed, or cannot install (no PyPI, only a mirror
-# set up for pip, say), pip does the same work from the same constraints.
+# set up for pip, say), pip does the same work from the same constraints. uv compiles the
+# bytecode as pip does: without it, every test process and every CLI a test starts compiles
+# moto and botocore again wherever PYTHONDONTWRITEBYTECODE is set.
 UV_VERSION := 0.13.9
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "acktrack needs Python 3.11 or newer (set PYTHON=...)")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@test -x $(BIN)/uv || $(BIN)/python -m pip install $(PIP_FLAGS) uv==$(UV_VERSION) 2>&1 | grep -v "is ignored" || true
-	@test -x $(BIN)/uv && $(BIN)/uv pip install --quiet --python $(BIN)/python -c constraints.txt -e '.[dev]' \
+	@test -x $(BIN)/uv && $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -c constraints.txt -e '.[dev]' \
 		|| $(BIN)/python -m pip install $(PIP_FLAGS) -c constraints.txt -e '.[dev]' 2>&1 | grep -v "is ignored" || true
 	@$(BIN)/python -c 'import acktrack, moto, pyx12, hypothesis' || (echo "install failed" && exit 1)
 	@touch $@
@@ -64,7 +66,7 @@ test: lint typecheck scan unit
 
 $(SCAN_STAMP): | $(STAMP)
 	@test -x $(SCAN)/bin/python || $(PYTHON) -m venv $(SCAN)
-	@test -x $(BIN)/uv && $(BIN)/uv pip install --quiet --python $(SCAN)/bin/python checkov==$(CHECKOV_VERSION) \
+	@test -x $(BIN)/uv && $(BIN)/uv pip install --quiet --compile-bytecode --python $(SCAN)/bin/python checkov==$(CHECKOV_VERSION) \
 		|| $(SCAN)/bin/python -m pip install $(PIP_FLAGS) checkov==$(CHECKOV_VERSION) 2>&1 | grep -v "is ignored" || true
 	@$(SCAN)/bin/checkov --version | grep -qx '$(CHECKOV_VERSION)' || (echo "checkov $(CHECKOV_VERSION) install failed" && exit 1)
 	@touch $@

@@ -44,6 +44,7 @@ each mock with a new default session, so every stack decoded the models of its c
 (two thirds of a new stack's time). Sessions share one loader here; its cache is by file.
 One listing of moto's services: moto's server lists its package folder on every request,
 under its one lock, to find the backend a request is for; the listing is made once here.
+Likewise each request listed its handler class's methods (inspect.getmembers): once a class.
 """
 
 from __future__ import annotations
@@ -381,6 +382,14 @@ def _one_module_listing() -> None:
     backends.list_of_moto_modules = lambda: listing
 
 
+def _one_method_listing() -> None:
+    from functools import cache
+
+    from moto.core import responses, utils
+
+    responses.method_names_from_class = cache(utils.method_names_from_class)  # type: ignore[attr-defined]
+
+
 def install() -> None:
     from moto.dynamodb.models.table import Table
 
@@ -389,6 +398,7 @@ def install() -> None:
     check_version()
     _one_model_loader()
     _one_module_listing()
+    _one_method_listing()
     _serialise_writes()
     _batch_writes_meet_transactions()
     _item_level_transactions()

@@ -32,7 +32,8 @@ help:
 # configuration: when it cannot be installed, or cannot install (no PyPI, only a mirror
 # set up for pip, say), pip does the same work from the same constraints. uv compiles the
 # bytecode as pip does: without it, every test process and every CLI a test starts compiles
-# moto and botocore again wherever PYTHONDONTWRITEBYTECODE is set.
+# moto and botocore again wherever PYTHONDONTWRITEBYTECODE is set. checkov runs once: its
+# bytecode would cost more to write than to make on the fly.
 UV_VERSION := 0.13.9
 
 $(STAMP): pyproject.toml constraints.txt
@@ -62,11 +63,14 @@ TEST_WORKERS ?= auto
 unit: $(STAMP)
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 
-test: lint typecheck scan unit
+# The checks run side by side (their output kept whole), then the tests.
+test: $(STAMP)
+	@$(MAKE) --no-print-directory -j2 --output-sync=target lint typecheck scan
+	@$(MAKE) --no-print-directory unit
 
 $(SCAN_STAMP): | $(STAMP)
 	@test -x $(SCAN)/bin/python || $(PYTHON) -m venv $(SCAN)
-	@test -x $(BIN)/uv && $(BIN)/uv pip install --quiet --compile-bytecode --python $(SCAN)/bin/python checkov==$(CHECKOV_VERSION) \
+	@test -x $(BIN)/uv && $(BIN)/uv pip install --quiet --python $(SCAN)/bin/python checkov==$(CHECKOV_VERSION) \
 		|| $(SCAN)/bin/python -m pip install $(PIP_FLAGS) checkov==$(CHECKOV_VERSION) 2>&1 | grep -v "is ignored" || true
 	@$(SCAN)/bin/checkov --version | grep -qx '$(CHECKOV_VERSION)' || (echo "checkov $(CHECKOV_VERSION) install failed" && exit 1)
 	@touch $@

@@ -45,6 +45,7 @@ each mock with a new default session, so every stack decoded the models of its c
 One listing of moto's services: moto's server lists its package folder on every request,
 under its one lock, to find the backend a request is for; the listing is made once here.
 Likewise each request listed its handler class's methods (inspect.getmembers): once a class.
+A query weighs each item it returns twice (before and after taking it): once here.
 """
 
 from __future__ import annotations
@@ -391,6 +392,7 @@ def _one_method_listing() -> None:
 
 
 def install() -> None:
+    from moto.dynamodb.models.dynamo_type import Item
     from moto.dynamodb.models.table import Table
 
     if getattr(Table, "_acktrack_partition_queries", False):
@@ -406,6 +408,16 @@ def install() -> None:
     _serialise_queues()
     original_query = Table.query
     original_all_items = Table.all_items
+    original_size = Item.size
+
+    def size(self: Any) -> int:
+        sizes = getattr(_current, "sizes", None)
+        if sizes is None:
+            return original_size(self)
+        known = sizes.get(id(self))
+        if known is None or known[0] is not self:
+            known = sizes[id(self)] = (self, original_size(self))
+        return known[1]  # type: ignore[no-any-return]
 
     def all_items(self: Any) -> list[Any]:
         partition = getattr(_current, "partition", None)
@@ -431,15 +443,16 @@ def install() -> None:
                      else ([bucket] if bucket else []))  # fmt: skip
             items.sort(key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
         items = _in_range(self, items, args, kwargs)
-        previous = getattr(_current, "partition", None)
-        _current.partition = (self, items)
+        previous = getattr(_current, "partition", None), getattr(_current, "sizes", None)
+        _current.partition, _current.sizes = (self, items), {}
         try:
             return original_query(self, hash_key, *args, **kwargs)
         finally:
-            _current.partition = previous
+            _current.partition, _current.sizes = previous
 
     Table.query = query  # type: ignore[method-assign]
     Table.all_items = all_items  # type: ignore[method-assign]
+    Item.size = size  # type: ignore[method-assign]
     Table._acktrack_partition_queries = True  # type: ignore[attr-defined]
 
 

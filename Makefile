@@ -63,9 +63,11 @@ TEST_WORKERS ?= auto
 unit: $(STAMP)
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 
-# The checks run side by side (their output kept whole), then the tests.
+# The checks run side by side (on two jobs unless make was given -j; each one's output kept
+# whole where make can), all of them even when one fails; then the tests.
+CHECK_JOBS = $(if $(filter -j%,$(MAKEFLAGS)),,-j2) $(if $(filter output-sync,$(.FEATURES)),--output-sync=target)
 test: $(STAMP)
-	@$(MAKE) --no-print-directory -j2 --output-sync=target lint typecheck scan
+	@$(MAKE) --no-print-directory -k $(CHECK_JOBS) lint typecheck scan
 	@$(MAKE) --no-print-directory unit
 
 $(SCAN_STAMP): | $(STAMP)

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from tests.reliability.support import (
@@ -70,6 +70,7 @@ def _with_late_repeats(order: list[Any], repeats: list[int], seed: int) -> list[
 @settings(max_examples=budget("concurrent_days", 4), deadline=None, derandomize=True,
           phases=[Phase.explicit, Phase.generate],  # a full day per example: report, do not shrink
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])  # fmt: skip
+@example(order=DAY[::-1], repeats=[0, 2], seed=7, in_parts=False)  # whole files, always
 @given(
     order=st.permutations(DAY),
     repeats=st.lists(st.integers(0, len(DAY) - 1), max_size=4),

@@ -117,6 +117,7 @@ def write_file(members: int, path: Path) -> None:
 
 def run_part(path: Path, index: int, members: int) -> dict[str, Any]:
     """One invocation's work (a part, or the whole file when ``index`` is -1), its peak RSS."""
+    from acktrack.domain.hashing import Keyring
     from acktrack.domain.ports import PipelineConfig
     from acktrack.domain.tracked import ObjectRef
     from acktrack.ingest.parts import PartOrder
@@ -137,7 +138,10 @@ def run_part(path: Path, index: int, members: int) -> dict[str, Any]:
             raise AssertionError(reason)
 
     META = PopulationMeta("ACKTRACKEXCH", "HEALTHPLAN01", "20240301", "audit_834")
-    store, config = NothingSent(), PipelineConfig(hash_key=b"k" * 32, part_bytes=PART_BYTES)
+    store, config = (
+        NothingSent(),
+        PipelineConfig(keyring=Keyring.of(b"k" * 32), part_bytes=PART_BYTES),
+    )
     started = time.perf_counter()
     received = datetime(2024, 3, 1, 7, tzinfo=UTC)
     ref = ObjectRef(
@@ -145,7 +149,7 @@ def run_part(path: Path, index: int, members: int) -> dict[str, Any]:
     )
     if index < 0:
         with path.open("rb") as stream:
-            population = audit_population(read_x12(stream), config.hash_key, META)
+            population = audit_population(read_x12(stream), config.keyring, META)
         reconcile_population(population, "d", received, store, Shelf(), config)  # type: ignore[arg-type]
         parts = 1
     else:

@@ -9,12 +9,14 @@ Lambda retries the event and, in the end, sends it to the on-failure destination
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
 from acktrack import settings as settings_module
+from acktrack.domain.hashing import Keyring
 from acktrack.domain.ports import Outcome, PipelineConfig
 from acktrack.domain.status import FileOutcome
 from acktrack.domain.tracked import ObjectRef
@@ -90,20 +92,49 @@ def pipeline_config() -> PipelineConfig:
         max_object_bytes=current.max_object_bytes,
         part_bytes=current.part_bytes,
         require_insurer_folders=current.require_insurer_folders,
-        hash_key=hash_key(current.demographics_hash_key),
+        keyring=keyring(current.demographics_hash_key),
         ack_sla_hours=current.ack_sla_hours,
     )
 
 
-@lru_cache(maxsize=4)
-def hash_key(secret: str | None) -> bytes | None:
-    """The stack's key for demographic hashes, read once per container (None: not set, and
-    no demographic hash is stored)."""
+_KEY_SECONDS = 900.0  # the key is read again after this long (a rotation, a restored secret)
+_keyrings: dict[str | None, tuple[float, Keyring]] = {}
+
+
+def keyring(secret: str | None) -> Keyring:
+    """The stack's keys for demographic hashes: the secret's current version and, while a
+    rotation is under way, its previous one (Secrets Manager's AWSCURRENT and AWSPREVIOUS).
+    Read once per container and again every 15 minutes. None configured: no hashing. A
+    secret that cannot be read, or is too short, is a ``problem``: tracking goes on without
+    demographic hashes, and the outcome says so (a notice and a metric)."""
     if not secret:
-        return None
+        return Keyring()
+    known = _keyrings.get(secret)
+    if known is not None and time.monotonic() - known[0] < _KEY_SECONDS:
+        return known[1]
+    found = _read_keyring(secret)
+    _keyrings[secret] = (time.monotonic(), found)
+    return found
+
+
+def _read_keyring(secret: str) -> Keyring:
+    from botocore.exceptions import BotoCoreError, ClientError
+
     from acktrack.aws import clients
 
-    return clients.secretsmanager().get_secret_value(SecretId=secret)["SecretString"].encode()
+    client = clients.secretsmanager()
+    try:
+        current = client.get_secret_value(SecretId=secret)["SecretString"].encode()
+    except (BotoCoreError, ClientError, KeyError) as error:
+        code = getattr(error, "response", {}).get("Error", {}).get("Code", type(error).__name__)
+        return Keyring(problem=f"the demographic hash key cannot be read ({code})")
+    try:
+        previous: bytes | None = client.get_secret_value(
+            SecretId=secret, VersionStage="AWSPREVIOUS"
+        )["SecretString"].encode()
+    except (BotoCoreError, ClientError, KeyError):
+        previous = None  # no rotation under way
+    return Keyring.of(current, previous)
 
 
 def reset_settings() -> None:
@@ -111,7 +142,7 @@ def reset_settings() -> None:
     settings_module.reset()
     part_queue.cache_clear()
     archive.cache_clear()
-    hash_key.cache_clear()  # each function reads the key with its own role, as in Lambda
+    _keyrings.clear()  # each function reads the key with its own role, as in Lambda
 
 
 def reset() -> None:
@@ -123,7 +154,7 @@ def reset() -> None:
     object_source.cache_clear()
     part_queue.cache_clear()
     archive.cache_clear()
-    hash_key.cache_clear()
+    _keyrings.clear()
     clients.reset()
 
 

@@ -126,7 +126,7 @@ def test_the_audit_834_codes_each_member_on_the_right_field_and_confirms_the_ove
     }
     (summary,) = report["reconciliation"]["files"]
     assert (summary["partner"], summary["as_of"], summary["theirs"], summary["ours"]) == (
-        PLAN, "20240119", 6, 6,
+        PLAN, "2024-01-19", 6, 6,
     )  # fmt: skip
     assert (summary["matched"], summary["discrepancies"], summary["confirmed"]) == (2, 5, 1)
     # The overdue addition is confirmed by the insurer's population and leaves the list.

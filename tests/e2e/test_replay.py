@@ -64,7 +64,7 @@ def _the_demo_day_s_report(result: ReplayResult) -> None:
     # Pine effectuated all but six of its old file (past the 45-day SLA) and 119 of 120 new ones.
     assert (summary["effectuated"], summary["not_effectuated"]) == (54 + 119, 6)
     rows = result.report["unconfirmed"]
-    assert {row["status"] for row in rows} == {"pending", "not_effectuated"}
+    assert {row["status"] for row in rows} == {"overdue", "not_effectuated"}
     assert len(rows) == 44 + 6 == summary["people_unconfirmed"]
     assert "500000001" not in {row["subscriber_id"] for row in rows}  # resolved by the operator
     assert {row["partner"] for row in rows if row["status"] == "not_effectuated"} == {

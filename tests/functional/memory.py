@@ -114,6 +114,9 @@ class MemoryStore:
             item.status, item.first_999_at = after.status.value, after.first_999_at
             yield Applied(before, item.status, item.first_999_at)
 
+    def watchers(self, sets: Sequence[Any]) -> set[tuple[str, str, str]]:
+        return set()  # no family waits on an answer here: matching rules only
+
     def revoke_from_set(self, item: SentSet, ack_id: str) -> SentSet:
         after = refold(item.acks, revoking(ack_id))
         item.acks.update(after.updates)

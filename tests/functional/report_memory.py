@@ -68,7 +68,7 @@ class Member:
     findings: list[Any] = field(default_factory=list)
     plan: str = "P1"
     categories: dict[str, str] = field(default_factory=dict)
-    demographics: dict[str, str] = field(default_factory=dict)
+    hashes: dict[str, dict[str, str]] = field(default_factory=dict)  # version -> kind -> hash
     insurer_member_id: str | None = None
     insurer_policy_ids: list[str] = field(default_factory=list)
 
@@ -130,11 +130,13 @@ class ReportMemory:
         self.reconciled: list[tuple[Any, list[dict[str, Any]], str | None]] = []
         self.families_read = 0
 
-    def send(self, number: int, people: list[tuple[str, str | None]], *, sent_at: str = SENT,
+    def send(self, number: int, people: list[tuple[Any, ...]], *, sent_at: str = SENT,
              status: str = "sent", status_at: str | None = None, **member: Any) -> Set:  # fmt: skip
+        """``people``: (subscriber id, member id[, {field: value} for this member only])."""
         item = Set(number, status=status, sent_at=sent_at, status_at=status_at)
-        for ordinal, (subscriber, member_id) in enumerate(people, start=1):
-            self.members.append(Member(item, ordinal, subscriber, member_id, **member))
+        for ordinal, (subscriber, member_id, *own) in enumerate(people, start=1):
+            fields = {**member, **(own[0] if own else {})}
+            self.members.append(Member(item, ordinal, subscriber, member_id, **fields))
         item.members = len(people)
         if status == "rejected":
             item.acks["999#1"] = {"kind": "999", "event": "set_rejected", "status": "R",
@@ -219,4 +221,5 @@ class ReportMemory:
         return []
 
     def awaiting_effectuation(self, cutoff: str) -> list[Any]:
-        return []
+        return [m for m in self.members if m.maintenance_type == "021" and not m.effectuated_at
+                and m.sent_at < cutoff]  # fmt: skip

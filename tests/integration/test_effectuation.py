@@ -12,7 +12,9 @@ import pytest
 
 from acktrack import runtime
 from acktrack.report.insights import render_timeline, stats, timeline
+from acktrack.synthetic.acknowledgments import respond
 from acktrack.synthetic.effectuation import EffectuationSpec, write_effectuation
+from acktrack.synthetic.enrollment import EnrollmentSpec, write_834
 from tests.integration.conftest import SENT, Day
 
 AS_OF = datetime(2024, 1, 20, 7, 0, tzinfo=UTC)
@@ -103,12 +105,23 @@ def test_an_effectuation_sla_of_zero_turns_the_check_off(day: Day) -> None:
     assert report["summary"]["all_confirmed"] is True
 
 
-def test_data_quality_findings_are_recorded_at_ingest(day: Day) -> None:
-    day.send("a.834", members=10, seed=44, dependents=0.0,
+@pytest.mark.parametrize("answer_first", [True, False], ids=["999 first", "999 last"])
+def test_data_quality_findings_are_recorded_at_ingest(day: Day, answer_first: bool) -> None:
+    """A duplicate is judged once the earlier addition's answer is known, whichever file
+    comes first; the file outcome that wrote it, its metric and the report agree."""
+    first, _ = day.send("a.834", members=10, seed=44, dependents=0.0,
                         errors=["aptc_over_premium:2", "negative_premium:3", "missing_dtp_348:4"])  # fmt: skip
-    # The same enrollments again in another interchange: duplicate enrollments.
-    day.send("b.834", members=10, seed=44, dependents=0.0, interchange_control=1002,
-             first_group_control=2)  # fmt: skip
+    if answer_first:
+        day.drop("inbound", "a.999", _reply(first))
+    # The same enrollments again in another interchange: duplicate enrollments once a.834 is
+    # confirmed (before its 999 the question waits: a rejection would make them resends).
+    again = day.drop("outbound", "b.834", _b_file())
+    if not answer_first:
+        assert "duplicate_enrollment" not in _findings(again)  # not yet judged
+        reply = day.drop("inbound", "a.999", _reply(first))
+        assert _findings(reply).get("duplicate_enrollment") == 9  # judged on the answer
+    else:
+        assert _findings(again).get("duplicate_enrollment") == 9
     report = day.report(AS_OF)
     by_kind = findings_by_kind(report)
     assert len(by_kind.pop("aptc_exceeds_premium")) == 1
@@ -118,10 +131,42 @@ def test_data_quality_findings_are_recorded_at_ingest(day: Day) -> None:
     # Every addition of b.834 repeats one of a.834, except the one a.834 sent without DTP*348.
     assert {item["interchange_control"] for item in duplicates} == {"000001002"}
     assert len(duplicates) == 9
-    # Both files are unconfirmed: additions and cancellations of one member would show here too.
     assert by_kind == {}
     assert report["summary"]["data_quality_findings"] == 12
     assert "Data quality (12 findings)" in day.emails()[0].get_body(("plain",)).get_content()
+    assert day.metrics()["DataQualityFindings"] == 12  # the files' outcomes said the same
+
+
+def test_a_resend_of_a_rejected_addition_is_never_a_duplicate(day: Day) -> None:
+    """The corrected resend: rejected by its 999, sent again, in either arrival order."""
+    first, _ = day.send("a.834", members=4, seed=46, dependents=0.0)
+    rejection = _reply(first).replace(b"IK5*A", b"IK5*R*5").replace(b"AK9*A", b"AK9*R")
+    again = day.drop("outbound", "b.834", _b_file(members=4, seed=46))
+    reply = day.drop("inbound", "a.999", rejection)
+    assert "duplicate_enrollment" not in _findings(again) | _findings(reply)
+    report = day.report(AS_OF)
+    assert "duplicate_enrollment" not in findings_by_kind(report)
+    assert day.metrics()["DataQualityFindings"] == 0
+
+
+def _b_file(members: int = 10, seed: int = 44) -> bytes:
+    buffer = io.BytesIO()
+    write_834(EnrollmentSpec(sent_at=SENT, members=members, seed=seed, dependents=0.0,
+                             interchange_control=1002, first_group_control=2), buffer)  # fmt: skip
+    return buffer.getvalue()
+
+
+def _reply(data: bytes) -> bytes:
+    return respond(data, insurer_control=880_001, sent_at=SENT + timedelta(hours=5))
+
+
+def _findings(invocations: list[Any]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for invocation in invocations:
+        for outcome in invocation.result.get("objects", []):
+            for kind, count in outcome.get("findings", {}).items():
+                found[kind] = found.get(kind, 0) + count
+    return found
 
 
 def test_an_addition_and_a_cancellation_both_unconfirmed_are_reported(day: Day) -> None:

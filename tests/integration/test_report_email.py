@@ -69,7 +69,7 @@ def test_the_email_has_text_html_and_the_csv_detail(day: Day) -> None:
         "maintenance_meaning", "interchange_control", "group_control", "transaction_control", "member_in_set",
         "sent_at", "age_hours", "insurance_line", "attempts", "first_sent_at",
     ]  # fmt: skip
-    assert {row["status"] for row in rows} == {"rejected", "pending"}
+    assert {row["status"] for row in rows} == {"rejected", "overdue"}
     assert any("IK4 7: invalid code value in INS03" in row["reason"] for row in rows)
 
 

@@ -191,7 +191,7 @@ def table_state(stack: EmbeddedStack) -> dict[str, Any]:
                 if isinstance(fields["dh"]["B"], str)
                 else fields["dh"]["B"]
             )
-            fields["dh"] = {"SS": sorted(hashes)}
+            fields["dh"] = {"SS": sorted({kind for kinds in hashes.values() for kind in kinds})}
         received = fields.get("received_at", {}).get("S")
         if received and fields.get("rs", {}).get("S", "").startswith(received):
             fields["rs"] = {"S": "<received_at>" + fields["rs"]["S"][len(received) :]}  # wall clock

@@ -173,9 +173,9 @@ def test_policies_are_least_privilege(transformed: dict[str, Any]) -> None:
                 resources = statement.get("Resource")
                 assert not ("*" in actions and resources == "*"), name
                 assert "dynamodb:Scan" not in actions, name
-                if "dynamodb:DeleteItem" in actions:  # only findings, in family partitions
+                if "dynamodb:DeleteItem" in actions:  # findings in families, watches beside sets
                     condition = statement["Condition"]["ForAllValues:StringLike"]
-                    assert condition == {"dynamodb:LeadingKeys": ["FAM#*"]}, name
+                    assert condition == {"dynamodb:LeadingKeys": ["FAM#*", "GS#*"]}, name
 
 
 def test_alarms_watch_the_rejection_rate_and_the_overdue_backlog(

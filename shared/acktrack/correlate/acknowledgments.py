@@ -14,6 +14,7 @@ acknowledgments give the same result.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +50,22 @@ def _observe(outcome: Outcome | None, applied: Applied) -> None:
         sent = datetime.fromisoformat(before.sent_at.replace("Z", "+00:00"))
         acknowledged = datetime.fromisoformat(applied.first_999_at)
         outcome.ack_seconds.append((before.partner, round((acknowledged - sent).total_seconds())))
+
+
+def _apply(
+    store: AcknowledgmentStore,
+    entries: Iterable[tuple[StoredSet, str, dict[str, Any]]],
+    outcome: Outcome | None,
+) -> None:
+    """Write the entries; the families waiting on a moved set's answer (a duplicate question,
+    ``domain.family``) are judged again by the caller (``Outcome.rejudge``)."""
+    moved: list[StoredSet] = []
+    for applied in store.apply_to_sets(entries):
+        _observe(outcome, applied)
+        if applied.status != applied.before.status:
+            moved.append(applied.before)
+    if moved and outcome is not None:
+        outcome.rejudge |= store.watchers(moved)
 
 
 def apply_group_ack(
@@ -96,8 +113,7 @@ def apply_group_ack(
 
     # Sets share transactions with the counters they move (a 999 may answer 100,000 sets).
     entries = (entry(index, set_outcome) for index, set_outcome in enumerate(reading.outcomes))
-    for applied in store.apply_to_sets(entries):
-        _observe(outcome, applied)
+    _apply(store, entries, outcome)
     notes = []
     if reading.unmatched_controls:
         notes.append(
@@ -167,8 +183,7 @@ def apply_ta1(store: AcknowledgmentStore, stored: StoredAck, outcome: Outcome | 
     at = datetime.fromisoformat(stored.acknowledged_at)
     summary = ta1_summary(stored.sk, detail["status"], detail["note"], at)
     entries = ((item, stored.sk, summary) for item in store.sets_of_interchange(version))
-    for applied in store.apply_to_sets(entries):
-        _observe(outcome, applied)
+    _apply(store, entries, outcome)
     reason = (
         "" if event_for_ta1(detail["status"]) else f"TA104 {detail['status']!r} is not A, E or R"
     )

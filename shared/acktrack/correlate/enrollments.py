@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from acktrack.domain.hashing import person_tokens
 from acktrack.domain.ledger import Attempt, ClosedBy, Enrollment, Resolution, enrollments
 from acktrack.domain.ports import FamilyReader
 from acktrack.domain.status import Status
@@ -88,6 +89,8 @@ def attempt_of(member: StoredMember, facts: SetFacts | None) -> Attempt:
         group_control=facts.group_control if facts else "",
         transaction_control=facts.transaction_control if facts else "",
         ordinal=int(member.ordinal),
+        insurer_ids=frozenset(i for i in (member.carrier_member_id, member.insurer_member_id) if i),
+        person=person_tokens(member.hashes),
     )
 
 

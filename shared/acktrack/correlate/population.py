@@ -108,7 +108,8 @@ def population_of(item: StoredMember, line: str) -> PopulationMember:
                     coverages[0] if coverages else {})  # fmt: skip
     premium, aptc = premium_amounts(dict(item.categories or {}))
     policies = list(item.insurer_policy_ids or [])
-    hashes: dict[str, str] = dict(item.demographics or {})
+    hashes = item.hashes
+    newest = dict(hashes[max(hashes)]) if hashes else {}  # within_version picks the common one
     return PopulationMember(
         subscriber_id=item.subscriber_id or "",
         member_id=item.member_id,
@@ -121,9 +122,10 @@ def population_of(item: StoredMember, line: str) -> PopulationMember:
         aptc=aptc,
         insurer_member_id=item.insurer_member_id or item.carrier_member_id,
         insurer_policy_id=(policies[0] if policies else None) or coverage.get("internal_control"),
-        name=hashes.get("name"),
-        birth_date=hashes.get("birth_date"),
-        gender=hashes.get("gender"),
-        ssn=hashes.get("ssn"),
+        name=newest.get("name"),
+        birth_date=newest.get("birth_date"),
+        gender=newest.get("gender"),
+        ssn=newest.get("ssn"),
         line=coverage.get("insurance_line") or None,
+        hashes=hashes,
     )

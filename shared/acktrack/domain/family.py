@@ -9,15 +9,23 @@ file just read) and every effectuation record the insurer sent back for it, deci
 
 "Earlier" always means sent earlier (by envelope time, then control numbers), never
 arrived earlier, and the answer is recomputed from the whole family whenever the family
-changes, so files arriving in any order, any number of times, give the same result.
+changes, so files arriving in any order, any number of times, give the same result. Who a
+transaction is about is ``identity``'s answer, for the sent members and the insurer's
+records together. Duplicates are the ledger's judgment (``ledger.duplicate_of``), made here
+with the answers known now; one waiting on an answer is re-judged when that answer comes
+(``FamilyState.watch``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+from acktrack.domain.identity import Who, identities, same_subscriber
+from acktrack.domain.ledger import Attempt, enrollments
+from acktrack.domain.status import Status
 
 # Data-quality checks (each finding's kind), with the words the report uses.
 CHECKS: dict[str, str] = {
@@ -38,6 +46,8 @@ EFFECTUATION_FLAGS: dict[str, str] = {
     "effective_date_differs": "the insurer's benefit begin date differs from what was sent",
     "plan_differs": "the insurer's plan differs from what was sent",
     "never_sent": "the insurer has a member that was never sent to it",
+    "unidentified_member": "the insurer's record has no member id, nor a first name and birth "
+    "date to compare (or no hash key): it confirms nothing",
     "insurer_cancellation": "the insurer cancelled the coverage (end date equals begin date)",
     "insurer_termination": "the insurer terminated the coverage",
 }
@@ -51,11 +61,11 @@ _APTC = ("APTC AMT",)
 Family = tuple[str, str, str]  # (our id, partner, subscriber id): one partition
 
 
-def identity(member_id: str | None, subscriber_indicator: str, relationship: str) -> str:
-    """Who in the family: the exchange member id, else subscriber or relationship."""
-    if member_id:
-        return f"M:{member_id}"
-    return "SUBSCRIBER" if subscriber_indicator == "Y" else f"REL:{relationship}"
+class SetAnswer(NamedTuple):
+    """A set's status and when it was decided, as the duplicate judgment needs it."""
+
+    status: Status
+    status_at: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,14 +85,21 @@ class SentMember:
     set_findings: tuple[str, ...] = ()  # kinds found while reading its set (mixed_subscriber_ids)
     effectuated_by: str | None = None  # the effectuation record currently confirming it
     expires: datetime | None = None  # when retention lets the stored item go
+    carrier_member_id: str | None = None  # REF*23 as sent
+    person: frozenset[str] = frozenset()  # keyed hashes of first name and birth date
 
     @property
-    def identity(self) -> str:
-        return identity(self.member_id, self.subscriber_indicator, self.relationship)
+    def who(self) -> Who:
+        ids = frozenset({self.carrier_member_id} if self.carrier_member_id else ())
+        return Who(self.ref, self.subscriber_indicator, self.member_id, ids, self.person)
 
     @property
     def lines(self) -> set[str]:
         return {c.get("insurance_line") or "" for c in self.coverages}
+
+    @property
+    def set_key(self) -> tuple[str, str]:
+        return (self.sent_key[1], self.sent_key[2])
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,10 +118,12 @@ class EffectuationRecord:
     carrier_member_id: str | None
     policy_ids: tuple[str, ...]
     expires: datetime | None = None  # when retention lets the stored item go
+    person: frozenset[str] = frozenset()  # keyed hashes of first name and birth date
 
     @property
-    def identity(self) -> str:
-        return identity(self.member_id, self.subscriber_indicator, self.relationship)
+    def who(self) -> Who:
+        ids = frozenset({self.carrier_member_id} if self.carrier_member_id else ())
+        return Who(self.ref, self.subscriber_indicator, self.member_id, ids, self.person)
 
     @property
     def ends(self) -> str | None:
@@ -135,6 +154,8 @@ class FamilyState:
     effectuated: dict[tuple[str, str], EffectuationRecord] = field(
         default_factory=dict
     )  # member -> record
+    # Sets whose answer decides a duplicate question (an addition repeating one of theirs).
+    watch: set[tuple[str, str]] = field(default_factory=set)
 
 
 def _amount(categories: dict[str, str], names: tuple[str, ...]) -> float | None:
@@ -182,10 +203,19 @@ def transaction_findings(member: SentMember) -> list[tuple[str, str]]:
     return found
 
 
-def reconcile(members: Iterable[SentMember], records: Iterable[EffectuationRecord]) -> FamilyState:
-    """Everything the family implies, from scratch (see the module docstring)."""
+def reconcile(
+    members: Iterable[SentMember],
+    records: Iterable[EffectuationRecord],
+    *,
+    answers: Callable[[tuple[str, str]], SetAnswer | None] | None = None,
+    sla_hours: float = 48.0,
+) -> FamilyState:
+    """Everything the family implies, from scratch (see the module docstring). ``answers``
+    gives a set's status for the duplicate judgment (None: no answer known yet)."""
     state = FamilyState()
     sent = sorted(members, key=lambda m: m.sent_key)
+    held = sorted(records, key=lambda r: (r.at, r.record_id))
+    people = identities([*(m.who for m in sent), *(r.who for r in held)])
     for member in sent:
         for kind, detail in transaction_findings(member):
             state.findings.add(FamilyFinding(member.ref, kind, detail))
@@ -203,51 +233,106 @@ def reconcile(members: Iterable[SentMember], records: Iterable[EffectuationRecor
                 )
             )
     # One subscriber per subscriber id: later distinct subscribers are flagged.
-    subscribers: list[str] = []
+    subscribers: list[SentMember] = []
     for member in sent:
         if member.subscriber_indicator != "Y":
             continue
-        if subscribers and member.identity not in subscribers:
+        if subscribers and not any(same_subscriber(member.who, s.who) for s in subscribers):
             state.findings.add(
                 FamilyFinding(
                     member.ref, "second_subscriber", "another INS01 Y was sent earlier for this id"
                 )
             )
-        if member.identity not in subscribers:
-            subscribers.append(member.identity)
-    # Duplicate additions: same member, line and benefit begin, not cancelled in between.
-    active: dict[tuple[str, str, str], SentMember] = {}
-    for member in sent:
-        for coverage in member.coverages:
-            key = (
-                member.identity,
-                coverage.get("insurance_line") or "",
-                coverage.get("benefit_begin") or "",
-            )
-            if member.maintenance_type == "024" or coverage.get("maintenance_type") == "024":
-                for active_key in [k for k in active if k[:2] == key[:2]]:
-                    del active[active_key]
-            elif member.maintenance_type == "021":
-                earlier = active.get(key)
-                if earlier is not None and earlier.ref != member.ref:
-                    state.findings.add(
-                        FamilyFinding(
-                            member.ref,
-                            "duplicate_enrollment",
-                            f"{key[1]} from {key[2]} was already added",
-                        )
-                    )
-                else:
-                    active[key] = member
-    _effectuate(sent, sorted(records, key=lambda r: (r.at, r.record_id)), state)
+        if not any(same_subscriber(member.who, s.who) for s in subscribers):
+            subscribers.append(member)
+    _effectuate(sent, held, people, state)
+    _judge_duplicates(sent, state, answers, sla_hours)
     return state
 
 
+def _judge_duplicates(
+    sent: list[SentMember],
+    state: FamilyState,
+    answers: Callable[[tuple[str, str]], SetAnswer | None] | None,
+    sla_hours: float,
+) -> None:
+    """Additions that repeat an earlier one (same person, line and benefit begin, not
+    cancelled between) are judged by the ledger with the answers known now; the sets whose
+    answer is still awaited are watched."""
+    # Who each attempt is as the ledger sees it (with the insurer ids effectuation taught).
+    people = identities(_attempt(m, None, state.effectuated.get(m.ref)).who for m in sent)
+    asked: set[str] = set()  # people with a repeated addition
+    active: set[tuple[str, str, str]] = set()
+    for member in sent:
+        for coverage in member.coverages:
+            key = (people[member.ref], coverage.get("insurance_line") or "",
+                   coverage.get("benefit_begin") or "")  # fmt: skip
+            if member.maintenance_type == "024" or coverage.get("maintenance_type") == "024":
+                active = {k for k in active if k[:2] != key[:2]}
+            elif member.maintenance_type == "021":
+                if key in active:
+                    asked.add(key[0])
+                active.add(key)
+    if not asked:
+        return
+    chosen = [m for m in sent if people[m.ref] in asked]
+    attempts = [_attempt(m, answers(m.set_key) if answers else None,
+                         state.effectuated.get(m.ref)) for m in chosen]  # fmt: skip
+    by_ref = {m.ref: m for m in chosen}
+    for enrollment in enrollments(attempts, (), datetime.now(UTC), sla_hours):
+        for ref in enrollment.duplicates:
+            coverage = next((c for c in by_ref[ref].coverages
+                             if (c.get("insurance_line") or "") == enrollment.line), {})  # fmt: skip
+            state.findings.add(
+                FamilyFinding(
+                    ref,
+                    "duplicate_enrollment",
+                    f"{enrollment.line} from {coverage.get('benefit_begin') or ''} was already added",
+                )
+            )
+        for earlier in enrollment.undecided.values():
+            state.watch.add(by_ref[earlier.ref].set_key)
+
+
+def _attempt(
+    member: SentMember, answer: SetAnswer | None, record: EffectuationRecord | None
+) -> Attempt:
+    return Attempt(
+        ref=member.ref,
+        sent_key=member.sent_key,
+        sent_at=member.sent_key[0],
+        subscriber_id=member.subscriber_id,
+        member_id=member.member_id,
+        subscriber_indicator=member.subscriber_indicator,
+        relationship=member.relationship,
+        maintenance_type=member.maintenance_type,
+        lines=tuple(dict.fromkeys(c.get("insurance_line") or "" for c in member.coverages)),
+        begins=tuple(
+            (c.get("insurance_line") or "", c.get("benefit_begin") or "") for c in member.coverages
+        ),
+        status=answer.status if answer else Status.SENT,
+        status_at=answer.status_at if answer else None,
+        effectuated_at=record.at if record else None,
+        insurer_ids=member.who.insurer_ids
+        | ({record.carrier_member_id} if record and record.carrier_member_id else set()),
+        person=member.person,
+    )
+
+
 def _effectuate(
-    sent: list[SentMember], records: list[EffectuationRecord], state: FamilyState
+    sent: list[SentMember],
+    records: list[EffectuationRecord],
+    people: dict[tuple[str, str], str],
+    state: FamilyState,
 ) -> None:
     for record in records:
-        candidates = [m for m in sent if m.identity == record.identity]
+        if not record.who.tokens() and record.subscriber_indicator != "Y":
+            state.findings.add(
+                FamilyFinding(record.ref, "unidentified_member",
+                              f"insurer member {record.record_id} cannot be identified", record.at)
+            )  # fmt: skip
+            continue
+        candidates = [m for m in sent if people[m.ref] == people[record.ref]]
         lines = {c.get("insurance_line") or "" for c in record.coverages}
         if lines:
             candidates = [m for m in candidates if m.lines & lines] or candidates

@@ -1,13 +1,18 @@
 """The enrollment ledger: one person's coverage with one insurer, told by its transactions.
 
-Pure. An enrollment is (insurer, subscriber id, member identity, insurance line). Every
-member transaction sent for it is an attempt; the insurer's answers (its set's status, an
-effectuation) and operators' resolutions decide what each attempt became:
+Pure. An enrollment is (insurer, subscriber id, member identity, insurance line); who a
+transaction is about is ``identity``'s answer (a dependent without a member id is never
+merged with another unless its identifiers say so). Every member transaction sent for it is
+an attempt; the insurer's answers (its set's status, an effectuation) and operators'
+resolutions decide what each attempt became:
 
 - an attempt sent after an earlier one of the same enrollment and kind (INS03) was
   rejected, or was past its SLA unconfirmed, is a **resend** of it; when an attempt is
   confirmed, the earlier open attempts of its kind are closed as ``resolved_by_resend``;
 - an operator's resolution closes the open attempts it names;
+- an addition sent again while the earlier one is confirmed (and not cancelled since) is a
+  **duplicate** (``duplicate_of``: the one judgment, also made at ingest); the person is
+  confirmed, so the copy never reopens them;
 - the enrollment is open while one of its attempts is neither confirmed nor closed (an
   addition rejected stays open even when a later change was accepted).
 
@@ -22,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from acktrack.domain.family import identity as member_identity
+from acktrack.domain.identity import Who, identities
 from acktrack.domain.status import CONFIRMED, Status
 from acktrack.x12 import codes
 
@@ -38,6 +43,9 @@ class AttemptState(StrEnum):
     RESOLVED_BY_OPERATOR = "resolved_by_operator"
     # The insurer's whole population (monthly reconciliation) holds it, same plan and dates.
     CONFIRMED_BY_RECONCILIATION = "confirmed_by_reconciliation"
+    # The same addition sent again while the earlier one was confirmed: the person is
+    # confirmed; the copy is a data-quality finding, not an open enrollment.
+    DUPLICATE = "duplicate"
 
 
 class ClosedBy(StrEnum):
@@ -71,10 +79,13 @@ class Attempt:
     group_control: str = ""
     transaction_control: str = ""
     ordinal: int = 0
+    insurer_ids: frozenset[str] = frozenset()  # REF*23 sent, or the insurer's own once known
+    person: frozenset[str] = frozenset()  # keyed hashes of first name and birth date
 
     @property
-    def identity(self) -> str:
-        return member_identity(self.member_id, self.subscriber_indicator, self.relationship)
+    def who(self) -> Who:
+        return Who(self.ref, self.subscriber_indicator, self.member_id, self.insurer_ids,
+                   self.person)  # fmt: skip
 
     @property
     def confirmed(self) -> bool:
@@ -99,9 +110,17 @@ class Resolution:
     member_id: str | None = None  # None: every open enrollment of the subscriber
     refs: frozenset[tuple[str, str]] = frozenset()  # the attempts it closes (empty: sent before it)
     kind: ClosedBy = ClosedBy.OPERATOR
+    caller: str = ""  # the identity that really wrote it (STS caller ARN, or the OS user)
 
-    def covers(self, identity: str) -> bool:
-        return self.member_id is None or identity == f"M:{self.member_id}"
+    def covers(self, enrollment: Enrollment) -> bool:
+        """It names every open enrollment of the subscriber, or a member: by the exchange's
+        member id (REF*17) or the insurer's (REF*23)."""
+        if self.member_id is None:
+            return True
+        return any(
+            self.member_id == attempt.member_id or self.member_id in attempt.insurer_ids
+            for attempt in enrollment.attempts
+        )
 
 
 @dataclass(slots=True)
@@ -115,6 +134,8 @@ class Enrollment:
     resend_of: dict[tuple[str, str], Attempt] = field(default_factory=dict)
     closed_by: dict[tuple[str, str], str] = field(default_factory=dict)  # ref -> what closed it
     duplicates: dict[tuple[str, str], Attempt] = field(default_factory=dict)  # ref -> the earlier
+    # Additions that repeat one still unanswered: its answer decides (ref -> the earlier).
+    undecided: dict[tuple[str, str], Attempt] = field(default_factory=dict)
 
     @property
     def latest(self) -> Attempt:
@@ -205,17 +226,19 @@ def enrollments(
     unique = {attempt.ref: attempt for attempt in attempts}
     ordered = sorted(unique.values(), key=lambda a: (a.sent_key, a.ref))
     closings = sorted(resolutions, key=lambda r: (r.at, r.resolution_id))
+    people = identities(attempt.who for attempt in ordered)
     # An attempt without an HD loop belongs to every enrollment its member has.
     known: dict[str, list[str]] = {}
     for attempt in ordered:
         for line in attempt.lines:
-            if line and line not in known.setdefault(attempt.identity, []):
-                known[attempt.identity].append(line)
+            if line and line not in known.setdefault(people[attempt.ref], []):
+                known[people[attempt.ref]].append(line)
     grouped: dict[tuple[str, str], list[Attempt]] = {}
     for attempt in ordered:
-        lines = [line for line in attempt.lines if line] or known.get(attempt.identity) or [""]
+        who = people[attempt.ref]
+        lines = [line for line in attempt.lines if line] or known.get(who) or [""]
         for line in lines:
-            grouped.setdefault((attempt.identity, line), []).append(attempt)
+            grouped.setdefault((who, line), []).append(attempt)
     ledger = []
     for (who, line), chain in sorted(grouped.items()):
         enrollment = Enrollment(who, line, chain)
@@ -248,7 +271,7 @@ def _close(enrollment: Enrollment, closings: list[Resolution]) -> None:
                 states[earlier.ref] = AttemptState.RESOLVED_BY_RESEND
                 enrollment.closed_by[earlier.ref] = _controls(attempt)
     for resolution in closings:
-        if not resolution.covers(enrollment.identity):
+        if not resolution.covers(enrollment):
             continue
         for attempt in enrollment.attempts:
             named = (
@@ -269,9 +292,21 @@ def _controls(attempt: Attempt) -> str:
     return f"ISA13 {attempt.interchange_control} ST02 {attempt.transaction_control}"
 
 
+def duplicate_of(earlier: Attempt, later: Attempt, sla_hours: float) -> bool:
+    """The one judgment of a duplicate, made at ingest and whenever a ledger is read: ``later``
+    adds again what ``earlier`` added (the same person, line and benefit begin, not cancelled
+    between), while ``earlier`` is confirmed and ``later`` is no resend of it. While
+    ``earlier`` has no answer the question waits: a rejection makes ``later`` a resend."""
+    return earlier.confirmed and not is_resend(earlier, later, sla_hours)
+
+
+def _unanswered(attempt: Attempt) -> bool:
+    return not attempt.confirmed and attempt.status != Status.REJECTED
+
+
 def _duplicates(enrollment: Enrollment, sla_hours: float) -> None:
-    """The same addition (member, line, benefit begin) sent again while the earlier one was
-    confirmed or within its SLA, and not cancelled since. A resend is not a duplicate."""
+    """Each addition judged against the addition in force for its benefit begin; a duplicate
+    of a confirmed addition is closed (the person is confirmed), whatever its own answer."""
     active: dict[str, Attempt] = {}  # benefit begin -> the addition in force
     for attempt in enrollment.attempts:
         if attempt.maintenance_type == "024":
@@ -282,7 +317,11 @@ def _duplicates(enrollment: Enrollment, sla_hours: float) -> None:
         begins = [b for line, b in attempt.begins if line == enrollment.line] or [""]
         for begin in begins:
             earlier = active.get(begin)
-            if earlier is not None and not is_resend(earlier, attempt, sla_hours):
+            if earlier is not None and duplicate_of(earlier, attempt, sla_hours):
                 enrollment.duplicates[attempt.ref] = earlier
-            else:
-                active[begin] = attempt
+                if enrollment.states[attempt.ref] in OPEN_STATES:
+                    enrollment.states[attempt.ref] = AttemptState.DUPLICATE
+                continue
+            if earlier is not None and _unanswered(earlier):
+                enrollment.undecided[attempt.ref] = earlier  # the earlier's answer decides
+            active[begin] = attempt

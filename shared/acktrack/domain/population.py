@@ -16,8 +16,9 @@ import re
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 
+from acktrack.domain.hashing import Keyring, in_version, member_hashes, values_hashes
 from acktrack.domain.identifiers import ID, LONG
-from acktrack.domain.reconciliation import PopulationMember, demographic_hashes, keyed_hash
+from acktrack.domain.reconciliation import PopulationMember
 from acktrack.x12.records import MemberTransaction
 
 REQUIRED = ("subscriber_id", "member_id", "relationship", "subscriber_indicator", "plan_id",
@@ -54,7 +55,7 @@ def _amount(text: str) -> str | None:
         return None
 
 
-def read_extract(lines: Iterable[str], key: bytes | None) -> list[PopulationMember]:
+def read_extract(lines: Iterable[str], key: Keyring) -> list[PopulationMember]:
     """The members of an extract (see the module docstring); raises ExtractRefused."""
     iterator = iter(lines)
     header = next(iterator, "").lstrip("\ufeff")  # a spreadsheet's byte-order mark
@@ -103,7 +104,7 @@ def read_extract(lines: Iterable[str], key: bytes | None) -> list[PopulationMemb
     return members
 
 
-def _member(row: dict[str, str], key: bytes | None, found: int,
+def _member(row: dict[str, str], key: Keyring, found: int,
             expected: int) -> tuple[PopulationMember | None, str | None]:  # fmt: skip
     if found != expected:
         return None, f"{found} fields where the header names {expected}"
@@ -140,6 +141,10 @@ def _member(row: dict[str, str], key: bytes | None, found: int,
             amounts[name] = value
     name = " ".join(p for p in (row.get("last_name", ""), row.get("first_name", "")) if p)
     family = row["subscriber_id"]
+    values = {"name": name, "birth_date": dates.get("birth_date"), "gender": row.get("gender"),
+              "ssn": row.get("ssn")}  # fmt: skip
+    hashes = values_hashes(values, family, key)
+    _, current = in_version(hashes, key.versions)
     return PopulationMember(
         subscriber_id=row["subscriber_id"],
         member_id=row["member_id"] or None,
@@ -152,10 +157,11 @@ def _member(row: dict[str, str], key: bytes | None, found: int,
         aptc=amounts.get("aptc"),
         insurer_member_id=row.get("insurer_member_id") or None,
         insurer_policy_id=row.get("insurer_policy_id") or None,
-        name=keyed_hash(key, "name", name, family),
-        birth_date=keyed_hash(key, "birth_date", dates.get("birth_date"), family),
-        gender=keyed_hash(key, "gender", row.get("gender"), family),
-        ssn=keyed_hash(key, "ssn", row.get("ssn"), family),
+        name=current.get("name"),
+        birth_date=current.get("birth_date"),
+        gender=current.get("gender"),
+        ssn=current.get("ssn"),
+        hashes=hashes,
     ), None
 
 
@@ -185,14 +191,15 @@ def premium_amounts(categories: dict[str, str]) -> tuple[str | None, str | None]
 
 
 def population_member(
-    member: MemberTransaction, key: bytes | None, line: str = "HLT"
+    member: MemberTransaction, key: Keyring, line: str = "HLT"
 ) -> PopulationMember:
     """One member of an insurer's audit 834 as compared: the coverage of ``line`` (else the
     first), its amounts, the insurer's ids, and keyed hashes of name, birth date, gender and
     SSN (NM109 when NM108 is 34). The personal values are not kept."""
     coverage = next((c for c in member.coverages if c.insurance_line == line),
                     member.coverages[0] if member.coverages else None)  # fmt: skip
-    hashes = demographic_hashes(member, key)
+    hashes = member_hashes(member, key)
+    _, current = in_version(hashes, key.versions)
     premium, aptc = premium_amounts(member.reporting_categories)
     return PopulationMember(
         subscriber_id=member.subscriber_id or "",
@@ -206,9 +213,10 @@ def population_member(
         aptc=aptc,
         insurer_member_id=member.carrier_member_id,
         insurer_policy_id=coverage.internal_control if coverage else None,
-        name=hashes.get("name"),
-        birth_date=hashes.get("birth_date"),
-        gender=hashes.get("gender"),
-        ssn=hashes.get("ssn"),
+        name=current.get("name"),
+        birth_date=current.get("birth_date"),
+        gender=current.get("gender"),
+        ssn=current.get("ssn"),
         line=coverage.insurance_line if coverage else None,
+        hashes=hashes,
     )

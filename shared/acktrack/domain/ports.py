@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Any, BinaryIO, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
+from acktrack.domain.hashing import Keyring
 from acktrack.domain.status import Applied, FileOutcome
 from acktrack.domain.stored import (
     FamilyPartition,
@@ -75,6 +76,10 @@ class AcknowledgmentStore(Protocol):
         self, entries: Iterable[tuple[Any, str, dict[str, Any]]]
     ) -> Iterator[Applied]: ...
     def revoke_from_set(self, item: Any, ack_id: str) -> Any: ...
+    def watchers(self, sets: Sequence[Any]) -> set[tuple[str, str, str]]:
+        """The families (our id, partner, subscriber id) waiting on these sets' answers."""
+        ...
+
     def acks_for_group(self, our: str, partner: str, group_control: str) -> Sequence[StoredAck]: ...
     def acks_for_interchange(self, our: str, partner: str, control: str) -> Sequence[StoredAck]: ...
 
@@ -174,7 +179,9 @@ class EnrollmentStore(AcknowledgmentStore, PopulationStore, PartJobs, Protocol):
         self, planned: TrackedInterchange, group_control: str
     ) -> list[dict[str, str]]: ...
     def member_writer(self, arrived_at: datetime | None = None) -> MemberSink: ...
-    def reconcile_family(self, our: str, partner: str, subscriber_id: str) -> Any: ...
+    def reconcile_family(
+        self, our: str, partner: str, subscriber_id: str, *, sla_hours: float = 48.0
+    ) -> Any: ...
     def register_partner(self, our: str, partner: str, payer_name: str) -> None: ...
     def record_object(self, ref: ObjectRef, outcome: Outcome) -> None: ...
     def notice(self, kind: str, detail: str, source_keys: list[str], *identity: str) -> None: ...
@@ -191,7 +198,7 @@ class PipelineConfig:
     max_object_bytes: int = 2 * 1024**3
     part_bytes: int = 0  # files larger than this are cut in parts of this size (0: never)
     require_insurer_folders: bool = False  # refuse inbound files not under inbound/<insurer id>/
-    hash_key: bytes | None = field(default=None, repr=False)  # keys the demographic hashes
+    keyring: Keyring = field(default_factory=Keyring)  # keys the demographic hashes
     ack_sla_hours: float = 48.0
 
     def size_problem(self, ref: ObjectRef) -> str:
@@ -269,6 +276,8 @@ class Outcome:
     ack_seconds: list[tuple[str, int]] = field(
         default_factory=list
     )  # (partner, seconds from sending to the first 999)
+    # Families to judge again: an answer came that a duplicate question waited on (not logged).
+    rejudge: set[tuple[str, str, str]] = field(default_factory=set)
 
     def count(self, partner: str, name: str, value: float) -> None:
         if value:

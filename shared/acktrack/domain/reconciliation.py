@@ -8,15 +8,12 @@ gender, SSN) are compared as keyed hashes (``keyed_hash``): no value is kept or 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
-from acktrack.x12.records import MemberTransaction
+from acktrack.domain.hashing import Hashes
 
 
 class Code(StrEnum):
@@ -42,52 +39,6 @@ INSURER_IDS = frozenset({"insurer_member_id", "insurer_policy_id"})
 AMOUNTS = frozenset({"total_premium", "aptc"})
 
 
-# HMAC-SHA256 truncated to 64 bits: ample to tell two values apart (a false match is 1 in
-# 1.8e19), and small enough that a member item stays under 1 KB (one write unit).
-HASH_CHARS = 16
-DEMOGRAPHIC_KINDS = ("name", "birth_date", "gender", "ssn")
-
-
-def keyed_hash(
-    key: bytes | None, kind: str, value: str | None, subscriber_id: str = ""
-) -> str | None:
-    """HMAC-SHA256 of a normalised personal value within one subscriber's family (None when
-    there is none): the same value in the same family gives the same hash under one stack's
-    key; two families' hashes cannot be linked, and nothing is revealed without the key."""
-    normal = normalise(kind, value)
-    if not normal or not key:  # no key: nothing personal is kept, not even a hash
-        return None
-    text = f"{kind}\x1f{subscriber_id.strip()}\x1f{normal}"
-    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()[:HASH_CHARS]
-
-
-def normalise(kind: str, value: str | None) -> str:
-    """Names: letters only, upper case; dates: YYYYMMDD digits; SSN: digits; gender: M/F/U."""
-    text = (value or "").strip()
-    if kind in ("last_name", "first_name", "name"):
-        return re.sub(r"[^A-Z]", "", text.upper())
-    if kind in ("birth_date", "ssn"):
-        return re.sub(r"\D", "", text)
-    if kind == "gender":
-        return text[:1].upper()
-    return text
-
-
-def demographic_hashes(member: MemberTransaction, key: bytes | None) -> dict[str, str]:
-    """Keyed hashes of one member's name, birth date, gender and SSN (NM109 when NM108 is
-    34), as stored at ingest and as read from an insurer's audit 834; absent ones left out."""
-    name = " ".join(p for p in (member.last_name, member.first_name) if p)
-    ssn = member.member_identifier if member.member_identifier_qualifier == "34" else None
-    family = member.subscriber_id or ""
-    found = {
-        "name": keyed_hash(key, "name", name, family),
-        "birth_date": keyed_hash(key, "birth_date", member.birth_date, family),
-        "gender": keyed_hash(key, "gender", member.gender, family),
-        "ssn": keyed_hash(key, "ssn", ssn, family),
-    }
-    return {kind: value for kind, value in found.items() if value}
-
-
 @dataclass(frozen=True, slots=True)
 class PopulationMember:
     """One member in force as of a date, as one side holds it: identifiers, codes, dates,
@@ -109,6 +60,8 @@ class PopulationMember:
     gender: str | None = None  # keyed hash
     ssn: str | None = None  # keyed hash
     line: str | None = field(default=None, compare=False)  # HD03 its coverage came from
+    # Every key version's hashes (the fields above hold one version's): compared within one.
+    hashes: Hashes = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -192,6 +145,25 @@ def _order(member: PopulationMember | None) -> tuple[str, str]:
     )
 
 
+def in_version(member: PopulationMember, version: str) -> PopulationMember:
+    """The member with its personal fields under one key version (None where it has none)."""
+    kinds = member.hashes.get(version, {})
+    return replace(member, name=kinds.get("name"), birth_date=kinds.get("birth_date"),
+                   gender=kinds.get("gender"), ssn=kinds.get("ssn"))  # fmt: skip
+
+
+def within_version(
+    ours: PopulationMember, theirs: PopulationMember
+) -> tuple[PopulationMember, PopulationMember]:
+    """Both sides' personal fields under a key version both have (the newest of theirs);
+    with none in common (a key rotated since ours was sent), neither is compared."""
+    if not ours.hashes and not theirs.hashes:
+        return ours, theirs
+    common = [version for version in theirs.hashes if version in ours.hashes]
+    version = common[0] if common else ""
+    return in_version(ours, version), in_version(theirs, version)
+
+
 def _result(name: str, code: Code, ours: str | None, theirs: str | None) -> FieldResult:
     if name in PERSONAL:
         return FieldResult(name, code, None, None)
@@ -229,8 +201,9 @@ def compare(
                       for name in FIELDS]  # fmt: skip
         else:
             side = Side.BOTH
-            fields = [_result(name, _code(name, getattr(a, name), getattr(b, name)),
-                              getattr(a, name), getattr(b, name)) for name in FIELDS]  # fmt: skip
+            ours_v, theirs_v = within_version(a, b)
+            fields = [_result(name, _code(name, getattr(ours_v, name), getattr(theirs_v, name)),
+                              getattr(ours_v, name), getattr(theirs_v, name)) for name in FIELDS]  # fmt: skip
         results.append(Comparison(anyone.subscriber_id, anyone.member_id, side, fields,
                                   a.key if a is not None else None))  # fmt: skip
     return results

@@ -121,7 +121,7 @@ class StoredMember(StoredOfPartner, Protocol):
     @property
     def findings(self) -> Any: ...
     @property
-    def demographics(self) -> dict[str, str]: ...  # keyed hashes, never values
+    def hashes(self) -> dict[str, dict[str, str]]: ...  # version -> kind -> keyed hash
     @property
     def effectuated_by(self) -> str | None: ...
     @property

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
+from acktrack.domain.hashing import Hashes, Keyring, member_hashes
 from acktrack.domain.identifiers import ID, LONG, SHORT, clip, set_id, short_hash
 from acktrack.domain.index import InterchangeIndex, SetIndex
-from acktrack.domain.reconciliation import demographic_hashes
 from acktrack.x12 import Finding, MemberTransaction, TransactionHeader, codes
 
 MAX_FINDINGS_KEPT = 50  # per set or interchange; the count is kept in full
@@ -208,7 +208,7 @@ class TrackedMember:
     set_findings: list[str] = field(
         default_factory=list
     )  # family checks made while reading the set
-    demographics: dict[str, str] = field(default_factory=dict)  # keyed hashes, never values
+    hashes: Hashes = field(default_factory=dict)  # keyed hashes per key version, never values
 
 
 def plan_interchange(
@@ -273,10 +273,11 @@ def track_member(
     member: MemberTransaction,
     tracked: TrackedSet,
     findings: list[Finding],
-    hash_key: bytes | None = None,
+    keyring: Keyring | None = None,
 ) -> TrackedMember:
     """The stored form of one member transaction: no name, SSN, birth date or address; with
-    ``hash_key``, keyed hashes of name, birth date, gender and SSN for reconciliation."""
+    a ``keyring``, keyed hashes of name, birth date, gender, SSN (for reconciliation) and
+    of first name and birth date (who a dependent without a member id is)."""
     coverages = [
         {
             "maintenance_type": clip(coverage.maintenance_type),
@@ -323,7 +324,7 @@ def track_member(
         maintenance_effective=clip(member.maintenance_effective), coverages=coverages,
         categories=categories,
         findings=[finding_detail(f) for f in (kept + list(findings))[:MAX_FINDINGS_KEPT]],
-        demographics=demographic_hashes(member, hash_key) if hash_key else {},
+        hashes=member_hashes(member, keyring) if keyring else {},
     )  # fmt: skip
 
 
@@ -357,3 +358,4 @@ class InsurerMember:
     carrier_member_id: str | None
     policy_ids: list[str]
     source_key: str
+    hashes: Hashes = field(default_factory=dict)  # the person's keyed hash only

@@ -13,6 +13,7 @@ from typing import BinaryIO
 
 from acktrack.domain import identifiers as keys
 from acktrack.domain.family import Family
+from acktrack.domain.hashing import PERSON, person_value, values_hashes
 from acktrack.domain.identifiers import clip
 from acktrack.domain.ports import EnrollmentStore, Outcome, PipelineConfig
 from acktrack.domain.tracked import MAX_COVERAGES, InsurerMember, ObjectRef, iso, to_utc
@@ -62,6 +63,12 @@ def insurer_member(
         carrier_member_id=clip(member.carrier_member_id, keys.ID),
         policy_ids=policies[:MAX_COVERAGES],
         source_key=ref.key,
+        # Who a dependent without a member id is, compared as sent members are (never kept).
+        hashes=values_hashes(
+            {PERSON: person_value(member.first_name, member.birth_date)},
+            member.subscriber_id or "",
+            config.keyring,
+        ),
     )
 
 
@@ -88,4 +95,4 @@ def ingest_effectuation(
             records += 1
             families.add((kept.our_id, kept.partner, kept.subscriber_id))
     outcome.effectuation_records += records
-    reconcile_families(store, families, outcome)
+    reconcile_families(store, families, outcome, config.ack_sla_hours)

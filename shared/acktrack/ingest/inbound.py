@@ -43,7 +43,7 @@ from acktrack.ingest.reconciliation import (
     looks_like_extract,
     reconcile_population,
 )
-from acktrack.ingest.steps import quarantine
+from acktrack.ingest.steps import quarantine, reconcile_families
 from acktrack.x12 import (
     Finding,
     GroupAcknowledgment,
@@ -150,6 +150,8 @@ def ingest_inbound(
             _count(outcome, apply_ta1(store, stored, outcome))
         else:
             outcome.applied += 1
+    # Families whose duplicate question waited on one of these answers are judged again.
+    reconcile_families(store, outcome.rejudge, outcome, config.ack_sla_hours)
     if "834" in kinds:
         with source.open(ref) as stream:
             ingest_effectuation(stream, ref, store, config, outcome)
@@ -178,7 +180,7 @@ def _audit(
         if cut is not None:
             return cut  # the part counted last records the object's outcome
     with source.open(ref) as stream:
-        population = audit_population(read_x12(stream), config.hash_key, meta)
+        population = audit_population(read_x12(stream), config.keyring, meta)
     outcome = reconcile_population(population, digest, ref.received_at, store, archive,
                                    config)  # fmt: skip
     store.record_object(ref, outcome)
@@ -198,7 +200,7 @@ def _extract(
         with source.open(ref) as raw:
             digesting = Digesting(raw)
             buffered = io.BufferedReader(digesting)
-            population = extract_population(buffered, ref, config.hash_key, our_ids)
+            population = extract_population(buffered, ref, config.keyring, our_ids)
     except (ExtractRefused, ValueError) as error:
         return quarantine(ref, source, store, str(error))
     outcome = reconcile_population(population, digesting.digest, ref.received_at, store, archive,

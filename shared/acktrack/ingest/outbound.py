@@ -83,10 +83,11 @@ def ingest_outbound(
             return outcome  # the part counted last records the object's outcome
         with source.open(ref) as stream:
             families = write_members(read_x12(stream), PlannedSets(plans), store, ref.received_at,
-                                     config.hash_key)  # fmt: skip
+                                     config.keyring)  # fmt: skip
         for plan in plans:
             finish_interchange(plan, ref, store, outcome)
-        reconcile_families(store, families, outcome)
+        # Its families, and any family waiting on an answer that came before this file.
+        reconcile_families(store, families | outcome.rejudge, outcome, config.ack_sla_hours)
         for plan in plans:
             store.settle_interchange(
                 plan.interchange
@@ -95,6 +96,7 @@ def ingest_outbound(
         outcome.outcome = FileOutcome.DUPLICATE
     elif not plans and outcome.redelivered:
         outcome.outcome = FileOutcome.REDELIVERED
+
     store.record_object(ref, outcome)
     return outcome
 

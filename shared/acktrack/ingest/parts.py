@@ -198,9 +198,9 @@ def ingest_part(
     resume = ResumePoint.from_dict(order.resume) if order.resume else None
     with source.open(ref, order.start, order.end) as stream:
         reader = X12Reader(stream, resume=resume, partial=order.end is not None)
-        families = write_members(reader.records(), sets, store, ref.received_at, config.hash_key)
+        families = write_members(reader.records(), sets, store, ref.received_at, config.keyring)
     found = Outcome(FileOutcome.PART)
-    reconcile_families(store, families, found)
+    reconcile_families(store, families, found, config.ack_sla_hours)
     result = {"sets": sets.result(), "findings": found.findings,
               "by_partner": found.by_partner, "effectuated": found.effectuated}  # fmt: skip
     if not counted_last(order, store, result, found):
@@ -244,6 +244,8 @@ def finish(
         _merge(unpack(packed), by_key, outcome)
     for plan in plans:
         finish_interchange(plan, ref, store, outcome)
+    # Answers that came first decide the duplicate questions the parts left waiting.
+    reconcile_families(store, outcome.rejudge, outcome, config.ack_sla_hours)
     for plan in plans:
         store.settle_interchange(plan.interchange)
     if outcome.duplicates and plans and all(plan.duplicate for plan in plans):

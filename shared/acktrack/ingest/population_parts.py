@@ -91,7 +91,7 @@ def ingest_population_part(
         for record in X12Reader(stream, resume=resume, partial=order.end is not None).records():
             if type(record) is MemberTransaction:
                 assert isinstance(record, MemberTransaction)
-                members.append(population_member(record, config.hash_key))
+                members.append(population_member(record, config.keyring))
     statuses = SetStatuses(store)
     found = held_families(by_family(members), meta, digest, ref.received_at, store, statuses,
                           config)  # fmt: skip

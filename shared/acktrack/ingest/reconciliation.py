@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 
 from acktrack.correlate.enrollments import SetStatuses, family_ledger
 from acktrack.correlate.population import OurMember, ours_in_force
+from acktrack.domain.hashing import Keyring
 from acktrack.domain.identifiers import short_hash
 from acktrack.domain.ledger import ClosedBy, Resolution
 from acktrack.domain.population import population_member, read_extract
@@ -313,9 +314,7 @@ def looks_like_extract(head: bytes) -> bool:
     return b"subscriber" in first and (b"," in first or b"|" in first)
 
 
-def audit_population(
-    records: Iterable[object], key: bytes | None, meta: PopulationMeta
-) -> Population:
+def audit_population(records: Iterable[object], key: Keyring, meta: PopulationMeta) -> Population:
     """The members of an audit 834 (every set BGN08 4 or RX), as compared."""
     members = [population_member(record, key) for record in records
                if type(record) is MemberTransaction]  # fmt: skip
@@ -323,7 +322,7 @@ def audit_population(
 
 
 def extract_population(
-    stream: BinaryIO, ref: ObjectRef, key: bytes | None, our_ids: list[str]
+    stream: BinaryIO, ref: ObjectRef, key: Keyring, our_ids: list[str]
 ) -> Population:
     """The members of a reconciliation extract under ``inbound/<insurer id>/``; raises
     ExtractRefused (line-numbered reasons) or ValueError (whose file it is, unknown)."""

@@ -70,10 +70,10 @@ def resolve(
     if (
         member_id
         and seen
-        and not any(resolution.covers(e.identity) for _, ledger in seen for e in ledger.enrollments)
+        and not any(resolution.covers(e) for _, ledger in seen for e in ledger.enrollments)
     ):
-        members = sorted({e.identity[2:] for _, ledger in seen for e in ledger.enrollments
-                          if e.identity[:2] == "M:"})  # fmt: skip
+        members = sorted({a.member_id for _, ledger in seen for e in ledger.enrollments
+                          for a in e.attempts if a.member_id})  # fmt: skip
         raise ResolveRefused(
             f"member {member_id!r} is not tracked for subscriber {subscriber_id} with {partner} "
             f"(members: {', '.join(members) or 'none with a REF*17 id'})"
@@ -85,7 +85,7 @@ def resolve(
         closed = {
             (e.identity, e.line, attempt.ref)
             for e in ledger.enrollments
-            if resolution.covers(e.identity)
+            if resolution.covers(e)
             for attempt in e.attempts
             if e.states[attempt.ref] in OPEN_STATES
         }

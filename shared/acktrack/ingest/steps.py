@@ -12,6 +12,7 @@ from typing import Any
 
 from acktrack.correlate import acknowledgments
 from acktrack.domain.family import Family
+from acktrack.domain.hashing import Keyring
 from acktrack.domain.identifiers import clip
 from acktrack.domain.ports import EnrollmentStore, ObjectSource, Outcome
 from acktrack.domain.status import FileOutcome
@@ -107,7 +108,7 @@ def write_members(
     sets: PlannedSets,
     store: EnrollmentStore,
     arrived_at: datetime,
-    hash_key: bytes | None = None,
+    keyring: Keyring | None = None,
 ) -> set[Family]:
     """Write every member; return the families they belong to, for reconciliation."""
     # Family keys only: the members are in the table once the writer closes, and a
@@ -120,7 +121,7 @@ def write_members(
             if tracked is not current_set:
                 current_set, family_id = tracked, None
             tracked.last_position = max(tracked.last_position, member.last_position)
-            stored = track_member(member, tracked, findings, hash_key)
+            stored = track_member(member, tracked, findings, keyring)
             if member.subscriber_indicator == "Y":
                 family_id = member.subscriber_id
             elif family_id is not None and member.subscriber_id != family_id:
@@ -135,14 +136,16 @@ def write_members(
 _FAMILY_CHUNK = 512
 
 
-def reconcile_families(store: EnrollmentStore, families: set[Family], outcome: Outcome) -> None:
+def reconcile_families(
+    store: EnrollmentStore, families: set[Family], outcome: Outcome, sla_hours: float = 48.0
+) -> None:
     """Recompute each touched family's findings and effectuations (a few threads)."""
     if not families:
         return
     keys = sorted(families)
 
     def one(family: Family) -> tuple[Family, Any]:
-        return family, store.reconcile_family(*family)
+        return family, store.reconcile_family(*family, sla_hours=sla_hours)
 
     with ThreadPoolExecutor(
         max_workers=store.writer_threads, thread_name_prefix="acktrack-family"

@@ -294,6 +294,7 @@ def collect_report(
                     member_ordinal=int(member.ordinal),
                     sent_at=datetime.fromisoformat(member.sent_at.replace("Z", "+00:00")),
                     accepted_at=item.status_at,
+                    person=_person(member, ledgers),
                 )
             )
     reconciliation, read = collect_reconciliation(store, window_start)
@@ -331,6 +332,17 @@ def _first_attempts(
         remember=ledgers.statuses.remember,
         budget=budget,
     )
+
+
+def _person(member: StoredMember, ledgers: Ledgers) -> str:
+    """Who an addition awaiting effectuation is about, as the ledger says (so a person with
+    an open row too is counted once); its family is read only when the ids do not tell."""
+    if not member.subscriber_id:
+        return ""
+    if member.member_id and member.subscriber_indicator != "Y":
+        return f"M:{member.member_id}"
+    mine = ledgers.of(member).of((member.pk, member.sk))
+    return mine[0].identity if mine else ""
 
 
 def _still_duplicate(finding: Any, ledgers: Ledgers) -> bool:

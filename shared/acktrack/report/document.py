@@ -36,6 +36,7 @@ class Summary(Counts):
     resolved_by_resend: int
     resolved_by_operator: int
     confirmed_by_reconciliation: int
+    closed_as_duplicate: int
     window_days: int
     effectuation_sla_days: int
     data_quality_findings: int

@@ -23,7 +23,14 @@ from acktrack.domain.family import KINDS
 from acktrack.report.document import PartnerLine, ReportDocument, Summary
 from acktrack.report.reconciliation import CODE_NAMES, FIELD_NAMES, file_line, populations
 from acktrack.report.spool import SEVERITY
-from acktrack.report.text import PARTIAL_NOTE, all_confirmed, first_pass, render_text
+from acktrack.report.text import (
+    PARTIAL_NOTE,
+    all_confirmed,
+    first_pass,
+    plural,
+    render_text,
+    waited,
+)
 
 CSV_COLUMNS = (
     ("insurer", "partner"),
@@ -109,9 +116,9 @@ def subject(report: ReportDocument, timezone: str = "UTC") -> str:
     if s.get("data_quality_findings"):
         extras.append(f"{s['data_quality_findings']} data-quality findings")
     if s["unmatched_acks"]:
-        extras.append(f"{s['unmatched_acks']} unmatched acks")
+        extras.append(f"{plural(s['unmatched_acks'], 'unmatched ack')}")
     if s["quarantined"]:
-        extras.append(f"{s['quarantined']} files quarantined")
+        extras.append(f"{plural(s['quarantined'], 'file')} quarantined")
     tail = f"; {', '.join(extras)}" if extras else ""
     waiting = s.get("people_unconfirmed", 0)
     return (
@@ -437,7 +444,7 @@ def render_html(
                     "ISA13 / GS06 / ST02",
                     "Sent",
                     "Attempts",
-                    "Waiting (h)",
+                    "Waiting",
                     "Why",
                 ],
                 [
@@ -452,7 +459,7 @@ def render_html(
                         ),
                         _e(r["sent_at"][:16].replace("T", " ")),
                         _e(r.get("attempts", 1)),
-                        _e(f"{r['age_hours']:.0f}"),
+                        _e(waited(r["age_hours"])),
                         _e(r["reason"]),
                     ]
                     for r in shown
@@ -527,7 +534,7 @@ def _section(title: str) -> str:
 
 
 def _status(status: str) -> str:
-    color = {"rejected": COLORS["rejected"], "pending": COLORS["overdue"]}.get(status, "#7048e8")
+    color = {"rejected": COLORS["rejected"], "overdue": COLORS["overdue"]}.get(status, "#7048e8")
     return f'<span style="color:{color};font-weight:bold">{_e(status.replace("_", " "))}</span>'
 
 

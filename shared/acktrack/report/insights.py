@@ -24,6 +24,7 @@ from acktrack.domain.status import OPEN, Status
 from acktrack.report.people import first_attempts, hours_between, median, percentile
 from acktrack.report.reconciliation import match_rate
 from acktrack.x12 import codes
+from acktrack.x12.records import iso_date
 
 if TYPE_CHECKING:
     from acktrack.domain.stored import StoredMember, StoredSet
@@ -159,7 +160,7 @@ def _reconciled(item: Any) -> dict[str, Any] | None:
         return None
     file = {"theirs": int(item.theirs), "matched": int(item.matched),
             "missing_at_insurer": int(item.missing_at_insurer)}  # fmt: skip
-    return {"as_of": item.as_of, "match_rate": match_rate(file), "theirs": file["theirs"],
+    return {"as_of": iso_date(item.as_of), "match_rate": match_rate(file), "theirs": file["theirs"],
             "ours": int(item.ours), "matched": file["matched"],
             "missing_at_insurer": file["missing_at_insurer"], "insurer_only": int(item.insurer_only),
             "discrepancies": int(item.discrepancies)}  # fmt: skip

@@ -29,6 +29,7 @@ CLOSED_STATES = (
     AttemptState.RESOLVED_BY_RESEND,
     AttemptState.RESOLVED_BY_OPERATOR,
     AttemptState.CONFIRMED_BY_RECONCILIATION,
+    AttemptState.DUPLICATE,
 )
 
 
@@ -152,6 +153,7 @@ class AwaitingView:
     member_ordinal: int
     sent_at: datetime
     accepted_at: str | None
+    person: str = ""  # who, within the subscriber (counted once with the person's other rows)
 
 
 @dataclass(slots=True)
@@ -168,7 +170,7 @@ class Row:
     group_control: str
     transaction_control: str
     member_ordinal: int
-    status: str  # rejected | pending | not_effectuated
+    status: str  # rejected | overdue | not_effectuated
     reason: str
     sent_at: str
     age_hours: float  # from the first attempt: how long the person has waited
@@ -296,7 +298,7 @@ class Backlog:
             if closed < item.members:
                 self.rejections.append(_rejection(item))
         elif age > self.sla_hours:
-            status = "pending"
+            status = "overdue"
             # An effectuation confirms coverage even when the 999 never came.
             waiting = item.members - sum(1 for m in members if m.effectuated or m.closed)
             self.pending_overdue += waiting
@@ -341,8 +343,9 @@ class Backlog:
         row = _row(late, late.subscriber_id, late.member_id, late.maintenance_type,
                    late.member_ordinal, "not_effectuated", reason, late.sent_at, age)  # fmt: skip
         row.first_sent_at = row.sent_at
-        person = (f"M:{late.member_id}" if late.member_id else
-                  f"T:{late.interchange_control}#{late.transaction_control}#{late.member_ordinal}")  # fmt: skip
+        person = late.person or (
+            f"T:{late.interchange_control}#{late.transaction_control}#{late.member_ordinal}"
+        )
         self.rows.add(row, (row.partner, row.subscriber_id or "", person))
         cell = self.table[(late.partner, "not effectuated", age_bucket(age))]
         cell["members"] += 1
@@ -438,6 +441,7 @@ def build_report(
         "resolved_by_resend": resolved[AttemptState.RESOLVED_BY_RESEND],
         "resolved_by_operator": resolved[AttemptState.RESOLVED_BY_OPERATOR],
         "confirmed_by_reconciliation": resolved[AttemptState.CONFIRMED_BY_RECONCILIATION],
+        "closed_as_duplicate": resolved[AttemptState.DUPLICATE],
         "error_rate": _rate(totals["rejected"], totals["members_sent"]),
         "window_days": window_days,
         "window_sent": totals["window_sent"],

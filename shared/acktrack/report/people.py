@@ -71,26 +71,48 @@ def first_attempts(
                 return result
             families.add(member.subscriber_id)
             result.people += 1
-            for enrollment in ledger_of(member.subscriber_id).enrollments:
-                for first, confirmed, accepted in chains(enrollment):
-                    if first.sent_at < since:
-                        continue
-                    if confirmed is not None:
-                        result.hours.append(hours_between(first.sent_at, confirmed))
-                    if accepted is not None:
-                        result.answered += 1
-                        result.accepted += accepted
+            for person in people_of(ledger_of(member.subscriber_id).enrollments):
+                runs = chains(person)
+                if not runs:
+                    continue
+                first, confirmed, accepted = runs[0]  # the person's first attempt, once
+                if first.sent_at < since:
+                    continue
+                if confirmed is not None:
+                    result.hours.append(hours_between(first.sent_at, confirmed))
+                if accepted is not None:
+                    result.answered += 1
+                    result.accepted += accepted
     return result
 
 
-def chains(enrollment: Enrollment) -> list[tuple[Attempt, str | None, bool | None]]:
-    """Each run of attempts until one is confirmed (or the run still waits): its first
-    attempt, when it was confirmed, and whether that first attempt was accepted itself
-    (None while it has no answer)."""
+def people_of(enrollments: Iterable[Enrollment]) -> list[list[Enrollment]]:
+    """A family's enrollments by person (one person may hold several insurance lines)."""
+    found: dict[str, list[Enrollment]] = {}
+    for enrollment in enrollments:
+        found.setdefault(enrollment.identity, []).append(enrollment)
+    return [found[who] for who in sorted(found)]
+
+
+def chains(person: list[Enrollment]) -> list[tuple[Attempt, str | None, bool | None]]:
+    """Each run of one person's attempts (over their lines; a duplicate is no attempt of its
+    own) until one is confirmed, or the run still waits: its first attempt, when it was
+    confirmed, and whether that first attempt was accepted itself (None while it has no
+    answer)."""
+    states: dict[tuple[str, str], AttemptState] = {}
+    attempts: dict[tuple[str, str], Attempt] = {}
+    for enrollment in person:
+        for attempt in enrollment.attempts:
+            if attempt.ref in enrollment.duplicates:
+                continue
+            attempts[attempt.ref] = attempt
+            state = enrollment.states[attempt.ref]
+            if states.get(attempt.ref) != AttemptState.CONFIRMED:  # confirmed on any line
+                states[attempt.ref] = state
     runs: list[tuple[Attempt, str | None, bool | None]] = []
     first: Attempt | None = None
-    for attempt in enrollment.attempts:
-        state = enrollment.states[attempt.ref]
+    for attempt in sorted(attempts.values(), key=lambda a: (a.sent_key, a.ref)):
+        state = states[attempt.ref]
         if first is None:
             first = attempt
         if state == AttemptState.CONFIRMED:
@@ -102,7 +124,7 @@ def chains(enrollment: Enrollment) -> list[tuple[Attempt, str | None, bool | Non
         ):
             first = None
     if first is not None:
-        answered = enrollment.states[first.ref] == AttemptState.REJECTED or None
+        answered = states[first.ref] == AttemptState.REJECTED or None
         runs.append((first, None, False if answered else None))
     return runs
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from acktrack.domain.ports import ReportSource
+from acktrack.x12.records import iso_date
 
 ROWS_KEPT = 10_000  # discrepancy rows in the report; the RCNO file in the archive has every member
 
@@ -19,7 +20,7 @@ def collect_reconciliation(store: ReportSource, since: str) -> tuple[dict[str, A
     for item in store.reconciliations(since):
         reads += 1
         files.append({
-            "partner": item.partner, "as_of": item.as_of, "source": item.source,
+            "partner": item.partner, "as_of": iso_date(item.as_of), "source": item.source,
             "received_at": item.received_at, "theirs": int(item.theirs), "ours": int(item.ours),
             "matched": int(item.matched), "discrepancies": int(item.discrepancies),
             "missing_at_insurer": int(item.missing_at_insurer),

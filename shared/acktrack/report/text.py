@@ -7,6 +7,7 @@ from collections import Counter
 from acktrack.domain.family import KINDS
 from acktrack.report.document import PartnerLine, ReportDocument, Summary
 from acktrack.report.reconciliation import reconciliation_text
+from acktrack.report.spool import SEVERITY
 
 # The budget is the deployment's (FirstPassPeople), so the note names no number.
 PARTIAL_NOTE = (
@@ -22,6 +23,15 @@ def first_pass(partner: PartnerLine) -> str:
     if rate is None:
         return "-"
     return _percent(rate) + ("*" if partner.get("first_pass_partial") else "")
+
+
+def waited(hours: float) -> str:
+    """How long someone has waited, in the unit a person reads: hours, then days."""
+    return f"{hours:.0f} h" if hours < 48 else f"{hours / 24:.0f} days"
+
+
+def plural(count: int, one: str, many: str | None = None) -> str:
+    return f"{count} {one if count == 1 else many or one + 's'}"
 
 
 def _percent(rate: float) -> str:
@@ -152,8 +162,7 @@ def render_text(report: ReportDocument, *, detail_limit: int = 50) -> str:
     total = report.get("unconfirmed_total", len(rows))
     if rows:
         lines += ["", f"Not confirmed: one row per person and coverage ({total}):"]
-        rows = sorted(rows, key=lambda r: ({"rejected": 0, "pending": 1}.get(r["status"], 2),
-                                           -r["age_hours"]))  # fmt: skip
+        rows = sorted(rows, key=lambda r: (SEVERITY.get(r["status"], 3), -r["age_hours"]))
         for row in rows[:detail_limit]:
             tries = row.get("attempts", 1)
             lines.append(
@@ -161,7 +170,7 @@ def render_text(report: ReportDocument, *, detail_limit: int = 50) -> str:
                 f"{row['member_id'] or '-'} INS03 {row['maintenance_type']} ({row['maintenance_meaning']}) "
                 f"ISA13 {row['interchange_control']} GS06 {row['group_control']} ST02 {row['transaction_control']} "
                 f"sent {row['sent_at'][:16]}{f' (attempt {tries})' if tries > 1 else ''} "
-                f"waiting {row['age_hours']:.0f} h: {row['reason']}"
+                f"waiting {waited(row['age_hours'])}: {row['reason']}"
             )
         if total > min(detail_limit, len(rows)):
             lines.append(

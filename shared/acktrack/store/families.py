@@ -11,8 +11,15 @@ from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from acktrack.domain.family import EffectuationRecord, FamilyFinding, SentMember, reconcile
+from acktrack.domain.family import (
+    EffectuationRecord,
+    FamilyFinding,
+    SentMember,
+    SetAnswer,
+    reconcile,
+)
 from acktrack.domain.ledger import ClosedBy, Resolution
+from acktrack.domain.status import Status
 from acktrack.store import keys
 from acktrack.store.base import TableStore
 from acktrack.store.dynamo import conditional_failure, transact
@@ -24,6 +31,8 @@ from acktrack.store.models import (
     MemberItem,
     QualityItem,
     ResolutionItem,
+    SetItem,
+    WatchItem,
 )
 
 
@@ -36,6 +45,7 @@ class Partition(NamedTuple):
     findings: list[QualityItem]
     counted: set[str]
     resolutions: list[ResolutionItem]
+    watches: frozenset[tuple[str, str]] = frozenset()  # sets whose answer it waits on
 
 
 @dataclass(slots=True)
@@ -58,6 +68,7 @@ class FamilyStore(TableStore):
         findings: list[QualityItem] = []
         counted: set[str] = set()  # member sks counted as effectuated (their C# markers)
         resolutions: list[ResolutionItem] = []
+        watches: set[tuple[str, str]] = set()
         start: Any = None
         while True:
             page = connection.query(
@@ -77,15 +88,20 @@ class FamilyStore(TableStore):
                     counted.add("M" + sort[1:])
                 elif sort.startswith("R#"):
                     resolutions.append(ResolutionItem.from_raw_data(raw))
+                elif sort.startswith("W#"):
+                    watches.add(keys.watched_set(sort))
             start = page.get("LastEvaluatedKey")
             if not start:
-                return Partition(members, records, findings, counted, resolutions)
+                return Partition(members, records, findings, counted, resolutions,
+                                 frozenset(watches))  # fmt: skip
 
     def reconcile_family(
         self,
         our: str,
         partner: str,
         subscriber_id: str,
+        *,
+        sla_hours: float = 48.0,
     ) -> FamilyChange:
         """Recompute the family's findings and effectuations; write only what changed.
 
@@ -98,7 +114,13 @@ class FamilyStore(TableStore):
         added: dict[str, str] = {}  # finding sk -> kind, written by this call
         family = self.family(our, partner, subscriber_id)
         for _ in range(_RECONCILE_ROUNDS):
-            if not self._reconcile_once(our, partner, subscriber_id, family, change, added):
+            answers = _Answers()
+            wrote = self._reconcile_once(our, partner, subscriber_id, family, change, added,
+                                         answers, sla_hours)  # fmt: skip
+            if answers.changed():
+                family = self.family(our, partner, subscriber_id)
+                continue  # an answer came while judging: judge again with it
+            if not wrote:
                 break  # nothing written: nothing taken on a partial view can stay
             again = self.family(our, partner, subscriber_id)
             if _evidence(again) == _evidence(family):
@@ -114,19 +136,23 @@ class FamilyStore(TableStore):
         family: Partition,
         change: FamilyChange,
         added: dict[str, str],
+        answers: _Answers,
+        sla_hours: float,
     ) -> bool:
         """One pass over what was read; True when it wrote something."""
-        members, records, existing, counted, _ = family
+        members, records, existing, counted, *_ = family
         by_ref = {(item.pk, item.sk): item for item in members}
         sent = {m.ref: m for m in (sent_member(item) for item in members)}
         known_records = {r.ref: r for r in (effectuation_record(item) for item in records)}
-        state = reconcile(sent.values(), known_records.values())
+        state = reconcile(sent.values(), known_records.values(), answers=answers.get,
+                          sla_hours=sla_hours)  # fmt: skip
         family_key = keys.family_pk(our, partner, subscriber_id)
+        wrote = self._watch(our, partner, subscriber_id, family, state.watch)
+        answers.watched = set(state.watch)
         wanted = {
             self._quality_sk(finding, sent, known_records): finding for finding in state.findings
         }
         have = {item.sk: item for item in existing}
-        wrote = False
         for sk, finding in wanted.items():
             if sk not in have:
                 self._put_quality(
@@ -155,6 +181,25 @@ class FamilyStore(TableStore):
                 change.uneffectuated += max(-count, 0)
                 wrote = True
         return wrote
+
+    @staticmethod
+    def _watch(our: str, partner: str, subscriber_id: str, family: Partition,
+               wanted: set[tuple[str, str]]) -> bool:  # fmt: skip
+        """Keep a watch beside each set whose answer decides a duplicate question of this
+        family (the 999 or TA1 that brings it finds the family there), and a marker in the
+        family's partition; both go once the question is decided. True when it wrote."""
+        family_key = keys.family_pk(our, partner, subscriber_id)
+        expires = _latest_expiry(family.members)
+        for set_pk, set_sk in sorted(wanted - family.watches):
+            # Written, then the answer read again (``_Answers.changed``): no answer is missed.
+            WatchItem(set_pk, keys.watch_sk(set_sk, family_key), our_id=our, partner=partner,
+                      subscriber_id=subscriber_id, expires=expires).save()  # fmt: skip
+            WatchItem(family_key, keys.watch_marker(set_pk, set_sk), our_id=our, partner=partner,
+                      subscriber_id=subscriber_id, expires=expires).save()  # fmt: skip
+        for set_pk, set_sk in sorted(family.watches - wanted):
+            WatchItem(set_pk, keys.watch_sk(set_sk, family_key)).delete()
+            WatchItem(family_key, keys.watch_marker(set_pk, set_sk)).delete()
+        return wanted != family.watches
 
     @staticmethod
     def _quality_sk(
@@ -335,6 +380,36 @@ class FamilyStore(TableStore):
 
 
 _RECONCILE_ROUNDS = 4  # a family written by others meanwhile is recomputed (bounded)
+
+
+class _Answers:
+    """Set answers read for one judgment (strongly consistent), and whether a watched set's
+    answer changed after its watch was written: then the family is judged again."""
+
+    def __init__(self) -> None:
+        self.read: dict[tuple[str, str], SetAnswer | None] = {}
+        self.watched: set[tuple[str, str]] = set()
+
+    def get(self, key: tuple[str, str]) -> SetAnswer | None:
+        if key not in self.read:
+            self.read[key] = _answer(key)
+        return self.read[key]
+
+    def changed(self) -> bool:
+        return any(_answer(key) != self.read.get(key) for key in self.watched)
+
+
+def _answer(key: tuple[str, str]) -> SetAnswer | None:
+    try:
+        item = SetItem.get(*key, consistent_read=True)
+    except SetItem.DoesNotExist:
+        return None
+    return SetAnswer(Status(item.status), item.status_at)
+
+
+def _latest_expiry(members: list[MemberItem]) -> Any:
+    times = [item.expires for item in members if item.expires is not None]
+    return max(times) if times else None
 
 
 def _reasons(error: Exception) -> list[str]:

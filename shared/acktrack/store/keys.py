@@ -4,10 +4,12 @@ partner, so every correlation key carries both trading-partner ids.
     IC#<our>#<partner>#<isa13>        V#<digest>                      interchange version
     GS#<our>#<partner>#<gs06>         V#<isa13>#<digest>              group version marker
     GS#<our>#<partner>#<gs06>         SET#<isa13>#<digest>#<st02>     transaction set
+    GS#<our>#<partner>#<gs06>         W#<set sk>#<family>             a family awaiting its answer
     FAM#<family>                      M#<sent at>#<set id>#<ordinal>  member transaction
     FAM#<family>                      E#<record id>                   insurer effectuation record
     FAM#<family>                      Q#<sent at>#<target>#<kind>     data-quality finding
     FAM#<family>                      R#<at>#<resolution id>          an operator's resolution
+    FAM#<family>                      W#<set pk>|<set sk>             a set whose answer it awaits
     ACK#GS#<our>#<partner>#<gs06>     <ack id>                        a 999's response for a group
     ACK#IC#<our>#<partner>#<isa13>    <ack id>                        a TA1
     OBJ#<bucket>#<key hash>           V#<version>                     one S3 object's outcome
@@ -140,6 +142,26 @@ def family_pk(our: str, partner: str, subscriber_id: str | None, set_identifier:
     if not subscriber_id:
         return f"FAM#NONE#{set_identifier}"  # no REF*0F: a family of its own set
     return f"FAM#{short_hash(our, partner, subscriber_id, size=32)}"
+
+
+def watch_sk(set_key: str, family: str) -> str:
+    """A family whose duplicate question this set's answer decides (beside the set)."""
+    return f"W#{set_key}#{family}"
+
+
+def watch_marker(set_pk: str, set_key: str) -> str:
+    """In the family's partition: the set whose answer it waits on (``watched_set``)."""
+    return f"W#{set_pk}|{set_key}"
+
+
+def watched_set(marker: str) -> tuple[str, str]:
+    set_pk, _, set_key = marker[2:].partition("|")
+    return set_pk, set_key
+
+
+def watch_prefix(set_key: str) -> str:
+    """The watches of one set; with a set sk's prefix, of a group version's sets."""
+    return f"W#{set_key}"
 
 
 def resolution_sk(at: str, resolution_id: str) -> str:

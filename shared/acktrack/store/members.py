@@ -15,6 +15,7 @@ from typing import Any
 from pynamodb.models import Model
 
 from acktrack.domain.family import EffectuationRecord, SentMember
+from acktrack.domain.hashing import person_tokens
 from acktrack.domain.tracked import (
     InsurerMember,
     TrackedMember,
@@ -76,6 +77,7 @@ class MemberWriter:
                 carrier_member_id=member.carrier_member_id,
                 policy_ids=member.policy_ids,
                 source_key=member.source_key,
+                demographic_hashes=pack_hashes(member.hashes),
             )
         )
 
@@ -169,8 +171,8 @@ def _member_item(member: TrackedMember) -> MemberItem:
         findings=member.findings,
     )
     item.set_findings = member.set_findings
-    if member.demographics:
-        item.demographic_hashes = pack_hashes(member.demographics)
+    if member.hashes:
+        item.demographic_hashes = pack_hashes(member.hashes)
     item.uk = keys.member_lookup(member.set_id, member.first_position)
     item.us = keys.position_key(member.first_position)
     if member.maintenance_type == "021":  # an addition waits for the insurer's effectuation
@@ -194,6 +196,8 @@ def sent_member(item: MemberItem) -> SentMember:
         set_findings=tuple(item.set_findings or ()),
         effectuated_by=item.effectuated_by,
         expires=item.expires,
+        carrier_member_id=item.carrier_member_id,
+        person=person_tokens(item.hashes),
     )
 
 
@@ -211,6 +215,7 @@ def effectuation_record(item: EffectuationItem) -> EffectuationRecord:
         carrier_member_id=item.carrier_member_id,
         policy_ids=tuple(item.policy_ids or ()),
         expires=item.expires,
+        person=person_tokens(item.hashes),
     )
 
 

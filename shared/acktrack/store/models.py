@@ -23,27 +23,40 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from acktrack.domain.reconciliation import DEMOGRAPHIC_KINDS, HASH_CHARS
+from acktrack.domain.hashing import HASH_CHARS, KINDS, VERSION_CHARS, Hashes
 
 _HASH_BYTES = HASH_CHARS // 2
+_VERSION_BYTES = VERSION_CHARS // 2
 
 
-def pack_hashes(hashes: dict[str, str]) -> bytes | None:
-    """Four keyed hashes in one small binary value (None when there are none)."""
+def pack_hashes(hashes: Hashes) -> bytes | None:
+    """Keyed hashes in one small binary value (None when there are none): per key version,
+    the version (4 bytes) then one 8-byte hash per kind in ``KINDS`` order, zeros where
+    absent. 44 bytes for one version, 88 while a key rotates."""
     if not hashes:
         return None
     empty = bytes(_HASH_BYTES)
-    return b"".join(bytes.fromhex(hashes[k]) if k in hashes else empty for k in DEMOGRAPHIC_KINDS)
+    return b"".join(
+        bytes.fromhex(version)
+        + b"".join(bytes.fromhex(kinds[k]) if k in kinds else empty for k in KINDS)
+        for version, kinds in sorted(hashes.items())
+    )
 
 
-def unpack_hashes(packed: bytes | None) -> dict[str, str]:
+def unpack_hashes(packed: bytes | None) -> Hashes:
     if not packed:
         return {}
-    found = {}
-    for number, kind in enumerate(DEMOGRAPHIC_KINDS):
-        part = packed[number * _HASH_BYTES : (number + 1) * _HASH_BYTES]
-        if part.strip(b"\0"):
-            found[kind] = part.hex()
+    found: Hashes = {}
+    block = _VERSION_BYTES + _HASH_BYTES * len(KINDS)
+    for start in range(0, len(packed) - block + 1, block):
+        version = packed[start : start + _VERSION_BYTES].hex()
+        kinds = {}
+        for number, kind in enumerate(KINDS):
+            first = start + _VERSION_BYTES + number * _HASH_BYTES
+            part = packed[first : first + _HASH_BYTES]
+            if part.strip(b"\0"):
+                kinds[kind] = part.hex()
+        found[version] = kinds
     return found
 
 
@@ -189,12 +202,12 @@ class MemberItem(ReportedItem):
     categories = JSONAttribute(default=dict)  # 2750 reporting categories (premium, APTC...)
     findings = JSONAttribute(default=list)
     set_findings = JSONAttribute(default=list)  # data-quality kinds seen in its set (family ids)
-    # Keyed hashes (HMAC-SHA256 under the stack's secret, 8 bytes each, in DEMOGRAPHIC_KINDS
-    # order, zeros where absent) of name, birth date, gender and SSN. Never the values.
+    # Keyed hashes (HMAC-SHA256 under the stack's secret, per key version; ``pack_hashes``)
+    # of name, birth date, gender, SSN and person (first name and birth date). Never values.
     demographic_hashes = BinaryAttribute(null=True, legacy_encoding=False, attr_name="dh")
 
     @property
-    def demographics(self) -> dict[str, str]:
+    def hashes(self) -> Hashes:
         return unpack_hashes(self.demographic_hashes)
 
     effectuated_by = UnicodeAttribute(null=True)  # the insurer's effectuation record
@@ -225,6 +238,12 @@ class EffectuationItem(Item):
     policy_ids = JSONAttribute(default=list)
     source_key = UnicodeAttribute(default="")
     expires = TTLAttribute(null=True)  # RetentionDays after the insurer sent it
+    # The person's keyed hashes (first name and birth date), as on member items.
+    demographic_hashes = BinaryAttribute(null=True, legacy_encoding=False, attr_name="dh")
+
+    @property
+    def hashes(self) -> Hashes:
+        return unpack_hashes(self.demographic_hashes)
 
 
 class QualityItem(ReportedItem):
@@ -302,6 +321,17 @@ class EffectuationCountItem(Item):
     its family partition). The count follows this item, not the member item, which a
     second ingest of the same interchange rewrites whole."""
 
+    expires = TTLAttribute(null=True)
+
+
+class WatchItem(Item):
+    """A family with an addition that repeats one of this set's, waiting for the set's
+    answer to judge it (``families.FamilyStore``): in the set's partition, so a 999 or TA1
+    finds the families to judge again with one query per group."""
+
+    our_id = UnicodeAttribute()
+    partner = UnicodeAttribute()
+    subscriber_id = UnicodeAttribute()
     expires = TTLAttribute(null=True)
 
 
@@ -390,7 +420,7 @@ class PartItem(Item):
 MODELS: tuple[type[Item], ...] = (
     Item, ReportedItem, InterchangeItem, GroupVersionItem, SetItem, MemberItem, AckItem, AckChunkItem, ObjectItem,
     CounterItem, PartnerItem, NoticeItem, EffectuationItem, QualityItem, JobItem, PartItem,
-    ReconciliationItem, DiscrepancyChunkItem,
+    ReconciliationItem, DiscrepancyChunkItem, WatchItem,
 )  # fmt: skip
 
 

@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -42,6 +42,7 @@ from acktrack.store.models import (
     ObjectItem,
     PartnerItem,
     SetItem,
+    WatchItem,
 )
 from acktrack.store.reconciliations import ReconciliationStore
 
@@ -289,6 +290,20 @@ class Repository(FamilyStore, AckStore, JobStore, ReconciliationStore):
         return self._set_acks.change_many(
             (item, adding(entry_id, summary), entry_id) for item, entry_id, summary in entries
         )
+
+    def watchers(self, sets: Sequence[SetItem]) -> set[tuple[str, str, str]]:
+        """The families waiting on these sets' answers: one query per group version."""
+        wanted: dict[tuple[str, str], set[str]] = {}
+        for item in sets:
+            prefix = item.sk.rsplit("#", 1)[0] + "#"  # SET#<isa13>#<digest>#: its group version
+            wanted.setdefault((item.pk, prefix), set()).add(item.sk)
+        found: set[tuple[str, str, str]] = set()
+        for (pk, prefix), set_keys in wanted.items():
+            for watch in WatchItem.query(pk, WatchItem.sk.startswith(keys.watch_prefix(prefix)),
+                                         consistent_read=True):  # fmt: skip
+                if watch.sk[2:].rsplit("#", 2)[0] in set_keys:
+                    found.add((watch.our_id, watch.partner, watch.subscriber_id))
+        return found
 
     def revoke_from_set(self, item: SetItem, ack_id: str) -> SetItem:
         """An acknowledgment no longer counts for this set (its control number is ambiguous)."""

@@ -12,9 +12,11 @@ from acktrack.domain.family import (
     EFFECTUATION_FLAGS,
     EffectuationRecord,
     SentMember,
+    SetAnswer,
     reconcile,
     transaction_findings,
 )
+from acktrack.domain.status import Status
 
 PREMIUM = {"PRE AMT 1": "450.00", "PRE AMT TOT": "450.00", "APTC AMT": "300.00"}
 
@@ -77,9 +79,12 @@ def record(
 
 
 def kinds(
-    members: list[SentMember], records: list[EffectuationRecord] = ()
-) -> set[tuple[str, str]]:  # type: ignore[assignment]
-    return {(f.target[1], f.kind) for f in reconcile(members, records).findings}
+    members: list[SentMember],
+    records: list[EffectuationRecord] = (),  # type: ignore[assignment]
+    answers: dict[tuple[str, str], SetAnswer] | None = None,
+) -> set[tuple[str, str]]:
+    found = reconcile(members, records, answers=(answers or {}).get).findings
+    return {(f.target[1], f.kind) for f in found}
 
 
 # -- checks on one transaction -----------------------------------------------------------
@@ -116,10 +121,24 @@ def test_required_fields_per_maintenance_type() -> None:
 # -- checks across the family --------------------------------------------------------------
 
 
-def test_the_same_addition_sent_twice_is_a_duplicate_on_the_later_one() -> None:
+def test_the_same_addition_sent_again_once_confirmed_is_a_duplicate_on_the_later_one() -> None:
     first = sent(1)
     again = sent(2, at="2024-01-16T12:00:00Z", interchange="000001002")
-    assert kinds([again, first]) == {("M#2", "duplicate_enrollment")}
+    accepted = {first.set_key: SetAnswer(Status.ACCEPTED, "2024-01-15T18:00:00Z")}
+    assert kinds([again, first], answers=accepted) == {("M#2", "duplicate_enrollment")}
+
+
+def test_a_repeat_of_an_unanswered_addition_waits_for_its_answer() -> None:
+    """The one judgment: no verdict before the earlier's answer; its set is watched, and a
+    rejection makes the later one a resend, never a duplicate."""
+    first = sent(1)
+    again = sent(2, at="2024-01-16T12:00:00Z", interchange="000001002")
+    waiting = reconcile([again, first], [])
+    assert not {f.kind for f in waiting.findings} & {"duplicate_enrollment"}
+    assert waiting.watch == {first.set_key}
+    rejected = {first.set_key: SetAnswer(Status.REJECTED, "2024-01-15T18:00:00Z")}
+    assert kinds([again, first], answers=rejected) == set()
+    assert reconcile([again, first], [], answers=rejected.get).watch == set()
 
 
 def test_a_cancellation_in_between_means_the_second_addition_is_not_a_duplicate() -> None:

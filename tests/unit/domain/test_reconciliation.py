@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import pytest
 
+from acktrack.domain.hashing import Keyring, keyed_hash
 from acktrack.domain.population import ExtractRefused, is_audit, population_member, read_extract
 from acktrack.domain.reconciliation import (
     Code,
     PopulationMember,
     Side,
     compare,
-    keyed_hash,
 )
 from acktrack.x12 import MemberTransaction
 from tests.support import generate, members
 
 KEY = b"k" * 32
+KEYRING = Keyring.of(KEY)
 HEADER = ("subscriber_id,member_id,insurer_member_id,insurer_policy_id,relationship,subscriber_indicator,"
           "plan_id,benefit_begin,benefit_end,total_premium,aptc,last_name,first_name,birth_date,gender,ssn")  # fmt: skip
 
@@ -103,7 +104,7 @@ def _extract(delimiter: str) -> list[str]:
 
 
 def test_csv_and_pipe_extracts_read_the_same() -> None:
-    comma, pipe = read_extract(_extract(","), KEY), read_extract(_extract("|"), KEY)
+    comma, pipe = read_extract(_extract(","), KEYRING), read_extract(_extract("|"), KEYRING)
     assert comma == pipe and len(comma) == 2
     first = comma[0]
     assert (first.benefit_begin, first.total_premium, first.insurer_policy_id) == (
@@ -120,7 +121,7 @@ def test_a_malformed_extract_is_refused_with_line_numbers_and_no_personal_values
     lines.append("S3,E3,,,18,Q,PLAN,20240201,,1,1,X,Y,19900101,F,1")
     lines.append("S4,E4,too,few")
     with pytest.raises(ExtractRefused) as refused:
-        read_extract(lines, KEY)
+        read_extract(lines, KEYRING)
     assert [line for line, _ in refused.value.errors] == [2, 4, 5]
     text = str(refused.value)
     assert "line 2: benefit_begin is not a date" in text
@@ -134,7 +135,7 @@ def test_an_extract_without_the_required_columns_is_refused_on_line_1() -> None:
         ExtractRefused,
         match="line 1: the first line must name the columns; plan_id, benefit_begin missing",
     ):
-        read_extract(["subscriber_id,member_id,relationship,subscriber_indicator"], KEY)
+        read_extract(["subscriber_id,member_id,relationship,subscriber_indicator"], KEYRING)
 
 
 def _as_extract(population: list[MemberTransaction], delimiter: str) -> list[str]:
@@ -160,8 +161,8 @@ def _as_extract(population: list[MemberTransaction], delimiter: str) -> list[str
 def test_an_extract_and_an_audit_834_of_the_same_people_read_the_same(delimiter: str) -> None:
     data, _ = generate(members=12, seed=81)
     population = members(data)
-    from_834 = [population_member(m, KEY) for m in population]
-    from_extract = read_extract(_as_extract(population, delimiter), KEY)
+    from_834 = [population_member(m, KEYRING) for m in population]
+    from_extract = read_extract(_as_extract(population, delimiter), KEYRING)
     assert from_834 == from_extract
     assert all(c.matched for c in compare(from_834, from_extract))
     assert all(p.name and p.birth_date and p.ssn for p in from_834)  # hashed, all present
@@ -177,10 +178,10 @@ def test_an_audit_834_is_one_whose_bgn08_is_verify_or_replace() -> None:
 def test_an_extract_with_a_header_only_or_a_runaway_quote_is_refused() -> None:
     header = _extract(",")[0]
     with pytest.raises(ExtractRefused, match="line 1: no member after the header"):
-        read_extract([header], KEY)
+        read_extract([header], KEYRING)
     runaway = [header, 'S1,"E1' + "x" * 140_000]
     with pytest.raises(ExtractRefused, match="not readable as CSV") as refused:
-        read_extract(runaway, KEY)
+        read_extract(runaway, KEYRING)
     assert "xxxx" not in str(refused.value)
 
 

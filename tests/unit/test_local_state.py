@@ -112,3 +112,15 @@ def test_report_local_without_any_stack_says_how_to_start_one(
     assert capsys.readouterr().err == (
         "acktrack: no local stack is running (start one with `acktrack local`)\n"
     )
+
+
+def test_a_state_folder_that_cannot_be_written_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("ACKTRACK_STATE_DIR", str(blocker / "state"))  # under a file: no folder
+    assert main(["local", "--template", str(Path(__file__).parents[2] / "template.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("acktrack: cannot keep the local stack's state in ")
+    assert "set ACKTRACK_STATE_DIR to a folder you can write" in err and err.count("\n") == 1

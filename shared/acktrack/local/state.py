@@ -178,13 +178,21 @@ def claim(attempts: int = 5) -> Claim:
     """Take the user's local stack for this process, or LocalStackError naming the one that
     runs. A state file nobody holds is a stack that died: it is replaced."""
     path = state_file()
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        lock_descriptor = os.open(_lock_file(), os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as error:
+        raise LocalStackError(
+            f"cannot keep the local stack's state in {path.parent}: {error.strerror or error} "
+            f"(set {STATE_DIR_VARIABLE} to a folder you can write)"
+        ) from None
     if fcntl is None:  # pragma: no cover
+        os.close(lock_descriptor)
         existing = _read(path)
         if existing is not None and _process_alive(existing.get("pid")):
             raise LocalStackError(_already_running(existing))
         return Claim(None, existing)
-    lock = os.fdopen(os.open(_lock_file(), os.O_RDWR | os.O_CREAT, 0o600), "a")
+    lock = os.fdopen(lock_descriptor, "a")
     for attempt in range(attempts):
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -121,10 +121,11 @@ def answer_999(
             for index, response in enumerate(group.sets):
                 control = response.transaction_control
                 named = [
-                    errors[(*where, control, error.ordinal, error.segment_id)]
+                    found
                     for error in wanted
                     if error.transaction_control == control
-                ]
+                    and (found := errors.get((*where, control, error.ordinal, error.segment_id)))
+                ]  # a set with this ST02 but no members (in another group) has none
                 default = errors.get((*where, control, 1, "INS"))
                 if not named and default is not None:
                     named = [default]

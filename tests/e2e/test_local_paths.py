@@ -52,48 +52,57 @@ def _wait_for(process: subprocess.Popen[str], text: str, seconds: float = 180) -
 
 
 def test_local_watch_tracks_files_as_they_are_copied_in(tmp_path: Path) -> None:
+    """Started in one folder, read from another (the state file is the user's, not the
+    folder's); one stack per user; a template parameter set on the stack is the one the
+    CLI judges by; gone when it stops."""
     data = _834(6, seed=61)
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    started, elsewhere, third = (tmp_path / name for name in ("started-here", "elsewhere", "third"))
+    for folder in (started, elsewhere, third):
+        folder.mkdir()
+    state = tmp_path / "state"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "ACKTRACK_STATE_DIR": str(state)}
+
+    def cli(*args: str, cwd: Path = elsewhere) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "acktrack.cli", *args], cwd=cwd,
+                              capture_output=True, text=True, env=env)  # fmt: skip
+
     process = subprocess.Popen(
         [sys.executable, "-m", "acktrack.cli", "local", "--watch", str(tmp_path / "day"),
-         "--template", str(ROOT / "template.yaml")],
-        cwd=tmp_path, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env,
+         "--template", str(ROOT / "template.yaml"), "--parameter", "AckSlaHours=24"],
+        cwd=started, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env,
     )  # fmt: skip
     try:
         _wait_for(process, "watching")
+        assert json.loads((state / "local.json").read_text())["folder"] == str(started)
         (tmp_path / "day" / "outbound" / "a.834").write_bytes(data)
         _wait_for(process, "outbound/a.834: tracked")
         (tmp_path / "day" / "inbound" / "a.999").write_bytes(
             respond(data, insurer_control=5001, sent_at=SENT + timedelta(hours=2))
         )
         _wait_for(process, "inbound/a.999: acknowledgments")
-        report = subprocess.run(
-            [sys.executable, "-m", "acktrack.cli", "report", "--local", "--json",
-             "--as-of", "2024-01-16T07:00:00+00:00"],
-            cwd=tmp_path, capture_output=True, text=True, check=True, env=env,
-        )  # fmt: skip
-        summary = json.loads(report.stdout)["summary"]
-        assert (summary["members_sent"], summary["confirmed"]) == (6, 6)
+        report = cli("report", "--local", "--json", "--as-of", "2024-01-16T07:00:00+00:00")
+        assert report.returncode == 0, report.stderr
+        document = json.loads(report.stdout)
+        assert (document["summary"]["members_sent"], document["summary"]["confirmed"]) == (6, 6)
+        assert document["sla_hours"] == 24  # the stack's AckSlaHours, not the CLI's 48
+        # A second stack by the same user is refused, naming the one that runs.
+        second = cli("local", "--template", str(ROOT / "template.yaml"), cwd=third)
+        assert second.returncode == 2
+        assert second.stderr.startswith("acktrack: a local stack is already running (pid ")
+        assert f"in {started}" in second.stderr and second.stderr.count("\n") == 1
         # Two people the insurer never answers for; an operator closes one of them.
         (tmp_path / "day" / "outbound" / "b.834").write_bytes(
             _834(2, seed=63, dependents=0.0, interchange_control=1002, first_group_control=2,
                  subscriber_id_start=700000001)
         )  # fmt: skip
         _wait_for(process, "outbound/b.834: tracked")
-        resolved = subprocess.run(
-            [sys.executable, "-m", "acktrack.cli", "resolve", "700000001", "--partner", "HEALTHPLAN01",
-             "--reason", "withdrew before coverage began", "--local"],
-            cwd=tmp_path, capture_output=True, text=True, env=env,
-        )  # fmt: skip
+        resolved = cli("resolve", "700000001", "--partner", "HEALTHPLAN01",
+                       "--reason", "withdrew before coverage began", "--local", cwd=third)  # fmt: skip
         assert resolved.returncode == 0, resolved.stderr
         assert "1 open enrollment (1 member transaction) closed as resolved_by_operator" in (
             resolved.stdout
         )
-        later = subprocess.run(
-            [sys.executable, "-m", "acktrack.cli", "report", "--local", "--json",
-             "--as-of", "2024-01-20T07:00:00+00:00"],
-            cwd=tmp_path, capture_output=True, text=True, check=True, env=env,
-        )  # fmt: skip
+        later = cli("report", "--local", "--json", "--as-of", "2024-01-20T07:00:00+00:00")
         summary = json.loads(later.stdout)["summary"]
         assert (summary["people_unconfirmed"], summary["resolved_by_operator"]) == (1, 1)
     finally:
@@ -105,7 +114,11 @@ def test_local_watch_tracks_files_as_they_are_copied_in(tmp_path: Path) -> None:
             process.communicate()
             raise
     assert process.returncode == 0
-    assert not (tmp_path / ".acktrack" / "local.json").exists()  # `report --local` now says so
+    assert not (state / "local.json").exists()
+    gone = cli("report", "--local")
+    assert (gone.returncode, gone.stderr) == (
+        2, "acktrack: no local stack is running (start one with `acktrack local`)\n"
+    )  # fmt: skip
 
 
 def test_stack_reads_the_table_a_deployed_stack_names(

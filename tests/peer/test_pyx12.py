@@ -100,3 +100,33 @@ def test_pyx12_duplicate_st02() -> None:
         ("0001", "R", ["23"]),
     ]
     assert {(f.scheme, f.code) for f in of_type(records(data), Finding)} == {("IK5", "23")}
+
+
+def test_the_answers_acktrack_generate_writes_pass_pyx12() -> None:
+    """`acktrack generate 999 | ta1 | resend`: what it writes is valid X12 to pyx12 too."""
+    from datetime import datetime
+
+    from acktrack.synthetic.answers import MemberError, answer_999, answer_ta1
+    from acktrack.synthetic.resend import rejected_sets, resend_families
+
+    data, _ = generate(members=20, sets_per_group=3, seed=41)
+    when = datetime(2024, 1, 15, 14)
+    accepted = answer_999(data, insurer_control=7001, sent_at=when)
+    rejected = answer_999(data, insurer_control=7002, sent_at=when, reject={"0001"},
+                          member_errors=[MemberError("0003", 2, segment) for segment in
+                                         ("INS", "REF", "DTP", "NM1", "DMG", "HD")])  # fmt: skip
+    resent = resend_families(data, transaction_sets=rejected_sets(data, rejected),
+                             interchange_control=1002, group_control=2,
+                             first_transaction_control=4, sent_at=when).data  # fmt: skip
+    for name, x12 in {
+        "999 accepting": accepted,
+        "999 rejecting": rejected,
+        "TA1 A": answer_ta1(data, insurer_control=8001, sent_at=when),
+        "TA1 R": answer_ta1(data, insurer_control=8002, sent_at=when, reject=True),
+        "resend": resent,
+    }.items():
+        valid, _ = pyx12_validate(x12)
+        assert valid, name
+    (ack,) = of_type(records(rejected), GroupAcknowledgment)
+    assert [s.status for s in ack.sets] == ["R", "A", "R"] and ack.status == "P"
+    assert len(of_type(records(resent), Finding)) == 0

@@ -330,3 +330,24 @@ def test_fewer_scan_suppressions_than_before_the_review() -> None:
     ]
     assert len(skips) < 18
     assert not {"CKV_AWS_115", "CKV_AWS_119", "CKV_AWS_173"} & set(skips)
+
+
+def test_sam_validate_needs_no_aws_account_the_functions_name_no_managed_policy() -> None:
+    """`sam validate` (without --lint) looks a managed policy named in a function's Policies
+    up in IAM, which needs credentials, unless SAM's bundled list knows it; `make validate`
+    and the README promise it runs with no AWS account, so every entry is a policy
+    document (or a SAM policy template), never a name."""
+    source = load_yaml(TEMPLATE)
+    named = {
+        name: policy
+        for name, resource in source["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::Function"
+        for policy in resource["Properties"].get("Policies", [])
+        if not isinstance(policy, dict)
+    }
+    assert named == {}
+    assert any(
+        resource["Properties"].get("Policies")
+        for resource in source["Resources"].values()
+        if resource["Type"] == "AWS::Serverless::Function"
+    )

@@ -10,6 +10,7 @@ Each command lives in its own module with `add_parser(commands)` (its subparser)
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 
 from acktrack.cli import demo, generate, local, member, parse, replay, report, resolve, stats
@@ -41,7 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(
+        generate.with_default_kind(list(sys.argv[1:] if argv is None else argv))
+    )
     if getattr(args, "delimiters", "unset") is None:
         from acktrack.x12.delimiters import DEFAULT_DELIMITERS
 

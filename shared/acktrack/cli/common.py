@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
@@ -61,10 +62,70 @@ def _iso_datetime(text: str) -> datetime:
         ) from None
 
 
+def _parameter(text: str) -> tuple[str, str]:
+    """NAME=VALUE, or sam's long form ParameterKey=NAME,ParameterValue=VALUE."""
+    if text.startswith("ParameterKey="):
+        key, separator, value = text.removeprefix("ParameterKey=").partition(",ParameterValue=")
+    else:
+        key, separator, value = text.partition("=")
+    if not separator or not key.strip():
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: write NAME=VALUE, e.g. AckSlaHours=24 (a template.yaml parameter)"
+        )
+    return key.strip(), value
+
+
+PARAMETER_HELP = (
+    "set a template.yaml parameter on the embedded stack, as `sam deploy "
+    "--parameter-overrides` takes them: NAME=VALUE (or ParameterKey=NAME,ParameterValue=VALUE), "
+    "repeatable; the value is everything after the first '='. Refused: an unknown name (the "
+    "known ones are listed) or a value the template does not allow"
+)
+
+
+def add_parameter_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--parameter",
+        action="append",
+        type=_parameter,
+        default=[],
+        metavar="NAME=VALUE",
+        help=PARAMETER_HELP,
+    )
+
+
+def stack_parameters(
+    args: argparse.Namespace, template: Path, flags: dict[str, tuple[str, Any]] | None = None
+) -> dict[str, Any]:
+    """--parameter's values with the command's own flags (``flags``: template parameter ->
+    (the flag, its value, None when not given)), checked against ``template`` before
+    anything starts: an unknown name or a refused value is one line."""
+    from acktrack.local.template import TemplateError, check_parameters, load_yaml
+
+    given: dict[str, Any] = {}
+    for name, value in args.parameter:
+        if name in given and given[name] != value:
+            raise CommandError(f"--parameter {name} given twice ({given[name]!r}, {value!r})")
+        given[name] = value
+    for name, (flag, value) in (flags or {}).items():
+        if value is None:
+            continue
+        if name in given:
+            raise CommandError(f"{flag} sets {name}: give it once (not also --parameter {name})")
+        given[name] = value
+    try:
+        check_parameters(load_yaml(template), given)
+    except TemplateError as error:
+        raise CommandError(str(error)) from None
+    return given
+
+
 def add_location(parser: argparse.ArgumentParser) -> None:
     where = parser.add_mutually_exclusive_group()
     where.add_argument(
-        "--local", action="store_true", help="the stack `acktrack local` is running here"
+        "--local",
+        action="store_true",
+        help="the stack `acktrack local` runs (found from any folder: one per user)",
     )
     where.add_argument(
         "--stack",
@@ -88,17 +149,12 @@ def _region(args: argparse.Namespace) -> str:
 def table_location(args: argparse.Namespace) -> tuple[str, str, str | None]:
     """(table, region, endpoint) from --local, --stack or --table."""
     if args.local:
-        from acktrack.local.serve import local_state
-
-        try:
-            state = local_state()
-        except FileNotFoundError as error:
-            raise CommandError(str(error)) from None
+        state = local_stack(args)
         for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
             os.environ.setdefault(
                 name, "local"
             )  # the local endpoint wants signed requests, not real keys
-        return state["table"], state["region"], state["endpoint"]
+        return str(state["table"]), str(state["region"]), str(state["endpoint"])
     region = _region(args)
     if args.table:
         return args.table, region, args.endpoint
@@ -114,8 +170,25 @@ def table_location(args: argparse.Namespace) -> tuple[str, str, str | None]:
     raise CommandError("say where the state is: --local, --stack NAME or --table NAME")
 
 
+def local_stack(args: argparse.Namespace) -> dict[str, Any]:
+    """The running local stack's state (found from any folder), read once per command."""
+    known: dict[str, Any] | None = getattr(args, "_local_state", None)
+    if known is not None:
+        return known
+    from acktrack.local.state import LocalStackError, running_stack
+
+    try:
+        state = running_stack()
+    except LocalStackError as error:
+        raise CommandError(str(error)) from None
+    args._local_state = state
+    return state
+
+
 DEFAULT_SLA_HOURS = 48.0  # the template's AckSlaHours default
-SLA_HELP = "999 deadline in hours (default: the stack's AckSlaHours with --stack, else 48)"
+SLA_HELP = (
+    "999 deadline in hours (default: the stack's AckSlaHours with --stack or --local, else 48)"
+)
 
 
 def describe_stack(args: argparse.Namespace) -> dict[str, Any]:
@@ -139,7 +212,11 @@ def describe_stack(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def stack_parameter(args: argparse.Namespace, name: str) -> str | None:
-    """A deployed stack's parameter (with --stack), else None."""
+    """A deployed stack's parameter (with --stack), or one the local stack was started with
+    (``acktrack local --parameter``, with --local), else None (the template's default)."""
+    if getattr(args, "local", False):
+        given = local_stack(args).get("parameters") or {}
+        return str(given[name]) if name in given else None
     if not getattr(args, "stack", None):
         return None
     try:
@@ -160,8 +237,8 @@ def _number(text: str | None, default: float) -> float:
 
 
 def sla_hours(args: argparse.Namespace) -> float:
-    """--sla-hours, else the deployed stack's AckSlaHours, so the CLI judges overdue and
-    resends as the stack's report does."""
+    """--sla-hours, else the stack's AckSlaHours (deployed, or the local one's), so the CLI
+    judges overdue and resends as the stack's report does."""
     if args.sla_hours is not None:
         return float(args.sla_hours)
     return _number(stack_parameter(args, "AckSlaHours"), DEFAULT_SLA_HOURS)

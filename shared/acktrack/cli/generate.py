@@ -1,4 +1,5 @@
-"""`acktrack generate`: write a seeded synthetic 834 with invented people."""
+"""`acktrack generate`: write a seeded synthetic 834 with invented people (`generate 834`,
+the default kind), and the 999s, TA1s and resends that go with it (cli/answers.py)."""
 
 from __future__ import annotations
 
@@ -13,17 +14,43 @@ from acktrack.cli.common import EXIT_OK, CommandError, _iso_datetime
 if TYPE_CHECKING:
     from acktrack.x12.delimiters import Delimiters
 
+KINDS = ("834", "999", "ta1", "resend")
+
+_OVERVIEW = """\
+Try the ledger without writing X12 by hand: an 834, the insurer's answers, a resend.
+
+examples:
+  acktrack generate 834 --members 20 --sets 2 day/outbound/a.834
+  acktrack generate 999 day/outbound/a.834 --ik3 0002:1     # set 0002 rejected at member 1
+  acktrack generate ta1 day/outbound/a.834
+  acktrack generate resend day/outbound/a.834 --rejected-by day/inbound/HEALTHPLAN01/a.999
+  acktrack generate 999 day/outbound/a.resend-1002.834       # the resend accepted
+  acktrack replay day/outbound/a.834 day/inbound/HEALTHPLAN01/a.ta1 \\
+      day/inbound/HEALTHPLAN01/a.999 day/outbound/a.resend-1002.834 \\
+      day/inbound/HEALTHPLAN01/a.resend-1002.999
+
+`acktrack generate [options] OUT` (no KIND) writes an 834, as `generate 834` does.
+`acktrack generate KIND --help` says more about each.
+"""
+
 _GENERATE_EPILOG = """\
 Every person is invented (SSNs in the never-issued 9xx range).
 
 examples:
-  acktrack generate --members 500 --seed 7 day1.834
-  acktrack generate --members 100000 --sets 10 big.834
-  acktrack generate --error bad_ins03:3 --error bad_se_count bad.834
-  acktrack generate --delimiters '|^>\\n' --line-ending none odd.834
+  acktrack generate 834 --members 500 --seed 7 day/outbound/day1.834
+  acktrack generate --members 100000 --sets 10 big.834     # the same: 834 is the default
+  acktrack generate 834 --error bad_ins03:3 --error bad_se_count bad.834
+  acktrack generate 834 --delimiters '|^>\\n' --line-ending none odd.834
 
 deliberate errors (--error NAME or NAME:MEMBER_NUMBER):
 """
+
+
+def with_default_kind(argv: list[str]) -> list[str]:
+    """``acktrack generate [options] OUT``, from before there were kinds, is ``generate 834``."""
+    if len(argv) >= 2 and argv[0] == "generate" and argv[1] not in (*KINDS, "-h", "--help"):
+        return [argv[0], "834", *argv[1:]]
+    return argv
 
 
 def _delimiters(text: str) -> Delimiters:
@@ -45,11 +72,23 @@ def _delimiters(text: str) -> Delimiters:
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from acktrack.cli import answers
     from acktrack.synthetic.enrollment import ERRORS
 
-    parser = commands.add_parser(
+    generate = commands.add_parser(
         "generate",
-        help="write a synthetic 834 with invented people (for trials and tests)",
+        help="write invented 834s, and the 999s, TA1s and resends that answer them",
+        description="Write invented X12 files to try acktrack with: an 834 with invented "
+        "people, the 999 or TA1 an insurer sends back for it, or an 834 that sends families "
+        "again.",
+        epilog=_OVERVIEW,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    kinds = generate.add_subparsers(dest="kind", metavar="KIND", title="kinds")
+    kinds.required = True
+    parser = kinds.add_parser(
+        "834",
+        help="a seeded 834 with invented people (the default kind)",
         description="Write a seeded synthetic 834. The same seed always gives the same file.",
         epilog=_GENERATE_EPILOG
         + "\n".join(f"  {name:22} {text}" for name, text in sorted(ERRORS.items())),
@@ -90,6 +129,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--ta1", action="store_true", help="ask the receiver for a TA1 (ISA14 = 1)")
     parser.set_defaults(handler=handle)
+    answers.add_parsers(kinds)
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -123,6 +163,7 @@ def handle(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise CommandError(str(error)) from None
     out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("wb") as stream:
         generated = write_834(spec, stream)
     print(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from acktrack.cli.common import CommandError
+from acktrack.cli.common import CommandError, add_parameter_option, stack_parameters
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -15,8 +15,20 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=(
             "Start the embedded local stack (wired from template.yaml) and keep it running. With "
             "--watch DIR, files copied under DIR/outbound/ and DIR/inbound/ go into the buckets as "
-            "they appear. Run `acktrack report --local` from another terminal."
+            "they appear. `acktrack report --local` (and stats, member, resolve) finds it from "
+            "any folder: the endpoint is kept in a state file per user, "
+            "$XDG_STATE_HOME/acktrack/local.json (default ~/.local/state/acktrack/local.json; "
+            "ACKTRACK_STATE_DIR overrides the folder). One stack per user: a second start is "
+            "refused and names the one running."
         ),
+        epilog=(
+            "examples:\n"
+            "  acktrack local --watch day/                    # then copy files into day/outbound/, day/inbound/\n"
+            "  acktrack report --local                        # in another terminal, from any folder\n"
+            "  acktrack local --watch day/ --parameter AckSlaHours=24 --parameter RequireInsurerFolders=true\n\n"
+            "Ctrl-C (or SIGTERM) stops the stack; its state goes with it."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--watch", metavar="DIR", help="folder to watch (creates outbound/ and inbound/)"
@@ -25,15 +37,22 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--template", metavar="FILE", help="the SAM template (default: ./template.yaml or above)"
     )
     parser.add_argument("--verbose", action="store_true", help="show the functions' logs")
+    add_parameter_option(parser)
     parser.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
     from acktrack.local.replay import ReplayError, find_template
     from acktrack.local.serve import serve
+    from acktrack.local.state import LocalStackError
 
     try:
         template = find_template(Path(args.template) if args.template else None)
     except ReplayError as error:
         raise CommandError(str(error)) from None
-    return serve(template, Path(args.watch) if args.watch else None)
+    parameters = stack_parameters(args, template)
+    try:
+        return serve(template, Path(args.watch) if args.watch else None, parameters=parameters,
+                     verbose=args.verbose)  # fmt: skip
+    except LocalStackError as error:
+        raise CommandError(str(error)) from None

@@ -12,6 +12,8 @@ from acktrack.cli.common import (
     _iso_datetime,
     _non_negative_int,
     _positive_int,
+    add_parameter_option,
+    stack_parameters,
 )
 
 
@@ -31,7 +33,10 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "  acktrack replay day1/outbound/834_a.edi day1/inbound/999_a.x12\n"
             "  acktrack replay --as-of 2024-01-18T07:00 --sla-hours 24 day1/*/*\n"
             "  acktrack replay --json --email-dir out/ day1/outbound/* day1/inbound/* | jq .summary\n"
-            "  acktrack replay --concurrency 4 day1/*/*   # as Lambda runs them: several at once\n\n"
+            "  acktrack replay --concurrency 4 day1/*/*   # as Lambda runs them: several at once\n"
+            "  acktrack replay --parameter RequireInsurerFolders=true --parameter EmailDetailRows=50 day1/*/*\n\n"
+            "--parameter sets any template.yaml parameter (NAME=VALUE); --sla-hours, "
+            "--effectuation-days and --part-bytes\nare AckSlaHours, EffectuationSlaDays and PartBytes.\n\n"
             "exit status: 0 when the day ran (even if files were quarantined), 2 on bad arguments."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -86,6 +91,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--email-dir", metavar="DIR", help="save each email the report sent as a .eml file"
     )
+    add_parameter_option(parser)
     parser.add_argument(
         "--template", metavar="FILE", help="the SAM template (default: ./template.yaml or above)"
     )
@@ -95,7 +101,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def handle(args: argparse.Namespace) -> int:
     import json
 
-    from acktrack.local.replay import ReplayError, replay, save_emails
+    from acktrack.local.replay import ReplayError, find_template, replay, save_emails
     from acktrack.local.template import TemplateError
     from acktrack.report.text import render_text
 
@@ -103,13 +109,17 @@ def handle(args: argparse.Namespace) -> int:
         print(f"[{number}/{total}] {key}: {outcome}", file=sys.stderr)
 
     try:
+        template = find_template(Path(args.template) if args.template else None)
+        parameters = stack_parameters(args, template, {
+            "AckSlaHours": ("--sla-hours", args.sla_hours),
+            "EffectuationSlaDays": ("--effectuation-days", args.effectuation_days),
+            "PartBytes": ("--part-bytes", args.part_bytes),
+        })  # fmt: skip
         result = replay(
             [Path(path) for path in args.paths],
             as_of=args.as_of,
-            sla_hours=args.sla_hours,
-            effectuation_days=args.effectuation_days,
-            part_bytes=args.part_bytes,
-            template=Path(args.template) if args.template else None,
+            template=template,
+            parameters=parameters,
             progress=progress,
             concurrency=args.concurrency,
         )

@@ -212,7 +212,7 @@ def run_demo(args: argparse.Namespace) -> int:
         def progress(number: int, total: int, key: str, outcome: str) -> None:
             print(f"  [{number:2d}/{total}] {key:<36} {outcome}", file=sys.stderr)
 
-        result = replay(paths, as_of=as_of, progress=progress,
+        result = replay(paths, as_of=as_of, progress=progress, parameters=getattr(args, "parameters", None),
                         before_report=operator_resolutions(as_of))  # fmt: skip
         email_dir = Path(args.email_dir) if getattr(args, "email_dir", None) else folder / "emails"
         saved = (

@@ -1,22 +1,22 @@
 """`acktrack local`: the embedded stack in the foreground, fed from a watched folder.
 
 Files copied under <folder>/outbound/ and <folder>/inbound/ go into the matching
-bucket as they appear (and again when they change). The endpoint and table are
-written to .acktrack/local.json so `acktrack report --local` can read the state.
+bucket as they appear (and again when they change). The endpoint and table are written
+to the user's state file (local/state.py) so that `acktrack report --local` finds the
+stack from any folder; one stack per user runs at a time.
 """
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from acktrack.local.replay import object_key
 from acktrack.local.stack import EmbeddedStack
-
-STATE = Path(".acktrack") / "local.json"
+from acktrack.local.state import claim, describe
 
 
 def _stop_on_signals() -> None:
@@ -30,20 +30,40 @@ def _stop_on_signals() -> None:
         signal.signal(number, stop)
 
 
-def serve(template: Path, folder: Path | None, interval: float = 1.0) -> int:
-    _stop_on_signals()
-    stack = EmbeddedStack(
-        template, log_stream=sys.stderr if "--verbose" in sys.argv else None
-    ).start()
+def serve(
+    template: Path,
+    folder: Path | None,
+    interval: float = 1.0,
+    *,
+    parameters: dict[str, Any] | None = None,
+    verbose: bool = False,
+) -> int:
+    """Run the stack until Ctrl-C or SIGTERM. LocalStackError (from ``claim``) when this
+    user's stack already runs; TemplateError when a parameter is refused."""
+    ours = claim()  # before anything starts: a second stack is refused, naming the first
+    try:
+        _stop_on_signals()
+        if ours.replaced is not None:
+            print(f"replacing the state of a local stack that is gone ({describe(ours.replaced)})",
+                  file=sys.stderr)  # fmt: skip
+        stack = EmbeddedStack(
+            template, dict(parameters or {}), log_stream=sys.stderr if verbose else None
+        ).start()
+    except BaseException:
+        ours.release()
+        raise
     state = {
         "endpoint": stack.endpoint,
         "table": stack.table,
         "region": "us-east-1",
         "buckets": stack.buckets,
+        "template": str(template.resolve()),
+        "parameters": {name: str(value) for name, value in (parameters or {}).items()},
+        "watching": str(folder.resolve()) if folder is not None else None,
     }
-    STATE.parent.mkdir(exist_ok=True)
-    STATE.write_text(json.dumps(state, indent=1))
-    print(f"acktrack local stack on {stack.endpoint} (table {stack.table})", file=sys.stderr)
+    path = ours.publish(state)
+    print(f"acktrack local stack on {stack.endpoint} (table {stack.table}); state in {path}",
+          file=sys.stderr)  # fmt: skip
     if folder is not None:
         for name in ("outbound", "inbound"):
             (folder / name).mkdir(parents=True, exist_ok=True)
@@ -52,7 +72,7 @@ def serve(template: Path, folder: Path | None, interval: float = 1.0) -> int:
             "Ctrl-C to stop",
             file=sys.stderr,
         )
-    print("report: acktrack report --local", file=sys.stderr)
+    print("report, from any folder: acktrack report --local", file=sys.stderr)
     seen: dict[Path, float] = {}
     try:
         while True:
@@ -79,12 +99,5 @@ def serve(template: Path, folder: Path | None, interval: float = 1.0) -> int:
         print("stopping", file=sys.stderr)
     finally:
         stack.stop()
-        STATE.unlink(missing_ok=True)
+        ours.release()
     return 0
-
-
-def local_state() -> dict[str, str]:
-    if not STATE.is_file():
-        raise FileNotFoundError("no local stack is running here (start one with `acktrack local`)")
-    data: dict[str, str] = json.loads(STATE.read_text())
-    return data

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -198,6 +199,7 @@ def parameter_values(
         "AWS::Partition": "aws",
         "AWS::URLSuffix": "amazonaws.com",
     }
+    check_parameters(template, overrides)
     for name, spec in template.get("Parameters", {}).items():
         if name in overrides:
             values[name] = str(overrides[name])
@@ -205,7 +207,73 @@ def parameter_values(
             values[name] = spec["Default"]
         else:
             raise TemplateError(f"parameter {name} has no default; give it a value")
-    unknown = set(overrides) - set(template.get("Parameters", {}))
-    if unknown:
-        raise TemplateError(f"unknown template parameters: {', '.join(sorted(unknown))}")
     return values
+
+
+def check_parameters(template: dict[str, Any], overrides: dict[str, Any]) -> None:
+    """Refuse, as CloudFormation would, a parameter the template does not declare (naming
+    those it does) or a value its declaration does not allow (saying which rule)."""
+    declared: dict[str, dict[str, Any]] = template.get("Parameters", {})
+    unknown = sorted(set(overrides) - set(declared))
+    if unknown:
+        import difflib
+
+        guesses = [
+            f" (did you mean {close[0]}?)" if close else ""
+            for close in (difflib.get_close_matches(name, declared, n=1) for name in unknown)
+        ]
+        named = ", ".join(name + guess for name, guess in zip(unknown, guesses, strict=True))
+        raise TemplateError(
+            f"unknown template parameter{'s' if len(unknown) > 1 else ''} {named}; "
+            f"the template's parameters are: {', '.join(sorted(declared))}"
+        )
+    for name, value in overrides.items():
+        problem = _refusal(declared[name], _text(value))
+        if problem:
+            explained = declared[name].get("ConstraintDescription")
+            raise TemplateError(
+                f"parameter {name}={_text(value)!r} refused: {problem}"
+                + (f": {explained}" if explained else "")
+            )
+
+
+def _text(value: Any) -> str:
+    """A value as CloudFormation receives it: text (a whole float without its ``.0``)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _refusal(spec: dict[str, Any], value: str) -> str | None:
+    """Why CloudFormation would refuse ``value`` for a parameter declared as ``spec``."""
+    if spec.get("Type") == "Number":
+        try:
+            number = float(value)
+        except ValueError:
+            return "not a number"
+        if not math.isfinite(number):
+            return "not a number"
+        if "MinValue" in spec and number < float(spec["MinValue"]):
+            return f"below its MinValue {spec['MinValue']}"
+        if "MaxValue" in spec and number > float(spec["MaxValue"]):
+            return f"above its MaxValue {spec['MaxValue']}"
+    else:
+        if "MinLength" in spec and len(value) < int(spec["MinLength"]):
+            return f"shorter than its MinLength {spec['MinLength']}"
+        if "MaxLength" in spec and len(value) > int(spec["MaxLength"]):
+            return f"longer than its MaxLength {spec['MaxLength']}"
+        if "AllowedPattern" in spec and not re.fullmatch(str(spec["AllowedPattern"]), value):
+            return f"does not match its AllowedPattern {spec['AllowedPattern']}"
+    allowed = spec.get("AllowedValues")
+    if allowed is not None and not any(_same(value, item, spec) for item in allowed):
+        return f"not one of its AllowedValues: {', '.join(str(item) for item in allowed)}"
+    return None
+
+
+def _same(value: str, allowed: Any, spec: dict[str, Any]) -> bool:
+    if spec.get("Type") == "Number":
+        try:
+            return float(value) == float(allowed)
+        except ValueError:
+            return False
+    return value == str(allowed)

@@ -99,6 +99,7 @@ class Resolution:
     member_id: str | None = None  # None: every open enrollment of the subscriber
     refs: frozenset[tuple[str, str]] = frozenset()  # the attempts it closes (empty: sent before it)
     kind: ClosedBy = ClosedBy.OPERATOR
+    caller: str = ""  # the identity that really wrote it (STS caller ARN, or the OS user)
 
     def covers(self, identity: str) -> bool:
         return self.member_id is None or identity == f"M:{self.member_id}"

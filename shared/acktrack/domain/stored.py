@@ -170,6 +170,8 @@ class StoredResolution(Protocol):
     def refs(self) -> set[str] | None: ...  # "pk|sk" of the transactions it closed
     @property
     def kind(self) -> str | None: ...
+    @property
+    def caller(self) -> str | None: ...  # who really wrote it (None: recorded before it was kept)
 
 
 class FamilyPartition(Protocol):

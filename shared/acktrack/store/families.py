@@ -300,7 +300,7 @@ class FamilyStore(TableStore):
 
     def add_resolution(self, our: str, partner: str, subscriber_id: str, resolution: Resolution,
                        closed: int) -> bool:  # fmt: skip
-        """Record an operator's resolution once (False: it was recorded already)."""
+        """Record a resolution once (False: it was recorded already)."""
         item = ResolutionItem(
             keys.family_pk(our, partner, subscriber_id),
             keys.resolution_sk(resolution.at, resolution.resolution_id),
@@ -311,6 +311,7 @@ class FamilyStore(TableStore):
             resolution_id=resolution.resolution_id,
             at=resolution.at,
             by=resolution.by,
+            caller=resolution.caller or None,
             reason=resolution.reason,
             closed=closed,
             refs={f"{pk}|{sk}" for pk, sk in resolution.refs} or None,

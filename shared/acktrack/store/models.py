@@ -315,7 +315,8 @@ class ResolutionItem(Item):
     member_id = UnicodeAttribute(null=True)  # None: every open enrollment of the subscriber
     resolution_id = UnicodeAttribute()
     at = UnicodeAttribute()
-    by = UnicodeAttribute()
+    by = UnicodeAttribute()  # who resolves, as claimed (--by)
+    caller = UnicodeAttribute(null=True)  # who really wrote it: STS caller ARN, or the OS user
     reason = UnicodeAttribute()
     closed = NumberAttribute(default=0)  # member transactions it closed when recorded
     refs = UnicodeSetAttribute(null=True)  # those transactions' member items ("pk|sk")

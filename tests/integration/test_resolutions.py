@@ -1,0 +1,114 @@
+"""Operators' resolutions an auditor can read (the CLI and the store on moto): the claimed
+--by beside the identity that really wrote it, --dry-run, --from-csv, what is refused."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from acktrack.cli import main
+from tests.integration.conftest import Day
+
+ARN = "arn:aws:sts::123456789012:user/moto"  # moto's STS caller
+AS_OF = datetime(2024, 1, 20, 7, 0, tzinfo=UTC)
+
+
+def _cli(*argv: str, table: str) -> list[str]:
+    return [*argv, "--table", table, "--region", "us-east-1"]
+
+
+def _people(day: Day, members: int, seed: int) -> list[str]:
+    _, generated = day.send(f"quiet-{seed}.834", members=members, seed=seed, dependents=0.0)
+    return sorted({m.subscriber_id for _, m in generated.all_members()})
+
+
+def _resolutions(day: Day) -> list[dict[str, Any]]:
+    return [i for i in day.table() if i["sk"]["S"].startswith("R#")]
+
+
+def test_a_dry_run_says_what_would_close_and_writes_nothing(
+    day: Day, capsys: pytest.CaptureFixture[str]
+) -> None:
+    subscribers = _people(day, 2, seed=82)
+    before = day.table()
+    argv = ["resolve", subscribers[0], "--partner", "HEALTHPLAN01", "--reason", "withdrew",
+            "--dry-run", "--sla-hours", "48"]  # fmt: skip
+    assert main(_cli(*argv, table=day.stack.table)) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == (
+        f"dry run, nothing written: subscriber {subscribers[0]} with HEALTHPLAN01: 1 open "
+        "enrollment (1 member transaction) would be closed as resolved_by_operator"
+    )
+    (closing,) = lines[1:]
+    assert closing.startswith(f"  would close: insurer HEALTHPLAN01 subscriber {subscribers[0]} "
+                              "member E")  # fmt: skip
+    assert closing.endswith(": 1 attempt, leaving overdue") and " line HLT:" in closing
+    assert day.table() == before
+
+
+def test_refused_input_changes_nothing_and_says_why_in_one_line(
+    day: Day, capsys: pytest.CaptureFixture[str]
+) -> None:
+    subscribers = _people(day, 2, seed=83)
+    before = day.table()
+    cases = {
+        "an escape in --by": (["--by", "ops\x1b[2K", "--reason", "withdrew"],
+                              "--by has control character U+001B at character 4"),
+        "a line break in --by": (["--by", "ops\n2024-01-19 resolved by admin", "--reason", "x"],
+                                 "--by has a line break at character 4"),
+        "a line break in the reason": (["--reason", "withdrew\nresolved by admin"],
+                                       "--reason has a line break at character 9"),
+        "an SSN": (["--reason", "SSN 123-45-6789"], "looks like an SSN"),
+        "a birth date": (["--reason", "confirmed, DOB 03/02/1985"], "could be a birth date"),
+        "a phone number": (["--reason", "call (555) 234-5678"], "looks like a phone number"),
+    }  # fmt: skip
+    for what, (extra, message) in cases.items():
+        argv = ["resolve", subscribers[0], "--partner", "HEALTHPLAN01", *extra]
+        assert main(_cli(*argv, table=day.stack.table)) == 2, what
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, what
+    assert day.table() == before
+
+
+def _csv(tmp_path: Path, text: str, *, bom: bool = True) -> str:
+    path = tmp_path / "closures.csv"
+    path.write_bytes(("\ufeff" if bom else "").encode() + text.encode())
+    return str(path)
+
+
+def test_from_csv_closes_every_row_or_none(
+    day: Day, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    subscribers = _people(day, 3, seed=84)
+    before = day.table()
+    bad = _csv(tmp_path, "insurer_id,subscriber_id,member_id,reason\r\n" + "".join(
+        f"HEALTHPLAN01,{s},,withdrew\r\n" for s in subscribers
+    ) + "HEALTHPLAN01,999999999,,withdrew\r\n")  # fmt: skip
+    assert main(_cli("resolve", "--from-csv", bad, table=day.stack.table)) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        "acktrack: line 5: subscriber 999999999 is not tracked with HEALTHPLAN01",
+        "acktrack: 1 of 4 rows refused; nothing was written",
+    ]
+    assert day.table() == before
+    good = _csv(tmp_path, "insurer_id,subscriber_id,member_id,reason\n" + "".join(
+        f"HEALTHPLAN01,{s},,withdrew\n" for s in subscribers[:2]
+    ))  # fmt: skip
+    assert main(_cli("resolve", "--from-csv", good, "--dry-run", table=day.stack.table)) == 0
+    assert "3 rows" not in capsys.readouterr().out and day.table() == before
+    assert main(_cli("resolve", "--from-csv", good, "--by", "ana", table=day.stack.table)) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in out if line.startswith("line ")] == ["line 2", "line 3"]
+    assert out[-1] == (
+        "2 rows: 2 open enrollments (2 member transactions) closed as resolved_by_operator by "
+        f"ana, written by {ARN}"
+    )
+    assert sorted((i["subscriber_id"]["S"], i["caller"]["S"]) for i in _resolutions(day)) == [
+        (s, ARN) for s in subscribers[:2]
+    ]
+    # Mixing a file with one subscriber's options is refused before anything is read.
+    assert main(_cli("resolve", subscribers[2], "--from-csv", good, table=day.stack.table)) == 2
+    assert "give no SUBSCRIBER_ID, --partner, --member or --reason" in capsys.readouterr().err

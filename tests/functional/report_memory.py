@@ -232,3 +232,9 @@ class ReportMemory:
 
     def awaiting_effectuation(self, cutoff: str) -> list[Any]:
         return []
+
+    def operator_resolutions(self, since: str, until: str) -> list[StoredResolution]:
+        """As the sparse index holds them: operators' only, by time, ``until`` included."""
+        found = [r for r in self.resolutions
+                 if r.kind is None and since <= r.resolution.at <= until]  # fmt: skip
+        return sorted(found, key=lambda r: (r.resolution.at, r.resolution.resolution_id))

@@ -1,15 +1,19 @@
 """Operators' resolutions on an in-memory store (no moto): a dry run, what is refused, a CSV
-of many (all or none)."""
+of many (all or none), and the report's list of the window's resolutions for an auditor."""
 
 from __future__ import annotations
 
+import csv
+import email
 import io
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from email import policy
 from typing import Any
 
 import pytest
 
+from acktrack.domain.ledger import ClosedBy, Resolution
 from acktrack.ingest.resolution import Closing, Planner, ResolveRefused, resolve
 from acktrack.ingest.resolution_csv import (
     MAX_ROWS,
@@ -18,6 +22,9 @@ from acktrack.ingest.resolution_csv import (
     plan_rows,
     read_rows,
 )
+from acktrack.report.collect import collect_report
+from acktrack.report.email import build_email
+from acktrack.report.text import render_text
 from tests.functional.report_memory import ReportMemory
 
 AS_OF = datetime(2024, 1, 20, 7, 0, tzinfo=UTC)
@@ -159,3 +166,61 @@ def test_a_file_that_is_no_list_of_resolutions_is_refused(text: str, why: str) -
     with pytest.raises(BulkRefused) as refused:
         read_rows(io.StringIO(text))
     assert why in refused.value.problems[0]
+
+
+def test_the_report_lists_the_window_s_operator_resolutions_each_field_its_own() -> None:
+    store = day()
+    store.send(4, [("S4", "E5")], **REJECTED)  # type: ignore[arg-type]
+    resolve(store, partner=PLAN, subscriber_id="S1", member_id="E2", reason="=HYPERLINK(\"x\")",  # type: ignore[arg-type]
+            by="@ops", caller="arn:aws:sts::123456789012:assumed-role/Ops/ana", at=AT)  # fmt: skip
+    resolve(store, partner=PLAN, subscriber_id="S2", reason="phoned", by="ana",  # type: ignore[arg-type]
+            caller="os-user:ana", at=AT + timedelta(hours=1))  # fmt: skip
+    # Before the window, and after the report's time: not listed.
+    resolve(store, partner=PLAN, subscriber_id="S4", reason="withdrew", by="ana",  # type: ignore[arg-type]
+            caller="os-user:ana", at=AS_OF - timedelta(days=8))  # fmt: skip
+    store.resolve("S3", Resolution("R9", "2024-01-21T10:00:00Z", "ops", "after the report"))
+    # Reconciliation's own confirmations are reported in their own section.
+    store.resolve("S3", Resolution("RCN-1", "2024-01-19T11:00:00Z", "reconciliation with X",
+                                   "held", kind=ClosedBy.RECONCILIATION))  # fmt: skip
+    result = collect_report(store, AS_OF, 48.0, 7, 0)
+    document = result.to_json()
+    assert document["resolutions"] == [
+        {"at": "2024-01-19T09:00:00Z", "partner": PLAN, "subscriber_id": "S1", "member_id": "E2",
+         "reason": "=HYPERLINK(\"x\")", "by": "@ops",
+         "caller": "arn:aws:sts::123456789012:assumed-role/Ops/ana", "closed": 1},
+        {"at": "2024-01-19T10:00:00Z", "partner": PLAN, "subscriber_id": "S2", "member_id": None,
+         "reason": "phoned", "by": "ana", "caller": "os-user:ana", "closed": 1},
+    ]  # fmt: skip
+    assert document["summary"]["resolutions"] == 2
+    text = render_text(document, detail_limit=1)
+    assert "Resolved by operators in the last 7 days (2):" in text
+    assert ("2024-01-19 10:00  HEALTHPLAN01 subscriber S2 every open enrollment: 1 closed; by "
+            "'ana', written by os-user:ana: phoned") in text  # fmt: skip
+    assert "... and 1 more in the archive (the resolutions CSV and the JSON)" in text
+    message = email.message_from_bytes(
+        build_email(document, "a@example.com", ["b@example.com"], detail_rows=1),
+        policy=policy.default,
+    )
+    attachments = {p.get_filename(): p.get_content() for p in message.iter_attachments()}
+    assert set(attachments) == {"unconfirmed-2024-01-20.csv", "resolutions-2024-01-20.csv"}
+    rows = list(
+        csv.DictReader(io.StringIO(attachments["resolutions-2024-01-20.csv"].lstrip("\ufeff")))
+    )
+    assert [(r["insurer"], r["subscriber_id"], r["reason"], r["by"], r["caller"]) for r in rows] == [
+        (PLAN, "S1", "'=HYPERLINK(\"x\")", "'@ops", "arn:aws:sts::123456789012:assumed-role/Ops/ana"),
+        (PLAN, "S2", "phoned", "ana", "os-user:ana"),
+    ]  # formula-like cells neutralised, as in the unconfirmed CSV  # fmt: skip
+    html = message.get_body(("html",)).get_content()
+    assert "Resolved by operators in the last 7 days (2)" in html
+    assert "os-user:ana" in html and "assumed-role/Ops/ana" not in html  # the most recent only
+    assert "... and 1 more in the archive" in html
+
+
+def test_a_day_without_resolutions_says_nothing_of_them_and_attaches_no_empty_csv() -> None:
+    document = collect_report(day(), AS_OF, 48.0, 7, 0).to_json()
+    assert document["resolutions"] == [] and document["summary"]["resolutions"] == 0
+    assert "Resolved by operators" not in render_text(document)
+    message = email.message_from_bytes(
+        build_email(document, "a@example.com", ["b@example.com"]), policy=policy.default
+    )
+    assert [p.get_filename() for p in message.iter_attachments()] == ["unconfirmed-2024-01-20.csv"]

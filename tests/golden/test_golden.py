@@ -9,7 +9,8 @@ monthly reconciliation (issue 17): member items gained their demographic hashes 
 by kind, each stack's key being its own), the demo day Pine's audit 834 (three new items),
 the report its reconciliation section; nothing else changed. Then for operators'
 resolutions an auditor can read: the demo day's resolution item gained `caller` (the
-identity that wrote it), nothing else."""
+identity that wrote it), nothing else; then it gained the report index's `rk`/`rs`
+(`RESOLVED#<shard>`, by time), and both reports `resolutions` and `summary.resolutions`."""
 
 from __future__ import annotations
 

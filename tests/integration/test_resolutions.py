@@ -1,15 +1,20 @@
-"""Operators' resolutions an auditor can read (the CLI and the store on moto): the claimed
---by beside the identity that really wrote it, --dry-run, --from-csv, what is refused."""
+"""Operators' resolutions an auditor can read (the CLI, the store and the report on moto):
+the claimed --by beside the identity that really wrote it, --dry-run, --from-csv, what is
+refused, and the report's list."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import csv
+import io
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from acktrack.cli import main
+from acktrack.domain.ledger import ClosedBy, Resolution
+from acktrack.ingest.resolution import resolve
 from tests.integration.conftest import Day
 
 ARN = "arn:aws:sts::123456789012:user/moto"  # moto's STS caller
@@ -27,6 +32,45 @@ def _people(day: Day, members: int, seed: int) -> list[str]:
 
 def _resolutions(day: Day) -> list[dict[str, Any]]:
     return [i for i in day.table() if i["sk"]["S"].startswith("R#")]
+
+
+def test_the_report_lists_who_resolved_as_claimed_and_who_really_wrote_it(
+    day: Day, capsys: pytest.CaptureFixture[str]
+) -> None:
+    subscribers = _people(day, 3, seed=81)
+    argv = ["resolve", subscribers[0], "--partner", "HEALTHPLAN01", "--by", "Ana (ops)",
+            "--reason", "insurer confirmed by phone, ticket 4411"]  # fmt: skip
+    assert main(_cli(*argv, table=day.stack.table)) == 0
+    said = capsys.readouterr().out
+    assert "closed as resolved_by_operator by Ana (ops) at " in said
+    assert f", written by {ARN}" in said
+    (item,) = _resolutions(day)
+    assert (item["by"]["S"], item["caller"]["S"]) == ("Ana (ops)", ARN)
+    assert item["rk"]["S"].startswith("RESOLVED#") and item["rs"]["S"] == (
+        f"{item['at']['S']}#{item['resolution_id']['S']}"
+    )  # the sparse index, by time: the report's window reads it, never a scan
+    now = datetime.now(UTC)
+    report = day.report(now)
+    (listed,) = report["resolutions"]
+    assert listed == {
+        "at": item["at"]["S"], "partner": "HEALTHPLAN01", "subscriber_id": subscribers[0],
+        "member_id": None, "reason": "insurer confirmed by phone, ticket 4411", "by": "Ana (ops)",
+        "caller": ARN, "closed": 1,
+    }  # fmt: skip
+    assert report["summary"]["resolutions"] == 1
+    # The window is the report's: a report as of a week later lists it no more.
+    assert day.report(now + timedelta(days=8))["resolutions"] == []
+    # The archive holds it as a CSV of its own, attached to the email beside the detail.
+    bucket = day.stack.bucket("Reports")
+    key = f"reports/{now:%Y/%m/%d}/resolutions-{now:%Y-%m-%dT%H%M%S}Z.csv"
+    archived = day.stack.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    (row,) = csv.DictReader(io.StringIO(archived.decode("utf-8-sig")))
+    assert (row["insurer"], row["subscriber_id"], row["by"], row["caller"], row["closed"]) == (
+        "HEALTHPLAN01", subscribers[0], "Ana (ops)", ARN, "1",
+    )  # fmt: skip
+    first = day.emails()[0]
+    names = [part.get_filename() for part in first.iter_attachments()]
+    assert names == [f"unconfirmed-{now:%Y-%m-%d}.csv", f"resolutions-{now:%Y-%m-%d}.csv"]
 
 
 def test_a_dry_run_says_what_would_close_and_writes_nothing(
@@ -112,3 +156,19 @@ def test_from_csv_closes_every_row_or_none(
     # Mixing a file with one subscriber's options is refused before anything is read.
     assert main(_cli("resolve", subscribers[2], "--from-csv", good, table=day.stack.table)) == 2
     assert "give no SUBSCRIBER_ID, --partner, --member or --reason" in capsys.readouterr().err
+
+
+def test_only_operators_resolutions_are_in_the_report_index(day: Day) -> None:
+    subscribers = _people(day, 2, seed=85)
+    store = day.stack.repository()
+    resolve(store, partner="HEALTHPLAN01", subscriber_id=subscribers[0], reason="phoned",
+            by="ana", caller="os-user:ana", at=AS_OF - timedelta(days=1))  # fmt: skip
+    ours = store.partners()[0].our_id
+    confirmed = Resolution("RCN-x", "2024-01-19T07:00:00Z", "reconciliation with HEALTHPLAN01",
+                           "held", kind=ClosedBy.RECONCILIATION)  # fmt: skip
+    assert store.add_resolution(ours, "HEALTHPLAN01", subscribers[1], confirmed, 0)
+    kept = {i["resolution_id"]["S"]: i for i in _resolutions(day)}
+    assert "rk" not in kept["RCN-x"] and len(kept) == 2
+    window = list(store.operator_resolutions("2024-01-13T07:00:00Z", "2024-01-20T07:00:00Z"))
+    assert [(r.subscriber_id, r.caller) for r in window] == [(subscribers[0], "os-user:ana")]
+    assert list(store.operator_resolutions("2024-01-19T07:00:01Z", "2024-01-20T07:00:00Z")) == []

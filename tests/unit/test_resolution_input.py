@@ -10,6 +10,7 @@ import pytest
 
 from acktrack.ingest.personal import could_be_ssn, is_birth_like, personal_data
 from acktrack.ingest.resolution import MAX_REASON, ResolveRefused, check_line, check_reason
+from acktrack.report.cells import printable
 
 NOW = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
 
@@ -140,3 +141,11 @@ def test_a_birth_like_date_is_before_2000_or_more_than_a_year_ago() -> None:
     assert not is_birth_like(date(2025, 3, 2), today)
     assert not is_birth_like(date(2026, 12, 1), today)  # the future: no birth date
     assert is_birth_like(date(1999, 12, 31), date(2000, 1, 2))  # before 2000, however recent
+
+
+def test_stored_text_is_printed_with_its_control_characters_escaped() -> None:
+    assert (
+        printable("ops\n2024-01-01 resolved by admin") == "ops\\u000a2024-01-01 resolved by admin"
+    )
+    assert printable("\x1b[31mred") == "\\u001b[31mred"
+    assert printable("plain ñ") == "plain ñ" and printable(None) == ""

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from acktrack.domain.status import Applied, FileOutcome
 from acktrack.domain.stored import (
     FamilyPartition,
+    ReportedResolution,
     StoredAck,
     StoredInterchange,
     StoredMember,
@@ -118,6 +119,10 @@ class ReportSource(FamilyReader, Protocol):
     def awaiting_effectuation(self, sent_before: str) -> Iterable[StoredMember]: ...
     def reconciliations(self, since: str) -> Iterable[Any]: ...
     def discrepancy_rows(self, item: Any) -> Iterable[dict[str, Any]]: ...
+    def operator_resolutions(self, since: str, until: str) -> Iterable[ReportedResolution]:
+        """Operators' resolutions recorded at or after ``since`` and at or before ``until``
+        (ISO 8601, UTC), oldest first: the sparse index, never a scan."""
+        ...
 
 
 class InsightSource(ReportSource, Protocol):

@@ -174,6 +174,17 @@ class StoredResolution(Protocol):
     def caller(self) -> str | None: ...  # who really wrote it (None: recorded before it was kept)
 
 
+class ReportedResolution(StoredResolution, Protocol):
+    """An operator's resolution as the report's window reads it (the sparse index)."""
+
+    @property
+    def our_id(self) -> str: ...
+    @property
+    def partner(self) -> str: ...
+    @property
+    def closed(self) -> float: ...  # member transactions it closed when recorded
+
+
 class FamilyPartition(Protocol):
     """One subscriber's partition as read: member transactions, the insurer's records,
     findings, and operators' resolutions."""

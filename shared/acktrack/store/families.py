@@ -300,10 +300,14 @@ class FamilyStore(TableStore):
 
     def add_resolution(self, our: str, partner: str, subscriber_id: str, resolution: Resolution,
                        closed: int) -> bool:  # fmt: skip
-        """Record a resolution once (False: it was recorded already)."""
+        """Record a resolution once (False: it was recorded already). An operator's sits in
+        the report index by time (the report lists its window's)."""
+        family = keys.family_pk(our, partner, subscriber_id)
+        sk = keys.resolution_sk(resolution.at, resolution.resolution_id)
+        operator = resolution.kind == ClosedBy.OPERATOR
         item = ResolutionItem(
-            keys.family_pk(our, partner, subscriber_id),
-            keys.resolution_sk(resolution.at, resolution.resolution_id),
+            family,
+            sk,
             our_id=our,
             partner=partner,
             subscriber_id=subscriber_id,
@@ -316,8 +320,11 @@ class FamilyStore(TableStore):
             closed=closed,
             refs={f"{pk}|{sk}" for pk, sk in resolution.refs} or None,
             expires=expiry(resolution.at, self.retention_days),
-            kind=None if resolution.kind == ClosedBy.OPERATOR else str(resolution.kind),
+            kind=None if operator else str(resolution.kind),
         )
+        if operator:  # the report lists the window's (reconciliation's are in its own section)
+            item.rk = keys.resolution_shard(family)
+            item.rs = f"{resolution.at}#{resolution.resolution_id}"
         try:
             item.save(condition=ResolutionItem.pk.does_not_exist())
         except PutError as error:
@@ -325,6 +332,15 @@ class FamilyStore(TableStore):
                 return False
             raise
         return True
+
+    def operator_resolutions(self, since: str, until: str) -> Iterator[ResolutionItem]:
+        """Operators' resolutions recorded from ``since`` to ``until`` (inclusive), oldest first."""
+        found: list[ResolutionItem] = []
+        for shard in range(keys.OPEN_SHARDS):
+            found += ResolutionItem.report.query(
+                f"RESOLVED#{shard}", ResolutionItem.rs.between(since, f"{until}~")
+            )
+        yield from sorted(found, key=lambda item: (item.at, item.resolution_id))
 
     def quality_findings(self, since: str) -> Iterator[QualityItem]:
         for shard in range(keys.OPEN_SHARDS):

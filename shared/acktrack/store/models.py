@@ -305,9 +305,10 @@ class EffectuationCountItem(Item):
     expires = TTLAttribute(null=True)
 
 
-class ResolutionItem(Item):
+class ResolutionItem(ReportedItem):
     """An operator closed a subscriber's open enrollments (all, or one member's): an event,
-    kept with the family; nothing it closes is deleted."""
+    kept with the family; nothing it closes is deleted. An operator's (kind None) sits in the
+    report index by time (RESOLVED#<shard>) so that the report lists its window's."""
 
     our_id = UnicodeAttribute()
     partner = UnicodeAttribute()
@@ -322,6 +323,7 @@ class ResolutionItem(Item):
     refs = UnicodeSetAttribute(null=True)  # those transactions' member items ("pk|sk")
     expires = TTLAttribute(null=True)  # RetentionDays after it was recorded
     kind = UnicodeAttribute(null=True)  # ClosedBy; None: an operator (acktrack resolve)
+    report = ReportIndex()
 
 
 class ReconciliationItem(ReportedItem):
@@ -391,7 +393,7 @@ class PartItem(Item):
 MODELS: tuple[type[Item], ...] = (
     Item, ReportedItem, InterchangeItem, GroupVersionItem, SetItem, MemberItem, AckItem, AckChunkItem, ObjectItem,
     CounterItem, PartnerItem, NoticeItem, EffectuationItem, QualityItem, JobItem, PartItem,
-    ReconciliationItem, DiscrepancyChunkItem,
+    ReconciliationItem, DiscrepancyChunkItem, ResolutionItem,
 )  # fmt: skip
 
 

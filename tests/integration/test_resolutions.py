@@ -1,6 +1,6 @@
 """Operators' resolutions an auditor can read (the CLI, the store and the report on moto):
 the claimed --by beside the identity that really wrote it, --dry-run, --from-csv, what is
-refused, and the report's list."""
+refused, the report's list, and a resolution that lives as long as what it closed."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 from acktrack.cli import main
 from acktrack.domain.ledger import ClosedBy, Resolution
 from acktrack.ingest.resolution import resolve
-from tests.integration.conftest import Day
+from tests.integration.conftest import ARRIVAL, Day
 
 ARN = "arn:aws:sts::123456789012:user/moto"  # moto's STS caller
 AS_OF = datetime(2024, 1, 20, 7, 0, tzinfo=UTC)
@@ -172,3 +172,40 @@ def test_only_operators_resolutions_are_in_the_report_index(day: Day) -> None:
     window = list(store.operator_resolutions("2024-01-13T07:00:00Z", "2024-01-20T07:00:00Z"))
     assert [(r.subscriber_id, r.caller) for r in window] == [(subscribers[0], "os-user:ana")]
     assert list(store.operator_resolutions("2024-01-19T07:00:01Z", "2024-01-20T07:00:00Z")) == []
+
+
+def _expire(day: Day, moment: datetime) -> None:
+    """What DynamoDB's TTL does by ``moment``: every item whose ``expires`` passed is deleted."""
+    for item in day.table():
+        if "expires" in item and int(item["expires"]["N"]) < moment.timestamp():
+            day.stack.client("dynamodb").delete_item(
+                TableName=day.stack.table, Key={"pk": item["pk"], "sk": item["sk"]}
+            )
+
+
+@pytest.mark.parametrize("parameters", [{"RetentionDays": 10}])
+def test_a_resolution_lives_as_long_as_the_members_it_closed(
+    day: Day, parameters: dict[str, Any]
+) -> None:
+    """Members arrive on the 19th and would expire on the 29th; the report of the 25th keeps
+    the open ones 60 days more. An operator closes one family on the 26th: its resolution
+    must outlive those members, or when DynamoDB deletes it they reopen."""
+    subscribers = _people(day, 2, seed=86)
+    day.report(AS_OF + timedelta(days=5))  # keeps the open members past their retention
+    store = day.stack.repository()
+    store.retention_days = 10  # as the CLI reads it from the stack
+    resolve(store, partner="HEALTHPLAN01", subscriber_id=subscribers[0], reason="withdrew",
+            by="ana", caller="os-user:ana", at=AS_OF + timedelta(days=6))  # fmt: skip
+    (item,) = _resolutions(day)
+    closed = [i for i in day.table() if i["sk"]["S"].startswith("M#")
+              and i["subscriber_id"]["S"] == subscribers[0]]  # fmt: skip
+    latest = max(int(i["expires"]["N"]) for i in closed)
+    assert latest > (ARRIVAL + timedelta(days=30)).timestamp()  # kept open past RetentionDays
+    assert int(item["expires"]["N"]) == latest  # not the 26th + 10 days
+    later = datetime(2024, 3, 1, tzinfo=UTC)
+    _expire(day, later)
+    assert len(_resolutions(day)) == 1  # the resolution is kept while what it closed is
+    report = day.report(later)
+    assert subscribers[0] not in {r["subscriber_id"] for r in report["unconfirmed"]}
+    assert subscribers[1] in {r["subscriber_id"] for r in report["unconfirmed"]}
+    assert report["summary"]["resolved_by_operator"] == 1

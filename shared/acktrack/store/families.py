@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
@@ -300,8 +301,8 @@ class FamilyStore(TableStore):
 
     def add_resolution(self, our: str, partner: str, subscriber_id: str, resolution: Resolution,
                        closed: int) -> bool:  # fmt: skip
-        """Record a resolution once (False: it was recorded already). An operator's sits in
-        the report index by time (the report lists its window's)."""
+        """Record a resolution once (False: it was recorded already). It expires no earlier
+        than the member transactions it closes, so they never reopen while they are kept."""
         family = keys.family_pk(our, partner, subscriber_id)
         sk = keys.resolution_sk(resolution.at, resolution.resolution_id)
         operator = resolution.kind == ClosedBy.OPERATOR
@@ -319,7 +320,7 @@ class FamilyStore(TableStore):
             reason=resolution.reason,
             closed=closed,
             refs={f"{pk}|{sk}" for pk, sk in resolution.refs} or None,
-            expires=expiry(resolution.at, self.retention_days),
+            expires=self._resolution_expiry(family, resolution),
             kind=None if operator else str(resolution.kind),
         )
         if operator:  # the report lists the window's (reconciliation's are in its own section)
@@ -332,6 +333,27 @@ class FamilyStore(TableStore):
                 return False
             raise
         return True
+
+    def _resolution_expiry(self, family: str, resolution: Resolution) -> datetime | None:
+        """RetentionDays after it was recorded, or the latest expiry of the member transactions
+        it closes when that is later: a resolution gone before them would reopen them. One of
+        them kept without an expiry (an item older than retention) keeps it too (None). They
+        are in its family's partition: one consistent query (GetItem and Query are what the
+        functions recording a reconciliation's confirmations may do)."""
+        own = expiry(resolution.at, self.retention_days)
+        if own is None or not resolution.refs:
+            return own
+        latest = own
+        for member in MemberItem.query(
+            family, MemberItem.sk.startswith("M#"), consistent_read=True,
+            attributes_to_get=["pk", "sk", "expires"],
+        ):  # fmt: skip
+            if (member.pk, member.sk) not in resolution.refs:
+                continue
+            if member.expires is None:
+                return None
+            latest = max(latest, member.expires)
+        return latest
 
     def operator_resolutions(self, since: str, until: str) -> Iterator[ResolutionItem]:
         """Operators' resolutions recorded from ``since`` to ``until`` (inclusive), oldest first."""

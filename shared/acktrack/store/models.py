@@ -321,7 +321,8 @@ class ResolutionItem(ReportedItem):
     reason = UnicodeAttribute()
     closed = NumberAttribute(default=0)  # member transactions it closed when recorded
     refs = UnicodeSetAttribute(null=True)  # those transactions' member items ("pk|sk")
-    expires = TTLAttribute(null=True)  # RetentionDays after it was recorded
+    # RetentionDays after it was recorded, and never before what it closed (None: kept).
+    expires = TTLAttribute(null=True)
     kind = UnicodeAttribute(null=True)  # ClosedBy; None: an operator (acktrack resolve)
     report = ReportIndex()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import pytest
 from acktrack.cli import main
 from acktrack.domain.ledger import ClosedBy, Resolution
 from acktrack.ingest.resolution import resolve
+from acktrack.report.text import render_text
 from tests.integration.conftest import ARRIVAL, Day
 
 ARN = "arn:aws:sts::123456789012:user/moto"  # moto's STS caller
@@ -71,6 +73,15 @@ def test_the_report_lists_who_resolved_as_claimed_and_who_really_wrote_it(
     first = day.emails()[0]
     names = [part.get_filename() for part in first.iter_attachments()]
     assert names == [f"unconfirmed-{now:%Y-%m-%d}.csv", f"resolutions-{now:%Y-%m-%d}.csv"]
+    # `member --json`: each a field of its own.
+    assert main(_cli("member", subscribers[0], "--json", table=day.stack.table)) == 0
+    events = json.loads(capsys.readouterr().out)["events"]
+    (resolved,) = [e for e in events if e["event"] == "resolved"]
+    assert {k: resolved[k] for k in ("at", "by", "caller", "reason", "closed", "member_id")} == {
+        "at": item["at"]["S"], "by": "Ana (ops)", "caller": ARN,
+        "reason": "insurer confirmed by phone, ticket 4411", "closed": 1, "member_id": None,
+    }  # fmt: skip
+    assert f"resolved by Ana (ops) (written by {ARN}): insurer confirmed" in resolved["text"]
 
 
 def test_a_dry_run_says_what_would_close_and_writes_nothing(
@@ -209,3 +220,28 @@ def test_a_resolution_lives_as_long_as_the_members_it_closed(
     assert subscribers[0] not in {r["subscriber_id"] for r in report["unconfirmed"]}
     assert subscribers[1] in {r["subscriber_id"] for r in report["unconfirmed"]}
     assert report["summary"]["resolved_by_operator"] == 1
+
+
+def test_a_resolution_stored_before_the_checks_is_shown_escaped(
+    day: Day, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An item recorded before `resolve` refused line breaks and escapes: the timeline and the
+    report print them escaped on one line; `--json` gives the stored values as they are."""
+    subscribers = _people(day, 1, seed=87)
+    store = day.stack.repository()
+    ours = store.partners()[0].our_id
+    old = Resolution("OLD1", "2024-01-19T09:00:00Z", "ops\n2024-01-19 resolved by admin",
+                     "withdrew \x1b[2K")  # fmt: skip
+    assert store.add_resolution(ours, "HEALTHPLAN01", subscribers[0], old, 0)
+    assert main(_cli("member", subscribers[0], table=day.stack.table)) == 0
+    (line,) = [t for t in capsys.readouterr().out.splitlines() if " resolved " in t]
+    assert "resolved by ops\\u000a2024-01-19 resolved by admin: withdrew \\u001b[2K" in line
+    assert main(_cli("member", subscribers[0], "--json", table=day.stack.table)) == 0
+    (event,) = [
+        e for e in json.loads(capsys.readouterr().out)["events"] if e["event"] == "resolved"
+    ]
+    assert (event["by"], event["reason"], event["caller"]) == (old.by, old.reason, None)
+    assert "\n" not in event["text"] and "\x1b" not in event["text"]
+    text = render_text(day.report(AS_OF))
+    (listed,) = [t for t in text.splitlines() if "(every open enrollment): 0 closed" in t]
+    assert "by ops\\u000a2024-01-19 resolved by admin, written by not recorded; reason: " in listed

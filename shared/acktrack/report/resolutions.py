@@ -90,7 +90,7 @@ def _total(report: ReportDocument) -> int:
 
 def _whom(row: ResolutionLine) -> str:
     member = f"member {row['member_id']}" if row["member_id"] else "every open enrollment"
-    return f"subscriber {row['subscriber_id']} {member}"
+    return f"subscriber {row['subscriber_id']} ({member})"
 
 
 def _latest(report: ReportDocument, limit: int) -> list[ResolutionLine]:
@@ -114,8 +114,8 @@ def resolutions_text(report: ReportDocument, limit: int) -> list[str]:
     for row in rows:
         lines.append(
             f"  {row['at'][:16].replace('T', ' ')}  {row['partner']} {_whom(row)}: "
-            f"{row['closed']} closed; by {printable(row['by'])!r}, written by "
-            f"{printable(row['caller']) or 'not recorded'}: {printable(row['reason'])}"
+            f"{row['closed']} closed; by {printable(row['by'])}, written by "
+            f"{printable(row['caller']) or 'not recorded'}; reason: {printable(row['reason'])}"
         )
     more = _more(report, len(rows))
     return [*lines, f"  {more}"] if more else lines

@@ -148,6 +148,9 @@ class FakeStore:
     def quality_findings(self, since: str) -> list[Any]:
         return []
 
+    def operator_resolutions(self, since: str, until: str) -> list[Any]:
+        return []
+
     def awaiting_effectuation(self, cutoff: str) -> list[Any]:
         return []
 

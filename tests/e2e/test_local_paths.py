@@ -7,6 +7,7 @@ import argparse
 import io
 import json
 import os
+import pwd
 import signal
 import subprocess
 import sys
@@ -105,6 +106,15 @@ def test_local_watch_tracks_files_as_they_are_copied_in(tmp_path: Path) -> None:
         later = cli("report", "--local", "--json", "--as-of", "2024-01-20T07:00:00+00:00")
         summary = json.loads(later.stdout)["summary"]
         assert (summary["people_unconfirmed"], summary["resolved_by_operator"]) == (1, 1)
+        # Today's report lists it with who wrote it: the OS user running the CLI (--local).
+        today = subprocess.run(
+            [sys.executable, "-m", "acktrack.cli", "report", "--local", "--json"],
+            cwd=tmp_path, capture_output=True, text=True, check=True, env=env,
+        )  # fmt: skip
+        (listed,) = json.loads(today.stdout)["resolutions"]
+        login = pwd.getpwuid(os.getuid()).pw_name
+        assert (listed["subscriber_id"], listed["caller"]) == ("700000001", f"os-user:{login}")
+        assert listed["reason"] == "withdrew before coverage began"
     finally:
         process.send_signal(signal.SIGINT)
         try:

@@ -67,6 +67,14 @@ def _the_demo_day_s_report(result: ReplayResult) -> None:
     assert {row["status"] for row in rows} == {"overdue", "not_effectuated"}
     assert len(rows) == 44 + 6 == summary["people_unconfirmed"]
     assert "500000001" not in {row["subscriber_id"] for row in rows}  # resolved by the operator
+    # The operator's resolution made during the day (before the report), as an auditor reads
+    # it: each its own field, the claimed --by beside the identity that wrote it.
+    assert result.report["resolutions"] == [{
+        "at": "2026-03-02T06:00:00Z", "partner": "SUMMITCARE01", "subscriber_id": "500000001",
+        "member_id": None, "reason": "Summit confirmed coverage by phone (demo call log 0042)",
+        "by": "demo-operator", "caller": "os-user:acktrack-demo", "closed": 1,
+    }]  # fmt: skip
+    assert summary["resolutions"] == 1
     assert {row["partner"] for row in rows if row["status"] == "not_effectuated"} == {
         "PINEHEALTH01"
     }
@@ -87,6 +95,8 @@ def _the_demo_day_s_report(result: ReplayResult) -> None:
     assert len(result.emails) == 1
     message = email.message_from_bytes(result.emails[0])
     subject = " ".join(message["Subject"].split())  # unfolded
+    attached = [part.get_filename() for part in message.walk() if part.get_filename()]
+    assert attached == ["unconfirmed-2026-03-02.csv", "resolutions-2026-03-02.csv"]
     assert (
         "50 people not confirmed by their insurer (485 member transactions sent); 6 not effectuated"
         in subject

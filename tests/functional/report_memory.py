@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
-from acktrack.domain.ledger import Resolution
+from acktrack.domain.ledger import ClosedBy, Resolution
 from acktrack.domain.status import OPEN
 from acktrack.store.families import Partition
 
@@ -113,6 +113,14 @@ class Member:
 class StoredResolution:
     pk: str
     resolution: Resolution
+    subscriber_id: str = ""
+    partner: str = "HEALTHPLAN01"
+    our_id: str = "US"
+    closed: int = 0
+
+    @property
+    def kind(self) -> str | None:  # as the store keeps it: None for an operator's
+        return None if self.resolution.kind == ClosedBy.OPERATOR else str(self.resolution.kind)
 
     def __getattr__(self, name: str) -> Any:
         if name == "refs":  # stored as "pk|sk" strings
@@ -147,7 +155,9 @@ class ReportMemory:
     def resolve(
         self, subscriber_id: str, resolution: Resolution, partner: str = "HEALTHPLAN01"
     ) -> None:
-        self.resolutions.append(StoredResolution(f"FAM#{partner}#{subscriber_id}", resolution))
+        self.resolutions.append(
+            StoredResolution(f"FAM#{partner}#{subscriber_id}", resolution, subscriber_id, partner)
+        )
 
     def add_resolution(self, our: str, partner: str, subscriber_id: str, resolution: Resolution,
                        closed: int) -> bool:  # fmt: skip
@@ -155,7 +165,9 @@ class ReportMemory:
         if any(r.pk == key and r.resolution.resolution_id == resolution.resolution_id
                for r in self.resolutions):  # fmt: skip
             return False  # recorded already (a conditional put in DynamoDB)
-        self.resolutions.append(StoredResolution(key, resolution))
+        self.resolutions.append(
+            StoredResolution(key, resolution, subscriber_id, partner, our, closed)
+        )
         return True
 
     def put_reconciliation(self, summary: Any, rows: list[dict[str, Any]],
@@ -223,3 +235,9 @@ class ReportMemory:
     def awaiting_effectuation(self, cutoff: str) -> list[Any]:
         return [m for m in self.members if m.maintenance_type == "021" and not m.effectuated_at
                 and m.sent_at < cutoff]  # fmt: skip
+
+    def operator_resolutions(self, since: str, until: str) -> list[StoredResolution]:
+        """As the sparse index holds them: operators' only, by time, ``until`` included."""
+        found = [r for r in self.resolutions
+                 if r.kind is None and since <= r.resolution.at <= until]  # fmt: skip
+        return sorted(found, key=lambda r: (r.resolution.at, r.resolution.resolution_id))

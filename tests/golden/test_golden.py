@@ -7,7 +7,10 @@ day an operator's resolution, and the report its people-based rows and figures; 
 the report's first-pass rate (new fields only; every other value compared equal); then for
 monthly reconciliation (issue 17): member items gained their demographic hashes (compared
 by kind, each stack's key being its own), the demo day Pine's audit 834 (three new items),
-the report its reconciliation section; nothing else changed."""
+the report its reconciliation section; nothing else changed. Then for operators'
+resolutions an auditor can read: the demo day's resolution item gained `caller` (the
+identity that wrote it), nothing else; then it gained the report index's `rk`/`rs`
+(`RESOLVED#<shard>`, by time), and both reports `resolutions` and `summary.resolutions`."""
 
 from __future__ import annotations
 

@@ -80,14 +80,18 @@ def test_the_report_is_archived_as_json_csv_and_html_under_a_dated_key(day: Day)
     bucket = day.stack.bucket("Reports")
     listed = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"])
     assert listed == [
+        # The window's operator resolutions, every day (an auditor finds a file even when none).
+        "reports/2024/01/20/resolutions-2024-01-20T070000Z.csv",
         *(
             f"reports/2024/01/20/unconfirmed-2024-01-20T070000Z.{suffix}"
             for suffix in ("csv", "html", "json")
         ),
         "reports/sent/2024-01-20.json",  # the date's email went out: a retry sends nothing twice
     ]
-    archived = json.loads(s3.get_object(Bucket=bucket, Key=listed[2])["Body"].read())
+    archived = json.loads(s3.get_object(Bucket=bucket, Key=listed[3])["Body"].read())
     assert archived["summary"]["pending_overdue"] == 3
+    empty = s3.get_object(Bucket=bucket, Key=listed[0])["Body"].read().decode("utf-8-sig")
+    assert empty == "at,insurer,subscriber_id,member_id,reason,by,caller,closed\r\n"
 
 
 def test_all_confirmed_is_still_sent(day: Day) -> None:

@@ -28,12 +28,13 @@ from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnec
 from acktrack.aws import clients
 from acktrack.report.email import build_email, render_html, write_csv
 from acktrack.report.model import Report, write_json
+from acktrack.report.resolutions import resolutions_csv
 from acktrack.settings import Settings
 
 
-def archive_key(report: Report, suffix: str) -> str:
+def archive_key(report: Report, suffix: str, name: str = "unconfirmed") -> str:
     stamp = report.as_of.strftime("%Y-%m-%dT%H%M%SZ")
-    return f"reports/{report.as_of:%Y/%m/%d}/unconfirmed-{stamp}.{suffix}"
+    return f"reports/{report.as_of:%Y/%m/%d}/{name}-{stamp}.{suffix}"
 
 
 def sent_marker_key(report_date: str) -> str:
@@ -127,10 +128,12 @@ def deliver(report: Report, settings: Settings) -> dict[str, Any]:
 def _deliver(report: Report, settings: Settings, json_file: IO[bytes], csv_file: IO[bytes],
              csv_size: int) -> dict[str, Any]:  # fmt: skip
     document = report.to_json(rows=False)  # the most urgent rows and their total
+    resolutions = resolutions_csv(document)  # the window's operator resolutions
     result: dict[str, Any] = {"csv_bytes": csv_size, "rows": len(report.unconfirmed)}
-    attach = csv_size <= settings.report_max_attachment_bytes
+    attach = csv_size + len(resolutions) <= settings.report_max_attachment_bytes
     bucket = settings.reports_bucket
     csv_location = f"s3://{bucket}/{archive_key(report, 'csv')}"
+    resolutions_key = archive_key(report, "csv", "resolutions")
     link = console_link(bucket, archive_key(report, "csv"), settings.region) if bucket else None
     if bucket:
         s3 = clients.s3()
@@ -142,11 +145,13 @@ def _deliver(report: Report, settings: Settings, json_file: IO[bytes], csv_file:
         )
         s3.put_object(Bucket=bucket, Key=keys["csv"], Body=csv_file,
                       ContentType="text/csv; charset=utf-8")  # fmt: skip
+        s3.put_object(Bucket=bucket, Key=resolutions_key, Body=resolutions,
+                      ContentType="text/csv; charset=utf-8")  # fmt: skip
         s3.put_object(Bucket=bucket, Key=keys["html"],
                       Body=render_html(document, timezone=settings.report_timezone,
                                        detail_rows=settings.email_detail_rows).encode(),
                       ContentType="text/html; charset=utf-8")  # fmt: skip
-        result["archive"] = {"bucket": bucket, **keys}
+        result["archive"] = {"bucket": bucket, **keys, "resolutions_csv": resolutions_key}
     if not (settings.report_sender and settings.report_recipients):
         return result
     date = report_date(report.as_of, settings.report_timezone)
@@ -160,7 +165,8 @@ def _deliver(report: Report, settings: Settings, json_file: IO[bytes], csv_file:
         document, settings.report_sender, list(settings.report_recipients),
         timezone=settings.report_timezone, attach_csv=attach,
         csv_link=link, csv_location=csv_location, detail_rows=settings.email_detail_rows,
-        detail=_read(csv_file) if attach else None,
+        detail=_read(csv_file) if attach else None, resolutions=resolutions,
+        resolutions_location=f"s3://{bucket}/{resolutions_key}" if bucket else None,
     )  # fmt: skip
     # The configuration set requires TLS to the recipients' mail servers.
     extra: dict[str, Any] = (

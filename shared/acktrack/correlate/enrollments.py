@@ -97,7 +97,8 @@ def attempt_of(member: StoredMember, facts: SetFacts | None) -> Attempt:
 def resolution_of(item: StoredResolution) -> Resolution:
     refs = frozenset(tuple(ref.split("|", 1)) for ref in item.refs or ())
     return Resolution(item.resolution_id, item.at, item.by, item.reason, item.member_id,
-                      refs=refs, kind=ClosedBy(item.kind or ClosedBy.OPERATOR))  # type: ignore[arg-type]  # fmt: skip
+                      refs=refs, kind=ClosedBy(item.kind or ClosedBy.OPERATOR),  # type: ignore[arg-type]
+                      caller=item.caller or "")  # fmt: skip
 
 
 @dataclass(slots=True)

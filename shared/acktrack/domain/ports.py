@@ -14,6 +14,7 @@ from acktrack.domain.hashing import Keyring
 from acktrack.domain.status import Applied, FileOutcome
 from acktrack.domain.stored import (
     FamilyPartition,
+    ReportedResolution,
     StoredAck,
     StoredInterchange,
     StoredMember,
@@ -123,6 +124,10 @@ class ReportSource(FamilyReader, Protocol):
     def awaiting_effectuation(self, sent_before: str) -> Iterable[StoredMember]: ...
     def reconciliations(self, since: str) -> Iterable[Any]: ...
     def discrepancy_rows(self, item: Any) -> Iterable[dict[str, Any]]: ...
+    def operator_resolutions(self, since: str, until: str) -> Iterable[ReportedResolution]:
+        """Operators' resolutions recorded at or after ``since`` and at or before ``until``
+        (ISO 8601, UTC), oldest first: the sparse index, never a scan."""
+        ...
 
 
 class InsightSource(ReportSource, Protocol):

@@ -170,6 +170,19 @@ class StoredResolution(Protocol):
     def refs(self) -> set[str] | None: ...  # "pk|sk" of the transactions it closed
     @property
     def kind(self) -> str | None: ...
+    @property
+    def caller(self) -> str | None: ...  # who really wrote it (None: recorded before it was kept)
+
+
+class ReportedResolution(StoredResolution, Protocol):
+    """An operator's resolution as the report's window reads it (the sparse index)."""
+
+    @property
+    def our_id(self) -> str: ...
+    @property
+    def partner(self) -> str: ...
+    @property
+    def closed(self) -> float: ...  # member transactions it closed when recorded
 
 
 class FamilyPartition(Protocol):

@@ -180,8 +180,10 @@ def build_day(folder: Path, as_of: datetime) -> list[Path]:
 
 
 # Summit never answered its file of three days ago; an operator reached Summit by phone
-# about one family, confirmed, and closed it.
+# about one family, confirmed, and closed it. The identity that writes it is the demo's own
+# (the CLI records the STS caller ARN, or the OS user with --local).
 PHONED = (SUMMIT.id, "500000001", "Summit confirmed coverage by phone (demo call log 0042)")
+DEMO_CALLER = "os-user:acktrack-demo"
 
 
 def operator_resolutions(as_of: datetime) -> Callable[[EmbeddedStack], None]:
@@ -192,7 +194,7 @@ def operator_resolutions(as_of: datetime) -> Callable[[EmbeddedStack], None]:
 
         partner, subscriber, reason = PHONED
         resolve(stack.repository(), partner=partner, subscriber_id=subscriber, reason=reason,
-                by="demo-operator", at=as_of - timedelta(hours=1))  # fmt: skip
+                by="demo-operator", caller=DEMO_CALLER, at=as_of - timedelta(hours=1))  # fmt: skip
 
     return act
 

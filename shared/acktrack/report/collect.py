@@ -35,6 +35,7 @@ from acktrack.report.people import (
     first_pass_budget,
 )
 from acktrack.report.reconciliation import collect_reconciliation
+from acktrack.report.resolutions import add_resolutions, collect_resolutions
 from acktrack.report.spool import RowSpool
 
 if TYPE_CHECKING:
@@ -316,6 +317,7 @@ def collect_report(
         effectuated=sum(p.effectuated for p in partners),
     )
     report.extras["reconciliation"] = reconciliation
+    add_resolutions(report, collect_resolutions(store, window_start, as_of))
     return report
 
 

@@ -45,6 +45,7 @@ class Summary(Counts):
     notices: int
     partners: int
     all_confirmed: bool
+    resolutions: NotRequired[int]  # operators' resolutions in the window (report.resolutions)
 
 
 class PartnerLine(Counts):
@@ -93,6 +94,20 @@ class QualityLine(TypedDict):
     sent_at: str
 
 
+class ResolutionLine(TypedDict):
+    """An operator's resolution in the window: what it closed, why, who claims it (``by``,
+    as typed) and who really wrote it (``caller``: the STS caller ARN, or the OS user)."""
+
+    at: str
+    partner: str
+    subscriber_id: str
+    member_id: str | None  # None: every open enrollment of the subscriber
+    reason: str
+    by: str
+    caller: str | None  # None: recorded before acktrack kept the caller
+    closed: int  # member transactions it closed
+
+
 class ReportDocument(TypedDict):
     as_of: str
     sla_hours: float
@@ -108,3 +123,4 @@ class ReportDocument(TypedDict):
     notices: list[NoticeLine]
     data_quality: list[QualityLine]
     reconciliation: NotRequired[dict[str, Any]]  # populations held in the window
+    resolutions: NotRequired[list[ResolutionLine]]  # operators' resolutions in the window

@@ -20,8 +20,10 @@ from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 from acktrack.domain.family import KINDS
+from acktrack.report.cells import safe_cell
 from acktrack.report.document import PartnerLine, ReportDocument, Summary
 from acktrack.report.reconciliation import CODE_NAMES, FIELD_NAMES, file_line, populations
+from acktrack.report.resolutions import resolutions_csv, resolutions_table
 from acktrack.report.spool import SEVERITY
 from acktrack.report.text import (
     PARTIAL_NOTE,
@@ -51,7 +53,6 @@ CSV_COLUMNS = (
     ("attempts", "attempts"),
     ("first_sent_at", "first_sent_at"),
 )
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 EMAIL_DETAIL_ROWS = 500  # the EmailDetailRows parameter's default
 
 
@@ -62,20 +63,6 @@ def most_urgent(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def people(count: int) -> str:
     return "1 person" if count == 1 else f"{count} people"
-
-
-def safe_cell(value: Any) -> Any:
-    """A value a spreadsheet shows as text: formula-like strings get a leading quote."""
-    if value is None:
-        return ""
-    if isinstance(value, int | float):
-        return value
-    text = str(value)
-    # Spreadsheets skip leading spaces, tabs, vertical tabs and line separators before a formula.
-    lead = text.lstrip(" \t\r\n\x0b\x0c\u2028\u2029\u00a0")
-    return (
-        "'" + text if text.startswith(_FORMULA_STARTS) or lead.startswith(_FORMULA_STARTS) else text
-    )
 
 
 def detail_csv(report: ReportDocument) -> bytes:
@@ -138,8 +125,11 @@ def build_email(
     csv_location: str | None = None,
     detail_rows: int = EMAIL_DETAIL_ROWS,
     detail: bytes | None = None,
+    resolutions: bytes | None = None,
+    resolutions_location: str | None = None,
 ) -> bytes:
-    """The MIME message: text/plain and text/html alternatives, plus the CSV when it fits.
+    """The MIME message: text/plain and text/html alternatives, plus the CSV when it fits
+    (and the window's operator resolutions as a CSV of their own, when there are some).
     Too large to attach: the CSV's S3 location is named and ``csv_link`` (the console,
     a login needed) links it."""
     message = EmailMessage()
@@ -153,6 +143,8 @@ def build_email(
         where = csv_location or "see the reports bucket"
         text += f"\nThe detail is too large to attach. It is archived at {where}"
         text += f" (open it signed in to the AWS console: {csv_link})\n" if csv_link else "\n"
+        if resolutions_location and report["summary"].get("resolutions"):
+            text += f"The operators' resolutions are archived at {resolutions_location}\n"
     message.set_content(text)
     message.add_alternative(
         render_html(
@@ -168,6 +160,11 @@ def build_email(
             subtype="csv",
             filename=f"unconfirmed-{report['as_of'][:10]}.csv",
         )
+        if report["summary"].get("resolutions"):
+            message.add_attachment(
+                resolutions if resolutions is not None else resolutions_csv(report),
+                maintype="text", subtype="csv", filename=f"resolutions-{report['as_of'][:10]}.csv",
+            )  # fmt: skip
     return message.as_bytes()
 
 
@@ -502,6 +499,11 @@ def render_html(
                      + (f" ({r['side'].replace('_', ' ')})" if r["side"] != "both" else "")),
                   _e(r["ours"] or "-"), _e(r["theirs"] or "-")] for r in rows],
             ))  # fmt: skip
+    listed = resolutions_table(report, detail_rows)
+    if listed:
+        title, headers, rows, more = listed
+        parts += [_section(title), _table(headers, [[_e(c) for c in row] for row in rows])]
+        parts += [f'<p style="{_FONT}">{_e(more)}</p>'] if more else []
     if csv_link or csv_location:
         where = f" It is archived at <code>{_e(csv_location)}</code>." if csv_location else ""
         link = (

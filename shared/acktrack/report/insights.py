@@ -21,6 +21,7 @@ from acktrack.domain.family import KINDS
 from acktrack.domain.ledger import Attempt, AttemptState, ClosedBy, Enrollment
 from acktrack.domain.ports import InsightSource
 from acktrack.domain.status import OPEN, Status
+from acktrack.report.cells import printable
 from acktrack.report.people import first_attempts, hours_between, median, percentile
 from acktrack.report.reconciliation import match_rate
 from acktrack.x12 import codes
@@ -270,12 +271,18 @@ def timeline(
                 else "every open enrollment"
             )
             reconciled = resolution.kind == ClosedBy.RECONCILIATION
+            wrote = resolution.caller if resolution.caller != resolution.by else ""
             state = "confirmed_by_reconciliation" if reconciled else "resolved_by_operator"
             events.append({
                 "at": resolution.at, "insurer": known.partner,
                 "event": "confirmed by reconciliation" if reconciled else "resolved",
-                "text": f"{whom} {'confirmed' if reconciled else 'resolved'} by {resolution.by}: "
-                f"{resolution.reason} ({closed} open attempt{'s' if closed != 1 else ''} closed as {state})",
+                "text": f"{whom} {'confirmed' if reconciled else 'resolved'} by {printable(resolution.by)}"
+                f"{f' (written by {printable(resolution.caller)})' if wrote else ''}: "
+                f"{printable(resolution.reason)} ({closed} open attempt{'s' if closed != 1 else ''} "
+                f"closed as {state})",
+                # Each a field of its own (`member --json`): as stored, never parsed out of text.
+                "member_id": resolution.member_id, "by": resolution.by,
+                "caller": resolution.caller or None, "reason": resolution.reason, "closed": closed,
             })  # fmt: skip
         for record in records:
             lines = ", ".join(

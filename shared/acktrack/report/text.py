@@ -7,6 +7,7 @@ from collections import Counter
 from acktrack.domain.family import KINDS
 from acktrack.report.document import PartnerLine, ReportDocument, Summary
 from acktrack.report.reconciliation import reconciliation_text
+from acktrack.report.resolutions import resolutions_text
 from acktrack.report.spool import SEVERITY
 
 # The budget is the deployment's (FirstPassPeople), so the note names no number.
@@ -191,4 +192,5 @@ def render_text(report: ReportDocument, *, detail_limit: int = 50) -> str:
         if len(quality) > detail_limit:
             lines.append(f"    ... and {len(quality) - detail_limit} more")
     lines += reconciliation_text(report.get("reconciliation"), detail_limit)
+    lines += resolutions_text(report, detail_limit)
     return "\n".join(lines) + "\n"

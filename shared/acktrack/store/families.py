@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
@@ -345,10 +346,14 @@ class FamilyStore(TableStore):
 
     def add_resolution(self, our: str, partner: str, subscriber_id: str, resolution: Resolution,
                        closed: int) -> bool:  # fmt: skip
-        """Record an operator's resolution once (False: it was recorded already)."""
+        """Record a resolution once (False: it was recorded already). It expires no earlier
+        than the member transactions it closes, so they never reopen while they are kept."""
+        family = keys.family_pk(our, partner, subscriber_id)
+        sk = keys.resolution_sk(resolution.at, resolution.resolution_id)
+        operator = resolution.kind == ClosedBy.OPERATOR
         item = ResolutionItem(
-            keys.family_pk(our, partner, subscriber_id),
-            keys.resolution_sk(resolution.at, resolution.resolution_id),
+            family,
+            sk,
             our_id=our,
             partner=partner,
             subscriber_id=subscriber_id,
@@ -356,12 +361,16 @@ class FamilyStore(TableStore):
             resolution_id=resolution.resolution_id,
             at=resolution.at,
             by=resolution.by,
+            caller=resolution.caller or None,
             reason=resolution.reason,
             closed=closed,
             refs={f"{pk}|{sk}" for pk, sk in resolution.refs} or None,
-            expires=expiry(resolution.at, self.retention_days),
-            kind=None if resolution.kind == ClosedBy.OPERATOR else str(resolution.kind),
+            expires=self._resolution_expiry(family, resolution),
+            kind=None if operator else str(resolution.kind),
         )
+        if operator:  # the report lists the window's (reconciliation's are in its own section)
+            item.rk = keys.resolution_shard(family)
+            item.rs = f"{resolution.at}#{resolution.resolution_id}"
         try:
             item.save(condition=ResolutionItem.pk.does_not_exist())
         except PutError as error:
@@ -369,6 +378,36 @@ class FamilyStore(TableStore):
                 return False
             raise
         return True
+
+    def _resolution_expiry(self, family: str, resolution: Resolution) -> datetime | None:
+        """RetentionDays after it was recorded, or the latest expiry of the member transactions
+        it closes when that is later: a resolution gone before them would reopen them. One of
+        them kept without an expiry (an item older than retention) keeps it too (None). They
+        are in its family's partition: one consistent query (GetItem and Query are what the
+        functions recording a reconciliation's confirmations may do)."""
+        own = expiry(resolution.at, self.retention_days)
+        if own is None or not resolution.refs:
+            return own
+        latest = own
+        for member in MemberItem.query(
+            family, MemberItem.sk.startswith("M#"), consistent_read=True,
+            attributes_to_get=["pk", "sk", "expires"],
+        ):  # fmt: skip
+            if (member.pk, member.sk) not in resolution.refs:
+                continue
+            if member.expires is None:
+                return None
+            latest = max(latest, member.expires)
+        return latest
+
+    def operator_resolutions(self, since: str, until: str) -> Iterator[ResolutionItem]:
+        """Operators' resolutions recorded from ``since`` to ``until`` (inclusive), oldest first."""
+        found: list[ResolutionItem] = []
+        for shard in range(keys.OPEN_SHARDS):
+            found += ResolutionItem.report.query(
+                f"RESOLVED#{shard}", ResolutionItem.rs.between(since, f"{until}~")
+            )
+        yield from sorted(found, key=lambda item: (item.at, item.resolution_id))
 
     def quality_findings(self, since: str) -> Iterator[QualityItem]:
         for shard in range(keys.OPEN_SHARDS):

@@ -24,7 +24,8 @@ with one strongly consistent query; the id itself never appears in a key.
 
 Sparse index "report" (rk, rs) holds only what the report must show: open sets
 (OPEN#<shard>), additions awaiting effectuation (EFFECT#<shard>), data-quality findings
-(QUALITY#<shard>), unmatched acknowledgments, quarantined files and notices.
+(QUALITY#<shard>), operators' resolutions (RESOLVED#<shard>, by time: the report lists its
+window's), unmatched acknowledgments, quarantined files and notices.
 Index "lookup" (uk, us) finds a set's members by segment position (MB#<set id>#<chunk>,
 P#<position>: the report's detail and IK3 attribution) and a partner's sets by time
 (SETS#<our>#<partner>: statistics).
@@ -183,6 +184,11 @@ def effect_shard(set_identifier: str, ordinal: int) -> str:
 
 def quality_shard(family: str) -> str:
     return f"QUALITY#{shard(family)}"
+
+
+def resolution_shard(family: str) -> str:
+    """Operators' resolutions, spread like findings (a bulk resolve writes thousands at once)."""
+    return f"RESOLVED#{shard(family)}"
 
 
 def sets_key(our: str, partner: str) -> str:

@@ -335,9 +335,10 @@ class WatchItem(Item):
     expires = TTLAttribute(null=True)
 
 
-class ResolutionItem(Item):
+class ResolutionItem(ReportedItem):
     """An operator closed a subscriber's open enrollments (all, or one member's): an event,
-    kept with the family; nothing it closes is deleted."""
+    kept with the family; nothing it closes is deleted. An operator's (kind None) sits in the
+    report index by time (RESOLVED#<shard>) so that the report lists its window's."""
 
     our_id = UnicodeAttribute()
     partner = UnicodeAttribute()
@@ -345,12 +346,15 @@ class ResolutionItem(Item):
     member_id = UnicodeAttribute(null=True)  # None: every open enrollment of the subscriber
     resolution_id = UnicodeAttribute()
     at = UnicodeAttribute()
-    by = UnicodeAttribute()
+    by = UnicodeAttribute()  # who resolves, as claimed (--by)
+    caller = UnicodeAttribute(null=True)  # who really wrote it: STS caller ARN, or the OS user
     reason = UnicodeAttribute()
     closed = NumberAttribute(default=0)  # member transactions it closed when recorded
     refs = UnicodeSetAttribute(null=True)  # those transactions' member items ("pk|sk")
-    expires = TTLAttribute(null=True)  # RetentionDays after it was recorded
+    # RetentionDays after it was recorded, and never before what it closed (None: kept).
+    expires = TTLAttribute(null=True)
     kind = UnicodeAttribute(null=True)  # ClosedBy; None: an operator (acktrack resolve)
+    report = ReportIndex()
 
 
 class ReconciliationItem(ReportedItem):
@@ -420,7 +424,7 @@ class PartItem(Item):
 MODELS: tuple[type[Item], ...] = (
     Item, ReportedItem, InterchangeItem, GroupVersionItem, SetItem, MemberItem, AckItem, AckChunkItem, ObjectItem,
     CounterItem, PartnerItem, NoticeItem, EffectuationItem, QualityItem, JobItem, PartItem,
-    ReconciliationItem, DiscrepancyChunkItem, WatchItem,
+    ReconciliationItem, DiscrepancyChunkItem, WatchItem, ResolutionItem,
 )  # fmt: skip
 
 

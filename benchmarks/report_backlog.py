@@ -145,6 +145,9 @@ class FakeStore:
     def notices(self) -> list[Any]:
         return []
 
+    def other_usage(self, since: str) -> list[Any]:
+        return []
+
     def quality_findings(self, since: str) -> list[Any]:
         return []
 

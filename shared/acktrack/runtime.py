@@ -92,6 +92,7 @@ def pipeline_config() -> PipelineConfig:
         max_object_bytes=current.max_object_bytes,
         part_bytes=current.part_bytes,
         require_insurer_folders=current.require_insurer_folders,
+        tracked_usage=current.tracked_usage,
         keyring=keyring(current.demographics_hash_key),
         ack_sla_hours=current.ack_sla_hours,
     )
@@ -315,6 +316,8 @@ def _metrics(metrics: Metrics | None, outcome: Outcome) -> None:
     metrics.add_metric(name="FilesProcessed", unit=MetricUnit.Count, value=1)
     if outcome.outcome == FileOutcome.QUARANTINED:
         metrics.add_metric(name="FilesQuarantined", unit=MetricUnit.Count, value=1)
+    if outcome.other_usage:  # in no other figure: test files on a production stack, say
+        metrics.add_metric(name="FilesOfOtherUsage", unit=MetricUnit.Count, value=1)
     if outcome.members:
         metrics.add_metric(name="MembersTracked", unit=MetricUnit.Count, value=outcome.members)
     if outcome.duplicates:

@@ -36,6 +36,7 @@ class Settings:
     parts_queue_url: str | None = None
     retention_days: int = 0  # member-level items expire this long after sending (0: kept)
     require_insurer_folders: bool = False  # inbound files only under inbound/<insurer id>/
+    tracked_usage: str = "P"  # ISA15 tracked: P production, T test
     demographics_hash_key: str | None = None  # the secret keying the demographic hashes
     first_pass_people: int = 20_000  # the report's first-pass rate reads this many (0: none)
 
@@ -46,6 +47,13 @@ class Settings:
     @property
     def report_zone(self) -> ZoneInfo:
         return ZoneInfo(self.report_timezone)
+
+
+def _usage(env: Mapping[str, str]) -> str:
+    value = env.get("TRACKED_USAGE", "").strip().upper() or "P"
+    if value not in ("P", "T"):
+        raise SettingsError(f"TRACKED_USAGE must be P (production) or T (test), got {value!r}")
+    return value
 
 
 def _number(env: Mapping[str, str], name: str, default: float, minimum: float = 0) -> float:
@@ -109,6 +117,7 @@ def from_environment(env: Mapping[str, str] | None = None) -> Settings:
         parts_queue_url=env.get("PARTS_QUEUE_URL", "").strip() or None,
         retention_days=int(_number(env, "RETENTION_DAYS", 0)),
         require_insurer_folders=env.get("REQUIRE_INSURER_FOLDERS", "").strip().lower() == "true",
+        tracked_usage=_usage(env),
         demographics_hash_key=env.get("DEMOGRAPHICS_HASH_KEY", "").strip() or None,
         first_pass_people=int(_number(env, "FIRST_PASS_PEOPLE", 20_000)),
     )

@@ -136,6 +136,7 @@ def test_replay_cli_prints_one_json_document(tmp_path: Path) -> None:
     ]
     result = subprocess.run(
         [sys.executable, "-m", "acktrack.cli", "replay", "--json", "--as-of", "2024-01-20T07:00", "--sla-hours", "24",
+         "--parameter", "TrackedUsage=T",  # the pyx12-made samples are test files (ISA15 T)
          "--email-dir", str(tmp_path / "mail"), *map(str, paths)],
         capture_output=True, text=True, cwd=ROOT,
     )  # fmt: skip

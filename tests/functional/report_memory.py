@@ -229,6 +229,9 @@ class ReportMemory:
     def notices(self) -> list[Any]:
         return []
 
+    def other_usage(self, since: str) -> list[Any]:
+        return []
+
     def quality_findings(self, since: str) -> list[Any]:
         return []
 

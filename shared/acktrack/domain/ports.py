@@ -120,6 +120,7 @@ class ReportSource(FamilyReader, Protocol):
     def unmatched_acks(self) -> Sequence[Any]: ...
     def quarantined(self) -> Sequence[Any]: ...
     def notices(self) -> Sequence[Any]: ...
+    def other_usage(self, since: str) -> Iterable[Any]: ...
     def quality_findings(self, since: str) -> Iterable[Any]: ...
     def awaiting_effectuation(self, sent_before: str) -> Iterable[StoredMember]: ...
     def reconciliations(self, since: str) -> Iterable[Any]: ...
@@ -204,6 +205,7 @@ class PipelineConfig:
     part_bytes: int = 0  # files larger than this are cut in parts of this size (0: never)
     require_insurer_folders: bool = False  # refuse inbound files not under inbound/<insurer id>/
     keyring: Keyring = field(default_factory=Keyring)  # keys the demographic hashes
+    tracked_usage: str = "P"  # ISA15 tracked; the other usage is kept apart, never matched
     ack_sla_hours: float = 48.0
 
     def size_problem(self, ref: ObjectRef) -> str:
@@ -283,6 +285,15 @@ class Outcome:
     )  # (partner, seconds from sending to the first 999)
     # Families to judge again: an answer came that a duplicate question waited on (not logged).
     rejudge: set[tuple[str, str, str]] = field(default_factory=set)
+    # What came in interchanges of the usage this stack does not track (ISA15), by partner:
+    # counts only ("test": 1 when that usage is T); nothing of it is tracked or matched.
+    other_usage: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def set_aside(self, partner: str, usage: str, **counts: int) -> None:
+        """Count what an interchange of the other usage (ISA15) carried."""
+        entry = self.other_usage.setdefault(partner, {"test": int(usage == "T")})
+        for name, value in counts.items():
+            entry[name] = entry.get(name, 0) + value
 
     def count(self, partner: str, name: str, value: float) -> None:
         if value:
@@ -303,4 +314,7 @@ class Outcome:
             data["notices"] = sorted(set(self.notices))
         if self.findings:
             data["findings"] = dict(sorted(self.findings.items()))
+        if self.other_usage:
+            data["other_usage"] = {partner: dict(sorted(counts.items()))
+                                   for partner, counts in sorted(self.other_usage.items())}  # fmt: skip
         return data

@@ -18,7 +18,7 @@ from acktrack.domain.identifiers import clip
 from acktrack.domain.ports import EnrollmentStore, Outcome, PipelineConfig
 from acktrack.domain.tracked import MAX_COVERAGES, InsurerMember, ObjectRef, iso, to_utc
 from acktrack.ingest.steps import reconcile_families
-from acktrack.x12 import MemberTransaction, read_x12
+from acktrack.x12 import InterchangeHeader, MemberTransaction, read_x12
 
 
 def insurer_member(
@@ -82,9 +82,12 @@ def ingest_effectuation(
     """Store every member of the insurer's 834 and reconcile each family it names."""
     families: set[Family] = set()  # keys only: memory stays flat in the file's size
     records = 0
+    usage = config.tracked_usage
     with store.member_writer(ref.received_at) as writer:
         for record in read_x12(stream):
-            if type(record) is not MemberTransaction:
+            if type(record) is InterchangeHeader:
+                usage = record.usage  # an interchange of another usage is counted apart
+            if type(record) is not MemberTransaction or usage != config.tracked_usage:
                 continue
             assert isinstance(record, MemberTransaction)
             kept = insurer_member(record, ref, config)

@@ -120,6 +120,23 @@ def ingest_inbound(
             f"an inbound file must hold 999, 997 or TA1 acknowledgments, an effectuation 834, or an "
             f"insurer's population (an audit 834, or an extract); this one holds {found}",
         )  # fmt: skip
+    # Another usage (ISA15) than the stack tracks: counted apart, never stored or matched.
+    usage = config.tracked_usage
+    outcome_apart = Outcome(FileOutcome.OTHER_USAGE)
+    for group_ack in [a for a in group_acks if a.header.interchange.usage != usage]:
+        outcome_apart.set_aside(clip(group_ack.sender_id), group_ack.header.interchange.usage,
+                                acknowledgments=1)  # fmt: skip
+    for ta1 in [a for a in interchange_acks if a.interchange.usage != usage]:
+        outcome_apart.set_aside(clip(ta1.sender_id), ta1.interchange.usage, acknowledgments=1)
+    for other in [e for e in enrollments if e.header.interchange.usage != usage]:
+        outcome_apart.set_aside(clip(other.header.interchange.sender_id),
+                                other.header.interchange.usage, members=other.members)  # fmt: skip
+    group_acks = [a for a in group_acks if a.header.interchange.usage == usage]
+    interchange_acks = [a for a in interchange_acks if a.interchange.usage == usage]
+    enrollments = [e for e in enrollments if e.header.interchange.usage == usage]
+    if not group_acks and not interchange_acks and not enrollments:
+        store.record_object(ref, outcome_apart)
+        return outcome_apart
     audits = [e for e in enrollments if e.enrollment is not None and is_audit(e.enrollment.action)]
     if audits:
         if len(audits) < len(enrollments) or group_acks or interchange_acks:
@@ -131,13 +148,14 @@ def ingest_inbound(
     kind = (
         FileOutcome.ACKNOWLEDGMENTS if group_acks or interchange_acks else FileOutcome.EFFECTUATION
     )
-    if kind == FileOutcome.ACKNOWLEDGMENTS and "834" in kinds:
+    if kind == FileOutcome.ACKNOWLEDGMENTS and enrollments:
         kind = FileOutcome.ACKNOWLEDGMENTS_AND_EFFECTUATION
     try:
         group_details = [_stored_group_ack(group_ack, ref, config) for group_ack in group_acks]
     except AcknowledgmentTooLarge as error:
         return quarantine(ref, source, store, str(error))
     outcome = Outcome(kind, acknowledgments=len(group_acks) + len(interchange_acks))
+    outcome.other_usage = outcome_apart.other_usage
     for detail in group_details:
         stored = store.put_ack(detail)
         if stored.state != AckState.APPLIED:
@@ -152,7 +170,7 @@ def ingest_inbound(
             outcome.applied += 1
     # Families whose duplicate question waited on one of these answers are judged again.
     reconcile_families(store, outcome.rejudge, outcome, config.ack_sla_hours)
-    if "834" in kinds:
+    if enrollments:
         with source.open(ref) as stream:
             ingest_effectuation(stream, ref, store, config, outcome)
     store.record_object(ref, outcome)

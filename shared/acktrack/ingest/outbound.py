@@ -14,6 +14,7 @@ acknowledgment cannot tell the two apart.
 
 from __future__ import annotations
 
+from acktrack.domain.identifiers import clip
 from acktrack.domain.index import FileIndex, index_file
 from acktrack.domain.ports import EnrollmentStore, ObjectSource, Outcome, PartQueue, PipelineConfig
 from acktrack.domain.status import FileOutcome, InterchangeStatus
@@ -63,6 +64,11 @@ def ingest_outbound(
     for interchange in index.interchanges:
         if not interchange.enrollment_sets:
             continue
+        if interchange.header.usage != config.tracked_usage:
+            outcome.set_aside(clip(interchange.header.receiver_id), interchange.header.usage,
+                              interchanges=1, sets=len(interchange.enrollment_sets),
+                              members=interchange.members)  # fmt: skip
+            continue
         planned = plan_interchange(
             interchange, ref.bucket, ref.key, ref.received_at, config.envelope_zone
         )
@@ -96,6 +102,8 @@ def ingest_outbound(
         outcome.outcome = FileOutcome.DUPLICATE
     elif not plans and outcome.redelivered:
         outcome.outcome = FileOutcome.REDELIVERED
+    elif not plans and outcome.other_usage:
+        outcome.outcome = FileOutcome.OTHER_USAGE
 
     store.record_object(ref, outcome)
     return outcome

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from acktrack.domain.identifiers import short_hash
+from acktrack.domain.identifiers import clip, short_hash
 from acktrack.domain.index import index_file
 from acktrack.domain.ports import EnrollmentStore, ObjectSource, Outcome, PartQueue, PipelineConfig
 from acktrack.domain.status import FileOutcome
@@ -230,6 +230,10 @@ def finish(
     outcome.notices.extend(order.notices)
     plans: list[Plan] = []
     for interchange in index.interchanges:
+        if interchange.enrollment_sets and interchange.header.usage != config.tracked_usage:
+            outcome.set_aside(clip(interchange.header.receiver_id), interchange.header.usage,
+                              interchanges=1, sets=len(interchange.enrollment_sets),
+                              members=interchange.members)  # fmt: skip
         entry = wanted.get(interchange.header.sequence)
         if entry is None or not interchange.enrollment_sets:
             continue

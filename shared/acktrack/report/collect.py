@@ -37,6 +37,7 @@ from acktrack.report.people import (
 from acktrack.report.reconciliation import collect_reconciliation
 from acktrack.report.resolutions import add_resolutions, collect_resolutions
 from acktrack.report.spool import RowSpool
+from acktrack.report.usage import add_other_usage, collect_other_usage
 
 if TYPE_CHECKING:
     from acktrack.domain.stored import StoredMember
@@ -318,6 +319,7 @@ def collect_report(
     )
     report.extras["reconciliation"] = reconciliation
     add_resolutions(report, collect_resolutions(store, window_start, as_of))
+    add_other_usage(report, collect_other_usage(store, window_start))
     return report
 
 

@@ -46,6 +46,7 @@ class Summary(Counts):
     partners: int
     all_confirmed: bool
     resolutions: NotRequired[int]  # operators' resolutions in the window (report.resolutions)
+    other_usage_files: NotRequired[int]  # files of the usage not tracked, kept apart
 
 
 class PartnerLine(Counts):
@@ -124,3 +125,4 @@ class ReportDocument(TypedDict):
     data_quality: list[QualityLine]
     reconciliation: NotRequired[dict[str, Any]]  # populations held in the window
     resolutions: NotRequired[list[ResolutionLine]]  # operators' resolutions in the window
+    other_usage: NotRequired[list[dict[str, Any]]]  # per insurer and usage (report.usage)

@@ -33,6 +33,7 @@ from acktrack.report.text import (
     render_text,
     waited,
 )
+from acktrack.report.usage import USAGE_NAMES
 
 CSV_COLUMNS = (
     ("insurer", "partner"),
@@ -504,6 +505,17 @@ def render_html(
         title, headers, rows, more = listed
         parts += [_section(title), _table(headers, [[_e(c) for c in row] for row in rows])]
         parts += [f'<p style="{_FONT}">{_e(more)}</p>'] if more else []
+    apart = report.get("other_usage", [])
+    if apart:
+        parts.append(
+            _section("Kept apart: another usage (ISA15) than this stack tracks, in no figure")
+        )
+        parts.append(_table(
+            ["Insurer", "Usage", "Files", "Interchanges", "Member transactions", "Acknowledgments"],
+            [[_e(a["partner"]), _e(USAGE_NAMES.get(a["usage"], a["usage"])), _e(a["files"]),
+              _e(a["interchanges"]), _e(a["members"]), _e(a["acknowledgments"])] for a in apart],
+            {2, 3, 4, 5},
+        ))  # fmt: skip
     if csv_link or csv_location:
         where = f" It is archived at <code>{_e(csv_location)}</code>." if csv_location else ""
         link = (

@@ -9,6 +9,7 @@ from acktrack.report.document import PartnerLine, ReportDocument, Summary
 from acktrack.report.reconciliation import reconciliation_text
 from acktrack.report.resolutions import resolutions_text
 from acktrack.report.spool import SEVERITY
+from acktrack.report.usage import usage_text
 
 # The budget is the deployment's (FirstPassPeople), so the note names no number.
 PARTIAL_NOTE = (
@@ -193,4 +194,5 @@ def render_text(report: ReportDocument, *, detail_limit: int = 50) -> str:
             lines.append(f"    ... and {len(quality) - detail_limit} more")
     lines += reconciliation_text(report.get("reconciliation"), detail_limit)
     lines += resolutions_text(report, detail_limit)
+    lines += usage_text(report)
     return "\n".join(lines) + "\n"

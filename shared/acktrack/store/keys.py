@@ -48,6 +48,7 @@ MEMBER_CHUNK = 20_000  # segment positions per member partition (about 700 membe
 REPORT_UNMATCHED = "UNMATCHED"
 REPORT_QUARANTINE = "QUARANTINE"
 REPORT_NOTICE = "NOTICE"
+REPORT_OTHER_USAGE = "OTHERUSAGE"  # files holding interchanges of the usage not tracked
 
 
 def interchange_pk(our: str, partner: str, interchange_control: str) -> str:

@@ -342,6 +342,9 @@ class Repository(FamilyStore, AckStore, JobStore, ReconciliationStore):
         if outcome.outcome == FileOutcome.QUARANTINED:
             item.rk = keys.REPORT_QUARANTINE
             item.rs = f"{iso(ref.received_at)}#{item.pk}#{item.sk}"
+        elif outcome.other_usage:  # the report lists them apart, for its window
+            item.rk = keys.REPORT_OTHER_USAGE
+            item.rs = f"{iso(ref.received_at)}#{item.pk}#{item.sk}"
         try:
             item.save(condition=ObjectItem.pk.does_not_exist())
         except PutError as error:
@@ -443,6 +446,10 @@ class Repository(FamilyStore, AckStore, JobStore, ReconciliationStore):
 
     def notices(self) -> list[NoticeItem]:
         return list(NoticeItem.report.query(keys.REPORT_NOTICE))
+
+    def other_usage(self, since: str) -> Iterator[ObjectItem]:
+        """Files that set aside interchanges of the usage not tracked, arrived since ``since``."""
+        return ObjectItem.report.query(keys.REPORT_OTHER_USAGE, ObjectItem.rs >= since)
 
     def partners(self) -> list[PartnerItem]:
         return list(PartnerItem.query("PARTNERS"))

@@ -148,7 +148,7 @@ class EnrollmentSpec:
     marketplace: bool = True  # REF*17 and 2750 premium/APTC reporting categories
     errors: Sequence[str] = ()
     acknowledgment_requested: bool = False
-    usage: str = "T"
+    usage: str = "P"  # ISA15: production, as a stack tracks by default (TrackedUsage)
     sponsor_name: str = "ACME FICTITIOUS EMPLOYER GROUP"
     payer_name: str = "EXAMPLE HEALTH PLAN OF NOWHERE"
     subscriber_id_start: int = 100000001

@@ -16,7 +16,7 @@ def isa_elements(
     when: datetime,
     delimiters: Delimiters = DEFAULT_DELIMITERS,
     acknowledgment_requested: bool = False,
-    usage: str = "T",
+    usage: str = "P",
     sender_qualifier: str = "ZZ",
     receiver_qualifier: str = "ZZ",
 ) -> list[str]:

@@ -316,6 +316,8 @@ def _metrics(metrics: Metrics | None, outcome: Outcome) -> None:
     metrics.add_metric(name="FilesProcessed", unit=MetricUnit.Count, value=1)
     if outcome.outcome == FileOutcome.QUARANTINED:
         metrics.add_metric(name="FilesQuarantined", unit=MetricUnit.Count, value=1)
+    if "hash_key_unavailable" in outcome.notices:  # tracking goes on; hashing waits
+        metrics.add_metric(name="HashKeyUnavailable", unit=MetricUnit.Count, value=1)
     if outcome.other_usage:  # in no other figure: test files on a production stack, say
         metrics.add_metric(name="FilesOfOtherUsage", unit=MetricUnit.Count, value=1)
     if outcome.members:

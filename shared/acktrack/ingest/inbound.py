@@ -43,7 +43,7 @@ from acktrack.ingest.reconciliation import (
     looks_like_extract,
     reconcile_population,
 )
-from acktrack.ingest.steps import quarantine, reconcile_families
+from acktrack.ingest.steps import note_key_problem, quarantine, reconcile_families
 from acktrack.x12 import (
     Finding,
     GroupAcknowledgment,
@@ -155,6 +155,7 @@ def ingest_inbound(
     except AcknowledgmentTooLarge as error:
         return quarantine(ref, source, store, str(error))
     outcome = Outcome(kind, acknowledgments=len(group_acks) + len(interchange_acks))
+    note_key_problem(ref, store, config, outcome)
     outcome.other_usage = outcome_apart.other_usage
     for detail in group_details:
         stored = store.put_ack(detail)
@@ -201,6 +202,7 @@ def _audit(
         population = audit_population(read_x12(stream), config.keyring, meta)
     outcome = reconcile_population(population, digest, ref.received_at, store, archive,
                                    config)  # fmt: skip
+    note_key_problem(ref, store, config, outcome)
     store.record_object(ref, outcome)
     return outcome
 
@@ -223,6 +225,7 @@ def _extract(
         return quarantine(ref, source, store, str(error))
     outcome = reconcile_population(population, digesting.digest, ref.received_at, store, archive,
                                    config)  # fmt: skip
+    note_key_problem(ref, store, config, outcome)
     store.record_object(ref, outcome)
     return outcome
 

@@ -28,6 +28,7 @@ from acktrack.ingest.steps import (
     Plan,
     PlannedSets,
     finish_interchange,
+    note_key_problem,
     quarantine,
     reconcile_families,
     sets_by_control,
@@ -60,6 +61,7 @@ def ingest_outbound(
         return quarantine(ref, source, store, problem)
 
     outcome = Outcome(FileOutcome.TRACKED, interchanges=len(index.interchanges))
+    note_key_problem(ref, store, config, outcome)
     plans: list[Plan] = []
     for interchange in index.interchanges:
         if not interchange.enrollment_sets:

@@ -14,11 +14,29 @@ from acktrack.correlate import acknowledgments
 from acktrack.domain.family import Family
 from acktrack.domain.hashing import Keyring
 from acktrack.domain.identifiers import clip
-from acktrack.domain.ports import EnrollmentStore, ObjectSource, Outcome
+from acktrack.domain.ports import EnrollmentStore, ObjectSource, Outcome, PipelineConfig
 from acktrack.domain.status import FileOutcome
 from acktrack.domain.tracked import ObjectRef, TrackedInterchange, TrackedSet, track_member
 from acktrack.x12 import Finding, MemberTransaction, TransactionHeader
 from acktrack.x12.reader import Record
+
+
+def note_key_problem(
+    ref: ObjectRef, store: EnrollmentStore, config: PipelineConfig, outcome: Outcome
+) -> None:
+    """The demographic hash key cannot be used: tracking goes on, and the file's outcome, a
+    metric and the report's notices (one a day) say what waits until the key is readable."""
+    problem = config.keyring.problem
+    if not problem:
+        return
+    outcome.notices.append("hash_key_unavailable")
+    day = ref.received_at.date().isoformat()
+    store.notice(
+        "hash_key_unavailable",
+        f"{problem}: no demographic hash is kept while it lasts, so reconciliation compares no "
+        "personal field, and a dependent without a member id is a person of its own",
+        [], day,
+    )  # fmt: skip
 
 
 def quarantine(

@@ -86,7 +86,7 @@ def _people_figures(
         remember=statuses.remember,
     )
     return {
-        "confirmations": len(found.hours),  # runs of attempts that ended confirmed
+        "confirmations": len(found.hours),  # people whose first run of attempts was confirmed
         "hours_to_confirmation_median": median(found.hours),
         "hours_to_confirmation_p95": percentile(found.hours, 0.95),
         "first_pass_acceptance": found.acceptance,
@@ -212,7 +212,7 @@ def render_stats(result: dict[str, Any]) -> str:
                 else "  -  "
             )
             + (
-                f"; {item['confirmations']} confirmed, {waited:.1f} h median, "
+                f"; {item['confirmations']} people confirmed, {waited:.1f} h median, "
                 f"{item['hours_to_confirmation_p95']:.1f} h p95 from the first attempt"
                 if waited is not None
                 else "; none confirmed yet"

@@ -73,3 +73,27 @@ def test_the_same_child_resent_is_recognised_by_first_name_and_birth_date(day: D
     assert report["unconfirmed"] == []
     assert report["summary"]["resolved_by_resend"] == 3
     assert report["summary"]["people_unconfirmed"] == 0
+
+
+def test_an_insurers_effectuation_finds_children_without_member_ids_by_name_and_birth(
+    day: Day,
+) -> None:
+    """The insurer echoes first names and birth dates (its own 834): each child's addition
+    is effectuated, none confirms its sibling, and nothing is flagged as never sent."""
+    ann = Person("ANN", "DOE", date(1980, 1, 1), subscriber=True, member_id="E100")
+    family = Family("500000777", [ann, BOB, AMY])
+    sent = family_834(FamilyFile(4001, 4001, datetime(2023, 11, 1, 12, 0), [family]))
+    day.drop("outbound", "family.834", sent)
+    day.drop("inbound", "family.999", _answer(4001, "A"))
+    # The insurer effectuates the subscriber and BOB only (AMY still waits).
+    insurer = family_834(FamilyFile(6001, 6001, datetime(2023, 11, 20, 9, 0),
+                                    [Family("500000777", [ann, BOB])], sender_id=INSURER,
+                                    receiver_id=US))  # fmt: skip
+    day.drop("inbound", "effectuation.834", insurer)
+    report = day.report(AS_OF)
+    kinds = {item["kind"] for item in report["data_quality"]}
+    assert not kinds & {"never_sent", "unidentified_member"}
+    assert report["summary"]["effectuated"] == 2
+    (late,) = [row for row in report["unconfirmed"] if row["status"] == "not_effectuated"]
+    assert late["subscriber_id"] == "500000777" and late["member_id"] is None
+    assert report["summary"]["people_unconfirmed"] == 1

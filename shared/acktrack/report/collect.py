@@ -11,9 +11,9 @@ from acktrack.correlate.enrollments import FamilyLedger, SetStatuses, family_led
 from acktrack.domain.ledger import OPEN_STATES, AttemptState, Enrollment
 from acktrack.domain.ports import ReportSource
 from acktrack.domain.status import CONFIRMED
+from acktrack.report.backlog import Backlog
 from acktrack.report.model import (
     AwaitingView,
-    Backlog,
     MemberView,
     NoticeView,
     OpenEnrollment,

@@ -8,17 +8,17 @@ report always says how many were sent and how many are confirmed.
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import IO, Any, cast
+from typing import IO, TYPE_CHECKING, Any, cast
 
-from acktrack.correlate.responses import describe_ack, member_reason
 from acktrack.domain.ledger import AttemptState
 from acktrack.domain.status import Status
 from acktrack.report.document import PartnerLine, ReportDocument, Summary
 from acktrack.report.spool import RowSpool
-from acktrack.x12 import codes
+
+if TYPE_CHECKING:
+    from acktrack.report.backlog import Backlog
 
 AGE_BUCKETS = (("< 2 days", 0, 48), ("2-3 days", 48, 96), ("4-7 days", 96, 192), ("8-30 days", 192, 744),
                ("30+ days", 744, float("inf")))  # fmt: skip
@@ -264,93 +264,6 @@ def needs_members(item: SetView, as_of: datetime, sla_hours: float) -> bool:
     return item.status == Status.REJECTED or hours_between(item.sent_at, as_of) > sla_hours
 
 
-class Backlog:
-    """What is not confirmed, gathered set by set: counts and table cells in memory, detail
-    rows to a spool (``report.spool``), so memory does not grow with the backlog."""
-
-    def __init__(self, as_of: datetime, sla_hours: float, spool: RowSpool | None = None) -> None:
-        self.as_of, self.sla_hours = as_of.astimezone(UTC), sla_hours
-        self.rows = spool if spool is not None else RowSpool()
-        self.pending_overdue = self.pending_within = 0
-        self.table: dict[tuple[str, str, str], dict[str, int]] = defaultdict(
-            lambda: {"members": 0, "sets": 0}
-        )
-        self.per_partner_open: dict[str, dict[str, int]] = defaultdict(
-            lambda: {"overdue": 0, "within_sla": 0}
-        )
-        self.rejections: list[dict[str, Any]] = []
-        self.resolved = dict.fromkeys(CLOSED_STATES, 0)
-        self.both_open: list[Row] = []  # an addition and a cancellation of one enrollment, open
-        self.not_effectuated = 0
-        self.late_by_partner: dict[str, int] = defaultdict(int)
-
-    def add_set(self, item: SetView, members: list[MemberView]) -> None:
-        """One open set (in report order) and, when it is rejected or overdue, its members."""
-        age = hours_between(item.sent_at, self.as_of)
-        bucket = age_bucket(age)
-        closed = 0
-        for member in members:
-            if member.closed:
-                self.resolved[member.state] += 1
-                closed += 1
-        if item.status == Status.REJECTED:
-            status = "rejected"
-            if closed < item.members:
-                self.rejections.append(_rejection(item))
-        elif age > self.sla_hours:
-            status = "overdue"
-            # An effectuation confirms coverage even when the 999 never came.
-            waiting = item.members - sum(1 for m in members if m.effectuated or m.closed)
-            self.pending_overdue += waiting
-            self.per_partner_open[item.partner]["overdue"] += waiting
-        else:
-            self.pending_within += item.members
-            self.per_partner_open[item.partner]["within_sla"] += item.members
-            cell = self.table[(item.partner, "pending within SLA", bucket)]
-            cell["members"] += item.members
-            cell["sets"] += 1
-            return
-        if closed < item.members:
-            cell = self.table[
-                (item.partner, status if status == Status.REJECTED else "pending overdue", bucket)
-            ]
-            cell["members"] += item.members - closed
-            cell["sets"] += 1
-        for member in members:
-            for enrollment in member.open_enrollments:
-                waited = hours_between(enrollment.first_sent_at, self.as_of)
-                row = _row(item, member.subscriber_id, member.member_id or member.carrier_member_id,
-                           member.maintenance_type, member.ordinal, status,
-                           _reason(item, member, status, age, self.sla_hours, enrollment),
-                           item.sent_at, waited)  # fmt: skip
-                row.insurance_line = enrollment.insurance_line
-                row.attempts = enrollment.attempts
-                row.first_sent_at = _iso(enrollment.first_sent_at)
-                self.rows.add(row, (row.partner, row.subscriber_id or "", member.person))
-                if {"021", "024"} <= enrollment.waiting_types:
-                    self.both_open.append(row)
-
-    def add_awaiting(self, late: AwaitingView, effectuation_days: int) -> None:
-        """An accepted addition the insurer has not effectuated (in report order)."""
-        age = hours_between(late.sent_at, self.as_of)
-        self.not_effectuated += 1
-        self.late_by_partner[late.partner] += 1
-        accepted = f" on {late.accepted_at[:10]}" if late.accepted_at else ""
-        reason = (
-            f"accepted by a 999{accepted}; no effectuation from the insurer after {age / 24:.0f} days "
-            f"(effectuation SLA {effectuation_days} days)"
-        )
-        row = _row(late, late.subscriber_id, late.member_id, late.maintenance_type,
-                   late.member_ordinal, "not_effectuated", reason, late.sent_at, age)  # fmt: skip
-        row.first_sent_at = row.sent_at
-        person = late.person or (
-            f"T:{late.interchange_control}#{late.transaction_control}#{late.member_ordinal}"
-        )
-        self.rows.add(row, (row.partner, row.subscriber_id or "", person))
-        cell = self.table[(late.partner, "not effectuated", age_bucket(age))]
-        cell["members"] += 1
-
-
 def set_order(item: SetView) -> tuple[str, datetime, str, str]:
     return (item.partner, item.sent_at, item.interchange_control, item.transaction_control)
 
@@ -379,7 +292,7 @@ def build_report(
     per_partner_open, late_by_partner = backlog.per_partner_open, backlog.late_by_partner
     not_effectuated, resolved, table = backlog.not_effectuated, backlog.resolved, backlog.table
     rows = backlog.rows
-    quality_items = list(quality or []) + _add_and_cancel(backlog.both_open)
+    quality_items = list(quality or []) + backlog.quality()
     by_partner = []
     totals = {"members_sent": 0, "accepted": 0, "accepted_with_errors": 0, "rejected": 0,
               "window_sent": 0, "window_accepted": 0, "window_rejected": 0,
@@ -488,49 +401,6 @@ def build_report(
     )
 
 
-def _row(
-    where: SetView | AwaitingView, subscriber_id: str | None, member_id: str | None,
-    maintenance_type: str, ordinal: int, status: str, reason: str, sent_at: datetime, age: float,
-) -> Row:  # fmt: skip
-    return Row(
-        partner=where.partner,
-        payer_name=where.payer_name,
-        subscriber_id=subscriber_id,
-        member_id=member_id,
-        maintenance_type=maintenance_type,
-        maintenance_meaning=codes.MAINTENANCE_TYPE.get(maintenance_type, "unknown code"),
-        interchange_control=where.interchange_control,
-        group_control=where.group_control,
-        transaction_control=where.transaction_control,
-        member_ordinal=ordinal,
-        status=status,
-        reason=reason,
-        sent_at=sent_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        age_hours=age,
-    )
-
-
-def _add_and_cancel(rows: list[Row]) -> list[QualityView]:
-    """An addition and a cancellation of one enrollment, both unconfirmed (a check on state
-    now, so it is made when the report is built): one finding on the latest attempt."""
-    return [
-        QualityView(
-            kind="add_and_cancel_unconfirmed",
-            detail="an addition and a cancellation are both unconfirmed",
-            partner=row.partner,
-            subscriber_id=row.subscriber_id or "",
-            member_id=row.member_id,
-            maintenance_type=row.maintenance_type,
-            interchange_control=row.interchange_control,
-            group_control=row.group_control,
-            transaction_control=row.transaction_control,
-            member_ordinal=row.member_ordinal,
-            sent_at=row.sent_at,
-        )
-        for row in rows
-    ]
-
-
 def _bucket_order(name: str) -> int:
     return [bucket[0] for bucket in AGE_BUCKETS].index(name)
 
@@ -544,43 +414,3 @@ def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _reason(item: SetView, member: MemberView, status: str, age: float, sla_hours: float,
-            enrollment: OpenEnrollment) -> str:  # fmt: skip
-    history = (
-        f"; attempt {enrollment.attempts}, resending {enrollment.resend_of}, first sent "
-        f"{_iso(enrollment.first_sent_at)[:10]}"
-        if enrollment.attempts > 1 and enrollment.resend_of
-        else f"; attempt {enrollment.attempts}, first sent {_iso(enrollment.first_sent_at)[:10]}"
-        if enrollment.attempts > 1
-        else ""
-    )
-    if status == Status.REJECTED:
-        return member_reason(item.acks, member.ordinal, status) + history
-    known = member_reason(item.acks, member.ordinal, "pending")
-    warning = (
-        " (acktrack predicted a rejection: see the file's findings)"
-        if item.predicted_rejection
-        else ""
-    )
-    return f"{known} after {age:.0f} h (SLA {sla_hours:.0f} h){warning}{history}"
-
-
-def _rejection(item: SetView) -> dict[str, Any]:
-    verdicts = [
-        {"ack": describe_ack(ack), "errors": ack.get("errors", [])}
-        for ack in item.acks.values()
-        if ack.get("event") in ("ta1_rejected", "set_rejected") and not ack.get("revoked")
-    ]
-    return {
-        "partner": item.partner,
-        "payer_name": item.payer_name,
-        "interchange_control": item.interchange_control,
-        "group_control": item.group_control,
-        "transaction_control": item.transaction_control,
-        "members": item.members,
-        "verdicts": verdicts,
-    }

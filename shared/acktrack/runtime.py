@@ -259,8 +259,8 @@ def handle_part_event(
                 extra={"message_id": record.message_id, "reason": str(error)},
             )
             raise  # kept in the queue, then the failure queue: never lost
-        where = {"object": order.ref.key_hash, "job": order.job, "part": order.index + 1,
-                 "parts": order.parts}  # fmt: skip
+        # The job names the file (its S3 function logged the object's hash with it).
+        where = {"job": order.job, "part": order.index + 1, "parts": order.parts}
         try:
             if order.population is not None:  # an insurer's population, not an outbound file
                 outcome = ingest_population_part(

@@ -114,7 +114,15 @@ def test_no_phi_at_debug_level_through_crashes_quarantine_and_reports(
     seen["every logger at DEBUG (root)"] = capture.getvalue()
     leaks = [(where, value) for where, text in seen.items() for value in phi if value in text]
     assert leaks == []
-    FIGURES["canaries_checked"] += len(phi) * len(seen)
+    # A surname in an S3 key: the reports and emails name files (people act on them), and a
+    # failure-queue record holds the event Lambda failed on, whole (an S3 event names its
+    # object: Lambda writes it, acktrack cannot strip it). Nowhere else: not in a part order,
+    # a log line, a metric, object metadata, or the rest of a failure record.
+    named = {where: _outside_the_event(text) for where, text in seen.items()
+             if not where.startswith(("email ", "reports/"))}  # fmt: skip
+    assert [where for where, text in named.items() if surname in text] == []
+    assert any(where.startswith("part order") for where in named) == bool(part_bytes)
+    FIGURES["canaries_checked"] += (len(phi) * len(seen)) + len(named)
     # The places named are searched because they held something.
     kinds = {where.split(" ")[0] for where in seen}
     assert {"logs", "metric", "email", "queue"} <= kinds, sorted(seen)
@@ -124,6 +132,20 @@ def test_no_phi_at_debug_level_through_crashes_quarantine_and_reports(
     assert all(
         logging.getLogger(name).level == logging.WARNING for name in ("botocore", "pynamodb")
     )
+
+
+def _outside_the_event(text: str) -> str:
+    """A failure-queue record without the event it carries (``requestPayload``), which must
+    be the S3 event; any other text as it is."""
+    try:
+        record = json.loads(text)
+    except ValueError:
+        return text
+    if not isinstance(record, dict) or "requestPayload" not in record:
+        return text
+    (event,) = record.pop("requestPayload")["Records"]
+    assert event["eventSource"] == "aws:s3"  # the key is in the S3 event, and only there
+    return json.dumps(record)
 
 
 def _run_day(data: bytes, surname: str, crash_at: int | None, part_bytes: int) -> dict[str, str]:
@@ -158,6 +180,10 @@ def _run_day(data: bytes, surname: str, crash_at: int | None, part_bytes: int) -
         run = stack.run_schedule(AS_OF)
         assert run.ok
         seen = places(stack, orders)
+        failed = [json.loads(text) for where, text in seen.items()
+                  if where.startswith("queue ") and '"requestPayload"' in text]  # fmt: skip
+        # The doomed file's event, whole, as Lambda's on-failure destination writes it.
+        assert failed and all(surname in json.dumps(r["requestPayload"]) for r in failed)
         logs = seen["logs (every logger at DEBUG, EMF)"]
         assert '"level":"DEBUG"' in logs and '"message":"object detail"' in logs  # really DEBUG
         if crash_at:

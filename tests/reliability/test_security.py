@@ -12,6 +12,7 @@ from email import policy
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from acktrack.aws import clients
 from acktrack.synthetic.acknowledgments import respond
@@ -159,9 +160,13 @@ def _run_day(data: bytes, surname: str, crash_at: int | None, part_bytes: int) -
         )
         doomed = f"outbound/{surname}_doomed.834"  # fails every attempt: the failure queue
 
-        def refuse(params: dict[str, Any], **_: Any) -> None:
-            if params.get("Key") == doomed:
-                raise RuntimeError("injected: this file's reads fail every time")
+        def refuse(params: dict[str, Any], model: Any, **_: Any) -> None:
+            if params.get("Key") == doomed:  # refused as S3 refuses: its message names the key
+                arn = f"arn:aws:s3:::{params['Bucket']}/{doomed}"
+                message = (f"User: arn:aws:sts::123456789012:assumed-role/ingest/x is not "
+                           f"authorized to perform: s3:GetObject on resource: \"{arn}\"")  # fmt: skip
+                raise ClientError({"Error": {"Code": "AccessDenied", "Message": message}},
+                                  model.name)  # fmt: skip
 
         clients.s3().meta.events.register("before-parameter-build.s3.GetObject", refuse)
         clients.s3().meta.events.register("before-parameter-build.s3.HeadObject", refuse)
@@ -182,8 +187,12 @@ def _run_day(data: bytes, surname: str, crash_at: int | None, part_bytes: int) -
         seen = places(stack, orders)
         failed = [json.loads(text) for where, text in seen.items()
                   if where.startswith("queue ") and '"requestPayload"' in text]  # fmt: skip
-        # The doomed file's event, whole, as Lambda's on-failure destination writes it.
+        # The doomed file's event, whole, as Lambda's on-failure destination writes it, with
+        # the error as Lambda records it: its message and stack trace are searched too.
         assert failed and all(surname in json.dumps(r["requestPayload"]) for r in failed)
+        for record in failed:
+            error = record["responsePayload"]
+            assert error["errorType"] and error["errorMessage"] and error["stackTrace"], error
         logs = seen["logs (every logger at DEBUG, EMF)"]
         assert '"level":"DEBUG"' in logs and '"message":"object detail"' in logs  # really DEBUG
         if crash_at:

@@ -87,8 +87,11 @@ class NothingSent:
         self.rows += len(rows)
         self.summary = summary
 
-    def begin_job(self, job: str, parts: int) -> None:
-        self.parts = parts
+    def begin_job(self, job: str, parts: int, source: Any) -> None:
+        self.parts, self.source = parts, source
+
+    def job_source(self, job: str) -> Any:
+        return self.source
 
     def record_part(self, job: str, index: int, result: bytes) -> Any:
         from acktrack.store.jobs import JobProgress
@@ -156,16 +159,14 @@ def run_part(path: Path, index: int, members: int) -> dict[str, Any]:
         with path.open("rb") as stream:
             ranges = plan_parts(stream, ref.size, PART_BYTES)
         parts = len(ranges)
-        store.parts = parts
+        store.begin_job("j", parts, ref)  # the job holds the object; the order names the job
         part = ranges[index]
         population = {"our_id": "ACKTRACKEXCH", "partner": "HEALTHPLAN01", "as_of": "20240301",
                       "source": "audit_834", "digest": "d"}  # fmt: skip
         if index == parts - 1:  # the last: every other part's result is there already
             for other in range(parts - 1):
                 store.results[other] = _result_of(other, members, parts, store)
-        order = PartOrder(job="j", index=index, parts=parts, bucket=ref.bucket, key=ref.key,
-                          version_id="v1", size=ref.size, received_at=received.isoformat(),
-                          start=part.start, end=part.end,
+        order = PartOrder(job="j", index=index, parts=parts, start=part.start, end=part.end,
                           resume=part.resume.to_dict() if part.resume else None, interchanges=[],
                           population=population)  # fmt: skip
         ingest_population_part(order, Source(), store, config, Shelf())  # type: ignore[arg-type]

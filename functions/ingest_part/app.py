@@ -12,6 +12,6 @@ metrics = Metrics()
 
 
 @metrics.log_metrics
-@logger.inject_lambda_context(log_event=False)  # orders name S3 keys: never logged raw
+@logger.inject_lambda_context(log_event=False)  # events are never logged raw
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return handle_part_event(event, logger, metrics)

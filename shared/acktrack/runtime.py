@@ -43,6 +43,42 @@ def quiet_sdk_loggers() -> None:
 quiet_sdk_loggers()
 
 
+class FunctionFailed(RuntimeError):
+    """What a handler raises for a failure it did not expect. Lambda logs it and writes it
+    into the failure queue's record (``errorMessage``, ``errorType``, ``stackTrace``), so
+    its message says only what ``failure_fields`` lets a log line say."""
+
+
+def failure_fields(error: BaseException) -> dict[str, Any]:
+    """What a log line, or the failure queue, may say about an exception: its type, an AWS
+    error's code and operation, acktrack's own message (written to carry counts, codes and
+    hashes only), and where it was raised (file, line and function, no values). Never
+    another library's message: S3's AccessDenied names the object's key, which can name a
+    person; ``int('SMITH')`` names the value."""
+    import traceback
+
+    fields: dict[str, Any] = {"error": type(error).__name__}
+    response = getattr(error, "response", None)  # botocore's ClientError
+    if isinstance(response, dict):
+        fields["code"] = str(response.get("Error", {}).get("Code", ""))
+        fields["operation"] = str(getattr(error, "operation_name", ""))
+    elif getattr(error, "cause_response_code", None):  # PynamoDB's, around a ClientError
+        fields["code"] = str(error.cause_response_code)  # type: ignore[attr-defined]
+    if type(error).__module__.startswith("acktrack."):
+        fields["message"] = str(error)
+    frames = traceback.extract_tb(error.__traceback__)[-6:]
+    fields["at"] = [f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno} {frame.name}"
+                    for frame in frames]  # fmt: skip
+    return fields
+
+
+def failed(what: str, error: BaseException) -> FunctionFailed:
+    """The exception a handler raises in place of ``error`` (see ``FunctionFailed``)."""
+    fields = failure_fields(error)
+    said = ", ".join(f"{name} {fields[name]}" for name in ("code", "message") if fields.get(name))
+    return FunctionFailed(f"{what}: {fields['error']}" + (f" ({said})" if said else ""))
+
+
 def repository() -> Repository:
     """The container's repository; its settings follow the function (the local stack runs
     several functions in one process)."""
@@ -207,9 +243,7 @@ def handle_s3_event(event: dict[str, Any], direction: str, logger: Logger | logg
         except Exception as error:
             # A bug or an AWS failure (not bad input): log without data, retry the event later.
             failures += 1
-            logger.exception(
-                "ingest failed", extra={"object": ref.key_hash, "error": type(error).__name__}
-            )
+            logger.error("ingest failed", extra={"object": ref.key_hash, **failure_fields(error)})
             continue
         log = {"object": ref.key_hash, "direction": direction, **outcome.to_log()}
         logger.debug(
@@ -259,8 +293,8 @@ def handle_part_event(
                 extra={"message_id": record.message_id, "reason": str(error)},
             )
             raise  # kept in the queue, then the failure queue: never lost
-        where = {"object": order.ref.key_hash, "job": order.job, "part": order.index + 1,
-                 "parts": order.parts}  # fmt: skip
+        # The job names the file (its S3 function logged the object's hash with it).
+        where = {"job": order.job, "part": order.index + 1, "parts": order.parts}
         try:
             if order.population is not None:  # an insurer's population, not an outbound file
                 outcome = ingest_population_part(
@@ -268,9 +302,9 @@ def handle_part_event(
                 )
             else:
                 outcome = ingest_part(order, object_source(), repository(), pipeline_config())
-        except Exception as error:
-            logger.exception("part failed", extra={**where, "error": type(error).__name__})
-            raise
+        except Exception as error:  # the message goes back to SQS: kept, then dead-lettered
+            logger.error("part failed", extra={**where, **failure_fields(error)})
+            raise failed(f"part {order.index + 1} of {order.parts}", error) from None
         if outcome.outcome == FileOutcome.PART:
             logger.info("part processed", extra={**where, **outcome.to_log()})
         else:  # the last part finished the file
@@ -392,6 +426,16 @@ def run_report(
     event: dict[str, Any], logger: Logger | logging.Logger, metrics: Metrics | None = None
 ) -> dict[str, Any]:
     """Build the report as of the schedule time, archive it and email it."""
+    try:
+        return _run_report(event, logger, metrics)
+    except Exception as error:  # Lambda retries the run, then the failure queue keeps it
+        logger.error("report failed", extra=failure_fields(error))
+        raise failed("the report", error) from None
+
+
+def _run_report(
+    event: dict[str, Any], logger: Logger | logging.Logger, metrics: Metrics | None
+) -> dict[str, Any]:
     from acktrack.aws.delivery import deliver
     from acktrack.report.collect import collect_report, open_still
 

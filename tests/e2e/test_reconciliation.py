@@ -27,7 +27,7 @@ from acktrack.synthetic.population import (
     write_audit_834,
     write_extract,
 )
-from tests.reliability.support import AS_OF, PLAN, SENT, US, File, deliver, fresh_stack
+from tests.reliability.support import AS_OF, OTHER, PLAN, SENT, US, File, deliver, fresh_stack
 
 pytestmark = pytest.mark.e2e
 AUDIT_DAY = datetime(2024, 1, 19, 6, 0)  # BGN03: the population's date
@@ -255,7 +255,7 @@ def test_populations_that_cannot_be_reconciled_are_quarantined_with_the_reason(d
         File("inbound", "NOBODYSENT01/extract.csv", unknown): "nothing was ever sent to the insurer",
         File("inbound", "NOBODYSENT01/population.834", _audit(day.held, insurer="NOBODYSENT01")):
             "nothing was ever sent between",
-        File("inbound", "extract.csv", unknown): "a reconciliation extract must be under inbound/<insurer id>/",
+        File("inbound", "extract.csv", unknown): "accepted only under inbound/<insurer id>/",
         File("inbound", f"{PLAN}/misnamed.csv", b"SubscriberID,member_id\n1,2\n"):
             "the first line must name the columns; subscriber_id, relationship",
     }  # fmt: skip
@@ -265,3 +265,30 @@ def test_populations_that_cannot_be_reconciled_are_quarantined_with_the_reason(d
         (entry,) = result.result["objects"]
         assert (entry["outcome"], reason in entry["reason"]) == ("quarantined", True), entry
     assert _report(day.stack)["reconciliation"]["files"] == []
+
+
+def test_a_population_is_accepted_only_in_its_insurers_folder_whatever_the_setting(
+    day: Day,
+) -> None:
+    """With RequireInsurerFolders false (the default), an audit 834 or an extract dropped
+    directly under inbound/ was held against ours and confirmed the waiting enrollments it
+    held: whoever could write there could confirm anyone. A population is accepted only
+    under inbound/<insurer id>/, and an audit 834 there only with that insurer's ISA06."""
+    assert day.stack.parameters.get("RequireInsurerFolders", "false") == "false"
+    outside = "accepted only under inbound/<insurer id>/"
+    files = {
+        File("inbound", "population.834", _audit(day.held)): outside,
+        File("inbound", "population-2024-01-19.csv", _extract(day.held, ",")): outside,
+        File("inbound", f"{OTHER}/population.834", _audit(day.held)):
+            f"this one was sent by '{PLAN}' (ISA06), another insurer",
+    }  # fmt: skip
+    for file, reason in files.items():
+        (result,) = deliver(day.stack, file)
+        assert result.ok
+        (entry,) = result.result["objects"]
+        assert (entry["outcome"], reason in entry["reason"]) == ("quarantined", True), entry
+    report = _report(day.stack)
+    assert report["reconciliation"]["files"] == []
+    assert report["summary"]["confirmed_by_reconciliation"] == 0
+    overdue = _sent_ids(day)[5]  # the waiting addition the population holds as sent
+    assert overdue in {row["member_id"] for row in report["unconfirmed"]}

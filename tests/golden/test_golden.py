@@ -10,7 +10,9 @@ by kind, each stack's key being its own), the demo day Pine's audit 834 (three n
 the report its reconciliation section; nothing else changed. Then for operators'
 resolutions an auditor can read: the demo day's resolution item gained `caller` (the
 identity that wrote it), nothing else; then it gained the report index's `rk`/`rs`
-(`RESOLVED#<shard>`, by time), and both reports `resolutions` and `summary.resolutions`."""
+(`RESOLVED#<shard>`, by time), and both reports `resolutions` and `summary.resolutions`.
+Then the demo day's audit 834 moved to `inbound/PINEHEALTH01/` (a population is accepted
+only in its insurer's folder): its object item's key, nothing else."""
 
 from __future__ import annotations
 

@@ -32,6 +32,8 @@ LABELS = {
     "concurrent_deliveries": "deliveries in those days",
     "permissions_granted": "(function, action) grants in the template's roles",
     "permissions_unused_by_handlers": "of those, used by AWS for the function or on paths named in the test, not by these days' calls",
+    "permission_resources": "(function, statement, resource) grants in the template's roles",
+    "permission_resources_unused_by_handlers": "of those, named by no request of these days (listed with their reason)",
     "faults_skipped_crash": "crash faults that did not fire (that run made fewer calls), counted",
     "faults_skipped_lost": "lost-answer faults that did not fire (that run made fewer calls), counted",
     "faults_skipped_throttling": "throttling faults that did not fire (that run made fewer calls), counted",

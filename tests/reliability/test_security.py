@@ -12,6 +12,7 @@ from email import policy
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from acktrack.aws import clients
 from acktrack.synthetic.acknowledgments import respond
@@ -114,7 +115,15 @@ def test_no_phi_at_debug_level_through_crashes_quarantine_and_reports(
     seen["every logger at DEBUG (root)"] = capture.getvalue()
     leaks = [(where, value) for where, text in seen.items() for value in phi if value in text]
     assert leaks == []
-    FIGURES["canaries_checked"] += len(phi) * len(seen)
+    # A surname in an S3 key: the reports and emails name files (people act on them), and a
+    # failure-queue record holds the event Lambda failed on, whole (an S3 event names its
+    # object: Lambda writes it, acktrack cannot strip it). Nowhere else: not in a part order,
+    # a log line, a metric, object metadata, or the rest of a failure record.
+    named = {where: _outside_the_event(text) for where, text in seen.items()
+             if not where.startswith(("email ", "reports/"))}  # fmt: skip
+    assert [where for where, text in named.items() if surname in text] == []
+    assert any(where.startswith("part order") for where in named) == bool(part_bytes)
+    FIGURES["canaries_checked"] += (len(phi) * len(seen)) + len(named)
     # The places named are searched because they held something.
     kinds = {where.split(" ")[0] for where in seen}
     assert {"logs", "metric", "email", "queue"} <= kinds, sorted(seen)
@@ -124,6 +133,20 @@ def test_no_phi_at_debug_level_through_crashes_quarantine_and_reports(
     assert all(
         logging.getLogger(name).level == logging.WARNING for name in ("botocore", "pynamodb")
     )
+
+
+def _outside_the_event(text: str) -> str:
+    """A failure-queue record without the event it carries (``requestPayload``), which must
+    be the S3 event; any other text as it is."""
+    try:
+        record = json.loads(text)
+    except ValueError:
+        return text
+    if not isinstance(record, dict) or "requestPayload" not in record:
+        return text
+    (event,) = record.pop("requestPayload")["Records"]
+    assert event["eventSource"] == "aws:s3"  # the key is in the S3 event, and only there
+    return json.dumps(record)
 
 
 def _run_day(data: bytes, surname: str, crash_at: int | None, part_bytes: int) -> dict[str, str]:
@@ -137,9 +160,13 @@ def _run_day(data: bytes, surname: str, crash_at: int | None, part_bytes: int) -
         )
         doomed = f"outbound/{surname}_doomed.834"  # fails every attempt: the failure queue
 
-        def refuse(params: dict[str, Any], **_: Any) -> None:
-            if params.get("Key") == doomed:
-                raise RuntimeError("injected: this file's reads fail every time")
+        def refuse(params: dict[str, Any], model: Any, **_: Any) -> None:
+            if params.get("Key") == doomed:  # refused as S3 refuses: its message names the key
+                arn = f"arn:aws:s3:::{params['Bucket']}/{doomed}"
+                message = (f"User: arn:aws:sts::123456789012:assumed-role/ingest/x is not "
+                           f"authorized to perform: s3:GetObject on resource: \"{arn}\"")  # fmt: skip
+                raise ClientError({"Error": {"Code": "AccessDenied", "Message": message}},
+                                  model.name)  # fmt: skip
 
         clients.s3().meta.events.register("before-parameter-build.s3.GetObject", refuse)
         clients.s3().meta.events.register("before-parameter-build.s3.HeadObject", refuse)
@@ -158,6 +185,14 @@ def _run_day(data: bytes, surname: str, crash_at: int | None, part_bytes: int) -
         run = stack.run_schedule(AS_OF)
         assert run.ok
         seen = places(stack, orders)
+        failed = [json.loads(text) for where, text in seen.items()
+                  if where.startswith("queue ") and '"requestPayload"' in text]  # fmt: skip
+        # The doomed file's event, whole, as Lambda's on-failure destination writes it, with
+        # the error as Lambda records it: its message and stack trace are searched too.
+        assert failed and all(surname in json.dumps(r["requestPayload"]) for r in failed)
+        for record in failed:
+            error = record["responsePayload"]
+            assert error["errorType"] and error["errorMessage"] and error["stackTrace"], error
         logs = seen["logs (every logger at DEBUG, EMF)"]
         assert '"level":"DEBUG"' in logs and '"message":"object detail"' in logs  # really DEBUG
         if crash_at:

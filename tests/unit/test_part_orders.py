@@ -17,11 +17,23 @@ def test_the_sample_event_holds_a_part_order_that_reads_back() -> None:
     (record,) = json.loads(EVENT.read_text())["Records"]
     order = PartOrder.from_message(record["body"])
     assert (order.index, order.parts, order.start, order.end) == (1, 13, 33554731, 67109190)
-    assert order.ref.received_at.isoformat() == "2024-01-15T12:05:00+00:00"
+    assert order.legacy is None  # the job holds the object: no S3 key in the order
     assert order.resume is not None
     point = ResumePoint.from_dict(order.resume)
     assert point.delimiters.segment == "~" and point.members == 77500
     assert PartOrder.from_message(order.to_message()) == order
+    assert not {"bucket", "key", "legacy"} & set(json.loads(order.to_message()))
+
+
+def test_an_order_of_an_earlier_version_is_still_read_and_never_sent_again() -> None:
+    """Orders sent before jobs kept their object named it; a deploy strands none of them."""
+    body = json.loads(json.loads(EVENT.read_text())["Records"][0]["body"])
+    body |= {"bucket": "b", "key": "outbound/SURNAME.834", "version_id": "v1", "size": 9,
+             "received_at": "2024-01-15T12:05:00+00:00"}  # fmt: skip
+    order = PartOrder.from_message(json.dumps(body))
+    assert order.legacy is not None and order.legacy.key == "outbound/SURNAME.834"
+    assert order.legacy.received_at.isoformat() == "2024-01-15T12:05:00+00:00"
+    assert "SURNAME" not in order.to_message()
 
 
 @pytest.mark.parametrize(

@@ -229,7 +229,8 @@ def test_one_customer_key_encrypts_every_store_and_lets_its_services_in(
         str(statement["Principal"].get("Service"))
         for statement in key["Properties"]["KeyPolicy"]["Statement"]
     }
-    assert {"cloudwatch.amazonaws.com", "ses.amazonaws.com"} <= services
+    assert "cloudwatch.amazonaws.com" in services
+    assert "ses.amazonaws.com" not in services  # SES uses no key here: its grant was a leftover
     assert any("logs." in service for service in services)
     for name, bucket in of_type(transformed, "AWS::S3::Bucket").items():
         if name == "AccessLogsBucket":  # S3 server access logs take SSE-S3 only
@@ -351,3 +352,123 @@ def test_sam_validate_needs_no_aws_account_the_functions_name_no_managed_policy(
         for resource in source["Resources"].values()
         if resource["Type"] == "AWS::Serverless::Function"
     )
+
+
+_PLACEHOLDERS = {"${AWS::Partition}": "aws", "${AWS::Region}": "<region>",
+                 "${AWS::AccountId}": "<account>", "${AWS::StackName}": "<stack>"}  # fmt: skip
+
+
+def _placeheld(node: Any) -> Any:
+    """A template value as the README writes it: pseudo parameters as <placeholders>."""
+    if isinstance(node, dict):
+        if set(node) == {"Fn::Sub"} and isinstance(node["Fn::Sub"], str):
+            text = node["Fn::Sub"]
+            for name, placeholder in _PLACEHOLDERS.items():
+                text = text.replace(name, placeholder)
+            return text
+        if node == {"Ref": "AWS::AccountId"}:
+            return "<account>"
+        return {key: _placeheld(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_placeheld(item) for item in node]
+    return node
+
+
+def test_the_key_lets_in_this_stacks_alarms_and_log_groups_only_as_the_readme_says(
+    transformed: dict[str, Any],
+) -> None:
+    """The stack's key policy, which a brought-your-own key (KmsKeyArn) must hold too:
+    IAM decides for the account's roles; CloudWatch may use it for this stack's alarms
+    only, the log service for this stack's log groups only; no service grant without a
+    source condition, and none for a service that does not use the key (SES did not)."""
+    import json
+    import re
+
+    policy = transformed["DataKey"]["Properties"]["KeyPolicy"]
+    by_sid = {statement["Sid"]: statement for statement in policy["Statement"]}
+    assert set(by_sid) == {"AccountAdministersAndIamGrants", "CloudWatchAlarmsPublishToTheEncryptedTopic",
+                           "LogsEncryptTheLogGroups"}  # fmt: skip
+    for statement in policy["Statement"]:
+        if "Service" in statement["Principal"]:
+            assert statement.get("Condition"), statement["Sid"]  # a source condition, always
+    alarms = by_sid["CloudWatchAlarmsPublishToTheEncryptedTopic"]["Condition"]
+    assert alarms["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    prefix = "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:"
+    named = sorted(a["Properties"]["AlarmName"]["Fn::Sub"]
+                   for a in of_type(transformed, "AWS::CloudWatch::Alarm").values()
+                   if {"Ref": "AlarmTopic"} in a["Properties"]["AlarmActions"])  # fmt: skip
+    assert (
+        named
+        and sorted(
+            arn["Fn::Sub"].removeprefix(prefix) for arn in alarms["ArnEquals"]["aws:SourceArn"]
+        )
+        == named
+    )  # every alarm that publishes to the encrypted topic, and nothing else
+    logs = by_sid["LogsEncryptTheLogGroups"]["Condition"]["ArnEquals"]
+    prefix = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:"
+    groups = sorted(g["Properties"]["LogGroupName"]["Fn::Sub"]
+                    for g in of_type(transformed, "AWS::Logs::LogGroup").values())  # fmt: skip
+    assert (
+        sorted(
+            arn["Fn::Sub"].removeprefix(prefix)
+            for arn in logs["kms:EncryptionContext:aws:logs:arn"]
+        )
+        == groups
+    )
+    # The README's "Bringing your own key" block is this policy, placeholders for the stack.
+    readme = (TEMPLATE.parent / "README.md").read_text()
+    block = re.search(r"<!-- kms:key-policy:start -->\s*```json\n(.*?)```", readme, re.S)
+    assert block is not None
+    assert json.loads(block.group(1)) == _placeheld(policy)
+
+
+def test_no_role_may_write_traces_while_tracing_records_nothing(
+    transformed: dict[str, Any],
+) -> None:
+    """Tracing stays off (the SDK's tracer would record S3 keys), so no role keeps the X-Ray
+    write policy SAM attaches whenever a function's Tracing is set."""
+    for name, function in of_type(transformed, "AWS::Lambda::Function").items():
+        assert function["Properties"].get("TracingConfig", {"Mode": "PassThrough"}) == {
+            "Mode": "PassThrough"
+        }, name
+    for name, role in of_type(transformed, "AWS::IAM::Role").items():
+        properties = role["Properties"]
+        assert not any(
+            "xray" in str(arn).lower() for arn in properties.get("ManagedPolicyArns", [])
+        )
+        actions = [str(statement.get("Action")) for policy in properties.get("Policies", [])
+                   for statement in policy["PolicyDocument"]["Statement"]]  # fmt: skip
+        assert not any("xray:" in action for action in actions), name
+
+
+_SERVICE_NAMES = {"s3": "S3", "dynamodb": "DynamoDB", "sqs": "SQS",
+                  "secretsmanager": "Secrets Manager", "ses": "SES"}  # fmt: skip
+# Lambda's event source mapping polls the parts queue with the part function's role.
+_POLLED_FOR_THE_FUNCTION = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+                            "sqs:ChangeMessageVisibility"}  # fmt: skip
+
+
+def test_each_vpc_suppression_names_exactly_the_services_its_function_reaches() -> None:
+    """CKV_AWS_117's justification lists the endpoints the function itself calls: those of
+    its own statements (KMS is called by S3, SQS and Secrets Manager for it; the parts
+    queue is polled by Lambda)."""
+    import re
+
+    source = load_yaml(TEMPLATE)
+    checked = 0
+    for name, resource in source["Resources"].items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        (skip,) = [s for s in resource["Metadata"]["checkov"]["skip"] if s["id"] == "CKV_AWS_117"]
+        found = re.search(r"reaches only AWS endpoints \(([^)]*)\)", skip["comment"])
+        assert found, name
+        said = set(re.split(r", | and ", found.group(1)))
+        actions = {action for policy in resource["Properties"]["Policies"]
+                   for statement in policy["Statement"]
+                   for action in (statement["Action"] if isinstance(statement["Action"], list)
+                                  else [statement["Action"]])}  # fmt: skip
+        reached = {_SERVICE_NAMES[action.split(":")[0]] for action in actions
+                   if not action.startswith("kms:") and action not in _POLLED_FOR_THE_FUNCTION}  # fmt: skip
+        assert said == reached, name
+        checked += 1
+    assert checked == 4

@@ -160,7 +160,15 @@ class JobProgress(NamedTuple):
 class PartJobs(Protocol):
     """A large file's job: its parts' results and keys, each part counted once."""
 
-    def begin_job(self, job: str, parts: int) -> None: ...
+    def begin_job(self, job: str, parts: int, source: ObjectRef) -> None:
+        """Create the job unless it exists, keeping the object it cuts (the orders on the
+        queue name the job only: an S3 key can name a person)."""
+        ...
+
+    def job_source(self, job: str) -> ObjectRef | None:
+        """The object a job cuts; None when the job is gone (expired) or never kept it."""
+        ...
+
     def record_part(self, job: str, index: int, result: bytes) -> JobProgress: ...
     def part_results(self, job: str) -> list[bytes]: ...
     def finish_job(self, job: str) -> None: ...
@@ -275,6 +283,7 @@ class Outcome:
     reconciled_discrepancies: int = 0
     confirmed_by_reconciliation: int = 0
     quarantine_key: str | None = None
+    job: str = ""  # a file cut in parts: its job (the part orders name it), for the logs
     notices: list[str] = field(default_factory=list)
     findings: dict[str, int] = field(default_factory=dict)  # new data-quality findings by kind
     by_partner: dict[str, dict[str, float]] = field(
@@ -308,6 +317,8 @@ class Outcome:
             value = getattr(self, name)
             if value:
                 data[name] = value
+        if self.job:
+            data["job"] = self.job
         if self.reason:
             data["reason"] = self.reason
         if self.notices:

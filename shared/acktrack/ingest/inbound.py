@@ -138,6 +138,8 @@ def ingest_inbound(
         store.record_object(ref, outcome_apart)
         return outcome_apart
     audits = [e for e in enrollments if e.enrollment is not None and is_audit(e.enrollment.action)]
+    if audits and insurer_folder(ref.key) is None:
+        return quarantine(ref, source, store, _population_outside_its_folder("an audit 834"))
     if audits:
         if len(audits) < len(enrollments) or group_acks or interchange_acks:
             return quarantine(ref, source, store,
@@ -214,7 +216,9 @@ def _extract(
     config: PipelineConfig,
     archive: Archive | None,
 ) -> Outcome:
-    partner = insurer_folder(ref.key) or ""
+    partner = insurer_folder(ref.key)
+    if partner is None:
+        return quarantine(ref, source, store, _population_outside_its_folder("an extract"))
     our_ids = sorted({p.our_id for p in store.partners() if p.partner == partner})
     try:
         with source.open(ref) as raw:
@@ -228,6 +232,15 @@ def _extract(
     note_key_problem(ref, store, config, outcome)
     store.record_object(ref, outcome)
     return outcome
+
+
+def _population_outside_its_folder(kind: str) -> str:
+    """Why an insurer's population outside ``inbound/<insurer id>/`` is refused: it confirms
+    waiting enrollments, so it must come from where only that insurer can write."""
+    return (
+        f"an insurer's population ({kind}) is accepted only under inbound/<insurer id>/, the "
+        "folder only that insurer writes to, whatever RequireInsurerFolders says"
+    )
 
 
 def _count(outcome: Outcome, state: str) -> None:

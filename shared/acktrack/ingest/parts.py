@@ -11,13 +11,19 @@ settled and the object's outcome is recorded.
 
 Every step is safe to repeat: members are keyed, a part is counted once however often
 SQS delivers it, and finishing is idempotent (a redelivered last part finishes again).
+
+An order names its job, never the object: the job item in the table (encrypted like
+every item) holds the bucket, key, version, size and arrival once, because an S3 key can
+name a person and a queue message is read by more than acktrack (the queue's dead
+letters, whoever inspects them). Orders sent by versions before this one carried their
+object; they are still read (``legacy``), so a deploy strands no file in flight.
 """
 
 from __future__ import annotations
 
 import json
 import zlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -53,18 +59,22 @@ class BadPartOrder(ValueError):
     """A message on the parts queue is not a part order (the message is kept, not lost)."""
 
 
+class PartJobMissing(RuntimeError):
+    """The job a part order names is not in the table (the message is kept, not lost)."""
+
+
+# What orders of earlier versions carried instead of their job's object (read, never sent).
+_LEGACY = ("bucket", "key", "version_id", "size", "received_at")
+
+
 @dataclass(frozen=True, slots=True)
 class PartOrder:
-    """One part of a large file: which bytes, and what the file's interchanges are."""
+    """One part of a large file: its job (which holds the object), which bytes, and what the
+    file's interchanges are. No S3 key: orders are queue messages."""
 
     job: str
     index: int
     parts: int
-    bucket: str
-    key: str  # sensitive like any S3 key: logged as a hash only
-    version_id: str | None
-    size: int | None
-    received_at: str
     start: int
     end: int | None
     resume: dict[str, Any] | None
@@ -73,33 +83,49 @@ class PartOrder:
     notices: list[str] = field(default_factory=list)  # what pass 1 noticed, for the outcome
     # An insurer's population (an audit 834) instead of an outbound file: whose, as of when.
     population: dict[str, str] | None = None
-
-    @property
-    def ref(self) -> ObjectRef:
-        return ObjectRef(bucket=self.bucket, key=self.key, size=self.size,
-                         version_id=self.version_id,
-                         received_at=datetime.fromisoformat(self.received_at))  # fmt: skip
+    legacy: ObjectRef | None = None  # an order of an earlier version named its object
 
     def to_message(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"))
+        data = asdict(self)
+        del data["legacy"]  # never sent: the job holds the object
+        return json.dumps(data, separators=(",", ":"))
 
     @classmethod
     def from_message(cls, body: str) -> PartOrder:
         try:
             data = json.loads(body)
-            order = cls(**data) if isinstance(data, dict) else None
-            if order is None or not all(
-                isinstance(n, int) for n in (order.index, order.parts, order.start)
-            ):
+            if not isinstance(data, dict):
+                raise BadPartOrder("not a part order: fields missing or of the wrong type")
+            data.pop("legacy", None)
+            old = {name: data.pop(name) for name in _LEGACY if name in data}
+            order = cls(**data)
+            if not all(isinstance(n, int) for n in (order.index, order.parts, order.start)):
                 raise BadPartOrder("not a part order: fields missing or of the wrong type")
             if not 0 <= order.index < order.parts:
                 raise BadPartOrder(f"not a part order: part {order.index} of {order.parts}")
-            datetime.fromisoformat(order.received_at)
-        except (TypeError, ValueError) as error:
+            if old:
+                legacy = ObjectRef(bucket=old["bucket"], key=old["key"], size=old["size"],
+                                   version_id=old["version_id"],
+                                   received_at=datetime.fromisoformat(old["received_at"]))  # fmt: skip
+                order = replace(order, legacy=legacy)
+        except (TypeError, ValueError, KeyError) as error:
             if isinstance(error, BadPartOrder):
                 raise
             raise BadPartOrder(f"not a part order: {type(error).__name__}") from None
         return order
+
+
+def order_source(order: PartOrder, store: EnrollmentStore) -> ObjectRef:
+    """The object a part order's job cuts."""
+    if order.legacy is not None:
+        return order.legacy
+    found = store.job_source(order.job)
+    if found is None:
+        raise PartJobMissing(
+            f"job {order.job} is not in the table (its bookkeeping expired, or it was never "
+            "begun): its part cannot be read; the order is kept"
+        )
+    return found
 
 
 def job_id(ref: ObjectRef, plans: list[Plan]) -> str:
@@ -133,28 +159,27 @@ def fan_out(
          "digest": plan.interchange.digest, "completed": plan.completed}
         for plan in plans
     ]  # fmt: skip
-    store.begin_job(job, len(ranges))  # a redelivered event sends the same orders again
+    store.begin_job(job, len(ranges), ref)  # a redelivered event sends the same orders again
     orders = [
         PartOrder(
-            job=job, index=index, parts=len(ranges), bucket=ref.bucket, key=ref.key,
-            version_id=ref.version_id, size=ref.size, received_at=ref.received_at.isoformat(),
-            start=part.start, end=part.end, resume=part.resume.to_dict() if part.resume else None,
+            job=job, index=index, parts=len(ranges), start=part.start, end=part.end,
+            resume=part.resume.to_dict() if part.resume else None,
             interchanges=interchanges, notices=sorted(set(outcome.notices)),
         ).to_message()
         for index, part in enumerate(ranges)
     ]  # fmt: skip
     queue.send([{"id": str(index), "body": body} for index, body in enumerate(orders)])
-    outcome.outcome, outcome.parts = FileOutcome.FANNED_OUT, len(ranges)
+    outcome.outcome, outcome.parts, outcome.job = FileOutcome.FANNED_OUT, len(ranges), job
     return True
 
 
 class PartSets(PlannedSets):
     """Sets met in one part, planned as they start (the part does not read the whole file)."""
 
-    def __init__(self, order: PartOrder, config: PipelineConfig) -> None:
+    def __init__(self, order: PartOrder, ref: ObjectRef, config: PipelineConfig) -> None:
         super().__init__([])
         self.interchanges = {int(entry["sequence"]): entry for entry in order.interchanges}
-        self.received_at = order.ref.received_at
+        self.received_at = ref.received_at
         self.zone = config.envelope_zone
 
     def opened(self, header: TransactionHeader) -> None:
@@ -193,8 +218,8 @@ def ingest_part(
     order: PartOrder, source: ObjectSource, store: EnrollmentStore, config: PipelineConfig
 ) -> Outcome:
     """Write and reconcile one part; the part counted last finishes the whole file."""
-    ref = order.ref
-    sets = PartSets(order, config)
+    ref = order_source(order, store)
+    sets = PartSets(order, ref, config)
     resume = ResumePoint.from_dict(order.resume) if order.resume else None
     with source.open(ref, order.start, order.end) as stream:
         reader = X12Reader(stream, resume=resume, partial=order.end is not None)
@@ -205,7 +230,7 @@ def ingest_part(
               "by_partner": found.by_partner, "effectuated": found.effectuated}  # fmt: skip
     if not counted_last(order, store, result, found):
         return found
-    return finish(order, source, store, config)
+    return finish(order, ref, source, store, config)
 
 
 def counted_last(order: PartOrder, store: EnrollmentStore, result: dict[str, Any],
@@ -219,10 +244,10 @@ def counted_last(order: PartOrder, store: EnrollmentStore, result: dict[str, Any
 
 
 def finish(
-    order: PartOrder, source: ObjectSource, store: EnrollmentStore, config: PipelineConfig
-) -> Outcome:
+    order: PartOrder, ref: ObjectRef, source: ObjectSource, store: EnrollmentStore,
+    config: PipelineConfig,
+) -> Outcome:  # fmt: skip
     """Every part is written: finish the file as one invocation would have."""
-    ref = order.ref
     with source.open(ref) as stream:
         index = index_file(stream)  # envelopes only: the sets' counts and findings
     wanted = {int(entry["sequence"]): entry for entry in order.interchanges}

@@ -27,7 +27,7 @@ from acktrack.domain.ports import (
 from acktrack.domain.reconciliation import discrepancy_rows, rcno_lines, tally
 from acktrack.domain.status import FileOutcome
 from acktrack.domain.tracked import ObjectRef
-from acktrack.ingest.parts import PartOrder, counted_last, unpack
+from acktrack.ingest.parts import PartOrder, counted_last, order_source, unpack
 from acktrack.ingest.reconciliation import (
     Found,
     PopulationMeta,
@@ -56,20 +56,19 @@ def fan_out_population(
     if len(ranges) < 2:
         return None
     job = short_hash("population", ref.bucket, ref.key, ref.version_id or "-", size=24)
-    store.begin_job(job, len(ranges))  # a redelivered event sends the same orders again
+    store.begin_job(job, len(ranges), ref)  # a redelivered event sends the same orders again
     population = {"our_id": meta.our_id, "partner": meta.partner, "as_of": meta.as_of,
                   "source": meta.source, "digest": digest}  # fmt: skip
     orders = [
         PartOrder(
-            job=job, index=index, parts=len(ranges), bucket=ref.bucket, key=ref.key,
-            version_id=ref.version_id, size=ref.size, received_at=ref.received_at.isoformat(),
-            start=part.start, end=part.end, resume=part.resume.to_dict() if part.resume else None,
-            interchanges=[], population=population,
-        ).to_message()
+            job=job, index=index, parts=len(ranges), start=part.start, end=part.end,
+            resume=part.resume.to_dict() if part.resume else None, interchanges=[],
+            population=population,
+        ).to_message()  # the job holds the object: no S3 key in a message
         for index, part in enumerate(ranges)
     ]  # fmt: skip
     queue.send([{"id": str(index), "body": body} for index, body in enumerate(orders)])
-    return Outcome(FileOutcome.FANNED_OUT, parts=len(ranges))
+    return Outcome(FileOutcome.FANNED_OUT, parts=len(ranges), job=job)
 
 
 def _meta(order: PartOrder) -> tuple[PopulationMeta, str]:
@@ -84,7 +83,7 @@ def ingest_population_part(
 ) -> Outcome:  # fmt: skip
     """Hold one part's families against ours; the part counted last finishes the file."""
     meta, digest = _meta(order)
-    ref = order.ref
+    ref = order_source(order, store)
     resume = ResumePoint.from_dict(order.resume) if order.resume else None
     members = []
     with source.open(ref, order.start, order.end) as stream:
@@ -112,15 +111,15 @@ def ingest_population_part(
     outcome = Outcome(FileOutcome.PART)
     if not counted_last(order, store, result, outcome):
         return outcome
-    return _finish(order, store, config, archive)
+    return _finish(order, ref, store, config, archive)
 
 
 def _finish(
-    order: PartOrder, store: EnrollmentStore, config: PipelineConfig, archive: Archive | None
-) -> Outcome:
+    order: PartOrder, ref: ObjectRef, store: EnrollmentStore, config: PipelineConfig,
+    archive: Archive | None,
+) -> Outcome:  # fmt: skip
     """Every part is held: find what the insurer does not hold, and write the summary."""
     meta, digest = _meta(order)
-    ref = order.ref
     totals: dict[str, Any] = {"theirs": 0, "ours": 0, "confirmed": 0, "matched": 0,
                               "missing_at_insurer": 0, "insurer_only": 0, "discrepancies": 0,
                               "chunks": 0}  # fmt: skip

@@ -74,6 +74,7 @@ def build_day(folder: Path, as_of: datetime) -> list[Path]:
         return buffer.getvalue()
 
     def answered(name: str, data: bytes) -> None:
+        (inbound / name).parent.mkdir(exist_ok=True)
         (inbound / name).write_bytes(data)
         order.append(inbound / name)
 
@@ -135,7 +136,7 @@ def build_day(folder: Path, as_of: datetime) -> list[Path]:
     buffer = io.BytesIO()
     write_audit_834(held_members([old, first, second], population), buffer, population,
                     insurer=PINE.id, us=US, payer_name=PINE.name)  # fmt: skip
-    answered("pine_population_0001.x12", buffer.getvalue())
+    answered(f"{PINE.id}/pine_population_0001.x12", buffer.getvalue())  # only in its folder
     # Summit Care: a file three days ago that is never acknowledged, and one this morning.
     sent("summit_834_0001.edi", EnrollmentSpec(
         seed=301, members=45, receiver_id=SUMMIT.id, payer_name=SUMMIT.name, interchange_control=4001,

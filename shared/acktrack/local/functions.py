@@ -119,6 +119,42 @@ def s3_event(
     }
 
 
+def failure_record(
+    function: LocalFunction, event: dict[str, Any], error: BaseException, attempts: int
+) -> dict[str, Any]:
+    """Lambda's on-failure destination record of an asynchronous invocation whose retries
+    are exhausted, as Lambda writes it: the event whole, the function and condition, and
+    the error as the Python runtime reports it (``errorMessage``, ``errorType``,
+    ``stackTrace``: the raised exception's own frames, formatted by ``traceback``)."""
+    import traceback
+
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__)
+              if not frame.filename.endswith(("local/stack.py", "local/functions.py"))]  # fmt: skip
+    request = str(uuid.uuid4())
+    return {
+        "version": "1.0",
+        "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+        "requestContext": {
+            "requestId": request,
+            "functionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function.name}:$LATEST",
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": attempts,
+        },
+        "requestPayload": event,
+        "responseContext": {
+            "statusCode": 200,
+            "executedVersion": "$LATEST",
+            "functionError": "Unhandled",
+        },
+        "responsePayload": {
+            "errorMessage": str(error),
+            "errorType": type(error).__name__,
+            "requestId": request,
+            "stackTrace": traceback.format_list(frames),
+        },
+    }
+
+
 class _Context:
     """The parts of a Lambda context the handlers and Powertools read."""
 

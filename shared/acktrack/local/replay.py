@@ -56,7 +56,8 @@ def check_paths(paths: list[Path]) -> None:
         if object_key(path) is None:
             raise ReplayError(
                 f"{path}: put it in a folder named outbound/ (834s you sent) or inbound/ "
-                "(TA1, 999 and 834s insurers sent back, optionally in inbound/<insurer id>/); "
+                "(TA1, 999 and 834s insurers sent back, optionally in inbound/<insurer id>/, where an "
+                "insurer's population must be); "
                 "the folder says which bucket it goes to"
             )
 

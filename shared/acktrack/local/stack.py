@@ -34,6 +34,7 @@ from acktrack.local.functions import (
     QueueMapping,
     Subscription,
     _Context,
+    failure_record,
     s3_event,
 )
 
@@ -408,7 +409,7 @@ class EmbeddedStack:
         """Run a function's handler like Lambda would (async: retries, then the on-failure queue)."""
         function = self.functions[logical_id]
         attempts = 1 + (function.retries if asynchronous else 0)
-        error_text = ""
+        failed: BaseException | None = None
         for attempt in range(1, attempts + 1):
             with self._function_environment(function):
                 module = self._load(function)
@@ -416,17 +417,18 @@ class EmbeddedStack:
                 try:
                     result = handler(event, _Context(function))
                 except Exception as error:  # what Lambda would record as a function error
-                    error_text = f"{type(error).__name__}: {error}"
+                    failed = error
                     continue
             invocation = Invocation(logical_id, True, result, attempts=attempt)
             self.invocations.append(invocation)
             return invocation
-        if asynchronous and function.failure_queue:
-            record = {"requestContext": {"condition": "RetriesExhausted", "functionArn": function.name},
-                      "responsePayload": {"errorType": error_text.split(":")[0]}, "requestPayload": event}  # fmt: skip
+        assert failed is not None
+        if asynchronous and function.failure_queue:  # the record Lambda writes, whole
+            record = failure_record(function, event, failed, attempts)
             self.client("sqs").send_message(
-                QueueUrl=function.failure_queue, MessageBody=json.dumps(record)
+                QueueUrl=function.failure_queue, MessageBody=json.dumps(record, default=str)
             )
+        error_text = f"{type(failed).__name__}: {failed}"
         invocation = Invocation(logical_id, False, error=error_text, attempts=attempts)
         self.invocations.append(invocation)
         return invocation

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from acktrack.domain.ports import JobProgress
+from acktrack.domain.tracked import ObjectRef
 from acktrack.store import keys
 from acktrack.store.base import TableStore
 from acktrack.store.dynamo import conditional_failure
@@ -25,15 +26,39 @@ KEYS_PER_ITEM = 10_000  # keys per compressed chunk (well under 400 KB, however 
 class JobStore(TableStore):
     """Fan-out jobs: a large file's parts, each counted once."""
 
-    def begin_job(self, job: str, parts: int) -> None:
-        """Create the job unless it exists (a redelivered event finds it)."""
+    def begin_job(self, job: str, parts: int, source: ObjectRef) -> None:
+        """Create the job unless it exists (a redelivered event finds it), with the object it
+        cuts: the part orders name the job, never the object's key."""
         item = JobItem(keys.job_pk(job), "JOB", parts=parts, created_at=iso_now(),
-                       expires=timedelta(days=JOB_DAYS))  # fmt: skip
+                       expires=timedelta(days=JOB_DAYS), source_bucket=source.bucket,
+                       source_key=source.key, source_version=source.version_id,
+                       source_size=source.size, received_at=source.received_at.isoformat())  # fmt: skip
         try:
             item.save(condition=JobItem.pk.does_not_exist())
         except PutError as error:
             if not conditional_failure(error):
                 raise
+            # Begun by an earlier delivery (perhaps by a version that did not keep the object).
+            JobItem(keys.job_pk(job), "JOB").update(actions=[
+                JobItem.source_bucket.set(source.bucket), JobItem.source_key.set(source.key),
+                JobItem.received_at.set(source.received_at.isoformat()),
+                *([JobItem.source_version.set(source.version_id)] if source.version_id else []),
+                *([JobItem.source_size.set(source.size)] if source.size is not None else []),
+            ])  # fmt: skip
+
+    def job_source(self, job: str) -> ObjectRef | None:
+        """The object a job cuts (read consistently: its orders may come at once); None when
+        there is no such job (expired, never begun) or it was begun without its object."""
+        try:
+            item = JobItem.get(keys.job_pk(job), "JOB", consistent_read=True)
+        except DoesNotExist:
+            return None
+        if item.source_bucket is None or item.source_key is None or item.received_at is None:
+            return None
+        size = None if item.source_size is None else int(item.source_size)
+        return ObjectRef(bucket=item.source_bucket, key=item.source_key, size=size,
+                         version_id=item.source_version,
+                         received_at=datetime.fromisoformat(item.received_at))  # fmt: skip
 
     def record_part(self, job: str, index: int, result: bytes) -> JobProgress:
         """Keep a part's result and count the part once. Exactly one delivery of the last

@@ -404,7 +404,8 @@ class NoticeItem(ReportedItem):
 
 
 class JobItem(Item):
-    """A file too large for one invocation, fanned out in parts (``ingest.parts``)."""
+    """A file too large for one invocation, fanned out in parts (``ingest.parts``). It holds
+    the object it cuts, once: the part orders on the queue name the job only."""
 
     parts = NumberAttribute()
     done = NumberAttribute(default=0)
@@ -412,6 +413,11 @@ class JobItem(Item):
     finished = BooleanAttribute(null=True)
     created_at = UnicodeAttribute()
     expires = TTLAttribute(null=True)
+    source_bucket = UnicodeAttribute(null=True)  # null: begun before jobs kept their object
+    source_key = UnicodeAttribute(null=True)  # an S3 key (it can name a person): never logged
+    source_version = UnicodeAttribute(null=True)
+    source_size = NumberAttribute(null=True)
+    received_at = UnicodeAttribute(null=True)  # the object's arrival (its S3 event time)
 
 
 class PartItem(Item):

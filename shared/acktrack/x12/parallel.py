@@ -106,7 +106,10 @@ def _worker(
             result = consume(read_range(stream, ByteRange(start.offset, end, start)))
         pipe.send(("result", result))
     except Exception as error:  # reported to the parent, which raises it
-        pipe.send(("error", f"{type(error).__name__}: {traceback.format_exc(limit=3)}"))
+        # Where, never the message: it can quote a value of the file or the file's path.
+        frames = traceback.extract_tb(error.__traceback__)[-3:]
+        where = "; ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} {f.name}" for f in frames)
+        pipe.send(("error", f"{type(error).__name__} at {where}"))
     finally:
         pipe.close()
 

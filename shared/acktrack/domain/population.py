@@ -31,11 +31,11 @@ MAX_ERRORS = 20  # reasons listed; the rest counted
 # (ids 50): under 2 KB even with every cell quoted and in 4-byte UTF-8 letters. 64 KiB is
 # 30 times that, and what the reader holds of a line that never ends.
 MAX_LINE_BYTES = 64 * 1024
-# Members of one extract held in one invocation. Measured (benchmarks/reconciliation.py
-# --extract): about 6.5 KB a member at worst (every field of every member differing: 13
-# discrepancy rows each), so 60,000 members peak near 450 MB with the handler's own 90 MB,
-# under half the function's 1,024 MB. A larger population comes as an audit 834, which is
-# held in parts.
+# Members of one extract held in one invocation. Measured through the inbound use case
+# (`benchmarks/reconciliation.py --extract`): 6.8 KB a member at worst (ours differing on
+# every field: 13 discrepancy rows each), 2.9 KB when nothing was sent; 60,000 members peak
+# at 463 MB and 233 MB with the handler's own 58 MB, under the 512 MB aimed at and half the
+# function's 1,024 MB. A larger population comes as an audit 834, which is held in parts.
 MAX_ROWS = 60_000
 
 

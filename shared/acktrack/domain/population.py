@@ -7,6 +7,11 @@ insurer_member_id, insurer_policy_id, benefit_end, total_premium, aptc, and the 
 columns last_name, first_name, birth_date, gender, ssn, which are turned into keyed hashes
 as they are read and never kept. A file with any bad line is refused whole, with each bad
 line's number and reason, and changes nothing.
+
+One member per physical line, each at most ``MAX_LINE_BYTES``, at most ``MAX_ROWS`` of
+them: a longer line or one line too many stops the read there (memory stays bounded
+whatever the file's shape). UTF-8, or Latin-1 (``decoded_lines``); never read with
+replacement characters.
 """
 
 from __future__ import annotations

@@ -46,8 +46,9 @@ MAX_ROWS = 60_000
 
 def too_many_rows(limit: int) -> str:
     return (
-        f"more than {limit:,} members: one invocation holds at most {limit:,} members of an "
-        "extract, and the rest of this file was not read; send this population as an audit 834 "
+        f"more than {limit:,} lines after the header: one invocation holds at most {limit:,} "
+        "members of an extract, and the rest of this file was not read; send this population "
+        "as an audit 834 "
         "(BGN08 4 or RX), which is held in parts however large (splitting the extract would "
         "not do: each file is held as the whole population)"
     )

@@ -284,7 +284,9 @@ def test_an_extract_over_the_row_limit_stops_at_the_first_line_past_it_and_says_
         read_extract(lines(), KEYRING, max_rows=3)
     assert given == 5  # the header, three members, and the line past the limit: no more
     text = str(refused.value)
-    assert "line 5: more than 3 members: one invocation holds at most 3 members" in text
+    assert (
+        "line 5: more than 3 lines after the header: one invocation holds at most 3 members" in text
+    )
     assert "send this population as an audit 834" in text
 
 

@@ -91,8 +91,10 @@ fuzz: $(STAMP)
 # naming the commit they were measured at. Run it again when shared/acktrack has changed a lot.
 reliability: $(STAMP)
 	ACKTRACK_PERMUTATIONS=50 ACKTRACK_FAULT_STRIDE=1 ACKTRACK_FUZZ_INPUTS=3000 ACKTRACK_CONCURRENT_DAYS=20 \
-		ACKTRACK_FANOUT_FAULT_STEP=13 ACKTRACK_LARGE_999_SETS=4000 ACKTRACK_WRITE_FIGURES=1 \
+		ACKTRACK_FANOUT_FAULT_STEP=13 ACKTRACK_LARGE_999_SETS=4000 ACKTRACK_RECON_FAULT_STEP=5 \
+		ACKTRACK_WRITE_FIGURES=1 \
 		$(BIN)/pytest tests/reliability tests/e2e/test_fanout.py \
+		tests/e2e/test_reconciliation.py::test_a_fault_anywhere_in_a_reconciliation_day_ends_as_the_clean_run \
 		tests/integration/test_hardening.py::test_a_999_too_large_for_one_item_is_stored_in_chunks_and_applied
 
 # aws-sam-cli pins versions the dev tools cannot share, so it lives in its own venv.

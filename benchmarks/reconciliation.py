@@ -5,6 +5,15 @@ part, as the parts queue would deliver them one invocation each; the figure is t
 invocation's peak RSS, which stays flat in the file's size. Prints one JSON line.
 
     python benchmarks/reconciliation.py --members 1000000
+
+With ``--extract``: an insurer's extract (CSV) through the inbound handler's use case
+(``ingest_inbound``, the handler's imports loaded), one child process per shape: a header
+line that never ends, a data line with no line break, a file over the row limit, and a
+file at the row limit, held against nothing sent (one row each) and against ours differing
+on every field (13 discrepancy rows a member, the most one member can cost). Prints one
+JSON line per shape.
+
+    python benchmarks/reconciliation.py --extract
 """
 
 from __future__ import annotations
@@ -207,6 +216,144 @@ class _Range:
         return data
 
 
+# -- an extract's shapes -----------------------------------------------------------------------
+
+EXTRACT_KEY = "inbound/HEALTHPLAN01/population-2024-03-01.csv"
+
+
+def write_shape(shape: str, path: Path) -> int:
+    """Write one shape of extract to ``path`` (streamed: the writer holds little); its rows."""
+    from acktrack.domain.population import MAX_ROWS
+    from acktrack.synthetic.population import EXTRACT_COLUMNS
+
+    header = ",".join(EXTRACT_COLUMNS)
+    with path.open("w", encoding="utf-8") as out:
+        # Long lines written a megabyte at a time: this process stays small (a child
+        # process starts with its parent's peak RSS as its own on Linux).
+        if shape == "header_30mb":  # a header whose line never ends
+            out.write(header + ",")
+            for _ in range(30):
+                out.write("x" * 1_000_000)
+            return 0
+        out.write(header + "\n")
+        if shape == "line_300mb":  # a data line with no line break
+            out.write("300000001,E000000001,")
+            for _ in range(300):
+                out.write("y" * 1_000_000)
+            return 1
+        rows = {"rows_1m": 1_000_000}.get(shape, MAX_ROWS)
+        for member in held(rows):
+            out.write(",".join([
+                member.subscriber_id, member.member_id or "", f"C{member.number:08d}",
+                f"POL{member.number:07d}", member.relationship, member.subscriber_indicator,
+                member.plan, member.benefit_begin, "", "450.00", "120.00", member.last_name,
+                member.first_name, member.birth_date, member.gender, member.ssn,
+            ]) + "\n")  # fmt: skip
+        return rows
+
+
+class HeldOtherwise(NothingSent):
+    """Every subscriber was sent once and accepted, with every compared field other than
+    the insurer's: 13 discrepancy rows a member, the most a member can cost."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        from types import SimpleNamespace
+
+        from acktrack.domain.hashing import Keyring
+
+        self.version = Keyring.of(b"k" * 32).keys[0].version
+        self.sent = SimpleNamespace(
+            pk="GS#ACKTRACKEXCH#HEALTHPLAN01#1", sk="SET#1", status="accepted",
+            status_at="2024-02-01T12:00:00Z", interchange_control="000000001",
+            group_control="1", transaction_control="0001",
+        )  # fmt: skip
+
+    def get_set(self, pk: str, sk: str) -> Any:
+        return self.sent
+
+    def family(self, our: str, partner: str, subscriber_id: str) -> Any:
+        from types import SimpleNamespace
+
+        from acktrack.store.families import Partition
+
+        number = int(subscriber_id) - 300_000_000
+        other = SimpleNamespace(
+            pk=f"FAM#{subscriber_id}", sk="M#1", set_pk=self.sent.pk, set_sk=self.sent.sk,
+            set_id="1", sent_at="2024-02-01T06:00:00Z", ordinal=1, first_position=1,
+            subscriber_indicator="N", relationship="01", maintenance_type="021",
+            maintenance_reason="", subscriber_id=subscriber_id, member_id=f"E{number:09d}",
+            carrier_member_id=None, findings=[], effectuated_by=None, effectuated_at=None,
+            coverages=[{"insurance_line": "HLT", "plan": "99999OH0010001-01",
+                        "benefit_begin": "20230101", "benefit_end": "20251231"}],
+            categories={"PRE AMT TOT": "999.00", "APTC AMT": "1.00"},
+            hashes={self.version: {"name": "0" * 16, "birth_date": "1" * 16,
+                                   "gender": "2" * 16, "ssn": "3" * 16}},
+            insurer_member_id=f"OTHER{number}", insurer_policy_ids=[f"OTHERPOL{number}"],
+            our_id=our, partner=partner,
+        )  # fmt: skip
+        return Partition([other], [], [], set(), [])
+
+
+def run_shape(shape: str, path: Path) -> dict[str, Any]:
+    """One invocation of the inbound use case on the extract at ``path``: peak RSS, outcome."""
+    from types import SimpleNamespace
+
+    import boto3
+    import pynamodb  # noqa: F401
+    from aws_lambda_powertools import Logger, Metrics  # noqa: F401
+
+    import acktrack.runtime  # noqa: F401
+    from acktrack.domain.hashing import Keyring
+    from acktrack.domain.ports import PipelineConfig
+    from acktrack.domain.tracked import ObjectRef
+    from acktrack.ingest.inbound import ingest_inbound
+
+    # The handler's own baseline: its SDKs loaded and its four clients made (about 38 MB).
+    sdk = [boto3.client(name, region_name="us-east-1")  # type: ignore[call-overload]
+           for name in ("s3", "dynamodb", "sqs", "secretsmanager")]  # fmt: skip
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    worst = shape.endswith("_held_otherwise")
+    store = HeldOtherwise() if worst else NothingSent()
+    store.partners = lambda: [SimpleNamespace(our_id="ACKTRACKEXCH", partner="HEALTHPLAN01")]  # type: ignore[method-assign]
+    received = datetime(2024, 3, 1, 7, tzinfo=UTC)
+    ref = ObjectRef("inbound", EXTRACT_KEY, path.stat().st_size, "v1", received)
+    quarantined: list[str] = []
+
+    class Source:
+        def open(self, ref: Any, start: int = 0, end: int | None = None) -> Any:
+            return _Range(path, start, end)
+
+        def quarantine(self, ref: Any, reason: str) -> str:
+            quarantined.append(reason)
+            return "quarantine/key"
+
+    started = time.perf_counter()
+    config = PipelineConfig(keyring=Keyring.of(b"k" * 32), part_bytes=PART_BYTES)
+    outcome = ingest_inbound(ref, Source(), store, config, Shelf())  # type: ignore[arg-type]
+    del sdk
+    reason = quarantined[0] if quarantined else ""
+    return {"shape": shape, "file_mb": round(ref.size / 1e6, 1), "outcome": str(outcome.outcome),
+            "reason": reason[:160], "rows_written": store.rows,
+            "seconds": round(time.perf_counter() - started, 1),
+            "rss_after_imports_mb": round(before), "peak_rss_mb": round(
+                resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}  # fmt: skip
+
+
+SHAPES = ("header_30mb", "line_300mb", "rows_1m", "at_limit_nothing_sent",
+          "at_limit_held_otherwise")  # fmt: skip
+
+
+def extract_shapes() -> int:
+    with tempfile.TemporaryDirectory() as folder:
+        for shape in SHAPES:
+            path = Path(folder) / f"{shape}.csv"
+            write_shape(shape.replace("_held_otherwise", "").replace("_nothing_sent", ""), path)
+            print(json.dumps(child("--shape", shape, str(path))), flush=True)
+            path.unlink()
+    return 0
+
+
 def child(*arguments: str) -> dict[str, Any]:
     output = subprocess.run([sys.executable, __file__, *arguments], check=True,
                             capture_output=True, text=True).stdout  # fmt: skip
@@ -228,7 +375,14 @@ def main() -> int:
     parser.add_argument(
         "--part", nargs=3, metavar=("FILE", "INDEX", "MEMBERS"), help=argparse.SUPPRESS
     )
+    parser.add_argument("--extract", action="store_true", help="the extract's shapes instead")
+    parser.add_argument("--shape", nargs=2, metavar=("SHAPE", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.shape:
+        print(json.dumps(run_shape(args.shape[0], Path(args.shape[1]))))
+        return 0
+    if args.extract:
+        return extract_shapes()
     if args.part:
         print(json.dumps(run_part(Path(args.part[0]), int(args.part[1]), int(args.part[2]))))
         return 0

@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from acktrack import runtime
+from acktrack.aws import clients
 from acktrack.local.stack import EmbeddedStack
 from acktrack.report.insights import stats, timeline
 from acktrack.synthetic.acknowledgments import respond
@@ -27,7 +29,21 @@ from acktrack.synthetic.population import (
     write_audit_834,
     write_extract,
 )
-from tests.reliability.support import AS_OF, OTHER, PLAN, SENT, US, File, deliver, fresh_stack
+from tests.reliability.support import (
+    AS_OF,
+    FIGURES,
+    OTHER,
+    PLAN,
+    SENT,
+    US,
+    File,
+    budget,
+    deliver,
+    final_state,
+    fresh_stack,
+    without_jobs,
+)
+from tests.reliability.test_faults import Faults
 
 pytestmark = pytest.mark.e2e
 AUDIT_DAY = datetime(2024, 1, 19, 6, 0)  # BGN03: the population's date
@@ -292,3 +308,105 @@ def test_a_population_is_accepted_only_in_its_insurers_folder_whatever_the_setti
     assert report["summary"]["confirmed_by_reconciliation"] == 0
     overdue = _sent_ids(day)[5]  # the waiting addition the population holds as sent
     assert overdue in {row["member_id"] for row in report["unconfirmed"]}
+
+
+# -- faults during a reconciliation day --------------------------------------------------------
+
+RECON_PART_BYTES = 2048  # the audit 834 below is cut in about ten parts
+
+
+def _population_day() -> tuple[list[File], list[File]]:
+    """What was sent and answered (40 additions accepted, 3 overdue), then the insurer's
+    population twice: an audit 834 cut in parts, and the same people as a CSV extract."""
+    confirmed = _834(40, seed=191, control=1901, first_id=190000001, sent_at=SENT)
+    overdue = _834(3, seed=192, control=1902, first_id=190000101, sent_at=SENT + timedelta(hours=2))
+    spec = PopulationSpec(as_of=AUDIT_DAY, change_plan={2, 17}, shift_begin={9}, rename={23},
+                          skip={5, 31}, insurer_only=2)  # fmt: skip
+    held = held_members([confirmed, overdue], spec)
+    reply = respond(confirmed, insurer_control=9901, sent_at=SENT + timedelta(hours=4),
+                    with_ta1=False)  # fmt: skip
+    before = [File("outbound", "a.834", confirmed), File("outbound", "b.834", overdue),
+              File("inbound", f"{PLAN}/a.999", reply)]  # fmt: skip
+    populations = [File("inbound", f"{PLAN}/population.834", _audit(held)),
+                   File("inbound", f"{PLAN}/population-2024-01-19.csv", _extract(held, ","))]  # fmt: skip
+    return before, populations
+
+
+BEFORE, POPULATIONS = _population_day()
+
+
+def _recon_state(stack: EmbeddedStack) -> dict[str, Any]:
+    """The table, both reports, and every RCNO file written (by key: keys name the content's
+    digest, never a version id)."""
+    s3, bucket = stack.client("s3"), stack.bucket("Reports")
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix="reports/reconciliation/")
+    files = {entry["Key"]: s3.get_object(Bucket=bucket, Key=entry["Key"])["Body"].read()
+             for entry in listed.get("Contents", [])}  # fmt: skip
+    return {**without_jobs(final_state(stack)), "rcno": files}
+
+
+@contextmanager
+def _day_before() -> Iterator[EmbeddedStack]:
+    with fresh_stack({"PartBytes": RECON_PART_BYTES}) as stack:
+        for file in BEFORE:
+            assert all(result.ok for result in deliver(stack, file))
+        yield stack
+
+
+@pytest.fixture(scope="module")
+def clean_reconciliation() -> tuple[dict[str, Any], list[str]]:
+    """The clean run's state, and the AWS calls the population files cost (by operation)."""
+    with _day_before() as stack:
+        counter = Faults()
+        counter.install()
+        calls: list[str] = []
+
+        def named(model: Any, **_: Any) -> None:
+            calls.append(model.name)
+
+        sdk = (runtime.repository().client, clients.s3())  # one per container: kept by later runs
+        for client in sdk:
+            client.meta.events.register("before-call", named)
+        invocations = [i for file in POPULATIONS for i in deliver(stack, file)]
+        for client in sdk:
+            client.meta.events.unregister("before-call", named)
+        assert counter.calls == len(calls)
+        assert all(i.ok for i in invocations)
+        assert sum(1 for i in invocations if i.function == "IngestPartFunction") >= 5
+        state = _recon_state(stack)
+    files = state["report"]["reconciliation"]["files"]
+    assert [f["source"] for f in files] == ["audit_834", "extract"], files
+    assert len(state["rcno"]) >= 7  # the parts' files, the missing ones', the extract's
+    return state, calls
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["crash", "lost", "throttling"])
+def test_a_fault_anywhere_in_a_reconciliation_day_ends_as_the_clean_run(
+    clean_reconciliation: tuple[dict[str, Any], list[str]], kind: str
+) -> None:
+    """One fault per run at every Nth AWS call of the population files (a part crashing
+    between two writes, the answer to a write lost after it was applied, throttling past the
+    SDK's retries), then Lambda's retries and SQS's redeliveries, then every event delivered
+    again: the table, the reports and the RCNO files are the clean run's."""
+    expected, calls = clean_reconciliation
+    # Every 41st of its 186 calls in `make test` (5 a kind, the last part's finish among
+    # them); `make reliability` every 5th. And always the first and the last discrepancy
+    # chunks written (a part's, the extract's).
+    step = budget("recon_fault_step", 41)
+    chunks = [n for n, name in enumerate(calls, start=1) if name == "BatchWriteItem"]
+    start = 2 + ("crash", "lost", "throttling").index(kind) * 3
+    fired: list[str] = []
+    for at in sorted({*range(start, len(calls) + 1, step), chunks[0], chunks[-1]}):
+        with _day_before() as stack:
+            faults = Faults(kind, at)
+            faults.install()
+            for file in POPULATIONS:
+                deliver(stack, file)
+            assert faults.fired, f"{kind} at call {at} of {len(calls)} did not fire"
+            for file in POPULATIONS:  # S3 delivers every event again
+                stack.redeliver(stack.bucket("Inbound"), file.key)
+            assert _recon_state(stack) == expected, f"{kind} at call {at} ({faults.fired})"
+            fired.append(faults.fired)
+    FIGURES[f"recon_faults_{kind}"] += len(fired)
+    assert fired.count("BatchWriteItem") >= 2 and len(fired) >= min(4, len(calls) // step)

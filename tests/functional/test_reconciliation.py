@@ -4,12 +4,16 @@ the confirmations of waiting enrollments, redelivery, and the report that follow
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
 
 from acktrack.domain.ports import PipelineConfig
 from acktrack.domain.reconciliation import PopulationMember
 from acktrack.ingest.reconciliation import Population, reconcile_population
 from acktrack.report.collect import collect_report
+from acktrack.report.reconciliation import collect_reconciliation, reconciliation_text
 from tests.functional.report_memory import ReportMemory
 
 AS_OF = datetime(2024, 1, 20, 7, 0, tzinfo=UTC)
@@ -143,3 +147,59 @@ def test_a_family_split_between_parts_gives_the_one_go_result() -> None:
     one_go = run([halves[0] + halves[1]])
     assert one_go == [("E1", "both"), ("E2", "both"), ("E3", "missing_at_insurer")]
     assert run(halves) == one_go
+
+
+def test_a_member_listed_twice_is_confirmed_and_compared_on_its_first_row_only() -> None:
+    """The insurer lists the overdue E4 twice: first with another benefit begin, then as sent.
+    The first row stands for both the confirmation and the comparison; the second is reported."""
+    store, shelf = day(), Shelf()
+    reconcile(store, shelf, [theirs("S4", "E4", begin="20240301"), theirs("S4", "E4")])
+    ((summary, rows, key),) = store.reconciled
+    assert store.resolutions == [] and summary.confirmed == 0
+    found = [(r["member_id"], r["field"], r["code"], r["side"]) for r in rows]
+    assert ("E4", "benefit_begin", "I", "both") in found
+    assert ("E4", "member", "I", "duplicate_at_insurer") in found
+    assert summary.theirs == 2 and summary.by_field["member"] == {"duplicate_at_insurer": 1}
+    assert "S4|E4|duplicate_at_insurer|" in shelf.files[key]
+
+
+class Stored:
+    """The report's reads of one stored reconciliation: its summary, its rows as stored."""
+
+    def __init__(self, summary: Any, rows: list[dict[str, Any]]) -> None:
+        self.item = SimpleNamespace(**{**asdict(summary), "discrepancies": len(rows), "chunks": 1,
+                                       "rcno_key": None})  # fmt: skip
+        self.rows = rows
+
+    def reconciliations(self, since: str) -> list[Any]:
+        return [self.item]
+
+    def discrepancy_rows(self, item: Any) -> list[dict[str, Any]]:
+        return self.rows
+
+
+def test_the_report_lists_what_needs_action_first_with_counts_per_code() -> None:
+    store, shelf = day(), Shelf()
+    store.send(4, [("S6", "E6")], status="accepted", status_at="2024-01-15T14:00:00Z",
+               insurer_member_id="INS-6")  # fmt: skip
+    changed = replace(theirs("S6", "E6"), insurer_member_id="INS-7")
+    reconcile(store, shelf, [theirs("S0", "E0"), theirs("S1", "E1"), theirs("S2", "E2", plan="P2"),
+                             theirs("S2", "E2"), changed, theirs("S4", "E4")])  # fmt: skip
+    ((summary, rows, _),) = store.reconciled
+    section, _ = collect_reconciliation(Stored(summary, rows), "2024-01-01")  # type: ignore[arg-type]
+    listed = [(r["member_id"], r["field"], r["code"], r["side"]) for r in section["discrepancies"]]
+    assert listed == [
+        ("E3", "member", "U", "missing_at_insurer"),
+        ("E6", "insurer_member_id", "G", "both"),
+        ("E2", "member", "I", "duplicate_at_insurer"),
+        ("E2", "plan", "I", "both"),
+        ("E0", "member", "U", "insurer_only"),
+    ]
+    (file,) = section["files"]
+    assert file["by_code"] == {"missing_at_insurer": 1, "insurer_id_changed": 1,
+                               "field_mismatch": 1, "duplicate_at_insurer": 1,
+                               "insurer_only": 1, "not_provided": 0}  # fmt: skip
+    text = "\n".join(reconciliation_text(section, 10))
+    assert ("by what needs action first: 1 missing at the insurer (U); 1 insurer id changed (G); "
+            "1 fields differing (I); 1 listed twice by the insurer (I); 1 only at the insurer (U)"
+            ) in text  # fmt: skip

@@ -12,7 +12,11 @@ resolutions an auditor can read: the demo day's resolution item gained `caller` 
 identity that wrote it), nothing else; then it gained the report index's `rk`/`rs`
 (`RESOLVED#<shard>`, by time), and both reports `resolutions` and `summary.resolutions`.
 Then the demo day's audit 834 moved to `inbound/PINEHEALTH01/` (a population is accepted
-only in its insurer's folder): its object item's key, nothing else."""
+only in its insurer's folder): its object item's key, nothing else.
+Then for reconciliation's order of action (round three): the demo day's discrepancy rows
+(the same four) are stored in one chunk per rank of what needs action first (`#D#0z…`
+missing at the insurer, `#D#2z…` fields differing, `#D#3z…` insurer only) instead of one
+`#D#z000000`, its summary's `chunks` 1 -> 3, and the report's file gained `by_code`."""
 
 from __future__ import annotations
 

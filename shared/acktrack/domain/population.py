@@ -7,14 +7,20 @@ insurer_member_id, insurer_policy_id, benefit_end, total_premium, aptc, and the 
 columns last_name, first_name, birth_date, gender, ssn, which are turned into keyed hashes
 as they are read and never kept. A file with any bad line is refused whole, with each bad
 line's number and reason, and changes nothing.
+
+One member per physical line, each at most ``MAX_LINE_BYTES``, at most ``MAX_ROWS`` of
+them: a longer line or one line too many stops the read there (memory stays bounded
+whatever the file's shape). UTF-8, or Latin-1 (``decoded_lines``); never read with
+replacement characters.
 """
 
 from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from decimal import Decimal, InvalidOperation
+from typing import Protocol
 
 from acktrack.domain.hashing import Keyring, in_version, member_hashes, values_hashes
 from acktrack.domain.identifiers import ID, LONG
@@ -26,6 +32,42 @@ REQUIRED = ("subscriber_id", "member_id", "relationship", "subscriber_indicator"
 OPTIONAL = ("insurer_member_id", "insurer_policy_id", "benefit_end", "total_premium", "aptc",
             "last_name", "first_name", "birth_date", "gender", "ssn")  # fmt: skip
 MAX_ERRORS = 20  # reasons listed; the rest counted
+# The longest line read. A member's line holds at most 16 cells of at most 99 characters
+# (ids 50): under 2 KB even with every cell quoted and in 4-byte UTF-8 letters. 64 KiB is
+# 30 times that, and what the reader holds of a line that never ends.
+MAX_LINE_BYTES = 64 * 1024
+# Members of one extract held in one invocation. Measured through the inbound use case
+# (`benchmarks/reconciliation.py --extract`): 6.8 KB a member at worst (ours differing on
+# every field: 13 discrepancy rows each), 2.9 KB when nothing was sent; 60,000 members peak
+# at 463 MB and 233 MB with the handler's own 58 MB, under the 512 MB aimed at and half the
+# function's 1,024 MB. A larger population comes as an audit 834, which is held in parts.
+MAX_ROWS = 60_000
+
+
+def too_many_rows(limit: int) -> str:
+    return (
+        f"more than {limit:,} lines after the header: one invocation holds at most {limit:,} "
+        "members of an extract, and the rest of this file was not read; send this population "
+        "as an audit 834 "
+        "(BGN08 4 or RX), which is held in parts however large (splitting the extract would "
+        "not do: each file is held as the whole population)"
+    )
+
+
+UNREADABLE = ("not readable as CSV (an unbalanced quote, or a line break inside a quoted cell: "
+              "one member per line)")  # fmt: skip
+
+
+class _Lines(Protocol):
+    def readline(self, size: int = -1, /) -> bytes: ...
+
+
+class LineRefused(Exception):
+    """A line that stops the read of an extract: ``line`` its number, ``reason`` why."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__(f"line {line}: {reason}")
+        self.line, self.reason = line, reason
 
 
 class ExtractRefused(Exception):
@@ -55,46 +97,100 @@ def _amount(text: str) -> str | None:
         return None
 
 
-def read_extract(lines: Iterable[str], key: Keyring) -> list[PopulationMember]:
-    """The members of an extract (see the module docstring); raises ExtractRefused."""
-    iterator = iter(lines)
-    header = next(iterator, "").lstrip("\ufeff")  # a spreadsheet's byte-order mark
-    delimiter = "|" if header.count("|") > header.count(",") else ","
-    try:
-        names = [n.strip().lower() for n in next(csv.reader([header], delimiter=delimiter), [])]
-    except csv.Error:
-        names = []
-    missing = [name for name in REQUIRED if name not in names]
-    if missing:  # the header's own cells are not repeated: a data line may stand there
-        raise ExtractRefused([(1, f"the first line must name the columns; {', '.join(missing)} "
-                                  "missing")])  # fmt: skip
-    members: list[PopulationMember] = []
-    errors: list[tuple[int, str]] = []
-    bad = 0
-    rows = csv.reader(iterator, delimiter=delimiter)
-    number = 1
+def decoded_lines(stream: _Lines) -> Iterator[str]:
+    """The lines of an extract's bytes, each read to at most ``MAX_LINE_BYTES`` (a longer one
+    stops the read: ``LineRefused``, never its content), decoded as UTF-8 (a byte-order mark
+    dropped), or, when a line is not UTF-8 and every line before it was plain ASCII, the whole
+    file as Latin-1 (Windows-1252, which reads every Latin-1 letter alike). Never with
+    replacement characters: a line neither can read is refused."""
+    encoding, plain, number = "utf-8", True, 0
     while True:
+        raw = stream.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            return
+        number += 1
+        if len(raw) > MAX_LINE_BYTES:
+            raise LineRefused(number, f"longer than {MAX_LINE_BYTES:,} bytes (one member per "
+                                      "line; the rest of the file was not read)")  # fmt: skip
+        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]  # a spreadsheet's byte-order mark
         try:
-            values = next(rows)
-        except StopIteration:
-            break
-        except csv.Error:
-            raise ExtractRefused(
-                [(rows.line_num, "not readable as CSV (an unbalanced quote, or a field over "
-                                 f"{csv.field_size_limit():,} characters)")], bad,
-            ) from None  # fmt: skip
-        number = rows.line_num + 1  # physical lines, the header being line 1
-        if not any(value.strip() for value in values):
-            continue  # a blank line
-        row = {name: (values[i].strip() if i < len(values) else "") for i, name in enumerate(names)}
-        member, reason = _member(row, key, len(values), len(names))
-        if reason is not None:
-            bad += 1
-            if len(errors) < MAX_ERRORS:
-                errors.append((number, reason))
-            continue
-        assert member is not None
-        members.append(member)
+            text = raw.decode(encoding)
+        except UnicodeDecodeError:
+            if encoding != "utf-8" or not plain:
+                raise LineRefused(number, _ENCODING[encoding != "utf-8"]) from None
+            encoding = "cp1252"
+            try:
+                text = raw.decode(encoding)
+            except UnicodeDecodeError:
+                raise LineRefused(number, _ENCODING[True]) from None
+        plain = plain and raw.isascii()
+        yield text
+
+
+_ENCODING = {
+    False: "not UTF-8, where an earlier line was: a file in two encodings is refused",
+    True: "neither UTF-8 nor Latin-1 (Windows-1252)",
+}
+
+
+def _row(line: str, delimiter: str) -> list[str] | None:
+    """One physical line's cells (None: not readable as CSV)."""
+    try:
+        return next(csv.reader((line,), delimiter=delimiter, strict=True), [])
+    except csv.Error:
+        return None
+
+
+def read_extract(
+    lines: Iterable[str], key: Keyring, max_rows: int = MAX_ROWS
+) -> list[PopulationMember]:
+    """The members of an extract (see the module docstring), one per physical line; raises
+    ExtractRefused. A line over ``MAX_LINE_BYTES`` or more than ``MAX_ROWS`` lines after the
+    header stop the read at once (memory stays bounded whatever the file's shape)."""
+    iterator = iter(lines)
+    errors: list[tuple[int, str]] = []
+    bad = number = 0
+    try:
+        header = next(iterator, "").lstrip("\ufeff")
+        number = 1
+        delimiter = "|" if header.count("|") > header.count(",") else ","
+        names = [n.strip().lower() for n in _row(header, delimiter) or []]
+        missing = [name for name in REQUIRED if name not in names]
+        if missing:  # the header's own cells are not repeated: a data line may stand there
+            raise ExtractRefused([(1, f"the first line must name the columns; "
+                                      f"{', '.join(missing)} missing")])  # fmt: skip
+        absent = frozenset(name for name in OPTIONAL if name not in names)
+        members: list[PopulationMember] = []
+        reason: str | None
+        for number, line in enumerate(iterator, start=2):
+            if len(line.encode()) > MAX_LINE_BYTES:
+                raise LineRefused(number, f"longer than {MAX_LINE_BYTES:,} bytes")
+            if number > max_rows + 1:
+                raise LineRefused(number, too_many_rows(max_rows))
+            values = _row(line, delimiter)
+            if values is None:
+                member, reason = None, UNREADABLE
+            elif not any(value.strip() for value in values):
+                continue  # a blank line
+            else:
+                row = {name: (values[i].strip() if i < len(values) else "")
+                       for i, name in enumerate(names)}  # fmt: skip
+                member, reason = _member(row, key, len(values), len(names), absent)
+            if reason is not None:
+                bad += 1
+                if len(errors) < MAX_ERRORS:
+                    errors.append((number, reason))
+                continue
+            assert member is not None
+            members.append(member)
+    except LineRefused as refused:
+        more = bad - len(errors)
+        if len(errors) < MAX_ERRORS:
+            errors.append((refused.line, refused.reason))
+        else:
+            more += 1
+        raise ExtractRefused(errors, more) from None
     if errors:
         raise ExtractRefused(errors, bad - len(errors))
     if not members:
@@ -104,8 +200,8 @@ def read_extract(lines: Iterable[str], key: Keyring) -> list[PopulationMember]:
     return members
 
 
-def _member(row: dict[str, str], key: Keyring, found: int,
-            expected: int) -> tuple[PopulationMember | None, str | None]:  # fmt: skip
+def _member(row: dict[str, str], key: Keyring, found: int, expected: int,
+            absent: frozenset[str]) -> tuple[PopulationMember | None, str | None]:  # fmt: skip
     if found != expected:
         return None, f"{found} fields where the header names {expected}"
     if not row["subscriber_id"]:
@@ -162,6 +258,7 @@ def _member(row: dict[str, str], key: Keyring, found: int,
         gender=current.get("gender"),
         ssn=current.get("ssn"),
         hashes=hashes,
+        absent=absent,
     ), None
 
 

@@ -2,8 +2,15 @@
 
 Each member on either side gets, per field, an RCNO-style code: ``M`` match, ``I``
 mismatch, ``U`` unmatched (only one side has the member), ``D`` does not apply (neither
-side has a value), ``G`` the insurer's own id changed. Personal fields (name, birth date,
-gender, SSN) are compared as keyed hashes (``keyed_hash``): no value is kept or shown.
+side has a value), ``G`` the insurer's own id changed; and, acktrack's own state, not an
+RCNO code, ``not_provided``: we hold a value the insurer's file does not give (an empty
+cell, a column its extract lacks), which is not a discrepancy (``D`` in the RCNO file).
+Personal fields (name, birth date, gender, SSN) are compared as keyed hashes
+(``keyed_hash``): no value is kept or shown.
+
+A member the insurer lists twice (the same key on the same coverage line) is held on its
+first row, for the comparison and the confirmation alike; each later row is reported as a
+``duplicate_at_insurer`` discrepancy.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
 from acktrack.domain.hashing import Hashes
+from acktrack.domain.typed import unsafe_character
 
 
 class Code(StrEnum):
@@ -22,12 +30,18 @@ class Code(StrEnum):
     UNMATCHED = "U"
     NOT_APPLICABLE = "D"
     ID_CHANGED = "G"
+    NOT_PROVIDED = "not_provided"  # not an RCNO code: written D in the RCNO file
+
+    @property
+    def rcno(self) -> str:
+        return "D" if self is Code.NOT_PROVIDED else self.value
 
 
 class Side(StrEnum):
     BOTH = "both"
     MISSING_AT_INSURER = "missing_at_insurer"  # we hold it in force; the insurer does not
     INSURER_ONLY = "insurer_only"  # the insurer holds someone we never sent or ended
+    DUPLICATE_AT_INSURER = "duplicate_at_insurer"  # a later row of a member listed twice
 
 
 # The fields compared, in RCNO order. Personal ones are compared by keyed hash only.
@@ -37,6 +51,7 @@ FIELDS = ("plan", "benefit_begin", "benefit_end", "total_premium", "aptc", "rela
 PERSONAL = frozenset({"name", "birth_date", "gender", "ssn"})
 INSURER_IDS = frozenset({"insurer_member_id", "insurer_policy_id"})
 AMOUNTS = frozenset({"total_premium", "aptc"})
+NOT_A_DISCREPANCY = frozenset({Code.MATCH, Code.NOT_APPLICABLE, Code.NOT_PROVIDED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +77,8 @@ class PopulationMember:
     line: str | None = field(default=None, compare=False)  # HD03 its coverage came from
     # Every key version's hashes (the fields above hold one version's): compared within one.
     hashes: Hashes = field(default_factory=dict, compare=False, hash=False)
+    # The optional columns the insurer's extract does not carry: not provided, never compared.
+    absent: frozenset[str] = field(default=frozenset(), compare=False)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -94,12 +111,10 @@ class Comparison:
 
     @property
     def matched(self) -> bool:
-        return self.side == Side.BOTH and all(
-            f.code in (Code.MATCH, Code.NOT_APPLICABLE) for f in self.fields
-        )
+        return self.side == Side.BOTH and all(f.code in NOT_A_DISCREPANCY for f in self.fields)
 
     def discrepancies(self) -> list[FieldResult]:
-        return [f for f in self.fields if f.code not in (Code.MATCH, Code.NOT_APPLICABLE)]
+        return [f for f in self.fields if f.code not in NOT_A_DISCREPANCY]
 
 
 def _amount(text: str | None) -> Decimal | None:
@@ -112,11 +127,15 @@ def _amount(text: str | None) -> Decimal | None:
         return None
 
 
-def _code(name: str, ours: str | None, theirs: str | None) -> Code:
+def _code(name: str, ours: str | None, theirs: str | None, absent: frozenset[str]) -> Code:
     if not ours and not theirs:
         return Code.NOT_APPLICABLE
-    if name in PERSONAL and not (ours and theirs):
-        return Code.NOT_APPLICABLE  # one side never had it (sent before hashing, no SSN, ...)
+    if not theirs and (name != "benefit_end" or name in absent):
+        # Ours has a value the insurer's file does not give. An empty benefit end is a value
+        # all the same (open-ended coverage): not provided only when the column is absent.
+        return Code.NOT_PROVIDED
+    if name in PERSONAL and not ours:
+        return Code.NOT_APPLICABLE  # we never had it (sent before hashing, no SSN, ...)
     if name in INSURER_IDS:
         if not ours:
             return Code.NOT_APPLICABLE  # never told us its id: nothing to hold it against
@@ -126,15 +145,22 @@ def _code(name: str, ours: str | None, theirs: str | None) -> Code:
     return Code.MATCH if ours == theirs else Code.MISMATCH
 
 
-def _by_key(members: Iterable[PopulationMember]) -> dict[tuple[str, str], PopulationMember]:
-    """One member per key; a person held twice (a record per insurance line) is taken on
-    their health line."""
+def held_once(
+    members: Iterable[PopulationMember],
+) -> tuple[dict[tuple[str, str], PopulationMember], list[PopulationMember]]:
+    """One member per key, and the rows that repeat one. A person with a record per insurance
+    line is taken on the health line; the same key on the same line again is a duplicate:
+    the first row stands (for the comparison and the confirmation alike), the later ones are
+    returned to be reported."""
     found: dict[tuple[str, str], PopulationMember] = {}
+    repeated: list[PopulationMember] = []
     for member in members:
         known = found.get(member.key)
         if known is None or (known.line != "HLT" and member.line == "HLT"):
             found[member.key] = member
-    return found
+        elif known.line == member.line:
+            repeated.append(member)
+    return found, repeated
 
 
 def _order(member: PopulationMember | None) -> tuple[str, str]:
@@ -176,7 +202,7 @@ def compare(
     """Every member of either side, each field coded; sorted by subscriber and member.
     Matched on ``key``; then a member left on each side with the same subscriber id and role
     (one side lacking REF*17, say) is the same person."""
-    mine, held = _by_key(ours), _by_key(theirs)
+    (mine, _), (held, repeated) = held_once(ours), held_once(theirs)
     pairs = [(mine.pop(key), held.pop(key)) for key in sorted(mine.keys() & held.keys())]
     roles: dict[tuple[str, str], list[list[PopulationMember]]] = {}
     for number, members in enumerate((mine, held)):
@@ -202,10 +228,14 @@ def compare(
         else:
             side = Side.BOTH
             ours_v, theirs_v = within_version(a, b)
-            fields = [_result(name, _code(name, getattr(ours_v, name), getattr(theirs_v, name)),
+            fields = [_result(name, _code(name, getattr(ours_v, name), getattr(theirs_v, name),
+                                          b.absent),
                               getattr(ours_v, name), getattr(theirs_v, name)) for name in FIELDS]  # fmt: skip
         results.append(Comparison(anyone.subscriber_id, anyone.member_id, side, fields,
                                   a.key if a is not None else None))  # fmt: skip
+    for again in repeated:  # after its first row: sorted() is stable
+        results.append(Comparison(again.subscriber_id, again.member_id, Side.DUPLICATE_AT_INSURER))
+    results.sort(key=lambda c: (c.subscriber_id, c.member_id or ""))
     return results
 
 
@@ -239,7 +269,8 @@ def discrepancy_rows(
     for item in comparisons:
         who = {"partner": partner, "subscriber_id": item.subscriber_id, "member_id": item.member_id}
         if item.side != Side.BOTH:
-            rows.append({**who, "field": "member", "code": Code.UNMATCHED.value,
+            code = Code.MISMATCH if item.side == Side.DUPLICATE_AT_INSURER else Code.UNMATCHED
+            rows.append({**who, "field": "member", "code": code.value,
                          "side": item.side.value, "ours": None, "theirs": None})  # fmt: skip
             continue
         for result in item.discrepancies():
@@ -255,6 +286,9 @@ def tally(summary: ReconciliationSummary, comparisons: Iterable[Comparison]) -> 
             summary.missing_at_insurer += 1
         elif item.side == Side.INSURER_ONLY:
             summary.insurer_only += 1
+        elif item.side == Side.DUPLICATE_AT_INSURER:
+            member = summary.by_field.setdefault("member", {})
+            member[item.side.value] = member.get(item.side.value, 0) + 1
         elif item.matched:
             summary.matched += 1
         for result in item.fields:
@@ -262,14 +296,45 @@ def tally(summary: ReconciliationSummary, comparisons: Iterable[Comparison]) -> 
             codes[result.code.value] = codes.get(result.code.value, 0) + 1
 
 
+# What needs action first: ours the insurer does not hold, then its ids changed, then fields
+# that differ (and members it lists twice), then members only it holds.
+ACTION_ORDER = {
+    (Code.UNMATCHED.value, Side.MISSING_AT_INSURER.value): 0,
+    (Code.ID_CHANGED.value, Side.BOTH.value): 1,
+    (Code.MISMATCH.value, Side.BOTH.value): 2,
+    (Code.MISMATCH.value, Side.DUPLICATE_AT_INSURER.value): 2,
+    (Code.UNMATCHED.value, Side.INSURER_ONLY.value): 3,
+}
+
+
+def action_rank(row: dict[str, str | None]) -> int:
+    """Where a discrepancy row stands in ``ACTION_ORDER`` (0 first)."""
+    return ACTION_ORDER.get((row.get("code") or "", row.get("side") or ""), len(ACTION_ORDER))
+
+
 RCNO_COLUMNS = ("subscriber_id", "member_id", "side", *FIELDS)
+_FORMULA_STARTS = ("=", "+", "-", "@")
+
+
+def rcno_cell(text: str | None) -> str:
+    """An insurer's identifier as the RCNO file writes it: ``|``, ``\\`` and every control or
+    format character (a line break, a tab) as ``\\uXXXX``, so no cell forges a column or a
+    row; and a leading quote before what a spreadsheet would run as a formula, as the CSV
+    report does (``report/cells.py``)."""
+    if not text:
+        return ""
+    escaped = "".join(f"\\u{ord(c):04x}" if c in "|\\" or unsafe_character(c) else c
+                      for c in text)  # fmt: skip
+    lead = escaped.lstrip(" \u00a0")
+    return "'" + escaped if lead.startswith(_FORMULA_STARTS) else escaped
 
 
 def rcno_lines(comparisons: Iterable[Comparison]) -> Iterator[str]:
-    """An RCNO-style pipe-delimited file: a header, then per member its identifiers, its side
-    and one code per field (M, I, U, D, G). Codes only: no value of any field."""
+    """An RCNO-style pipe-delimited file: a header, then per member its identifiers (escaped:
+    ``rcno_cell``), its side and one code per field (M, I, U, D, G; nothing on a duplicate's
+    later row). Codes only: no value of any field."""
     yield "|".join(RCNO_COLUMNS) + "\n"
     for item in comparisons:
-        codes = {result.field: result.code.value for result in item.fields}
-        yield "|".join([item.subscriber_id, item.member_id or "", item.side.value,
+        codes = {result.field: result.code.rcno for result in item.fields}
+        yield "|".join([rcno_cell(item.subscriber_id), rcno_cell(item.member_id), item.side.value,
                         *(codes.get(name, "") for name in FIELDS)]) + "\n"  # fmt: skip

@@ -22,7 +22,7 @@ from acktrack.correlate.population import OurMember, ours_in_force
 from acktrack.domain.hashing import Keyring
 from acktrack.domain.identifiers import short_hash
 from acktrack.domain.ledger import ClosedBy, Resolution
-from acktrack.domain.population import population_member, read_extract
+from acktrack.domain.population import decoded_lines, population_member, read_extract
 from acktrack.domain.ports import (
     Archive,
     Outcome,
@@ -37,6 +37,7 @@ from acktrack.domain.reconciliation import (
     Side,
     compare,
     discrepancy_rows,
+    held_once,
     rcno_lines,
     tally,
 )
@@ -123,7 +124,7 @@ def held_families(
     ``missing_families`` (a family may continue in another part)."""
     found = Found(named=set(theirs))
     for subscriber_id in sorted(theirs):
-        held = {member.key: member for member in theirs[subscriber_id]}
+        held, _ = held_once(theirs[subscriber_id])  # the rule ``compare`` follows
         ours, before = _ours(meta, subscriber_id, digest, received_at, store, statuses, config,
                              held)  # fmt: skip
         found.confirmed += before
@@ -340,5 +341,5 @@ def extract_population(
     found = _DATE_IN_NAME.search(ref.key.rsplit("/", 1)[-1])
     named = "".join(found.groups()) if found else ""
     as_of = named if _real_day(named) else ref.received_at.strftime("%Y%m%d")
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
-    return Population(our_ids[0], partner, as_of, "extract", read_extract(text, key))
+    return Population(our_ids[0], partner, as_of, "extract",
+                      read_extract(decoded_lines(stream), key))  # fmt: skip

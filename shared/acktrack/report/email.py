@@ -22,7 +22,13 @@ from zoneinfo import ZoneInfo
 from acktrack.domain.family import KINDS
 from acktrack.report.cells import safe_cell
 from acktrack.report.document import PartnerLine, ReportDocument, Summary
-from acktrack.report.reconciliation import CODE_NAMES, FIELD_NAMES, file_line, populations
+from acktrack.report.reconciliation import (
+    CODE_NAMES,
+    FIELD_NAMES,
+    counts_line,
+    file_line,
+    populations,
+)
 from acktrack.report.resolutions import resolutions_csv, resolutions_table
 from acktrack.report.spool import SEVERITY
 from acktrack.report.text import (
@@ -489,7 +495,8 @@ def render_html(
     section = report.get("reconciliation") or {}
     if section.get("files"):
         parts.append(_section(f"Monthly reconciliation ({populations(len(section['files']))})"))
-        parts += [f'<p style="{_FONT}">{_e(file_line(file))}.</p>' for file in section["files"]]
+        parts += [f'<p style="{_FONT}">{_e(file_line(file))}; {_e(counts_line(file))}.</p>'
+                  for file in section["files"]]  # fmt: skip
         rows = section.get("discrepancies", [])[:detail_rows]
         if rows:
             parts.append(_table(

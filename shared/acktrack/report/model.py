@@ -412,5 +412,3 @@ def _rate(part: int, whole: int) -> float:
 def _share(part: int, whole: int) -> float | None:
     """A rate that has no value (None) until something was counted."""
     return round(part / whole, 4) if whole else None
-
-

@@ -4,9 +4,10 @@ it (partition RECON#<our>#<partner>), and the report index partition RECON by ar
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import groupby
 from typing import Any
 
-from acktrack.domain.reconciliation import ReconciliationSummary
+from acktrack.domain.reconciliation import ReconciliationSummary, action_rank
 from acktrack.store import keys
 from acktrack.store.base import TableStore
 from acktrack.store.members import expiry
@@ -19,16 +20,25 @@ class ReconciliationStore(TableStore):
     def put_discrepancies(
         self, summary: ReconciliationSummary, part: str, rows: list[dict[str, Any]]
     ) -> int:
-        """Write one part's discrepancy rows in chunks; return how many chunks."""
+        """Write one part's discrepancy rows in chunks; return how many chunks. A chunk holds
+        rows of one rank of ``ACTION_ORDER``, its key led by the rank: the report reads what
+        needs action first."""
         pk = keys.reconciliation_pk(summary.our_id, summary.partner)
         sk = keys.reconciliation_sk(summary.as_of, summary.digest)
         expires = expiry(summary.received_at, self.retention_days)
-        chunks = [rows[i : i + CHUNK_ROWS] for i in range(0, len(rows), CHUNK_ROWS)]
+        ordered = sorted(rows, key=lambda row: (action_rank(row), row["subscriber_id"],
+                                                row["member_id"] or "", row["field"]))  # fmt: skip
+        written = 0
         with DiscrepancyChunkItem.batch_write() as batch:
-            for number, chunk in enumerate(chunks):
-                batch.save(DiscrepancyChunkItem(pk, f"{sk}#D#{part}{number:06d}", rows=chunk,
-                                                expires=expires))  # fmt: skip
-        return len(chunks)
+            for rank, ranked in groupby(ordered, key=action_rank):
+                group = list(ranked)
+                for number, start in enumerate(range(0, len(group), CHUNK_ROWS)):
+                    batch.save(DiscrepancyChunkItem(
+                        pk, f"{sk}#D#{rank}{part}{number:06d}",
+                        rows=group[start : start + CHUNK_ROWS], expires=expires,
+                    ))  # fmt: skip
+                    written += 1
+        return written
 
     def put_reconciliation(
         self, summary: ReconciliationSummary, rows: list[dict[str, Any]], rcno_key: str | None

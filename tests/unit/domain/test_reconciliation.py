@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
+import io
+from collections.abc import Iterator
+from dataclasses import replace
+
 import pytest
 
 from acktrack.domain.hashing import Keyring, keyed_hash
-from acktrack.domain.population import ExtractRefused, is_audit, population_member, read_extract
+from acktrack.domain.population import (
+    MAX_LINE_BYTES,
+    MAX_ROWS,
+    ExtractRefused,
+    decoded_lines,
+    is_audit,
+    population_member,
+    read_extract,
+)
 from acktrack.domain.reconciliation import (
+    RCNO_COLUMNS,
     Code,
     PopulationMember,
+    ReconciliationSummary,
     Side,
     compare,
+    discrepancy_rows,
+    held_once,
+    rcno_lines,
+    tally,
 )
 from acktrack.x12 import MemberTransaction
 from tests.support import generate, members
@@ -179,8 +197,8 @@ def test_an_extract_with_a_header_only_or_a_runaway_quote_is_refused() -> None:
     header = _extract(",")[0]
     with pytest.raises(ExtractRefused, match="line 1: no member after the header"):
         read_extract([header], KEYRING)
-    runaway = [header, 'S1,"E1' + "x" * 140_000]
-    with pytest.raises(ExtractRefused, match="not readable as CSV") as refused:
+    runaway = [header, 'S1,"E1' + "x" * 1_000]
+    with pytest.raises(ExtractRefused, match="line 2: not readable as CSV") as refused:
         read_extract(runaway, KEYRING)
     assert "xxxx" not in str(refused.value)
 
@@ -223,3 +241,152 @@ def test_a_personal_field_one_side_never_had_does_not_apply() -> None:
             "relationship": "18", "plan": "P1", "benefit_begin": "20240101"}  # fmt: skip
     (result,) = compare([PopulationMember(**base)], [PopulationMember(**base, ssn="00aa")])
     assert {f.field: f.code for f in result.fields}["ssn"] == Code.NOT_APPLICABLE
+
+
+# -- hardening, round three: the extract's shape, its encoding, the insurer's duplicates, what
+# it does not provide, and the RCNO file's cells ----------------------------------------------
+
+
+def _bytes_read(data: bytes, max_rows: int = MAX_ROWS) -> tuple[str, int]:
+    """Read ``data`` as an extract is read (a buffered stream of its bytes): the refusal, and
+    how many bytes were taken from the stream."""
+    raw = io.BytesIO(data)
+    with pytest.raises(ExtractRefused) as refused:
+        read_extract(decoded_lines(io.BufferedReader(raw)), KEYRING, max_rows)  # type: ignore[arg-type]
+    return str(refused.value), raw.tell()
+
+
+def test_a_line_that_never_ends_is_refused_by_its_number_having_read_one_line_limit() -> None:
+    header, row = _extract(",")[:2]
+    never_ends = (header + "," + "x" * 20_000_000).encode()  # a header with no line break
+    reason, taken = _bytes_read(never_ends)
+    assert "line 1: longer than 65,536 bytes" in reason and "xxx" not in reason
+    assert taken <= MAX_LINE_BYTES + 16 * 1024  # the line limit and a read-ahead buffer
+    long_data_line = f"{header}\n{row}\n{row[:10]}{'y' * 20_000_000}".encode()
+    reason, taken = _bytes_read(long_data_line)
+    assert "line 3: longer than 65,536 bytes" in reason and "yyy" not in reason
+    assert taken <= len(header) + 2 * len(row) + MAX_LINE_BYTES + 16 * 1024
+
+
+def test_an_extract_over_the_row_limit_stops_at_the_first_line_past_it_and_says_what_to_do() -> (
+    None
+):
+    header, row = _extract(",")[:2]
+    given = 0
+
+    def lines() -> Iterator[str]:
+        nonlocal given
+        for line in [header] + [row.replace("S1", f"S{n}") for n in range(1, 1_000)]:
+            given += 1
+            yield line
+
+    with pytest.raises(ExtractRefused) as refused:
+        read_extract(lines(), KEYRING, max_rows=3)
+    assert given == 5  # the header, three members, and the line past the limit: no more
+    text = str(refused.value)
+    assert (
+        "line 5: more than 3 lines after the header: one invocation holds at most 3 members" in text
+    )
+    assert "send this population as an audit 834" in text
+
+
+LATIN = "ÉLODIE"  # in Latin-1 and Windows-1252: C9; in UTF-8: C3 89
+
+
+def _one_person(first_name: str, encoding: str) -> bytes:
+    header, row = _extract(",")[:2]
+    return f"{header}\n{row.replace('JANE', first_name)}\n".encode(encoding)
+
+
+def test_a_latin_1_extract_is_read_as_latin_1_and_a_file_in_two_encodings_is_refused() -> None:
+    (utf8,) = read_extract(decoded_lines(io.BytesIO(_one_person(LATIN, "utf-8"))), KEYRING)
+    (latin,) = read_extract(decoded_lines(io.BytesIO(_one_person(LATIN, "latin-1"))), KEYRING)
+    (plain,) = read_extract(decoded_lines(io.BytesIO(_one_person("ELODIE", "ascii"))), KEYRING)
+    assert utf8.name == latin.name == plain.name is not None  # never a replacement character
+    mixed = _one_person(LATIN, "utf-8") + _one_person(LATIN, "latin-1").split(b"\n")[1]
+    reason, _ = _bytes_read(mixed)
+    assert "line 3: not UTF-8, where an earlier line was" in reason
+    reason, _ = _bytes_read(_one_person("JANE", "ascii").replace(b"JANE", b"J\x81NE"))
+    assert "line 2: neither UTF-8 nor Latin-1 (Windows-1252)" in reason
+
+
+def test_accents_fold_alike_in_an_extract_and_in_our_834() -> None:
+    data, _ = generate(members=1, seed=83)
+    (sent,) = members(data)
+    ours = population_member(sent._replace(first_name="ELODIE"), KEYRING)
+    extract = _as_extract([sent._replace(first_name=LATIN.lower().capitalize())], ",")
+    for encoding in ("utf-8", "latin-1"):
+        lines = decoded_lines(io.BytesIO("\n".join(extract).encode(encoding)))
+        (theirs,) = read_extract(lines, KEYRING)
+        (result,) = compare([ours], [theirs])
+        assert {f.field: f.code for f in result.fields}["name"] == Code.MATCH, encoding
+
+
+def test_a_member_the_insurer_lists_twice_is_held_on_its_first_row_and_reported() -> None:
+    first, again = person(1, plan="99999VA0010001-01"), person(1)
+    held, repeated = held_once([first, again])
+    assert list(held.values()) == [first] and repeated == [again]
+    results = compare([person(1)], [first, again])
+    assert [c.side for c in results] == [Side.BOTH, Side.DUPLICATE_AT_INSURER]
+    assert {f.field: f.code for f in results[0].fields}["plan"] == Code.MISMATCH  # the first
+    rows = discrepancy_rows("HP", results)
+    assert [(r["field"], r["code"], r["side"]) for r in rows] == [
+        ("plan", "I", "both"), ("member", "I", "duplicate_at_insurer"),
+    ]  # fmt: skip
+    assert list(rcno_lines(results))[2] == "S1|E1|duplicate_at_insurer" + "|" * 13 + "\n"
+
+
+def test_an_audit_834_that_lists_a_member_twice_follows_the_same_rule() -> None:
+    data, _ = generate(members=2, seed=84)
+    sent = members(data)
+    ours = [population_member(m, KEYRING) for m in sent]
+    twice = [sent[0]._replace(last_name="OTHER"), *sent]  # the first row differs
+    results = compare(ours, [population_member(m, KEYRING) for m in twice])
+    sides = [(c.member_id, c.side) for c in results]
+    assert sides.count((sent[0].member_supplemental_id, Side.DUPLICATE_AT_INSURER)) == 1
+    (kept,) = [c for c in results if c.side == Side.BOTH and c.member_id == sides[0][0]]
+    assert {f.field: f.code for f in kept.fields}["name"] == Code.MISMATCH
+
+
+def test_what_the_insurer_does_not_provide_is_not_provided_never_a_discrepancy() -> None:
+    header, row = _extract(",")[:2]
+    cells = dict(zip(header.split(","), row.split(","), strict=True))
+    cells["insurer_member_id"] = ""  # an empty cell
+    del cells["total_premium"], cells["aptc"], cells["ssn"]  # columns the extract lacks
+    lines = [",".join(cells), ",".join(cells.values())]
+    (theirs,) = read_extract(lines, KEYRING)
+    ssn = keyed_hash(KEY, "ssn", "000000001", "S1")
+    hashes = {version: {**kinds, "ssn": ssn} for version, kinds in theirs.hashes.items()}
+    ours = replace(theirs, insurer_member_id="INS-1", total_premium="450.00", aptc="300.00",
+                   ssn=ssn, hashes=hashes, benefit_end="20241231")  # fmt: skip
+    (result,) = compare([ours], [theirs])
+    found = {f.field: f.code for f in result.fields}
+    for name in ("insurer_member_id", "total_premium", "aptc", "ssn"):
+        assert found[name] == Code.NOT_PROVIDED, name
+    # An empty benefit end is a value (open-ended) while the column is there: a mismatch.
+    assert found["benefit_end"] == Code.MISMATCH
+    assert [r["field"] for r in discrepancy_rows("HP", [result])] == ["benefit_end"]
+    without_end = [",".join(n for n in cells if n != "benefit_end"),
+                   ",".join(v for n, v in cells.items() if n != "benefit_end")]  # fmt: skip
+    (result,) = compare([ours], read_extract(without_end, KEYRING))
+    assert result.matched and not result.discrepancies()
+    summary = ReconciliationSummary("US", "HP", "20240301", "d", "extract", "now")
+    tally(summary, [result])
+    assert summary.by_field["aptc"] == {"not_provided": 1} and summary.matched == 1
+    line = list(rcno_lines([result]))[1].rstrip("\n").split("|")
+    assert set(line[3:]) == {"M", "D"}  # RCNO has no code for it: D, does not apply
+
+
+def test_the_rcno_file_escapes_identifiers_that_would_forge_a_row_a_column_or_a_formula() -> None:
+    forged = [
+        replace(person(1), subscriber_id="S1|M|M", member_id="E1\nS9|E9|both"),
+        replace(person(2), subscriber_id='=HYPERLINK("http://x")', member_id=" @SUM(A1)"),
+        replace(person(3), subscriber_id="S3\\u007c", member_id="E3\r\u2028"),
+    ]
+    lines = list(rcno_lines(compare(forged, forged)))
+    assert len(lines) == 4 and all(line.endswith("\n") for line in lines)
+    cells = [line.rstrip("\n").split("|") for line in lines]
+    assert all(len(row) == len(RCNO_COLUMNS) for row in cells)
+    assert cells[1][:2] == ['\'=HYPERLINK("http://x")', "' @SUM(A1)"]
+    assert cells[2][:2] == ["S1\\u007cM\\u007cM", "E1\\u000aS9\\u007cE9\\u007cboth"]
+    assert cells[3][:2] == ["S3\\u005cu007c", "E3\\u000d\\u2028"]

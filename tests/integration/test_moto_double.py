@@ -5,18 +5,23 @@ pausing moto's own item read inside it, so the refusals are met every time."""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from moto import mock_aws
 from moto.dynamodb.models import DynamoDBBackend
 
 from acktrack import runtime
 from acktrack.local import moto_speed
 from acktrack.local.stack import EmbeddedStack
 
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
 KEY = {"pk": {"S": "STAT#US#THEM"}, "sk": {"S": "ALL"}}
 
 
@@ -159,10 +164,42 @@ def test_concurrent_transactions_on_one_counter_conflict_and_lose_nothing(
     assert CounterItem.get(counter.pk, counter.sk, consistent_read=True).members_effectuated == 200
 
 
-def test_moto_versions_the_fixes_were_not_written_for_are_refused() -> None:
-    moto_speed.check_version("5.2.5")
-    with pytest.raises(moto_speed.UnsupportedMoto, match=r"moto 6\.0\.0 is installed"):
-        moto_speed.check_version("6.0.0")
+@pytest.mark.parametrize("version", ["5.3.0", "5.10.1", "6.2.5", "4.2.14"])
+def test_a_stack_refuses_to_start_on_a_moto_the_fixes_were_not_written_for(
+    monkeypatch: pytest.MonkeyPatch, version: str
+) -> None:
+    """install() checks the moto it runs with, major and minor, each time a stack starts:
+    here the installed moto says it is another version."""
+    import moto
+
+    moto_speed.install()  # installed already (another stack in this process) or now
+    monkeypatch.setattr(moto, "__version__", version)
+    with pytest.raises(
+        moto_speed.UnsupportedMoto, match=rf"moto {re.escape(version)} is installed"
+    ):
+        moto_speed.install()
+    with mock_aws(), pytest.raises(moto_speed.UnsupportedMoto):
+        EmbeddedStack(TEMPLATE, {}, server=False).start()
+    monkeypatch.setattr(moto, "__version__", "5.2.99")  # a patch release of the one written for
+    moto_speed.install()
+
+
+def test_the_moto_pin_admits_only_the_minor_version_the_fixes_were_written_for() -> None:
+    """pyproject.toml's range is exactly the supported minor version; constraints.txt's pin
+    (what the tests and the layer's tools run) is inside it."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    (wanted,) = [Requirement(r) for r in project["optional-dependencies"]["local"]
+                 if Requirement(r).name == "moto"]  # fmt: skip
+    ((major, minor),) = moto_speed.SUPPORTED_MOTO
+    assert {str(s) for s in wanted.specifier} == {f">={major}.{minor}", f"<{major}.{minor + 1}"}
+    (pinned,) = [line.split("==")[1] for line in (ROOT / "constraints.txt").read_text().split()
+                 if line.startswith("moto==")]  # fmt: skip
+    assert pinned in wanted.specifier
+    moto_speed.check_version(pinned)
 
 
 def test_sessions_share_one_model_loader_once_a_stack_has_started(stack: EmbeddedStack) -> None:

@@ -1,5 +1,6 @@
 """Make the embedded stack's DynamoDB behave like DynamoDB: atomic writes, transaction
-conflicts, partition queries. Checked against moto 5 (``install`` refuses others);
+conflicts, partition queries. Written against moto 5.2's internals: ``install`` refuses any
+other major or minor version, every time a stack starts (pyproject.toml pins >=5.2,<5.3);
 tests/integration/test_moto_double.py proves each behaviour below.
 
 Atomic writes: moto's backend reads, changes and stores an item without a lock, so two
@@ -63,7 +64,10 @@ _current = threading.local()
 
 _writes = threading.RLock()
 _WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item")
-SUPPORTED_MOTO = (5,)  # major versions whose internals these patches were written against
+# The (major, minor) versions whose internals these patches were written against: a minor
+# release of moto may move what they replace (moto's own private names), so 5.3 is refused
+# until it has been checked (tests/integration/test_moto_double.py, then this and pyproject).
+SUPPORTED_MOTO = ((5, 2),)
 
 # Items held by running transactions: (table, key) -> the holding thread.
 _held: dict[tuple[str, str], int] = {}
@@ -315,16 +319,24 @@ class UnsupportedMoto(RuntimeError):
     """The installed moto is not one these patches were written against."""
 
 
+def _major_minor(version: str) -> tuple[int, int] | None:
+    parts = version.split(".")
+    try:
+        return int(parts[0]), int(parts[1])
+    except (IndexError, ValueError):
+        return None
+
+
 def check_version(version: str | None = None) -> None:
+    """Refuse a moto whose major and minor version these patches were not written for."""
     import moto
 
-    found = version or moto.__version__
-    major = int(found.split(".")[0])
-    if major not in SUPPORTED_MOTO:
+    found = version or str(getattr(moto, "__version__", "unknown"))
+    if _major_minor(found) not in SUPPORTED_MOTO:
         raise UnsupportedMoto(
             f"moto {found} is installed; the local stack's DynamoDB fixes were written for moto "
-            f"{', '.join(f'{v}.x' for v in SUPPORTED_MOTO)} (pyproject.toml pins it): "
-            "reinstall with `make clean demo`"
+            f"{', '.join(f'{major}.{minor}.x' for major, minor in SUPPORTED_MOTO)} "
+            "(pyproject.toml pins it): reinstall with `make clean demo`"
         )
 
 
@@ -398,9 +410,9 @@ def install() -> None:
     from moto.dynamodb.models.dynamo_type import Item
     from moto.dynamodb.models.table import Table
 
+    check_version()  # on every start: the moto of this process, whatever was installed before
     if getattr(Table, "_acktrack_partition_queries", False):
         return
-    check_version()
     _one_model_loader()
     _one_module_listing()
     _one_method_listing()

@@ -19,6 +19,7 @@ from moto.dynamodb.models import DynamoDBBackend
 from acktrack import runtime
 from acktrack.local import moto_speed
 from acktrack.local.stack import EmbeddedStack
+from tests.reliability.support import LostInsideRetries
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -106,6 +107,64 @@ def test_a_batch_request_for_a_held_item_comes_back_unprocessed(
     assert "Item" in client.get_item(
         TableName=stack.table, Key={"pk": {"S": "FREE"}, "sk": {"S": "1"}}
     )
+
+
+def test_a_transaction_sent_again_with_its_token_is_applied_once(stack: EmbeddedStack) -> None:
+    """DynamoDB applies a TransactWriteItems once per ClientRequestToken (for ten minutes);
+    moto ignored the token. botocore fills one in and, when an answer is lost, resends the
+    request with it: the resend changes nothing. The same token with other items is
+    IdempotentParameterMismatchException."""
+    client = stack.client("dynamodb")
+    lost = LostInsideRetries(client)
+    lost.arm()
+    client.transact_write_items(TransactItems=[_add(stack.table)])  # the token: botocore's
+    assert (lost.lost, lost.resent) == (1, 1)
+
+    def count() -> str:
+        item = client.get_item(TableName=stack.table, Key=KEY, ConsistentRead=True)["Item"]
+        return str(item["members_sent"]["N"])
+
+    assert count() == "1"
+    again = {"TransactItems": [_add(stack.table)], "ClientRequestToken": "one-request"}
+    client.transact_write_items(**again)
+    client.transact_write_items(**again)
+    assert count() == "2"
+    with pytest.raises(ClientError) as caught:
+        client.transact_write_items(TransactItems=[_add(stack.table, "sets_sent")],
+                                    ClientRequestToken="one-request")  # fmt: skip
+    assert caught.value.response["Error"]["Code"] == "IdempotentParameterMismatchException"
+
+
+def test_a_token_whose_transaction_is_still_running_is_transaction_in_progress(
+    stack: EmbeddedStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first request is paused inside moto; the same request again is refused for now
+    (TransactionInProgressException, which the store retries), then applied once, not twice."""
+    client = stack.client("dynamodb")
+    entered, release = threading.Event(), threading.Event()
+    original = DynamoDBBackend.get_item
+
+    def paused(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if threading.current_thread().name == "first":
+            entered.set()
+            release.wait(10)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(DynamoDBBackend, "get_item", paused)
+    request = {"TransactItems": [_add(stack.table)], "ClientRequestToken": "slow-request"}
+    first = threading.Thread(target=lambda: client.transact_write_items(**request), name="first")
+    first.start()
+    assert entered.wait(10)
+    try:
+        with pytest.raises(ClientError) as caught:
+            client.transact_write_items(**request)
+        assert caught.value.response["Error"]["Code"] == "TransactionInProgressException"
+    finally:
+        release.set()
+        first.join(10)
+    client.transact_write_items(**request)  # finished now: a success that changes nothing
+    item = client.get_item(TableName=stack.table, Key=KEY, ConsistentRead=True)["Item"]
+    assert item["members_sent"] == {"N": "1"}
 
 
 def test_a_failed_condition_is_conditional_check_failed(stack: EmbeddedStack) -> None:

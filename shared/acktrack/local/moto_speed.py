@@ -57,6 +57,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 from typing import Any
 
 _current = threading.local()
@@ -241,6 +242,68 @@ def _item_level_transactions() -> None:
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 
+TOKEN_SECONDS = 600.0  # DynamoDB keeps a ClientRequestToken this long after its transaction
+_tokens_lock = threading.Lock()
+_PENDING = -1.0
+
+
+def _idempotent_transactions() -> None:
+    """A TransactWriteItems is applied once per ClientRequestToken, as DynamoDB does for ten
+    minutes: the same request sent again (botocore resends it, token and all, when an
+    answer was lost) succeeds and changes nothing; the same token with other items is
+    IdempotentParameterMismatchException, and while the first is still running,
+    TransactionInProgressException. moto ignores the token and would apply it twice.
+    A cancelled transaction leaves no token behind: sent again, it is judged again."""
+    from moto.core.responses import ActionResult
+    from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, DynamodbException
+    from moto.dynamodb.responses import DynamoHandler
+
+    original = DynamoHandler.transact_write_items
+
+    def transact_write_items(self: Any) -> Any:
+        token = self.body.get("ClientRequestToken")
+        if not token:
+            return original(self)
+        tokens = self.dynamodb_backend.__dict__.setdefault("_acktrack_tokens", {})
+        request = json.dumps(self.body.get("TransactItems"), sort_keys=True)
+        with _tokens_lock:
+            known = tokens.get(token)
+            if (
+                known is not None
+                and known[1] != _PENDING
+                and time.monotonic() - known[1] > TOKEN_SECONDS
+            ):
+                known = None
+            if known is not None and known[0] != request:
+                raise DynamodbException(ERROR_TYPE_PREFIX + "IdempotentParameterMismatchException",
+                                        "The request uses the same client token as a previous, but "
+                                        "non-identical request.")  # fmt: skip
+            if known is not None and known[1] == _PENDING:
+                raise DynamodbException(ERROR_TYPE_PREFIX + "TransactionInProgressException",
+                                        "The transaction with the given request token is already in "
+                                        "progress.")  # fmt: skip
+            if known is not None:
+                return ActionResult({"ConsumedCapacity": [], "ItemCollectionMetrics": {}})
+            tokens[token] = (request, _PENDING)
+        try:
+            result = original(self)
+        except BaseException:
+            with _tokens_lock:
+                tokens.pop(token, None)
+            raise
+        with _tokens_lock:
+            now = time.monotonic()
+            if len(tokens) > 10_000:  # a long-running local stack: forget expired tokens
+                for old in [
+                    t for t, (_, at) in tokens.items() if _PENDING < at < now - TOKEN_SECONDS
+                ]:
+                    del tokens[old]
+            tokens[token] = (request, now)
+        return result
+
+    DynamoHandler.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
 _queues = threading.RLock()
 _QUEUE_CALLS = ("send_message", "send_message_batch", "receive_message", "delete_message",
                 "delete_message_batch", "change_message_visibility",
@@ -419,6 +482,7 @@ def install() -> None:
     _serialise_writes()
     _batch_writes_meet_transactions()
     _item_level_transactions()
+    _idempotent_transactions()
     _reads_as_json()
     _serialise_queues()
     original_query = Table.query

@@ -33,6 +33,8 @@ LABELS = {
     "permissions_granted": "(function, action) grants in the template's roles",
     "permissions_unused_by_handlers": "of those, used by AWS for the function or on paths named in the test, not by these days' calls",
     "faults_resent": "faults injected: a request applied, its answer lost inside the SDK's retries, sent again by the SDK",
+    "faults_lost_report": "report calls applied whose answer was lost after the SDK's retries, each date emailed once",
+    "faults_resent_report": "report calls applied whose answer was lost inside the SDK's retries, each date emailed once",
     "fault_redeliveries": "redeliveries after those faults",
     "canaries_checked": "PHI canary checks (canary x place), none found",
     "fuzz_inputs": "fuzz inputs through the reader",

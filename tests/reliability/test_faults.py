@@ -20,6 +20,7 @@ does not fire fails the test.
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -29,6 +30,7 @@ from acktrack import runtime
 from acktrack.aws import clients
 from acktrack.local.stack import EmbeddedStack
 from tests.reliability.support import (
+    AS_OF,
     FIGURES,
     LostInsideRetries,
     budget,
@@ -220,3 +222,80 @@ def test_one_failed_call_then_redelivery_ends_in_the_clean_state(
             "UpdateItem",
             "Query",
         } & set(failed)
+
+
+def test_a_report_email_whose_answer_is_lost_inside_the_sdk_goes_out_once() -> None:
+    """SES's client makes one attempt (``aws/clients.py``): a SendEmail SES applied whose
+    answer was lost is not sent again by botocore, whose resend nothing could stop (the
+    report's send-once marker is written before and after the call, not between attempts).
+    The run says the email may have gone out, and no later run of that date sends it."""
+    with fresh_stack() as stack:
+        deliver(stack, DAY[0])
+        lost = LostInsideRetries(clients.ses())  # the handler's own client
+        lost.arm()  # the report runs on this thread; SendEmail is its one SES request
+        first = stack.run_schedule(AS_OF)
+        assert lost.lost == 1
+        assert (lost.resent, len(stack.sent_emails())) == (0, 1)
+        assert first.ok and first.result["email"]["uncertain"] == "2024-01-20"
+        again = stack.run_schedule(AS_OF + timedelta(minutes=5))  # the scheduler's retry
+        assert again.ok and len(stack.sent_emails()) == 1
+
+
+class ReportCalls:
+    """Numbers the report run's AWS calls on the handler's own clients (DynamoDB, S3, SES);
+    call ``at`` is applied and its answer lost, after the SDK's retries (``lost``) or inside
+    them (``resent``)."""
+
+    def __init__(self, kind: str | None = None, at: int = -1) -> None:
+        self.kind, self.at, self.calls = kind, at, 0
+        self.services: list[str] = []
+        self.fired: str | None = None
+        self._losing: int | None = None
+        for client in (runtime.repository().client, clients.s3(), clients.ses()):
+            client.meta.events.register("before-call", self._before(LostInsideRetries(client)))
+            client.meta.events.register("after-call", self._lose)
+
+    def _before(self, inside: LostInsideRetries) -> Any:
+        def before(model: Any, **_: Any) -> None:
+            self.calls += 1
+            self.services.append(model.service_model.service_name)
+            if self.calls != self.at:
+                return
+            self.fired = model.name
+            if self.kind == "resent":
+                inside.arm()
+            else:
+                self._losing = threading.get_ident()
+
+        return before
+
+    def _lose(self, **_: Any) -> None:
+        if self._losing == threading.get_ident():
+            self._losing = None
+            raise ReadTimeoutError(endpoint_url="injected: applied, response lost")
+
+
+@pytest.mark.parametrize("kind", ["lost", "resent"])
+def test_an_answer_lost_anywhere_in_the_report_still_emails_the_date_once(kind: str) -> None:
+    """The report's writes are S3 objects (the archive, the send-once marker) and one email.
+    Every one of those calls, and its reads at the stride of the day's sweep (every one in
+    `make reliability`), is applied and its answer lost once, on a fresh stack: after the
+    SDK's retries, or inside them (the SDK sends it again). After the run, Lambda's
+    retries and the scheduler's second run, the date was emailed exactly once."""
+    with fresh_stack() as stack:
+        deliver(stack, DAY[0])
+        clean = ReportCalls()
+        assert stack.run_schedule(AS_OF).ok
+    writes = [n for n, service in enumerate(clean.services, 1) if service != "dynamodb"]
+    assert len(writes) >= 7 and clean.calls > len(writes)  # the archive, the marker, the email
+    for at in sorted(set(writes) | set(points(clean.calls, "resent"))):
+        with fresh_stack() as stack:
+            deliver(stack, DAY[0])
+            fault = ReportCalls(kind, at)
+            first = stack.run_schedule(AS_OF)
+            assert fault.fired, f"report call {at} did not fire in {fault.calls} calls"
+            again = stack.run_schedule(AS_OF + timedelta(minutes=5))  # the scheduler's retry
+            assert first.ok and again.ok, (at, fault.fired, first.error, again.error)
+            emails = len(stack.sent_emails())
+            assert emails == 1, f"{kind} at report call {at} ({fault.fired}): {emails} emails"
+            FIGURES[f"faults_{kind}_report"] += 1

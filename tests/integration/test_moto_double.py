@@ -5,18 +5,24 @@ pausing moto's own item read inside it, so the refusals are met every time."""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from moto import mock_aws
 from moto.dynamodb.models import DynamoDBBackend
 
 from acktrack import runtime
 from acktrack.local import moto_speed
 from acktrack.local.stack import EmbeddedStack
+from tests.reliability.support import LostInsideRetries
 
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
 KEY = {"pk": {"S": "STAT#US#THEM"}, "sk": {"S": "ALL"}}
 
 
@@ -103,6 +109,64 @@ def test_a_batch_request_for_a_held_item_comes_back_unprocessed(
     )
 
 
+def test_a_transaction_sent_again_with_its_token_is_applied_once(stack: EmbeddedStack) -> None:
+    """DynamoDB applies a TransactWriteItems once per ClientRequestToken (for ten minutes);
+    moto ignored the token. botocore fills one in and, when an answer is lost, resends the
+    request with it: the resend changes nothing. The same token with other items is
+    IdempotentParameterMismatchException."""
+    client = stack.client("dynamodb")
+    lost = LostInsideRetries(client)
+    lost.arm()
+    client.transact_write_items(TransactItems=[_add(stack.table)])  # the token: botocore's
+    assert (lost.lost, lost.resent) == (1, 1)
+
+    def count() -> str:
+        item = client.get_item(TableName=stack.table, Key=KEY, ConsistentRead=True)["Item"]
+        return str(item["members_sent"]["N"])
+
+    assert count() == "1"
+    again = {"TransactItems": [_add(stack.table)], "ClientRequestToken": "one-request"}
+    client.transact_write_items(**again)
+    client.transact_write_items(**again)
+    assert count() == "2"
+    with pytest.raises(ClientError) as caught:
+        client.transact_write_items(TransactItems=[_add(stack.table, "sets_sent")],
+                                    ClientRequestToken="one-request")  # fmt: skip
+    assert caught.value.response["Error"]["Code"] == "IdempotentParameterMismatchException"
+
+
+def test_a_token_whose_transaction_is_still_running_is_transaction_in_progress(
+    stack: EmbeddedStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first request is paused inside moto; the same request again is refused for now
+    (TransactionInProgressException, which the store retries), then applied once, not twice."""
+    client = stack.client("dynamodb")
+    entered, release = threading.Event(), threading.Event()
+    original = DynamoDBBackend.get_item
+
+    def paused(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if threading.current_thread().name == "first":
+            entered.set()
+            release.wait(10)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(DynamoDBBackend, "get_item", paused)
+    request = {"TransactItems": [_add(stack.table)], "ClientRequestToken": "slow-request"}
+    first = threading.Thread(target=lambda: client.transact_write_items(**request), name="first")
+    first.start()
+    assert entered.wait(10)
+    try:
+        with pytest.raises(ClientError) as caught:
+            client.transact_write_items(**request)
+        assert caught.value.response["Error"]["Code"] == "TransactionInProgressException"
+    finally:
+        release.set()
+        first.join(10)
+    client.transact_write_items(**request)  # finished now: a success that changes nothing
+    item = client.get_item(TableName=stack.table, Key=KEY, ConsistentRead=True)["Item"]
+    assert item["members_sent"] == {"N": "1"}
+
+
 def test_a_failed_condition_is_conditional_check_failed(stack: EmbeddedStack) -> None:
     client = stack.client("dynamodb")
     item = {"pk": {"S": "ONCE"}, "sk": {"S": "1"}}
@@ -114,6 +178,49 @@ def test_a_failed_condition_is_conditional_check_failed(stack: EmbeddedStack) ->
             TableName=stack.table, Item=item, ConditionExpression="attribute_not_exists(pk)"
         )
     assert caught.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
+
+
+def test_single_writes_from_many_threads_are_atomic_as_in_dynamodb(
+    stack: EmbeddedStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """moto reads an item, judges the condition and the update, then stores it, with no lock:
+    eight threads at once on one item would lose ADDs and each win one conditional put.
+    The local stack's write lock makes every write whole (without it this test counted
+    about 39 of 160 ADDs and about 90 winners of 20 claims)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from moto.dynamodb.models.table import Table
+
+    client = stack.client("dynamodb")
+    original = Table.get_item
+
+    def slower(self: Any, *args: Any, **kwargs: Any) -> Any:
+        found = original(self, *args, **kwargs)
+        threading.Event().wait(0.002)  # moto's reads take real time, as DynamoDB's do
+        return found
+
+    monkeypatch.setattr(Table, "get_item", slower)
+    won: list[int] = []
+
+    def add(n: int) -> None:  # eight requests in a row name one item: the threads meet on it
+        client.update_item(TableName=stack.table, Key={"pk": {"S": f"STAT#{n // 8}"}, "sk": {"S": "ALL"}},
+                           UpdateExpression="ADD n :one", ExpressionAttributeValues={":one": {"N": "1"}})  # fmt: skip
+
+    def claim(n: int) -> None:
+        try:
+            client.put_item(TableName=stack.table, Item={"pk": {"S": f"ONCE#{n // 8}"}, "sk": {"S": "1"}},
+                            ConditionExpression="attribute_not_exists(pk)")  # fmt: skip
+            won.append(n // 8)
+        except client.exceptions.ConditionalCheckFailedException:
+            pass
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(add, range(160)))
+        list(pool.map(claim, range(160)))
+    counts = [client.get_item(TableName=stack.table, Key={"pk": {"S": f"STAT#{k}"}, "sk": {"S": "ALL"}},
+                              ConsistentRead=True)["Item"]["n"]["N"] for k in range(20)]  # fmt: skip
+    assert counts == ["8"] * 20
+    assert sorted(won) == list(range(20))
 
 
 def test_concurrent_transactions_on_one_counter_conflict_and_lose_nothing(
@@ -159,10 +266,42 @@ def test_concurrent_transactions_on_one_counter_conflict_and_lose_nothing(
     assert CounterItem.get(counter.pk, counter.sk, consistent_read=True).members_effectuated == 200
 
 
-def test_moto_versions_the_fixes_were_not_written_for_are_refused() -> None:
-    moto_speed.check_version("5.2.5")
-    with pytest.raises(moto_speed.UnsupportedMoto, match=r"moto 6\.0\.0 is installed"):
-        moto_speed.check_version("6.0.0")
+@pytest.mark.parametrize("version", ["5.3.0", "5.10.1", "6.2.5", "4.2.14"])
+def test_a_stack_refuses_to_start_on_a_moto_the_fixes_were_not_written_for(
+    monkeypatch: pytest.MonkeyPatch, version: str
+) -> None:
+    """install() checks the moto it runs with, major and minor, each time a stack starts:
+    here the installed moto says it is another version."""
+    import moto
+
+    moto_speed.install()  # installed already (another stack in this process) or now
+    monkeypatch.setattr(moto, "__version__", version)
+    with pytest.raises(
+        moto_speed.UnsupportedMoto, match=rf"moto {re.escape(version)} is installed"
+    ):
+        moto_speed.install()
+    with mock_aws(), pytest.raises(moto_speed.UnsupportedMoto):
+        EmbeddedStack(TEMPLATE, {}, server=False).start()
+    monkeypatch.setattr(moto, "__version__", "5.2.99")  # a patch release of the one written for
+    moto_speed.install()
+
+
+def test_the_moto_pin_admits_only_the_minor_version_the_fixes_were_written_for() -> None:
+    """pyproject.toml's range is exactly the supported minor version; constraints.txt's pin
+    (what the tests and the layer's tools run) is inside it."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    (wanted,) = [Requirement(r) for r in project["optional-dependencies"]["local"]
+                 if Requirement(r).name == "moto"]  # fmt: skip
+    ((major, minor),) = moto_speed.SUPPORTED_MOTO
+    assert {str(s) for s in wanted.specifier} == {f">={major}.{minor}", f"<{major}.{minor + 1}"}
+    (pinned,) = [line.split("==")[1] for line in (ROOT / "constraints.txt").read_text().split()
+                 if line.startswith("moto==")]  # fmt: skip
+    assert pinned in wanted.specifier
+    moto_speed.check_version(pinned)
 
 
 def test_sessions_share_one_model_loader_once_a_stack_has_started(stack: EmbeddedStack) -> None:

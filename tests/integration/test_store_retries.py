@@ -1,4 +1,6 @@
-"""A transaction DynamoDB refuses for now is retried; a failed condition is not (moto in process)."""
+"""A transaction DynamoDB refuses for now is retried; a failed condition is not; one whose
+answer was lost inside the SDK's retries is sent again by botocore and applied once (moto in
+process)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from acktrack.local.stack import EmbeddedStack
 from acktrack.store import keys
 from acktrack.store.dynamo import StoreError, conditional_failure, transact, transient
 from acktrack.store.models import CounterItem
+from tests.reliability.support import LostInsideRetries
 
 
 def cancelled(*codes: str | None) -> TransactWriteError:
@@ -81,3 +84,19 @@ def test_a_refusal_that_never_ends_is_a_store_error_and_a_condition_is_raised_at
     with pytest.raises(TransactWriteError):
         transact(repository._connection(), condition, "test")
     assert calls == [1]
+
+
+def test_a_transaction_whose_answer_is_lost_is_resent_by_the_sdk_and_applied_once(
+    stack: EmbeddedStack,
+) -> None:
+    """The store's transactions carry a ClientRequestToken (botocore fills it in: PynamoDB
+    sends none), so the SDK's resend after a lost answer is the same request to DynamoDB,
+    which applies it once."""
+    repository = runtime.repository()
+    lost = LostInsideRetries(repository.client)
+    counter = CounterItem(keys.counter_pk("US", "THEM"), "ALL")
+    lost.arm()
+    transact(repository._connection(),
+             lambda t: t.update(counter, actions=[CounterItem.members_sent.add(5)]), "test")  # fmt: skip
+    assert (lost.lost, lost.resent) == (1, 1)
+    assert CounterItem.get(counter.pk, counter.sk, consistent_read=True).members_sent == 5

@@ -11,6 +11,7 @@ import base64
 import io
 import json
 import os
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import ReadTimeoutError
 from moto import mock_aws
 
 from acktrack import runtime
@@ -45,6 +47,43 @@ VOLATILE = frozenset({"received_at", "first_seen", "created_at"})
 
 # Figures for docs/RELIABILITY.md, printed at the end of the session (see conftest).
 FIGURES: Counter[str] = Counter()
+
+
+class LostInsideRetries:
+    """An answer lost inside botocore's retries, on one client: once ``arm()`` is called, the
+    next request this thread sends reaches moto and is applied, then its answer is lost (a
+    read timeout) where botocore's retry handler sees it. The client's own configuration
+    decides what follows: the SDK sends the same request again (same body, same idempotency
+    token), or gives up. Only a botocore hook (``before-send``, which runs before moto's
+    in-process stub) is added; no code of acktrack's is replaced."""
+
+    def __init__(self, client: Any) -> None:
+        from moto.core.models import botocore_stubber
+
+        self._moto = botocore_stubber
+        self._armed: int | None = None
+        self._lost_on: int | None = None
+        self.lost = 0  # answers lost
+        self.resent = 0  # of those, requests the SDK sent again
+        service = client.meta.service_model.service_id.hyphenize()
+        client.meta.events.register(f"before-send.{service}", self._send)
+
+    def arm(self) -> None:
+        self._armed = threading.get_ident()
+
+    def _send(self, request: Any, event_name: str, **_: Any) -> None:
+        thread = threading.get_ident()
+        if self._lost_on == thread:  # botocore retries on the thread that sent
+            self._lost_on = None
+            self.resent += 1
+        if self._armed != thread:
+            return
+        self._armed = None
+        assert self._moto.enabled, "an answer is lost only on moto's in-process stack"
+        self._moto(event_name, request)  # applied, as AWS would have
+        self.lost += 1
+        self._lost_on = thread
+        raise ReadTimeoutError(endpoint_url=f"{request.url} (injected: applied, answer lost)")
 
 
 def budget(name: str, default: int) -> int:

@@ -33,8 +33,11 @@ def s3() -> S3Client:
 def ses() -> SESV2Client:
     import boto3
 
-    # One attempt: the SDK would resend after a read timeout, and an email cannot be unsent
-    # (``delivery`` retries throttling itself).
+    # One attempt: botocore resends after a read timeout or a 5xx, when SES may have sent the
+    # first, and an email cannot be unsent. The report's send-once marker (``delivery``) is
+    # written before and after this call, never between the SDK's attempts, so only a single
+    # attempt keeps "once"; throttling, which proves nothing went out, ``delivery`` retries.
+    # tests/reliability/test_faults.py loses an answer inside the SDK and counts the emails.
     return boto3.client("sesv2", config=_config(attempts=1))
 
 

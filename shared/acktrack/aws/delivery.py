@@ -2,7 +2,11 @@
 
 The email goes out every day, including "all N confirmed", and once per report date. A
 marker under ``reports/sent/`` says "sending" just before SES is called and "sent" with
-the message id after; a definite refusal from SES marks it "failed" so a retry sends. A
+the message id after; a definite refusal from SES marks it "failed" so a retry sends. The
+"sending" marker is a conditional write naming the run that claims the date: when its
+answer is lost (the SDK resends it and the resend fails its own condition, or the SDK gives
+up), the run reads it back and, finding its own claim, sends: SES was not called yet.
+Without the name a lost answer there meant no email for the date at all. A
 send whose answer was lost (a timeout after the request left) may have gone out: a
 retry then sends nothing and says so, since twice is the one outcome SES cannot undo.
 The SES client makes one attempt (the SDK would resend on a read timeout); throttling is
@@ -17,13 +21,19 @@ import json
 import random
 import tempfile
 import time
+import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import IO, Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+)
 
 from acktrack.aws import clients
 from acktrack.report.email import build_email, render_html, write_csv
@@ -90,6 +100,28 @@ def _mark(bucket: str, key: str, record: dict[str, Any], **condition: str) -> bo
             return False
         raise
     return True
+
+
+def _claim(bucket: str, key: str, sending: dict[str, Any],
+           condition: dict[str, str]) -> tuple[bool, dict[str, Any] | None]:  # fmt: skip
+    """Claim the date for this run (the "sending" marker, a conditional write naming the
+    run); True when the marker holds this run's claim, else the marker found. A claim whose
+    answer was lost may have landed: the SDK resends it and the resend fails its own
+    condition, or the SDK gives up. The marker is then read back: this run's claim is this
+    run's; another's is another run's; none (or the old one) means nothing landed, and the
+    error is raised so that Lambda's retry claims again. SES has not been called."""
+    try:
+        if _mark(bucket, key, sending, **condition):
+            return True, sending
+        lost: Exception | None = None
+    except (BotoCoreError, ClientError) as error:
+        lost = error
+    current = _marker(bucket, key)[0]
+    if current is not None and current.get("claim") == sending["claim"]:
+        return True, current
+    if lost is not None:
+        raise lost
+    return False, current
 
 
 _LOST_RACE = frozenset({"PreconditionFailed", "ConditionalRequestConflict"})
@@ -178,10 +210,11 @@ def _deliver(report: Report, settings: Settings, json_file: IO[bytes], csv_file:
     if bucket:
         # Claimed by one run only: created if absent, or taken over from a "failed" marker.
         claim = {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}
-        sending = {**record, "state": EmailState.SENDING.value,
+        sending = {**record, "state": EmailState.SENDING.value, "claim": uuid.uuid4().hex,
                    "started_at": datetime.now(UTC).isoformat()}  # fmt: skip
-        if not _mark(bucket, marker, sending, **claim):
-            result["email"] = _already_done(date, bucket, marker, _marker(bucket, marker)[0]) or {
+        claimed, current = _claim(bucket, marker, sending, claim)
+        if not claimed:
+            result["email"] = _already_done(date, bucket, marker, current) or {
                 "uncertain": date, "note": "another run claimed this date's email"}  # fmt: skip
             return result
     try:

@@ -1,5 +1,6 @@
 """Make the embedded stack's DynamoDB behave like DynamoDB: atomic writes, transaction
-conflicts, partition queries. Checked against moto 5 (``install`` refuses others);
+conflicts, partition queries. Written against moto 5.2's internals: ``install`` refuses any
+other major or minor version, every time a stack starts (pyproject.toml pins >=5.2,<5.3);
 tests/integration/test_moto_double.py proves each behaviour below.
 
 Atomic writes: moto's backend reads, changes and stores an item without a lock, so two
@@ -56,6 +57,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 from typing import Any
 
 _current = threading.local()
@@ -63,7 +65,10 @@ _current = threading.local()
 
 _writes = threading.RLock()
 _WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item")
-SUPPORTED_MOTO = (5,)  # major versions whose internals these patches were written against
+# The (major, minor) versions whose internals these patches were written against: a minor
+# release of moto may move what they replace (moto's own private names), so 5.3 is refused
+# until it has been checked (tests/integration/test_moto_double.py, then this and pyproject).
+SUPPORTED_MOTO = ((5, 2),)
 
 # Items held by running transactions: (table, key) -> the holding thread.
 _held: dict[tuple[str, str], int] = {}
@@ -237,6 +242,68 @@ def _item_level_transactions() -> None:
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 
+TOKEN_SECONDS = 600.0  # DynamoDB keeps a ClientRequestToken this long after its transaction
+_tokens_lock = threading.Lock()
+_PENDING = -1.0
+
+
+def _idempotent_transactions() -> None:
+    """A TransactWriteItems is applied once per ClientRequestToken, as DynamoDB does for ten
+    minutes: the same request sent again (botocore resends it, token and all, when an
+    answer was lost) succeeds and changes nothing; the same token with other items is
+    IdempotentParameterMismatchException, and while the first is still running,
+    TransactionInProgressException. moto ignores the token and would apply it twice.
+    A cancelled transaction leaves no token behind: sent again, it is judged again."""
+    from moto.core.responses import ActionResult
+    from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, DynamodbException
+    from moto.dynamodb.responses import DynamoHandler
+
+    original = DynamoHandler.transact_write_items
+
+    def transact_write_items(self: Any) -> Any:
+        token = self.body.get("ClientRequestToken")
+        if not token:
+            return original(self)
+        tokens = self.dynamodb_backend.__dict__.setdefault("_acktrack_tokens", {})
+        request = json.dumps(self.body.get("TransactItems"), sort_keys=True)
+        with _tokens_lock:
+            known = tokens.get(token)
+            if (
+                known is not None
+                and known[1] != _PENDING
+                and time.monotonic() - known[1] > TOKEN_SECONDS
+            ):
+                known = None
+            if known is not None and known[0] != request:
+                raise DynamodbException(ERROR_TYPE_PREFIX + "IdempotentParameterMismatchException",
+                                        "The request uses the same client token as a previous, but "
+                                        "non-identical request.")  # fmt: skip
+            if known is not None and known[1] == _PENDING:
+                raise DynamodbException(ERROR_TYPE_PREFIX + "TransactionInProgressException",
+                                        "The transaction with the given request token is already in "
+                                        "progress.")  # fmt: skip
+            if known is not None:
+                return ActionResult({"ConsumedCapacity": [], "ItemCollectionMetrics": {}})
+            tokens[token] = (request, _PENDING)
+        try:
+            result = original(self)
+        except BaseException:
+            with _tokens_lock:
+                tokens.pop(token, None)
+            raise
+        with _tokens_lock:
+            now = time.monotonic()
+            if len(tokens) > 10_000:  # a long-running local stack: forget expired tokens
+                for old in [
+                    t for t, (_, at) in tokens.items() if _PENDING < at < now - TOKEN_SECONDS
+                ]:
+                    del tokens[old]
+            tokens[token] = (request, now)
+        return result
+
+    DynamoHandler.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
 _queues = threading.RLock()
 _QUEUE_CALLS = ("send_message", "send_message_batch", "receive_message", "delete_message",
                 "delete_message_batch", "change_message_visibility",
@@ -315,16 +382,24 @@ class UnsupportedMoto(RuntimeError):
     """The installed moto is not one these patches were written against."""
 
 
+def _major_minor(version: str) -> tuple[int, int] | None:
+    parts = version.split(".")
+    try:
+        return int(parts[0]), int(parts[1])
+    except (IndexError, ValueError):
+        return None
+
+
 def check_version(version: str | None = None) -> None:
+    """Refuse a moto whose major and minor version these patches were not written for."""
     import moto
 
-    found = version or moto.__version__
-    major = int(found.split(".")[0])
-    if major not in SUPPORTED_MOTO:
+    found = version or str(getattr(moto, "__version__", "unknown"))
+    if _major_minor(found) not in SUPPORTED_MOTO:
         raise UnsupportedMoto(
             f"moto {found} is installed; the local stack's DynamoDB fixes were written for moto "
-            f"{', '.join(f'{v}.x' for v in SUPPORTED_MOTO)} (pyproject.toml pins it): "
-            "reinstall with `make clean demo`"
+            f"{', '.join(f'{major}.{minor}.x' for major, minor in SUPPORTED_MOTO)} "
+            "(pyproject.toml pins it): reinstall with `make clean demo`"
         )
 
 
@@ -398,15 +473,16 @@ def install() -> None:
     from moto.dynamodb.models.dynamo_type import Item
     from moto.dynamodb.models.table import Table
 
+    check_version()  # on every start: the moto of this process, whatever was installed before
     if getattr(Table, "_acktrack_partition_queries", False):
         return
-    check_version()
     _one_model_loader()
     _one_module_listing()
     _one_method_listing()
     _serialise_writes()
     _batch_writes_meet_transactions()
     _item_level_transactions()
+    _idempotent_transactions()
     _reads_as_json()
     _serialise_queues()
     original_query = Table.query

@@ -437,7 +437,8 @@ def _run_report(
     event: dict[str, Any], logger: Logger | logging.Logger, metrics: Metrics | None
 ) -> dict[str, Any]:
     from acktrack.aws.delivery import deliver
-    from acktrack.report.collect import collect_report, open_still
+    from acktrack.report.collect import collect_report
+    from acktrack.report.ledgers import open_still
 
     current = settings_module.settings()
     as_of = report_time(event)

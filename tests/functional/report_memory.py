@@ -33,6 +33,9 @@ class Set:
     predicted_rejection: bool = False
     acks: _Acks = field(default_factory=_Acks)
     members: int = 0
+    listed: bool = True  # in the report's index (the report takes a closed set out)
+    revision: int = 0
+    last_position: int = 1
 
     @property
     def pk(self) -> str:
@@ -96,9 +99,11 @@ class Member:
     def sent_at(self) -> str:
         return self.sent.sent_at
 
+    position_step: int = 10  # segments per INS loop (larger: a set over several lookup chunks)
+
     @property
     def first_position(self) -> int:
-        return self.ordinal * 10
+        return self.ordinal * self.position_step
 
     @property
     def effectuated_by(self) -> str | None:
@@ -146,6 +151,8 @@ class ReportMemory:
             fields = {**member, **(own[0] if own else {})}
             self.members.append(Member(item, ordinal, subscriber, member_id, **fields))
         item.members = len(people)
+        item.last_position = max((m.first_position for m in self.members if m.sent is item),
+                                 default=1)  # fmt: skip
         if status == "rejected":
             item.acks["999#1"] = {"kind": "999", "event": "set_rejected", "status": "R",
                                   "per_set": True, "codes": ["5"], "errors": [], "at": status_at}  # fmt: skip
@@ -181,10 +188,25 @@ class ReportMemory:
     # -- the reads ----------------------------------------------------------------------
 
     def open_sets(self) -> Iterator[Set]:
-        return (s for s in self.sets if s.status in OPEN)
+        return (s for s in self.sets if s.status in OPEN and s.listed)
 
-    def members_of_set(self, item: Set) -> Iterator[Member]:
-        return (m for m in self.members if m.sent is item)
+    def members_of_set(self, item: Set, chunks: tuple[int, int] | None = None) -> Iterator[Member]:
+        first, last = chunks or (0, 10**9)
+        return (m for m in self.members
+                if m.sent is item and first <= m.first_position // 20_000 <= last)  # fmt: skip
+
+    def get_sets(self, wanted: Any) -> dict[tuple[str, str], Set]:
+        keys = set(wanted)
+        return {(s.pk, s.sk): s for s in self.sets if (s.pk, s.sk) in keys}
+
+    def get_members(self, wanted: Any) -> dict[tuple[str, str], Member]:
+        keys = set(wanted)
+        return {(m.pk, m.sk): m for m in self.members if (m.pk, m.sk) in keys}
+
+    def unlist_set(self, item: Set, reopen_on: Any = ()) -> bool:
+        item.listed = False
+        self.reopen_on = set(reopen_on)
+        return True
 
     def family(self, our: str, partner: str, subscriber_id: str) -> Partition:
         self.families_read += 1

@@ -153,3 +153,52 @@ def test_the_first_pass_budget_holds_inside_one_large_set() -> None:
     partner = first_pass_row(result)
     assert partner["first_pass_partial"] is True and partner["first_attempts_answered"] == 5
     assert store.families_read == 5
+
+
+def _document(store: ReportMemory, **sizes: int) -> dict[str, Any]:
+    result = collect_report(store, AS_OF, 48.0, 7, 45, keep_rows=3, **sizes)
+    document = dict(result.to_json())
+    document["unconfirmed"] = list(result.unconfirmed)
+    return document
+
+
+def _busy_store() -> ReportMemory:
+    store = ReportMemory()
+    store.send(1, [("S1", "E1"), ("S2", "E2"), ("S3", None)], status="rejected",
+               status_at="2024-01-15T14:00:00Z")  # fmt: skip
+    store.send(2, [("S1", "E1")], sent_at="2024-01-17T12:00:00Z", status="accepted",
+               status_at="2024-01-17T13:00:00Z")  # fmt: skip
+    store.send(3, [("S4", "E4"), ("S5", "E5")], sent_at="2024-01-16T12:00:00Z")
+    store.send(4, [("S6", "E6")], sent_at="2024-01-19T12:00:00Z")  # within the SLA
+    store.send(5, [("S7", "E7"), ("S8", "E8")], sent_at="2023-11-01T12:00:00Z",
+               status="accepted", status_at="2023-11-01T13:00:00Z")  # fmt: skip
+    for number in range(6, 12):
+        store.send(number, [(f"T{number}", f"F{number}")], sent_at="2024-01-14T12:00:00Z",
+                   status="rejected", status_at="2024-01-14T13:00:00Z")  # fmt: skip
+    # A large set over four lookup partitions: read in chunks when batches are small.
+    store.send(12, [(f"U{n}", f"G{n}") for n in range(5)], sent_at="2024-01-13T12:00:00Z",
+               status="rejected", status_at="2024-01-13T13:00:00Z", position_step=15_000)  # fmt: skip
+    store.send(13, [("U1", "G1")], sent_at="2024-01-17T12:00:00Z", status="accepted",
+               status_at="2024-01-17T13:00:00Z")  # fmt: skip
+    return store
+
+
+def test_batches_of_any_size_make_the_same_report() -> None:
+    """The workflow's batches (any number of sets, any rows each) add up to one pass."""
+    whole = _document(_busy_store(), batch_sets=500, batch_rows=5_000)
+    assert whole["summary"]["people_unconfirmed"] > 5 and whole["rejections"]
+    for sets, rows in ((1, 1), (2, 3), (3, 1), (1, 100)):
+        assert _document(_busy_store(), batch_sets=sets, batch_rows=rows) == whole, (sets, rows)
+
+
+def test_a_set_found_closed_leaves_the_index_and_is_not_read_again() -> None:
+    store = ReportMemory()
+    store.send(1, [("S1", "E1")], status="rejected", status_at="2024-01-15T14:00:00Z")
+    store.send(2, [("S1", "E1")], sent_at="2024-01-17T12:00:00Z", status="accepted",
+               status_at="2024-01-17T13:00:00Z")  # fmt: skip
+    first = report(store)
+    assert first.summary["resolved_by_resend"] == 1
+    assert not store.sets[0].listed  # every member closed: out of the index
+    assert store.reopen_on == {(store.sets[1].pk, store.sets[1].sk)}  # unless its resend changes
+    second = report(store)
+    assert second.summary["resolved_by_resend"] == 0 and list(second.unconfirmed) == []

@@ -107,9 +107,9 @@ class Recorder:
                     self._table(body["TableName"]),
                     item["pk"]["S"],
                 )
-        elif model.name == "BatchWriteItem":
+        elif model.name in ("BatchWriteItem", "BatchGetItem"):
             for table in params["RequestItems"]:
-                self._add("dynamodb:BatchWriteItem", self._table(table))
+                self._add(f"dynamodb:{model.name}", self._table(table))
         else:
             key = params.get("Key", {}).get("pk", {}).get("S")
             if model.name == "PutItem":

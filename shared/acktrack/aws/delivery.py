@@ -22,6 +22,7 @@ import random
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import IO, Any
@@ -36,15 +37,14 @@ from botocore.exceptions import (
 )
 
 from acktrack.aws import clients
-from acktrack.report.email import build_email, render_html, write_csv
-from acktrack.report.model import Report, write_json
-from acktrack.report.resolutions import resolutions_csv
+from acktrack.report.model import Report
+from acktrack.report.outputs import JSON_FIRST_SKIP, Outputs, csv_piece, json_piece, render
 from acktrack.settings import Settings
 
 
-def archive_key(report: Report, suffix: str, name: str = "unconfirmed") -> str:
-    stamp = report.as_of.strftime("%Y-%m-%dT%H%M%SZ")
-    return f"reports/{report.as_of:%Y/%m/%d}/{name}-{stamp}.{suffix}"
+def archive_key(as_of: datetime, suffix: str, name: str = "unconfirmed") -> str:
+    stamp = as_of.strftime("%Y-%m-%dT%H%M%SZ")
+    return f"reports/{as_of:%Y/%m/%d}/{name}-{stamp}.{suffix}"
 
 
 def sent_marker_key(report_date: str) -> str:
@@ -149,55 +149,85 @@ def _send(send: Any) -> dict[str, Any]:
 
 
 def deliver(report: Report, settings: Settings) -> dict[str, Any]:
-    """Archive every row (JSON and CSV, streamed from the report's spool) and email the most
-    urgent ones with the totals."""
+    """Archive every row (JSON and CSV, streamed from the report's rows) and email the most
+    urgent ones with the totals (the report made in one process)."""
+    outputs = render(report, timezone=settings.report_timezone,
+                     detail_rows=settings.email_detail_rows)  # fmt: skip
     with tempfile.TemporaryFile() as json_file, tempfile.TemporaryFile() as csv_file:
-        write_json(report, json_file)
-        csv_size = write_csv(report.unconfirmed, csv_file)
-        return _deliver(report, settings, json_file, csv_file, csv_size)
+        json_file.write(outputs.json_head)
+        csv_file.write(outputs.csv_header)
+        first = True
+        for chunk in _chunks(report.unconfirmed):
+            piece = json_piece(chunk)
+            json_file.write(piece[JSON_FIRST_SKIP:] if first and piece else piece)
+            first = first and not piece
+            csv_file.write(csv_piece(chunk))
+        json_file.write(outputs.json_tail)
+        csv_size = csv_file.tell()
+
+        def store(bucket: str, json_key: str, csv_key: str) -> None:
+            s3 = clients.s3()
+            for body in (json_file, csv_file):
+                body.seek(0)
+            s3.put_object(Bucket=bucket, Key=json_key, Body=json_file,
+                          ContentType="application/json")  # fmt: skip
+            s3.put_object(Bucket=bucket, Key=csv_key, Body=csv_file,
+                          ContentType="text/csv; charset=utf-8")  # fmt: skip
+
+        return send(outputs, report.as_of, len(report.unconfirmed), csv_size, store,
+                    lambda: _read(csv_file), settings)  # fmt: skip
 
 
-def _deliver(report: Report, settings: Settings, json_file: IO[bytes], csv_file: IO[bytes],
-             csv_size: int) -> dict[str, Any]:  # fmt: skip
-    document = report.to_json(rows=False)  # the most urgent rows and their total
-    resolutions = resolutions_csv(document)  # the window's operator resolutions
-    result: dict[str, Any] = {"csv_bytes": csv_size, "rows": len(report.unconfirmed)}
+def _chunks(rows: Any, size: int = 1_000) -> Any:
+    chunk: list[dict[str, Any]] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def send(
+    outputs: Outputs,
+    as_of: datetime,
+    rows: int,
+    csv_size: int,
+    store: Callable[[str, str, str], None],
+    csv_bytes: Callable[[], bytes],
+    settings: Settings,
+) -> dict[str, Any]:
+    """Store the archive (``store`` writes the JSON and the CSV; the HTML and resolutions
+    are written here) and email it once per report date (the sent marker, below)."""
+    resolutions = outputs.resolutions
+    result: dict[str, Any] = {"csv_bytes": csv_size, "rows": rows}
     attach = csv_size + len(resolutions) <= settings.report_max_attachment_bytes
     bucket = settings.reports_bucket
-    csv_location = f"s3://{bucket}/{archive_key(report, 'csv')}"
-    resolutions_key = archive_key(report, "csv", "resolutions")
-    link = console_link(bucket, archive_key(report, "csv"), settings.region) if bucket else None
+    keys = {suffix: archive_key(as_of, suffix) for suffix in ("json", "csv", "html")}
+    csv_location = f"s3://{bucket}/{keys['csv']}"
+    resolutions_key = archive_key(as_of, "csv", "resolutions")
+    link = console_link(bucket, keys["csv"], settings.region) if bucket else None
     if bucket:
         s3 = clients.s3()
-        keys = {suffix: archive_key(report, suffix) for suffix in ("json", "csv", "html")}
-        for body in (json_file, csv_file):
-            body.seek(0)
-        s3.put_object(
-            Bucket=bucket, Key=keys["json"], Body=json_file, ContentType="application/json"
-        )
-        s3.put_object(Bucket=bucket, Key=keys["csv"], Body=csv_file,
-                      ContentType="text/csv; charset=utf-8")  # fmt: skip
+        store(bucket, keys["json"], keys["csv"])
         s3.put_object(Bucket=bucket, Key=resolutions_key, Body=resolutions,
                       ContentType="text/csv; charset=utf-8")  # fmt: skip
-        s3.put_object(Bucket=bucket, Key=keys["html"],
-                      Body=render_html(document, timezone=settings.report_timezone,
-                                       detail_rows=settings.email_detail_rows).encode(),
+        s3.put_object(Bucket=bucket, Key=keys["html"], Body=outputs.html,
                       ContentType="text/html; charset=utf-8")  # fmt: skip
         result["archive"] = {"bucket": bucket, **keys, "resolutions_csv": resolutions_key}
     if not (settings.report_sender and settings.report_recipients):
         return result
-    date = report_date(report.as_of, settings.report_timezone)
+    date = report_date(as_of, settings.report_timezone)
     marker = sent_marker_key(date)
     earlier, etag = _marker(bucket, marker) if bucket else (None, None)
     done = _already_done(date, bucket or "", marker, earlier)
     if done is not None:
         result["email"] = done
         return result
-    message = build_email(
-        document, settings.report_sender, list(settings.report_recipients),
-        timezone=settings.report_timezone, attach_csv=attach,
-        csv_link=link, csv_location=csv_location, detail_rows=settings.email_detail_rows,
-        detail=_read(csv_file) if attach else None, resolutions=resolutions,
+    message = outputs.email(
+        settings.report_sender, list(settings.report_recipients),
+        detail=csv_bytes() if attach else None, csv_link=link, csv_location=csv_location,
         resolutions_location=f"s3://{bucket}/{resolutions_key}" if bucket else None,
     )  # fmt: skip
     # The configuration set requires TLS to the recipients' mail servers.
@@ -206,7 +236,7 @@ def _deliver(report: Report, settings: Settings, json_file: IO[bytes], csv_file:
         if settings.report_configuration_set
         else {}
     )
-    record = {"report_date": date, "as_of": report.as_of.isoformat()}
+    record = {"report_date": date, "as_of": as_of.isoformat()}
     if bucket:
         # Claimed by one run only: created if absent, or taken over from a "failed" marker.
         claim = {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}

@@ -64,8 +64,10 @@ def _apply(
         _observe(outcome, applied)
         if applied.status != applied.before.status:
             moved.append(applied.before)
-    if moved and outcome is not None:
-        outcome.rejudge |= store.watchers(moved)
+    if moved:  # the store also puts back in the report's index the sets these answers closed
+        waiting = store.watchers(moved)
+        if outcome is not None:
+            outcome.rejudge |= waiting
 
 
 def apply_group_ack(

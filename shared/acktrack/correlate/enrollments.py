@@ -43,6 +43,17 @@ class SetStatuses:
     def remember(self, item: StoredSet) -> None:
         self._put((item.pk, item.sk), _facts(item))
 
+    def prefetch(self, wanted: Iterable[tuple[str, str]]) -> None:
+        """Read the statuses not known yet, 100 a request."""
+        missing = [key for key in set(wanted) if key not in self._known]
+        if not missing:
+            return
+        found = self._store.get_sets(missing)
+        self.reads += len(found)
+        for key in missing:
+            item = found.get(key)
+            self._put(key, _facts(item) if item is not None else None)
+
     def get(self, pk: str, sk: str) -> SetFacts | None:
         key = (pk, sk)
         if key in self._known:

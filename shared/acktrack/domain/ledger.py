@@ -133,6 +133,7 @@ class Enrollment:
     states: dict[tuple[str, str], AttemptState] = field(default_factory=dict)
     resend_of: dict[tuple[str, str], Attempt] = field(default_factory=dict)
     closed_by: dict[tuple[str, str], str] = field(default_factory=dict)  # ref -> what closed it
+    closers: dict[tuple[str, str], Attempt] = field(default_factory=dict)  # ref -> its resend
     duplicates: dict[tuple[str, str], Attempt] = field(default_factory=dict)  # ref -> the earlier
     # Additions that repeat one still unanswered: its answer decides (ref -> the earlier).
     undecided: dict[tuple[str, str], Attempt] = field(default_factory=dict)
@@ -180,6 +181,12 @@ class Enrollment:
     @property
     def first_sent_at(self) -> str:
         return self.waiting[0].sent_at
+
+    def closing_sets(self, ref: tuple[str, str]) -> set[tuple[str, str]]:
+        """The sets whose confirmation closed this attempt (a resend, or the addition it
+        duplicates): if their answer changes, it may open again."""
+        found = [self.closers.get(ref), self.duplicates.get(ref)]
+        return {(a.sent_key[1], a.sent_key[2]) for a in found if a is not None}
 
 
 def same_kind(one: Attempt, other: Attempt) -> bool:
@@ -270,6 +277,7 @@ def _close(enrollment: Enrollment, closings: list[Resolution]) -> None:
             if same_kind(earlier, attempt) and states[earlier.ref] in OPEN_STATES:
                 states[earlier.ref] = AttemptState.RESOLVED_BY_RESEND
                 enrollment.closed_by[earlier.ref] = _controls(attempt)
+                enrollment.closers[earlier.ref] = attempt
     for resolution in closings:
         if not resolution.covers(enrollment):
             continue

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
@@ -91,6 +91,9 @@ class FamilyReader(Protocol):
 
     def family(self, our: str, partner: str, subscriber_id: str) -> FamilyPartition: ...
     def get_set(self, pk: str, sk: str) -> StoredSet | None: ...
+    def get_sets(self, wanted: Iterable[tuple[str, str]]) -> Mapping[tuple[str, str], StoredSet]:
+        """Sets by key, in batches (absent ones left out)."""
+        ...
 
 
 class PopulationStore(FamilyReader, Protocol):
@@ -113,7 +116,16 @@ class ReportSource(FamilyReader, Protocol):
     backlog benchmark."""
 
     def open_sets(self) -> Iterable[StoredSet]: ...
-    def members_of_set(self, item: Any) -> Iterable[StoredMember]: ...
+    def members_of_set(
+        self, item: Any, chunks: tuple[int, int] | None = None
+    ) -> Iterable[StoredMember]: ...
+    def get_members(
+        self, wanted: Iterable[tuple[str, str]]
+    ) -> Mapping[tuple[str, str], StoredMember]: ...
+    def unlist_set(self, item: Any, reopen_on: Iterable[tuple[str, str]] = ()) -> bool:
+        """Out of the report's index: every member of it found closed (see the store)."""
+        ...
+
     def partners(self) -> Sequence[Any]: ...
     def sets_since(self, our: str, partner: str, since: str) -> Iterable[StoredSet]: ...
     def counters(self, our: str, partner: str, since_day: str | None = None) -> dict[str, Any]: ...

@@ -15,7 +15,7 @@ from typing import IO, TYPE_CHECKING, Any, cast
 from acktrack.domain.ledger import AttemptState
 from acktrack.domain.status import Status
 from acktrack.report.document import PartnerLine, ReportDocument, Summary
-from acktrack.report.spool import RowSpool
+from acktrack.report.spool import MergedRows, RowSpool
 
 if TYPE_CHECKING:
     from acktrack.report.backlog import Backlog
@@ -58,6 +58,7 @@ class MemberView:
     state: AttemptState = AttemptState.PENDING  # what the ledger says became of it
     open_enrollments: tuple[OpenEnrollment, ...] = ()  # rows it heads in the report
     person: str = ""  # the member identity within the subscriber (who to count once)
+    closers: frozenset[tuple[str, str]] = frozenset()  # sets whose confirmation closed it
 
     @property
     def closed(self) -> bool:
@@ -192,7 +193,7 @@ class Report:
     by_partner: list[PartnerLine]
     table: list[dict[str, Any]]  # partner x status x age bucket
     rejections: list[dict[str, Any]]  # per rejected set, decoded
-    unconfirmed: RowSpool  # one row per open enrollment (plain dicts), kept on disk
+    unconfirmed: RowSpool | MergedRows  # one row per open enrollment (plain dicts), on disk
     unmatched_acks: list[UnmatchedView]
     quarantined: list[QuarantinedView]
     notices: list[NoticeView]
@@ -286,12 +287,13 @@ def build_report(
     quality: list[QualityView] | None = None,
     effectuation_days: int = 0,
     effectuated: int = 0,
+    rows: RowSpool | MergedRows | None = None,
 ) -> Report:
     as_of = as_of.astimezone(UTC)
     pending_overdue, pending_within = backlog.pending_overdue, backlog.pending_within
     per_partner_open, late_by_partner = backlog.per_partner_open, backlog.late_by_partner
     not_effectuated, resolved, table = backlog.not_effectuated, backlog.resolved, backlog.table
-    rows = backlog.rows
+    rows = rows if rows is not None else backlog.rows
     quality_items = list(quality or []) + backlog.quality()
     by_partner = []
     totals = {"members_sent": 0, "accepted": 0, "accepted_with_errors": 0, "rejected": 0,

@@ -20,12 +20,14 @@ class Urgency:
 
     severity: int
     waited: float
-    sequence: int
+    sequence: tuple[int, int] | int  # (batch, row in it): a batch's rows come after the last's
+
+    def _key(self) -> tuple[int, float, tuple[int, int]]:
+        sequence = self.sequence if isinstance(self.sequence, tuple) else (0, self.sequence)
+        return (self.severity, -self.waited, sequence)
 
     def __lt__(self, other: Urgency) -> bool:
-        return (self.severity, -self.waited, self.sequence) < (
-            other.severity, -other.waited, other.sequence,
-        )  # fmt: skip
+        return self._key() < other._key()
 
 
 class RowSpool:
@@ -62,6 +64,15 @@ class RowSpool:
     def people(self) -> int:
         return len(self._people)
 
+    def people_hashes(self) -> bytes:
+        """The people's 64-bit hashes, sorted (a batch's, for the report to count once)."""
+        return b"".join(number.to_bytes(8, "big") for number in sorted(self._people))
+
+    def urgent_entries(self) -> list[list[Any]]:
+        """The kept rows with their urgency, JSON-ready (a batch's, merged by the report)."""
+        return [[entry.urgency.severity, entry.urgency.waited, entry.urgency.sequence, document]
+                for entry, document in self._heap]  # fmt: skip
+
     def urgent(self) -> list[dict[str, Any]]:
         """The ``keep`` most urgent rows, most urgent first."""
         return [document for _, document in sorted(self._heap, key=lambda e: e[0].urgency)]
@@ -79,6 +90,56 @@ class RowSpool:
 
     def close(self) -> None:
         self._file.close()
+
+
+class MergedRows:
+    """The rows of many batches, in batch order, as the report reads them: the most urgent
+    over all, people counted once, and (in one process) every row, read batch by batch."""
+
+    def __init__(self, keep: int = 500) -> None:
+        self._keep = keep
+        self._urgent: list[tuple[Urgency, dict[str, Any]]] = []
+        self._people: set[int] = set()
+        self._sources: list[Any] = []  # each an iterable of row dicts (a batch's spool)
+        self.count = 0
+
+    def add_batch(self, index: int, urgent: list[list[Any]], count: int, people: bytes,
+                  rows: Any = None) -> None:  # fmt: skip
+        """One batch's kept rows, row count, people hashes and (optionally) its rows."""
+        for severity, waited, sequence, document in urgent:
+            local = sequence[1] if isinstance(sequence, list | tuple) else sequence
+            entry = (Urgency(severity, waited, (index, int(local))), document)
+            self._urgent.append(entry)
+        if len(self._urgent) > 4 * max(self._keep, 1):
+            self._urgent = heapq.nsmallest(self._keep, self._urgent, key=lambda e: e[0]._key())
+        self._people.update(int.from_bytes(people[at : at + 8], "big")
+                            for at in range(0, len(people), 8))  # fmt: skip
+        self.count += count
+        if rows is not None:
+            self._sources.append(rows)
+
+    @property
+    def people(self) -> int:
+        return len(self._people)
+
+    def urgent(self) -> list[dict[str, Any]]:
+        if self._keep <= 0:
+            return []
+        kept = heapq.nsmallest(self._keep, self._urgent, key=lambda e: e[0]._key())
+        return [document for _, document in kept]
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for source in self._sources:
+            yield from source
+
+    def close(self) -> None:
+        for source in self._sources:
+            closing = getattr(source, "close", None)
+            if closing is not None:
+                closing()
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@ of a subscriber's partition, written only where they changed; counts move once."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -20,7 +20,7 @@ from acktrack.domain.family import (
     reconcile,
 )
 from acktrack.domain.ledger import ClosedBy, Resolution
-from acktrack.domain.status import Status
+from acktrack.domain.status import OPEN, Status
 from acktrack.store import keys
 from acktrack.store.base import TableStore
 from acktrack.store.dynamo import conditional_failure, transact
@@ -328,6 +328,8 @@ class FamilyStore(TableStore):
 
         try:
             transact(self._connection(), build, "effectuation")
+            if record is None and current is not None:  # no longer effectuated: open again
+                self.relist_sets([(member.set_pk, member.set_sk)])
         except TransactWriteError as error:
             reasons = _reasons(error)
             member_reason = reasons[1] if count and update_member and len(reasons) > 1 else (
@@ -408,6 +410,41 @@ class FamilyStore(TableStore):
                 f"RESOLVED#{shard}", ResolutionItem.rs.between(since, f"{until}~")
             )
         yield from sorted(found, key=lambda item: (item.at, item.resolution_id))
+
+    def get_sets(self, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], SetItem]:
+        """Sets by key, 100 a request (BatchGetItem, strongly consistent); absent ones left out."""
+        found: dict[tuple[str, str], SetItem] = {}
+        keys_left = sorted(set(wanted))
+        for start in range(0, len(keys_left), 100):
+            for item in SetItem.batch_get(keys_left[start : start + 100], consistent_read=True):
+                found[(item.pk, item.sk)] = item
+        return found
+
+    @staticmethod
+    def get_set_item(pk: str, sk: str) -> SetItem | None:
+        try:
+            return SetItem.get(pk, sk, consistent_read=True)
+        except SetItem.DoesNotExist:
+            return None
+
+    def relist_sets(self, wanted: Iterable[tuple[str, str]]) -> int:
+        """Put sets back in the report's index (an answer that closed their members changed);
+        only a set still open by status (sent, received, rejected) goes back."""
+        done = 0
+        found = (self.get_set_item(pk, sk) for pk, sk in sorted(set(wanted)))  # rare: one by one
+        for item in (found_item for found_item in found if found_item is not None):
+            if Status(item.status) not in OPEN or item.rk:
+                continue
+            try:
+                item.update(actions=[SetItem.rk.set(keys.open_shard(item.set_id)),
+                                     SetItem.rs.set(f"{item.sent_at}#{item.set_id}")],
+                            condition=SetItem.revision == item.revision)  # fmt: skip
+            except UpdateError as error:
+                if not conditional_failure(error):
+                    raise
+                continue  # it changed meanwhile: its own status move decided its place
+            done += 1
+        return done
 
     def quality_findings(self, since: str) -> Iterator[QualityItem]:
         for shard in range(keys.OPEN_SHARDS):

@@ -5,6 +5,7 @@ partner, so every correlation key carries both trading-partner ids.
     GS#<our>#<partner>#<gs06>         V#<isa13>#<digest>              group version marker
     GS#<our>#<partner>#<gs06>         SET#<isa13>#<digest>#<st02>     transaction set
     GS#<our>#<partner>#<gs06>         W#<set sk>#<family>             a family awaiting its answer
+    GS#<our>#<partner>#<gs06>         W#<set sk>#R#<hash>             a set to put back in the index
     FAM#<family>                      M#<sent at>#<set id>#<ordinal>  member transaction
     FAM#<family>                      E#<record id>                   insurer effectuation record
     FAM#<family>                      Q#<sent at>#<target>#<kind>     data-quality finding
@@ -149,6 +150,21 @@ def family_pk(our: str, partner: str, subscriber_id: str | None, set_identifier:
 def watch_sk(set_key: str, family: str) -> str:
     """A family whose duplicate question this set's answer decides (beside the set)."""
     return f"W#{set_key}#{family}"
+
+
+def reopen_sk(set_key: str, reopen_pk: str, reopen_key: str) -> str:
+    """Beside a set whose confirmation closed members of another set the report took out of
+    its index: that set goes back in if this one's answer changes."""
+    return f"W#{set_key}#R#{short_hash(reopen_pk, reopen_key, size=16)}"
+
+
+def watched_set_sk(watch: str) -> str:
+    """The set sk a watch (``watch_sk`` or ``reopen_sk``) sits beside."""
+    body = watch[2:]
+    for marker in ("#R#", "#FAM#"):
+        if marker in body:
+            return body.rsplit(marker, 1)[0]
+    return body
 
 
 def watch_marker(set_pk: str, set_key: str) -> str:

@@ -331,8 +331,11 @@ class WatchItem(Item):
 
     our_id = UnicodeAttribute()
     partner = UnicodeAttribute()
-    subscriber_id = UnicodeAttribute()
+    subscriber_id = UnicodeAttribute(null=True)  # the family waiting (None: a set to reopen)
     expires = TTLAttribute(null=True)
+    # Or a set the report took out of its index, to put back if this set's answer changes.
+    reopen_pk = UnicodeAttribute(null=True)
+    reopen_sk = UnicodeAttribute(null=True)
 
 
 class ResolutionItem(ReportedItem):

@@ -19,7 +19,13 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from acktrack.domain.ports import Outcome
-from acktrack.domain.status import Applied, FileOutcome, InterchangeStatus, adding, revoking
+from acktrack.domain.status import (
+    Applied,
+    FileOutcome,
+    InterchangeStatus,
+    adding,
+    revoking,
+)
 from acktrack.domain.tracked import (
     ObjectRef,
     TrackedInterchange,
@@ -298,11 +304,18 @@ class Repository(FamilyStore, AckStore, JobStore, ReconciliationStore):
             prefix = item.sk.rsplit("#", 1)[0] + "#"  # SET#<isa13>#<digest>#: its group version
             wanted.setdefault((item.pk, prefix), set()).add(item.sk)
         found: set[tuple[str, str, str]] = set()
+        reopen: set[tuple[str, str]] = set()
         for (pk, prefix), set_keys in wanted.items():
             for watch in WatchItem.query(pk, WatchItem.sk.startswith(keys.watch_prefix(prefix)),
                                          consistent_read=True):  # fmt: skip
-                if watch.sk[2:].rsplit("#", 2)[0] in set_keys:
+                if keys.watched_set_sk(watch.sk) not in set_keys:
+                    continue
+                if watch.reopen_pk:  # a set the report took out of its index
+                    reopen.add((watch.reopen_pk, watch.reopen_sk or ""))
+                elif watch.subscriber_id:
                     found.add((watch.our_id, watch.partner, watch.subscriber_id))
+        if reopen:
+            self.relist_sets(reopen)
         return found
 
     def revoke_from_set(self, item: SetItem, ack_id: str) -> SetItem:
@@ -318,9 +331,42 @@ class Repository(FamilyStore, AckStore, JobStore, ReconciliationStore):
             self.writer_threads, retention_days=self.retention_days, arrived_at=arrived_at
         )
 
-    def members_of_set(self, item: SetItem) -> Iterator[MemberItem]:
-        for chunk in range(int(item.last_position) // keys.MEMBER_CHUNK + 1):
+    def members_of_set(
+        self, item: SetItem, chunks: tuple[int, int] | None = None
+    ) -> Iterator[MemberItem]:
+        """A set's members, by segment position; ``chunks``: only those lookup partitions
+        (first, last), as the report reads one part of a very large set."""
+        first, last = chunks or (0, int(item.last_position) // keys.MEMBER_CHUNK)
+        for chunk in range(first, last + 1):
             yield from MemberItem.lookup.query(f"MB#{item.set_id}#{chunk}")
+
+    def get_members(self, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], MemberItem]:
+        """Member transactions by key, 100 a request (BatchGetItem); absent ones left out."""
+        found: dict[tuple[str, str], MemberItem] = {}
+        keys_left = sorted(set(wanted))
+        for start in range(0, len(keys_left), 100):
+            for item in MemberItem.batch_get(keys_left[start : start + 100]):
+                found[(item.pk, item.sk)] = item
+        return found
+
+    def unlist_set(self, item: SetItem, reopen_on: Iterable[tuple[str, str]] = ()) -> bool:
+        """Take a set out of the report's index: the report found every member of it closed
+        (conditioned on its revision as read: a set that changed since stays). A watch beside
+        each set whose confirmation closed one of its members puts it back if that set's
+        answer changes (``watchers``). False: it changed meanwhile."""
+        for set_pk, set_sk in sorted(set(reopen_on)):
+            WatchItem(set_pk, keys.reopen_sk(set_sk, item.pk, item.sk)).update(actions=[
+                WatchItem.our_id.set(item.our_id), WatchItem.partner.set(item.partner),
+                WatchItem.reopen_pk.set(item.pk), WatchItem.reopen_sk.set(item.sk),
+            ])  # fmt: skip
+        try:
+            item.update(actions=[SetItem.rk.remove(), SetItem.rs.remove()],
+                        condition=(SetItem.revision == item.revision) & SetItem.rk.exists())  # fmt: skip
+        except UpdateError as error:
+            if conditional_failure(error):
+                return False
+            raise
+        return True
 
     # -- objects, partners, notices -----------------------------------------------------------
 

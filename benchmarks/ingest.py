@@ -117,9 +117,9 @@ def _ta1_rejecting(control: int) -> bytes:
 
 def _members_tracked() -> int:
     """Members the counters say were sent (what the report's headline counts read)."""
-    from acktrack import runtime
+    from acktrack.handlers import wiring
 
-    counters = runtime.repository().counters("ACKTRACKEXCH", "HEALTHPLAN01")
+    counters = wiring.repository().counters("ACKTRACKEXCH", "HEALTHPLAN01")
     return int(counters["ALL"].members_sent) if "ALL" in counters else 0
 
 
@@ -129,7 +129,7 @@ def measure(
     """Ingest one file (``part_bytes``: cut in parts of that size, through the parts queue);
     then (``follow``) a 999 accepting it, 1,000 more members left pending, the report, and a
     TA1 rejecting the first interchange, each with its request count."""
-    from acktrack import runtime
+    from acktrack.handlers import wiring
     from acktrack.local.stack import EmbeddedStack
     from acktrack.synthetic.acknowledgments import respond
     from acktrack.synthetic.enrollment import EnrollmentSpec, write_834
@@ -140,7 +140,7 @@ def measure(
             ROOT / "template.yaml", {"PartBytes": part_bytes}, endpoint=endpoint
         ).start()
         os.environ["TABLE_NAME"] = stack.table
-        counter = Requests(runtime.repository().client)
+        counter = Requests(wiring.repository().client)
         outbound, inbound = stack.bucket("Outbound"), stack.bucket("Inbound")
         stack.client("s3").upload_file(
             str(path), outbound, "outbound/big.834"

@@ -303,7 +303,7 @@ def run_shape(shape: str, path: Path) -> dict[str, Any]:
     import pynamodb  # noqa: F401
     from aws_lambda_powertools import Logger, Metrics  # noqa: F401
 
-    import acktrack.runtime  # noqa: F401
+    import acktrack.handlers.ingest  # noqa: F401
     from acktrack.domain.hashing import Keyring
     from acktrack.domain.ports import PipelineConfig
     from acktrack.domain.tracked import ObjectRef

@@ -131,10 +131,10 @@ def work_large_999(path: Path) -> dict[str, Any]:
 
     from moto import mock_aws
 
-    from acktrack import runtime
     from acktrack.correlate.acknowledgments import apply_group_ack
     from acktrack.correlate.responses import ack_detail
     from acktrack.domain.ports import Outcome
+    from acktrack.handlers import wiring
     from acktrack.local.stack import EmbeddedStack
     from acktrack.x12 import GroupAcknowledgment, read_x12
 
@@ -152,7 +152,7 @@ def work_large_999(path: Path) -> dict[str, Any]:
     with mock_aws():
         stack = EmbeddedStack(ROOT / "template.yaml", {}, server=False).start()
         os.environ["TABLE_NAME"] = stack.table
-        store = runtime.repository()
+        store = wiring.repository()
         _sent_sets(len(ack.sets))
         calls: Counter[str] = Counter()
         store.client.meta.events.register(

@@ -5,7 +5,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from acktrack.runtime import handle_s3_event
+from acktrack.handlers.ingest import handle_s3_event
 
 logger = Logger()
 metrics = Metrics()

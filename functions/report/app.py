@@ -5,7 +5,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from acktrack.runtime import run_report
+from acktrack.handlers.report import run_report
 
 logger = Logger()
 metrics = Metrics()

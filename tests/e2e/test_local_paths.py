@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
-from acktrack import runtime
 from acktrack.cli import main
 from acktrack.cli.common import sla_hours
+from acktrack.handlers import wiring
 from acktrack.local.stack import EmbeddedStack
 from acktrack.synthetic.acknowledgments import respond
 from acktrack.synthetic.enrollment import EnrollmentSpec, write_834
@@ -188,7 +188,7 @@ def test_a_function_stopped_partway_through_a_file_ends_clean_on_redelivery(
             if len(writes) == 5:  # some of its 12 member batches are written, most are not
                 raise Stopped(limit)
 
-        runtime.repository().client.meta.events.register(
+        wiring.repository().client.meta.events.register(
             "before-call.dynamodb.BatchWriteItem", stop_midway
         )
         bucket = stack.bucket("Outbound")

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from acktrack import runtime
 from acktrack.aws import clients
+from acktrack.handlers import wiring
 from acktrack.local.stack import EmbeddedStack
 from acktrack.report.insights import stats, timeline
 from acktrack.synthetic.acknowledgments import respond
@@ -364,7 +364,7 @@ def clean_reconciliation() -> tuple[dict[str, Any], list[str]]:
         def named(model: Any, **_: Any) -> None:
             calls.append(model.name)
 
-        sdk = (runtime.repository().client, clients.s3())  # one per container: kept by later runs
+        sdk = (wiring.repository().client, clients.s3())  # one per container: kept by later runs
         for client in sdk:
             client.meta.events.register("before-call", named)
         invocations = [i for file in POPULATIONS for i in deliver(stack, file)]

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
-from acktrack import runtime
+from acktrack.handlers import wiring
 from acktrack.local.stack import EmbeddedStack
 from acktrack.synthetic.acknowledgments import respond, write_999, write_ta1
 from acktrack.synthetic.enrollment import EnrollmentSpec, GeneratedFile, write_834
@@ -157,7 +157,7 @@ def requests() -> Iterator[Counter[str]]:
     def count(model: Any, **_: Any) -> None:
         calls[model.name] += 1
 
-    client = runtime.repository().client
+    client = wiring.repository().client
     client.meta.events.register("before-call.dynamodb", count)
     try:
         yield calls
@@ -178,7 +178,7 @@ def stack(monkeypatch: pytest.MonkeyPatch, parameters: dict[str, Any]) -> Iterat
         # The container's repository exists before the first event (handlers reuse it, warm),
         # so request-counting hooks see every call.
         monkeypatch.setenv("TABLE_NAME", local.table)
-        runtime.repository()
+        wiring.repository()
         try:
             yield local
         finally:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from acktrack import runtime
+from acktrack.handlers import wiring
 from acktrack.report.insights import render_timeline, stats, timeline
 from acktrack.synthetic.acknowledgments import respond
 from acktrack.synthetic.effectuation import EffectuationSpec, write_effectuation
@@ -66,7 +66,7 @@ def test_an_effectuation_834_marks_members_effectuated_and_flags_what_differs(da
     # Within the SLA nothing is late yet.
     assert day.report(AS_OF)["summary"]["not_effectuated"] == 0
     # The insurer's own ids are kept on the member.
-    events = timeline(runtime.repository(), members[0].subscriber_id)
+    events = timeline(wiring.repository(), members[0].subscriber_id)
     effectuated = [event for event in events if event["event"] == "effectuated"]
     assert len(effectuated) == 1 and "C00000001" in effectuated[0]["text"]
     assert "POL0000001" in effectuated[0]["text"]
@@ -225,7 +225,7 @@ def test_stats_and_member_timeline_are_exact_and_carry_no_phi(day: Day) -> None:
     day.answer("a.999", data, hours=4)
     day.send("b.834", members=6, seed=51, interchange_control=1002, first_group_control=2,
              subscriber_id_start=200000001)  # fmt: skip
-    result = stats(runtime.repository(), datetime(2024, 1, 1, tzinfo=UTC))
+    result = stats(wiring.repository(), datetime(2024, 1, 1, tzinfo=UTC))
     rejected = generated.sets[0].members
     assert result["members_sent"] == 16
     assert result["rejected"] == rejected
@@ -235,10 +235,10 @@ def test_stats_and_member_timeline_are_exact_and_carry_no_phi(day: Day) -> None:
     assert codes["IK5 5"] == 1.0 and codes["IK4 7 (875)"] == 1.0
     (insurer,) = result["insurers"]
     assert insurer["hours_to_999_median"] == 4.0 and insurer["hours_to_999_p95"] == 4.0
-    assert stats(runtime.repository(), datetime(2024, 2, 1, tzinfo=UTC))["members_sent"] == 0
+    assert stats(wiring.repository(), datetime(2024, 2, 1, tzinfo=UTC))["members_sent"] == 0
 
     _, member = next(itertools.islice(generated.all_members(), 1, None))
-    events = timeline(runtime.repository(), member.subscriber_id)
+    events = timeline(wiring.repository(), member.subscriber_id)
     assert [event["event"] for event in events][:2] == ["sent", "acknowledgment"]
     text = render_timeline(member.subscriber_id, events) + json.dumps(events)
     people = [m.person for _, m in generated.all_members()]
@@ -252,5 +252,5 @@ def test_stats_and_member_timeline_are_exact_and_carry_no_phi(day: Day) -> None:
         ):
             assert value not in text
     assert "Nothing is tracked" in render_timeline(
-        "999999999", timeline(runtime.repository(), "999999999")
+        "999999999", timeline(wiring.repository(), "999999999")
     )

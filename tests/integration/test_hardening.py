@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from acktrack import runtime
+from acktrack.handlers import wiring
 from acktrack.store import acks, keys
 from acktrack.synthetic.acknowledgments import respond
 from acktrack.synthetic.resend import resend_sets
@@ -228,7 +228,7 @@ def test_a_999_too_large_for_one_item_is_stored_in_chunks_and_applied(
     report = day.report(AS_OF)
     assert report["quarantined"] == []  # it was: "answers 4,000 transaction sets, more than ..."
     assert report["summary"]["confirmed"] == sets and report["unmatched_acks"] == []
-    (ack,) = runtime.repository().acks_for_group(generated.sender_id, generated.receiver_id,
+    (ack,) = wiring.repository().acks_for_group(generated.sender_id, generated.receiver_id,
                                                  generated.sets[0].group_control)  # fmt: skip
     chunks = day.stack.client("dynamodb").query(
         TableName=day.stack.table, KeyConditionExpression="pk = :pk",

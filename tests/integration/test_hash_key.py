@@ -8,7 +8,7 @@ import io
 import secrets
 from datetime import UTC, date, datetime
 
-from acktrack import runtime
+from acktrack.handlers import wiring
 from acktrack.synthetic.acknowledgments import GroupResponse, SetResponse, write_999
 from acktrack.synthetic.families import Family, FamilyFile, Person, family_834
 from tests.integration.conftest import Day
@@ -38,7 +38,7 @@ def test_a_rotated_key_does_not_split_a_child_resent_after_the_rotation(day: Day
     day.stack.client("secretsmanager").put_secret_value(
         SecretId=_secret(day), SecretString=secrets.token_urlsafe(48)
     )  # the first value is now AWSPREVIOUS
-    runtime.reset_settings()  # a new container: the key is read again
+    wiring.reset_settings()  # a new container: the key is read again
     _send(day, 2002, datetime(2024, 1, 17, 12, 0), "A")  # hashed under both keys
     report = day.report(AS_OF)
     assert report["unconfirmed"] == []
@@ -49,7 +49,7 @@ def test_an_unreadable_key_stops_only_the_hashing(day: Day) -> None:
     day.stack.client("secretsmanager").delete_secret(
         SecretId=_secret(day), ForceDeleteWithoutRecovery=True
     )
-    runtime.reset_settings()
+    wiring.reset_settings()
     data = family_834(FamilyFile(3001, 3001, datetime(2024, 1, 15, 12, 0),
                                  [Family("500000002", [Person("ANN", "ROE", date(1980, 1, 1),
                                                               subscriber=True), BOB])]))  # fmt: skip

@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.dynamodb.models import DynamoDBBackend
 
-from acktrack import runtime
+from acktrack.handlers import wiring
 from acktrack.local import moto_speed
 from acktrack.local.stack import EmbeddedStack
 from tests.reliability.support import LostInsideRetries
@@ -233,7 +233,7 @@ def test_concurrent_transactions_on_one_counter_conflict_and_lose_nothing(
     from acktrack.store.dynamo import transact
     from acktrack.store.models import CounterItem
 
-    repository = runtime.repository()
+    repository = wiring.repository()
     counter = CounterItem("STAT#US#THEM", "ALL")
     conflicts: list[str] = []
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from acktrack import runtime
+from acktrack.handlers import wiring
 from acktrack.store.models import SetItem
 from acktrack.synthetic.acknowledgments import GroupResponse, SetResponse
 from acktrack.synthetic.enrollment import EnrollmentSpec, write_834
@@ -375,7 +375,7 @@ def test_the_report_reads_follow_the_backlog_not_what_is_stored(
         def count(parsed: dict[str, Any], **_: Any) -> None:
             scanned.append(int(parsed.get("ScannedCount", 0)))
 
-        client = runtime.repository().client
+        client = wiring.repository().client
         client.meta.events.register("after-call.dynamodb.Query", count)
         try:
             with requests() as calls:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ReadTimeoutError
 
-from acktrack import runtime
+from acktrack.handlers import wiring
 from acktrack.store.models import SetItem
 from acktrack.store.repository import Repository
 from tests.integration.conftest import Day, requests
@@ -19,7 +19,7 @@ US, INSURER = "ACKTRACKEXCH", "HEALTHPLAN01"
 def _sets(day: Day, members: int, seed: int) -> list[SetItem]:
     _, generated = day.send(f"s{seed}.834", members=members, sets_per_group=members, seed=seed,
                             dependents=0.0)  # fmt: skip
-    repository = runtime.repository()
+    repository = wiring.repository()
     (group,) = generated.group_controls
     return sorted(repository.sets_of_group(US, INSURER, group), key=lambda item: item.sk)
 
@@ -41,14 +41,14 @@ def test_a_999_for_250_sets_moves_98_sets_and_their_two_counters_per_transaction
     with requests() as calls:
         day.answer(f"{INSURER}/many.999", data, with_ta1=False)
     assert calls["TransactWriteItems"] == 3, calls  # 98 + 98 + 54 sets
-    assert _accepted_members(runtime.repository()) == (250, 250)
-    statuses = {item.status for item in runtime.repository().sets_of_group(
+    assert _accepted_members(wiring.repository()) == (250, 250)
+    statuses = {item.status for item in wiring.repository().sets_of_group(
         US, INSURER, generated.group_controls[0])}  # fmt: skip
     assert statuses == {"accepted"}
 
 
 def test_sets_changed_since_they_were_read_fall_back_to_one_at_a_time(day: Day) -> None:
-    repository = runtime.repository()
+    repository = wiring.repository()
     stale = _sets(day, 30, seed=52)
     # Another 999 lands on every third set after these were read: their revisions move.
     for item in stale[::3]:
@@ -68,7 +68,7 @@ def test_a_write_applied_whose_response_is_lost_counts_once_on_redelivery(
     day: Day, operation: str, count: int
 ) -> None:
     """DynamoDB applies the write, the response never arrives; the retry finds it done."""
-    repository = runtime.repository()
+    repository = wiring.repository()
     stale = _sets(day, count, seed=53 + count)
     if operation == "UpdateItem":  # a set whose status does not move: one UpdateItem
         for item in stale:

@@ -10,7 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 from pynamodb.exceptions import CancellationReason, TransactWriteError, VerboseClientError
 
-from acktrack import runtime
+from acktrack.handlers import wiring
 from acktrack.local.stack import EmbeddedStack
 from acktrack.store import keys
 from acktrack.store.dynamo import StoreError, conditional_failure, transact, transient
@@ -47,7 +47,7 @@ def test_only_a_failed_condition_counts_as_someone_else_got_there_first() -> Non
 
 
 def test_transient_refusals_are_retried_until_the_write_lands(stack: EmbeddedStack) -> None:
-    repository = runtime.repository()
+    repository = wiring.repository()
     counter = CounterItem(keys.counter_pk("US", "THEM"), "ALL")
     attempts: list[int] = []
 
@@ -68,7 +68,7 @@ def test_a_refusal_that_never_ends_is_a_store_error_and_a_condition_is_raised_at
     from acktrack.store import dynamo
 
     monkeypatch.setattr(dynamo, "BACKOFF", (0.001, 0.002))  # the schedule, not the behaviour
-    repository = runtime.repository()
+    repository = wiring.repository()
 
     def always(transaction: Any) -> None:
         raise cancelled("TransactionConflict")
@@ -92,7 +92,7 @@ def test_a_transaction_whose_answer_is_lost_is_resent_by_the_sdk_and_applied_onc
     """The store's transactions carry a ClientRequestToken (botocore fills it in: PynamoDB
     sends none), so the SDK's resend after a lost answer is the same request to DynamoDB,
     which applies it once."""
-    repository = runtime.repository()
+    repository = wiring.repository()
     lost = LostInsideRetries(repository.client)
     counter = CounterItem(keys.counter_pk("US", "THEM"), "ALL")
     lost.arm()

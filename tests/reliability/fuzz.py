@@ -192,9 +192,9 @@ def run(
 
 
 def _outcome(stack: Any, file: Any) -> str:
-    from acktrack import runtime
+    from acktrack.handlers import wiring
 
-    (item,) = [i for i in runtime.repository().objects_for(stack.bucket(_role(file)), file.key)]
+    (item,) = [i for i in wiring.repository().objects_for(stack.bucket(_role(file)), file.key)]
     if item.outcome == "quarantined":
         assert item.reason and len(item.reason) > 10, (
             f"quarantined without a reason: {item.reason!r}"

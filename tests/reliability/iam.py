@@ -11,8 +11,8 @@ import re
 from collections import defaultdict
 from typing import Any
 
-from acktrack import runtime
 from acktrack.aws import clients
+from acktrack.handlers import wiring
 from acktrack.local.stack import EmbeddedStack
 
 _ITEM_ACTIONS = {
@@ -58,7 +58,7 @@ class Recorder:
         self.by_name = {function.name: logical for logical, function in stack.functions.items()}
         self.calls: dict[str, set[Call]] = defaultdict(set)
         self.contexts: dict[tuple[str, str, str, str | None], Context] = {}
-        runtime.repository().client.meta.events.register(
+        wiring.repository().client.meta.events.register(
             "before-parameter-build.dynamodb", self._dynamodb
         )
         clients.s3().meta.events.register("before-parameter-build.s3", self._s3)

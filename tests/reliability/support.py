@@ -23,7 +23,7 @@ from typing import Any
 from botocore.exceptions import ReadTimeoutError
 from moto import mock_aws
 
-from acktrack import runtime
+from acktrack.handlers import wiring
 from acktrack.local.stack import EmbeddedStack
 from acktrack.store.models import unpack_hashes
 from acktrack.synthetic.acknowledgments import (
@@ -171,7 +171,7 @@ def fresh_stack(parameters: dict[str, Any] | None = None) -> Iterator[EmbeddedSt
         stack = EmbeddedStack(TEMPLATE, parameters or {}, server=False).start()
         stack.clock = lambda: ARRIVAL  # the same arrival in every run: comparable final states
         os.environ["TABLE_NAME"] = stack.table  # the container's repository exists before any event
-        runtime.repository()
+        wiring.repository()
         try:
             yield stack
         finally:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from acktrack import runtime
+from acktrack.handlers import wiring
 from acktrack.store import families
 from acktrack.synthetic.effectuation import EffectuationSpec, write_effectuation
 from tests.reliability.support import SENT, File, _834, deliver, final_state, fresh_stack
@@ -46,8 +46,8 @@ class Interleave:
 
     def __init__(self, stack: Any) -> None:
         self.stack, self.armed, self.fired = stack, False, False
-        runtime.repository().client.meta.events.register("after-call.dynamodb.Query", self._after)
-        runtime.repository().client.meta.events.register("before-call.dynamodb.Query", self._before)
+        wiring.repository().client.meta.events.register("after-call.dynamodb.Query", self._after)
+        wiring.repository().client.meta.events.register("before-call.dynamodb.Query", self._before)
         self._family_read = False
 
     def _before(self, params: dict[str, Any], **_: Any) -> None:

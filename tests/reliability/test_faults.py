@@ -26,8 +26,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 
-from acktrack import runtime
 from acktrack.aws import clients
+from acktrack.handlers import wiring
 from acktrack.local.stack import EmbeddedStack
 from tests.reliability.support import (
     AS_OF,
@@ -76,7 +76,7 @@ class Faults:
         self._inside: dict[str, LostInsideRetries] = {}
 
     def install(self) -> None:
-        dynamodb = runtime.repository().client
+        dynamodb = wiring.repository().client
         dynamodb.meta.events.register("before-call.dynamodb", self._before)
         dynamodb.meta.events.register("before-parameter-build.dynamodb.BatchWriteItem", self._strip)
         dynamodb.meta.events.register("after-call.dynamodb.BatchWriteItem", self._unprocessed)
@@ -251,7 +251,7 @@ class ReportCalls:
         self.services: list[str] = []
         self.fired: str | None = None
         self._losing: int | None = None
-        for client in (runtime.repository().client, clients.s3(), clients.ses()):
+        for client in (wiring.repository().client, clients.s3(), clients.ses()):
             client.meta.events.register("before-call", self._before(LostInsideRetries(client)))
             client.meta.events.register("after-call", self._lose)
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from acktrack import runtime
+from acktrack.handlers import wiring
 from acktrack.ingest.resolution import resolve
 from acktrack.local.stack import EmbeddedStack
 from acktrack.synthetic.population import (
@@ -165,7 +165,7 @@ def _day_of_calls(first: str, part_bytes: int, key: str, reconciliation: bool) -
                 assert all(result.ok for result in deliver(stack, file))
             # The operator's store: the bound one (a new Repository binds a new client, which
             # the recorder would not hear); requests with no function running are the operator's.
-            closed = resolve(runtime.repository(), partner=OTHER, subscriber_id="200000001",
+            closed = resolve(wiring.repository(), partner=OTHER, subscriber_id="200000001",
                              reason="withdrew before coverage began (call log 0042)",
                              by="ops", caller="os-user:ops", at=AS_OF - timedelta(hours=1))  # fmt: skip
             assert closed.recorded

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from acktrack.runtime import FunctionFailed, failed, failure_fields
+from acktrack.handlers.failures import FunctionFailed, failed, failure_fields
 from acktrack.store.dynamo import StoreError
 from acktrack.synthetic.enrollment import EnrollmentSpec, write_834
 from acktrack.x12 import MemberTransaction

@@ -18,7 +18,7 @@ def _dev_only() -> list[str]:
 
 
 def _reached_by_the_handlers(graph: grimp.ImportGraph) -> set[str]:
-    starts = {"acktrack.runtime"}
+    starts = {"acktrack.handlers"}
     for app in (ROOT / "functions").glob("*/app.py"):
         starts |= set(re.findall(r"^from (acktrack[\w.]*) import", app.read_text(), re.MULTILINE))
     reached: set[str] = set()

@@ -248,15 +248,12 @@ DEFAULT_RETENTION_DAYS = 730  # the template's RetentionDays default
 
 
 def repository(args: argparse.Namespace) -> Repository:
-    from acktrack.store.repository import Repository
+    from acktrack.handlers.wiring import open_repository
 
     table, region, endpoint = table_location(args)
-    store = Repository(table, region, host=endpoint)
     # What a command writes (an operator's resolution) expires as the stack's items do.
-    store.retention_days = int(
-        _number(stack_parameter(args, "RetentionDays"), DEFAULT_RETENTION_DAYS)
-    )
-    return store
+    retention = int(_number(stack_parameter(args, "RetentionDays"), DEFAULT_RETENTION_DAYS))
+    return open_repository(table, region, host=endpoint, retention_days=retention)
 
 
 def reading(action: Callable[[], T], verb: str = "read") -> T:

@@ -104,9 +104,9 @@ class EmbeddedStack:
             }
         )
         os.environ.pop("AWS_PROFILE", None)
-        from acktrack import runtime
+        from acktrack.handlers import wiring
 
-        runtime.reset()
+        wiring.reset()
         self._build()
         return self
 
@@ -125,9 +125,9 @@ class EmbeddedStack:
             else:
                 os.environ[name] = value
         self._saved_environment.clear()
-        from acktrack import runtime
+        from acktrack.handlers import wiring
 
-        runtime.reset()
+        wiring.reset()
 
     def __enter__(self) -> EmbeddedStack:
         return self.start()
@@ -353,7 +353,7 @@ class EmbeddedStack:
     def _function_environment(
         self, function: LocalFunction, environment: dict[str, str] | None = None
     ) -> Iterator[None]:
-        from acktrack import runtime
+        from acktrack.handlers import wiring
 
         if self._shared_environment:  # set once for every thread (``concurrently``)
             yield
@@ -364,7 +364,7 @@ class EmbeddedStack:
         }  # as Lambda sets
         saved = {name: os.environ.get(name) for name in environment}
         os.environ.update(environment)
-        runtime.reset_settings()  # a warm container: clients stay, settings follow the function
+        wiring.reset_settings()  # a warm container: clients stay, settings follow the function
         # Logger objects outlive a stack in one process: give them this function's level.
         service = function.environment.get("POWERTOOLS_SERVICE_NAME", "service_undefined")
         logging.getLogger(service).setLevel(
@@ -383,7 +383,7 @@ class EmbeddedStack:
                     os.environ.pop(name, None)
                 else:
                     os.environ[name] = value
-            runtime.reset_settings()
+            wiring.reset_settings()
 
     def _load(self, function: LocalFunction) -> ModuleType:
         with _LOADING:
@@ -447,9 +447,9 @@ class EmbeddedStack:
 
     def repository(self) -> Repository:
         """The tracking table, as the CLI's commands see it."""
-        from acktrack.store.repository import Repository
+        from acktrack.handlers.wiring import open_repository
 
-        return Repository(self.table, REGION)
+        return open_repository(self.table, REGION)
 
     def store(self, bucket: str, key: str, data: bytes) -> dict[str, Any]:
         """Store an object; return its ObjectCreated event (not delivered yet)."""

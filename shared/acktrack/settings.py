@@ -39,6 +39,9 @@ class Settings:
     tracked_usage: str = "P"  # ISA15 tracked: P production, T test
     demographics_hash_key: str | None = None  # the secret keying the demographic hashes
     first_pass_people: int = 20_000  # the report's first-pass rate reads this many (0: none)
+    report_batch_sets: int = 500  # sets in one batch of the report's workflow
+    report_batch_rows: int = 5_000  # member transactions one batch reads, about
+    report_map_concurrency: int = 100  # batches run at once
 
     @property
     def envelope_zone(self) -> ZoneInfo:
@@ -120,6 +123,9 @@ def from_environment(env: Mapping[str, str] | None = None) -> Settings:
         tracked_usage=_usage(env),
         demographics_hash_key=env.get("DEMOGRAPHICS_HASH_KEY", "").strip() or None,
         first_pass_people=int(_number(env, "FIRST_PASS_PEOPLE", 20_000)),
+        report_batch_sets=int(_number(env, "REPORT_BATCH_SETS", 500, minimum=1)),
+        report_batch_rows=int(_number(env, "REPORT_BATCH_ROWS", 5_000, minimum=1)),
+        report_map_concurrency=int(_number(env, "REPORT_MAP_CONCURRENCY", 100, minimum=1)),
     )
 
 

@@ -68,15 +68,17 @@ class LostInsideRetries:
         service = client.meta.service_model.service_id.hyphenize()
         client.meta.events.register(f"before-send.{service}", self._send)
 
-    def arm(self) -> None:
-        self._armed = threading.get_ident()
+    def arm(self, *, any_thread: bool = False) -> None:
+        """The next request of this thread (or of whichever thread sends one next: the
+        report's tasks run in the workflow's threads)."""
+        self._armed = -1 if any_thread else threading.get_ident()
 
     def _send(self, request: Any, event_name: str, **_: Any) -> None:
         thread = threading.get_ident()
         if self._lost_on == thread:  # botocore retries on the thread that sent
             self._lost_on = None
             self.resent += 1
-        if self._armed != thread:
+        if self._armed not in (thread, -1):
             return
         self._armed = None
         assert self._moto.enabled, "an answer is lost only on moto's in-process stack"

@@ -232,7 +232,7 @@ def test_a_report_email_whose_answer_is_lost_inside_the_sdk_goes_out_once() -> N
     with fresh_stack() as stack:
         deliver(stack, DAY[0])
         lost = LostInsideRetries(clients.ses())  # the handler's own client
-        lost.arm()  # the report runs on this thread; SendEmail is its one SES request
+        lost.arm(any_thread=True)  # SendEmail is the report's one SES request
         first = stack.run_schedule(AS_OF)
         assert lost.lost == 1
         assert (lost.resent, len(stack.sent_emails())) == (0, 1)

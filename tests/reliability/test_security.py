@@ -53,7 +53,9 @@ def places(stack: Any, orders: list[str]) -> dict[str, str]:
             found[f"{role} {item['Key']} metadata"] = json.dumps(head.get("Metadata", {}))
             if role == "Reports":
                 found[item["Key"]] = (
-                    s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read().decode("utf-8")
+                    s3.get_object(Bucket=bucket, Key=item["Key"])["Body"]
+                    .read()
+                    .decode("utf-8", "replace")  # people hashes are binary
                 )
     for number, raw in enumerate(stack.sent_emails()):
         found[f"email {number}"] = raw.decode("utf-8", "replace")
@@ -115,12 +117,13 @@ def test_no_phi_at_debug_level_through_crashes_quarantine_and_reports(
     seen["every logger at DEBUG (root)"] = capture.getvalue()
     leaks = [(where, value) for where, text in seen.items() for value in phi if value in text]
     assert leaks == []
-    # A surname in an S3 key: the reports and emails name files (people act on them), and a
+    # A surname in an S3 key: the reports (and the workflow's work area they are made from,
+    # expired in 7 days) and emails name files (people act on them), and a
     # failure-queue record holds the event Lambda failed on, whole (an S3 event names its
     # object: Lambda writes it, acktrack cannot strip it). Nowhere else: not in a part order,
     # a log line, a metric, object metadata, or the rest of a failure record.
     named = {where: _outside_the_event(text) for where, text in seen.items()
-             if not where.startswith(("email ", "reports/"))}  # fmt: skip
+             if not where.startswith(("email ", "reports/", "work/"))}  # fmt: skip
     assert [where for where, text in named.items() if surname in text] == []
     assert any(where.startswith("part order") for where in named) == bool(part_bytes)
     FIGURES["canaries_checked"] += (len(phi) * len(seen)) + len(named)

@@ -152,7 +152,9 @@ def test_member_level_items_expire_by_ttl(transformed: dict[str, Any]) -> None:
 
 def test_log_groups_have_retention(transformed: dict[str, Any]) -> None:
     groups = of_type(transformed, "AWS::Logs::LogGroup")
-    assert len(groups) == len(of_type(transformed, "AWS::Lambda::Function")) == 4
+    functions = of_type(transformed, "AWS::Lambda::Function")
+    machines = of_type(transformed, "AWS::StepFunctions::StateMachine")
+    assert len(groups) == len(functions) + len(machines) == 8
     assert all(
         group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
         for group in groups.values()
@@ -266,7 +268,9 @@ def test_raw_files_are_locked_for_raw_retention_days(transformed: dict[str, Any]
                 "NoncurrentDays": {"Ref": "RawRetentionDays"}
             }
     reports = transformed["ReportsBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
-    assert [rule["ExpirationInDays"] for rule in reports] == [{"Ref": "ReportRetentionDays"}]
+    assert [(rule.get("Prefix"), rule["ExpirationInDays"]) for rule in reports] == [
+        (None, {"Ref": "ReportRetentionDays"}), ("work/", 7),  # the workflow's work area
+    ]  # fmt: skip
 
 
 def test_queues_and_the_alarm_topic_refuse_plain_transport(transformed: dict[str, Any]) -> None:
@@ -471,4 +475,4 @@ def test_each_vpc_suppression_names_exactly_the_services_its_function_reaches() 
                    if not action.startswith("kms:") and action not in _POLLED_FOR_THE_FUNCTION}  # fmt: skip
         assert said == reached, name
         checked += 1
-    assert checked == 4
+    assert checked == 7

@@ -10,6 +10,7 @@ HTTP exactly as they call AWS in Lambda.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 import io
 import json
@@ -41,6 +42,8 @@ from acktrack.local.functions import (
 if TYPE_CHECKING:
     from acktrack.store.repository import Repository
 
+from acktrack.local import workflow
+from acktrack.local.resources import create_table, failures, sent_emails
 from acktrack.local.template import ACCOUNT, Resolver, load_yaml, parameter_values, sam_transform
 
 
@@ -59,6 +62,7 @@ class EmbeddedStack:
     delivery_order: Any = None  # a random.Random: queue messages delivered in shuffled order
     clock: Callable[[], datetime] | None = None  # objects' arrival (S3 eventTime); None: now
     schedules: dict[str, dict[str, Any]] = field(default_factory=dict)  # logical id -> target info
+    state_machines: dict[str, str] = field(default_factory=dict)  # logical id -> ARN
     sender: str | None = None
     invocations: list[Invocation] = field(default_factory=list)
     events: dict[tuple[str, str], dict[str, Any]] = field(
@@ -74,6 +78,7 @@ class EmbeddedStack:
     _shared_environment: bool = False
     _clients: dict[tuple[str, str], Any] = field(default_factory=dict)
     _clients_lock: threading.Lock = field(default_factory=threading.Lock)
+    _tasks: threading.Lock = field(default_factory=threading.Lock)  # a workflow's, one at a time
 
     # -- life cycle ---------------------------------------------------------------------
 
@@ -81,6 +86,7 @@ class EmbeddedStack:
         from acktrack.local import moto_speed
 
         moto_speed.install()
+        workflow.install()
         if (
             self.endpoint
         ):  # an endpoint already running elsewhere (benchmarks: moto in its own process)
@@ -93,7 +99,8 @@ class EmbeddedStack:
             self._server.start()
             host, port = self._server.get_host_and_port()
             self.endpoint = f"http://{host}:{port}"
-            self._set_environment({"AWS_ENDPOINT_URL": self.endpoint})
+            # MOTO_PORT: where moto's Step Functions interpreter sends its tasks' calls.
+            self._set_environment({"AWS_ENDPOINT_URL": self.endpoint, "MOTO_PORT": str(port)})
         self._set_environment(
             {
                 "AWS_ACCESS_KEY_ID": "local",
@@ -204,6 +211,17 @@ class EmbeddedStack:
                 properties = resolver.value(resource.get("Properties", {}))
                 self._register_function(logical, resolver.names[logical], properties, code)
         for logical, resource in resources.items():
+            if resource["Type"] == "AWS::StepFunctions::StateMachine":
+                properties = resolver.value(resource.get("Properties", {}))
+                name = str(properties.get("StateMachineName", f"{self.stack_name}-{logical}"))
+                arn = self.client("stepfunctions").create_state_machine(
+                    name=name, definition=workflow.definition(properties),
+                    roleArn=f"arn:aws:iam::{ACCOUNT}:role/{name}",
+                    type=str(properties.get("StateMachineType", "STANDARD")),
+                )["stateMachineArn"]  # fmt: skip
+                resolver.names[logical] = resolver.arns[logical] = arn  # Ref gives its ARN
+                self.state_machines[logical] = arn
+        for logical, resource in resources.items():
             kind, properties = resource["Type"], resource.get("Properties", {})
             if resource.get("Condition") and not resolver.condition(resource["Condition"]):
                 continue
@@ -212,7 +230,9 @@ class EmbeddedStack:
                     logical, resolver.names[logical], resolver.value(properties), resolver
                 )
             elif kind == "AWS::DynamoDB::Table":
-                self._create_table(resolver.names[logical], resolver.value(properties))
+                create_table(self.client("dynamodb"), resolver.names[logical],
+                             resolver.value(properties))  # fmt: skip
+                self.table = resolver.names[logical]
             elif kind == "AWS::SQS::Queue":
                 url = self.client("sqs").create_queue(QueueName=resolver.names[logical])["QueueUrl"]
                 self.queues[logical] = url
@@ -258,8 +278,10 @@ class EmbeddedStack:
                     ))  # fmt: skip
             elif kind == "AWS::Scheduler::Schedule":
                 target = properties["Target"]
-                function = self._function_by_arn(target["Arn"], resolver)
-                self.schedules[logical] = {"function": function.logical_id, "input": target.get("Input", "{}"),
+                machine = next((m for m, arn in self.state_machines.items() if arn == target["Arn"]),
+                               None)  # fmt: skip
+                aimed = machine or self._function_by_arn(target["Arn"], resolver).logical_id
+                self.schedules[logical] = {"function": aimed, "input": target.get("Input", "{}"),
                                            "expression": properties.get("ScheduleExpression"),
                                            "timezone": properties.get("ScheduleExpressionTimezone")}  # fmt: skip
         self.sender = str(values.get("ReportSender") or "") or None
@@ -288,25 +310,6 @@ class EmbeddedStack:
                 Subscription(name, function, rules.get("prefix", ""), rules.get("suffix", ""))
             )
 
-    def _create_table(self, name: str, properties: dict[str, Any]) -> None:
-        arguments: dict[str, Any] = {
-            "TableName": name,
-            "KeySchema": properties["KeySchema"],
-            "AttributeDefinitions": properties["AttributeDefinitions"],
-            "BillingMode": properties.get("BillingMode", "PAY_PER_REQUEST"),
-        }
-        if properties.get("GlobalSecondaryIndexes"):
-            arguments["GlobalSecondaryIndexes"] = [
-                {key: value for key, value in index.items() if key != "ProvisionedThroughput"}
-                for index in properties["GlobalSecondaryIndexes"]
-            ]
-        dynamodb = self.client("dynamodb")
-        dynamodb.create_table(**arguments)
-        ttl = properties.get("TimeToLiveSpecification")
-        if ttl:
-            dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
-        self.table = name
-
     def _register_function(
         self, logical: str, name: str, properties: dict[str, Any], code: dict[str, str]
     ) -> None:
@@ -323,6 +326,16 @@ class EmbeddedStack:
             timeout=int(properties.get("Timeout", 3)),
             memory=int(properties.get("MemorySize", 128)),
         )
+        workflow.ROUTES[name] = functools.partial(self._task, logical)
+
+    def _task(self, logical: str, event: dict[str, Any]) -> Any:
+        """A state machine's Lambda task: the handler, synchronously (no retry of its own),
+        one at a time (each in its function's own environment, as its own container)."""
+        with self._tasks:
+            done = self.invoke(logical, event, asynchronous=False)
+        if not done.ok:
+            raise workflow.TaskFailed(done.error or "Error")
+        return done.result
 
     def _function_by_name(self, name: str) -> LocalFunction:
         for function in self.functions.values():
@@ -553,43 +566,31 @@ class EmbeddedStack:
     def run_schedule(
         self, as_of: datetime | None = None, logical_id: str | None = None
     ) -> Invocation:
-        """Fire a schedule as EventBridge Scheduler would (its Input, time filled in)."""
+        """Fire a schedule as EventBridge Scheduler would (its Input, time filled in): a
+        function's invocation, or a state machine's execution run to its end by moto's
+        interpreter (its tasks' invocations are recorded too)."""
         if not self.schedules:
             raise KeyError("the template has no schedule")
         schedule = self.schedules[logical_id] if logical_id else next(iter(self.schedules.values()))
         moment = (as_of or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         payload = json.loads(schedule["input"].replace("<aws.scheduler.scheduled-time>", moment))
-        return self.invoke(schedule["function"], payload)
+        target = schedule["function"]
+        if target not in self.state_machines:
+            return self.invoke(target, payload)
+        described = workflow.run(self.client("stepfunctions"), self.state_machines[target],
+                                 payload)  # fmt: skip
+        ok = described["status"] == "SUCCEEDED"
+        result = json.loads(described.get("output") or "null") if ok else None
+        error = None if ok else f"{described.get('error')}: {described.get('cause')}"
+        return Invocation(target, ok, result, error)
 
     # -- reading back ------------------------------------------------------------------
 
     def sent_emails(self) -> list[bytes]:
         """Raw MIME of every email the local SES accepted, oldest first."""
-        from moto.core import DEFAULT_ACCOUNT_ID  # type: ignore[attr-defined]
-        from moto.ses.models import ses_backends
-
-        messages = []
-        for account in {ACCOUNT, DEFAULT_ACCOUNT_ID}:
-            backend = ses_backends[account][REGION]
-            for message in backend.sent_messages:
-                raw = getattr(message, "raw_data", None)
-                if raw is not None:
-                    messages.append(raw.encode() if isinstance(raw, str) else raw)
-        return messages
+        return sent_emails()
 
     def failures(self) -> list[dict[str, Any]]:
         """Events that exhausted their retries (from the template's on-failure queue)."""
-        found = []
-        sqs = self.client("sqs")
         sources = {mapping.queue_url for mapping in self.mappings}
-        for url in (url for url in self.queues.values() if url not in sources):
-            while True:
-                batch = sqs.receive_message(
-                    QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0
-                ).get("Messages", [])
-                if not batch:
-                    break
-                for message in batch:
-                    found.append(json.loads(message["Body"]))
-                    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-        return found
+        return failures(self.client("sqs"), [u for u in self.queues.values() if u not in sources])

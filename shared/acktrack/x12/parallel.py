@@ -74,14 +74,17 @@ class RangeStream:
         self._stream.close()
 
 
-def read_range(stream: BinaryIO, byte_range: ByteRange, **options: bool) -> Iterator[Record]:
+def read_range(
+    stream: BinaryIO, byte_range: ByteRange, *, members: bool = True, digest: bool = False
+) -> Iterator[Record]:
     """The records of one range (members of a set cut across ranges appear once)."""
     window = RangeStream(stream, byte_range.start, byte_range.end)
     return X12Reader(
         window,  # type: ignore[arg-type]
+        members=members,
+        digest=digest,
         resume=byte_range.resume,
         partial=byte_range.end is not None,
-        **options,
     ).records()
 
 

@@ -16,6 +16,7 @@ import pytest
 
 from acktrack.domain.identifiers import clip
 from acktrack.domain.index import index_file
+from acktrack.synthetic.hostile import CANARY, write_hostile
 from acktrack.x12 import (
     Finding,
     GroupAcknowledgment,
@@ -26,6 +27,7 @@ from acktrack.x12 import (
 )
 from acktrack.x12 import limits as x12_limits
 from acktrack.x12.limits import Limits
+from acktrack.x12.ranges import plan_parts
 from tests.support import of_type
 
 ISA = (
@@ -201,3 +203,38 @@ def test_a_file_holding_more_than_a_reader_keeps_is_refused_there(
     index = index_file(io.BytesIO(shape(1000)))
     assert [f.code for f in index.fatal] == ["too_many_structures"]
     assert sum(len(interchange.sets) for interchange in index.interchanges) <= 200
+
+
+# -- the part planner --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", ["no_terminator", "one_segment", "huge_isa", "delimiters_change"])
+def test_the_part_planner_holds_no_more_than_a_segment(tmp_path: Path, shape: str) -> None:
+    """32 MB shaped to be held: the planner read until it found a terminator or the end,
+    holding all of it (635 MB for a 300 MB segment); now it stops cutting there. An ISA
+    with another element separator (delimiters that change) stops the cuts too: they were
+    made with the first interchange's delimiters in the second's bytes."""
+    path = tmp_path / f"{shape}.x12"
+    with path.open("wb") as out:
+        write_hostile(shape, out, 32 << 20)
+    if shape == "huge_isa":  # a second interchange's ISA: the first one starts the file
+        data = path.read_bytes()
+        path.write_bytes(_834(b"") + data)
+
+    def plan() -> int:
+        with path.open("rb") as stream:
+            return len(plan_parts(stream, path.stat().st_size, 4 << 20))
+
+    ranges, peak = _peak(plan)
+    assert peak < 8 << 20
+    assert ranges == 1
+
+
+def test_a_set_header_too_long_to_copy_is_not_cut(tmp_path: Path) -> None:
+    """Each cut copies its set's header into a part order (an SQS message): a set whose
+    header is over ``header_bytes`` is read in one part."""
+    members = b"".join(MEMBER % number for number in range(2000))
+    normal = _834(members, 0, 0)
+    long = normal.replace(ST, ST + b"N1*P5*" + CANARY * 2000 + b"~")
+    assert len(plan_parts(io.BytesIO(normal), len(normal), len(normal) // 4)) > 1
+    assert len(plan_parts(io.BytesIO(long), len(long), len(long) // 4)) == 1

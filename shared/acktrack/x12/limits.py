@@ -8,10 +8,9 @@ whole file. What goes over a bound is skipped or counted, never held, and the fi
 refused with a fatal finding (the pipeline quarantines it with that finding as its
 reason; no content of the file is in it).
 
-The bounds are generous: X12 segments are short (the longest 834 segment a partner
-sends is a few hundred bytes; an element is at most 264 characters in 005010), so a
-legitimate file never meets them. Tests scale them down by replacing ``LIMITS``; the
-readers read it when they start.
+The bounds are generous: X12 segments are short (the longest 834 or 999 segment a
+partner sends is a few hundred bytes), so a legitimate file never meets them. Tests
+scale them down by replacing ``LIMITS``; the readers read it when they start.
 """
 
 from __future__ import annotations

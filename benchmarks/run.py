@@ -114,15 +114,6 @@ def work_pyx12_tokenizer(path: Path) -> dict[str, Any]:
     return {"segments": count}
 
 
-def work_acktrack_parse_text(path: Path) -> dict[str, Any]:
-    """`acktrack parse FILE` (text), output to /dev/null: for hostile files."""
-    from acktrack.x12.describe import describe
-
-    with path.open("rb") as stream, open(os.devnull, "w") as out:
-        summary = describe(stream, out, name=path.name, path=path)
-    return {"findings": sum(summary.findings_by_severity.values())}
-
-
 def work_large_999(path: Path) -> dict[str, Any]:
     """A 999 answering 100,000 sets: read, stored in chunks, then applied to 100,000 sent
     sets on moto (in this process), as the inbound handler does; requests counted by
@@ -209,7 +200,6 @@ WORKLOADS: dict[str, Callable[[Path], dict[str, Any]]] = {
     "acktrack_parallel": work_acktrack_parallel,
     "acktrack_index": work_acktrack_index,
     "acktrack_parse_json": work_acktrack_parse_json,
-    "acktrack_parse_text": work_acktrack_parse_text,
     "large_999": work_large_999,
     "pyx12_tokenizer": work_pyx12_tokenizer,
 }
@@ -255,32 +245,6 @@ def sample_file(members: int, sets: int = 1) -> Path:
                 EnrollmentSpec(seed=2013, members=members, sets_per_group=sets, keep_members=False),
                 stream,
             )
-    return path
-
-
-HOSTILE_ISA = (
-    b"ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER       "
-    b"*240115*1200*^*00501*000000001*0*T*:~"
-)
-
-
-def hostile_file(shape: str) -> Path:
-    """200 MB with no segment terminator after the ISA, or one 50 MB segment in a set."""
-    DATA.mkdir(exist_ok=True)
-    path = DATA / f"hostile_{shape}.x12"
-    if path.exists():
-        return path
-    megabyte = b"*ABCDEFGHIJ" * 95_325
-    with path.open("wb") as stream:
-        stream.write(HOSTILE_ISA + b"GS*BE*S*R*20240115*1200*1*X*005010X220A1")
-        if shape == "no_terminator":
-            for _ in range(200):
-                stream.write(megabyte)
-        else:
-            stream.write(b"~ST*834*0001*005010X220A1~NM1*IL*1*")
-            for _ in range(50):
-                stream.write(megabyte.replace(b"*", b"X"))
-            stream.write(b"~SE*3*0001~GE*1*1~IEA*1*000000001~")
     return path
 
 
@@ -407,6 +371,10 @@ def main() -> int:
         help="members in the ingest benchmark's large file (0 skips it; it takes minutes on moto)",
     )  # fmt: skip
     parser.add_argument(
+        "--hostile-mb", type=int, default=512, metavar="MIB",
+        help="size of each hostile file (MaxObjectBytes is 2048 by default)",
+    )  # fmt: skip
+    parser.add_argument(
         "--update-readme", action="store_true", help="write the tables into README.md"
     )
     parser.add_argument(
@@ -438,10 +406,9 @@ def main() -> int:
         figures["parse"] = parse_benchmark(args.repeat, not args.no_pyx12)
         show("parse", parse_table(figures["parse"]))
     if "hostile" in only:
-        figures["hostile"] = {
-            shape: measure("acktrack_parse_text", hostile_file(shape), 1)
-            for shape in ("no_terminator", "one_segment")
-        }
+        print(f"hostile files of {args.hostile_mb:,} MiB, each path apart (minutes) ...",
+              file=sys.stderr, flush=True)  # fmt: skip
+        figures["hostile"] = script_figures("hostile.py", "--mb", str(args.hostile_mb))
         show("hostile", hostile_table(figures["hostile"]))
     if "large999" in only:
         figures["large_999"] = measure("large_999", large_999_file(), 1)

@@ -7,6 +7,7 @@ from collections.abc import Generator
 from acktrack.x12 import codes
 from acktrack.x12.delimiters import Delimiters
 from acktrack.x12.findings import Finding
+from acktrack.x12.limits import Budget, Limits, current, kept_value
 from acktrack.x12.records import (
     ElementError,
     GroupAcknowledgment,
@@ -56,9 +57,24 @@ def _int(value: str) -> int | None:
 
 
 class AcknowledgmentReader:
-    """Builds one GroupAcknowledgment from the body of one 999 (or 997) set."""
+    """Builds one GroupAcknowledgment from the body of one 999 (or 997) set.
 
-    def __init__(self, header: TransactionHeader, delimiters: Delimiters) -> None:
+    Every segment but IK5 (AK2 loops, IK3, IK4 and CTX, which it keeps) and every finding
+    is counted in ``budget``; once the file holds too much nothing more is kept (the
+    reader then stops the file). Each value is kept at ``limits.value_chars``.
+    """
+
+    def __init__(
+        self,
+        header: TransactionHeader,
+        delimiters: Delimiters,
+        *,
+        limits: Limits | None = None,
+        budget: Budget | None = None,
+    ) -> None:
+        limits = limits or current()
+        self._value_chars = limits.value_chars
+        self._budget = budget or Budget(limits.structures)
         self.position = 1
         self.members = 0
         self.acknowledgment = GroupAcknowledgment(header=header)
@@ -73,6 +89,8 @@ class AcknowledgmentReader:
         self._findings: list[Finding] = []
 
     def _finding(self, scheme: str, code: str, detail: str, segment_id: str) -> None:
+        if not self._budget.take():
+            return
         header = self.acknowledgment.header
         self._findings.append(
             Finding(
@@ -100,10 +118,15 @@ class AcknowledgmentReader:
 
     def _segment_in(self, elements: list[str]) -> None:
         tag = _ALIASES.get(elements[0], elements[0])
+        if tag != "IK5" and not self._budget.take():
+            # Each segment but IK5 (one per AK2 loop) is counted: what it keeps, or its
+            # Python work. Past the limit nothing more is kept; the reader stops the file.
+            return
         size = len(elements)
+        chars = self._value_chars
 
         def element(number: int) -> str:
-            return elements[number] if size > number else ""
+            return kept_value(elements[number], chars) if size > number else ""
 
         ack = self.acknowledgment
         if tag == "AK1":
@@ -146,7 +169,8 @@ class AcknowledgmentReader:
             if self._set is None:
                 self._finding("IK3", "2", "IK5 outside an AK2 loop", "IK5")
                 return
-            status, error_codes = element(1), [code for code in elements[2:7] if code]
+            status = element(1)
+            error_codes = [kept_value(code, chars) for code in elements[2:7] if code]
             if status not in codes.ACK_STATUS or status == "P":
                 self._finding("IK4", "7", "IK501 is not an acknowledgment code", "IK5")
             current = self._set
@@ -169,7 +193,7 @@ class AcknowledgmentReader:
                 _int(element(3)),
                 _int(element(4)),
             )
-            ack.error_codes = [code for code in elements[5:10] if code]
+            ack.error_codes = [kept_value(code, chars) for code in elements[5:10] if code]
             if ack.status not in codes.ACK_STATUS:
                 self._finding("IK4", "7", "AK901 is not an acknowledgment code", "AK9")
             for detail in _contradictions(ack):

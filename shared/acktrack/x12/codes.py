@@ -333,13 +333,20 @@ LAYOUT_WHITESPACE = "layout_whitespace"
 REPETITION_SEPARATOR = "repetition_separator"
 VERDICTS_DISAGREE = "ik5_contradicts_ak9"
 SEGMENT_TOO_LONG = "segment_too_long"
+LOOP_TOO_LONG = "loop_too_long"
+HEADER_TOO_LONG = "header_too_long"
+TOO_MANY_STRUCTURES = "too_many_structures"
 VALUE_TOO_LONG = "value_too_long"
 ENVELOPE_DATE_IN_FUTURE = "envelope_date_in_future"
 ENVELOPE_DATE_LONG_BEFORE_ARRIVAL = "envelope_date_long_before_arrival"
 READING: Mapping[str, str] = {
     ENVELOPE_DATE_IN_FUTURE: "the envelope date is after the file's arrival",
     ENVELOPE_DATE_LONG_BEFORE_ARRIVAL: "the envelope date is long before the file's arrival",
-    SEGMENT_TOO_LONG: "a segment too long to be X12 was skipped",
+    SEGMENT_TOO_LONG: "a segment too long to be X12; the file is refused",
+    LOOP_TOO_LONG: "a member (INS loop) too long to be X12; the file is refused",
+    HEADER_TOO_LONG: "a transaction set header too long to be X12; the file is refused",
+    TOO_MANY_STRUCTURES: "more envelopes, acknowledgment loops and findings than one file may "
+    "hold; the file is refused",
     VALUE_TOO_LONG: "a value longer than X12 allows was shortened",
     VERDICTS_DISAGREE: "the IK5 verdicts contradict AK9",
     LAYOUT_WHITESPACE: "whitespace between segments read as layout",

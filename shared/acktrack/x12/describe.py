@@ -1,18 +1,21 @@
 """`acktrack parse`: a file's envelopes, acknowledgments, members and findings.
 
 Output is streamed: member records are written as they are read, so a 100,000-member
-file never becomes one document in memory. PHI is masked unless asked for.
+file never becomes one document in memory, and findings and acknowledgments wait in a
+temporary file until their place in the output comes. PHI is masked unless asked for.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, TextIO
+from typing import IO, Any, BinaryIO, TextIO
 
 from acktrack.x12 import codes
 from acktrack.x12.findings import Finding
@@ -125,6 +128,32 @@ def _member_line(member: MemberTransaction, show_phi: bool) -> str:
 PARALLEL_BYTES = 2 * 1024 * 1024  # below this, a second process costs more than it saves
 
 
+class _Spooled:
+    """Pieces of output kept in a temporary file until their place comes, so that a file
+    with millions of findings does not hold them in memory."""
+
+    def __init__(self, separator: str) -> None:
+        self.count = 0
+        self._separator = separator
+        self._file: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - closed by write_to
+
+    def add(self, text: str) -> None:
+        if self.count:
+            self._file.write(self._separator)
+        self._file.write(text)
+        self.count += 1
+
+    def write(self, text: str) -> None:
+        """Part of the piece being written (``add`` starts one)."""
+        self._file.write(text)
+
+    def write_to(self, out: TextIO) -> None:
+        """Copy every piece to ``out`` and close."""
+        with self._file:
+            self._file.seek(0)
+            shutil.copyfileobj(self._file, out)
+
+
 def _worth_two_processes(path: Path) -> bool:
     return (os.cpu_count() or 1) > 1 and path.is_file() and path.stat().st_size >= PARALLEL_BYTES
 
@@ -157,6 +186,59 @@ def describe(
     return _describe_text(records, out, name=name, members=members, show_phi=show_phi)
 
 
+class _Interchanges:
+    """The ``interchanges`` of ``parse --json``, written to a temporary file as the records
+    come. An interchange (or group) stays open until the next one begins, so a group or
+    set that comes late lands where it would if every interchange were held in a list."""
+
+    def __init__(self) -> None:
+        self.spool = _Spooled(", ")
+        self._open = self._group_open = False
+        self._groups = self._transactions = 0
+        self._digest: str | None = None
+
+    def header(self, record: InterchangeHeader) -> None:
+        self.close()
+        self.spool.add(json.dumps({**record.to_dict(), "groups": []})[:-2])  # up to "groups": [
+        self._open, self._groups, self._digest = True, 0, None
+
+    def group(self, record: GroupHeader) -> None:
+        if not self._open:
+            return
+        self._close_group()
+        text = json.dumps({**record.to_dict(), "transactions": []})[:-2]
+        self.spool.write((", " if self._groups else "") + text)
+        self._groups += 1
+        self._group_open, self._transactions = True, 0
+
+    def transaction(self, entry: dict[str, Any]) -> None:
+        if self._open and self._groups:
+            self.spool.write((", " if self._transactions else "") + json.dumps(entry))
+            self._transactions += 1
+
+    def end(self, digest: str) -> None:
+        if self._open:
+            self._digest = digest
+
+    def _close_group(self) -> None:
+        if self._group_open:
+            self.spool.write("]}")
+            self._group_open = False
+
+    def close(self) -> None:
+        if self._open:
+            self._close_group()
+            digest = "" if self._digest is None else ', "digest": ' + json.dumps(self._digest)
+            self.spool.write("]" + digest + "}")
+            self._open = False
+
+    def write_to(self, out: TextIO) -> None:
+        self.close()
+        out.write("[")
+        self.spool.write_to(out)
+        out.write("]")
+
+
 def _tally(summary: FileSummary, record: Any) -> None:
     if isinstance(record, InterchangeHeader):
         summary.interchanges += 1
@@ -179,7 +261,7 @@ def _describe_text(
     records: Iterable[Any], out: TextIO, *, name: str, members: bool, show_phi: bool
 ) -> FileSummary:
     summary = FileSummary()
-    findings: list[Finding] = []
+    findings = _Spooled("")
     write = out.write
     for record in records:
         _tally(summary, record)
@@ -188,7 +270,7 @@ def _describe_text(
             if members:
                 write(_member_line(record, show_phi) + "\n")
         elif isinstance(record, Finding):
-            findings.append(record)
+            findings.add(f"  {record.summary()}\n")
         elif isinstance(record, TransactionHeader):
             write(f"    set ST02 {record.control}  {record.set_id}  {record.implementation}\n")
         elif isinstance(record, GroupAcknowledgment | InterchangeAcknowledgment):
@@ -209,12 +291,11 @@ def _describe_text(
             for code, count in sorted(summary.maintenance_types.items())
         )
         write(f"maintenance: {mix}\n")
-    if findings:
-        write(f"findings ({len(findings)}):\n")
-        for finding in findings:
-            write(f"  {finding.summary()}\n")
+    if findings.count:
+        write(f"findings ({findings.count}):\n")
     else:
         write("findings: none\n")
+    findings.write_to(out)
     return summary
 
 
@@ -222,9 +303,9 @@ def _describe_json(
     records: Iterable[Any], out: TextIO, *, name: str, members: bool, show_phi: bool
 ) -> FileSummary:
     summary = FileSummary()
-    findings: list[dict[str, Any]] = []
-    envelopes: list[dict[str, Any]] = []
-    acknowledgments: list[dict[str, Any]] = []
+    findings = _Spooled(", ")
+    envelopes = _Interchanges()
+    acknowledgments = _Spooled(", ")
     out.write("{" + json.dumps("file") + ": " + json.dumps(name))
     if members:
         out.write(', "members": [')
@@ -240,12 +321,12 @@ def _describe_json(
                 )
                 first_member = False
         elif isinstance(record, Finding):
-            findings.append(record.to_dict())
+            findings.add(json.dumps(record.to_dict()))
         elif isinstance(record, InterchangeHeader):
-            envelopes.append({**record.to_dict(), "groups": []})
-        elif isinstance(record, GroupHeader) and envelopes:
-            envelopes[-1]["groups"].append({**record.to_dict(), "transactions": []})
-        elif isinstance(record, TransactionEnd) and envelopes:
+            envelopes.header(record)
+        elif isinstance(record, GroupHeader):
+            envelopes.group(record)
+        elif isinstance(record, TransactionEnd):
             entry = {
                 "transaction_control": record.header.control,
                 "set_id": record.header.set_id,
@@ -255,20 +336,22 @@ def _describe_json(
             }
             if record.enrollment is not None:
                 entry["enrollment"] = record.enrollment.to_dict()
-            groups = envelopes[-1]["groups"]
-            if groups:
-                groups[-1]["transactions"].append(entry)
-        elif isinstance(record, InterchangeEnd) and envelopes:
-            envelopes[-1]["digest"] = record.digest
+            envelopes.transaction(entry)
+        elif isinstance(record, InterchangeEnd):
+            envelopes.end(record.digest)
         elif isinstance(record, GroupAcknowledgment):
-            acknowledgments.append({"type": "999", **record.to_dict()})
+            acknowledgments.add(json.dumps({"type": "999", **record.to_dict()}))
         elif isinstance(record, InterchangeAcknowledgment):
-            acknowledgments.append({"type": "TA1", **record.to_dict()})
+            acknowledgments.add(json.dumps({"type": "TA1", **record.to_dict()}))
     if members:
         out.write("\n]")
-    out.write(', "interchanges": ' + json.dumps(envelopes))
-    out.write(', "acknowledgments": ' + json.dumps(acknowledgments))
-    out.write(', "findings": ' + json.dumps(findings))
+    out.write(', "interchanges": ')
+    envelopes.write_to(out)
+    out.write(', "acknowledgments": [')
+    acknowledgments.write_to(out)
+    out.write('], "findings": [')
+    findings.write_to(out)
+    out.write("]")
     counts = {**summary.counts(), "sets_by_type": summary.sets_by_type()}
     out.write(', "summary": ' + json.dumps(counts) + "}\n")
     return summary

@@ -22,6 +22,7 @@ from acktrack.x12.coverage import (
 from acktrack.x12.dates import valid_date, valid_period
 from acktrack.x12.delimiters import Delimiters
 from acktrack.x12.findings import Finding
+from acktrack.x12.limits import Budget, Limits, current, kept_value
 from acktrack.x12.member_codes import INDICATORS, coverage_code_errors, ins_code_errors
 from acktrack.x12.member_layout import member_patterns
 from acktrack.x12.records import Coverage, EnrollmentSet, MemberTransaction, TransactionHeader
@@ -29,6 +30,7 @@ from acktrack.x12.records import Coverage, EnrollmentSet, MemberTransaction, Tra
 __all__ = ["EnrollmentReader", "valid_date", "valid_period"]
 
 _MEMBER_NAME = frozenset({"IL", "74"})  # NM101 of loop 2100A (member, or corrected member)
+_DATES_KEPT = 10_000  # valid dates remembered (a cache: a hostile file's dates do not pile up)
 _PADDING = [""] * 10
 _new = tuple.__new__  # builds a NamedTuple record in one C call
 
@@ -38,12 +40,27 @@ class EnrollmentReader:
 
     ``feed(text, start, end)`` takes whole segments ``text[start:end]`` (each ending
     with the terminator). A member is emitted when the next INS, or ``flush`` at SE,
-    shows it is complete.
+    shows it is complete. A member longer than ``limits.loop_chars`` is not held: its
+    segments are counted, a fatal ``loop_too_long`` finding names it, and no record is
+    made of it (in the index pass too, so the file is refused before anything is written).
     """
 
     def __init__(
-        self, header: TransactionHeader, delimiters: Delimiters, build_members: bool = True
+        self,
+        header: TransactionHeader,
+        delimiters: Delimiters,
+        build_members: bool = True,
+        *,
+        limits: Limits | None = None,
+        budget: Budget | None = None,
     ) -> None:
+        limits = limits or current()
+        self._loop_chars = limits.loop_chars
+        self._header_limit = limits.header_bytes  # what may come before the first INS
+        self._header_left = self._header_limit
+        self._value_chars = limits.value_chars
+        self._budget = budget or Budget(limits.structures)
+        self._dropped = 0  # segments of the open member, once it is too long to hold
         self.enrollment = EnrollmentSet(header=header)
         self.position = 1  # segments counted so far, ST = 1
         self.members = 0
@@ -68,16 +85,29 @@ class EnrollmentReader:
     ) -> Generator[MemberTransaction | Finding, None, None]:
         patterns = self._patterns
         term = patterns.term
+        if len(self._dates) > _DATES_KEPT:
+            self._dates.clear()
         pieces = (term + text[start : end - 1]).split(patterns.ins)
         head = pieces[0][1:]
         if head:
-            if self._open is not None:
+            if self._dropped:
+                self._dropped += head.count(term) + 1
+            elif self._open is not None:
                 self._open += term + head
+                if len(self._open) > self._loop_chars:
+                    yield self._drop_open()
             else:
-                for segment in head.split(term):
-                    self.position += 1
-                    self._header_segment(segment.split(patterns.sep))
+                self._header_left -= len(head) + 1
+                if self._header_left >= 0:
+                    for segment in head.split(term):
+                        self.position += 1
+                        self._header_segment(segment.split(patterns.sep))
+                else:  # too long to be a set header: counted, not read
+                    if self._header_left + len(head) + 1 >= 0:  # the first time only
+                        yield self._header_too_long()
+                    self.position += head.count(term) + 1
         build = self._build
+        limit = self._loop_chars
         for index in range(1, len(pieces)):
             previous = self._open
             self._open = pieces[index]
@@ -85,8 +115,14 @@ class EnrollmentReader:
                 continue
             self.members += 1
             first = self.position + 1
+            if self._dropped:
+                self.position += self._dropped
+                self._dropped = 0
+                continue
             self.position += previous.count(term) + 1
-            if build:
+            if len(previous) > limit:
+                yield self._loop_too_long(first, self.members)
+            elif build:
                 yield self._member(previous, first, self.position)
                 if self._findings:
                     yield from self._findings
@@ -99,12 +135,59 @@ class EnrollmentReader:
         if previous is not None:
             self.members += 1
             first = self.position + 1
-            self.position += previous.count(self._patterns.term) + 1
-            if self._build:
-                yield self._member(previous, first, self.position)
+            if self._dropped:
+                self.position += self._dropped
+                self._dropped = 0
+            else:
+                self.position += previous.count(self._patterns.term) + 1
+                if len(previous) > self._loop_chars:
+                    yield self._loop_too_long(first, self.members)
+                elif self._build:
+                    yield self._member(previous, first, self.position)
         if self._findings:
             yield from self._findings
             self._findings = []
+
+    def _header_too_long(self) -> Finding:
+        self._budget.take()
+        header = self.enrollment.header
+        return Finding(
+            scheme="ACK",
+            code=codes.HEADER_TOO_LONG,
+            severity="fatal",
+            detail=f"the set's segments before its first INS are longer than "
+            f"{self._header_limit:,} characters; they were not read",
+            interchange_control=header.interchange.control,
+            group_control=header.group_control,
+            transaction_control=header.control,
+            segment_id="ST",
+            segment_position=1,
+        )
+
+    def _drop_open(self) -> Finding:
+        """The open member went over the limit: count its segments from now on, hold nothing."""
+        assert self._open is not None
+        self._dropped = self._open.count(self._patterns.term) + 1
+        self._open = ""
+        return self._loop_too_long(self.position + 1, self.members + 1)
+
+    def _loop_too_long(self, position: int, ordinal: int) -> Finding:
+        self._budget.take()
+        header = self.enrollment.header
+        return Finding(
+            scheme="ACK",
+            code=codes.LOOP_TOO_LONG,
+            severity="fatal",
+            detail=f"member {ordinal:,} (the INS loop at segment {position:,}) is longer than "
+            f"{self._loop_chars:,} characters; it was not read",
+            interchange_control=header.interchange.control,
+            group_control=header.group_control,
+            transaction_control=header.control,
+            segment_id="INS",
+            segment_position=position,
+            loop_id="2000",
+            member_ordinal=ordinal,
+        )
 
     # -- findings ---------------------------------------------------------------------
 
@@ -461,16 +544,22 @@ class EnrollmentReader:
     # -- set header (BGN, REF*38, 1000A/1000B) ----------------------------------------------
 
     def _header_segment(self, elements: list[str]) -> None:
+        """A segment between ST and the first INS; its values are kept for the set."""
         enrollment = self.enrollment
         tag = elements[0]
         size = len(elements)
+        chars = self._value_chars
+
+        def value(number: int) -> str:
+            return kept_value(elements[number], chars) if size > number else ""
+
         if tag == "BGN":
-            enrollment.purpose = elements[1] if size > 1 else ""
-            enrollment.reference = elements[2] if size > 2 else ""
-            enrollment.created_date = elements[3] if size > 3 else ""
-            enrollment.created_time = elements[4] if size > 4 else ""
-            enrollment.action = elements[8] if size > 8 else ""
-            if enrollment.purpose not in codes.BGN_PURPOSE:
+            enrollment.purpose = value(1)
+            enrollment.reference = value(2)
+            enrollment.created_date = value(3)
+            enrollment.created_time = value(4)
+            enrollment.action = value(8)
+            if enrollment.purpose not in codes.BGN_PURPOSE and self._budget.take():
                 self._finding(
                     "IK4",
                     "7",
@@ -484,10 +573,9 @@ class EnrollmentReader:
                 )
         elif tag == "REF":
             if size > 2 and elements[1] == "38":
-                enrollment.master_policy = elements[2]
+                enrollment.master_policy = value(2)
         elif tag == "N1" and size > 2:
-            identifier = elements[4] if size > 4 else ""
             if elements[1] == "P5":
-                enrollment.sponsor_name, enrollment.sponsor_id = elements[2], identifier
+                enrollment.sponsor_name, enrollment.sponsor_id = value(2), value(4)
             elif elements[1] == "IN":
-                enrollment.payer_name, enrollment.payer_id = elements[2], identifier
+                enrollment.payer_name, enrollment.payer_id = value(2), value(4)

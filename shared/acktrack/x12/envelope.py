@@ -15,6 +15,7 @@ from acktrack.x12 import codes
 from acktrack.x12.delimiters import Delimiters, widths_ok
 from acktrack.x12.enrollment import EnrollmentReader
 from acktrack.x12.findings import Finding, Scheme, Severity
+from acktrack.x12.limits import Budget, Limits, kept_value
 from acktrack.x12.ranges import ResumePoint
 from acktrack.x12.records import (
     GroupEnd,
@@ -59,9 +60,12 @@ def _valid_time(value: str) -> bool:
     return int(value[:2]) < 24 and int(value[2:4]) < 60
 
 
-def group_header(elements: list[str], interchange: InterchangeHeader) -> GroupHeader:
-    """A GS segment's elements as a ``GroupHeader``."""
-    values = elements + [""] * (9 - len(elements))
+def group_header(
+    elements: list[str], interchange: InterchangeHeader, value_chars: int = 99
+) -> GroupHeader:
+    """A GS segment's elements as a ``GroupHeader`` (values kept at ``value_chars``)."""
+    values = [kept_value(value, value_chars) for value in elements[:9]]
+    values += [""] * (9 - len(values))
     return GroupHeader(
         functional_id=values[1],
         application_sender=values[2],
@@ -79,13 +83,24 @@ class Envelopes:
 
     ``X12Reader`` drives it: it keeps ``delimiters`` current, counts segments into
     ``position``, hands each batch to ``add_bytes``, set bodies to ``body`` and every
-    envelope segment to ``segment``.
+    envelope segment to ``segment``. What it keeps for the whole file (headers, control
+    numbers, findings) is counted in ``budget``, each value kept at ``limits.value_chars``.
     """
 
-    def __init__(self, tokens: SegmentReader, *, members: bool, digest: bool) -> None:
+    def __init__(
+        self,
+        tokens: SegmentReader,
+        *,
+        members: bool,
+        digest: bool,
+        limits: Limits,
+        budget: Budget,
+    ) -> None:
         self._tokens = tokens  # numbers each ISA
         self._build_members = members
         self._digest = digest
+        self.limits = limits
+        self.budget = budget
         self.delimiters: Delimiters | None = None
         self.position = 0  # segments in the stream
         self.interchange: InterchangeHeader | None = None
@@ -115,6 +130,7 @@ class Envelopes:
         bad_value: str | None = None,
     ) -> Finding:
         """A finding placed in the envelope open at ``level`` (interchange, group or set)."""
+        self.budget.take()
         interchange = self.interchange
         group = self.group if level in ("group", "set") else None
         transaction = self.transaction if level == "set" else None
@@ -164,6 +180,7 @@ class Envelopes:
             return  # interchange-level service segments: nothing to track
         else:
             self._stray_segments += 1
+            self.budget.take()  # counted (not kept): millions of them are refused, not read
             if self._stray_segments <= _STRAY_FINDINGS:
                 yield self.finding(
                     "TA1",
@@ -184,13 +201,21 @@ class Envelopes:
         )
         self._interchange_groups = point.interchange_groups
         if point.gs is not None:
-            self.group = group_header(point.gs.split(split), self.interchange)
+            self.group = group_header(
+                point.gs.split(split), self.interchange, self.limits.value_chars
+            )
             self._group_sets = point.group_sets
-        values = [*point.st.split(split), "", "", "", ""]
+        values = [*self._kept(point.st.split(split)[:4]), "", "", "", ""]
         self.transaction = TransactionHeader(
             values[1], values[2], values[3], self.interchange, self.group
         )
-        body = EnrollmentReader(self.transaction, delimiters, build_members=self._build_members)
+        body = EnrollmentReader(
+            self.transaction,
+            delimiters,
+            build_members=self._build_members,
+            limits=self.limits,
+            budget=self.budget,
+        )
         body.resume(point.set_header, point.position, point.members)
         self.body = body
 
@@ -250,12 +275,18 @@ class Envelopes:
 
     # -- envelope segments ------------------------------------------------------------
 
+    def _kept(self, values: list[str]) -> list[str]:
+        """Values as kept for the whole file (a long one: a prefix and a hash)."""
+        size = self.limits.value_chars
+        return [kept_value(value, size) for value in values]
+
     def _interchange_header(
         self, elements: list[str], offset: int, sequence: int
     ) -> InterchangeHeader:
         assert self.delimiters is not None
         # ISA16 is the component separator itself; the split leaves it as the last element.
-        values = elements + [""] * (17 - len(elements))
+        values = self._kept(elements[:17])
+        values += [""] * (17 - len(values))
         return InterchangeHeader(
             sender_qualifier=values[5],
             sender_id=values[6].strip(),
@@ -276,6 +307,7 @@ class Envelopes:
         if self.interchange is not None:
             yield from self.close_interchange("a new ISA began", "022")
             self._interchange_digest = new_digest() if self._digest else None
+        self.budget.take()
         values = elements + [""] * (17 - len(elements))
         header = self._interchange_header(elements, batch.offset, self._tokens.interchanges)
         self.interchange = header
@@ -329,7 +361,8 @@ class Envelopes:
             return
         if self.group is not None:
             yield from self._close_group("a new GS began")
-        header = group_header(elements, self.interchange)
+        self.budget.take()
+        header = group_header(elements, self.interchange, self.limits.value_chars)
         self.group = header
         self._group_sets = 0
         self._set_controls = set()
@@ -368,7 +401,9 @@ class Envelopes:
             return
         if self.transaction is not None:
             yield from self._close_set("a new ST began")
-        values = elements + [""] * (4 - len(elements))
+        self.budget.take()
+        values = self._kept(elements[:4])
+        values += [""] * (4 - len(values))
         header = TransactionHeader(
             set_id=values[1],
             control=values[2],
@@ -380,7 +415,13 @@ class Envelopes:
         yield header
         delimiters = self.delimiters
         assert delimiters is not None
-        self.body = body_reader(header, delimiters, build_members=self._build_members)
+        self.body = body_reader(
+            header,
+            delimiters,
+            build_members=self._build_members,
+            limits=self.limits,
+            budget=self.budget,
+        )
         if isinstance(self.body, SkipReader):
             yield self.finding(
                 "IK5",
@@ -423,7 +464,8 @@ class Envelopes:
             yield self.finding("IK5", "2", "SE without an ST", segment_id="SE", level="group")
             return
         yield from self.body.flush()
-        values = elements + [""] * (3 - len(elements))
+        values = self._kept(elements[:3])
+        values += [""] * (3 - len(values))
         counted = self.body.position + 1
         if values[2] != self.transaction.control:
             yield self.finding(
@@ -461,7 +503,8 @@ class Envelopes:
         if self.group is None:
             yield self.finding("AK9", "3", "GE without a GS", segment_id="GE", level="interchange")
             return
-        values = elements + [""] * (3 - len(elements))
+        values = self._kept(elements[:3])
+        values += [""] * (3 - len(values))
         if values[2] != self.group.control:
             yield self.finding(
                 "AK9", "4", "GE02 does not match GS06", segment_id="GE", level="group"
@@ -484,7 +527,8 @@ class Envelopes:
                 "TA1", "022", "IEA without an ISA", segment_id="IEA", level="interchange"
             )
             return
-        values = elements + [""] * (3 - len(elements))
+        values = self._kept(elements[:3])
+        values += [""] * (3 - len(values))
         if values[2] != self.interchange.control:
             yield self.finding(
                 "TA1", "001", "IEA02 does not match ISA13", segment_id="IEA", level="interchange"
@@ -506,7 +550,9 @@ class Envelopes:
                 "TA1", "024", "TA1 outside an interchange", segment_id="TA1", level="interchange"
             )
             return
-        values = elements + [""] * (6 - len(elements))
+        self.budget.take()
+        values = self._kept(elements[:6])
+        values += [""] * (6 - len(values))
         if self.transaction is not None:
             yield self.finding(
                 "IK3", "2", "TA1 inside a transaction set", severity="warning", segment_id="TA1"

@@ -1,7 +1,8 @@
 """Read one large 834 on several cores: byte ranges cut on members, one process each.
 
 Records never cross a process boundary (pickling them would cost more than reading
-them); each process hands its records to ``consume`` and sends back only its result.
+them); each process hands its reader (an iterable of records) to ``consume`` and sends
+back only its result.
 Worker processes plan their own cut while this process is already reading the
 first range, which needs no plan: a cut is never before its target offset, so the
 first range reads freely up to the target and only then waits for the cut.
@@ -9,15 +10,19 @@ first range reads freely up to the target and only then waits for the cut.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import pickle
+import tempfile
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
+from acktrack.x12.limits import current
 from acktrack.x12.ranges import ByteRange, plan_cuts, targets_for
 from acktrack.x12.reader import Record, X12Reader, interchange_digests
 from acktrack.x12.records import InterchangeEnd, MemberTransaction
@@ -74,22 +79,32 @@ class RangeStream:
         self._stream.close()
 
 
-def read_range(stream: BinaryIO, byte_range: ByteRange, **options: bool) -> Iterator[Record]:
-    """The records of one range (members of a set cut across ranges appear once)."""
+def range_reader(
+    stream: BinaryIO, byte_range: ByteRange, *, members: bool = True, digest: bool = False
+) -> X12Reader:
+    """A reader of one range (members of a set cut across ranges appear once)."""
     window = RangeStream(stream, byte_range.start, byte_range.end)
     return X12Reader(
         window,  # type: ignore[arg-type]
+        members=members,
+        digest=digest,
         resume=byte_range.resume,
         partial=byte_range.end is not None,
-        **options,
-    ).records()
+    )
+
+
+def read_range(
+    stream: BinaryIO, byte_range: ByteRange, *, members: bool = True, digest: bool = False
+) -> Iterator[Record]:
+    """The records of one range (members of a set cut across ranges appear once)."""
+    return range_reader(stream, byte_range, members=members, digest=digest).records()
 
 
 def _worker(
     path: str,
     targets: list[int],
     index: int,
-    consume: Callable[[Iterator[Record]], Any],
+    consume: Callable[[Iterable[Record]], Any],
     pipe: Connection,
 ) -> None:
     """Plan cut ``index`` (and the next, its end), report the start, read, report the result."""
@@ -103,7 +118,7 @@ def _worker(
             return
         end = cuts[1].offset if len(cuts) > 1 else None
         with open(path, "rb") as stream:
-            result = consume(read_range(stream, ByteRange(start.offset, end, start)))
+            result = consume(range_reader(stream, ByteRange(start.offset, end, start)))
         pipe.send(("result", result))
     except Exception as error:  # reported to the parent, which raises it
         # Where, never the message: it can quote a value of the file or the file's path.
@@ -124,12 +139,12 @@ def _receive(pipe: Connection, kind: str) -> Any:
 
 def map_ranges(
     path: Path,
-    consume: Callable[[Iterator[Record]], T],
+    consume: Callable[[Iterable[Record]], T],
     *,
     workers: int = 2,
     first_share: float = 0.56,
 ) -> list[T]:
-    """Run ``consume`` over the records of each range, one process per range.
+    """Run ``consume`` over the reader (the records) of each range, one process per range.
 
     ``consume`` must be a module-level function. This process reads the first range;
     results come back in file order. A worker whose cut does not exist (small or
@@ -172,7 +187,7 @@ def map_ranges(
                 find_end=lambda: cut_after(0),
             )
             reader = X12Reader(window, partial=lambda: window.stopped_early)  # type: ignore[arg-type]
-            first = consume(reader.records())
+            first = consume(reader)
         for index in range(len(pipes)):
             cut_after(index)
         results = [first]
@@ -186,7 +201,7 @@ def map_ranges(
             process.join(timeout=30)
 
 
-def _count_members(records: Iterator[Record]) -> int:
+def _count_members(records: Iterable[Record]) -> int:
     count = 0
     for record in records:
         if type(record) is MemberTransaction:
@@ -199,43 +214,75 @@ def count_members_parallel(path: Path, *, workers: int = 2) -> int:
     return sum(map_ranges(path, _count_members, workers=workers))
 
 
-def _envelope_records(records: Iterator[Record]) -> list[Record]:
-    return [record for record in records if type(record) is not MemberTransaction]
-
-
-class _EnvelopesAndDigests:
-    """A range's records but members; a worker process also digests the whole file
-    after its range (the first range, read here, is the larger share)."""
+class _Spool:
+    """A range's records but members, pickled one by one to a temporary file, so memory
+    does not follow what the range holds (a member's findings are kept, the member is
+    not); a worker process also digests the whole file after its range (the first range,
+    read here, is the larger share). Returns (the file's name, its interchange ends, what
+    its reader counted against ``Limits.structures``, the digests)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.parent = os.getpid()
 
-    def __call__(self, records: Iterator[Record]) -> tuple[list[Record], list[tuple[str, int]]]:
-        kept = _envelope_records(records)
+    def __call__(self, records: Iterable[Record]) -> tuple[str, int, int, list[tuple[str, int]]]:
+        handle, name = tempfile.mkstemp(prefix="acktrack-range-")
+        ends = 0
+        with os.fdopen(handle, "wb") as spool:
+            for record in records:
+                kind = type(record)
+                if kind is MemberTransaction:
+                    continue
+                ends += kind is InterchangeEnd
+                pickle.dump(record, spool, pickle.HIGHEST_PROTOCOL)
+        counted = records.structures if isinstance(records, X12Reader) else 0
         if os.getpid() == self.parent:
-            return kept, []
+            return name, ends, counted, []
         with self.path.open("rb") as stream:
-            return kept, interchange_digests(stream)
+            return name, ends, counted, interchange_digests(stream)
 
 
-def read_envelopes_parallel(path: Path, *, workers: int = 2) -> list[Record]:
-    """Every record of ``path`` but members, as ``read_x12(digest=True)`` reads them,
-    on ``workers`` processes (a member's findings are kept; the member is not).
+def _replay(name: str) -> Iterator[Record]:
+    with open(name, "rb") as spool:
+        while True:
+            try:
+                record: Record = pickle.load(spool)  # noqa: S301 - written by _Spool (0600)
+            except EOFError:
+                return
+            yield record
+
+
+def read_envelopes_parallel(path: Path, *, workers: int = 2) -> Iterator[Record]:
+    """Every record of ``path`` but members, as ``read_x12(digest=True)`` reads them, in
+    order, on ``workers`` processes (a member's findings are kept; the member is not).
 
     Interchanges get their digests and sizes from a tokenizer pass in the last worker;
     when that pass cannot match them one to one (no cut, or an interchange without its
-    IEA), the file is read in one process, so the result is always the sequential one.
+    IEA), or the ranges together hold more than one reader keeps (``Limits.structures``:
+    one reader stops there), the file is read in one process, so the result is always
+    the sequential one. Each range's records wait in a temporary file, not in memory.
     """
-    ranges = map_ranges(path, _EnvelopesAndDigests(path), workers=workers, first_share=0.65)
-    records = [record for part, _ in ranges for record in part]
-    digests = ranges[-1][1]
-    ends = [index for index, record in enumerate(records) if type(record) is InterchangeEnd]
-    if len(ranges) == 1 or len(ends) != len(digests):
-        with path.open("rb") as stream:
-            return _envelope_records(X12Reader(stream, digest=True).records())
-    for index, (digest, size) in zip(ends, digests, strict=True):
-        end = records[index]
-        assert isinstance(end, InterchangeEnd)
-        records[index] = replace(end, digest=digest, byte_length=size)
-    return records
+    spools = map_ranges(path, _Spool(path), workers=workers, first_share=0.65)
+    try:
+        digests = spools[-1][3]
+        ends = sum(spool[1] for spool in spools)
+        counted = sum(spool[2] for spool in spools)
+        if len(spools) == 1 or ends != len(digests) or counted > current().structures:
+            with path.open("rb") as stream:
+                for record in X12Reader(stream, digest=True).records():
+                    if type(record) is not MemberTransaction:
+                        yield record
+            return
+        pending = iter(digests)
+        for name, *_ in spools:
+            for record in _replay(name):
+                if type(record) is InterchangeEnd:
+                    assert isinstance(record, InterchangeEnd)
+                    digest, size = next(pending)
+                    yield replace(record, digest=digest, byte_length=size)
+                else:
+                    yield record
+    finally:
+        for name, *_ in spools:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(name)

@@ -8,6 +8,11 @@ and members of the set precede the cut. ``X12Reader(resume=...)`` starts there.
 
 Used to parse on several cores (``acktrack.x12.parallel``) and to fan a large file
 out over several Lambda invocations.
+
+Memory stays flat whatever the file holds: the scan keeps at most one read beyond the
+current segment. A segment longer than ``Limits.segment_bytes``, an envelope segment or a
+set header longer than ``Limits.header_bytes`` (each cut copies them, and a part order
+carries them) stops the cutting there; the readers refuse such a file on their own.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from acktrack.x12.delimiters import Delimiters, parse_isa
+from acktrack.x12.limits import Limits, current
 
 _CHUNK = 1 << 20
 
@@ -63,18 +69,27 @@ _LAYOUT = b" \t\r\n\x0b\x0c"  # whitespace that may stand between segments
 _LAYOUT_TEXT = _LAYOUT.decode("ascii")
 
 
+class _TooLong(Exception):
+    """A segment or set header longer than the planner holds: no cut from there on."""
+
+
 class _Scan:
     """Sequential byte scan that follows the envelope and counts segments and members."""
 
-    def __init__(self, stream: BinaryIO, delimiters: Delimiters, subscribers_only: bool) -> None:
+    def __init__(
+        self, stream: BinaryIO, delimiters: Delimiters, subscribers_only: bool, limits: Limits
+    ) -> None:
         self.stream = stream
+        self.max_segment = limits.segment_bytes
+        self.max_header = limits.header_bytes
+        self.max_envelopes = limits.structures
         term = delimiters.segment.encode("latin-1")
         sep = delimiters.element.encode("latin-1")
         self.delimiters = delimiters
         self.term, self.sep = term, sep
-        tags = b"|".join(
-            re.escape(tag + sep) for tag in (b"ISA", b"IEA", b"GS", b"GE", b"ST", b"SE")
-        )
+        tags = b"|".join(re.escape(tag + sep) for tag in (b"IEA", b"GS", b"GE", b"ST", b"SE"))
+        # An ISA with any element separator: one that declares other delimiters stops the cuts.
+        tags += rb"|ISA[^0-9A-Za-z ]"
         # Line breaks, indentation and padding may stand between segments (layout).
         space = rb"[" + re.escape(bytes(b for b in _LAYOUT if bytes((b,)) != term)) + rb"]*"
         self.envelope = re.compile(re.escape(term) + space + rb"(" + tags + rb")")
@@ -101,19 +116,33 @@ class _Scan:
         return self.base + len(self.data) >= upto
 
     def drop_before(self, offset: int) -> None:
+        """Forget the bytes before ``offset`` (by the quarter chunk: copying the rest for
+        each of many small envelope segments would cost more than keeping them)."""
         cut = offset - self.base
-        if cut > 0:
+        if cut >= _CHUNK // 4:
             self.data = self.data[cut:]
             self.base = offset
 
     def segment_text(self, offset: int) -> str:
-        """The segment starting at stream ``offset``, without its terminator."""
+        """The envelope segment starting at stream ``offset``, without its terminator.
+        Raises ``_TooLong`` past ``max_header`` bytes (a cut copies it)."""
+        start = offset - self.base
         while True:
-            end = self.data.find(self.term, offset - self.base)
-            if end >= 0 or not self.fill(self.base + len(self.data) + _CHUNK):
+            end = self.data.find(self.term, start, start + self.max_header + 1)
+            if end >= 0 or len(self.data) - start > self.max_header:
                 break
+            if not self.fill(self.base + len(self.data) + _CHUNK):
+                break
+        if end < 0 and len(self.data) - start > self.max_header:
+            raise _TooLong
         stop = end if end >= 0 else len(self.data)
-        return self.data[offset - self.base : stop].decode("utf-8", "replace")
+        return self.data[start:stop].decode("utf-8", "replace")
+
+    def check_tail(self, after: int) -> None:
+        """Raise ``_TooLong`` when the data after stream offset ``after`` (the last
+        terminator) is one segment longer than ``max_segment``: it is not held further."""
+        if len(self.data) - (after - self.base) > self.max_segment:
+            raise _TooLong
 
     def count_between(self, start: int, end: int) -> tuple[int, int]:
         """(segment terminators, INS segments) in stream bytes [start, end)."""
@@ -137,14 +166,20 @@ def targets_for(size: int, parts: int, first_share: float = 0.5) -> list[int]:
 
 
 def plan_ranges(
-    stream: BinaryIO, size: int, parts: int, *, first_share: float = 0.5
+    stream: BinaryIO,
+    size: int,
+    parts: int,
+    *,
+    first_share: float = 0.5,
+    limits: Limits | None = None,
 ) -> list[ByteRange]:
     """Split ``stream`` (``size`` bytes, positioned at 0) into up to ``parts`` ranges.
 
     Returns a single range when the file cannot be split (too few members,
     line-break terminators, cuts outside 834 bodies).
     """
-    cuts = plan_cuts(stream, targets_for(size, parts, first_share)) if parts > 1 else []
+    targets = targets_for(size, parts, first_share)
+    cuts = plan_cuts(stream, targets, limits=limits) if parts > 1 else []
     if not cuts:
         return [ByteRange(0, None, None)]
     unique = {cut.offset: cut for cut in cuts}  # two targets may meet at one member
@@ -156,11 +191,13 @@ def plan_ranges(
     return ranges
 
 
-def plan_parts(stream: BinaryIO, size: int, part_bytes: int) -> list[ByteRange]:
+def plan_parts(
+    stream: BinaryIO, size: int, part_bytes: int, *, limits: Limits | None = None
+) -> list[ByteRange]:
     """Ranges of about ``part_bytes`` each, every one starting on a subscriber, so that a
     family (a subscriber and the dependents after it) is never split between two ranges."""
     targets = list(range(part_bytes, size, part_bytes))
-    cuts = plan_cuts(stream, targets, subscribers_only=True) if targets else []
+    cuts = plan_cuts(stream, targets, subscribers_only=True, limits=limits) if targets else []
     unique = sorted({cut.offset: cut for cut in cuts}.values(), key=lambda cut: cut.offset)
     if not unique:
         return [ByteRange(0, None, None)]
@@ -172,15 +209,22 @@ def plan_parts(stream: BinaryIO, size: int, part_bytes: int) -> list[ByteRange]:
 
 
 def plan_cuts(
-    stream: BinaryIO, targets: list[int], *, subscribers_only: bool = False
+    stream: BinaryIO,
+    targets: list[int],
+    *,
+    subscribers_only: bool = False,
+    limits: Limits | None = None,
 ) -> list[ResumePoint]:
     """The first member (``subscribers_only``: subscriber) at or after each target offset,
     with its resume context.
 
     ``stream`` is positioned at 0 and read up to the last cut only. Memory stays
     flat: counts since the current ST are kept as numbers, not bytes. A target with
-    no member after it in the same 834 body gives no cut. Deterministic: the same
-    bytes and targets give the same cuts, so independent workers agree on them.
+    no member after it in the same 834 body gives no cut; neither does a target after
+    a segment or envelope segment longer than ``limits`` allow (nothing is cut from
+    there on), nor one in a set whose header is longer than ``limits.header_bytes``.
+    Deterministic: the same bytes and targets give the same cuts, so independent
+    workers agree on them.
     """
     head = stream.read(512)
     stripped = head.lstrip()
@@ -192,7 +236,7 @@ def plan_cuts(
         return []
     if delimiters.segment in "\r\n":
         return []
-    scan = _Scan(stream, delimiters, subscribers_only)
+    scan = _Scan(stream, delimiters, subscribers_only, limits or current())
     scan.data = head
     targets = sorted(targets)
     cuts: list[ResumePoint] = []
@@ -209,6 +253,7 @@ def plan_cuts(
     cursor = lead + 1  # envelope segments before this offset are handled
     counted_from = 0  # segments and members of the set before this offset are counted
     segments = members = 0
+    envelopes = 0  # envelope segments met
 
     def count_to(offset: int) -> None:
         nonlocal counted_from, segments, members
@@ -218,92 +263,104 @@ def plan_cuts(
             members += more_members
             counted_from = offset
 
-    while targets:
-        scan.fill(cursor + _CHUNK)
-        match = scan.envelope.search(scan.data, cursor - scan.base)
-        if match is None:
-            if scan.eof:
-                break
-            # Stop just before the last terminator so no needle is split between reads.
-            last = scan.data.rfind(scan.term)
-            limit = scan.base + max(last, 0)
-        else:
-            limit = scan.base + match.start()
-        # A target outside an 834 body waits for the next body's first member.
-        while targets and targets[0] < limit and in_body and st is not None and isa is not None:
-            found = scan.cut.search(
-                scan.data, max(targets[0], cursor) - scan.base, limit - scan.base
-            )
-            if found is None:
-                break
-            targets.pop(0)
-            # Count up to the terminator before the INS (regions always end before a
-            # terminator, so every INS needle is counted once); the segment it ends is
-            # the last one before the cut.
-            count_to(scan.base + found.start())
-            offset = scan.base + _skip_noise(scan.data, found.start() + 1)
-            cuts.append(
-                ResumePoint(
-                    offset=offset,
-                    delimiters=delimiters,
-                    isa=isa,
-                    gs=gs,
-                    st=st,
-                    set_header=set_header,
-                    position=segments + 1,
-                    members=members,
-                    group_sets=group_sets,
-                    interchange_groups=interchange_groups,
-                    interchange_sequence=interchange_sequence,
+    try:
+        while targets:
+            scan.fill(cursor + _CHUNK)
+            match = scan.envelope.search(scan.data, cursor - scan.base)
+            if match is None:
+                if scan.eof:
+                    break
+                # Stop just before the last terminator so no needle is split between reads.
+                last = scan.data.rfind(scan.term)
+                scan.check_tail(max(scan.base + last + 1, cursor) if last >= 0 else cursor)
+                limit = scan.base + max(last, 0)
+            else:
+                limit = scan.base + match.start()
+            # A target outside an 834 body waits for the next body's first member.
+            while targets and targets[0] < limit and in_body and st is not None and isa is not None:
+                found = scan.cut.search(
+                    scan.data, max(targets[0], cursor) - scan.base, limit - scan.base
                 )
-            )
-        if in_body:
-            count_to(limit)
-        if match is None:
-            cursor = counted_from = max(limit, cursor)
-            scan.drop_before(cursor)
-            if not scan.fill(scan.base + len(scan.data) + _CHUNK):
-                break
-            continue
-        boundary = scan.base + _skip_noise(scan.data, match.start() + 1)
-        tag = scan.data[boundary - scan.base : boundary - scan.base + 3].rstrip(scan.sep)
-        cursor = boundary
-        if tag == b"ISA":
-            isa = scan.segment_text(boundary)
-            try:
-                if parse_isa(isa + delimiters.segment)[1] != delimiters:
-                    break  # new delimiters: stop cutting; the readers re-sync on their own
-            except ValueError:
-                break
-            interchange_sequence += 1
-            interchange_groups = 0
-            in_body = False
-        elif tag == b"GS":
-            gs = scan.segment_text(boundary)
-            interchange_groups += 1
-            group_sets = 0
-            in_body = False
-        elif tag == b"ST":
-            st = scan.segment_text(boundary)
-            group_sets += 1
-            segments = members = 0
-            counted_from = boundary
-            first = None
-            if st.startswith("ST" + delimiters.element + "834"):
-                scan.fill(boundary + _CHUNK)  # an 834 header is a few segments long
-                first = scan.member.search(scan.data, boundary - scan.base)
-                ends = scan.envelope.search(scan.data, boundary - scan.base + 1)
-                if first is not None and ends is not None and ends.start() < first.start():
-                    first = None  # a set without members
-            in_body = first is not None
-            if in_body and first is not None:
-                header = scan.data[boundary - scan.base : first.start()].decode("utf-8", "replace")
-                header = header.replace("\r", "").replace("\n", "")
-                set_header = tuple(
-                    text.lstrip(_LAYOUT_TEXT) for text in header.split(delimiters.segment)[1:]
+                if found is None:
+                    break
+                targets.pop(0)
+                # Count up to the terminator before the INS (regions always end before a
+                # terminator, so every INS needle is counted once); the segment it ends is
+                # the last one before the cut.
+                count_to(scan.base + found.start())
+                offset = scan.base + _skip_noise(scan.data, found.start() + 1)
+                cuts.append(
+                    ResumePoint(
+                        offset=offset,
+                        delimiters=delimiters,
+                        isa=isa,
+                        gs=gs,
+                        st=st,
+                        set_header=set_header,
+                        position=segments + 1,
+                        members=members,
+                        group_sets=group_sets,
+                        interchange_groups=interchange_groups,
+                        interchange_sequence=interchange_sequence,
+                    )
                 )
-        else:
-            in_body = False
-        cursor = boundary + 1
-        scan.drop_before(min(cursor, counted_from) if in_body else cursor)
+            if in_body:
+                count_to(limit)
+            if match is None:
+                cursor = counted_from = max(limit, cursor)
+                scan.drop_before(cursor)
+                if not scan.fill(scan.base + len(scan.data) + _CHUNK):
+                    break
+                continue
+            envelopes += 1
+            if envelopes > scan.max_envelopes:
+                break  # more than a file may hold: the readers refuse it
+            boundary = scan.base + _skip_noise(scan.data, match.start() + 1)
+            tag = scan.data[boundary - scan.base : boundary - scan.base + 3].rstrip(scan.sep)
+            cursor = boundary
+            if tag == b"ISA":
+                isa = scan.segment_text(boundary)
+                try:
+                    if parse_isa(isa + delimiters.segment)[1] != delimiters:
+                        break  # new delimiters: stop cutting; the readers re-sync on their own
+                except ValueError:
+                    break
+                interchange_sequence += 1
+                interchange_groups = 0
+                in_body = False
+            elif tag == b"GS":
+                gs = scan.segment_text(boundary)
+                interchange_groups += 1
+                group_sets = 0
+                in_body = False
+            elif tag == b"ST":
+                st = scan.segment_text(boundary)
+                group_sets += 1
+                segments = members = 0
+                counted_from = boundary
+                first = None
+                if st.startswith("ST" + delimiters.element + "834"):
+                    scan.fill(boundary + _CHUNK)  # an 834 header is a few segments long
+                    # Its first member, before the next envelope segment and within the
+                    # header limit (a longer header is not copied into cuts: not cut here).
+                    start = boundary - scan.base
+                    window = start + 1 + scan.max_header
+                    ends = scan.envelope.search(scan.data, start + 1, window)
+                    stop = ends.start() + 1 if ends is not None else window
+                    first = scan.member.search(scan.data, start, stop)
+                in_body = first is not None
+                if in_body and first is not None:
+                    header = scan.data[boundary - scan.base : first.start()].decode(
+                        "utf-8", "replace"
+                    )
+                    header = header.replace("\r", "").replace("\n", "")
+                    set_header = tuple(
+                        text.lstrip(_LAYOUT_TEXT) for text in header.split(delimiters.segment)[1:]
+                    )
+            else:
+                in_body = False
+            cursor = boundary + 1
+            scan.drop_before(min(cursor, counted_from) if in_body else cursor)
+    except _TooLong:
+        pass  # no cut from here on: the readers refuse what is too long
     return cuts

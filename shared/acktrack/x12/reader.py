@@ -2,7 +2,8 @@
 
 Set bodies are handed to their reader in bulk, up to the next envelope segment;
 each envelope segment goes to ``Envelopes`` for its checks. Overlong segments,
-layout whitespace and the stream's end are reported here.
+layout whitespace and the stream's end are reported here, and so is a file that holds
+more than ``Limits.structures``: reading stops there (``x12.limits``).
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from acktrack.x12 import codes
 from acktrack.x12.delimiters import Delimiters
 from acktrack.x12.envelope import Envelopes, new_digest
 from acktrack.x12.findings import Finding
+from acktrack.x12.limits import Budget, Limits, current
 from acktrack.x12.ranges import ResumePoint
 from acktrack.x12.records import Record
-from acktrack.x12.tokenizer import DEFAULT_CHUNK_SIZE, MAX_SEGMENT_BYTES, SegmentReader
+from acktrack.x12.tokenizer import DEFAULT_CHUNK_SIZE, SegmentReader
 
 __all__ = ["Record", "X12Reader", "interchange_digests", "read_x12"]
 
@@ -28,7 +30,9 @@ class X12Reader:
     ``members=False`` counts INS loops without building member records (a fast
     index pass); ``digest=True`` fills ``InterchangeEnd.digest`` with a content hash
     that ignores line breaks. Raises ``UnreadableX12`` only when the stream has no readable ISA
-    at its start; everything else is reported as a ``Finding``.
+    at its start; everything else is reported as a ``Finding``. ``limits`` (default
+    ``x12.limits.LIMITS``) bounds what it holds whatever the stream holds; what goes over
+    them is a fatal finding.
     """
 
     def __init__(
@@ -40,17 +44,23 @@ class X12Reader:
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         resume: ResumePoint | None = None,
         partial: bool | Callable[[], bool] = False,
+        limits: Limits | None = None,
     ) -> None:
         """``resume``: ``stream`` starts on a member inside an 834 set (see ``ranges``).
         ``partial``: ``stream`` stops where another range starts, so what is still open
         at its end continues there and is not a missing trailer."""
+        self.limits = limits or current()
         self._tokens = SegmentReader(
             stream,
             chunk_size,
             resume=resume.delimiters if resume else None,
             base_offset=resume.offset if resume else 0,
+            limits=self.limits,
         )
-        self._envelopes = Envelopes(self._tokens, members=members, digest=digest)
+        self._budget = Budget(self.limits.structures)
+        self._envelopes = Envelopes(
+            self._tokens, members=members, digest=digest, limits=self.limits, budget=self._budget
+        )
         self._resume = resume
         self._partial = partial
         self.bytes_read = 0
@@ -69,6 +79,11 @@ class X12Reader:
 
     def __iter__(self) -> Iterator[Record]:
         return self.records()
+
+    @property
+    def structures(self) -> int:
+        """What the reader has counted against ``Limits.structures`` so far."""
+        return self._budget.used
 
     # -- finding envelope segments ----------------------------------------------------
 
@@ -105,6 +120,7 @@ class X12Reader:
     def records(self) -> Iterator[Record]:
         tokens = self._tokens
         envelopes = self._envelopes
+        budget = self._budget
         if self._resume is not None:
             self._set_delimiters(self._resume.delimiters)
             envelopes.resume(self._resume)
@@ -126,6 +142,9 @@ class X12Reader:
                         envelopes.position += text.count(term, position, envelope)
                         yield from body.feed(text, position, envelope)
                         position = envelope
+                        if budget.spent:
+                            yield from self._stop()
+                            return
                         if position >= size:
                             break
                 end = text.find(term, position)
@@ -133,6 +152,9 @@ class X12Reader:
                 position = end + 1
                 envelopes.position += 1
                 yield from envelopes.segment(segment.split(separator), batch)
+                if budget.spent:
+                    yield from self._stop()
+                    return
             if batch.layout_whitespace and not self._layout_noted:
                 self._layout_noted = True
                 yield Finding(
@@ -153,13 +175,28 @@ class X12Reader:
             yield envelopes.finding(
                 "ACK",
                 codes.SEGMENT_TOO_LONG,
-                f"a segment of more than {MAX_SEGMENT_BYTES:,} bytes at byte {offset:,} was skipped",
-                level="set"
-                if envelopes.transaction
-                else "group"
-                if envelopes.group
-                else "interchange",
+                f"a segment of more than {self.limits.segment_bytes:,} bytes at byte {offset:,} "
+                "was skipped",
+                severity="fatal",
+                level=self._level(),
             )
+
+    def _level(self) -> str:
+        envelopes = self._envelopes
+        return "set" if envelopes.transaction else "group" if envelopes.group else "interchange"
+
+    def _stop(self) -> Iterator[Record]:
+        """The file holds more than the reader keeps: say so once, and read no further."""
+        yield from self._overlong_findings()
+        yield self._envelopes.finding(
+            "ACK",
+            codes.TOO_MANY_STRUCTURES,
+            f"more than {self.limits.structures:,} interchanges, groups, transaction sets, "
+            "acknowledgment loops and findings; the rest of the file was not read",
+            severity="fatal",
+            level=self._level(),
+        )
+        self.bytes_read = self._tokens.bytes_read
 
     def _end_of_stream(self) -> Iterator[Record]:
         tokens = self._tokens
@@ -182,12 +219,16 @@ class X12Reader:
 def interchange_digests(stream: BinaryIO) -> list[tuple[str, int]]:
     """(``InterchangeEnd.digest``, ``byte_length``) of each interchange in ``stream``, from
     the tokenizer alone (for readers that each saw part of an interchange). A file with an
-    interchange that lacks its IEA before the next ISA gives fewer than the reader's ends."""
+    interchange that lacks its IEA before the next ISA gives fewer than the reader's ends;
+    one with more interchanges than ``Limits.structures`` gives none (the reader stops it)."""
     found: list[tuple[str, int]] = []
     digest: Any = None
     size = 0
+    most = current().structures
     for batch in SegmentReader(stream).batches():
         if batch.starts_interchange:
+            if len(found) >= most:
+                return []
             if digest is not None:
                 found.append((digest.hexdigest(), size))
             digest, size = new_digest(), 0
@@ -205,6 +246,9 @@ def read_x12(
     members: bool = True,
     digest: bool = False,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
+    limits: Limits | None = None,
 ) -> Iterator[Record]:
     """Every record of ``stream`` in order. See ``X12Reader``."""
-    return X12Reader(stream, members=members, digest=digest, chunk_size=chunk_size).records()
+    return X12Reader(
+        stream, members=members, digest=digest, chunk_size=chunk_size, limits=limits
+    ).records()

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator
 from typing import BinaryIO, NamedTuple
 
+from acktrack.x12 import limits as x12_limits
 from acktrack.x12.delimiters import ISA_LENGTH, Delimiters, parse_isa
 from acktrack.x12.errors import UnreadableX12
 
@@ -22,9 +23,6 @@ _WHITESPACE = b" \t\r\n\x0b\x0c"
 _LAYOUT = b" \t\x0b\x0c"  # what may stand between a terminator and a segment id, after CR/LF
 _END_PADDING = _WHITESPACE + b"\x1a\x00"  # what some systems leave after the last IEA
 _BOM = b"\xef\xbb\xbf"
-# X12 segments are short (the longest 834 segment is a few hundred bytes); a longer run of
-# bytes without a terminator is skipped, so memory does not follow a hostile file's size.
-MAX_SEGMENT_BYTES = 1 << 20
 _ISA_PROBE = 512  # enough bytes to read a lenient (non-fixed-width) ISA
 
 # Leading bytes of formats people drop by mistake, for a specific error.
@@ -130,10 +128,14 @@ class SegmentReader:
         *,
         resume: Delimiters | None = None,
         base_offset: int = 0,
+        limits: x12_limits.Limits | None = None,
     ) -> None:
         """``resume``: the stream starts inside an interchange framed by these delimiters
-        (a byte range cut on a member); ``base_offset`` is where the stream starts."""
+        (a byte range cut on a member); ``base_offset`` is where the stream starts.
+        ``limits.segment_bytes``: a longer run of bytes without a terminator is skipped
+        and noted in ``overlong``, so memory does not follow a hostile file's size."""
         self._stream = stream
+        self.max_segment = (limits or x12_limits.current()).segment_bytes
         self._chunk_size = max(chunk_size, 4096)
         self._resume = resume
         self._buffer = b""
@@ -256,7 +258,7 @@ class SegmentReader:
         while True:
             end = self._buffer.rfind(terminator)
             while end < 0 and not self._eof:
-                if len(self._buffer) > MAX_SEGMENT_BYTES:
+                if len(self._buffer) > self.max_segment:
                     end = self._skip_overlong(terminator)
                     if end < 0:
                         break
@@ -267,6 +269,11 @@ class SegmentReader:
             if end < 0:
                 # End of stream without a terminator: the rest is an unfinished segment.
                 rest = self._buffer.strip(_WHITESPACE)
+                if len(rest) > self.max_segment:
+                    self.overlong.append(self._buffer_offset)
+                    self._consume(len(self._buffer))
+                    self.truncated = True
+                    return
                 if rest:
                     self.truncated = True
                     offset = self._buffer_offset
@@ -286,6 +293,18 @@ class SegmentReader:
                 if 0 <= iea_end < block_end:
                     block_end = iea_end + 1
                     closes = True
+            # A segment over the limit that ends inside this block: what comes before it
+            # is a batch, then it is skipped (the same segments are skipped wherever a
+            # read happens to start or cut its blocks).
+            long = self._overlong_in(terminator, block_end)
+            if long is not None:
+                start, stop = long
+                if start == 0:
+                    self.overlong.append(self._buffer_offset)
+                    self._consume(stop + 1)
+                    starts = False
+                    continue
+                block_end, closes = start, False
             offset = self._buffer_offset
             block = self._consume(block_end)
             yield self._make_batch(
@@ -300,7 +319,7 @@ class SegmentReader:
                 self._fill(len(self._buffer) + self._chunk_size)
 
     def _skip_overlong(self, terminator: bytes) -> int:
-        """Drop a segment longer than ``MAX_SEGMENT_BYTES`` up to and with its terminator,
+        """Drop a segment longer than ``max_segment`` up to and with its terminator,
         noting where it started; memory stays bounded whatever the file holds. Returns the
         next terminator's index in the buffer, or -1 at the end of the stream."""
         self.overlong.append(self._buffer_offset)
@@ -315,6 +334,23 @@ class SegmentReader:
                 self.truncated = True
                 return -1
             self._fill(self._chunk_size)
+
+    def _overlong_in(self, terminator: bytes, block_end: int) -> tuple[int, int] | None:
+        """The first segment of ``buffer[:block_end]`` longer than ``max_segment``, as (its
+        start, its terminator's index), or None. Looks only at windows of half the limit: a
+        longer segment holds one of them whole (C-level searches, a few per block)."""
+        limit = self.max_segment
+        if block_end <= limit:
+            return None
+        buffer = self._buffer
+        step = max(limit // 2, 1)
+        for at in range(0, block_end - step + 1, step):
+            if buffer.find(terminator, at, at + step) < 0:
+                start = buffer.rfind(terminator, 0, at) + 1
+                stop = buffer.find(terminator, at, block_end)
+                if stop - start > limit:
+                    return start, stop
+        return None
 
     def _find_iea(self, tag: bytes, terminator: bytes, limit: int) -> int:
         """Index of the first IEA segment that starts before ``limit``, or -1."""

@@ -10,6 +10,7 @@ from acktrack.x12.acknowledgment import AcknowledgmentReader
 from acktrack.x12.delimiters import Delimiters
 from acktrack.x12.enrollment import EnrollmentReader
 from acktrack.x12.findings import Finding
+from acktrack.x12.limits import Budget, Limits
 from acktrack.x12.records import GroupAcknowledgment, MemberTransaction, TransactionHeader
 
 # GS01 expected for each ST01 we read.
@@ -49,11 +50,19 @@ class SkipReader:
 
 
 def body_reader(
-    header: TransactionHeader, delimiters: Delimiters, *, build_members: bool
+    header: TransactionHeader,
+    delimiters: Delimiters,
+    *,
+    build_members: bool,
+    limits: Limits | None = None,
+    budget: Budget | None = None,
 ) -> BodyReader:
-    """The reader for the body of the set ``header`` opens (a ``SkipReader`` if unread)."""
+    """The reader for the body of the set ``header`` opens (a ``SkipReader`` if unread).
+    ``limits`` and ``budget``: what it may hold, and what the file keeps (``x12.limits``)."""
     if header.set_id == "834":
-        return EnrollmentReader(header, delimiters, build_members=build_members)
+        return EnrollmentReader(
+            header, delimiters, build_members=build_members, limits=limits, budget=budget
+        )
     if header.set_id in ("999", "997"):
-        return AcknowledgmentReader(header, delimiters)
+        return AcknowledgmentReader(header, delimiters, limits=limits, budget=budget)
     return SkipReader(delimiters)

@@ -163,6 +163,6 @@ def test_overlong_segments_are_skipped_in_bounded_memory(shape: str) -> None:
         tracemalloc.stop()
     assert peak < 16 << 20  # without the bound: several times the 64 MB
     (skipped,) = [f for f in of_type(found, Finding) if f.code == "segment_too_long"]
-    assert (skipped.severity, skipped.transaction_control) == ("error", "0001")
+    assert (skipped.severity, skipped.transaction_control) == ("fatal", "0001")
     if tail:
         assert of_type(found, InterchangeEnd)[0].declared_groups == "1"

@@ -136,13 +136,13 @@ class FakeStore:
     def discrepancy_rows(self, item: Any) -> list[dict[str, Any]]:
         return []
 
-    def unmatched_acks(self) -> list[Any]:
+    def unmatched_acks(self, since: str) -> list[Any]:
         return []
 
-    def quarantined(self) -> list[Any]:
+    def quarantined(self, since: str) -> list[Any]:
         return []
 
-    def notices(self) -> list[Any]:
+    def notices(self, since: str) -> list[Any]:
         return []
 
     def other_usage(self, since: str) -> list[Any]:

@@ -35,6 +35,7 @@ class Settings:
     part_bytes: int = 0  # outbound files larger than this are cut in parts (0: never)
     parts_queue_url: str | None = None
     retention_days: int = 0  # member-level items expire this long after sending (0: kept)
+    raw_retention_days: int = 0  # the report's lists expire with the raw files (0: kept)
     require_insurer_folders: bool = False  # inbound files only under inbound/<insurer id>/
     tracked_usage: str = "P"  # ISA15 tracked: P production, T test
     demographics_hash_key: str | None = None  # the secret keying the demographic hashes
@@ -119,6 +120,7 @@ def from_environment(env: Mapping[str, str] | None = None) -> Settings:
         part_bytes=int(_number(env, "PART_BYTES", 0)),
         parts_queue_url=env.get("PARTS_QUEUE_URL", "").strip() or None,
         retention_days=int(_number(env, "RETENTION_DAYS", 0)),
+        raw_retention_days=int(_number(env, "RAW_RETENTION_DAYS", 0)),
         require_insurer_folders=env.get("REQUIRE_INSURER_FOLDERS", "").strip().lower() == "true",
         tracked_usage=_usage(env),
         demographics_hash_key=env.get("DEMOGRAPHICS_HASH_KEY", "").strip() or None,

@@ -142,6 +142,9 @@ class ReportMemory:
         self.resolutions: list[StoredResolution] = []
         self.reconciled: list[tuple[Any, list[dict[str, Any]], str | None]] = []
         self.families_read = 0
+        # The window's lists, as the index holds them: each item with its time (received_at).
+        self.unmatched: list[Any] = []
+        self.junk: list[Any] = []
 
     def send(self, number: int, people: list[tuple[Any, ...]], *, sent_at: str = SENT,
              status: str = "sent", status_at: str | None = None, **member: Any) -> Set:  # fmt: skip
@@ -242,13 +245,13 @@ class ReportMemory:
     def discrepancy_rows(self, item: Any) -> list[dict[str, Any]]:
         return []
 
-    def unmatched_acks(self) -> list[Any]:
-        return []
+    def unmatched_acks(self, since: str) -> list[Any]:
+        return [item for item in self.unmatched if item.received_at >= since]
 
-    def quarantined(self) -> list[Any]:
-        return []
+    def quarantined(self, since: str) -> list[Any]:
+        return [item for item in self.junk if item.received_at >= since]
 
-    def notices(self) -> list[Any]:
+    def notices(self, since: str) -> list[Any]:
         return []
 
     def other_usage(self, since: str) -> list[Any]:

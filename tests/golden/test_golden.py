@@ -16,7 +16,12 @@ only in its insurer's folder): its object item's key, nothing else.
 Then for reconciliation's order of action (round three): the demo day's discrepancy rows
 (the same four) are stored in one chunk per rank of what needs action first (`#D#0z…`
 missing at the insurer, `#D#2z…` fields differing, `#D#3z…` insurer only) instead of one
-`#D#z000000`, its summary's `chunks` 1 -> 3, and the report's file gained `by_code`."""
+`#D#z000000`, its summary's `chunks` 1 -> 3, and the report's file gained `by_code`.
+Then for the lists that grew forever (issue 27): each day's unmatched acknowledgment and
+notice gained `expires` (arrival + RawRetentionDays) and the notice's `rs` starts with the
+arrival of the file that raised it (`<time>#NOTICE#…`, not `<kind>#NOTICE#…`); nothing else,
+and both reports are unchanged (their lists are within the window and under the cap).
+(Quarantined object items gained `expires` too, but object items are compared by outcome.)"""
 
 from __future__ import annotations
 

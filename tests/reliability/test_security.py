@@ -235,4 +235,6 @@ def test_an_oversized_file_is_refused_before_it_is_read() -> None:
 def _quarantined(stack: Any) -> list[dict[str, Any]]:
     from acktrack.handlers import wiring
 
-    return [{"key": item.key, "reason": item.reason} for item in wiring.repository().quarantined()]
+    return [
+        {"key": item.key, "reason": item.reason} for item in wiring.repository().quarantined("2000")
+    ]

@@ -51,7 +51,9 @@ def repository() -> Repository:
     """The container's repository; its settings follow the function (the local stack runs
     several functions in one process)."""
     store = _repository()
-    store.retention_days = settings_module.settings().retention_days
+    current = settings_module.settings()
+    store.retention_days = current.retention_days
+    store.raw_retention_days = current.raw_retention_days
     return store
 
 

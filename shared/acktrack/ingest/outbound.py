@@ -80,7 +80,7 @@ def ingest_outbound(
                 "sender_not_ours",
                 f"ISA06 of interchange {planned.interchange_control} is not one of our sender ids",
                 [ref.key],
-                planned.our_id, planned.partner, planned.interchange_control,
+                planned.our_id, planned.partner, planned.interchange_control, at=ref.received_at,
             )  # fmt: skip
         plan = _decide(planned, ref, store, outcome)
         if plan is not None:
@@ -148,7 +148,7 @@ def _decide(
             f"ISA13 {planned.interchange_control} to {planned.partner} was used by "
             f"{len(others) + 1} different interchanges; TA1s for it are matched by date and time",
             [ref.key, *(v.source_key for v in others)],
-            planned.our_id, planned.partner, planned.interchange_control,
+            planned.our_id, planned.partner, planned.interchange_control, at=ref.received_at,
         )  # fmt: skip
     store.begin_interchange(planned)
     return Plan(planned, sets=sets_by_control(planned))

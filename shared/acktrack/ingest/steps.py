@@ -35,7 +35,7 @@ def note_key_problem(
         "hash_key_unavailable",
         f"{problem}: no demographic hash is kept while it lasts, so reconciliation compares no "
         "personal field, and a dependent without a member id is a person of its own",
-        [], day,
+        [], day, at=ref.received_at,
     )  # fmt: skip
 
 
@@ -198,7 +198,7 @@ def finish_interchange(
                 f"GS06 {group_control} to {interchange.partner} was used by {len(versions)} different "
                 "interchanges; a 999 for it cannot tell them apart and is not applied",
                 [ref.key, *(v.get("source_key", "") for v in versions if v.get("source_key") != ref.key)],
-                interchange.our_id, interchange.partner, group_control,
+                interchange.our_id, interchange.partner, group_control, at=ref.received_at,
             )  # fmt: skip
             acknowledgments.revoke_group_acks(
                 store, interchange.our_id, interchange.partner, group_control

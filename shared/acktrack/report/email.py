@@ -35,6 +35,7 @@ from acktrack.report.text import (
     PARTIAL_NOTE,
     all_confirmed,
     first_pass,
+    more_in_archive,
     plural,
     render_text,
     waited,
@@ -390,48 +391,19 @@ def render_html(
                 ]
             )
         parts.append(_table(["Insurer", "ISA13 / GS06 / ST02", "Members", "Why"], rows, {2}))
-    if report.get("unmatched_acks"):
-        parts.append(
-            _section(f"Acknowledgments that match nothing sent ({len(report['unmatched_acks'])})")
-        )
-        parts.append(
-            _table(
-                ["Kind", "From", "For", "State", "Why", "File"],
-                [
-                    [
-                        _e(a["kind"]),
-                        _e(a["partner"]),
-                        _e(a["target_control"]),
-                        _e(a["state"]),
-                        _e(a["reason"]),
-                        _e(a["key"]),
-                    ]
-                    for a in report["unmatched_acks"]
-                ],
-            )
-        )
-    if report.get("quarantined"):
-        parts.append(_section(f"Quarantined files ({len(report['quarantined'])})"))
-        parts.append(
-            _table(
-                ["File", "Why", "Copy"],
-                [
-                    [_e(q["key"]), _e(q["reason"]), _e(q["quarantine_key"])]
-                    for q in report["quarantined"]
-                ],
-            )
-        )
-    if report.get("notices"):
-        parts.append(_section(f"Notices ({len(report['notices'])})"))
-        parts.append(
-            _table(
-                ["Kind", "What", "Files"],
-                [
-                    [_e(n["kind"]), _e(n["detail"]), _e(", ".join(n["keys"]))]
-                    for n in report["notices"]
-                ],
-            )
-        )
+    # The window's lists, each capped at ``detail_rows`` (the archived JSON holds every row).
+    unmatched, quarantined = report.get("unmatched_acks", []), report.get("quarantined", [])
+    notices = report.get("notices", [])
+    parts += _list(f"Acknowledgments that match nothing sent ({len(unmatched)})",
+                   ["Kind", "From", "For", "State", "Why", "File"],
+                   [[a["kind"], a["partner"], a["target_control"], a["state"], a["reason"], a["key"]]
+                    for a in unmatched[:detail_rows]], len(unmatched), detail_rows)  # fmt: skip
+    parts += _list(f"Quarantined files ({len(quarantined)})", ["File", "Why", "Copy"],
+                   [[q["key"], q["reason"], q["quarantine_key"]] for q in quarantined[:detail_rows]],
+                   len(quarantined), detail_rows)  # fmt: skip
+    parts += _list(f"Notices ({len(notices)})", ["Kind", "What", "Files"],
+                   [[n["kind"], n["detail"], ", ".join(n["keys"])] for n in notices[:detail_rows]],
+                   len(notices), detail_rows)  # fmt: skip
     rows_all = most_urgent(report.get("unconfirmed", []))
     total = report.get("unconfirmed_total", len(rows_all))
     if rows_all:
@@ -548,6 +520,17 @@ def render_html(
         f'<p style="{_FONT};font-size:12px;color:#52606d;margin-top:24px">{_e(footer)}</p>'
         "</body></html>"
     )
+
+
+def _list(
+    title: str, headers: list[str], rows: list[list[Any]], total: int, limit: int
+) -> list[str]:
+    """A list of the report's window as a titled table of its first rows ([]: empty)."""
+    if not total:
+        return []
+    more = more_in_archive(total, limit)
+    return [_section(title), _table(headers, [[_e(cell) for cell in row] for row in rows]),
+            *([f'<p style="{_FONT}">{_e(more)}</p>'] if more else [])]  # fmt: skip
 
 
 def _section(title: str) -> str:

@@ -3,7 +3,9 @@ map over the open sets): each insurer's figures from its counters and its first-
 (within the read budget), and the window's lists: acknowledgments that match nothing,
 quarantined files, notices, data-quality findings, reconciliation, operators' resolutions,
 files of another usage. Each list is read from the sparse index for the report's window
-only; what is older has expired or is in the archive of its day."""
+only (a key condition on its time); what is older is in the archive of its day, and expires
+(unmatched acknowledgments, quarantined files and notices: with the raw files). The email
+shows the first EmailDetailRows of each list; the archived JSON holds them all."""
 
 from __future__ import annotations
 
@@ -80,7 +82,7 @@ def collect_sections(store: ReportSource, run: ReportRun) -> Sections:
     ledgers = Ledgers(store, as_of, run.sla_hours)
     found = Sections()
     found.partners = _partners(store, run, ledgers, found, window_start)
-    for ack in store.unmatched_acks():
+    for ack in store.unmatched_acks(window_start):
         found.reads += 1
         found.unmatched.append(
             UnmatchedView(
@@ -95,14 +97,14 @@ def collect_sections(store: ReportSource, run: ReportRun) -> Sections:
             )
         )
     latest: dict[tuple[str, str], QuarantinedView] = {}
-    for stored in store.quarantined():
+    for stored in store.quarantined(window_start):
         found.reads += 1
         bad = QuarantinedView(stored.key, stored.reason, stored.received_at, stored.quarantine_key)
         known = latest.get((bad.key, bad.reason))
         if known is None or bad.received_at > known.received_at:
             latest[(bad.key, bad.reason)] = bad  # the same bad file uploaded again: listed once
     found.quarantined = list(latest.values())
-    for notice in store.notices():
+    for notice in store.notices(window_start):
         found.reads += 1
         found.notices.append(
             NoticeView(notice.kind, notice.detail, tuple(sorted(notice.keys or ())))

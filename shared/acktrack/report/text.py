@@ -40,6 +40,17 @@ def _percent(rate: float) -> str:
     return f"{rate * 100:.1f}%"
 
 
+def more_in_archive(total: int, limit: int) -> str:
+    """What a list capped at ``limit`` rows leaves out of the email ("": nothing)."""
+    more = total - max(limit, 0)
+    return f"... and {more} more in the archive (the report's JSON)" if more > 0 else ""
+
+
+def _capped(lines: list[str], total: int, limit: int) -> list[str]:
+    more = more_in_archive(total, limit)
+    return [*lines[: max(limit, 0)], f"  {more}"] if more else lines
+
+
 def headline(report: ReportDocument) -> list[str]:
     s = report["summary"]
     waiting = s.get("people_unconfirmed", 0)
@@ -143,23 +154,23 @@ def render_text(report: ReportDocument, *, detail_limit: int = 50) -> str:
                         f"      IK3 {error.get('code')} {error.get('segment')} at position {error.get('position')}"
                         f"{owner}{': ' + elements if elements else ''}"
                     )
+    # The window's lists: the first ``detail_limit`` rows of each, the rest in the archive.
     unmatched = report.get("unmatched_acks", [])
     if unmatched:
         lines += ["", f"Acknowledgments that match nothing sent ({len(unmatched)}):"]
-        for ack in unmatched:
-            lines.append(
-                f"  {ack['kind']} from {ack['partner']} for {ack['target_control']} ({ack['state']}): {ack['reason']}"
-            )
+        lines += _capped([f"  {ack['kind']} from {ack['partner']} for {ack['target_control']} "
+                          f"({ack['state']}): {ack['reason']}" for ack in unmatched[:detail_limit]],
+                         len(unmatched), detail_limit)  # fmt: skip
     quarantined = report.get("quarantined", [])
     if quarantined:
         lines += ["", f"Quarantined files ({len(quarantined)}):"]
-        for kept in quarantined:
-            lines.append(f"  {kept['key']}: {kept['reason']}")
+        lines += _capped([f"  {kept['key']}: {kept['reason']}" for kept in quarantined[:detail_limit]],
+                         len(quarantined), detail_limit)  # fmt: skip
     notices = report.get("notices", [])
     if notices:
         lines += ["", f"Notices ({len(notices)}):"]
-        for notice in notices:
-            lines.append(f"  {notice['kind']}: {notice['detail']}")
+        lines += _capped([f"  {notice['kind']}: {notice['detail']}" for notice in notices[:detail_limit]],
+                         len(notices), detail_limit)  # fmt: skip
     rows = report.get("unconfirmed", [])
     total = report.get("unconfirmed_total", len(rows))
     if rows:

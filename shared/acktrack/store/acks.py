@@ -13,6 +13,7 @@ from acktrack.domain.status import AckState
 from acktrack.store import keys
 from acktrack.store.base import TableStore
 from acktrack.store.dynamo import conditional_failure
+from acktrack.store.members import expiry
 from acktrack.store.models import (
     AckChunkItem,
     AckItem,
@@ -58,14 +59,19 @@ class AckStore(TableStore):
         return {**detail, "sets": sets}
 
     def set_ack_state(self, item: AckItem, state: str, reason: str) -> str:
+        """Its state; one that matches nothing is listed for the window it arrived in, and
+        expires with its file (RawRetentionDays); one applied is kept, out of the list."""
         actions: list[Action] = [AckItem.state.set(state), AckItem.reason.set(reason)]
         if state in (AckState.UNMATCHED, AckState.AMBIGUOUS):
             actions += [
                 AckItem.rk.set(keys.REPORT_UNMATCHED),
                 AckItem.rs.set(f"{item.received_at}#{item.pk}#{item.sk}"),
             ]
+            expires = expiry(item.received_at, self.raw_retention_days)
+            if expires is not None:
+                actions.append(AckItem.expires.set(expires))
         else:
-            actions += [AckItem.rk.remove(), AckItem.rs.remove()]
+            actions += [AckItem.rk.remove(), AckItem.rs.remove(), AckItem.expires.remove()]
         item.update(actions=actions)
         return state
 

@@ -23,10 +23,14 @@ class TableStore:
         host: str | None = None,
         writer_threads: int = 4,
         retention_days: int = 0,
+        raw_retention_days: int = 0,
     ) -> None:
         bind(table_name, region, host)
         self.writer_threads = writer_threads
         self.retention_days = retention_days  # member-level items expire (TTL); 0 keeps them
+        # What the report lists by day (unmatched acknowledgments, quarantined files, notices)
+        # expires with the raw files it is about; 0 keeps it.
+        self.raw_retention_days = raw_retention_days
         self._set_acks = SetAckWriter(self._connection)
 
     def _connection(self) -> Connection:

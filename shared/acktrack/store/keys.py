@@ -26,7 +26,13 @@ with one strongly consistent query; the id itself never appears in a key.
 Sparse index "report" (rk, rs) holds only what the report must show: open sets
 (OPEN#<shard>), additions awaiting effectuation (EFFECT#<shard>), data-quality findings
 (QUALITY#<shard>), operators' resolutions (RESOLVED#<shard>, by time: the report lists its
-window's), unmatched acknowledgments, quarantined files and notices.
+window's), unmatched acknowledgments (UNMATCHED), quarantined files (QUARANTINE), notices
+(NOTICE) and files of the usage not tracked (OTHERUSAGE). These four hold rs =
+<ISO time>#...: the file's arrival (a notice: that of the file that last raised it), so the
+report reads its window only, with a key condition (rs from the window's start to
+TIME_END); they expire (TTL) with the raw files' retention (RawRetentionDays). A notice
+written before notices were kept by time holds <kind>#<pk>, after every time
+(``LEGACY_NOTICES``), and is read apart.
 Index "lookup" (uk, us) finds a set's members by segment position (MB#<set id>#<chunk>,
 P#<position>: the report's detail and IK3 attribution) and a partner's sets by time
 (SETS#<our>#<partner>: statistics).
@@ -50,6 +56,13 @@ REPORT_UNMATCHED = "UNMATCHED"
 REPORT_QUARANTINE = "QUARANTINE"
 REPORT_NOTICE = "NOTICE"
 REPORT_OTHER_USAGE = "OTHERUSAGE"  # files holding interchanges of the usage not tracked
+TIME_END = "9999"  # sorts after every rs that starts with an ISO time
+LEGACY_NOTICES = TIME_END  # notices written as <kind>#<pk> sort after it (kinds are a-z)
+
+
+def notice_rs(at: str, pk: str) -> str:
+    """A notice in the report index: by the arrival of the file that last raised it."""
+    return f"{at}#{pk}"
 
 
 def interchange_pk(our: str, partner: str, interchange_control: str) -> str:

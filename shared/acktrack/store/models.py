@@ -280,6 +280,7 @@ class AckItem(ReportedItem):
     detail = JSONAttribute(default=dict)  # the parsed acknowledgment (codes only)
     state = UnicodeAttribute(default="pending")  # applied | unmatched | ambiguous
     reason = UnicodeAttribute(default="")
+    expires = TTLAttribute(null=True)  # unmatched or ambiguous: RawRetentionDays after arrival
     report = ReportIndex()
 
 
@@ -298,6 +299,7 @@ class ObjectItem(ReportedItem):
     size = NumberAttribute(default=0)
     quarantine_key = UnicodeAttribute(null=True)
     detail = JSONAttribute(default=dict)
+    expires = TTLAttribute(null=True)  # listed ones: RawRetentionDays after arrival
     report = ReportIndex()
 
 
@@ -403,6 +405,7 @@ class NoticeItem(ReportedItem):
     detail = UnicodeAttribute()
     created_at = UnicodeAttribute()
     keys = UnicodeSetAttribute(null=True)  # S3 keys involved (never logged)
+    expires = TTLAttribute(null=True)  # RawRetentionDays after the file that last raised it
     report = ReportIndex()
 
 

@@ -37,7 +37,7 @@ from acktrack.store.acks import AckStore
 from acktrack.store.dynamo import conditional_failure, transact
 from acktrack.store.families import FamilyStore
 from acktrack.store.jobs import JobStore
-from acktrack.store.members import MemberWriter, iso_now
+from acktrack.store.members import MemberWriter, expiry, iso_now
 from acktrack.store.models import (
     AckItem,
     CounterItem,
@@ -154,6 +154,7 @@ class Repository(FamilyStore, AckStore, JobStore, ReconciliationStore):
             version.partner,
             version.interchange_control,
             version.digest,
+            at=ref.received_at,
         )
         version.update(
             actions=[
@@ -385,12 +386,12 @@ class Repository(FamilyStore, AckStore, JobStore, ReconciliationStore):
             quarantine_key=outcome.quarantine_key,
             detail=outcome.to_log(),
         )
-        if outcome.outcome == FileOutcome.QUARANTINED:
-            item.rk = keys.REPORT_QUARANTINE
+        if outcome.outcome == FileOutcome.QUARANTINED or outcome.other_usage:
+            # Listed for its window (other usage apart); kept as long as the file itself.
+            quarantined = outcome.outcome == FileOutcome.QUARANTINED
+            item.rk = keys.REPORT_QUARANTINE if quarantined else keys.REPORT_OTHER_USAGE
             item.rs = f"{iso(ref.received_at)}#{item.pk}#{item.sk}"
-        elif outcome.other_usage:  # the report lists them apart, for its window
-            item.rk = keys.REPORT_OTHER_USAGE
-            item.rs = f"{iso(ref.received_at)}#{item.pk}#{item.sk}"
+            item.expires = expiry(item.received_at, self.raw_retention_days)
         try:
             item.save(condition=ObjectItem.pk.does_not_exist())
         except PutError as error:
@@ -412,15 +413,23 @@ class Repository(FamilyStore, AckStore, JobStore, ReconciliationStore):
             actions.append(PartnerItem.payer_name.set(payer_name))
         item.update(actions=actions)
 
-    def notice(self, kind: str, detail: str, source_keys: list[str], *identity: str) -> None:
+    def notice(self, kind: str, detail: str, source_keys: list[str], *identity: str,
+               at: datetime | None = None) -> None:  # fmt: skip
+        """Raise a notice (once per identity; raised again, its keys gather). ``at``: the
+        arrival of the file that raised it (default now): the report lists it for that day's
+        window, and it expires with that file (RawRetentionDays)."""
         item = NoticeItem(keys.notice_pk(kind, *identity), "N")
+        raised = iso(at) if at is not None else iso_now()
         actions: list[Action] = [
             NoticeItem.kind.set(kind),
             NoticeItem.detail.set(detail),
             NoticeItem.created_at.set(NoticeItem.created_at | iso_now()),
             NoticeItem.rk.set(keys.REPORT_NOTICE),
-            NoticeItem.rs.set(f"{kind}#{item.pk}"),
+            NoticeItem.rs.set(keys.notice_rs(raised, item.pk)),
         ]
+        expires = expiry(raised, self.raw_retention_days)
+        if expires is not None:
+            actions.append(NoticeItem.expires.set(expires))
         wanted = {key for key in source_keys if key}
         if wanted:
             actions.append(NoticeItem.keys.add(wanted))
@@ -484,14 +493,28 @@ class Repository(FamilyStore, AckStore, JobStore, ReconciliationStore):
                         kept += 1
         return kept
 
-    def unmatched_acks(self) -> list[AckItem]:
-        return list(AckItem.report.query(keys.REPORT_UNMATCHED))
+    def unmatched_acks(self, since: str) -> Iterator[AckItem]:
+        """Acknowledgments that match nothing, received since ``since`` (the report's window:
+        a key condition, so last month's are never read again)."""
+        return AckItem.report.query(keys.REPORT_UNMATCHED, AckItem.rs.between(since, keys.TIME_END))
 
-    def quarantined(self) -> list[ObjectItem]:
-        return list(ObjectItem.report.query(keys.REPORT_QUARANTINE))
+    def quarantined(self, since: str) -> Iterator[ObjectItem]:
+        """Files quarantined since ``since`` (each version that came)."""
+        return ObjectItem.report.query(
+            keys.REPORT_QUARANTINE, ObjectItem.rs.between(since, keys.TIME_END)
+        )
 
-    def notices(self) -> list[NoticeItem]:
-        return list(NoticeItem.report.query(keys.REPORT_NOTICE))
+    def notices(self, since: str) -> Iterator[NoticeItem]:
+        """Notices raised since ``since``; then those written before notices were kept by
+        time (``keys.LEGACY_NOTICES``: a fixed set that no write adds to, each moved to its time
+        when raised again), by when they were first raised."""
+        yield from NoticeItem.report.query(
+            keys.REPORT_NOTICE, NoticeItem.rs.between(since, keys.TIME_END)
+        )
+        for item in NoticeItem.report.query(keys.REPORT_NOTICE,
+                                            NoticeItem.rs > keys.LEGACY_NOTICES):  # fmt: skip
+            if item.created_at >= since:
+                yield item
 
     def other_usage(self, since: str) -> Iterator[ObjectItem]:
         """Files that set aside interchanges of the usage not tracked, arrived since ``since``."""

@@ -19,6 +19,7 @@ does not fire fails the test.
 
 from __future__ import annotations
 
+import os
 import threading
 from datetime import timedelta
 from typing import Any
@@ -38,6 +39,7 @@ from tests.reliability.support import (
     deliver,
     final_state,
     fresh_stack,
+    report_state,
     table_state,
 )
 
@@ -299,3 +301,53 @@ def test_an_answer_lost_anywhere_in_the_report_still_emails_the_date_once(kind: 
             emails = len(stack.sent_emails())
             assert emails == 1, f"{kind} at report call {at} ({fault.fired}): {emails} emails"
             FIGURES[f"faults_{kind}_report"] += 1
+
+
+class BatchCrash:
+    """Crashes call ``at`` of the report's batch tasks (their DynamoDB and S3 calls, counted
+    across batches) once: every write the batch made before it happened, none after."""
+
+    def __init__(self, at: int = -1) -> None:
+        self.at, self.calls = at, 0
+        self.fired: str | None = None
+        for client in (wiring.repository().client, clients.s3()):
+            client.meta.events.register("before-call", self._before)
+
+    def _before(self, model: Any, **_: Any) -> None:
+        if not os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "").endswith("-report-batch"):
+            return
+        self.calls += 1
+        if self.calls == self.at:
+            self.fired = model.name
+            raise InjectedCrash(f"crash at batch call {self.at} ({model.name})")
+
+
+def test_a_batch_that_fails_is_retried_by_the_workflow_and_counts_once() -> None:
+    """One set a batch (``ReportBatchSets=1``), so the day's report runs several batches;
+    each call the batches make (the ledgers' reads, a set taken out of the index, the
+    pieces, the summary written last) crashes once, on a fresh stack. The Distributed
+    Map's Retry runs that batch again: the report's figures and rows are the clean run's,
+    no row lost and none counted twice, and the batch ran once more than the clean run."""
+    parameters = {"ReportBatchSets": 1}
+
+    def batches(stack: EmbeddedStack) -> int:
+        return sum(1 for i in stack.invocations if i.function == "ReportBatchFunction")
+
+    with fresh_stack(parameters) as stack:
+        for file in DAY[:3]:
+            deliver(stack, file)
+        clean = BatchCrash()
+        expected = report_state(stack)
+        clean_batches = batches(stack)
+    assert clean_batches >= 2 and clean.calls >= 4 * clean_batches  # reads, then four pieces
+    assert expected["summary"]["people_unconfirmed"] > 0  # rows for the batches to lose
+    for at in sorted({1, *points(clean.calls, "crash"), clean.calls}):
+        with fresh_stack(parameters) as stack:
+            for file in DAY[:3]:
+                deliver(stack, file)
+            fault = BatchCrash(at)
+            state = report_state(stack)
+            assert fault.fired, f"batch call {at} did not fire in {fault.calls} calls"
+            assert state == expected, f"batch call {at} ({fault.fired})"
+            assert batches(stack) == clean_batches + 1, at  # the failed one, run again
+            FIGURES["faults_crash_batch"] += 1

@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import json
 import random
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import IO, Any
+from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -37,8 +36,7 @@ from botocore.exceptions import (
 )
 
 from acktrack.aws import clients
-from acktrack.report.model import Report
-from acktrack.report.outputs import JSON_FIRST_SKIP, Outputs, csv_piece, json_piece, render
+from acktrack.report.outputs import Outputs
 from acktrack.settings import Settings
 
 
@@ -148,47 +146,6 @@ def _send(send: Any) -> dict[str, Any]:
     raise AssertionError("unreachable")
 
 
-def deliver(report: Report, settings: Settings) -> dict[str, Any]:
-    """Archive every row (JSON and CSV, streamed from the report's rows) and email the most
-    urgent ones with the totals (the report made in one process)."""
-    outputs = render(report, timezone=settings.report_timezone,
-                     detail_rows=settings.email_detail_rows)  # fmt: skip
-    with tempfile.TemporaryFile() as json_file, tempfile.TemporaryFile() as csv_file:
-        json_file.write(outputs.json_head)
-        csv_file.write(outputs.csv_header)
-        first = True
-        for chunk in _chunks(report.unconfirmed):
-            piece = json_piece(chunk)
-            json_file.write(piece[JSON_FIRST_SKIP:] if first and piece else piece)
-            first = first and not piece
-            csv_file.write(csv_piece(chunk))
-        json_file.write(outputs.json_tail)
-        csv_size = csv_file.tell()
-
-        def store(bucket: str, json_key: str, csv_key: str) -> None:
-            s3 = clients.s3()
-            for body in (json_file, csv_file):
-                body.seek(0)
-            s3.put_object(Bucket=bucket, Key=json_key, Body=json_file,
-                          ContentType="application/json")  # fmt: skip
-            s3.put_object(Bucket=bucket, Key=csv_key, Body=csv_file,
-                          ContentType="text/csv; charset=utf-8")  # fmt: skip
-
-        return send(outputs, report.as_of, len(report.unconfirmed), csv_size, store,
-                    lambda: _read(csv_file), settings)  # fmt: skip
-
-
-def _chunks(rows: Any, size: int = 1_000) -> Any:
-    chunk: list[dict[str, Any]] = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def send(
     outputs: Outputs,
     as_of: datetime,
@@ -268,11 +225,6 @@ def send(
         _mark(bucket, marker, {**record, "state": EmailState.SENT.value,
                                "message_id": response.get("MessageId")})  # fmt: skip
     return result
-
-
-def _read(body: IO[bytes]) -> bytes:
-    body.seek(0)
-    return body.read()
 
 
 def _already_done(

@@ -1,5 +1,4 @@
-"""The daily report's tasks (its workflow, ``ReportWorkflow`` in ``template.yaml``), and the
-whole report in one invocation (``run_report``).
+"""The daily report's tasks (its workflow, ``ReportWorkflow`` in ``template.yaml``).
 
 The workflow: ``plan_task`` lists the open sets and writes the batches to the work area;
 a Distributed Map runs ``batch_task`` on each (retried by the workflow; a batch writes only
@@ -38,47 +37,6 @@ def report_time(event: dict[str, Any]) -> datetime:
             moment = datetime.now(UTC)
         return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return datetime.now(UTC)
-
-
-def run_report(
-    event: dict[str, Any], logger: Logger | logging.Logger, metrics: Metrics | None = None
-) -> dict[str, Any]:
-    """Build the report as of the schedule time, archive it and email it."""
-    try:
-        return _run_report(event, logger, metrics)
-    except Exception as error:  # Lambda retries the run, then the failure queue keeps it
-        logger.error("report failed", extra=failure_fields(error))
-        raise failed("the report", error) from None
-
-
-def _run_report(
-    event: dict[str, Any], logger: Logger | logging.Logger, metrics: Metrics | None
-) -> dict[str, Any]:
-    from acktrack.aws.delivery import deliver
-    from acktrack.report.collect import collect_report
-    from acktrack.report.ledgers import open_still
-
-    current = settings_module.settings()
-    as_of = report_time(event)
-    kept = repository().keep_open_members(
-        as_of, still_open=open_still(repository(), as_of, current.ack_sla_hours)
-    )
-    if kept:
-        logger.info("retention pushed back for open members", extra={"members": kept})
-    report = collect_report(
-        repository(),
-        as_of,
-        current.ack_sla_hours,
-        current.report_window_days,
-        current.effectuation_sla_days,
-        keep_rows=current.email_detail_rows,
-        first_pass_people=current.first_pass_people,
-    )
-    try:
-        delivered = deliver(report, current)
-    finally:
-        report.unconfirmed.close()  # the spooled rows: a warm container keeps no file behind
-    return _delivered(report, report_run(event), delivered, logger, metrics)
 
 
 def report_run(event: dict[str, Any]) -> ReportRun:

@@ -193,6 +193,13 @@ def measure(
                                  "first_pass_people": int(people)}  # fmt: skip
             assert all(r.ok for r in stack.put(inbound, "inbound/big.ta1", _ta1_rejecting(1001)))
             figures["ta1_reject"] = counter.take()
+            # `acktrack stats` over the whole table: the counters, and the per-person figures
+            # within their default budget (issue 28: at most 500 requests).
+            from acktrack.report.insights import STATS_PEOPLE, stats
+
+            found = stats(wiring.repository(), datetime(2024, 1, 1, tzinfo=UTC))
+            figures["stats"] = {**counter.take(), "members_sent": found["members_sent"],
+                                "people": STATS_PEOPLE}  # fmt: skip
         stack.stop()
     # moto's server was this process's child and has been waited for: its peak RSS.
     figures["moto_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024

@@ -145,7 +145,12 @@ def test_stack_reads_the_table_a_deployed_stack_names(
             stack.client("cloudformation").create_stack(
                 StackName="acktrack-prod", TemplateBody=json.dumps(template)
             )
+            # The file was sent in 2024: stats' default period (the last 30 days) holds nothing.
             assert main(["stats", "--stack", "acktrack-prod", "--json"]) == 0
+            assert json.loads(capsys.readouterr().out)["members_sent"] == 0
+            assert (
+                main(["stats", "--stack", "acktrack-prod", "--since", "2024-01-01", "--json"]) == 0
+            )
             stats = json.loads(capsys.readouterr().out)
             assert json.dumps(stats).count('"members_sent": 4') >= 1
             # The CLI judges overdue and resends with the deployed stack's SLA.

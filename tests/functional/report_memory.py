@@ -9,7 +9,8 @@ from types import SimpleNamespace
 from typing import Any
 
 from acktrack.domain.ledger import ClosedBy, Resolution
-from acktrack.domain.status import OPEN
+from acktrack.domain.status import OPEN, Status
+from acktrack.domain.tally import SetState, Tally, contribution
 from acktrack.store.families import Partition
 
 SENT = "2024-01-15T12:00:00Z"
@@ -26,6 +27,7 @@ class Set:
     status: str = "sent"
     sent_at: str = SENT
     status_at: str | None = None
+    first_999_at: str | None = None
     partner: str = "HEALTHPLAN01"
     payer_name: str = "A PLAN"
     group_control: str = "1"
@@ -145,11 +147,18 @@ class ReportMemory:
         # The window's lists, as the index holds them: each item with its time (received_at).
         self.unmatched: list[Any] = []
         self.junk: list[Any] = []
+        self.tallies_read = 0
 
     def send(self, number: int, people: list[tuple[Any, ...]], *, sent_at: str = SENT,
              status: str = "sent", status_at: str | None = None, **member: Any) -> Set:  # fmt: skip
         """``people``: (subscriber id, member id[, {field: value} for this member only])."""
-        item = Set(number, status=status, sent_at=sent_at, status_at=status_at)
+        item = Set(
+            number,
+            status=status,
+            sent_at=sent_at,
+            status_at=status_at,
+            first_999_at=status_at if status != "sent" else None,
+        )  # a 999 decided it
         for ordinal, (subscriber, member_id, *own) in enumerate(people, start=1):
             fields = {**member, **(own[0] if own else {})}
             self.members.append(Member(item, ordinal, subscriber, member_id, **fields))
@@ -238,6 +247,20 @@ class ReportMemory:
             members_rejected=count("rejected"), members_effectuated=0,
         )  # fmt: skip
         return {"ALL": total}
+
+    def tallies(self, our: str, partner: str, since_day: str) -> dict[str, Tally]:
+        """What the counters hold: each set's sending and its ``contribution`` as it is now."""
+        self.tallies_read += 1
+        found: dict[str, Tally] = {}
+        for item in self.sets:
+            if item.partner != partner or item.sent_at[:10] < since_day:
+                continue
+            state = SetState(Status(item.status), item.members, item.sent_at, item.first_999_at,
+                             item.status_at, item.acks)  # fmt: skip
+            found.setdefault(item.sent_at[:10], Tally()).add_attributes(
+                {"members_sent": item.members, "sets_sent": 1, **contribution(state)}
+            )
+        return found
 
     def reconciliations(self, since: str) -> list[Any]:
         return []

@@ -34,13 +34,13 @@ def _accepted_members(repository: Repository) -> tuple[int, int]:
     return int(counter.members_accepted), int(counter.sets_accepted)
 
 
-def test_a_999_for_250_sets_moves_98_sets_and_their_two_counters_per_transaction(
+def test_a_999_for_250_sets_moves_99_sets_and_their_one_counter_item_per_transaction(
     day: Day,
 ) -> None:
     data, generated = day.send("many.834", members=250, sets_per_group=250, seed=51, dependents=0.0)
     with requests() as calls:
         day.answer(f"{INSURER}/many.999", data, with_ta1=False)
-    assert calls["TransactWriteItems"] == 3, calls  # 98 + 98 + 54 sets
+    assert calls["TransactWriteItems"] == 3, calls  # 99 + 99 + 52 sets (one counter shard each)
     assert _accepted_members(wiring.repository()) == (250, 250)
     statuses = {item.status for item in wiring.repository().sets_of_group(
         US, INSURER, generated.group_controls[0])}  # fmt: skip

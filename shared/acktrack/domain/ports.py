@@ -20,6 +20,7 @@ from acktrack.domain.stored import (
     StoredMember,
     StoredSet,
 )
+from acktrack.domain.tally import Tally
 from acktrack.domain.tracked import (
     InsurerMember,
     ObjectRef,
@@ -151,6 +152,9 @@ class InsightSource(ReportSource, Protocol):
     """What ``acktrack stats`` and ``acktrack member`` read (``report.insights``)."""
 
     def source_key(self, pk: str, sk: str) -> str: ...
+    def tallies(self, our: str, partner: str, since_day: str) -> dict[str, Tally]:
+        """One insurer's counters by sent day since ``since_day`` (``domain.tally``)."""
+        ...
 
 
 class MemberSink(Protocol):

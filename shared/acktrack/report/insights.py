@@ -1,9 +1,11 @@
-"""`acktrack stats` and `acktrack member`: answers computed exactly from stored state.
+"""`acktrack stats` and `acktrack member`: answers from stored state.
 
-stats: per insurer, since a date: member transactions sent, the share rejected and
-unconfirmed, which error codes account for what share of the rejections, and the
-median and 95th-percentile hours from sending to the first 999 (from each set's send
-time and its first 999's envelope time).
+stats: per insurer, for the sent days since a date, from the counters kept at write time
+(``domain.tally``: one query per insurer, however many sets): member transactions sent,
+the share rejected and unconfirmed, which error codes account for what share of the
+rejections, and the hours from sending to the first 999 and to confirmation, median and
+95th percentile at hour-bucket resolution. The per-person figures need each person's
+history: they read the members sent since the date and their families, within a budget.
 
 member: one subscriber's timeline, every file, acknowledgment, effectuation and
 finding in time order. Nothing personal is stored, so nothing personal can be shown.
@@ -12,6 +14,7 @@ finding in time order. Nothing personal is stored, so nothing personal can be sh
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -20,9 +23,9 @@ from acktrack.correlate.responses import describe_ack, describe_error
 from acktrack.domain.family import KINDS
 from acktrack.domain.ledger import Attempt, AttemptState, ClosedBy, Enrollment
 from acktrack.domain.ports import InsightSource
-from acktrack.domain.status import OPEN, Status
+from acktrack.domain.tally import Tally, bucket_bounds, quantile_bucket, rejection_codes
 from acktrack.report.cells import printable
-from acktrack.report.people import first_attempts, hours_between, median, percentile
+from acktrack.report.people import first_attempts, median, percentile
 from acktrack.report.reconciliation import match_rate
 from acktrack.x12 import codes
 from acktrack.x12.records import iso_date
@@ -30,25 +33,18 @@ from acktrack.x12.records import iso_date
 if TYPE_CHECKING:
     from acktrack.domain.stored import StoredMember, StoredSet
 
+# Families `acktrack stats` reads for the per-person figures, over every insurer (each gets
+# its share): about one query a family, so stats stays within a few hundred requests.
+STATS_PEOPLE = 200
+HOURS_NOTE = (
+    "hours from hour buckets (1 h wide to 48 h, 6 h to a week, a day to 30 days): "
+    "a median or p95 is the lower edge of the bucket holding it"
+)
+
 
 def error_codes(item: StoredSet) -> set[str]:
     """The codes a rejected set's acknowledgments carry (TA1 notes, AK9, IK5, IK3, IK4)."""
-    found: set[str] = set()
-    for ack in (item.acks.as_dict() if item.acks is not None else {}).values():
-        if ack.get("revoked") or ack.get("event") not in ("ta1_rejected", "set_rejected"):
-            continue
-        if ack.get("kind") == "TA1":
-            found.add(f"TA1 {ack.get('note')}")
-            continue
-        prefix = "IK5" if ack.get("per_set") else "AK9"
-        found |= {f"{prefix} {code}" for code in ack.get("codes", [])} or {
-            f"{prefix} {ack.get('status')}"
-        }
-        for error in ack.get("errors", []):
-            found.add(f"IK3 {error.get('code')}")
-            for element in error.get("elements", []):
-                found.add(f"IK4 {element.get('code')} ({element.get('reference')})")
-    return found
+    return rejection_codes(item.acks.as_dict() if item.acks is not None else {})
 
 
 def code_meaning(code: str) -> str:
@@ -68,12 +64,14 @@ def _people_figures(
     store: InsightSource,
     our: str,
     partner: str,
-    sets: list[StoredSet],
+    sets: Iterable[StoredSet],
     since: str,
     sla_hours: float,
+    budget: int,
 ) -> dict[str, Any]:
     """Per person (enrollment), from the first attempt: how long until confirmed, and whether
-    the first attempt itself was accepted. Reads the members of ``sets`` and their families."""
+    the first attempt itself was accepted. Reads the members of ``sets`` (oldest first) and
+    their families, at most ``budget`` families."""
     statuses = SetStatuses(store)
     now = datetime.now(UTC)
     found = first_attempts(
@@ -84,6 +82,7 @@ def _people_figures(
         ),
         since,
         remember=statuses.remember,
+        budget=budget,
     )
     return {
         "confirmations": len(found.hours),  # people whose first run of attempts was confirmed
@@ -91,36 +90,51 @@ def _people_figures(
         "hours_to_confirmation_p95": percentile(found.hours, 0.95),
         "first_pass_acceptance": found.acceptance,
         "first_attempts_answered": found.answered,
+        "people_read": found.people,
+        "people_capped": found.capped,
     }
 
 
-def stats(store: InsightSource, since: datetime, sla_hours: float = 48.0) -> dict[str, Any]:
+def _hours(histogram: Mapping[int, int], name: str) -> dict[str, Any]:
+    """Median and p95 of a histogram: each a bucket's lower edge, with the bucket."""
+    found: dict[str, Any] = {}
+    for label, share in (("median", 0.5), ("p95", 0.95)):
+        index = quantile_bucket(histogram, share)
+        low, high = bucket_bounds(index) if index is not None else (None, None)
+        found[f"{name}_{label}"] = low
+        found[f"{name}_{label}_bucket"] = [low, high] if index is not None else None
+    return found
+
+
+def stats(
+    store: InsightSource, since: datetime, sla_hours: float = 48.0, people: int = STATS_PEOPLE
+) -> dict[str, Any]:
+    """Counts and hours from the counters of the sent days since ``since`` (a few requests
+    per insurer); the per-person figures from the history since ``since``, reading at most
+    ``people`` families over every insurer (0: off)."""
     since_text = since.strftime("%Y-%m-%dT%H:%M:%SZ")
+    since_day = since_text[:10]
     insurers = []
-    totals: Counter[str] = Counter()
     latest: dict[tuple[str, str], Any] = {}  # the latest reconciliation per insurer
     for found in store.reconciliations(since_text):
         key = (found.our_id, found.partner)
         known = latest.get(key)
         if known is None or (found.as_of, found.received_at) > (known.as_of, known.received_at):
             latest[key] = found
-    all_codes: Counter[str] = Counter()
-    for partner in sorted(store.partners(), key=lambda p: (p.partner, p.our_id)):
-        sent = rejected = unconfirmed = 0
-        hours: list[float] = []
-        by_code: Counter[str] = Counter()
-        sets = list(store.sets_since(partner.our_id, partner.partner, since_text))
-        for item in sets:
-            members = int(item.members)
-            sent += members
-            if item.status == Status.REJECTED:
-                rejected += members
-                for code in error_codes(item):
-                    by_code[code] += members
-            if item.status in OPEN:
-                unconfirmed += members
-            if item.first_999_at:
-                hours.append(hours_between(item.sent_at, item.first_999_at))
+    partners = sorted(store.partners(), key=lambda p: (p.partner, p.our_id))
+    budget = max(1, people // len(partners)) if people > 0 and partners else 0
+    everything = Tally()
+    for partner in partners:
+        tally = Tally()
+        for day in store.tallies(partner.our_id, partner.partner, since_day).values():
+            tally.add(day)
+        everything.add(tally)
+        sent, rejected, unconfirmed = tally.members_sent, tally.members_rejected, tally.unconfirmed
+        figures: dict[str, Any] = {}
+        if budget:
+            sets = store.sets_since(partner.our_id, partner.partner, since_text)
+            figures = _people_figures(store, partner.our_id, partner.partner, sets, since_text,
+                                      sla_hours, budget)  # fmt: skip
         insurers.append(
             {
                 "partner": partner.partner,
@@ -128,31 +142,32 @@ def stats(store: InsightSource, since: datetime, sla_hours: float = 48.0) -> dic
                 "members_sent": sent,
                 "rejected": rejected,
                 "unconfirmed": unconfirmed,
+                "effectuated": tally.members_effectuated,
                 "rejected_share": round(rejected / sent, 4) if sent else 0.0,
                 "unconfirmed_share": round(unconfirmed / sent, 4) if sent else 0.0,
-                "sets_with_999": len(hours),
-                "hours_to_999_median": median(hours),
-                "hours_to_999_p95": percentile(hours, 0.95),
-                "error_codes": _shares(by_code, rejected),
-                **_people_figures(
-                    store, partner.our_id, partner.partner, sets, since_text, sla_hours
-                ),
+                "sets_with_999": sum(n for n in tally.to_999.values() if n > 0),
+                **_hours(tally.to_999, "hours_to_999"),
+                "confirmed": sum(n for n in tally.to_confirmation.values() if n > 0),
+                **_hours(tally.to_confirmation, "hours_sent_to_confirmed"),
+                "error_codes": _shares(tally.codes, rejected),
+                **figures,
                 "reconciliation": _reconciled(latest.get((partner.our_id, partner.partner))),
             }
         )
-        totals.update({"members_sent": sent, "rejected": rejected, "unconfirmed": unconfirmed})
-        all_codes.update(by_code)
-    sent_all = totals["members_sent"]
+    sent_all, rejected_all = everything.members_sent, everything.members_rejected
     return {
         "since": since_text,
+        "counted": f"member transactions sent on or after {since_day}, from the counters; {HOURS_NOTE}",
+        "people": f"per person: first attempts sent since {since_text}, read from their history, "
+        f"at most {budget} people per insurer, oldest first" if budget else "per person: not read",
         "members_sent": sent_all,
-        "rejected": totals["rejected"],
-        "unconfirmed": totals["unconfirmed"],
-        "rejected_share": round(totals["rejected"] / sent_all, 4) if sent_all else 0.0,
-        "unconfirmed_share": round(totals["unconfirmed"] / sent_all, 4) if sent_all else 0.0,
-        "error_codes": _shares(all_codes, totals["rejected"]),
+        "rejected": rejected_all,
+        "unconfirmed": everything.unconfirmed,
+        "rejected_share": round(rejected_all / sent_all, 4) if sent_all else 0.0,
+        "unconfirmed_share": round(everything.unconfirmed / sent_all, 4) if sent_all else 0.0,
+        "error_codes": _shares(everything.codes, rejected_all),
         "insurers": insurers,
-    }
+    }  # fmt: skip
 
 
 def _reconciled(item: Any) -> dict[str, Any] | None:
@@ -168,6 +183,7 @@ def _reconciled(item: Any) -> dict[str, Any] | None:
 
 
 def _shares(by_code: Counter[str], rejected: int) -> list[dict[str, Any]]:
+    by_code = Counter({code: count for code, count in by_code.items() if count > 0})
     return [
         {
             "code": code,
@@ -179,11 +195,23 @@ def _shares(by_code: Counter[str], rejected: int) -> list[dict[str, Any]]:
     ]
 
 
+def _span(item: dict[str, Any], name: str) -> str:
+    """A median and p95 read from hour buckets, as the buckets holding them."""
+
+    def bucket(label: str) -> str:
+        low, high = item[f"{name}_{label}_bucket"]
+        return f"{low:.0f}+ h" if high is None else f"{low:.0f}-{high:.0f} h"
+
+    return f"{bucket('median')} median, {bucket('p95')} p95"
+
+
 def render_stats(result: dict[str, Any]) -> str:
     lines = [
-        f"Since {result['since'][:10]}: {result['members_sent']} member transactions sent, "
+        f"Sent since {result['since'][:10]}: {result['members_sent']} member transactions, "
         f"{result['rejected']} rejected ({result['rejected_share'] * 100:.1f}%), "
         f"{result['unconfirmed']} unconfirmed ({result['unconfirmed_share'] * 100:.1f}%)",
+        f"  ({result['counted']})",
+        f"  ({result['people']})",
     ]
     if result["error_codes"]:
         lines.append("Error codes (share of rejected member transactions):")
@@ -193,31 +221,22 @@ def render_stats(result: dict[str, Any]) -> str:
         ]
     lines.append("By insurer:")
     for item in result["insurers"]:
-        median = item["hours_to_999_median"]
-        p95 = item["hours_to_999_p95"]
         timing = (
-            f"999 in {median:.1f} h median, {p95:.1f} h p95" if median is not None else "no 999 yet"
+            f"999 in {_span(item, 'hours_to_999')}"
+            if item["hours_to_999_median"] is not None
+            else "no 999 yet"
         )
         lines.append(
             f"  {item['partner']:<14} sent {item['members_sent']:>7}  rejected {item['rejected_share'] * 100:5.1f}%  "
             f"unconfirmed {item['unconfirmed_share'] * 100:5.1f}%  {timing} ({item['sets_with_999']} sets)"
         )
-        first = item.get("first_pass_acceptance")
-        waited = item.get("hours_to_confirmation_median")
-        lines.append(
-            f"  {'':<14} people: first attempt accepted "
-            + (
-                f"{first * 100:5.1f}% of {item['first_attempts_answered']}"
-                if first is not None
-                else "  -  "
+        if item["hours_sent_to_confirmed_median"] is not None:
+            lines.append(
+                f"  {'':<14} confirmed {item['confirmed']} member transactions, "
+                f"{_span(item, 'hours_sent_to_confirmed')} from sending"
             )
-            + (
-                f"; {item['confirmations']} people confirmed, {waited:.1f} h median, "
-                f"{item['hours_to_confirmation_p95']:.1f} h p95 from the first attempt"
-                if waited is not None
-                else "; none confirmed yet"
-            )
-        )
+        if "people_read" in item:
+            lines.append(_people_line(item))
         held = item.get("reconciliation")
         if held:
             rate = held["match_rate"]
@@ -228,6 +247,27 @@ def render_stats(result: dict[str, Any]) -> str:
                 f"only at the insurer, {held['discrepancies']} discrepancies"
             )
     return "\n".join(lines) + "\n"
+
+
+def _people_line(item: dict[str, Any]) -> str:
+    first = item.get("first_pass_acceptance")
+    waited = item.get("hours_to_confirmation_median")
+    read = f" ({item['people_read']} people read{', capped' if item['people_capped'] else ''})"
+    return (
+        f"  {'':<14} people: first attempt accepted "
+        + (
+            f"{first * 100:5.1f}% of {item['first_attempts_answered']}"
+            if first is not None
+            else "  -  "
+        )
+        + (
+            f"; {item['confirmations']} people confirmed, {waited:.1f} h median, "
+            f"{item['hours_to_confirmation_p95']:.1f} h p95 from the first attempt"
+            if waited is not None
+            else "; none confirmed yet"
+        )
+        + read
+    )
 
 
 def timeline(

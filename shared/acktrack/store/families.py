@@ -311,7 +311,12 @@ class FamilyStore(TableStore):
                     ),
                 ]
         marker = EffectuationCountItem(member.pk, "C" + member.sk[1:], expires=member.expires)
-        counter = CounterItem(keys.counter_pk(our, partner), "ALL")
+        # By the member's sent day, in its family's shard: an effectuation file spreads over
+        # the shards and days of the members it confirms.
+        counter = CounterItem(
+            keys.counter_pk(our, partner),
+            keys.counter_sk(member.sent_at[:10], keys.counter_shard(member.pk)),
+        )
         fields = record.record_id if record else None
         update_member = fields != current
 

@@ -14,7 +14,7 @@ partner, so every correlation key carries both trading-partner ids.
     ACK#GS#<our>#<partner>#<gs06>     <ack id>                        a 999's response for a group
     ACK#IC#<our>#<partner>#<isa13>    <ack id>                        a TA1
     OBJ#<bucket>#<key hash>           V#<version>                     one S3 object's outcome
-    STAT#<our>#<partner>              ALL | D#<yyyy-mm-dd>            counters
+    STAT#<our>#<partner>              D#<yyyy-mm-dd>#<shard>          counters (sent day, shard)
     PARTNERS                          <our>#<partner>                 the partners seen
     NOTICE#<kind>#<hash>              N                               duplicates, reuse, ambiguity
     JOB#<job id>                      JOB | PART#<index>              a large file fanned out in parts
@@ -22,6 +22,13 @@ partner, so every correlation key carries both trading-partner ids.
 <family> is a hash of (our id, partner, subscriber id): a subscriber's transactions, the
 insurer's effectuation records and the findings about them share one partition, read
 with one strongly consistent query; the id itself never appears in a key.
+
+Counters (``counter_sk``): per insurer, sent day and shard, the counts and histograms
+``acktrack stats`` and the report's totals read (``domain.tally``); a period is one query
+(sk between two days), summed over shards. Each write names the shard of what it moves
+(an interchange, a batch of sets, a family), so concurrent writers seldom meet on one
+item and no item is named in every transaction of a big file. Items written before the
+shards (``ALL`` and ``D#<yyyy-mm-dd>``) are still read and summed; nothing writes them.
 
 Sparse index "report" (rk, rs) holds only what the report must show: open sets
 (OPEN#<shard>), additions awaiting effectuation (EFFECT#<shard>), data-quality findings
@@ -151,6 +158,33 @@ def object_pk(bucket: str, key: str) -> str:
 
 def counter_pk(our: str, partner: str) -> str:
     return f"STAT#{our}#{partner}"
+
+
+# Counter items per insurer and sent day. 16: two writers (Lambdas answering, ingesting,
+# reconciling at once: a few to tens) meet on one item once in 16; a month of one insurer
+# is 480 items of well under 2 KB, one or two pages of one query.
+COUNTER_SHARDS = 16
+
+
+def counter_sk(day: str, shard_number: int) -> str:
+    """A counter item: the sent day, then the shard (``counter_shard``)."""
+    return f"D#{day}#{shard_number:02d}"
+
+
+def counter_shard(*parts: str) -> int:
+    """The shard a writer names, from what it writes (a set id, an interchange, a family)."""
+    return shard(*parts, shards=COUNTER_SHARDS)
+
+
+def counter_day(sk: str) -> str | None:
+    """The sent day of a counter item (None: the legacy ``ALL`` item)."""
+    return sk[2:12] if sk.startswith("D#") else None
+
+
+def counter_sharded(sk: str) -> bool:
+    """A counter item of the shards (legacy ``ALL`` and ``D#<day>`` items count the same
+    moves twice: ``ALL`` the totals, ``D#<day>`` its day)."""
+    return sk.startswith("D#") and sk.count("#") == 2
 
 
 def family_pk(our: str, partner: str, subscriber_id: str | None, set_identifier: str = "") -> str:

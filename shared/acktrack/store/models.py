@@ -304,8 +304,10 @@ class ObjectItem(ReportedItem):
 
 
 class CounterItem(Item):
-    """Member and set counts by partner (ALL, and per sent day), moved only in
-    transactions with the set transitions that change them."""
+    """Counts by partner, sent day and shard (``keys.counter_sk``), moved only in
+    transactions with the transitions that change them. Besides these fields, one number
+    attribute per histogram bucket and rejection code (``domain.tally``), read back in
+    ``tallied``."""
 
     members_sent = NumberAttribute(default=0)
     sets_sent = NumberAttribute(default=0)
@@ -316,6 +318,16 @@ class CounterItem(Item):
     sets_accepted = NumberAttribute(default=0)
     sets_accepted_with_errors = NumberAttribute(default=0)
     sets_rejected = NumberAttribute(default=0)
+
+    tallied: dict[str, int]  # every number attribute as read (set by ``_instantiate``)
+
+    @classmethod
+    def _instantiate(cls, attribute_values: dict[str, dict[str, Any]]) -> CounterItem:
+        instance = super()._instantiate(attribute_values)
+        instance.tallied = {
+            name: int(value["N"]) for name, value in attribute_values.items() if "N" in value
+        }
+        return instance
 
 
 class EffectuationCountItem(Item):

@@ -26,6 +26,7 @@ from acktrack.domain.status import (
     adding,
     revoking,
 )
+from acktrack.domain.tally import Tally
 from acktrack.domain.tracked import (
     ObjectRef,
     TrackedInterchange,
@@ -34,6 +35,7 @@ from acktrack.domain.tracked import (
 )
 from acktrack.store import keys
 from acktrack.store.acks import AckStore
+from acktrack.store.counters import counter_items, summed
 from acktrack.store.dynamo import conditional_failure, transact
 from acktrack.store.families import FamilyStore
 from acktrack.store.jobs import JobStore
@@ -107,14 +109,10 @@ class Repository(FamilyStore, AckStore, JobStore, ReconciliationStore):
                 ],
                 condition=InterchangeItem.status == InterchangeStatus.INGESTING,
             )
-            members, sets = planned.members, len(planned.sets)
-            transaction.update(
-                CounterItem(counter_pk, "ALL"),
-                actions=[CounterItem.members_sent.add(members), CounterItem.sets_sent.add(sets)],
-            )
+            shard = keys.counter_shard(*keys.of_interchange(planned))
             for day, (day_members, day_sets) in planned.counts_by_day().items():
                 transaction.update(
-                    CounterItem(counter_pk, f"D#{day}"),
+                    CounterItem(counter_pk, keys.counter_sk(day, shard)),
                     actions=[
                         CounterItem.members_sent.add(day_members),
                         CounterItem.sets_sent.add(day_sets),
@@ -523,13 +521,20 @@ class Repository(FamilyStore, AckStore, JobStore, ReconciliationStore):
     def partners(self) -> list[PartnerItem]:
         return list(PartnerItem.query("PARTNERS"))
 
-    def counters(
-        self, our: str, partner: str, since_day: str | None = None
-    ) -> dict[str, CounterItem]:
-        """The ALL counter of one partner and, when asked, its day counters since a day."""
-        pk = keys.counter_pk(our, partner)
-        found = {item.sk: item for item in CounterItem.query(pk, CounterItem.sk == "ALL")}
-        if since_day is not None:
-            for item in CounterItem.query(pk, CounterItem.sk.between(f"D#{since_day}", "D#9999")):
-                found[item.sk] = item
+    def counters(self, our: str, partner: str, since_day: str | None = None) -> dict[str, Tally]:
+        """One partner's counters summed: ``ALL`` (every item: one paginated query of the
+        partition) and, when asked, ``D#<day>`` for each sent day since ``since_day``."""
+        items = list(counter_items(our, partner))
+        if not items:
+            return {}
+        total, days = summed(iter(items))
+        found = {"ALL": total}
+        for day, tally in sorted(days.items()):
+            if since_day is not None and day >= since_day:
+                found[f"D#{day}"] = tally
         return found
+
+    def tallies(self, our: str, partner: str, since_day: str) -> dict[str, Tally]:
+        """One partner's counters by sent day since ``since_day``, summed over shards: one
+        paginated query, however many sets and members the days hold."""
+        return dict(sorted(summed(counter_items(our, partner, since_day))[1].items()))

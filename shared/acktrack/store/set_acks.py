@@ -22,8 +22,10 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from acktrack.domain.status import COUNTED, OPEN, RANK, Applied, Entries, Status, refold
+from acktrack.domain.status import OPEN, RANK, Applied, Entries, Status, refold
+from acktrack.domain.tally import SetState, difference
 from acktrack.store import keys
+from acktrack.store.counters import CounterMoves, add_counters, add_move
 from acktrack.store.dynamo import (
     CONFLICT_RETRIES,
     StoreError,
@@ -31,7 +33,7 @@ from acktrack.store.dynamo import (
     transact,
     transient,
 )
-from acktrack.store.models import CounterItem, SetItem
+from acktrack.store.models import SetItem
 
 Change = Callable[[Entries], Entries]
 
@@ -103,43 +105,49 @@ def set_actions(change: SetChange) -> list[Action]:
     return actions
 
 
-CounterMoves = dict[tuple[str, str], dict[str, int]]  # counter (pk, sk) -> attribute -> delta
+def state_before(change: SetChange) -> SetState:
+    item = change.before
+    return SetState(Status(item.status), int(item.members), item.sent_at, item.first_999_at,
+                    item.status_at, entries_of(item))  # fmt: skip
 
 
-def counter_moves(change: SetChange, into: CounterMoves | None = None) -> CounterMoves:
-    """What ``change`` adds to its partner's counters (ALL and the sent day), summed into ``into``."""
+def state_after(change: SetChange) -> SetState:
+    item = change.before
+    status_at = change.status_at if change.moves else item.status_at  # as ``set_actions`` writes
+    return SetState(change.status, int(item.members), item.sent_at, change.first_999_at,
+                    status_at, {**entries_of(item), **change.updates})  # fmt: skip
+
+
+def counter_key(change: SetChange, shard: int) -> tuple[str, str]:
+    """The counter item a set's change adds to: its partner, its sent day, ``shard``."""
+    current = change.before
+    return keys.counter_pk(current.our_id, current.partner), keys.counter_sk(
+        current.sent_day, shard
+    )
+
+
+def set_shard(change: SetChange) -> int:
+    return keys.counter_shard(change.before.set_id)
+
+
+def counter_moves(change: SetChange, shard: int, into: CounterMoves | None = None) -> CounterMoves:
+    """What ``change`` adds to its partner's counters (status counts, time to the first 999
+    and to confirmation, rejection codes; ``domain.tally``), summed into ``into``. Every
+    set of one shared transaction names the same ``shard``: one counter item per sent day,
+    however many sets it moves."""
     moves: CounterMoves = {} if into is None else into
-    if not change.moves:
-        return moves
-    current, old = change.before, Status(change.before.status)
-    deltas: dict[str, int] = {}
-    for status, sign in ((old, -1), (change.status, 1)):
-        if status in COUNTED:
-            name = COUNTED[status]
-            deltas[f"members_{name}"] = deltas.get(f"members_{name}", 0) + sign * int(
-                current.members
-            )
-            deltas[f"sets_{name}"] = deltas.get(f"sets_{name}", 0) + sign
-    counter_pk = keys.counter_pk(current.our_id, current.partner)
-    for sk in ("ALL", f"D#{current.sent_day}"):
-        counter = moves.setdefault((counter_pk, sk), {})
-        for name, delta in deltas.items():
-            counter[name] = counter.get(name, 0) + delta
+    deltas = difference(state_before(change), state_after(change))
+    if deltas:
+        add_move(moves, counter_key(change, shard), deltas)
     return moves
 
 
-def counter_keys(change: SetChange) -> set[tuple[str, str]]:
-    if not change.moves:
+def counter_days(change: SetChange) -> set[tuple[str, str]]:
+    """(partner, sent day) of the counter item ``change`` adds to, if any (the shard is the
+    batch's: one item per pair)."""
+    if not difference(state_before(change), state_after(change)):
         return set()
-    counter_pk = keys.counter_pk(change.before.our_id, change.before.partner)
-    return {(counter_pk, "ALL"), (counter_pk, f"D#{change.before.sent_day}")}
-
-
-def _add_counters(transaction: TransactWrite, moves: CounterMoves) -> None:
-    for (pk, sk), deltas in moves.items():
-        actions = [getattr(CounterItem, name).add(delta) for name, delta in deltas.items() if delta]
-        if actions:
-            transaction.update(CounterItem(pk, sk), actions=actions)
+    return {(keys.counter_pk(change.before.our_id, change.before.partner), change.before.sent_day)}
 
 
 class SetAckWriter:
@@ -167,12 +175,13 @@ class SetAckWriter:
 
     def _write_one(self, planned: SetChange) -> None:
         condition = SetItem.revision == planned.before.revision
-        if not planned.moves:
+        moves = counter_moves(planned, set_shard(planned))
+        if not moves:
             planned.before.update(actions=set_actions(planned), condition=condition)
             return
         with TransactWrite(connection=self._connection()) as transaction:
             transaction.update(planned.before, actions=set_actions(planned), condition=condition)
-            _add_counters(transaction, counter_moves(planned))
+            add_counters(transaction, moves)
 
     def change_many(self, changes: Iterable[tuple[SetItem, Change, str]]) -> Iterator[Applied]:
         """Many sets, sharing transactions; yields each set's result once it is written."""
@@ -193,13 +202,13 @@ class SetAckWriter:
             if planned is None:
                 yield Applied(item, item.status, item.first_999_at)
                 continue
-            needed = counters | counter_keys(planned)
+            needed = counters | counter_days(planned)
             if batch and (
                 len(batch) + 1 + len(needed) > MAX_ITEMS or size + planned.size() > MAX_BYTES
             ):
                 yield from self._flush(batch)
                 batch, size = [], 0
-                needed = counter_keys(planned)
+                needed = counter_days(planned)
             batch.append((planned, change, label))
             counters, size = needed, size + planned.size()
             written.add(key)
@@ -214,6 +223,8 @@ class SetAckWriter:
             yield Applied(planned.before, after.status, after.first_999_at)
             return
 
+        shard = set_shard(batch[0][0])  # the batch's: one counter item per sent day
+
         def build(transaction: TransactWrite) -> None:
             moves: CounterMoves = {}
             for planned, _, _ in batch:
@@ -222,8 +233,8 @@ class SetAckWriter:
                     actions=set_actions(planned),
                     condition=SetItem.revision == planned.before.revision,
                 )
-                counter_moves(planned, moves)
-            _add_counters(transaction, moves)
+                counter_moves(planned, shard, moves)
+            add_counters(transaction, moves)
 
         try:
             transact(self._connection(), build, f"{len(batch)} sets")

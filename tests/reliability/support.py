@@ -216,6 +216,14 @@ def table_state(stack: EmbeddedStack) -> dict[str, Any]:
     state: dict[str, Any] = {}
     for item in items:
         pk, sk = item["pk"]["S"], item["sk"]["S"]
+        if pk.startswith("STAT#"):
+            # Counters as what they count, per insurer and sent day, summed over shards: an
+            # order that adds then takes away leaves an item at zero, which counts nothing.
+            day = state.setdefault(f"{pk}|{sk[:12]}", {})
+            for name, value in item.items():
+                if "N" in value:
+                    day[name] = day.get(name, 0) + int(value["N"])
+            continue
         if pk.startswith("OBJ#"):
             # The per-object processing log says what happened when the file came (a 999 before
             # its 834 was unmatched then); what it does to the state is compared everywhere else.
@@ -244,6 +252,10 @@ def table_state(stack: EmbeddedStack) -> dict[str, Any]:
         canonical = _canonical(fields)
         canonical["sources"] = sorted({ALIASES.get(s, s) for s in sources if s})
         state[f"{pk}|{sk}"] = canonical
+    for key in [key for key in state if key.startswith("STAT#")]:
+        state[key] = {name: n for name, n in state[key].items() if n}
+        if not state[key]:
+            del state[key]
     return state
 
 

@@ -100,6 +100,44 @@ def test_the_table_is_on_demand_with_pitr_encryption_and_its_two_indexes(
     }
 
 
+WARM = {"TableWarmWriteUnits": 40000, "TableWarmReadUnits": 0,
+        "IndexWarmWriteUnits": 20000, "IndexWarmReadUnits": 30000}  # fmt: skip
+
+
+def test_warm_throughput_is_set_only_when_asked_and_the_local_table_ignores_it() -> None:
+    """Parameters of 0 (the default) set no WarmThroughput; others set it on the table and
+    on both indexes; the embedded stack's table is created without it."""
+    from unittest.mock import MagicMock
+
+    from acktrack.local.resources import create_table
+    from acktrack.local.template import Resolver
+
+    source = load_yaml(TEMPLATE)
+    table = source["Resources"]["TrackingTable"]["Properties"]
+    for parameters, expected in (({}, None), (WARM, True)):
+        values = parameter_values(source, parameters, "acktrack-test", "us-east-1")
+        resolved = Resolver(values, source["Conditions"]).value(table)
+        indexes = resolved["GlobalSecondaryIndexes"]
+        if expected is None:
+            assert "WarmThroughput" not in resolved
+            assert all("WarmThroughput" not in index for index in indexes)
+        else:
+            units = lambda warm: {name: int(value) for name, value in warm.items()}  # noqa: E731
+            # A unit left at 0 is the on-demand start (12,000 reads): no more than a new table has.
+            assert units(resolved["WarmThroughput"]) == {"ReadUnitsPerSecond": 12000,
+                                                         "WriteUnitsPerSecond": 40000}  # fmt: skip
+            assert [units(index["WarmThroughput"]) for index in indexes] == [
+                {"ReadUnitsPerSecond": 30000, "WriteUnitsPerSecond": 20000}
+            ] * 2
+        dynamodb = MagicMock()
+        create_table(dynamodb, "t", resolved)
+        (call,) = dynamodb.create_table.call_args_list
+        assert "WarmThroughput" not in call.kwargs
+        assert all("WarmThroughput" not in index for index in call.kwargs["GlobalSecondaryIndexes"])
+    # cfn-lint (test_cfn_lint_finds_no_errors) reads the conditions; SAM keeps them as written.
+    assert set(source["Parameters"]) >= set(WARM)
+
+
 def test_functions_are_wired_to_their_buckets_and_schedule(transformed: dict[str, Any]) -> None:
     notifications = {
         name: bucket["Properties"]["NotificationConfiguration"]["LambdaConfigurations"]

@@ -5,8 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+# Properties of an index the local table is created without (capacity: moto has no notion).
+_INDEX_IGNORED = frozenset({"ProvisionedThroughput", "WarmThroughput"})
+
 
 def create_table(dynamodb: Any, name: str, properties: dict[str, Any]) -> None:
+    """The table as the template describes it, known properties only: capacity settings
+    (``WarmThroughput`` of the table and its indexes, provisioned throughput) are left out."""
     arguments: dict[str, Any] = {
         "TableName": name,
         "KeySchema": properties["KeySchema"],
@@ -15,7 +20,7 @@ def create_table(dynamodb: Any, name: str, properties: dict[str, Any]) -> None:
     }
     if properties.get("GlobalSecondaryIndexes"):
         arguments["GlobalSecondaryIndexes"] = [
-            {key: value for key, value in index.items() if key != "ProvisionedThroughput"}
+            {key: value for key, value in index.items() if key not in _INDEX_IGNORED}
             for index in properties["GlobalSecondaryIndexes"]
         ]
     dynamodb.create_table(**arguments)

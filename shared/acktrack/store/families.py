@@ -8,9 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
-from pynamodb.expressions.update import Action
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import PutError, UpdateError
 
 from acktrack.domain.family import (
     EffectuationRecord,
@@ -23,11 +21,10 @@ from acktrack.domain.ledger import ClosedBy, Resolution
 from acktrack.domain.status import OPEN, Status
 from acktrack.store import keys
 from acktrack.store.base import TableStore
-from acktrack.store.dynamo import conditional_failure, transact
+from acktrack.store.dynamo import conditional_failure
+from acktrack.store.effectuations import Move, write_family
 from acktrack.store.members import effectuation_record, expiry, sent_member
 from acktrack.store.models import (
-    CounterItem,
-    EffectuationCountItem,
     EffectuationItem,
     MemberItem,
     QualityItem,
@@ -168,6 +165,7 @@ class FamilyStore(TableStore):
                 if sk in added:  # written on a partial view a moment ago: not new after all
                     change.new_findings[added[sk]] -= 1
                 wrote = True
+        moves: list[Move] = []
         for ref, member in sent.items():
             confirming = state.effectuated.get(ref)
             target = confirming.record_id if confirming else None
@@ -177,10 +175,14 @@ class FamilyStore(TableStore):
             was_counted = by_ref[ref].sk in counted
             count = 1 if target and not was_counted else -1 if not target and was_counted else 0
             if target != current or count:
-                self._set_effectuation(by_ref[ref], current, confirming, our, partner, count)
+                moves.append(Move(by_ref[ref], current, confirming, count))
                 change.effectuated += max(count, 0)
                 change.uneffectuated += max(-count, 0)
                 wrote = True
+        if moves:  # the family's moves together: one transaction (``effectuations``)
+            reopened = write_family(self._connection(), moves, our, partner)
+            if reopened:  # no longer effectuated: open again
+                self.relist_sets(reopened)
         return wrote
 
     @staticmethod
@@ -266,90 +268,6 @@ class FamilyStore(TableStore):
         evidence = member if member is not None else records.get(finding.target)
         item.expires = evidence.expires if evidence is not None else None
         item.save()
-
-    def _set_effectuation(
-        self,
-        member: MemberItem,
-        current: str | None,
-        record: EffectuationRecord | None,
-        our: str,
-        partner: str,
-        count: int,
-    ) -> None:
-        """Point a member at the insurer record confirming it (or at none) and move the
-        effectuated count by ``count`` (+1, -1 or 0), once: its marker item decides."""
-        condition = (
-            MemberItem.effectuated_by.does_not_exist()
-            if current is None
-            else MemberItem.effectuated_by == current
-        )
-        if record is not None:
-            actions: list[Action] = [
-                MemberItem.effectuated_by.set(record.record_id),
-                MemberItem.effectuated_at.set(record.at),
-                MemberItem.rk.remove(),
-                MemberItem.rs.remove(),
-            ]
-            actions.append(
-                MemberItem.insurer_member_id.set(record.carrier_member_id)
-                if record.carrier_member_id
-                else MemberItem.insurer_member_id.remove()
-            )
-            actions.append(MemberItem.insurer_policy_ids.set(list(record.policy_ids)))
-        else:
-            actions = [
-                MemberItem.effectuated_by.remove(),
-                MemberItem.effectuated_at.remove(),
-                MemberItem.insurer_member_id.remove(),
-                MemberItem.insurer_policy_ids.remove(),
-            ]
-            if member.maintenance_type == "021":
-                actions += [
-                    MemberItem.rk.set(keys.effect_shard(member.set_id, int(member.ordinal))),
-                    MemberItem.rs.set(
-                        f"{member.sent_at}#{member.set_id}#{int(member.ordinal):07d}"
-                    ),
-                ]
-        marker = EffectuationCountItem(member.pk, "C" + member.sk[1:], expires=member.expires)
-        # By the member's sent day, in its family's shard: an effectuation file spreads over
-        # the shards and days of the members it confirms.
-        counter = CounterItem(
-            keys.counter_pk(our, partner),
-            keys.counter_sk(member.sent_at[:10], keys.counter_shard(member.pk)),
-        )
-        fields = record.record_id if record else None
-        update_member = fields != current
-
-        def build(transaction: TransactWrite) -> None:
-            # PynamoDB sends deletes and puts before updates: the marker, the member, the counter.
-            if count > 0:
-                transaction.save(marker, condition=EffectuationCountItem.pk.does_not_exist())
-            elif count < 0:
-                transaction.delete(marker, condition=EffectuationCountItem.pk.exists())
-            if update_member:
-                transaction.update(member, actions=actions, condition=condition)
-            if count:
-                transaction.update(counter, actions=[CounterItem.members_effectuated.add(count)])
-
-        try:
-            transact(self._connection(), build, "effectuation")
-            if record is None and current is not None:  # no longer effectuated: open again
-                self.relist_sets([(member.set_pk, member.set_sk)])
-        except TransactWriteError as error:
-            reasons = _reasons(error)
-            member_reason = reasons[1] if count and update_member and len(reasons) > 1 else (
-                reasons[0] if update_member and not count and reasons else "None")  # fmt: skip
-            if member_reason == "ConditionalCheckFailed":
-                return  # someone else changed it first: their reconciliation saw the same family
-            if not count or not reasons or reasons[0] != "ConditionalCheckFailed":
-                raise
-            # The marker says it was counted (or uncounted) already: the member's fields alone.
-            if update_member:
-                try:
-                    member.update(actions=actions, condition=condition)
-                except UpdateError as update_error:
-                    if not conditional_failure(update_error):
-                        raise
 
     def add_resolution(self, our: str, partner: str, subscriber_id: str, resolution: Resolution,
                        closed: int) -> bool:  # fmt: skip
@@ -491,12 +409,6 @@ def _answer(key: tuple[str, str]) -> SetAnswer | None:
 def _latest_expiry(members: list[MemberItem]) -> Any:
     times = [item.expires for item in members if item.expires is not None]
     return max(times) if times else None
-
-
-def _reasons(error: Exception) -> list[str]:
-    """A cancelled transaction's reason per action, in order ("None" where it held)."""
-    found = getattr(error, "cancellation_reasons", None) or []
-    return [reason.code if reason is not None else "None" for reason in found]
 
 
 def _evidence(family: Partition) -> set[str]:

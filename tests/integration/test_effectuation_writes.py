@@ -1,0 +1,210 @@
+"""Effectuation writes at scale (issue 29): one transaction per family, not per member; no
+counter item written once per member; a family past DynamoDB's 100 items a transaction
+split in self-contained transactions; the same file again writes nothing."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+from acktrack.handlers import wiring
+from acktrack.store import keys
+from acktrack.store.effectuations import TRANSACTION_ITEMS
+from acktrack.synthetic.effectuation import EffectuationSpec, write_effectuation
+from acktrack.x12 import MemberTransaction, read_x12
+from tests.integration.conftest import SENT, Day
+from tests.integration.test_counters import counted
+
+SLACK = 2  # writes besides the families' own (none today): room, not a per-member allowance
+
+
+class Writes:
+    """Each TransactWriteItems' items (pk, sk), and writes per item over every write request."""
+
+    def __init__(self) -> None:
+        self.transactions: list[list[tuple[str, str]]] = []
+        self.items: Counter[tuple[str, str]] = Counter()
+
+    def effectuations(self) -> list[list[tuple[str, str]]]:
+        """The transactions that move effectuations (they name a ``C#`` marker or a member)."""
+        return [t for t in self.transactions
+                if any(sk.startswith(("C#", "M#")) for _, sk in t)]  # fmt: skip
+
+    def counters(self) -> Counter[tuple[str, str]]:
+        return Counter({key: n for key, n in self.items.items() if key[0].startswith("STAT#")})
+
+
+def _key(body: dict[str, Any]) -> tuple[str, str]:
+    found = body.get("Key") or body.get("Item") or {}
+    return found["pk"]["S"], found["sk"]["S"]
+
+
+@contextmanager
+def writes() -> Iterator[Writes]:
+    """Write requests that succeeded (a transaction DynamoDB refused for a conflict with
+    another family's, on a shared counter item, is retried: the retry is the one counted)."""
+    found = Writes()
+    pending = threading.local()  # families are reconciled on a few threads
+
+    def before(model: Any, params: dict[str, Any], **_: Any) -> None:
+        raw = params["body"]
+        body = json.loads(raw if isinstance(raw, str) else raw.decode())
+        pending.named = None
+        if model.name == "TransactWriteItems":
+            pending.named = [_key(next(iter(item.values()))) for item in body["TransactItems"]]
+        elif model.name == "BatchWriteItem":
+            pending.named = [_key(next(iter(r.values())))
+                             for requests in body["RequestItems"].values() for r in requests]  # fmt: skip
+        elif model.name in ("PutItem", "UpdateItem", "DeleteItem"):
+            pending.named = [_key(body)]
+
+    def after(model: Any, parsed: dict[str, Any], **_: Any) -> None:
+        named = getattr(pending, "named", None)
+        if named is None or "Error" in parsed:
+            return
+        if model.name == "TransactWriteItems":
+            found.transactions.append(named)
+        found.items.update(named)  # BatchWriteItem's unprocessed items are few: counted anyway
+
+    client = wiring.repository().client
+    client.meta.events.register("before-call.dynamodb", before)
+    client.meta.events.register("after-call.dynamodb", after)
+    try:
+        yield found
+    finally:
+        client.meta.events.unregister("before-call.dynamodb", before)
+        client.meta.events.unregister("after-call.dynamodb", after)
+
+
+def subscribers(data: bytes) -> list[str]:
+    return [m.subscriber_id or "" for m in read_x12(io.BytesIO(data))
+            if isinstance(m, MemberTransaction)]  # fmt: skip
+
+
+def one_family_every(data: bytes, size: int) -> bytes:
+    """The same file with every ``size`` members under one subscriber id (large families)."""
+    numbers = iter(range(10**6))
+    return re.sub(rb"REF\*0F\*\d+~",
+                  lambda _: b"REF*0F*%d~" % (900000000 + next(numbers) // size), data)  # fmt: skip
+
+
+def without_objects(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [item for item in items if not item["pk"]["S"].startswith("OBJ#")]
+
+
+def insurer_file(data: bytes) -> bytes:
+    buffer = io.BytesIO()
+    write_effectuation(data, buffer, EffectuationSpec(sent_at=SENT + timedelta(days=6)))
+    return buffer.getvalue()
+
+
+def test_an_effectuation_file_writes_one_transaction_per_family_and_nothing_the_second_time(
+    day: Day,
+) -> None:
+    """Back to one transaction per member and the first assertion fails (300 members are
+    about 220 families); back to a counter delta per member and the second."""
+    data, _ = day.send("a.834", members=300, sets_per_group=120, seed=290)
+    day.answer("a.999", data)
+    members = subscribers(data)
+    families = len(set(members))
+    insurer = insurer_file(data)
+    with writes() as first:
+        day.drop("inbound", "effectuation.834", insurer)
+    moved = first.effectuations()
+    assert len(moved) <= families + SLACK < len(members), (len(moved), families)
+    # One counter delta per counter item a transaction touches (never one per member).
+    for transaction in moved:
+        named = [key for key in transaction if key[0].startswith("STAT#")]
+        assert len(named) == len(set(named)) <= 2  # a family's members: one or two sent days
+    assert counted().members_effectuated == len(members)
+    table = day.table()
+    with writes() as again:
+        day.drop("inbound", "effectuation.834", insurer)  # S3 delivers it again
+    assert again.effectuations() == [] and again.counters() == Counter()
+    assert without_objects(day.table()) == without_objects(table)  # an S3 version's log apart
+    assert counted().members_effectuated == len(members)
+
+
+def test_a_family_past_100_items_is_split_in_transactions_that_each_count_their_own(
+    day: Day,
+) -> None:
+    """Families of 120 members: 240 items and a counter each, in 3 transactions of at most
+    100 items; each transaction's counter delta equals the markers it puts, so a failure
+    between two of them leaves counts that match the markers written."""
+    buffer = io.BytesIO()
+    from acktrack.synthetic.enrollment import EnrollmentSpec, write_834
+
+    write_834(EnrollmentSpec(sent_at=SENT, members=360, sets_per_group=1, seed=291), buffer)
+    data = one_family_every(buffer.getvalue(), 120)
+    day.drop("outbound", "large.834", data)
+    day.answer("large.999", data)
+    with writes() as found:
+        day.drop("inbound", "effectuation.834", insurer_file(data))
+    moved = found.effectuations()
+    assert len(moved) == 3 * 3, [len(t) for t in moved]
+    for transaction in moved:
+        assert len(transaction) <= TRANSACTION_ITEMS
+        markers = [sk for _, sk in transaction if sk.startswith("C#")]
+        assert len([k for k in transaction if k[0].startswith("STAT#")]) == 1
+        assert len(markers) == len([sk for _, sk in transaction if sk.startswith("M#")])
+    assert counted().members_effectuated == 360
+
+
+def test_no_counter_item_is_written_once_per_member(day: Day) -> None:
+    """The most-written item of an effectuation file's writes is a counter item (sent day,
+    family shard), written once per transaction of a family in its shard: at most the
+    families of that shard plus one per 49 members of a family past 100 items. With families
+    of 100 members, 1,000 members write it at most max(1, 1,000 / 100) + SLACK times;
+    one transaction per member would write it about 1,000 / 16 = 62 times. (Small families,
+    about 1.7 members, write it families / 16 times: about members / 27; the bound of one
+    write per 100 members needs families of 6 or more: docs/CAPACITY.md.)"""
+    buffer = io.BytesIO()
+    from acktrack.synthetic.enrollment import EnrollmentSpec, write_834
+
+    write_834(EnrollmentSpec(sent_at=SENT, members=1000, sets_per_group=1, seed=292), buffer)
+    data = one_family_every(buffer.getvalue(), 100)
+    day.drop("outbound", "families.834", data)
+    day.answer("families.999", data)
+    with writes() as found:
+        day.drop("inbound", "effectuation.834", insurer_file(data))
+    ((_, hottest),) = found.items.most_common(1)
+    assert hottest <= max(1, 1000 // 100) + SLACK, found.items.most_common(3)
+    # Exactly the transactions of its shard's families (3 for each: 49 + 49 + 2 members).
+    shards = Counter(keys.counter_shard(keys.family_pk("ACKTRACKEXCH", "HEALTHPLAN01", s))
+                     for s in set(subscribers(data)))  # fmt: skip
+    assert sorted(found.counters().values()) == sorted(3 * n for n in shards.values())
+    assert counted().members_effectuated == 1000
+
+
+def test_a_family_transaction_on_a_stale_read_writes_nothing_and_counts_nothing(day: Day) -> None:
+    """A family's moves computed before another reconciliation wrote them (the member now
+    points at its record, its marker is there): the family's transaction is refused whole,
+    each move is tried alone and refused, and the count stays."""
+    from acktrack.store.effectuations import Move, write_family
+    from acktrack.store.members import effectuation_record
+    from acktrack.store.models import EffectuationItem, MemberItem
+
+    data, _ = day.send("a.834", members=6, seed=293, dependents=1.0)
+    day.answer("a.999", data)
+    day.drop("inbound", "effectuation.834", insurer_file(data))
+    before = day.table()
+    subscriber = subscribers(data)[0]
+    family = keys.family_pk("ACKTRACKEXCH", "HEALTHPLAN01", subscriber)
+    members = list(MemberItem.query(family, MemberItem.sk.startswith("M#")))
+    records = {r.record_id: r for r in (effectuation_record(item) for item in
+               EffectuationItem.query(family, EffectuationItem.sk.startswith("E#")))}  # fmt: skip
+    assert len(members) > 1 and all(m.effectuated_by in records for m in members)
+    stale = [Move(m, None, records[m.effectuated_by or ""], 1) for m in members]  # as read before
+    connection = wiring.repository()._connection()
+    with writes() as found:
+        assert write_family(connection, stale, "ACKTRACKEXCH", "HEALTHPLAN01") == []
+    assert found.transactions == [] and found.counters() == Counter()
+    assert day.table() == before
+    assert counted().members_effectuated == 6

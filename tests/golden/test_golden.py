@@ -97,7 +97,8 @@ def _counted(table: dict[str, Any]) -> dict[str, Any]:
     """Counter items as what they count: per insurer, the totals and each sent day's counts
     (the effectuated count: in the totals only, as the snapshots' ``ALL`` kept it). The
     snapshots hold ``ALL`` and ``D#<day>`` items; the store now writes ``D#<day>#<shard>``
-    items with histograms and codes beside the counts (issue 28: compared by their sums,
+    items with histograms and codes beside the counts, which the state holds summed per
+    sent day (``tests/reliability/support.table_state``) (issue 28: compared by their sums,
     the histograms and codes in tests/integration/test_counters.py)."""
     view = {key: item for key, item in table.items() if not key.startswith("STAT#")}
     legacy = {
@@ -107,7 +108,8 @@ def _counted(table: dict[str, Any]) -> dict[str, Any]:
         pk, _, sk = key.partition("|")
         if not pk.startswith("STAT#"):
             continue
-        counts = {name: int(value["N"]) for name, value in item.items() if name in COUNTS}
+        counts = {name: int(value["N"] if isinstance(value, dict) else value)
+                  for name, value in item.items() if name in COUNTS}  # fmt: skip
         if sk == "ALL" or pk not in legacy:
             _add(view.setdefault(f"{pk}|totals", {}), counts)
         if sk != "ALL":

@@ -227,6 +227,16 @@ def scale_table(figures: dict[str, list[dict[str, Any]]]) -> str:
                                 {**big["open"], "people_in": big["people"]}, 1_000_000,
                                 big["map_concurrency"])  # fmt: skip
             minutes = model["modelled_s"]["8"] / 60
+            slope = (big["open"]["peak_mb"] - small["open"]["peak_mb"]) / (
+                big["people"] - small["people"]
+            )
+            memory = big["open"]["peak_mb"] + slope * (1_000_000 - big["people"])
+            notes.append(
+                f"- {SHAPES[shape]}, peak memory at 1,000,000 open people (extrapolated the same "
+                f"way, {big['open']['peak_function']}): about {memory:,.0f} MB (target ≤ "
+                f"{TARGETS['mb_per_invocation']} MB): {_verdict(memory <= TARGETS['mb_per_invocation'])} "
+                "on this measure, which holds moto's memory while it answers in this process."
+            )
             notes.append(
                 f"- {SHAPES[shape]}, 1,000,000 open people (extrapolated from the slope between "
                 f"{small['people']:,} and {big['people']:,}): about {model['batches']:,} batches, "

@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from report_scale import SHAPES, scale_table
 from tables import (
     acknowledgment_table,
     backlog_table,
@@ -37,7 +38,7 @@ RESULTS = HERE / "results.json"
 README = ROOT / "README.md"
 # Sections of the README's performance part, in the order they are measured (ingest also
 # measures the acknowledgments and the fan-out).
-SECTIONS = ("parse", "hostile", "large999", "ingest", "backlog", "reconciliation", "cold")
+SECTIONS = ("parse", "hostile", "large999", "ingest", "backlog", "report", "reconciliation", "cold")
 
 
 # -- workloads (each runs inside a child process) --------------------------------------------
@@ -326,6 +327,15 @@ def backlog_figures(rows: int) -> dict[str, Any]:
     return script_figures("report_backlog.py", "--rows", str(rows))
 
 
+def _no_lines(figures: dict[str, Any]) -> dict[str, Any]:
+    """A report-scale run without its trace lines, but each run's map batches' requests."""
+    for name in ("open", "after_closing", "closed"):
+        lines = figures[name].pop("lines", [])
+        figures[name]["batch_requests"] = [line["dynamodb_requests"] for line in lines
+                                           if line["function"] == "ReportBatchFunction"]  # fmt: skip
+    return figures
+
+
 def reconciliation_figures(members: int) -> dict[str, Any]:
     """benchmarks/reconciliation.py (each invocation in a fresh process of its own)."""
     return script_figures("reconciliation.py", "--members", str(members))
@@ -377,6 +387,8 @@ def main() -> int:
     parser.add_argument(
         "--update-readme", action="store_true", help="write the tables into README.md"
     )
+    parser.add_argument("--report-people", default="1000,10000,100000", metavar="N,N,N",
+                        help="open people in the report section's runs (each shape)")  # fmt: skip
     parser.add_argument(
         "--only", metavar="SECTIONS",
         help=f"comma-separated sections to measure again ({', '.join(SECTIONS)}); the others keep "
@@ -441,6 +453,14 @@ def main() -> int:
               flush=True)  # fmt: skip
         figures["backlog"] = {"small": backlog_figures(100_000), "big": backlog_figures(1_000_000)}
         show("backlog", backlog_table(figures["backlog"]["small"], figures["backlog"]["big"]))
+    if "report" in only:
+        sizes = [int(n) for n in args.report_people.split(",") if n]
+        print(f"the report's workflow over {sizes} open people, two shapes (moto; many minutes) ...",
+              file=sys.stderr, flush=True)  # fmt: skip
+        figures["report_scale"] = {shape: [_no_lines(script_figures(
+            "report_scale.py", "--people", str(n), "--shape", shape)) for n in sizes]
+            for shape in SHAPES}  # fmt: skip
+        show("report", scale_table(figures["report_scale"]))
     if "reconciliation" in only:
         print("an insurer's population of 1,000,000 members (minutes) ...", file=sys.stderr,
               flush=True)  # fmt: skip

@@ -4,14 +4,16 @@ tracking table is (--local, --stack, --table), and how a handler is run."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
+    from acktrack.local.trace import RequestTrace
     from acktrack.store.repository import Repository
 
 T = TypeVar("T")
@@ -92,6 +94,35 @@ def add_parameter_option(parser: argparse.ArgumentParser) -> None:
         metavar="NAME=VALUE",
         help=PARAMETER_HELP,
     )
+
+
+def add_trace_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--trace-requests", metavar="FILE",
+        help=(
+            "write one JSON line per invocation the stack runs (each S3 event, queue batch and "
+            "workflow task) to FILE: its function, number, time, DynamoDB requests by operation "
+            "and its 10 most-written items (key prefix and a hash, never a key's value)"
+        ),
+    )  # fmt: skip
+
+
+@contextlib.contextmanager
+def open_trace(args: argparse.Namespace) -> Iterator[RequestTrace | None]:
+    """The request trace --trace-requests asks for (None: not asked), closed after."""
+    if not getattr(args, "trace_requests", None):
+        yield None
+        return
+    from acktrack.local.trace import RequestTrace
+
+    try:
+        trace = RequestTrace.to_file(Path(args.trace_requests))
+    except OSError as error:
+        raise CommandError(f"--trace-requests {args.trace_requests}: {error.strerror}") from None
+    try:
+        yield trace
+    finally:
+        trace.close()
 
 
 def stack_parameters(

@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from acktrack.cli.common import CommandError, add_parameter_option, stack_parameters
+from acktrack.cli.common import (
+    CommandError,
+    add_parameter_option,
+    add_trace_option,
+    open_trace,
+    stack_parameters,
+)
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -38,6 +44,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--verbose", action="store_true", help="show the functions' logs")
     add_parameter_option(parser)
+    add_trace_option(parser)
     parser.set_defaults(handler=handle)
 
 
@@ -52,7 +59,8 @@ def handle(args: argparse.Namespace) -> int:
         raise CommandError(str(error)) from None
     parameters = stack_parameters(args, template)
     try:
-        return serve(template, Path(args.watch) if args.watch else None, parameters=parameters,
-                     verbose=args.verbose)  # fmt: skip
+        with open_trace(args) as trace:
+            return serve(template, Path(args.watch) if args.watch else None,
+                         parameters=parameters, verbose=args.verbose, trace=trace)  # fmt: skip
     except LocalStackError as error:
         raise CommandError(str(error)) from None

@@ -13,6 +13,8 @@ from acktrack.cli.common import (
     _non_negative_int,
     _positive_int,
     add_parameter_option,
+    add_trace_option,
+    open_trace,
     stack_parameters,
 )
 
@@ -34,7 +36,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "  acktrack replay --as-of 2024-01-18T07:00 --sla-hours 24 day1/*/*\n"
             "  acktrack replay --json --email-dir out/ day1/outbound/* day1/inbound/* | jq .summary\n"
             "  acktrack replay --concurrency 4 day1/*/*   # as Lambda runs them: several at once\n"
-            "  acktrack replay --parameter RequireInsurerFolders=true --parameter EmailDetailRows=50 day1/*/*\n\n"
+            "  acktrack replay --parameter RequireInsurerFolders=true --parameter EmailDetailRows=50 day1/*/*\n"
+            "  acktrack replay --report-at 2024-01-18T07:00 --report-at 2024-01-19T07:00 day1/*/*\n"
+            "  acktrack replay --trace-requests trace.jsonl --parameter ReportBatchSets=2 day1/*/*\n\n"
             "--parameter sets any template.yaml parameter (NAME=VALUE); --sla-hours, "
             "--effectuation-days and --part-bytes\nare AckSlaHours, EffectuationSlaDays and PartBytes.\n\n"
             "exit status: 0 when the day ran (even if files were quarantined), 2 on bad arguments."
@@ -47,6 +51,16 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--as-of", type=_iso_datetime, default=None, help="report time, ISO 8601 (default: now)"
     )
+    parser.add_argument(
+        "--report-at", type=_iso_datetime, action="append", default=[], metavar="T",
+        help=(
+            "run the scheduled report (its workflow) at T, ISO 8601, after the files, as the "
+            "schedule would that day; repeatable: one report per T, in the order given (instead "
+            "of --as-of). Text: each report under a line naming its time; --json: "
+            '{"reports": [...], "files": [...], "failed_events": N}'
+        ),
+    )  # fmt: skip
+    add_trace_option(parser)
     parser.add_argument(
         "--sla-hours",
         type=float,
@@ -108,6 +122,8 @@ def handle(args: argparse.Namespace) -> int:
     def progress(number: int, total: int, key: str, outcome: str) -> None:
         print(f"[{number}/{total}] {key}: {outcome}", file=sys.stderr)
 
+    if args.report_at and args.as_of is not None:
+        raise CommandError("give --as-of (one report) or --report-at (each a report), not both")
     try:
         template = find_template(Path(args.template) if args.template else None)
         parameters = stack_parameters(args, template, {
@@ -115,21 +131,28 @@ def handle(args: argparse.Namespace) -> int:
             "EffectuationSlaDays": ("--effectuation-days", args.effectuation_days),
             "PartBytes": ("--part-bytes", args.part_bytes),
         })  # fmt: skip
-        result = replay(
-            [Path(path) for path in args.paths],
-            as_of=args.as_of,
-            template=template,
-            parameters=parameters,
-            progress=progress,
-            concurrency=args.concurrency,
-        )
+        with open_trace(args) as trace:
+            result = replay(
+                [Path(path) for path in args.paths],
+                as_of=args.as_of,
+                template=template,
+                parameters=parameters,
+                progress=progress,
+                concurrency=args.concurrency,
+                report_at=args.report_at or None,
+                trace=trace,
+            )
     except (ReplayError, TemplateError) as error:
         raise CommandError(str(error)) from None
     if args.email_dir:
         for path in save_emails(result.emails, Path(args.email_dir)):
             print(f"email saved: {path}", file=sys.stderr)
     if args.json:
-        print(json.dumps(result.to_json(), indent=1))
+        print(json.dumps(result.to_json_all() if args.report_at else result.to_json(), indent=1))
+    elif args.report_at:
+        for moment, report in zip(args.report_at, result.reports, strict=True):
+            print(f"== the report at {moment.isoformat()} ==")
+            print(render_text(report))
     else:
         print(render_text(result.report))
     return EXIT_OK

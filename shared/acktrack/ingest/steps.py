@@ -4,6 +4,7 @@ the insurer, apply acknowledgments that came first)."""
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -165,9 +166,11 @@ def reconcile_families(
     def one(family: Family) -> tuple[Family, Any]:
         return family, store.reconcile_family(*family, sla_hours=sla_hours)
 
+    # The threads start in this thread's context (the local stack's request trace follows).
     with ThreadPoolExecutor(
-        max_workers=store.writer_threads, thread_name_prefix="acktrack-family"
-    ) as pool:
+        max_workers=store.writer_threads, thread_name_prefix="acktrack-family",
+        initializer=_enter_context, initargs=(contextvars.copy_context(),),
+    ) as pool:  # fmt: skip
         # In chunks: pool.map submits everything at once (a future per family).
         changes = (
             change
@@ -182,6 +185,11 @@ def reconcile_families(
                 outcome.count(partner, "findings", count)
             outcome.count(partner, "effectuated", change.effectuated - change.uneffectuated)
             outcome.effectuated += change.effectuated - change.uneffectuated
+
+
+def _enter_context(context: contextvars.Context) -> None:
+    for variable, value in context.items():
+        variable.set(value)
 
 
 def finish_interchange(

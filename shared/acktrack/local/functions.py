@@ -3,11 +3,16 @@ subscriptions and queue mappings, an invocation's result, the S3 event and a Lam
 
 from __future__ import annotations
 
+import contextlib
 import io
+import logging
+import os
 import sys
 import threading
 import time
 import uuid
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -170,3 +175,36 @@ class _Context:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+@contextlib.contextmanager
+def function_environment(
+    function: LocalFunction, output: Any, environment: dict[str, str] | None = None
+) -> Iterator[None]:
+    """A function's environment while its handler runs (as its own container), its output
+    (logs and EMF metrics) to ``output``, never stdout."""
+    from acktrack.handlers import wiring
+
+    environment = {
+        **(environment or function.environment),
+        "AWS_LAMBDA_FUNCTION_NAME": function.name,
+    }  # as Lambda sets
+    saved = {name: os.environ.get(name) for name in environment}
+    os.environ.update(environment)
+    wiring.reset_settings()  # a warm container: clients stay, settings follow the function
+    # Logger objects outlive a stack in one process: give them this function's level.
+    service = function.environment.get("POWERTOOLS_SERVICE_NAME", "service_undefined")
+    logging.getLogger(service).setLevel(function.environment.get("POWERTOOLS_LOG_LEVEL", "INFO"))
+    previous, _OUTPUT.target = _OUTPUT.target, output
+    try:
+        with contextlib.redirect_stdout(_OUTPUT), warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            yield
+    finally:
+        _OUTPUT.target = previous
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        wiring.reset_settings()

@@ -8,13 +8,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from acktrack.domain.population import is_audit
 from acktrack.ingest.reconciliation import looks_like_extract
 from acktrack.local.stack import EmbeddedStack
 from acktrack.report.document import ReportDocument
 from acktrack.x12.tokenizer import iter_segments
+
+if TYPE_CHECKING:
+    from acktrack.local.trace import RequestTrace
 
 FOLDERS = ("outbound", "inbound")
 
@@ -64,13 +67,18 @@ def check_paths(paths: list[Path]) -> None:
 
 @dataclass
 class ReplayResult:
-    report: ReportDocument
+    report: ReportDocument  # the last report run
     files: list[dict[str, Any]] = field(default_factory=list)
     emails: list[bytes] = field(default_factory=list)
     failures: list[dict[str, Any]] = field(default_factory=list)
+    reports: list[ReportDocument] = field(default_factory=list)  # each run, in order
 
     def to_json(self) -> dict[str, Any]:
         return {**self.report, "files": self.files, "failed_events": len(self.failures)}
+
+    def to_json_all(self) -> dict[str, Any]:
+        """Every report run (``report_at``), in order, then the files."""
+        return {"reports": self.reports, "files": self.files, "failed_events": len(self.failures)}
 
 
 def replay(
@@ -86,10 +94,16 @@ def replay(
     concurrency: int = 1,
     before_report: Callable[[EmbeddedStack], None] | None = None,
     server: bool = True,
+    report_at: list[datetime] | None = None,
+    trace: RequestTrace | None = None,
 ) -> ReplayResult:
     """Run the day described by ``paths`` on a fresh local stack; return the report.
-    ``server=False``: inside moto's in-process mock (the caller's ``mock_aws``), no HTTP."""
+    ``server=False``: inside moto's in-process mock (the caller's ``mock_aws``), no HTTP.
+    ``report_at``: the scheduled report at each of these times, in the order given, instead
+    of the one at ``as_of``. ``trace``: each invocation's DynamoDB requests."""
     check_paths(paths)
+    if report_at and as_of is not None:
+        raise ReplayError("give --as-of (one report) or --report-at (each a report), not both")
     overrides = dict(parameters or {})
     if sla_hours is not None:
         overrides["AckSlaHours"] = sla_hours
@@ -99,8 +113,9 @@ def replay(
         overrides["PartBytes"] = part_bytes
     if concurrency < 1:
         raise ReplayError(f"--concurrency {concurrency}: give at least 1 worker")
-    moment = (as_of or datetime.now(UTC)).astimezone(UTC)
-    with EmbeddedStack(find_template(template), overrides, server=server) as stack:
+    moments = [moment.astimezone(UTC) for moment in report_at or [as_of or datetime.now(UTC)]]
+    stack = EmbeddedStack(find_template(template), overrides, server=server, trace=trace)
+    with stack:
         deliveries = _deliveries(stack, paths)
         files: list[dict[str, Any] | None] = [None] * len(deliveries)
         done = 0
@@ -134,19 +149,22 @@ def replay(
                 entry["outcome"] = _recorded_outcome(stack, bucket, key)
         if before_report is not None:
             before_report(stack)  # what operators did during the day (acktrack resolve)
-        run = stack.run_schedule(moment)
-        if not run.ok:
-            raise ReplayError(f"the report function failed: {run.error}")
-        archive = run.result.get("archive", {})
-        body = (
-            stack.client("s3")
-            .get_object(Bucket=archive["bucket"], Key=archive["json"])["Body"]
-            .read()
-        )
+        reports = [_report(stack, moment) for moment in moments]
         return ReplayResult(
-            json.loads(body), [entry for entry in files if entry is not None],
-            stack.sent_emails(), stack.failures(),
+            reports[-1], [entry for entry in files if entry is not None],
+            stack.sent_emails(), stack.failures(), reports,
         )  # fmt: skip
+
+
+def _report(stack: EmbeddedStack, moment: datetime) -> ReportDocument:
+    """The scheduled report at ``moment``, as archived."""
+    run = stack.run_schedule(moment)
+    if not run.ok:
+        raise ReplayError(f"the report function failed: {run.error}")
+    archive = run.result.get("archive", {})
+    body = stack.client("s3").get_object(Bucket=archive["bucket"], Key=archive["json"])["Body"]
+    report: ReportDocument = json.loads(body.read())
+    return report
 
 
 def _deliveries(

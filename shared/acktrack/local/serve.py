@@ -12,11 +12,14 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from acktrack.local.replay import object_key
 from acktrack.local.stack import EmbeddedStack
 from acktrack.local.state import claim, describe
+
+if TYPE_CHECKING:
+    from acktrack.local.trace import RequestTrace
 
 
 def _stop_on_signals() -> None:
@@ -37,6 +40,7 @@ def serve(
     *,
     parameters: dict[str, Any] | None = None,
     verbose: bool = False,
+    trace: RequestTrace | None = None,
 ) -> int:
     """Run the stack until Ctrl-C or SIGTERM. LocalStackError (from ``claim``) when this
     user's stack already runs; TemplateError when a parameter is refused."""
@@ -47,8 +51,9 @@ def serve(
             print(f"replacing the state of a local stack that is gone ({describe(ours.replaced)})",
                   file=sys.stderr)  # fmt: skip
         stack = EmbeddedStack(
-            template, dict(parameters or {}), log_stream=sys.stderr if verbose else None
-        ).start()
+            template, dict(parameters or {}), log_stream=sys.stderr if verbose else None,
+            trace=trace,
+        ).start()  # fmt: skip
     except BaseException:
         ours.release()
         raise

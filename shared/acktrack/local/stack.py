@@ -18,7 +18,6 @@ import logging
 import os
 import secrets
 import threading
-import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,7 +27,6 @@ from typing import TYPE_CHECKING, Any
 
 from acktrack.local.functions import (
     _LOADING,
-    _OUTPUT,
     REGION,
     Invocation,
     LocalFunction,
@@ -36,10 +34,12 @@ from acktrack.local.functions import (
     Subscription,
     _Context,
     failure_record,
+    function_environment,
     s3_event,
 )
 
 if TYPE_CHECKING:
+    from acktrack.local.trace import RequestTrace
     from acktrack.store.repository import Repository
 
 from acktrack.local import workflow
@@ -79,6 +79,8 @@ class EmbeddedStack:
     _clients: dict[tuple[str, str], Any] = field(default_factory=dict)
     _clients_lock: threading.Lock = field(default_factory=threading.Lock)
     _tasks: threading.Lock = field(default_factory=threading.Lock)  # a workflow's, one at a time
+    trace: RequestTrace | None = None  # each invocation's DynamoDB requests (--trace-requests)
+    _scheduled_at: datetime | None = None  # a schedule's time while its run lasts
 
     # -- life cycle ---------------------------------------------------------------------
 
@@ -87,9 +89,7 @@ class EmbeddedStack:
 
         moto_speed.install()
         workflow.install()
-        if (
-            self.endpoint
-        ):  # an endpoint already running elsewhere (benchmarks: moto in its own process)
+        if self.endpoint:  # an endpoint already running elsewhere (moto in its own process)
             self._set_environment({"AWS_ENDPOINT_URL": self.endpoint})
         elif self.server:
             from moto.server import ThreadedMotoServer
@@ -366,37 +366,11 @@ class EmbeddedStack:
     def _function_environment(
         self, function: LocalFunction, environment: dict[str, str] | None = None
     ) -> Iterator[None]:
-        from acktrack.handlers import wiring
-
         if self._shared_environment:  # set once for every thread (``concurrently``)
             yield
             return
-        environment = {
-            **(environment or function.environment),
-            "AWS_LAMBDA_FUNCTION_NAME": function.name,
-        }  # as Lambda sets
-        saved = {name: os.environ.get(name) for name in environment}
-        os.environ.update(environment)
-        wiring.reset_settings()  # a warm container: clients stay, settings follow the function
-        # Logger objects outlive a stack in one process: give them this function's level.
-        service = function.environment.get("POWERTOOLS_SERVICE_NAME", "service_undefined")
-        logging.getLogger(service).setLevel(
-            function.environment.get("POWERTOOLS_LOG_LEVEL", "INFO")
-        )
-        # Handler logs and EMF metrics: to ``log_stream`` (stderr when verbose), never stdout.
-        previous, _OUTPUT.target = _OUTPUT.target, self.log_stream or self.logs
-        try:
-            with contextlib.redirect_stdout(_OUTPUT), warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)
-                yield
-        finally:
-            _OUTPUT.target = previous
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
-            wiring.reset_settings()
+        with function_environment(function, self.log_stream or self.logs, environment):
+            yield
 
     def _load(self, function: LocalFunction) -> ModuleType:
         with _LOADING:
@@ -428,7 +402,8 @@ class EmbeddedStack:
                 module = self._load(function)
                 handler = getattr(module, function.handler.rpartition(".")[2])
                 try:
-                    result = handler(event, _Context(function))
+                    with self._traced(logical_id, attempt):
+                        result = handler(event, _Context(function))
                 except Exception as error:  # what Lambda would record as a function error
                     failed = error
                     continue
@@ -445,6 +420,14 @@ class EmbeddedStack:
         invocation = Invocation(logical_id, False, error=error_text, attempts=attempts)
         self.invocations.append(invocation)
         return invocation
+
+    def _traced(self, logical_id: str, attempt: int) -> contextlib.AbstractContextManager[Any]:
+        """The invocation in the request trace (``trace``), at the stack's time: a schedule's
+        while it runs, else the clock's (objects' arrival), else now."""
+        if self.trace is None:
+            return contextlib.nullcontext()
+        at = self._scheduled_at or (self.clock() if self.clock else datetime.now(UTC))
+        return self.trace.invocation(logical_id, at, attempt)
 
     def put(self, bucket: str, key: str, data: bytes, *, deliveries: int = 1) -> list[Invocation]:
         """Store an object and deliver its ObjectCreated event to each subscribed function."""
@@ -574,11 +557,14 @@ class EmbeddedStack:
         schedule = self.schedules[logical_id] if logical_id else next(iter(self.schedules.values()))
         moment = (as_of or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         payload = json.loads(schedule["input"].replace("<aws.scheduler.scheduled-time>", moment))
-        target = schedule["function"]
-        if target not in self.state_machines:
-            return self.invoke(target, payload)
-        described = workflow.run(self.client("stepfunctions"), self.state_machines[target],
-                                 payload)  # fmt: skip
+        target, self._scheduled_at = schedule["function"], (as_of or datetime.now(UTC))
+        try:
+            if target not in self.state_machines:
+                return self.invoke(target, payload)
+            described = workflow.run(self.client("stepfunctions"), self.state_machines[target],
+                                     payload)  # fmt: skip
+        finally:
+            self._scheduled_at = None
         ok = described["status"] == "SUCCEEDED"
         result = json.loads(described.get("output") or "null") if ok else None
         error = None if ok else f"{described.get('error')}: {described.get('cause')}"

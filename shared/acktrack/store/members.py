@@ -3,6 +3,7 @@ UnprocessedItem retried; read back as the domain's sent members and insurer reco
 
 from __future__ import annotations
 
+import contextvars
 import random
 import threading
 import time
@@ -44,7 +45,10 @@ class MemberWriter:
     ) -> None:
         # Retention counts from the file's arrival, never from its envelope's date.
         self._expires = expiry(iso(arrived_at or datetime.now(UTC)), retention_days)
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="acktrack-writer")
+        # The writers start in this thread's context (the local stack's request trace follows).
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="acktrack-writer",
+                                        initializer=enter_context,
+                                        initargs=(contextvars.copy_context(),))  # fmt: skip
         self._threads = threads
         self._buffer: list[dict[str, Any]] = []
         self._pending: deque[Future[int]] = deque()
@@ -139,6 +143,12 @@ class MemberWriter:
             self.close()
         else:
             self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def enter_context(context: contextvars.Context) -> None:
+    """A pool thread's start: the context variables of the thread that made the pool."""
+    for variable, value in context.items():
+        variable.set(value)
 
 
 def _member_item(member: TrackedMember) -> MemberItem:

@@ -35,6 +35,7 @@ from acktrack.domain.tracked import (
 )
 from acktrack.store import keys
 from acktrack.store.acks import AckStore
+from acktrack.store.attribution import members_at
 from acktrack.store.counters import counter_items, summed
 from acktrack.store.dynamo import conditional_failure, transact
 from acktrack.store.families import FamilyStore
@@ -260,27 +261,12 @@ class Repository(FamilyStore, AckStore, JobStore, ReconciliationStore):
         except SetItem.DoesNotExist:
             return None
 
-    def member_at(self, set_id: str, position: int | None) -> dict[str, Any] | None:
-        """The member whose INS loop holds segment ``position`` (one query, two at a chunk edge)."""
-        if not position or position < 1:
-            return None
-        for chunk in (position // keys.MEMBER_CHUNK, position // keys.MEMBER_CHUNK - 1):
-            if chunk < 0:
-                break
-            for item in MemberItem.lookup.query(
-                f"MB#{set_id}#{chunk}",
-                MemberItem.us <= keys.position_key(position),
-                scan_index_forward=False,
-                limit=1,
-            ):
-                if item.first_position <= position <= item.last_position:
-                    return {
-                        "ordinal": int(item.ordinal),
-                        "first_position": int(item.first_position),
-                        "last_position": int(item.last_position),
-                    }
-                return None
-        return None
+    def members_at(
+        self, item: SetItem, positions: Iterable[int | None]
+    ) -> dict[int, dict[str, Any] | None]:
+        """The member whose INS loop holds each segment position: one query for all of a
+        set's positions in one lookup partition (``attribution``)."""
+        return members_at(item.set_id, int(item.members), int(item.last_position), positions)
 
     # -- status changes ------------------------------------------------------------------
 

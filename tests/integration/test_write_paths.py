@@ -1,0 +1,106 @@
+"""Requests per set on the write paths that grow with a file (issue 29): a 999's segment
+errors attributed with one members read per erroneous set; an outbound file's sets
+written in batches."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+from acktrack.handlers import wiring
+from acktrack.store import keys
+from acktrack.store.models import MemberItem, SetItem
+from acktrack.store.repository import Repository
+from acktrack.synthetic.acknowledgments import GroupResponse, SegmentErrorSpec, SetResponse
+from tests.integration.conftest import Day
+
+SETS = 201  # 200 sets with one IK3 each, one with three
+
+
+@contextmanager
+def counted() -> Iterator[Counter[str]]:
+    """DynamoDB requests by operation; ``members``: queries of a set's member partitions."""
+    calls: Counter[str] = Counter()
+
+    def count(model: Any, params: dict[str, Any], **_: Any) -> None:
+        calls[model.name] += 1
+        if model.name == "Query":
+            body = json.loads(params["body"])
+            values = [v.get("S", "") for v in body.get("ExpressionAttributeValues", {}).values()]
+            if body.get("IndexName") == "lookup" and any(v.startswith("MB#") for v in values):
+                calls["members"] += 1
+
+    client = wiring.repository().client
+    client.meta.events.register("before-call.dynamodb", count)
+    try:
+        yield calls
+    finally:
+        client.meta.events.unregister("before-call.dynamodb", count)
+
+
+def _per_error(
+    self: Repository, item: SetItem, positions: Iterable[int | None]
+) -> dict[int, dict[str, Any] | None]:
+    """The attribution before issue 29 (planted): one query per error."""
+    found: dict[int, dict[str, Any] | None] = {}
+    for position in positions:
+        if not position:
+            continue
+        found[position] = None
+        for chunk in (position // keys.MEMBER_CHUNK, position // keys.MEMBER_CHUNK - 1):
+            if chunk < 0:
+                break
+            hits = list(MemberItem.lookup.query(
+                f"MB#{item.set_id}#{chunk}", MemberItem.us <= keys.position_key(position),
+                scan_index_forward=False, limit=1,
+            ))  # fmt: skip
+            if hits:
+                member = hits[0]
+                if member.first_position <= position <= member.last_position:
+                    found[position] = {"ordinal": int(member.ordinal),
+                                       "first_position": int(member.first_position),
+                                       "last_position": int(member.last_position)}  # fmt: skip
+                break
+    return found
+
+
+@pytest.mark.parametrize("planted", [False, True], ids=["per-set", "planted-per-error"])
+def test_a_999_rejecting_sets_with_ik3_errors_reads_each_set_s_members_once(
+    day: Day, monkeypatch: pytest.MonkeyPatch, planted: bool
+) -> None:
+    if planted:
+        monkeypatch.setattr(Repository, "members_at", _per_error)
+    _, generated = day.send("a.834", members=3 * SETS, sets_per_group=SETS, seed=29, dependents=0.0)
+    responses, expected = [], {}
+    for index, sent in enumerate(generated.sets):
+        # Set 0: errors in its three members and one in its header (BGN, no member).
+        chosen = sent.member_detail if index == 0 else sent.member_detail[1:2]
+        errors = [SegmentErrorSpec("INS", m.first_position + 1, "8", "2000") for m in chosen]
+        expected[sent.transaction_control] = [
+            {"ordinal": m.ordinal, "first_position": m.first_position,
+             "last_position": m.last_position} for m in chosen
+        ]  # fmt: skip
+        if index == 0:
+            errors.append(SegmentErrorSpec("BGN", 2, "8"))
+            expected[sent.transaction_control].append(None)
+        responses.append(SetResponse(sent.transaction_control, "R", ["5"], errors))
+    with counted() as calls:
+        day.answer_999("a.999", insurer="HEALTHPLAN01", groups=[GroupResponse("1", responses)])
+    attributed = {
+        item.transaction_control: [error["member"] for ack in item.acks.as_dict().values()
+                                   for error in ack["errors"]]
+        for item in SetItem.query(keys.group_pk("ACKTRACKEXCH", "HEALTHPLAN01", "1"),
+                                  SetItem.sk.startswith("SET#"))
+    }  # fmt: skip
+    assert attributed == expected  # the same members, read either way
+    requests = sum(n for name, n in calls.items() if name != "members")
+    if planted:
+        assert calls["members"] == SETS + 3  # one per error: the bound below catches it
+        return
+    assert calls["members"] == SETS, calls
+    assert requests <= 2 * SETS, calls

@@ -4,6 +4,7 @@ written in batches."""
 
 from __future__ import annotations
 
+import io
 import json
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -12,14 +13,17 @@ from typing import Any
 
 import pytest
 
+from acktrack.aws import clients
 from acktrack.handlers import wiring
+from acktrack.ingest.parts import PartOrder, with_job
 from acktrack.store import keys
 from acktrack.store.models import MemberItem, SetItem
 from acktrack.store.repository import Repository
 from acktrack.synthetic.acknowledgments import GroupResponse, SegmentErrorSpec, SetResponse
-from tests.integration.conftest import Day
+from tests.integration.conftest import SENT, Day
 
-SETS = 201  # 200 sets with one IK3 each, one with three
+SETS = 201  # 200 sets with one IK3 each, one with four
+INTERCHANGES = 1000  # the most a file cut in parts may hold (``ingest.parts``)
 
 
 @contextmanager
@@ -104,3 +108,41 @@ def test_a_999_rejecting_sets_with_ik3_errors_reads_each_set_s_members_once(
         return
     assert calls["members"] == SETS, calls
     assert requests <= 2 * SETS, calls
+
+
+@pytest.mark.parametrize("parameters", [{"PartBytes": 200_000}])
+def test_a_file_of_1000_interchanges_cut_in_parts_sends_small_orders(
+    day: Day, parameters: dict[str, Any]
+) -> None:
+    """Its plan once in the job item; each order its job, part and range (no S3 key, no
+    interchange list): under 2 KiB each, every batch under 256 KiB; every member tracked."""
+    from acktrack.synthetic.enrollment import EnrollmentSpec, write_834
+
+    buffer = io.BytesIO()
+    for n in range(INTERCHANGES):
+        write_834(EnrollmentSpec(seed=n, members=1, dependents=0.0, interchange_control=10_000 + n,
+                                 first_group_control=n + 1, subscriber_id_start=500_000_000 + n,
+                                 sent_at=SENT), buffer)  # fmt: skip
+    batches: list[list[str]] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        batches.append([entry["MessageBody"] for entry in params["Entries"]])
+
+    events = clients.sqs().meta.events
+    events.register("before-parameter-build.sqs.SendMessageBatch", record)
+    stack = day.stack
+    try:  # the outbound function only: the parts' ingest is tests/e2e/test_fanout.py's
+        event = stack.store(day.outbound, "outbound/many.834", buffer.getvalue())
+        (result,) = stack.deliver_event(day.outbound, "outbound/many.834", event, pump=False)
+    finally:
+        events.unregister("before-parameter-build.sqs.SendMessageBatch", record)
+    assert result.ok, result.error
+    (entry,) = result.result["objects"]
+    assert entry["outcome"] == "fanned_out" and entry["parts"] > 2
+    orders = [body for batch in batches for body in batch]
+    assert len(orders) == entry["parts"]
+    assert max(len(body.encode()) for body in orders) < 2048
+    assert all(sum(len(body.encode()) for body in batch) < 256 * 1024 for batch in batches)
+    assert not any("many.834" in body or "interchanges" in body for body in orders)
+    order, ref = with_job(PartOrder.from_message(orders[-1]), wiring.repository())
+    assert len(order.interchanges) == INTERCHANGES and ref.key == "outbound/many.834"

@@ -185,9 +185,14 @@ class JobProgress(NamedTuple):
 class PartJobs(Protocol):
     """A large file's job: its parts' results and keys, each part counted once."""
 
-    def begin_job(self, job: str, parts: int, source: ObjectRef) -> None:
-        """Create the job unless it exists, keeping the object it cuts (the orders on the
-        queue name the job only: an S3 key can name a person)."""
+    def begin_job(self, job: str, parts: int, source: ObjectRef, plan: bytes | None = None) -> None:
+        """Create the job unless it exists, keeping the object it cuts and the file's plan
+        (the orders on the queue name the job and their range only: an S3 key can name a
+        person, and a plan repeated in every order would not fit SQS's batches)."""
+        ...
+
+    def job_plan(self, job: str) -> bytes | None:
+        """The file's plan the job holds; None when it holds none (or is gone)."""
         ...
 
     def job_source(self, job: str) -> ObjectRef | None:

@@ -146,3 +146,46 @@ def test_a_file_of_1000_interchanges_cut_in_parts_sends_small_orders(
     assert not any("many.834" in body or "interchanges" in body for body in orders)
     order, ref = with_job(PartOrder.from_message(orders[-1]), wiring.repository())
     assert len(order.interchanges) == INTERCHANGES and ref.key == "outbound/many.834"
+
+
+OUTBOUND_SETS = 300  # one family a set, as an exchange's largest files are cut
+
+
+def test_an_outbound_file_s_sets_are_written_in_batches(day: Day) -> None:
+    """Not a PutItem per set: sets/25 BatchWriteItem requests and a keys-only BatchGetItem
+    per 100 (a set already there keeps its state), plus a constant for the file."""
+    with counted() as calls:
+        _, generated = day.send("a.834", members=OUTBOUND_SETS, sets_per_group=OUTBOUND_SETS,
+                                seed=30, dependents=0.0)  # fmt: skip
+    assert len(generated.sets) == OUTBOUND_SETS
+    stored = list(SetItem.query(keys.group_pk("ACKTRACKEXCH", "HEALTHPLAN01", "1"),
+                                SetItem.sk.startswith("SET#")))  # fmt: skip
+    assert len(stored) == OUTBOUND_SETS and {item.status for item in stored} == {"sent"}
+    # 303 PutItem before (one a set); the Query a family (reconciliation) is not this path's.
+    assert calls["PutItem"] < 10, calls
+    assert calls["BatchWriteItem"] <= 2 * OUTBOUND_SETS // 25 + 2, calls  # sets, then members
+    assert calls["BatchGetItem"] <= OUTBOUND_SETS // 100 + 1, calls
+    writes = sum(n for name, n in calls.items() if name not in ("members", "Query"))
+    assert writes <= OUTBOUND_SETS / 25 + OUTBOUND_SETS / 20 + 10, calls
+
+
+def test_a_resumed_ingest_keeps_the_state_of_sets_already_answered(day: Day) -> None:
+    """The condition PutItem had (create once) holds in batches: a set already there, and
+    since answered, is not written again (a resumed ingest meets it)."""
+    data, _ = day.send("a.834", members=30, sets_per_group=30, seed=31, dependents=0.0)
+    day.answer("a.999", data, with_ta1=False)
+    pk = keys.group_pk("ACKTRACKEXCH", "HEALTHPLAN01", "1")
+    answered = {
+        item.sk: item.serialize() for item in SetItem.query(pk, SetItem.sk.startswith("SET#"))
+    }
+    assert all(item["acks"]["M"] for item in answered.values())
+    from acktrack.store.models import InterchangeItem
+
+    (version,) = InterchangeItem.query(
+        keys.interchange_pk("ACKTRACKEXCH", "HEALTHPLAN01", "000001001")
+    )
+    version.update(actions=[InterchangeItem.status.set("ingesting")])  # stopped before completing
+    (result,) = day.stack.redeliver(day.outbound, "outbound/a.834")
+    assert result.ok, result.error
+    after = {item.sk: item.serialize() for item in SetItem.query(pk, SetItem.sk.startswith("SET#"))}
+    assert after == answered

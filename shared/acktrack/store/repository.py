@@ -166,40 +166,26 @@ class Repository(FamilyStore, AckStore, JobStore, ReconciliationStore):
     # -- sets and groups ----------------------------------------------------------------
 
     def put_sets(self, sets: list[TrackedSet]) -> None:
-        """Create each set once; an existing set (a resumed ingest) keeps its state."""
-        for tracked in sets:
-            interchange_pk, interchange_sk = keys.of_interchange(tracked.version)
-            item = SetItem(
-                *keys.of_set(tracked.version),
-                set_id=tracked.set_id,
-                our_id=tracked.our_id,
-                partner=tracked.partner,
-                payer_name=tracked.payer_name,
-                interchange_control=tracked.interchange_control,
-                group_control=tracked.group_control,
-                transaction_control=tracked.transaction_control,
-                implementation=tracked.implementation,
-                digest=tracked.digest,
-                interchange_pk=interchange_pk,
-                interchange_sk=interchange_sk,
-                sent_at=tracked.sent_at,
-                sent_day=tracked.sent_day,
-                members=tracked.members,
-                last_position=tracked.last_position,
-                segments=tracked.segments,
-                findings=tracked.findings,
-                finding_count=tracked.finding_count,
-                predicted_rejection=tracked.predicted_rejection,
-                rk=keys.open_shard(tracked.set_id),
-                rs=f"{tracked.sent_at}#{tracked.set_id}",
-                uk=keys.sets_key(tracked.our_id, tracked.partner),
-                us=f"{tracked.sent_at}#{tracked.set_id}",
-            )
-            try:
-                item.save(condition=SetItem.pk.does_not_exist())
-            except PutError as error:
-                if not conditional_failure(error):
-                    raise
+        """Create each set once; an existing set (a resumed ingest, a copy of the file
+        ingested at the same time) keeps its state. BatchWriteItem takes no condition, so
+        the create-once the PutItem's ``pk does not exist`` gave is kept by reading first:
+        100 keys a request (BatchGetItem, strongly consistent, keys only), then only the
+        absent sets are put, 25 a request from the member writer's threads (back-off,
+        UnprocessedItems retried). A set read as present is never written again (a resumed
+        ingest: its answers are kept). One read as absent can have been answered before it
+        is put only if another copy of the file, ingested at the same moment, put that set,
+        all the others and then its group version (a 999 finds sets through that item,
+        ``finish_interchange``) and a 999 was applied, all within the few batch requests
+        between this read and this write."""
+        with MemberWriter(self.writer_threads) as writer:
+            for start in range(0, len(sets), _SETS_READ):
+                chunk = {keys.of_set(tracked.version): tracked
+                         for tracked in sets[start : start + _SETS_READ]}  # fmt: skip
+                present = {(item.pk, item.sk) for item in SetItem.batch_get(
+                    list(chunk), consistent_read=True, attributes_to_get=["pk", "sk"])}  # fmt: skip
+                for key, tracked in chunk.items():
+                    if key not in present:
+                        writer.add_item(_set_item(key, tracked))
 
     def put_group_version(
         self, planned: TrackedInterchange, group_control: str
@@ -524,3 +510,37 @@ class Repository(FamilyStore, AckStore, JobStore, ReconciliationStore):
         """One partner's counters by sent day since ``since_day``, summed over shards: one
         paginated query, however many sets and members the days hold."""
         return dict(sorted(summed(counter_items(our, partner, since_day))[1].items()))
+
+
+_SETS_READ = 100  # BatchGetItem's limit: the sets whose presence one request reads
+
+
+def _set_item(key: tuple[str, str], tracked: TrackedSet) -> SetItem:
+    """A set as first written: sent, in the report's index and the partner's sets."""
+    interchange_pk, interchange_sk = keys.of_interchange(tracked.version)
+    return SetItem(
+        *key,
+        set_id=tracked.set_id,
+        our_id=tracked.our_id,
+        partner=tracked.partner,
+        payer_name=tracked.payer_name,
+        interchange_control=tracked.interchange_control,
+        group_control=tracked.group_control,
+        transaction_control=tracked.transaction_control,
+        implementation=tracked.implementation,
+        digest=tracked.digest,
+        interchange_pk=interchange_pk,
+        interchange_sk=interchange_sk,
+        sent_at=tracked.sent_at,
+        sent_day=tracked.sent_day,
+        members=tracked.members,
+        last_position=tracked.last_position,
+        segments=tracked.segments,
+        findings=tracked.findings,
+        finding_count=tracked.finding_count,
+        predicted_rejection=tracked.predicted_rejection,
+        rk=keys.open_shard(tracked.set_id),
+        rs=f"{tracked.sent_at}#{tracked.set_id}",
+        uk=keys.sets_key(tracked.our_id, tracked.partner),
+        us=f"{tracked.sent_at}#{tracked.set_id}",
+    )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import random
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -189,3 +190,24 @@ def test_a_resumed_ingest_keeps_the_state_of_sets_already_answered(day: Day) -> 
     assert result.ok, result.error
     after = {item.sk: item.serialize() for item in SetItem.query(pk, SetItem.sk.startswith("SET#"))}
     assert after == answered
+
+
+def test_a_set_over_two_lookup_partitions_attributes_as_one_query_per_error_did(day: Day) -> None:
+    """Every position near the partition edge (20,000), the header, the trailer and a random
+    sample: the same member (or none) as the per-error queries, in one query a partition."""
+    _, generated = day.send("big.834", members=1000, seed=32, dependents=0.0)
+    (sent,) = generated.sets
+    assert sent.segments > keys.MEMBER_CHUNK
+    (item,) = SetItem.query(keys.group_pk("ACKTRACKEXCH", "HEALTHPLAN01", "1"),
+                            SetItem.sk.startswith("SET#"))  # fmt: skip
+    edge = keys.MEMBER_CHUNK
+    rng = random.Random(32)
+    positions = sorted({*range(1, 40), *range(edge - 60, edge + 60),
+                        *range(sent.segments - 40, sent.segments + 3),
+                        *rng.sample(range(1, sent.segments), 200)})  # fmt: skip
+    repository = wiring.repository()
+    with counted() as calls:
+        batched = repository.members_at(item, positions)
+    assert calls["members"] <= 3, calls  # two partitions (and the one the trailer spills to)
+    assert batched == _per_error(repository, item, positions)
+    assert {m["ordinal"] for m in batched.values() if m} >= {1, sent.members}

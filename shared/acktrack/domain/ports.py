@@ -182,6 +182,14 @@ class JobProgress(NamedTuple):
     finished: bool
 
 
+class JobRecord(NamedTuple):
+    """What a job holds: the object it cuts (None: begun without it) and the file's plan
+    (None: begun by a version whose orders carried it)."""
+
+    source: ObjectRef | None
+    plan: bytes | None
+
+
 class PartJobs(Protocol):
     """A large file's job: its parts' results and keys, each part counted once."""
 
@@ -191,12 +199,9 @@ class PartJobs(Protocol):
         person, and a plan repeated in every order would not fit SQS's batches)."""
         ...
 
-    def job_plan(self, job: str) -> bytes | None:
-        """The file's plan the job holds; None when it holds none (or is gone)."""
-        ...
-
-    def job_source(self, job: str) -> ObjectRef | None:
-        """The object a job cuts; None when the job is gone (expired) or never kept it."""
+    def job_record(self, job: str) -> JobRecord | None:
+        """The object a job cuts and the file's plan, in one read; None: the job is gone
+        (expired) or was never begun."""
         ...
 
     def record_part(self, job: str, index: int, result: bytes) -> JobProgress: ...

@@ -149,22 +149,21 @@ def with_job(order: PartOrder, store: EnrollmentStore) -> tuple[PartOrder, Objec
     """The order with what its job holds: the object it cuts and the file's plan."""
     if order.legacy is not None:  # the earliest orders carried object and plan alike
         return order, order.legacy
-    found = store.job_source(order.job)
-    if found is None:
+    record = store.job_record(order.job)
+    if record is None or record.source is None:
         raise PartJobMissing(
             f"job {order.job} is not in the table (its bookkeeping expired, or it was never "
             "begun): its part cannot be read; the order is kept"
         )
     if order.inline:
-        return order, found
-    packed = store.job_plan(order.job)
-    if packed is None:
+        return order, record.source
+    if record.plan is None:
         raise PartJobMissing(
             f"job {order.job} holds no plan: its part cannot be read; the order is kept"
         )
-    plan = unpack(packed)
+    plan = unpack(record.plan)
     return replace(order, interchanges=plan["interchanges"], notices=plan["notices"],
-                   population=plan["population"]), found  # fmt: skip
+                   population=plan["population"]), record.source  # fmt: skip
 
 
 def job_id(ref: ObjectRef, plans: list[Plan]) -> str:

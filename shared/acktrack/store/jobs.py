@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
-from acktrack.domain.ports import JobProgress
+from acktrack.domain.ports import JobProgress, JobRecord
 from acktrack.domain.tracked import ObjectRef
 from acktrack.store import keys
 from acktrack.store.base import TableStore
@@ -48,29 +48,20 @@ class JobStore(TableStore):
                 *([JobItem.plan.set(plan)] if plan is not None else []),
             ])  # fmt: skip
 
-    def job_source(self, job: str) -> ObjectRef | None:
-        """The object a job cuts (read consistently: its orders may come at once); None when
-        there is no such job (expired, never begun) or it was begun without its object."""
+    def job_record(self, job: str) -> JobRecord | None:
+        """The object a job cuts and the file's plan, in one read (consistent: its orders may
+        come at once); None when there is no such job (expired, never begun)."""
         try:
             item = JobItem.get(keys.job_pk(job), "JOB", consistent_read=True)
         except DoesNotExist:
             return None
         if item.source_bucket is None or item.source_key is None or item.received_at is None:
-            return None
+            return JobRecord(None, item.plan)
         size = None if item.source_size is None else int(item.source_size)
-        return ObjectRef(bucket=item.source_bucket, key=item.source_key, size=size,
-                         version_id=item.source_version,
-                         received_at=datetime.fromisoformat(item.received_at))  # fmt: skip
-
-    def job_plan(self, job: str) -> bytes | None:
-        """The file's plan its job holds (read consistently); None: no job, or one begun by
-        a version whose orders carried the plan."""
-        try:
-            item = JobItem.get(keys.job_pk(job), "JOB", consistent_read=True,
-                               attributes_to_get=["plan"])  # fmt: skip
-        except DoesNotExist:
-            return None
-        return item.plan
+        source = ObjectRef(bucket=item.source_bucket, key=item.source_key, size=size,
+                           version_id=item.source_version,
+                           received_at=datetime.fromisoformat(item.received_at))  # fmt: skip
+        return JobRecord(source, item.plan)
 
     def record_part(self, job: str, index: int, result: bytes) -> JobProgress:
         """Keep a part's result and count the part once. Exactly one delivery of the last

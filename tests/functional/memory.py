@@ -101,8 +101,10 @@ class MemoryStore:
     def sets_of_interchange(self, version: Interchange) -> Sequence[SentSet]:
         return version.sets
 
-    def member_at(self, set_id: str, position: int | None) -> dict[str, Any] | None:
-        return None
+    def members_at(
+        self, item: SentSet, positions: Iterable[int | None]
+    ) -> dict[int, dict[str, Any] | None]:
+        return {position: None for position in positions if position}
 
     def apply_to_sets(
         self, entries: Iterable[tuple[SentSet, str, dict[str, Any]]]

@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import random
+import string
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from acktrack.ingest.parts import BadPartOrder, PartOrder, pack, unpack
+from acktrack.aws.queue import BATCH_BYTES, PartQueueError, batches
+from acktrack.domain.identifiers import SHORT
+from acktrack.ingest.parts import (
+    MAX_INTERCHANGES,
+    MAX_PLAN_BYTES,
+    BadPartOrder,
+    PartOrder,
+    pack,
+    pack_plan,
+    unpack,
+)
 from acktrack.x12.ranges import ResumePoint
 
 EVENT = Path(__file__).resolve().parents[2] / "events" / "part-order.json"
+INTERCHANGE = {"sequence": 1, "our_id": "ACKTRACKEXCH", "partner": "HEALTHPLAN01",
+               "control": "000001001", "digest": "3f5a0c", "completed": False}  # fmt: skip
 
 
 def test_the_sample_event_holds_a_part_order_that_reads_back() -> None:
@@ -22,7 +38,69 @@ def test_the_sample_event_holds_a_part_order_that_reads_back() -> None:
     point = ResumePoint.from_dict(order.resume)
     assert point.delimiters.segment == "~" and point.members == 77500
     assert PartOrder.from_message(order.to_message()) == order
-    assert not {"bucket", "key", "legacy"} & set(json.loads(order.to_message()))
+    assert not order.inline and order.interchanges == []  # the job holds the plan
+    assert not {"bucket", "key", "legacy", "interchanges", "notices"} & set(
+        json.loads(order.to_message())
+    )
+
+
+def test_an_order_that_carried_its_plan_is_still_read_from_its_plan() -> None:
+    """Orders on the queue at the deploy carried the file's interchanges: still read."""
+    body = json.loads(json.loads(EVENT.read_text())["Records"][0]["body"])
+    body |= {"interchanges": [INTERCHANGE], "notices": ["sender_not_ours"]}
+    order = PartOrder.from_message(json.dumps(body))
+    assert order.inline and order.interchanges == [INTERCHANGE]
+    assert order.notices == ["sender_not_ours"] and not order.is_population
+    assert "interchanges" not in order.to_message()  # never sent again that way
+
+
+def test_a_population_order_names_its_kind_and_its_job_holds_the_rest() -> None:
+    body = json.loads(json.loads(EVENT.read_text())["Records"][0]["body"])
+    population = {"our_id": "ACKTRACKEXCH", "partner": "HEALTHPLAN01", "as_of": "2024-01-31",
+                  "source": "834", "digest": "ab" * 32}  # fmt: skip
+    sent = replace(PartOrder.from_message(json.dumps(body)), population=population)
+    message = json.loads(sent.to_message())
+    assert message["kind"] == "population" and "population" not in message
+    assert PartOrder.from_message(sent.to_message()).is_population
+    old = PartOrder.from_message(json.dumps(body | {"population": population, "interchanges": []}))
+    assert old.is_population and old.population == population  # an order of before
+
+
+def test_a_file_of_1000_interchanges_is_planned_once_in_its_job_and_its_orders_are_small() -> None:
+    """The plan that orders once repeated (up to 1,000 interchanges, ten orders a batch:
+    1.7 MB a SendMessageBatch) fits the job item with room to spare, ids at X12's longest."""
+    rng = random.Random(29)
+    interchanges = [
+        {"sequence": n, "our_id": _id(rng), "partner": _id(rng), "control": f"{n:09d}",
+         "digest": hashlib.sha256(str(n).encode()).hexdigest(), "completed": n % 2 == 0}
+        for n in range(1, MAX_INTERCHANGES + 1)
+    ]  # fmt: skip
+    plan = pack_plan(interchanges, sorted(["sender_not_ours", "interchange_control_reused"]))
+    assert len(plan) < MAX_PLAN_BYTES < 400_000
+    assert unpack(plan)["interchanges"] == interchanges
+    before = len(json.dumps(interchanges, separators=(",", ":")))
+    assert before * 10 > BATCH_BYTES  # what ten orders of before carried in one batch
+    body = json.loads(json.loads(EVENT.read_text())["Records"][0]["body"])
+    orders = [
+        {"id": str(n), "body": replace(PartOrder.from_message(json.dumps(body)), index=n,
+                                      parts=40, interchanges=interchanges).to_message()}
+        for n in range(40)
+    ]  # fmt: skip
+    assert max(len(order["body"]) for order in orders) < 2048
+    sent = list(batches(orders))
+    assert [len(batch) for batch in sent] == [10, 10, 10, 10]
+    assert all(sum(len(o["body"]) for o in batch) < BATCH_BYTES for batch in sent)
+
+
+def test_batches_are_cut_by_bytes_as_well_as_by_ten() -> None:
+    orders = [{"id": str(n), "body": "x" * 60_000} for n in range(9)]  # a long set header each
+    assert [len(batch) for batch in batches(orders)] == [4, 4, 1]
+    with pytest.raises(PartQueueError):
+        list(batches([{"id": "0", "body": "x" * (BATCH_BYTES + 1)}]))
+
+
+def _id(rng: random.Random) -> str:
+    return "".join(rng.choice(string.ascii_uppercase + string.digits) for _ in range(SHORT))
 
 
 def test_an_order_of_an_earlier_version_is_still_read_and_never_sent_again() -> None:

@@ -104,9 +104,10 @@ def apply_group_ack(
 
     def entry(index: int, set_outcome: SetOutcome) -> tuple[StoredSet, str, dict[str, Any]]:
         item = by_control[set_outcome.transaction_control]
+        errors = set_outcome.segment_errors  # one read of the set's members for all of them
+        members = store.members_at(item, [error.position for error in errors]) if errors else {}
         attributed = [
-            segment_error_detail(error, store.member_at(item.set_id, error.position))
-            for error in set_outcome.segment_errors
+            segment_error_detail(error, members.get(error.position or 0)) for error in errors
         ]
         entry_id = f"{stored.sk}#{index}"  # one 999 may answer a set twice (duplicate ST02)
         summary = group_summary(entry_id, ack, set_outcome, at, attributed,

@@ -73,7 +73,12 @@ class AcknowledgmentStore(Protocol):
         self, our: str, partner: str, control: str
     ) -> Sequence[StoredInterchange]: ...
     def sets_of_interchange(self, version: Any) -> Sequence[StoredSet]: ...
-    def member_at(self, set_id: str, position: int | None) -> dict[str, Any] | None: ...
+    def members_at(
+        self, item: Any, positions: Iterable[int | None]
+    ) -> Mapping[int, dict[str, Any] | None]:
+        """The member each segment position of one set falls in (one read per set)."""
+        ...
+
     def apply_to_sets(
         self, entries: Iterable[tuple[Any, str, dict[str, Any]]]
     ) -> Iterator[Applied]: ...
@@ -177,16 +182,26 @@ class JobProgress(NamedTuple):
     finished: bool
 
 
+class JobRecord(NamedTuple):
+    """What a job holds: the object it cuts (None: begun without it) and the file's plan
+    (None: begun by a version whose orders carried it)."""
+
+    source: ObjectRef | None
+    plan: bytes | None
+
+
 class PartJobs(Protocol):
     """A large file's job: its parts' results and keys, each part counted once."""
 
-    def begin_job(self, job: str, parts: int, source: ObjectRef) -> None:
-        """Create the job unless it exists, keeping the object it cuts (the orders on the
-        queue name the job only: an S3 key can name a person)."""
+    def begin_job(self, job: str, parts: int, source: ObjectRef, plan: bytes | None = None) -> None:
+        """Create the job unless it exists, keeping the object it cuts and the file's plan
+        (the orders on the queue name the job and their range only: an S3 key can name a
+        person, and a plan repeated in every order would not fit SQS's batches)."""
         ...
 
-    def job_source(self, job: str) -> ObjectRef | None:
-        """The object a job cuts; None when the job is gone (expired) or never kept it."""
+    def job_record(self, job: str) -> JobRecord | None:
+        """The object a job cuts and the file's plan, in one read; None: the job is gone
+        (expired) or was never begun."""
         ...
 
     def record_part(self, job: str, index: int, result: bytes) -> JobProgress: ...

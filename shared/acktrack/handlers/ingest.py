@@ -123,7 +123,7 @@ def handle_part_event(
         # The job names the file (its S3 function logged the object's hash with it).
         where = {"job": order.job, "part": order.index + 1, "parts": order.parts}
         try:
-            if order.population is not None:  # an insurer's population, not an outbound file
+            if order.is_population:  # an insurer's population, not an outbound file
                 outcome = ingest_population_part(
                     order, object_source(), repository(), pipeline_config(), archive()
                 )
@@ -135,7 +135,7 @@ def handle_part_event(
         if outcome.outcome == FileOutcome.PART:
             logger.info("part processed", extra={**where, **outcome.to_log()})
         else:  # the last part finished the file
-            direction = "inbound" if order.population else "outbound"
+            direction = "inbound" if order.is_population else "outbound"
             logger.info(
                 "file processed", extra={**where, "direction": direction, **outcome.to_log()}
             )

@@ -12,18 +12,21 @@ settled and the object's outcome is recorded.
 Every step is safe to repeat: members are keyed, a part is counted once however often
 SQS delivers it, and finishing is idempotent (a redelivered last part finishes again).
 
-An order names its job, never the object: the job item in the table (encrypted like
-every item) holds the bucket, key, version, size and arrival once, because an S3 key can
-name a person and a queue message is read by more than acktrack (the queue's dead
-letters, whoever inspects them). Orders sent by versions before this one carried their
-object; they are still read (``legacy``), so a deploy strands no file in flight.
+An order names its job and its range, nothing else: the job item in the table (encrypted
+like every item) holds the bucket, key, version, size and arrival once, because an S3 key
+can name a person and a queue message is read by more than acktrack (the queue's dead
+letters, whoever inspects them); and it holds the file's plan once (its interchanges, up
+to 1,000, what pass 1 noticed, an audit 834's population: ``pack_plan``), so an order is
+a few hundred bytes and ten of them fit a SendMessageBatch. Orders of earlier versions
+carried their plan, and before that their object; both are still read (``legacy``,
+``inline``), so a deploy strands no file in flight.
 """
 
 from __future__ import annotations
 
 import json
 import zlib
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -51,7 +54,8 @@ from acktrack.x12 import MemberTransaction, TransactionHeader
 from acktrack.x12.ranges import ResumePoint, plan_parts
 from acktrack.x12.reader import X12Reader
 
-MAX_INTERCHANGES = 1000  # an order names its file's interchanges; more are ingested in one go
+MAX_INTERCHANGES = 1000  # a job holds its file's interchanges; more are ingested in one go
+MAX_PLAN_BYTES = 300_000  # a plan larger than this (it never is) would not fit the job item
 _FINDINGS_PER_PART = 200  # finding details a part keeps (counts are kept in full)
 
 
@@ -65,12 +69,14 @@ class PartJobMissing(RuntimeError):
 
 # What orders of earlier versions carried instead of their job's object (read, never sent).
 _LEGACY = ("bucket", "key", "version_id", "size", "received_at")
+OUTBOUND, POPULATION = "outbound", "population"  # the use case a part belongs to
 
 
 @dataclass(frozen=True, slots=True)
 class PartOrder:
-    """One part of a large file: its job (which holds the object), which bytes, and what the
-    file's interchanges are. No S3 key: orders are queue messages."""
+    """One part of a large file: its job (which holds the object and the file's plan) and
+    which bytes (``resume``: where reading starts, the enclosing envelope and set header,
+    bounded by ``x12.limits``). No S3 key, no identifiers: orders are queue messages."""
 
     job: str
     index: int
@@ -78,16 +84,27 @@ class PartOrder:
     start: int
     end: int | None
     resume: dict[str, Any] | None
-    # {sequence, our_id, partner, control, digest, completed} of each interchange to ingest
-    interchanges: list[dict[str, Any]]
+    # The file's plan, read from the job (``with_job``); an order of an earlier version
+    # carried it (``inline``). {sequence, our_id, partner, control, digest, completed} of
+    # each interchange to ingest.
+    interchanges: list[dict[str, Any]] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)  # what pass 1 noticed, for the outcome
     # An insurer's population (an audit 834) instead of an outbound file: whose, as of when.
     population: dict[str, str] | None = None
+    kind: str = OUTBOUND  # or POPULATION: which use case the part belongs to
+    inline: bool = False  # an order of an earlier version: it carried the plan itself
     legacy: ObjectRef | None = None  # an order of an earlier version named its object
 
+    @property
+    def is_population(self) -> bool:
+        return self.kind == POPULATION or self.population is not None
+
     def to_message(self) -> str:
-        data = asdict(self)
-        del data["legacy"]  # never sent: the job holds the object
+        """What goes on the queue: the job, the part and its range (never the plan)."""
+        data: dict[str, Any] = {"job": self.job, "index": self.index, "parts": self.parts,
+                                "start": self.start, "end": self.end, "resume": self.resume}  # fmt: skip
+        if self.is_population:
+            data["kind"] = POPULATION
         return json.dumps(data, separators=(",", ":"))
 
     @classmethod
@@ -96,9 +113,12 @@ class PartOrder:
             data = json.loads(body)
             if not isinstance(data, dict):
                 raise BadPartOrder("not a part order: fields missing or of the wrong type")
-            data.pop("legacy", None)
+            for name in ("legacy", "inline"):
+                data.pop(name, None)
             old = {name: data.pop(name) for name in _LEGACY if name in data}
-            order = cls(**data)
+            if data.get("kind", OUTBOUND) not in (OUTBOUND, POPULATION):
+                raise BadPartOrder("not a part order: an unknown kind")
+            order = cls(**data, inline="interchanges" in data)
             if not all(isinstance(n, int) for n in (order.index, order.parts, order.start)):
                 raise BadPartOrder("not a part order: fields missing or of the wrong type")
             if not 0 <= order.index < order.parts:
@@ -115,17 +135,35 @@ class PartOrder:
         return order
 
 
-def order_source(order: PartOrder, store: EnrollmentStore) -> ObjectRef:
-    """The object a part order's job cuts."""
-    if order.legacy is not None:
-        return order.legacy
-    found = store.job_source(order.job)
-    if found is None:
+def pack_plan(
+    interchanges: list[dict[str, Any]],
+    notices: list[str],
+    population: dict[str, str] | None = None,
+) -> bytes:
+    """A file's plan, once in its job item (compressed: 1,000 interchanges are well under
+    400 KB, ``tests/unit/test_part_orders.py``)."""
+    return pack({"interchanges": interchanges, "notices": notices, "population": population})
+
+
+def with_job(order: PartOrder, store: EnrollmentStore) -> tuple[PartOrder, ObjectRef]:
+    """The order with what its job holds: the object it cuts and the file's plan."""
+    if order.legacy is not None:  # the earliest orders carried object and plan alike
+        return order, order.legacy
+    record = store.job_record(order.job)
+    if record is None or record.source is None:
         raise PartJobMissing(
             f"job {order.job} is not in the table (its bookkeeping expired, or it was never "
             "begun): its part cannot be read; the order is kept"
         )
-    return found
+    if order.inline:
+        return order, record.source
+    if record.plan is None:
+        raise PartJobMissing(
+            f"job {order.job} holds no plan: its part cannot be read; the order is kept"
+        )
+    plan = unpack(record.plan)
+    return replace(order, interchanges=plan["interchanges"], notices=plan["notices"],
+                   population=plan["population"]), record.source  # fmt: skip
 
 
 def job_id(ref: ObjectRef, plans: list[Plan]) -> str:
@@ -159,13 +197,13 @@ def fan_out(
          "digest": plan.interchange.digest, "completed": plan.completed}
         for plan in plans
     ]  # fmt: skip
-    store.begin_job(job, len(ranges), ref)  # a redelivered event sends the same orders again
+    plan = pack_plan(interchanges, sorted(set(outcome.notices)))
+    if len(plan) > MAX_PLAN_BYTES:
+        return False
+    store.begin_job(job, len(ranges), ref, plan)  # a redelivered event sends the same orders
     orders = [
-        PartOrder(
-            job=job, index=index, parts=len(ranges), start=part.start, end=part.end,
-            resume=part.resume.to_dict() if part.resume else None,
-            interchanges=interchanges, notices=sorted(set(outcome.notices)),
-        ).to_message()
+        PartOrder(job=job, index=index, parts=len(ranges), start=part.start, end=part.end,
+                  resume=part.resume.to_dict() if part.resume else None).to_message()
         for index, part in enumerate(ranges)
     ]  # fmt: skip
     queue.send([{"id": str(index), "body": body} for index, body in enumerate(orders)])
@@ -218,7 +256,7 @@ def ingest_part(
     order: PartOrder, source: ObjectSource, store: EnrollmentStore, config: PipelineConfig
 ) -> Outcome:
     """Write and reconcile one part; the part counted last finishes the whole file."""
-    ref = order_source(order, store)
+    order, ref = with_job(order, store)
     sets = PartSets(order, ref, config)
     resume = ResumePoint.from_dict(order.resume) if order.resume else None
     with source.open(ref, order.start, order.end) as stream:

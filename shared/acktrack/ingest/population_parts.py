@@ -27,7 +27,7 @@ from acktrack.domain.ports import (
 from acktrack.domain.reconciliation import discrepancy_rows, rcno_lines, tally
 from acktrack.domain.status import FileOutcome
 from acktrack.domain.tracked import ObjectRef
-from acktrack.ingest.parts import PartOrder, counted_last, order_source, unpack
+from acktrack.ingest.parts import PartOrder, counted_last, pack_plan, unpack, with_job
 from acktrack.ingest.reconciliation import (
     Found,
     PopulationMeta,
@@ -56,15 +56,15 @@ def fan_out_population(
     if len(ranges) < 2:
         return None
     job = short_hash("population", ref.bucket, ref.key, ref.version_id or "-", size=24)
-    store.begin_job(job, len(ranges), ref)  # a redelivered event sends the same orders again
     population = {"our_id": meta.our_id, "partner": meta.partner, "as_of": meta.as_of,
                   "source": meta.source, "digest": digest}  # fmt: skip
+    # The job holds the object and the population, once: an order is its range only.
+    store.begin_job(job, len(ranges), ref, pack_plan([], [], population))
     orders = [
         PartOrder(
             job=job, index=index, parts=len(ranges), start=part.start, end=part.end,
-            resume=part.resume.to_dict() if part.resume else None, interchanges=[],
-            population=population,
-        ).to_message()  # the job holds the object: no S3 key in a message
+            resume=part.resume.to_dict() if part.resume else None, population=population,
+        ).to_message()  # the population marks its kind; its values stay in the job
         for index, part in enumerate(ranges)
     ]  # fmt: skip
     queue.send([{"id": str(index), "body": body} for index, body in enumerate(orders)])
@@ -82,8 +82,8 @@ def ingest_population_part(
     archive: Archive | None,
 ) -> Outcome:  # fmt: skip
     """Hold one part's families against ours; the part counted last finishes the file."""
+    order, ref = with_job(order, store)
     meta, digest = _meta(order)
-    ref = order_source(order, store)
     resume = ResumePoint.from_dict(order.resume) if order.resume else None
     members = []
     with source.open(ref, order.start, order.end) as stream:

@@ -196,7 +196,8 @@ def finish_interchange(
     plan: Plan, ref: ObjectRef, store: EnrollmentStore, outcome: Outcome
 ) -> None:
     interchange = plan.interchange
-    store.put_sets(interchange.sets)
+    if not plan.completed:  # a completed interchange's sets are all there (put before it)
+        store.put_sets(interchange.sets)
     for group_control in interchange.group_controls:
         versions = store.put_group_version(interchange, group_control)
         if len(versions) > 1:

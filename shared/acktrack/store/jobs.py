@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
-from acktrack.domain.ports import JobProgress
+from acktrack.domain.ports import JobProgress, JobRecord
 from acktrack.domain.tracked import ObjectRef
 from acktrack.store import keys
 from acktrack.store.base import TableStore
@@ -26,13 +26,14 @@ KEYS_PER_ITEM = 10_000  # keys per compressed chunk (well under 400 KB, however 
 class JobStore(TableStore):
     """Fan-out jobs: a large file's parts, each counted once."""
 
-    def begin_job(self, job: str, parts: int, source: ObjectRef) -> None:
+    def begin_job(self, job: str, parts: int, source: ObjectRef, plan: bytes | None = None) -> None:
         """Create the job unless it exists (a redelivered event finds it), with the object it
-        cuts: the part orders name the job, never the object's key."""
+        cuts and the file's plan: the part orders name the job, never the object's key."""
         item = JobItem(keys.job_pk(job), "JOB", parts=parts, created_at=iso_now(),
                        expires=timedelta(days=JOB_DAYS), source_bucket=source.bucket,
                        source_key=source.key, source_version=source.version_id,
-                       source_size=source.size, received_at=source.received_at.isoformat())  # fmt: skip
+                       source_size=source.size, received_at=source.received_at.isoformat(),
+                       plan=plan)  # fmt: skip
         try:
             item.save(condition=JobItem.pk.does_not_exist())
         except PutError as error:
@@ -44,21 +45,23 @@ class JobStore(TableStore):
                 JobItem.received_at.set(source.received_at.isoformat()),
                 *([JobItem.source_version.set(source.version_id)] if source.version_id else []),
                 *([JobItem.source_size.set(source.size)] if source.size is not None else []),
+                *([JobItem.plan.set(plan)] if plan is not None else []),
             ])  # fmt: skip
 
-    def job_source(self, job: str) -> ObjectRef | None:
-        """The object a job cuts (read consistently: its orders may come at once); None when
-        there is no such job (expired, never begun) or it was begun without its object."""
+    def job_record(self, job: str) -> JobRecord | None:
+        """The object a job cuts and the file's plan, in one read (consistent: its orders may
+        come at once); None when there is no such job (expired, never begun)."""
         try:
             item = JobItem.get(keys.job_pk(job), "JOB", consistent_read=True)
         except DoesNotExist:
             return None
         if item.source_bucket is None or item.source_key is None or item.received_at is None:
-            return None
+            return JobRecord(None, item.plan)
         size = None if item.source_size is None else int(item.source_size)
-        return ObjectRef(bucket=item.source_bucket, key=item.source_key, size=size,
-                         version_id=item.source_version,
-                         received_at=datetime.fromisoformat(item.received_at))  # fmt: skip
+        source = ObjectRef(bucket=item.source_bucket, key=item.source_key, size=size,
+                           version_id=item.source_version,
+                           received_at=datetime.fromisoformat(item.received_at))  # fmt: skip
+        return JobRecord(source, item.plan)
 
     def record_part(self, job: str, index: int, result: bytes) -> JobProgress:
         """Keep a part's result and count the part once. Exactly one delivery of the last

@@ -423,7 +423,8 @@ class NoticeItem(ReportedItem):
 
 class JobItem(Item):
     """A file too large for one invocation, fanned out in parts (``ingest.parts``). It holds
-    the object it cuts, once: the part orders on the queue name the job only."""
+    the object it cuts and the file's plan, once: the part orders on the queue name the job
+    and their range only."""
 
     parts = NumberAttribute()
     done = NumberAttribute(default=0)
@@ -436,6 +437,9 @@ class JobItem(Item):
     source_version = UnicodeAttribute(null=True)
     source_size = NumberAttribute(null=True)
     received_at = UnicodeAttribute(null=True)  # the object's arrival (its S3 event time)
+    # The file's plan, once (zlib-compressed JSON: interchanges, notices, population); null:
+    # begun by a version whose orders carried it.
+    plan = BinaryAttribute(null=True, legacy_encoding=False)
 
 
 class PartItem(Item):

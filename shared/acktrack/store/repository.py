@@ -35,6 +35,7 @@ from acktrack.domain.tracked import (
 )
 from acktrack.store import keys
 from acktrack.store.acks import AckStore
+from acktrack.store.attribution import members_at
 from acktrack.store.counters import counter_items, summed
 from acktrack.store.dynamo import conditional_failure, transact
 from acktrack.store.families import FamilyStore
@@ -165,40 +166,26 @@ class Repository(FamilyStore, AckStore, JobStore, ReconciliationStore):
     # -- sets and groups ----------------------------------------------------------------
 
     def put_sets(self, sets: list[TrackedSet]) -> None:
-        """Create each set once; an existing set (a resumed ingest) keeps its state."""
-        for tracked in sets:
-            interchange_pk, interchange_sk = keys.of_interchange(tracked.version)
-            item = SetItem(
-                *keys.of_set(tracked.version),
-                set_id=tracked.set_id,
-                our_id=tracked.our_id,
-                partner=tracked.partner,
-                payer_name=tracked.payer_name,
-                interchange_control=tracked.interchange_control,
-                group_control=tracked.group_control,
-                transaction_control=tracked.transaction_control,
-                implementation=tracked.implementation,
-                digest=tracked.digest,
-                interchange_pk=interchange_pk,
-                interchange_sk=interchange_sk,
-                sent_at=tracked.sent_at,
-                sent_day=tracked.sent_day,
-                members=tracked.members,
-                last_position=tracked.last_position,
-                segments=tracked.segments,
-                findings=tracked.findings,
-                finding_count=tracked.finding_count,
-                predicted_rejection=tracked.predicted_rejection,
-                rk=keys.open_shard(tracked.set_id),
-                rs=f"{tracked.sent_at}#{tracked.set_id}",
-                uk=keys.sets_key(tracked.our_id, tracked.partner),
-                us=f"{tracked.sent_at}#{tracked.set_id}",
-            )
-            try:
-                item.save(condition=SetItem.pk.does_not_exist())
-            except PutError as error:
-                if not conditional_failure(error):
-                    raise
+        """Create each set once; an existing set (a resumed ingest, a copy of the file
+        ingested at the same time) keeps its state. BatchWriteItem takes no condition, so
+        the create-once the PutItem's ``pk does not exist`` gave is kept by reading first:
+        100 keys a request (BatchGetItem, strongly consistent, keys only), then only the
+        absent sets are put, 25 a request from the member writer's threads (back-off,
+        UnprocessedItems retried). A set read as present is never written again (a resumed
+        ingest: its answers are kept). One read as absent can have been answered before it
+        is put only if another copy of the file, ingested at the same moment, put that set,
+        all the others and then its group version (a 999 finds sets through that item,
+        ``finish_interchange``) and a 999 was applied, all within the few batch requests
+        between this read and this write."""
+        with MemberWriter(self.writer_threads) as writer:
+            for start in range(0, len(sets), _SETS_READ):
+                chunk = {keys.of_set(tracked.version): tracked
+                         for tracked in sets[start : start + _SETS_READ]}  # fmt: skip
+                present = {(item.pk, item.sk) for item in SetItem.batch_get(
+                    list(chunk), consistent_read=True, attributes_to_get=["pk", "sk"])}  # fmt: skip
+                for key, tracked in chunk.items():
+                    if key not in present:
+                        writer.add_item(_set_item(key, tracked))
 
     def put_group_version(
         self, planned: TrackedInterchange, group_control: str
@@ -260,27 +247,12 @@ class Repository(FamilyStore, AckStore, JobStore, ReconciliationStore):
         except SetItem.DoesNotExist:
             return None
 
-    def member_at(self, set_id: str, position: int | None) -> dict[str, Any] | None:
-        """The member whose INS loop holds segment ``position`` (one query, two at a chunk edge)."""
-        if not position or position < 1:
-            return None
-        for chunk in (position // keys.MEMBER_CHUNK, position // keys.MEMBER_CHUNK - 1):
-            if chunk < 0:
-                break
-            for item in MemberItem.lookup.query(
-                f"MB#{set_id}#{chunk}",
-                MemberItem.us <= keys.position_key(position),
-                scan_index_forward=False,
-                limit=1,
-            ):
-                if item.first_position <= position <= item.last_position:
-                    return {
-                        "ordinal": int(item.ordinal),
-                        "first_position": int(item.first_position),
-                        "last_position": int(item.last_position),
-                    }
-                return None
-        return None
+    def members_at(
+        self, item: SetItem, positions: Iterable[int | None]
+    ) -> dict[int, dict[str, Any] | None]:
+        """The member whose INS loop holds each segment position: one query for all of a
+        set's positions in one lookup partition (``attribution``)."""
+        return members_at(item.set_id, int(item.members), int(item.last_position), positions)
 
     # -- status changes ------------------------------------------------------------------
 
@@ -538,3 +510,37 @@ class Repository(FamilyStore, AckStore, JobStore, ReconciliationStore):
         """One partner's counters by sent day since ``since_day``, summed over shards: one
         paginated query, however many sets and members the days hold."""
         return dict(sorted(summed(counter_items(our, partner, since_day))[1].items()))
+
+
+_SETS_READ = 100  # BatchGetItem's limit: the sets whose presence one request reads
+
+
+def _set_item(key: tuple[str, str], tracked: TrackedSet) -> SetItem:
+    """A set as first written: sent, in the report's index and the partner's sets."""
+    interchange_pk, interchange_sk = keys.of_interchange(tracked.version)
+    return SetItem(
+        *key,
+        set_id=tracked.set_id,
+        our_id=tracked.our_id,
+        partner=tracked.partner,
+        payer_name=tracked.payer_name,
+        interchange_control=tracked.interchange_control,
+        group_control=tracked.group_control,
+        transaction_control=tracked.transaction_control,
+        implementation=tracked.implementation,
+        digest=tracked.digest,
+        interchange_pk=interchange_pk,
+        interchange_sk=interchange_sk,
+        sent_at=tracked.sent_at,
+        sent_day=tracked.sent_day,
+        members=tracked.members,
+        last_position=tracked.last_position,
+        segments=tracked.segments,
+        findings=tracked.findings,
+        finding_count=tracked.finding_count,
+        predicted_rejection=tracked.predicted_rejection,
+        rk=keys.open_shard(tracked.set_id),
+        rs=f"{tracked.sent_at}#{tracked.set_id}",
+        uk=keys.sets_key(tracked.our_id, tracked.partner),
+        us=f"{tracked.sent_at}#{tracked.set_id}",
+    )

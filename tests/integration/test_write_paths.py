@@ -1,0 +1,213 @@
+"""Requests per set on the write paths that grow with a file (issue 29): a 999's segment
+errors attributed with one members read per erroneous set; an outbound file's sets
+written in batches."""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+from acktrack.aws import clients
+from acktrack.handlers import wiring
+from acktrack.ingest.parts import PartOrder, with_job
+from acktrack.store import keys
+from acktrack.store.models import MemberItem, SetItem
+from acktrack.store.repository import Repository
+from acktrack.synthetic.acknowledgments import GroupResponse, SegmentErrorSpec, SetResponse
+from tests.integration.conftest import SENT, Day
+
+SETS = 201  # 200 sets with one IK3 each, one with four
+INTERCHANGES = 1000  # the most a file cut in parts may hold (``ingest.parts``)
+
+
+@contextmanager
+def counted() -> Iterator[Counter[str]]:
+    """DynamoDB requests by operation; ``members``: queries of a set's member partitions."""
+    calls: Counter[str] = Counter()
+
+    def count(model: Any, params: dict[str, Any], **_: Any) -> None:
+        calls[model.name] += 1
+        if model.name == "Query":
+            body = json.loads(params["body"])
+            values = [v.get("S", "") for v in body.get("ExpressionAttributeValues", {}).values()]
+            if body.get("IndexName") == "lookup" and any(v.startswith("MB#") for v in values):
+                calls["members"] += 1
+
+    client = wiring.repository().client
+    client.meta.events.register("before-call.dynamodb", count)
+    try:
+        yield calls
+    finally:
+        client.meta.events.unregister("before-call.dynamodb", count)
+
+
+def _per_error(
+    self: Repository, item: SetItem, positions: Iterable[int | None]
+) -> dict[int, dict[str, Any] | None]:
+    """The attribution before issue 29 (planted): one query per error."""
+    found: dict[int, dict[str, Any] | None] = {}
+    for position in positions:
+        if not position:
+            continue
+        found[position] = None
+        for chunk in (position // keys.MEMBER_CHUNK, position // keys.MEMBER_CHUNK - 1):
+            if chunk < 0:
+                break
+            hits = list(MemberItem.lookup.query(
+                f"MB#{item.set_id}#{chunk}", MemberItem.us <= keys.position_key(position),
+                scan_index_forward=False, limit=1,
+            ))  # fmt: skip
+            if hits:
+                member = hits[0]
+                if member.first_position <= position <= member.last_position:
+                    found[position] = {"ordinal": int(member.ordinal),
+                                       "first_position": int(member.first_position),
+                                       "last_position": int(member.last_position)}  # fmt: skip
+                break
+    return found
+
+
+@pytest.mark.parametrize("planted", [False, True], ids=["per-set", "planted-per-error"])
+def test_a_999_rejecting_sets_with_ik3_errors_reads_each_set_s_members_once(
+    day: Day, monkeypatch: pytest.MonkeyPatch, planted: bool
+) -> None:
+    if planted:
+        monkeypatch.setattr(Repository, "members_at", _per_error)
+    _, generated = day.send("a.834", members=3 * SETS, sets_per_group=SETS, seed=29, dependents=0.0)
+    responses, expected = [], {}
+    for index, sent in enumerate(generated.sets):
+        # Set 0: errors in its three members and one in its header (BGN, no member).
+        chosen = sent.member_detail if index == 0 else sent.member_detail[1:2]
+        errors = [SegmentErrorSpec("INS", m.first_position + 1, "8", "2000") for m in chosen]
+        expected[sent.transaction_control] = [
+            {"ordinal": m.ordinal, "first_position": m.first_position,
+             "last_position": m.last_position} for m in chosen
+        ]  # fmt: skip
+        if index == 0:
+            errors.append(SegmentErrorSpec("BGN", 2, "8"))
+            expected[sent.transaction_control].append(None)
+        responses.append(SetResponse(sent.transaction_control, "R", ["5"], errors))
+    with counted() as calls:
+        day.answer_999("a.999", insurer="HEALTHPLAN01", groups=[GroupResponse("1", responses)])
+    attributed = {
+        item.transaction_control: [error["member"] for ack in item.acks.as_dict().values()
+                                   for error in ack["errors"]]
+        for item in SetItem.query(keys.group_pk("ACKTRACKEXCH", "HEALTHPLAN01", "1"),
+                                  SetItem.sk.startswith("SET#"))
+    }  # fmt: skip
+    assert attributed == expected  # the same members, read either way
+    requests = sum(n for name, n in calls.items() if name != "members")
+    if planted:
+        assert calls["members"] == SETS + 3  # one per error: the bound below catches it
+        return
+    assert calls["members"] == SETS, calls
+    assert requests <= 2 * SETS, calls
+
+
+@pytest.mark.parametrize("parameters", [{"PartBytes": 200_000}])
+def test_a_file_of_1000_interchanges_cut_in_parts_sends_small_orders(
+    day: Day, parameters: dict[str, Any]
+) -> None:
+    """Its plan once in the job item; each order its job, part and range (no S3 key, no
+    interchange list): under 2 KiB each, every batch under 256 KiB; every member tracked."""
+    from acktrack.synthetic.enrollment import EnrollmentSpec, write_834
+
+    buffer = io.BytesIO()
+    for n in range(INTERCHANGES):
+        write_834(EnrollmentSpec(seed=n, members=1, dependents=0.0, interchange_control=10_000 + n,
+                                 first_group_control=n + 1, subscriber_id_start=500_000_000 + n,
+                                 sent_at=SENT), buffer)  # fmt: skip
+    batches: list[list[str]] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        batches.append([entry["MessageBody"] for entry in params["Entries"]])
+
+    events = clients.sqs().meta.events
+    events.register("before-parameter-build.sqs.SendMessageBatch", record)
+    stack = day.stack
+    try:  # the outbound function only: the parts' ingest is tests/e2e/test_fanout.py's
+        event = stack.store(day.outbound, "outbound/many.834", buffer.getvalue())
+        (result,) = stack.deliver_event(day.outbound, "outbound/many.834", event, pump=False)
+    finally:
+        events.unregister("before-parameter-build.sqs.SendMessageBatch", record)
+    assert result.ok, result.error
+    (entry,) = result.result["objects"]
+    assert entry["outcome"] == "fanned_out" and entry["parts"] > 2
+    orders = [body for batch in batches for body in batch]
+    assert len(orders) == entry["parts"]
+    assert max(len(body.encode()) for body in orders) < 2048
+    assert all(sum(len(body.encode()) for body in batch) < 256 * 1024 for batch in batches)
+    assert not any("many.834" in body or "interchanges" in body for body in orders)
+    order, ref = with_job(PartOrder.from_message(orders[-1]), wiring.repository())
+    assert len(order.interchanges) == INTERCHANGES and ref.key == "outbound/many.834"
+
+
+OUTBOUND_SETS = 300  # one family a set, as an exchange's largest files are cut
+
+
+def test_an_outbound_file_s_sets_are_written_in_batches(day: Day) -> None:
+    """Not a PutItem per set: sets/25 BatchWriteItem requests and a keys-only BatchGetItem
+    per 100 (a set already there keeps its state), plus a constant for the file."""
+    with counted() as calls:
+        _, generated = day.send("a.834", members=OUTBOUND_SETS, sets_per_group=OUTBOUND_SETS,
+                                seed=30, dependents=0.0)  # fmt: skip
+    assert len(generated.sets) == OUTBOUND_SETS
+    stored = list(SetItem.query(keys.group_pk("ACKTRACKEXCH", "HEALTHPLAN01", "1"),
+                                SetItem.sk.startswith("SET#")))  # fmt: skip
+    assert len(stored) == OUTBOUND_SETS and {item.status for item in stored} == {"sent"}
+    # 303 PutItem before (one a set); the Query a family (reconciliation) is not this path's.
+    assert calls["PutItem"] < 10, calls
+    assert calls["BatchWriteItem"] <= 2 * OUTBOUND_SETS // 25 + 2, calls  # sets, then members
+    assert calls["BatchGetItem"] <= OUTBOUND_SETS // 100 + 1, calls
+    writes = sum(n for name, n in calls.items() if name not in ("members", "Query"))
+    assert writes <= OUTBOUND_SETS / 25 + OUTBOUND_SETS / 20 + 10, calls
+
+
+def test_a_resumed_ingest_keeps_the_state_of_sets_already_answered(day: Day) -> None:
+    """The condition PutItem had (create once) holds in batches: a set already there, and
+    since answered, is not written again (a resumed ingest meets it)."""
+    data, _ = day.send("a.834", members=30, sets_per_group=30, seed=31, dependents=0.0)
+    day.answer("a.999", data, with_ta1=False)
+    pk = keys.group_pk("ACKTRACKEXCH", "HEALTHPLAN01", "1")
+    answered = {
+        item.sk: item.serialize() for item in SetItem.query(pk, SetItem.sk.startswith("SET#"))
+    }
+    assert all(item["acks"]["M"] for item in answered.values())
+    from acktrack.store.models import InterchangeItem
+
+    (version,) = InterchangeItem.query(
+        keys.interchange_pk("ACKTRACKEXCH", "HEALTHPLAN01", "000001001")
+    )
+    version.update(actions=[InterchangeItem.status.set("ingesting")])  # stopped before completing
+    (result,) = day.stack.redeliver(day.outbound, "outbound/a.834")
+    assert result.ok, result.error
+    after = {item.sk: item.serialize() for item in SetItem.query(pk, SetItem.sk.startswith("SET#"))}
+    assert after == answered
+
+
+def test_a_set_over_two_lookup_partitions_attributes_as_one_query_per_error_did(day: Day) -> None:
+    """Every position near the partition edge (20,000), the header, the trailer and a random
+    sample: the same member (or none) as the per-error queries, in one query a partition."""
+    _, generated = day.send("big.834", members=1000, seed=32, dependents=0.0)
+    (sent,) = generated.sets
+    assert sent.segments > keys.MEMBER_CHUNK
+    (item,) = SetItem.query(keys.group_pk("ACKTRACKEXCH", "HEALTHPLAN01", "1"),
+                            SetItem.sk.startswith("SET#"))  # fmt: skip
+    edge = keys.MEMBER_CHUNK
+    rng = random.Random(32)
+    positions = sorted({*range(1, 40), *range(edge - 60, edge + 60),
+                        *range(sent.segments - 40, sent.segments + 3),
+                        *rng.sample(range(1, sent.segments), 200)})  # fmt: skip
+    repository = wiring.repository()
+    with counted() as calls:
+        batched = repository.members_at(item, positions)
+    assert calls["members"] <= 3, calls  # two partitions (and the one the trailer spills to)
+    assert batched == _per_error(repository, item, positions)
+    assert {m["ordinal"] for m in batched.values() if m} >= {1, sent.members}

@@ -153,8 +153,8 @@ OUTBOUND_SETS = 300  # one family a set, as an exchange's largest files are cut
 
 
 def test_an_outbound_file_s_sets_are_written_in_batches(day: Day) -> None:
-    """Not a PutItem per set: sets/25 BatchWriteItem requests and a keys-only BatchGetItem
-    per 100 (a set already there keeps its state), plus a constant for the file."""
+    """Not a PutItem per set: a keys-only BatchGetItem and a conditional transaction per
+    100 sets (a set already there keeps its state), plus a constant for the file."""
     with counted() as calls:
         _, generated = day.send("a.834", members=OUTBOUND_SETS, sets_per_group=OUTBOUND_SETS,
                                 seed=30, dependents=0.0)  # fmt: skip
@@ -166,6 +166,7 @@ def test_an_outbound_file_s_sets_are_written_in_batches(day: Day) -> None:
     assert calls["PutItem"] < 10, calls
     assert calls["BatchWriteItem"] <= 2 * OUTBOUND_SETS // 25 + 2, calls  # sets, then members
     assert calls["BatchGetItem"] <= OUTBOUND_SETS // 100 + 1, calls
+    assert calls["TransactWriteItems"] <= OUTBOUND_SETS // 100 + 2, calls  # sets, the interchange
     writes = sum(n for name, n in calls.items() if name not in ("members", "Query"))
     assert writes <= OUTBOUND_SETS / 25 + OUTBOUND_SETS / 20 + 10, calls
 
@@ -211,3 +212,29 @@ def test_a_set_over_two_lookup_partitions_attributes_as_one_query_per_error_did(
     assert calls["members"] <= 3, calls  # two partitions (and the one the trailer spills to)
     assert batched == _per_error(repository, item, positions)
     assert {m["ordinal"] for m in batched.values() if m} >= {1, sent.members}
+
+
+def test_sets_another_copy_created_meanwhile_keep_their_answers(day: Day) -> None:
+    """Between the existence read and the write, another copy of the file can create a set
+    and a 999 answer it: the chunk's transaction is cancelled by that set's condition and
+    the chunk is created one at a time, the answered set left as it is (the create-once a
+    BatchWriteItem could not keep)."""
+    data, _ = day.send("a.834", members=5, sets_per_group=5, seed=33, dependents=0.0)
+    day.answer("a.999", data, with_ta1=False)
+    pk = keys.group_pk("ACKTRACKEXCH", "HEALTHPLAN01", "1")
+    stored = list(SetItem.query(pk, SetItem.sk.startswith("SET#")))
+    answered = {item.sk: item.serialize() for item in stored}
+    assert all(item["acks"]["M"] for item in answered.values())
+    kept, gone = stored[0], stored[1:]
+    for item in gone:
+        item.delete()
+    fresh = [SetItem(item.pk, item.sk, **{name: getattr(item, name) for name in (
+        "set_id", "our_id", "partner", "payer_name", "interchange_control", "group_control",
+        "transaction_control", "implementation", "digest", "interchange_pk", "interchange_sk",
+        "sent_at", "sent_day", "members")}) for item in stored]  # as the copy creates them
+    with counted() as calls:
+        wiring.repository()._create_sets(fresh)
+    assert calls["TransactWriteItems"] == 1 and calls["PutItem"] == len(stored), calls
+    after = {item.sk: item for item in SetItem.query(pk, SetItem.sk.startswith("SET#"))}
+    assert after[kept.sk].serialize() == answered[kept.sk]  # its answers kept
+    assert {after[item.sk].status for item in gone} == {"sent"}  # the others created

@@ -167,25 +167,39 @@ class Repository(FamilyStore, AckStore, JobStore, ReconciliationStore):
 
     def put_sets(self, sets: list[TrackedSet]) -> None:
         """Create each set once; an existing set (a resumed ingest, a copy of the file
-        ingested at the same time) keeps its state. BatchWriteItem takes no condition, so
-        the create-once the PutItem's ``pk does not exist`` gave is kept by reading first:
-        100 keys a request (BatchGetItem, strongly consistent, keys only), then only the
-        absent sets are put, 25 a request from the member writer's threads (back-off,
-        UnprocessedItems retried). A set read as present is never written again (a resumed
-        ingest: its answers are kept). One read as absent can have been answered before it
-        is put only if another copy of the file, ingested at the same moment, put that set,
-        all the others and then its group version (a 999 finds sets through that item,
-        ``finish_interchange``) and a 999 was applied, all within the few batch requests
-        between this read and this write."""
-        with MemberWriter(self.writer_threads) as writer:
-            for start in range(0, len(sets), _SETS_READ):
-                chunk = {keys.of_set(tracked.version): tracked
-                         for tracked in sets[start : start + _SETS_READ]}  # fmt: skip
-                present = {(item.pk, item.sk) for item in SetItem.batch_get(
-                    list(chunk), consistent_read=True, attributes_to_get=["pk", "sk"])}  # fmt: skip
-                for key, tracked in chunk.items():
-                    if key not in present:
-                        writer.add_item(_set_item(key, tracked))
+        ingested at the same time) keeps its state. 100 sets a request: a keys-only
+        BatchGetItem (strongly consistent) reads which are there, then the absent ones are
+        created in one transaction, each Put conditioned on its set not existing (the
+        create-once a PutItem gave, kept whatever else writes at the same moment). When
+        another copy created one of them in between, its condition fails and cancels the
+        transaction: that chunk's sets are then created one at a time, the same condition
+        each (a race that rare costs 100 requests, never a set's answers)."""
+        for start in range(0, len(sets), _SETS_READ):
+            chunk = {keys.of_set(tracked.version): tracked
+                     for tracked in sets[start : start + _SETS_READ]}  # fmt: skip
+            present = {(item.pk, item.sk) for item in SetItem.batch_get(
+                list(chunk), consistent_read=True, attributes_to_get=["pk", "sk"])}  # fmt: skip
+            absent = [_set_item(key, tracked) for key, tracked in chunk.items()
+                      if key not in present]  # fmt: skip
+            if absent:
+                self._create_sets(absent)
+
+    def _create_sets(self, items: list[SetItem]) -> None:
+        def build(transaction: TransactWrite) -> None:
+            for item in items:
+                transaction.save(item, condition=SetItem.pk.does_not_exist())
+
+        try:
+            transact(self._connection(), build, f"{len(items)} sets")
+        except TransactWriteError as error:
+            if not conditional_failure(error):
+                raise
+            for item in items:  # another copy of the file created some of them
+                try:
+                    item.save(condition=SetItem.pk.does_not_exist())
+                except PutError as refused:
+                    if not conditional_failure(refused):
+                        raise
 
     def put_group_version(
         self, planned: TrackedInterchange, group_control: str
@@ -512,7 +526,7 @@ class Repository(FamilyStore, AckStore, JobStore, ReconciliationStore):
         return dict(sorted(summed(counter_items(our, partner, since_day))[1].items()))
 
 
-_SETS_READ = 100  # BatchGetItem's limit: the sets whose presence one request reads
+_SETS_READ = 100  # BatchGetItem's and a transaction's limit: the sets one request reads or creates
 
 
 def _set_item(key: tuple[str, str], tracked: TrackedSet) -> SetItem:

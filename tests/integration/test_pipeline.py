@@ -312,7 +312,8 @@ def test_ingest_writes_members_in_batches(day: Day) -> None:
     data, _ = generate(members=1000, seed=23)
     with requests() as calls:
         day.drop("outbound", "batch.834", data)
-    assert calls["BatchWriteItem"] == 40  # 1,000 member items, 25 per request (the set: a transaction)
+    # 1,000 member items, 25 per request (the set is created in a transaction)
+    assert calls["BatchWriteItem"] == 40
     reads = ("Query", "GetItem", "BatchGetItem")
     writes = sum(count for name, count in calls.items() if name not in reads)
     assert writes <= 1000 / 20  # at most one write request per 20 member items

@@ -228,13 +228,20 @@ def test_sets_another_copy_created_meanwhile_keep_their_answers(day: Day) -> Non
     kept, gone = stored[0], stored[1:]
     for item in gone:
         item.delete()
-    fresh = [SetItem(item.pk, item.sk, **{name: getattr(item, name) for name in (
-        "set_id", "our_id", "partner", "payer_name", "interchange_control", "group_control",
-        "transaction_control", "implementation", "digest", "interchange_pk", "interchange_sk",
-        "sent_at", "sent_day", "members")}) for item in stored]  # as the copy creates them
+    fresh = [SetItem(item.pk, item.sk, **_as_created(item)) for item in stored]
     with counted() as calls:
         wiring.repository()._create_sets(fresh)
     assert calls["TransactWriteItems"] == 1 and calls["PutItem"] == len(stored), calls
     after = {item.sk: item for item in SetItem.query(pk, SetItem.sk.startswith("SET#"))}
     assert after[kept.sk].serialize() == answered[kept.sk]  # its answers kept
     assert {after[item.sk].status for item in gone} == {"sent"}  # the others created
+
+
+_CREATED = ("set_id", "our_id", "partner", "payer_name", "interchange_control", "group_control",
+            "transaction_control", "implementation", "digest", "interchange_pk",
+            "interchange_sk", "sent_at", "sent_day", "members")  # fmt: skip
+
+
+def _as_created(item: SetItem) -> dict[str, Any]:
+    """A set's attributes as a copy of its file creates it: sent, no answers."""
+    return {name: getattr(item, name) for name in _CREATED}

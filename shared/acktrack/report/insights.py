@@ -112,7 +112,7 @@ def stats(
     """Counts and hours from the counters of the sent days since ``since`` (a few requests
     per insurer); the per-person figures from the history since ``since``, reading at most
     ``people`` families over every insurer (0: off)."""
-    since_text = since.strftime("%Y-%m-%dT%H:%M:%SZ")
+    since_text = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     since_day = since_text[:10]
     insurers = []
     latest: dict[tuple[str, str], Any] = {}  # the latest reconciliation per insurer

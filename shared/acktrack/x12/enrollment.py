@@ -149,17 +149,10 @@ class EnrollmentReader:
             self._findings = []
 
     def _header_too_long(self) -> Finding:
-        self._budget.take()
-        header = self.enrollment.header
-        return Finding(
-            scheme="ACK",
-            code=codes.HEADER_TOO_LONG,
-            severity="fatal",
-            detail=f"the set's segments before its first INS are longer than "
+        return self._fatal(
+            codes.HEADER_TOO_LONG,
+            f"the set's segments before its first INS are longer than "
             f"{self._header_limit:,} characters; they were not read",
-            interchange_control=header.interchange.control,
-            group_control=header.group_control,
-            transaction_control=header.control,
             segment_id="ST",
             segment_position=1,
         )
@@ -172,21 +165,30 @@ class EnrollmentReader:
         return self._loop_too_long(self.position + 1, self.members + 1)
 
     def _loop_too_long(self, position: int, ordinal: int) -> Finding:
-        self._budget.take()
-        header = self.enrollment.header
-        return Finding(
-            scheme="ACK",
-            code=codes.LOOP_TOO_LONG,
-            severity="fatal",
-            detail=f"member {ordinal:,} (the INS loop at segment {position:,}) is longer than "
+        return self._fatal(
+            codes.LOOP_TOO_LONG,
+            f"member {ordinal:,} (the INS loop at segment {position:,}) is longer than "
             f"{self._loop_chars:,} characters; it was not read",
-            interchange_control=header.interchange.control,
-            group_control=header.group_control,
-            transaction_control=header.control,
             segment_id="INS",
             segment_position=position,
             loop_id="2000",
             member_ordinal=ordinal,
+        )
+
+    def _fatal(self, code: str, detail: str, **where: Any) -> Finding:
+        """A bound this set went over: a fatal finding (the file is quarantined), counted
+        against the file's structures."""
+        self._budget.take()
+        header = self.enrollment.header
+        return Finding(
+            scheme="ACK",
+            code=code,
+            severity="fatal",
+            detail=detail,
+            interchange_control=header.interchange.control,
+            group_control=header.group_control,
+            transaction_control=header.control,
+            **where,
         )
 
     # -- findings ---------------------------------------------------------------------

@@ -37,6 +37,7 @@ LABELS = {
     "faults_resent": "faults injected: a request applied, its answer lost inside the SDK's retries, sent again by the SDK",
     "faults_lost_report": "report calls applied whose answer was lost after the SDK's retries, each date emailed once",
     "faults_resent_report": "report calls applied whose answer was lost inside the SDK's retries, each date emailed once",
+    "faults_crash_batch": "report batches crashed at one of their calls, retried by the workflow, the report the clean one",
     "fault_redeliveries": "redeliveries after those faults",
     "recon_faults_crash": "faults in a reconciliation day (an audit 834 in parts, an extract): a crash",
     "recon_faults_lost": "faults in a reconciliation day: a request applied whose answer was lost",

@@ -193,3 +193,22 @@ def day(stack: EmbeddedStack) -> Day:
     """A day whose files arrive at ``ARRIVAL`` (set ``day.stack.clock = None`` for now)."""
     stack.clock = lambda: ARRIVAL
     return Day(stack)
+
+
+def send_family_answered(day: Day, person: Any, control: int, sent: datetime, status: str) -> None:
+    """One family of ``person`` under subscriber 500000001 in interchange and group
+    ``control``, sent at ``sent``, then a 999 that evening: its set accepted (``A``) or
+    rejected (``R``, code 5)."""
+    import io
+
+    from acktrack.synthetic.acknowledgments import GroupResponse, SetResponse, write_999
+    from acktrack.synthetic.families import Family, FamilyFile, family_834
+
+    day.drop("outbound", f"{control}.834",
+             family_834(FamilyFile(control, control, sent, [Family("500000001", [person])])))  # fmt: skip
+    buffer = io.BytesIO()
+    write_999(buffer, sender_id="HEALTHPLAN01", receiver_id="ACKTRACKEXCH",
+              interchange_control=800_000 + control, sent_at=sent.replace(hour=18),
+              groups=[GroupResponse(str(control), [SetResponse("0001", status,
+                                                               codes=["5"] if status == "R" else [])])])  # fmt: skip
+    day.drop("inbound", f"{control}.999", buffer.getvalue())

@@ -4,14 +4,12 @@ report's notices say."""
 
 from __future__ import annotations
 
-import io
 import secrets
 from datetime import UTC, date, datetime
 
 from acktrack.handlers import wiring
-from acktrack.synthetic.acknowledgments import GroupResponse, SetResponse, write_999
 from acktrack.synthetic.families import Family, FamilyFile, Person, family_834
-from tests.integration.conftest import Day
+from tests.integration.conftest import Day, send_family_answered
 
 AS_OF = datetime(2024, 1, 20, 7, 0, tzinfo=UTC)
 BOB = Person("BOB", "DOE", date(2010, 5, 5))
@@ -23,14 +21,7 @@ def _secret(day: Day) -> str:
 
 
 def _send(day: Day, control: int, sent: datetime, status: str) -> None:
-    day.drop("outbound", f"{control}.834",
-             family_834(FamilyFile(control, control, sent, [Family("500000001", [BOB])])))  # fmt: skip
-    buffer = io.BytesIO()
-    write_999(buffer, sender_id="HEALTHPLAN01", receiver_id="ACKTRACKEXCH",
-              interchange_control=800_000 + control, sent_at=sent.replace(hour=18),
-              groups=[GroupResponse(str(control), [SetResponse("0001", status,
-                                                               codes=["5"] if status == "R" else [])])])  # fmt: skip
-    day.drop("inbound", f"{control}.999", buffer.getvalue())
+    send_family_answered(day, BOB, control, sent, status)
 
 
 def test_a_rotated_key_does_not_split_a_child_resent_after_the_rotation(day: Day) -> None:

@@ -10,23 +10,16 @@ from typing import Any
 
 import pytest
 
-from acktrack.synthetic.acknowledgments import GroupResponse, SetResponse, write_999, write_ta1
-from acktrack.synthetic.families import Family, FamilyFile, Person, family_834
-from tests.integration.conftest import Day, requests
+from acktrack.synthetic.acknowledgments import write_ta1
+from acktrack.synthetic.families import Person
+from tests.integration.conftest import Day, requests, send_family_answered
 
 AS_OF = datetime(2024, 1, 20, 7, 0, tzinfo=UTC)
 BOB = Person("BOB", "DOE", date(2010, 5, 5), member_id="E2")
 
 
 def _send(day: Day, control: int, sent: datetime, status: str) -> None:
-    day.drop("outbound", f"{control}.834",
-             family_834(FamilyFile(control, control, sent, [Family("500000001", [BOB])])))  # fmt: skip
-    buffer = io.BytesIO()
-    write_999(buffer, sender_id="HEALTHPLAN01", receiver_id="ACKTRACKEXCH",
-              interchange_control=800_000 + control, sent_at=sent.replace(hour=18),
-              groups=[GroupResponse(str(control), [SetResponse("0001", status,
-                                                               codes=["5"] if status == "R" else [])])])  # fmt: skip
-    day.drop("inbound", f"{control}.999", buffer.getvalue())
+    send_family_answered(day, BOB, control, sent, status)
 
 
 def _listed(day: Day, control: int) -> bool:

@@ -158,13 +158,18 @@ _FAMILY_CHUNK = 512
 def reconcile_families(
     store: EnrollmentStore, families: set[Family], outcome: Outcome, sla_hours: float = 48.0
 ) -> None:
-    """Recompute each touched family's findings and effectuations (a few threads)."""
+    """Recompute each touched family's findings and effectuations (a few threads): a chunk
+    of families is judged, their effectuation moves written together in shared
+    transactions, then each family read again and judged anew if anything came meanwhile."""
     if not families:
         return
     keys = sorted(families)
 
-    def one(family: Family) -> tuple[Family, Any]:
-        return family, store.reconcile_family(*family, sla_hours=sla_hours)
+    def judge(family: Family) -> Any:
+        return store.judge_family(*family, sla_hours=sla_hours)
+
+    def settle(judged: Any) -> Any:
+        return store.settle_family(judged, sla_hours=sla_hours)
 
     # The threads start in this thread's context (the local stack's request trace follows).
     with ThreadPoolExecutor(
@@ -172,19 +177,19 @@ def reconcile_families(
         initializer=_enter_context, initargs=(contextvars.copy_context(),),
     ) as pool:  # fmt: skip
         # In chunks: pool.map submits everything at once (a future per family).
-        changes = (
-            change
-            for start in range(0, len(keys), _FAMILY_CHUNK)
-            for change in pool.map(one, keys[start : start + _FAMILY_CHUNK])
-        )
-        for (_, partner, _), change in changes:
-            for kind, count in change.new_findings.items():
-                if not count:
-                    continue
-                outcome.findings[kind] = outcome.findings.get(kind, 0) + count
-                outcome.count(partner, "findings", count)
-            outcome.count(partner, "effectuated", change.effectuated - change.uneffectuated)
-            outcome.effectuated += change.effectuated - change.uneffectuated
+        for start in range(0, len(keys), _FAMILY_CHUNK):
+            chunk = keys[start : start + _FAMILY_CHUNK]
+            judged = list(pool.map(judge, chunk))
+            store.write_judged(judged)
+            for (_, partner, _), change in zip(chunk, pool.map(settle, judged), strict=True):
+                for kind, count in change.new_findings.items():
+                    if not count:
+                        continue
+                    outcome.findings[kind] = outcome.findings.get(kind, 0) + count
+                    outcome.count(partner, "findings", count)
+                effectuated = change.effectuated - change.uneffectuated
+                outcome.count(partner, "effectuated", effectuated)
+                outcome.effectuated += effectuated
 
 
 def _enter_context(context: contextvars.Context) -> None:

@@ -1,12 +1,14 @@
-"""A family's effectuation moves written together: one TransactWriteItems per family.
+"""Effectuation moves written together: families packed into shared TransactWriteItems.
 
 Each member whose confirming insurer record changed (``Move``) is pointed at it (or at
 none), and its marker item (``C#`` + its sk) is put or deleted when the effectuated count
-moves; the count itself goes to the counter items (sent day, the family's shard) as ONE
-delta per counter item, summed over the moves in the same transaction. The markers decide
-what was counted, and a transaction either writes all of them with the deltas they add or
-none, so each move is counted once; a second delivery of a file finds every marker and
-member as it would leave them and writes nothing.
+moves; the count itself goes to the counter items (sent day, a shard) as ONE delta per
+counter item, summed over the moves in the same transaction. The markers decide what was
+counted, and a transaction either writes all of them with the deltas they add or none, so
+each move is counted once; a second delivery of a file finds every marker and member as it
+would leave them and writes nothing. An ingest packs the families it judged into shared
+transactions (``write_families``), so a counter item is written about once per 50 members
+of a file (issue 29's bound is once per 100), not once per family.
 
 A family whose moves need more than ``TRANSACTION_ITEMS`` items (DynamoDB's limit of 100
 a transaction: a marker and a member update per member, plus a counter item per sent day)
@@ -65,14 +67,12 @@ class Move:
         """No longer effectuated: its set may go back in the report's index."""
         return self.record is None and self.current is not None
 
-    def counter_key(self, our: str, partner: str) -> SetKey:
-        """By the member's sent day, in its family's shard: an effectuation file spreads over
-        the shards and days of the members it confirms."""
+    def counter_key(self, our: str, partner: str, shard: int | None = None) -> SetKey:
+        """By the member's sent day, in the transaction's shard (by default its family's):
+        an effectuation file spreads over the shards and days of the members it confirms."""
         member = self.member
-        return (
-            keys.counter_pk(our, partner),
-            keys.counter_sk(member.sent_at[:10], keys.counter_shard(member.pk)),
-        )
+        chosen = keys.counter_shard(member.pk) if shard is None else shard
+        return keys.counter_pk(our, partner), keys.counter_sk(member.sent_at[:10], chosen)
 
     def marker(self) -> EffectuationCountItem:
         member = self.member
@@ -146,35 +146,96 @@ def chunks(moves: list[Move], our: str, partner: str) -> list[list[Move]]:
 
 def write_family(connection: Connection, moves: list[Move], our: str, partner: str) -> list[SetKey]:
     """Write a family's moves, one transaction per ``chunks`` chunk (one for nearly every
-    family); return the sets of members no longer effectuated (to put back in the index)."""
+    family, each naming its own counter shard); return the sets of members no longer
+    effectuated (to put back in the index)."""
     reopened: list[SetKey] = []
-    for chunk in chunks(moves, our, partner):
-        counted: dict[SetKey, int] = {}  # counter item -> its delta, summed over the chunk
-        for move in chunk:
-            if move.count:
-                key = move.counter_key(our, partner)
-                counted[key] = counted.get(key, 0) + move.count
-
-        def build(transaction: TransactWrite, chunk: list[Move] = chunk,
-                  counted: dict[SetKey, int] = counted) -> None:  # fmt: skip
-            for move in chunk:
-                move.add_to(transaction)
-            # One delta per counter item touched; a sum of zero (one member gained, another
-            # lost) is still added, so the item exists as when each move added its own.
-            for key, delta in sorted(counted.items()):
-                transaction.update(CounterItem(*key),
-                                   actions=[CounterItem.members_effectuated.add(delta)])  # fmt: skip
-
-        try:
-            transact(connection, build, "effectuation")
+    found = chunks(moves, our, partner)
+    first = keys.counter_shard(moves[0].member.pk) if moves else 0
+    for index, chunk in enumerate(found):
+        # A large family's transactions take the shards in turn from its own.
+        shard = (first + index) % keys.COUNTER_SHARDS if len(found) > 1 else None
+        if _write_chunk(connection, chunk, our, partner, shard):
             reopened += [(m.member.set_pk, m.member.set_sk) for m in chunk if m.reopens]
-        except TransactWriteError as error:
-            if not conditional_failure(error):
-                raise
-            # Someone else moved one of them first: nothing of the chunk was written.
+        else:  # someone else moved one of them first: nothing of the chunk was written
             reopened += [(m.member.set_pk, m.member.set_sk)
                          for m in chunk if write_one(connection, m, our, partner)]  # fmt: skip
     return reopened
+
+
+def write_families(
+    connection: Connection, families: list[list[Move]], our: str, partner: str
+) -> list[SetKey]:
+    """Several families' moves packed whole into shared transactions of up to
+    ``TRANSACTION_ITEMS`` items, each naming ONE counter shard (a day's item) that the
+    transactions of one call take in turn: a counter item is written about once per 50
+    members of a file, not once per family. A family too large for one transaction is
+    written alone (``write_family``); a packed transaction refused for a failed condition
+    wrote nothing, and its families are written one by one as before."""
+    reopened: list[SetKey] = []
+    packed: list[list[list[Move]]] = []
+    current: list[list[Move]] = []
+    used, days = 0, set[str]()
+    for moves in families:
+        size, named = _items(moves), _days(moves)
+        if size + len(named) > TRANSACTION_ITEMS:
+            reopened += write_family(connection, moves, our, partner)
+            continue
+        if current and used + size + len(days | named) > TRANSACTION_ITEMS:
+            packed.append(current)
+            current, used, days = [], 0, set()
+        current.append(moves)
+        used += size
+        days |= named
+    if current:
+        packed.append(current)
+    start = keys.counter_shard(packed[0][0][0].member.pk) if packed else 0
+    for index, group in enumerate(packed):
+        shard = (start + index) % keys.COUNTER_SHARDS
+        moves = [move for family in group for move in family]
+        if _write_chunk(connection, moves, our, partner, shard):
+            reopened += [(m.member.set_pk, m.member.set_sk) for m in moves if m.reopens]
+            continue
+        for family in group:  # one condition failed: nothing was written
+            reopened += write_family(connection, family, our, partner)
+    return reopened
+
+
+def _items(moves: list[Move]) -> int:
+    return sum(move.items for move in moves)
+
+
+def _days(moves: list[Move]) -> set[str]:
+    """The sent days whose counter items a transaction of these moves names."""
+    return {move.member.sent_at[:10] for move in moves if move.count}
+
+
+def _write_chunk(
+    connection: Connection, chunk: list[Move], our: str, partner: str, shard: int | None = None
+) -> bool:
+    """One transaction: the moves' markers and member updates with one delta per counter
+    item they name; False when a condition failed (nothing was written)."""
+    counted: dict[SetKey, int] = {}  # counter item -> its delta, summed over the chunk
+    for move in chunk:
+        if move.count:
+            key = move.counter_key(our, partner, shard)
+            counted[key] = counted.get(key, 0) + move.count
+
+    def build(transaction: TransactWrite) -> None:
+        for move in chunk:
+            move.add_to(transaction)
+        # One delta per counter item touched; a sum of zero (one member gained, another
+        # lost) is still added, so the item exists as when each move added its own.
+        for key, delta in sorted(counted.items()):
+            transaction.update(CounterItem(*key),
+                               actions=[CounterItem.members_effectuated.add(delta)])  # fmt: skip
+
+    try:
+        transact(connection, build, "effectuation")
+    except TransactWriteError as error:
+        if not conditional_failure(error):
+            raise
+        return False
+    return True
 
 
 def write_one(connection: Connection, move: Move, our: str, partner: str) -> bool:

@@ -22,7 +22,7 @@ from acktrack.domain.status import OPEN, Status
 from acktrack.store import keys
 from acktrack.store.base import TableStore
 from acktrack.store.dynamo import conditional_failure
-from acktrack.store.effectuations import Move, write_family
+from acktrack.store.effectuations import Move, write_families, write_family
 from acktrack.store.members import effectuation_record, expiry, sent_member
 from acktrack.store.models import (
     EffectuationItem,
@@ -53,6 +53,20 @@ class FamilyChange:
     new_findings: dict[str, int]
     effectuated: int = 0
     uneffectuated: int = 0
+
+
+@dataclass(slots=True)
+class Judged:
+    """One family judged on one read (``FamilyStore.judge_family``): its findings and
+    watches written, its effectuation moves held back to be written with other families'."""
+
+    key: tuple[str, str, str]  # our id, partner, subscriber id
+    partition: Partition  # as read for the judgment
+    change: FamilyChange
+    added: dict[str, str]  # finding sk -> kind, written by this judgment
+    moves: list[Move]
+    wrote: bool
+    current: bool  # no answer it waited on changed while it was judged
 
 
 class FamilyStore(TableStore):
@@ -108,10 +122,64 @@ class FamilyStore(TableStore):
         same family meanwhile (a part of the same file, the insurer's file): after writing,
         the partition is read again and, if members or records came in the meantime, the
         family is recomputed, so a decision taken on a partial view never stays."""
-        change = FamilyChange(new_findings={})
-        added: dict[str, str] = {}  # finding sk -> kind, written by this call
         family = self.family(our, partner, subscriber_id)
-        for _ in range(_RECONCILE_ROUNDS):
+        return self._rounds(our, partner, subscriber_id, family, FamilyChange(new_findings={}),
+                            {}, sla_hours, _RECONCILE_ROUNDS)  # fmt: skip
+
+    def judge_family(
+        self, our: str, partner: str, subscriber_id: str, *, sla_hours: float = 48.0
+    ) -> Judged:
+        """The first round of ``reconcile_family`` with its effectuation moves held back, to
+        be written with other families' (``write_judged``), then ``settle_family``."""
+        change, added = FamilyChange(new_findings={}), dict[str, str]()
+        family = self.family(our, partner, subscriber_id)
+        answers = _Answers()
+        moves: list[Move] = []
+        wrote = self._reconcile_once(our, partner, subscriber_id, family, change, added,
+                                     answers, sla_hours, moves)  # fmt: skip
+        current = not answers.changed()
+        if not current:  # judged again from a fresh read when settled: these moves never go
+            for move in moves:
+                change.effectuated -= max(move.count, 0)
+                change.uneffectuated -= max(-move.count, 0)
+            moves = []
+        return Judged((our, partner, subscriber_id), family, change, added, moves, wrote, current)
+
+    def write_judged(self, judged: list[Judged]) -> None:
+        """The judged families' moves, packed into shared transactions per insurer."""
+        by_partner: dict[tuple[str, str], list[list[Move]]] = {}
+        for one in judged:
+            if one.moves:
+                by_partner.setdefault(one.key[:2], []).append(one.moves)
+        reopened: list[tuple[str, str]] = []
+        for (our, partner), families in sorted(by_partner.items()):
+            reopened += write_families(self._connection(), families, our, partner)
+        if reopened:  # no longer effectuated: open again
+            self.relist_sets(reopened)
+
+    def settle_family(self, judged: Judged, *, sla_hours: float = 48.0) -> FamilyChange:
+        """After ``write_judged``: read the family again; if anything came meanwhile (or an
+        answer changed while it was judged), judge it again as ``reconcile_family`` does."""
+        if judged.current and not judged.wrote:
+            return judged.change
+        again = self.family(*judged.key)
+        if judged.current and _evidence(again) == _evidence(judged.partition):
+            return judged.change
+        return self._rounds(*judged.key, again, judged.change, judged.added, sla_hours,
+                            _RECONCILE_ROUNDS - 1)  # fmt: skip
+
+    def _rounds(
+        self,
+        our: str,
+        partner: str,
+        subscriber_id: str,
+        family: Partition,
+        change: FamilyChange,
+        added: dict[str, str],
+        sla_hours: float,
+        rounds: int,
+    ) -> FamilyChange:
+        for _ in range(rounds):
             answers = _Answers()
             wrote = self._reconcile_once(our, partner, subscriber_id, family, change, added,
                                          answers, sla_hours)  # fmt: skip
@@ -136,8 +204,10 @@ class FamilyStore(TableStore):
         added: dict[str, str],
         answers: _Answers,
         sla_hours: float,
+        deferred: list[Move] | None = None,
     ) -> bool:
-        """One pass over what was read; True when it wrote something."""
+        """One pass over what was read; True when it wrote something (or holds moves back in
+        ``deferred``, to be written with other families')."""
         members, records, existing, counted, *_ = family
         by_ref = {(item.pk, item.sk): item for item in members}
         sent = {m.ref: m for m in (sent_member(item) for item in members)}
@@ -179,7 +249,9 @@ class FamilyStore(TableStore):
                 change.effectuated += max(count, 0)
                 change.uneffectuated += max(-count, 0)
                 wrote = True
-        if moves:  # the family's moves together: one transaction (``effectuations``)
+        if moves and deferred is not None:
+            deferred += moves
+        elif moves:  # the family's moves together: one transaction (``effectuations``)
             reopened = write_family(self._connection(), moves, our, partner)
             if reopened:  # no longer effectuated: open again
                 self.relist_sets(reopened)

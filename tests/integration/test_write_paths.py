@@ -111,6 +111,40 @@ def test_a_999_rejecting_sets_with_ik3_errors_reads_each_set_s_members_once(
     assert requests <= 2 * SETS, calls
 
 
+@pytest.mark.parametrize("parameters", [{}, {"PartBytes": 20_000}], ids=["whole", "in-parts"])
+def test_a_999_rejecting_one_member_sets_attributes_their_ik3_errors_without_a_read(
+    day: Day, parameters: dict[str, Any]
+) -> None:
+    """A one-member set keeps where its loop starts: its errors are placed with no members
+    query (the same members as the query would find), whole or cut in parts; one query per
+    set made 200,000-set 999s pass the per-invocation bound (issue 29)."""
+    _, generated = day.send("one.834", members=SETS, sets_per_group=SETS, seed=34, dependents=0.0)
+    assert {len(sent.member_detail) for sent in generated.sets} == {1}
+    responses, expected = [], {}
+    for index, sent in enumerate(generated.sets):
+        (member,) = sent.member_detail
+        errors = [SegmentErrorSpec("INS", member.first_position + index % 3, "8", "2000")]
+        expected[sent.transaction_control] = [
+            {"ordinal": 1, "first_position": member.first_position,
+             "last_position": member.last_position}
+        ]  # fmt: skip
+        if index == 0:  # its header (BGN) and past its loop (SE): no member
+            errors += [SegmentErrorSpec("BGN", 2, "8"), SegmentErrorSpec("SE", sent.segments, "8")]
+            expected[sent.transaction_control] += [None, None]
+        responses.append(SetResponse(sent.transaction_control, "R", ["5"], errors))
+    with counted() as calls:
+        day.answer_999("one.999", insurer="HEALTHPLAN01", groups=[GroupResponse("1", responses)])
+    attributed = {
+        item.transaction_control: [error["member"] for ack in item.acks.as_dict().values()
+                                   for error in ack["errors"]]
+        for item in SetItem.query(keys.group_pk("ACKTRACKEXCH", "HEALTHPLAN01", "1"),
+                                  SetItem.sk.startswith("SET#"))
+    }  # fmt: skip
+    assert attributed == expected
+    assert calls["members"] == 0, calls
+    assert sum(n for name, n in calls.items() if name != "members") <= SETS // 10, calls
+
+
 @pytest.mark.parametrize("parameters", [{"PartBytes": 200_000}])
 def test_a_file_of_1000_interchanges_cut_in_parts_sends_small_orders(
     day: Day, parameters: dict[str, Any]

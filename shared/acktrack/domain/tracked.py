@@ -125,6 +125,7 @@ class TrackedSet:
     finding_count: int = 0
     predicted_rejection: bool = False
     last_position: int = 1
+    first_position: int = 0  # where its first INS loop starts (0: not known)
 
     @property
     def sent_day(self) -> str:

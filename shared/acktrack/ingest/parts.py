@@ -241,14 +241,14 @@ class PartSets(PlannedSets):
 
     def result(self) -> list[list[Any]]:
         """Per set: [sequence, GS06, ST02, last position, finding count, predicted rejection,
-        finding details]."""
+        finding details, first position]."""
         room = _FINDINGS_PER_PART
         rows: list[list[Any]] = []
         for (sequence, group, control), item in self.by_key.items():
             details = item.findings[:room]
             room -= len(details)
             rows.append([sequence, group, control, item.last_position, item.finding_count,
-                         item.predicted_rejection, details])  # fmt: skip
+                         item.predicted_rejection, details, item.first_position])  # fmt: skip
         return rows
 
 
@@ -325,11 +325,14 @@ def finish(
 def _merge(
     result: dict[str, Any], by_key: dict[tuple[int, str, str], TrackedSet], outcome: Outcome
 ) -> None:
-    for sequence, group, control, last, count, rejected, details in result["sets"]:
+    for sequence, group, control, last, count, rejected, details, *rest in result["sets"]:
         item = by_key.get((sequence, group, control))
         if item is None:
             continue
         item.last_position = max(item.last_position, int(last))
+        first = int(rest[0]) if rest else 0  # a part's result from before the field: not known
+        if first:
+            item.first_position = min(item.first_position or first, first)
         item.finding_count += int(count)
         item.predicted_rejection = item.predicted_rejection or bool(rejected)
         item.findings.extend(details[: MAX_FINDINGS_KEPT - len(item.findings)])

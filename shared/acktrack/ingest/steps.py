@@ -140,6 +140,8 @@ def write_members(
             if tracked is not current_set:
                 current_set, family_id = tracked, None
             tracked.last_position = max(tracked.last_position, member.last_position)
+            tracked.first_position = min(tracked.first_position or member.first_position,
+                                         member.first_position)  # fmt: skip
             stored = track_member(member, tracked, findings, keyring)
             if member.subscriber_indicator == "Y":
                 family_id = member.subscriber_id

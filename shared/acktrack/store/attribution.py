@@ -5,7 +5,8 @@ A set's members are in the lookup index by the segment position their loop start
 are placed with one descending query per partition they fall in (one for any set under
 20,000 segments), read from the highest error down until the lowest is placed; the
 page size is what the set's density (members over segments) says that span holds, so
-one error reads one member, as it always did, and a hundred errors one page.
+one error reads one member, as it always did, and a hundred errors one page. A set of one
+member keeps where its loop starts (``first_position`` on the set item): no read at all.
 """
 
 from __future__ import annotations
@@ -20,11 +21,20 @@ _PAGE_MAX = 500  # members a page asks for; DynamoDB stops a page at 1 MB anyway
 
 
 def members_at(
-    set_id: str, members: int, last_position: int, positions: Iterable[int | None]
+    set_id: str,
+    members: int,
+    last_position: int,
+    positions: Iterable[int | None],
+    *,
+    first_position: int | None = None,
 ) -> dict[int, dict[str, Any] | None]:
     """For each segment position, the member whose loop holds it (None: a header or trailer
-    segment, or no member there). Positions below 1 or None are left out."""
+    segment, or no member there). Positions below 1 or None are left out. A one-member set
+    whose first loop's position is known (``first_position``) needs no read at all."""
     wanted = sorted({p for p in positions if p and p >= 1}, reverse=True)
+    if members == 1 and first_position:
+        only = {"ordinal": 1, "first_position": first_position, "last_position": last_position}
+        return {p: dict(only) if first_position <= p <= last_position else None for p in wanted}
     found: dict[int, dict[str, Any] | None] = {}
     by_chunk: dict[int, list[int]] = {}
     for position in wanted:

@@ -158,6 +158,7 @@ class SetItem(ReportedItem):
     sent_day = UnicodeAttribute()
     members = NumberAttribute(default=0)
     last_position = NumberAttribute(default=1)
+    first_position = NumberAttribute(null=True)  # a one-member set's INS (IK3 attribution)
     segments = NumberAttribute(default=0)
     status = UnicodeAttribute(default="sent")
     status_rank = NumberAttribute(default=0)

@@ -266,7 +266,9 @@ class Repository(FamilyStore, AckStore, JobStore, ReconciliationStore):
     ) -> dict[int, dict[str, Any] | None]:
         """The member whose INS loop holds each segment position: one query for all of a
         set's positions in one lookup partition (``attribution``)."""
-        return members_at(item.set_id, int(item.members), int(item.last_position), positions)
+        first = int(item.first_position) if item.first_position else None
+        return members_at(item.set_id, int(item.members), int(item.last_position), positions,
+                          first_position=first)  # fmt: skip
 
     # -- status changes ------------------------------------------------------------------
 
@@ -549,6 +551,8 @@ def _set_item(key: tuple[str, str], tracked: TrackedSet) -> SetItem:
         sent_day=tracked.sent_day,
         members=tracked.members,
         last_position=tracked.last_position,
+        # Kept for one-member sets: their IK3 errors are attributed without a read.
+        first_position=tracked.first_position if tracked.members == 1 else None,
         segments=tracked.segments,
         findings=tracked.findings,
         finding_count=tracked.finding_count,

@@ -33,6 +33,7 @@ class Settings:
     max_object_bytes: int
     writer_threads: int
     part_bytes: int = 0  # outbound files larger than this are cut in parts (0: never)
+    part_members: int = 0  # outbound files with more members than this too (0: by bytes only)
     parts_queue_url: str | None = None
     retention_days: int = 0  # member-level items expire this long after sending (0: kept)
     raw_retention_days: int = 0  # the report's lists expire with the raw files (0: kept)
@@ -118,6 +119,7 @@ def from_environment(env: Mapping[str, str] | None = None) -> Settings:
         max_object_bytes=int(_number(env, "MAX_OBJECT_BYTES", 2 * 1024**3, minimum=1)),
         writer_threads=int(_number(env, "WRITER_THREADS", 4, minimum=1)),
         part_bytes=int(_number(env, "PART_BYTES", 0)),
+        part_members=int(_number(env, "PART_MEMBERS", 0)),
         parts_queue_url=env.get("PARTS_QUEUE_URL", "").strip() or None,
         retention_days=int(_number(env, "RETENTION_DAYS", 0)),
         raw_retention_days=int(_number(env, "RAW_RETENTION_DAYS", 0)),

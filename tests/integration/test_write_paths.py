@@ -145,6 +145,54 @@ def test_a_999_rejecting_one_member_sets_attributes_their_ik3_errors_without_a_r
     assert sum(n for name, n in calls.items() if name != "members") <= SETS // 10, calls
 
 
+@pytest.mark.parametrize("parameters", [{"PartMembers": 100, "PartBytes": 0}])
+def test_a_file_of_many_members_is_cut_by_members_whatever_its_bytes(
+    day: Day, parameters: dict[str, Any]
+) -> None:
+    """600 members in about 250 KB (no byte cut at all) with PartMembers 100: parts of
+    about 100 members, each invocation's requests following its members; every member
+    tracked, once. Cut by bytes only, the file was one invocation of about 1,000 requests
+    (issue 29: a 32 MiB part of 75,000 small members made about 60,000)."""
+    from acktrack.local.trace import RequestTrace
+
+    trace = day.stack.trace = RequestTrace()
+    _, generated = day.send("many.834", members=600, sets_per_group=600, seed=35)
+    parts = [line for line in trace.lines if line["function"] == "IngestPartFunction"]
+    assert 5 <= len(parts) <= 8, len(parts)
+    total = sum(line["dynamodb_requests"] for line in trace.lines)
+    largest = max(line["dynamodb_requests"] for line in trace.lines)
+    assert largest * 3 <= total, [line["dynamodb_requests"] for line in trace.lines]
+    tracked = [item for item in MemberItem.scan(MemberItem.sk.startswith("M#"))]
+    assert len(tracked) == 600 == sum(len(sent.member_detail) for sent in generated.sets)
+
+
+def test_an_outbound_file_of_more_members_than_one_file_may_hold_is_quarantined(
+    day: Day, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Millions of tiny INS loops (6 bytes each, 350 million in 2 GiB) would take its parts
+    past their 15 minutes: over ``max_file_members`` (5,000,000; 49 here) the file is
+    refused before anything is tracked, the reason giving the count."""
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from acktrack.domain.ports import PipelineConfig
+    from acktrack.handlers import ingest as ingest_handler
+
+    assert PipelineConfig().max_file_members == 5_000_000
+    configured = ingest_handler.pipeline_config
+    monkeypatch.setattr(ingest_handler, "pipeline_config",
+                        lambda: replace(configured(), max_file_members=49))  # fmt: skip
+    from acktrack.synthetic.enrollment import EnrollmentSpec, write_834
+
+    buffer = io.BytesIO()
+    write_834(EnrollmentSpec(sent_at=SENT, members=50, sets_per_group=50, seed=36), buffer)
+    (result,) = day.drop("outbound", "big.834", buffer.getvalue())
+    assert result.ok, result.error
+    (quarantined,) = day.report(datetime(2024, 1, 16, 12, tzinfo=UTC))["quarantined"]
+    assert "the file holds 50 member transactions; at most 49" in quarantined["reason"]
+    assert not [item for item in day.table() if item["sk"]["S"].startswith("M#")]
+
+
 @pytest.mark.parametrize("parameters", [{"PartBytes": 200_000}])
 def test_a_file_of_1000_interchanges_cut_in_parts_sends_small_orders(
     day: Day, parameters: dict[str, Any]

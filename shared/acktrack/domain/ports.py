@@ -251,6 +251,8 @@ class PipelineConfig:
     envelope_zone: tzinfo = _UTC
     max_object_bytes: int = 2 * 1024**3
     part_bytes: int = 0  # files larger than this are cut in parts of this size (0: never)
+    part_members: int = 0  # outbound files with more members: cut in parts of this many too
+    max_file_members: int = 5_000_000  # an outbound file holding more is refused
     require_insurer_folders: bool = False  # refuse inbound files not under inbound/<insurer id>/
     keyring: Keyring = field(default_factory=Keyring)  # keys the demographic hashes
     tracked_usage: str = "P"  # ISA15 tracked; the other usage is kept apart, never matched

@@ -56,7 +56,7 @@ def ingest_outbound(
             index = index_file(stream)
     except UnreadableX12 as error:
         return quarantine(ref, source, store, f"not readable as X12: {error.reason}")
-    problem = _unusable(index)
+    problem = _unusable(index) or _too_many_members(index, config)
     if problem:
         return quarantine(ref, source, store, problem)
 
@@ -86,8 +86,12 @@ def ingest_outbound(
         if plan is not None:
             plans.append(plan)
     if plans:
-        cut = parts is not None and config.part_bytes and (ref.size or 0) > config.part_bytes
-        if cut and parts is not None and fan_out(ref, source, store, config, plans, parts, outcome):
+        members = index.enrollment_members
+        cut = (config.part_bytes and (ref.size or 0) > config.part_bytes) or (
+            config.part_members and members > config.part_members
+        )
+        if cut and parts is not None and fan_out(ref, source, store, config, plans, parts, outcome,
+                                                 members):  # fmt: skip
             return outcome  # the part counted last records the object's outcome
         with source.open(ref) as stream:
             families = write_members(read_x12(stream), PlannedSets(plans), store, ref.received_at,
@@ -120,6 +124,17 @@ def _unusable(index: FileIndex) -> str:
     if not index.enrollment_members and not any(i.enrollment_sets for i in index.interchanges):
         return f"an outbound file must hold 834 transaction sets; this one holds {index.describe_content()}"
     return ""
+
+
+def _too_many_members(index: FileIndex, config: PipelineConfig) -> str:
+    """More members than one file is tracked with (millions of tiny INS loops, say)."""
+    members = index.enrollment_members
+    if members <= config.max_file_members:
+        return ""
+    return (
+        f"the file holds {members:,} member transactions; at most "
+        f"{config.max_file_members:,} are tracked from one file (split it)"
+    )
 
 
 def _decide(

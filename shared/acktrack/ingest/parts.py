@@ -51,7 +51,7 @@ from acktrack.ingest.steps import (
     write_members,
 )
 from acktrack.x12 import MemberTransaction, TransactionHeader
-from acktrack.x12.ranges import ResumePoint, plan_parts
+from acktrack.x12.ranges import ResumePoint, member_targets, plan_parts
 from acktrack.x12.reader import X12Reader
 
 MAX_INTERCHANGES = 1000  # a job holds its file's interchanges; more are ingested in one go
@@ -181,13 +181,21 @@ def fan_out(
     plans: list[Plan],
     queue: PartQueue,
     outcome: Outcome,
+    members: int = 0,
 ) -> bool:
-    """Cut the file in parts and send one order per part. False: it cannot be cut (too
-    few subscribers, line-break terminators, too many interchanges); ingest it in one go."""
+    """Cut the file in parts and send one order per part: about ``config.part_bytes`` each
+    and, for a file of more than ``config.part_members`` members, about that many members
+    each (a part's requests follow its members, not its bytes). False: it cannot be cut
+    (too few subscribers, line-break terminators, too many interchanges); ingest it in one
+    go."""
     if len(plans) > MAX_INTERCHANGES or not ref.size:
         return False
+    more: list[int] = []
+    if config.part_members and members > config.part_members:
+        with source.open(ref) as stream:  # a first read counts where the members are
+            more = member_targets(stream, config.part_members)
     with source.open(ref) as stream:
-        ranges = plan_parts(stream, ref.size, config.part_bytes)
+        ranges = plan_parts(stream, ref.size, config.part_bytes, more_targets=more)
     if len(ranges) < 2:
         return False
     job = job_id(ref, plans)

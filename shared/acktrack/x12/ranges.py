@@ -191,12 +191,54 @@ def plan_ranges(
     return ranges
 
 
+def member_targets(stream: BinaryIO, members_per_part: int) -> list[int]:
+    """Byte offsets about ``members_per_part`` members apart, for ``plan_parts`` to cut near:
+    a part's work follows its members, whatever their bytes. INS segments are counted a
+    read at a time (C-level counts) and the offset interpolated within the read, so the
+    parts are about, not exactly, that size; memory stays one read. ``stream`` at 0."""
+    head = stream.read(512)
+    stripped = head.lstrip()
+    if members_per_part < 1 or not stripped.startswith(b"ISA"):
+        return []
+    try:
+        _, delimiters, _ = parse_isa(stripped.decode("latin-1"))
+    except ValueError:
+        return []
+    scan = _Scan(stream, delimiters, True, current())
+    keep = len(scan.ins) - 1 + 64  # a needle (and some layout) across two reads
+    targets: list[int] = []
+    counted, wanted, base, data = 0, members_per_part, 0, head
+    while True:
+        chunk = stream.read(_CHUNK)
+        region = data + chunk
+        start = base
+        if chunk:  # the tail goes with the next read: counted there, never twice
+            region, data = region[: len(region) - keep], region[len(region) - keep :]
+            base = start + len(region)
+        found = region.count(scan.ins)
+        if region.count(scan.ins[1:]) != found:
+            found = len(scan.member.findall(region))  # layout between segments
+        while found and counted + found >= wanted:
+            targets.append(start + len(region) * (wanted - counted) // found)
+            wanted += members_per_part
+        counted += found
+        if not chunk:
+            return targets
+
+
 def plan_parts(
-    stream: BinaryIO, size: int, part_bytes: int, *, limits: Limits | None = None
+    stream: BinaryIO,
+    size: int,
+    part_bytes: int,
+    *,
+    limits: Limits | None = None,
+    more_targets: list[int] | None = None,
 ) -> list[ByteRange]:
-    """Ranges of about ``part_bytes`` each, every one starting on a subscriber, so that a
-    family (a subscriber and the dependents after it) is never split between two ranges."""
-    targets = list(range(part_bytes, size, part_bytes))
+    """Ranges of about ``part_bytes`` each (and cut near ``more_targets`` too: see
+    ``member_targets``), every one starting on a subscriber, so that a family (a subscriber
+    and the dependents after it) is never split between two ranges."""
+    by_bytes = range(part_bytes, size, part_bytes) if part_bytes > 0 else range(0)
+    targets = sorted({*by_bytes, *(t for t in more_targets or () if 0 < t < size)})
     cuts = plan_cuts(stream, targets, subscribers_only=True, limits=limits) if targets else []
     unique = sorted({cut.offset: cut for cut in cuts}.values(), key=lambda cut: cut.offset)
     if not unique:

@@ -169,3 +169,29 @@ def test_ranges_cut_files_laid_out_with_whitespace(layout: bytes) -> None:
     assert count == 3  # whitespace between segments does not stop the cuts
     assert summary(found) == summary(records(spaced))
     assert len(of_type(found, MemberTransaction)) == 300
+
+
+@pytest.mark.parametrize("layout", [b"", b"\r\n"], ids=["one-line", "line-breaks"])
+def test_member_targets_cut_parts_of_about_that_many_members_on_subscribers(layout: bytes) -> None:
+    """3,000 members in one set, targets every 1,000 members: three parts of about 1,000
+    (interpolated within a 1 MiB read), each starting on a subscriber, read together as one
+    sequential read; a member count of 0 asks for no target."""
+    from acktrack.x12.ranges import member_targets
+
+    data, _ = generate(members=3000, seed=37)
+    if layout:
+        data = data.replace(b"~\n", b"~").replace(b"~", b"~" + layout)
+    targets = member_targets(io.BytesIO(data), 1000)
+    assert member_targets(io.BytesIO(data), 0) == []
+    ranges = plan_parts(io.BytesIO(data), len(data), 0, more_targets=targets)
+    assert len(ranges) == 3, [(r.start, r.end) for r in ranges]
+    found: list[object] = []
+    sizes = []
+    for byte_range in ranges:
+        part = list(read_range(io.BytesIO(data), byte_range))
+        sizes.append(len(of_type(part, MemberTransaction)))
+        first = next(m for m in of_type(part, MemberTransaction))
+        assert first.subscriber_indicator == "Y"
+        found += part
+    assert all(800 <= size <= 1200 for size in sizes), sizes
+    assert summary(found) == summary(records(data))

@@ -75,11 +75,15 @@ def test_large_files_are_cut_in_parts_and_end_as_if_read_in_one_go(
     cut = [
         entry
         for i in invocations
-        if i.function == "IngestOutboundFunction" and i.ok
+        if i.function in ("IngestOutboundFunction", "IngestInboundFunction") and i.ok
         for entry in i.result["objects"]
         if entry["outcome"] == "fanned_out"
     ]
-    assert len(cut) >= 2  # the 834s larger than a part (a copy of one is a duplicate)
+    # The 834s larger than a part (a copy of one is a duplicate), the insurer's effectuation
+    # 834 among them.
+    assert len(cut) >= 3
+    assert any(i.function == "IngestInboundFunction" and entry["outcome"] == "fanned_out"
+               for i in invocations if i.ok for entry in i.result.get("objects", []))  # fmt: skip
     parts = _parts(invocations)
     assert all(p.ok and not p.result["batchItemFailures"] for p in parts)
     assert len(parts) == sum(entry["parts"] for entry in cut) >= 10

@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from acktrack.handlers import wiring
 from acktrack.store import keys
 from acktrack.store.effectuations import TRANSACTION_ITEMS
@@ -231,3 +233,33 @@ def test_a_family_transaction_on_a_stale_read_writes_nothing_and_counts_nothing(
     assert found.transactions == [] and found.counters() == Counter()
     assert day.table() == before
     assert counted().members_effectuated == 6
+
+
+@pytest.mark.parametrize("parameters", [{"PartMembers": 100, "PartBytes": 0}])
+def test_an_effectuation_file_of_many_members_is_cut_in_parts_by_members(
+    day: Day, parameters: dict[str, Any]
+) -> None:
+    """600 members confirmed by the insurer with PartMembers 100: its effectuation 834 is
+    cut in parts of about 100 members on subscribers, one invocation each, every member
+    counted once; no invocation makes more than a third of the file's requests (in one
+    invocation it made them all: 100,000 members were about 100,000 family queries). The
+    same file delivered again counts nothing more. tests/e2e/test_fanout.py holds that a cut
+    effectuation ends in the same table as one read in one go, faults included."""
+    from acktrack.local.trace import RequestTrace
+
+    data, _ = day.send("a.834", members=600, sets_per_group=200, seed=296)
+    day.answer("a.999", data)
+    trace = day.stack.trace = RequestTrace()
+    insurer = insurer_file(data)
+    result, *pumped = day.drop("inbound", "effectuation.834", insurer)  # then its parts
+    assert result.ok and all(part.ok for part in pumped), result.error
+    (entry,) = result.result["objects"]
+    assert entry["outcome"] == "fanned_out" and 5 <= entry["parts"] <= 8, entry
+    lines = trace.lines
+    parts = [line for line in lines if line["function"] == "IngestPartFunction"]
+    assert len(parts) == entry["parts"]
+    total = sum(line["dynamodb_requests"] for line in lines)
+    assert max(line["dynamodb_requests"] for line in lines) * 3 <= total
+    assert counted().members_effectuated == 600
+    day.drop("inbound", "effectuation.834", insurer)  # S3 delivers it again
+    assert counted().members_effectuated == 600

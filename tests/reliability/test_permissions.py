@@ -233,8 +233,9 @@ def _check_the_day(stack: EmbeddedStack, recorder: Recorder, part_bytes: int,
     }
     outbound, inbound, reports = (stack.bucket(r) for r in ("Outbound", "Inbound", "Reports"))
     assert buckets["IngestOutboundFunction"] == {outbound}
+    # Parts of outbound files, and of the insurer's population or effectuation 834.
     assert buckets.get("IngestPartFunction", set()) <= (
-        {outbound, inbound, reports} if reconciliation else {outbound}
+        {outbound, inbound, reports} if reconciliation else {outbound, inbound}
     )
     assert buckets["IngestInboundFunction"] == ({inbound, reports} if reconciliation else {inbound})
     for task in ("ReportPlanFunction", "ReportBatchFunction", "ReportSectionsFunction",

@@ -66,6 +66,19 @@ def test_a_population_order_names_its_kind_and_its_job_holds_the_rest() -> None:
     assert old.is_population and old.population == population  # an order of before
 
 
+def test_an_effectuation_order_names_its_kind_and_an_unknown_kind_is_refused() -> None:
+    from acktrack.ingest.parts import EFFECTUATION, BadPartOrder
+
+    body = json.loads(json.loads(EVENT.read_text())["Records"][0]["body"])
+    sent = replace(PartOrder.from_message(json.dumps(body)), kind=EFFECTUATION)
+    message = json.loads(sent.to_message())
+    assert message["kind"] == "effectuation"
+    read = PartOrder.from_message(sent.to_message())
+    assert read.kind == EFFECTUATION and not read.is_population
+    with pytest.raises(BadPartOrder, match="unknown kind"):
+        PartOrder.from_message(json.dumps(body | {"kind": "report"}))
+
+
 def test_a_file_of_1000_interchanges_is_planned_once_in_its_job_and_its_orders_are_small() -> None:
     """The plan that orders once repeated (up to 1,000 interchanges, ten orders a batch:
     1.7 MB a SendMessageBatch) fits the job item with room to spare, ids at X12's longest."""

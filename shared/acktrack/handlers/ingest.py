@@ -108,7 +108,13 @@ def handle_part_event(
     )
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-    from acktrack.ingest.parts import BadPartOrder, PartOrder, ingest_part
+    from acktrack.ingest.effectuation_parts import ingest_effectuation_part
+    from acktrack.ingest.parts import (
+        EFFECTUATION,
+        BadPartOrder,
+        PartOrder,
+        ingest_part,
+    )
     from acktrack.ingest.population_parts import ingest_population_part
 
     def one(record: SQSRecord) -> None:
@@ -127,6 +133,10 @@ def handle_part_event(
                 outcome = ingest_population_part(
                     order, object_source(), repository(), pipeline_config(), archive()
                 )
+            elif order.kind == EFFECTUATION:  # an insurer's effectuation 834
+                outcome = ingest_effectuation_part(
+                    order, object_source(), repository(), pipeline_config()
+                )
             else:
                 outcome = ingest_part(order, object_source(), repository(), pipeline_config())
         except Exception as error:  # the message goes back to SQS: kept, then dead-lettered
@@ -135,7 +145,8 @@ def handle_part_event(
         if outcome.outcome == FileOutcome.PART:
             logger.info("part processed", extra={**where, **outcome.to_log()})
         else:  # the last part finished the file
-            direction = "inbound" if order.is_population else "outbound"
+            inbound = order.is_population or order.kind == EFFECTUATION
+            direction = "inbound" if inbound else "outbound"
             logger.info(
                 "file processed", extra={**where, "direction": direction, **outcome.to_log()}
             )

@@ -9,6 +9,7 @@ findings (``family``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import BinaryIO
 
 from acktrack.domain import identifiers as keys
@@ -18,7 +19,7 @@ from acktrack.domain.identifiers import clip
 from acktrack.domain.ports import EnrollmentStore, Outcome, PipelineConfig
 from acktrack.domain.tracked import MAX_COVERAGES, InsurerMember, ObjectRef, iso, to_utc
 from acktrack.ingest.steps import reconcile_families
-from acktrack.x12 import InterchangeHeader, MemberTransaction, read_x12
+from acktrack.x12 import MemberTransaction, Record, read_x12
 
 
 def insurer_member(
@@ -80,22 +81,33 @@ def ingest_effectuation(
     outcome: Outcome,
 ) -> None:
     """Store every member of the insurer's 834 and reconcile each family it names."""
+    effectuate(read_x12(stream), ref, store, config, outcome)
+
+
+def effectuate(
+    records: Iterable[Record],
+    ref: ObjectRef,
+    store: EnrollmentStore,
+    config: PipelineConfig,
+    outcome: Outcome,
+) -> None:
+    """Store every member read (the whole file, or one part's range) and reconcile each
+    family it names."""
     families: set[Family] = set()  # keys only: memory stays flat in the file's size
-    records = 0
-    usage = config.tracked_usage
+    count = 0
     with store.member_writer(ref.received_at) as writer:
-        for record in read_x12(stream):
-            if type(record) is InterchangeHeader:
-                usage = record.usage  # an interchange of another usage is counted apart
-            if type(record) is not MemberTransaction or usage != config.tracked_usage:
+        for record in records:
+            if type(record) is not MemberTransaction:
                 continue
             assert isinstance(record, MemberTransaction)
+            if record.header.interchange.usage != config.tracked_usage:
+                continue  # an interchange of another usage is counted apart
             kept = insurer_member(record, ref, config)
             if kept is None:
                 outcome.notices.append("effectuation_without_subscriber_id")
                 continue
             writer.add_insurer_member(kept)
-            records += 1
+            count += 1
             families.add((kept.our_id, kept.partner, kept.subscriber_id))
-    outcome.effectuation_records += records
+    outcome.effectuation_records += count
     reconcile_families(store, families, outcome, config.ack_sla_hours)

@@ -34,6 +34,7 @@ from acktrack.domain.ports import (
 from acktrack.domain.status import AckState, FileOutcome
 from acktrack.domain.tracked import ObjectRef, iso, to_utc
 from acktrack.ingest.effectuation import ingest_effectuation
+from acktrack.ingest.effectuation_parts import fan_out_effectuation
 from acktrack.ingest.population_parts import fan_out_population
 from acktrack.ingest.reconciliation import (
     Digesting,
@@ -174,6 +175,14 @@ def ingest_inbound(
     # Families whose duplicate question waited on one of these answers are judged again.
     reconcile_families(store, outcome.rejudge, outcome, config.ack_sla_hours)
     if enrollments:
+        alone = not group_acks and not interchange_acks and not outcome.other_usage
+        members = sum(enrollment.members for enrollment in enrollments)
+        if (
+            alone
+            and parts is not None
+            and fan_out_effectuation(ref, source, store, config, parts, outcome, members)
+        ):
+            return outcome  # the part counted last records the object's outcome
         with source.open(ref) as stream:
             ingest_effectuation(stream, ref, store, config, outcome)
     store.record_object(ref, outcome)

@@ -70,6 +70,7 @@ class PartJobMissing(RuntimeError):
 # What orders of earlier versions carried instead of their job's object (read, never sent).
 _LEGACY = ("bucket", "key", "version_id", "size", "received_at")
 OUTBOUND, POPULATION = "outbound", "population"  # the use case a part belongs to
+EFFECTUATION = "effectuation"  # an insurer's effectuation 834
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +92,7 @@ class PartOrder:
     notices: list[str] = field(default_factory=list)  # what pass 1 noticed, for the outcome
     # An insurer's population (an audit 834) instead of an outbound file: whose, as of when.
     population: dict[str, str] | None = None
-    kind: str = OUTBOUND  # or POPULATION: which use case the part belongs to
+    kind: str = OUTBOUND  # or POPULATION, EFFECTUATION: which use case the part belongs to
     inline: bool = False  # an order of an earlier version: it carried the plan itself
     legacy: ObjectRef | None = None  # an order of an earlier version named its object
 
@@ -105,6 +106,8 @@ class PartOrder:
                                 "start": self.start, "end": self.end, "resume": self.resume}  # fmt: skip
         if self.is_population:
             data["kind"] = POPULATION
+        elif self.kind != OUTBOUND:
+            data["kind"] = self.kind
         return json.dumps(data, separators=(",", ":"))
 
     @classmethod
@@ -116,7 +119,7 @@ class PartOrder:
             for name in ("legacy", "inline"):
                 data.pop(name, None)
             old = {name: data.pop(name) for name in _LEGACY if name in data}
-            if data.get("kind", OUTBOUND) not in (OUTBOUND, POPULATION):
+            if data.get("kind", OUTBOUND) not in (OUTBOUND, POPULATION, EFFECTUATION):
                 raise BadPartOrder("not a part order: an unknown kind")
             order = cls(**data, inline="interchanges" in data)
             if not all(isinstance(n, int) for n in (order.index, order.parts, order.start)):

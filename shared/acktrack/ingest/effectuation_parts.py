@@ -1,0 +1,97 @@
+"""An insurer's effectuation 834 too large for one invocation: cut in parts on
+subscribers, like a large outbound 834 (``ingest.parts``), by bytes (``PartBytes``) and by
+members (``PartMembers``).
+
+Each part reads its byte range, stores the insurer's records it holds and reconciles the
+families they name; a family is never split (the cuts are on subscribers), so a part
+judges each of its families whole. The part counted last adds the parts' counts and
+records the object's outcome. Every step is safe to repeat: records are keyed, a family's
+reconciliation writes only what changed, and a part is counted once however often SQS
+delivers it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from acktrack.domain.identifiers import short_hash
+from acktrack.domain.ports import EnrollmentStore, ObjectSource, Outcome, PartQueue, PipelineConfig
+from acktrack.domain.status import FileOutcome
+from acktrack.domain.tracked import ObjectRef
+from acktrack.ingest.effectuation import effectuate
+from acktrack.ingest.parts import (
+    EFFECTUATION,
+    PartOrder,
+    counted_last,
+    pack_plan,
+    unpack,
+    with_job,
+)
+from acktrack.x12.ranges import ResumePoint, member_targets, plan_parts
+from acktrack.x12.reader import X12Reader
+
+
+def fan_out_effectuation(
+    ref: ObjectRef, source: ObjectSource, store: EnrollmentStore, config: PipelineConfig,
+    queue: PartQueue, outcome: Outcome, members: int,
+) -> bool:  # fmt: skip
+    """Cut the file in parts and send one order per part (False: it cannot be cut, or is
+    small enough for one invocation)."""
+    by_bytes = bool(config.part_bytes) and (ref.size or 0) > config.part_bytes
+    by_members = bool(config.part_members) and members > config.part_members
+    if not ref.size or not (by_bytes or by_members):
+        return False
+    more: list[int] = []
+    if by_members:
+        with source.open(ref) as stream:  # a first read counts where the members are
+            more = member_targets(stream, config.part_members)
+    with source.open(ref) as stream:
+        ranges = plan_parts(stream, ref.size, config.part_bytes, more_targets=more)
+    if len(ranges) < 2:
+        return False
+    job = short_hash("effectuation", ref.bucket, ref.key, ref.version_id or "-", size=24)
+    store.begin_job(job, len(ranges), ref, pack_plan([], sorted(set(outcome.notices))))
+    orders = [
+        PartOrder(job=job, index=index, parts=len(ranges), start=part.start, end=part.end,
+                  resume=part.resume.to_dict() if part.resume else None,
+                  kind=EFFECTUATION).to_message()
+        for index, part in enumerate(ranges)
+    ]  # fmt: skip
+    queue.send([{"id": str(index), "body": body} for index, body in enumerate(orders)])
+    outcome.outcome, outcome.parts, outcome.job = FileOutcome.FANNED_OUT, len(ranges), job
+    return True
+
+
+def ingest_effectuation_part(
+    order: PartOrder, source: ObjectSource, store: EnrollmentStore, config: PipelineConfig
+) -> Outcome:
+    """Store and reconcile one part; the part counted last records the file's outcome."""
+    order, ref = with_job(order, store)
+    resume = ResumePoint.from_dict(order.resume) if order.resume else None
+    found = Outcome(FileOutcome.PART)
+    with source.open(ref, order.start, order.end) as stream:
+        reader = X12Reader(stream, resume=resume, partial=order.end is not None)
+        effectuate(reader.records(), ref, store, config, found)
+    result = {"records": found.effectuation_records, "effectuated": found.effectuated,
+              "findings": found.findings, "by_partner": found.by_partner,
+              "notices": sorted(set(found.notices))}  # fmt: skip
+    if not counted_last(order, store, result, found):
+        return found
+    outcome = Outcome(FileOutcome.EFFECTUATION, parts=order.parts)
+    outcome.notices.extend(order.notices)
+    for packed in store.part_results(order.job):
+        _merge(unpack(packed), outcome)
+    store.record_object(ref, outcome)
+    store.finish_job(order.job)  # last: a failure before it is finished on redelivery
+    return outcome
+
+
+def _merge(result: dict[str, Any], outcome: Outcome) -> None:
+    outcome.effectuation_records += int(result["records"])
+    outcome.effectuated += int(result["effectuated"])
+    outcome.notices.extend(result["notices"])
+    for kind, count in result["findings"].items():
+        outcome.findings[kind] = outcome.findings.get(kind, 0) + int(count)
+    for partner, values in result["by_partner"].items():
+        for name, value in values.items():
+            outcome.count(partner, name, value)

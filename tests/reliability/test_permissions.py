@@ -69,11 +69,15 @@ USED_BY_AWS = {
 }
 # Statements (by Sid: the template's, or SAM's policy name) whose resources no request of
 # these days names, and why each stays.
-RESOURCES_NOT_CALLED = {
+RESOURCES_NOT_CALLED: dict[str | tuple[str, str], str] = {
     "EventInvokeConfigOnFailureSQSPolicy": "the failure queue: Lambda sends a failed event "
     "there with the function's role (no event fails on these days)",
     "ReceivePartOrders": "the parts queue: the event source mapping polls it with the role",
     "SeeWhetherTheDateWasSent": "the reports bucket: S3 lets a missing marker be a 404",
+    # (function, Sid): one function's use of a statement it shares with others.
+    ("IngestOutboundFunction", "TrackingState"): "the indexes: a 999 stored before its 834 "
+    "whose IK3 errors fall in a set of more than 16 members (smaller sets keep where each "
+    "member starts); these days' sets are smaller (tests/integration/test_write_paths.py)",
 }
 # Resources with a wildcard other than below an S3 object's first folder, and why each
 # is no broader than what the requests need.
@@ -295,10 +299,13 @@ def test_every_permission_granted_is_used_or_used_by_aws_for_the_function() -> N
     resources_unused = sorted(entry for entry, used in RESOURCE_USED.items() if not used)
     FIGURES["permission_resources"] = len(RESOURCE_USED)
     FIGURES["permission_resources_unused_by_handlers"] = len(resources_unused)
-    unexplained_resources = [e for e in resources_unused if e[1] not in RESOURCES_NOT_CALLED]
+    unexplained_resources = [
+        e for e in resources_unused
+        if e[1] not in RESOURCES_NOT_CALLED and (e[0], e[1]) not in RESOURCES_NOT_CALLED
+    ]  # fmt: skip
     assert unexplained_resources == []
-    listed = {sid for _, sid, _ in resources_unused}
-    assert sorted(set(RESOURCES_NOT_CALLED) - listed) == []  # stale: used now
+    listed = {sid for _, sid, _ in resources_unused} | {(f, sid) for f, sid, _ in resources_unused}
+    assert [key for key in RESOURCES_NOT_CALLED if key not in listed] == []  # stale: used now
 
 
 def test_a_request_against_the_policies_is_decided_as_iam_would() -> None:

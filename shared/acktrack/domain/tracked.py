@@ -16,6 +16,7 @@ from acktrack.domain.index import InterchangeIndex, SetIndex
 from acktrack.x12 import Finding, MemberTransaction, TransactionHeader, codes
 
 MAX_FINDINGS_KEPT = 50  # per set or interchange; the count is kept in full
+MEMBER_STARTS_KEPT = 16  # a set of up to this many members keeps where each loop starts
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +126,9 @@ class TrackedSet:
     finding_count: int = 0
     predicted_rejection: bool = False
     last_position: int = 1
-    first_position: int = 0  # where its first INS loop starts (0: not known)
+    # Where each INS loop starts, kept for sets of up to MEMBER_STARTS_KEPT members (their
+    # IK3 errors are attributed without a read).
+    member_starts: list[int] = field(default_factory=list)
 
     @property
     def sent_day(self) -> str:

@@ -36,6 +36,7 @@ from acktrack.domain.ports import EnrollmentStore, ObjectSource, Outcome, PartQu
 from acktrack.domain.status import FileOutcome
 from acktrack.domain.tracked import (
     MAX_FINDINGS_KEPT,
+    MEMBER_STARTS_KEPT,
     ObjectRef,
     TrackedSet,
     plan_interchange,
@@ -252,14 +253,14 @@ class PartSets(PlannedSets):
 
     def result(self) -> list[list[Any]]:
         """Per set: [sequence, GS06, ST02, last position, finding count, predicted rejection,
-        finding details, first position]."""
+        finding details, where its members start (up to ``MEMBER_STARTS_KEPT`` + 1)]."""
         room = _FINDINGS_PER_PART
         rows: list[list[Any]] = []
         for (sequence, group, control), item in self.by_key.items():
             details = item.findings[:room]
             room -= len(details)
             rows.append([sequence, group, control, item.last_position, item.finding_count,
-                         item.predicted_rejection, details, item.first_position])  # fmt: skip
+                         item.predicted_rejection, details, item.member_starts])  # fmt: skip
         return rows
 
 
@@ -341,9 +342,13 @@ def _merge(
         if item is None:
             continue
         item.last_position = max(item.last_position, int(last))
-        first = int(rest[0]) if rest else 0  # a part's result from before the field: not known
-        if first:
-            item.first_position = min(item.first_position or first, first)
+        # A set cut between parts: its members' starts from each (a result from before the
+        # field has none: the set then keeps none, and its errors are read as before).
+        starts = rest[0] if rest and isinstance(rest[0], list) else None
+        if starts is None:
+            item.member_starts = [0] * (MEMBER_STARTS_KEPT + 1)  # not known: never kept
+        elif len(item.member_starts) <= MEMBER_STARTS_KEPT:
+            item.member_starts = sorted({*item.member_starts, *map(int, starts)})
         item.finding_count += int(count)
         item.predicted_rejection = item.predicted_rejection or bool(rejected)
         item.findings.extend(details[: MAX_FINDINGS_KEPT - len(item.findings)])

@@ -17,7 +17,13 @@ from acktrack.domain.hashing import Keyring
 from acktrack.domain.identifiers import clip
 from acktrack.domain.ports import EnrollmentStore, ObjectSource, Outcome, PipelineConfig
 from acktrack.domain.status import FileOutcome
-from acktrack.domain.tracked import ObjectRef, TrackedInterchange, TrackedSet, track_member
+from acktrack.domain.tracked import (
+    MEMBER_STARTS_KEPT,
+    ObjectRef,
+    TrackedInterchange,
+    TrackedSet,
+    track_member,
+)
 from acktrack.x12 import Finding, MemberTransaction, TransactionHeader
 from acktrack.x12.reader import Record
 
@@ -140,8 +146,8 @@ def write_members(
             if tracked is not current_set:
                 current_set, family_id = tracked, None
             tracked.last_position = max(tracked.last_position, member.last_position)
-            tracked.first_position = min(tracked.first_position or member.first_position,
-                                         member.first_position)  # fmt: skip
+            if len(tracked.member_starts) <= MEMBER_STARTS_KEPT:  # one more: too many to keep
+                tracked.member_starts.append(member.first_position)
             stored = track_member(member, tracked, findings, keyring)
             if member.subscriber_indicator == "Y":
                 family_id = member.subscriber_id

@@ -5,13 +5,14 @@ A set's members are in the lookup index by the segment position their loop start
 are placed with one descending query per partition they fall in (one for any set under
 20,000 segments), read from the highest error down until the lowest is placed; the
 page size is what the set's density (members over segments) says that span holds, so
-one error reads one member, as it always did, and a hundred errors one page. A set of one
-member keeps where its loop starts (``first_position`` on the set item): no read at all.
+one error reads one member, as it always did, and a hundred errors one page. A set of up
+to 16 members keeps where each loop starts (``member_starts`` on the set item): no read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from acktrack.store import keys
@@ -26,15 +27,14 @@ def members_at(
     last_position: int,
     positions: Iterable[int | None],
     *,
-    first_position: int | None = None,
+    member_starts: Sequence[int] = (),
 ) -> dict[int, dict[str, Any] | None]:
     """For each segment position, the member whose loop holds it (None: a header or trailer
-    segment, or no member there). Positions below 1 or None are left out. A one-member set
-    whose first loop's position is known (``first_position``) needs no read at all."""
+    segment, or no member there). Positions below 1 or None are left out. A small set that
+    keeps where each of its loops starts (``member_starts``) needs no read at all."""
     wanted = sorted({p for p in positions if p and p >= 1}, reverse=True)
-    if members == 1 and first_position:
-        only = {"ordinal": 1, "first_position": first_position, "last_position": last_position}
-        return {p: dict(only) if first_position <= p <= last_position else None for p in wanted}
+    if member_starts and len(member_starts) == members:
+        return {p: _from_starts(sorted(member_starts), last_position, p) for p in wanted}
     found: dict[int, dict[str, Any] | None] = {}
     by_chunk: dict[int, list[int]] = {}
     for position in wanted:
@@ -61,6 +61,16 @@ def members_at(
                 continue
             found[position] = _member(current) if position <= current.last_position else None
     return found
+
+
+def _from_starts(starts: list[int], last_position: int, position: int) -> dict[str, Any] | None:
+    """The loop holding ``position``: loops follow each other, each ending where the next
+    starts and the last at the set's last member position (the SE after it is no member's)."""
+    index = bisect_right(starts, position) - 1
+    if index < 0 or position > last_position:
+        return None
+    last = starts[index + 1] - 1 if index + 1 < len(starts) else last_position
+    return {"ordinal": index + 1, "first_position": starts[index], "last_position": last}
 
 
 def _page(span: int, density: float) -> int:

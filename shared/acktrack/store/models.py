@@ -158,7 +158,8 @@ class SetItem(ReportedItem):
     sent_day = UnicodeAttribute()
     members = NumberAttribute(default=0)
     last_position = NumberAttribute(default=1)
-    first_position = NumberAttribute(null=True)  # a one-member set's INS (IK3 attribution)
+    # Where each INS loop starts, for a set of up to 16 members (IK3 attribution, no read).
+    member_starts = ListAttribute(of=NumberAttribute, null=True)
     segments = NumberAttribute(default=0)
     status = UnicodeAttribute(default="sent")
     status_rank = NumberAttribute(default=0)

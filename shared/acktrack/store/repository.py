@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
@@ -28,6 +28,7 @@ from acktrack.domain.status import (
 )
 from acktrack.domain.tally import Tally
 from acktrack.domain.tracked import (
+    MEMBER_STARTS_KEPT,
     ObjectRef,
     TrackedInterchange,
     TrackedSet,
@@ -266,9 +267,9 @@ class Repository(FamilyStore, AckStore, JobStore, ReconciliationStore):
     ) -> dict[int, dict[str, Any] | None]:
         """The member whose INS loop holds each segment position: one query for all of a
         set's positions in one lookup partition (``attribution``)."""
-        first = int(item.first_position) if item.first_position else None
+        starts = [int(start) for start in cast("list[float]", item.member_starts or [])]
         return members_at(item.set_id, int(item.members), int(item.last_position), positions,
-                          first_position=first)  # fmt: skip
+                          member_starts=starts)  # fmt: skip
 
     # -- status changes ------------------------------------------------------------------
 
@@ -551,8 +552,8 @@ def _set_item(key: tuple[str, str], tracked: TrackedSet) -> SetItem:
         sent_day=tracked.sent_day,
         members=tracked.members,
         last_position=tracked.last_position,
-        # Kept for one-member sets: their IK3 errors are attributed without a read.
-        first_position=tracked.first_position if tracked.members == 1 else None,
+        # Kept for small sets: their IK3 errors are attributed without a read.
+        member_starts=_member_starts(tracked),
         segments=tracked.segments,
         findings=tracked.findings,
         finding_count=tracked.finding_count,
@@ -562,3 +563,11 @@ def _set_item(key: tuple[str, str], tracked: TrackedSet) -> SetItem:
         uk=keys.sets_key(tracked.our_id, tracked.partner),
         us=f"{tracked.sent_at}#{tracked.set_id}",
     )
+
+
+def _member_starts(tracked: TrackedSet) -> list[int] | None:
+    """Where each of a small set's INS loops starts, when every one is known."""
+    starts = sorted(set(tracked.member_starts))
+    if not 0 < tracked.members <= MEMBER_STARTS_KEPT or len(starts) != tracked.members:
+        return None
+    return starts if starts[0] > 0 else None

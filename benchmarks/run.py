@@ -30,6 +30,8 @@ from tables import (
     parse_table,
     reconciliation_table,
 )
+from write_paths import SHAPES as WRITE_SHAPES
+from write_paths import table as write_paths_table
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -38,7 +40,8 @@ RESULTS = HERE / "results.json"
 README = ROOT / "README.md"
 # Sections of the README's performance part, in the order they are measured (ingest also
 # measures the acknowledgments and the fan-out).
-SECTIONS = ("parse", "hostile", "large999", "ingest", "backlog", "report", "reconciliation", "cold")
+SECTIONS = ("parse", "hostile", "large999", "ingest", "backlog", "report", "writes", "reconciliation",
+            "cold")  # fmt: skip
 
 
 # -- workloads (each runs inside a child process) --------------------------------------------
@@ -389,6 +392,8 @@ def main() -> int:
     )
     parser.add_argument("--report-people", default="1000,10000,100000", metavar="N,N,N",
                         help="open people in the report section's runs (each shape)")  # fmt: skip
+    parser.add_argument("--write-members", default="1000,5000,20000", metavar="N,N,N",
+                        help="members of each file in the writes section's runs (each shape)")  # fmt: skip
     parser.add_argument(
         "--only", metavar="SECTIONS",
         help=f"comma-separated sections to measure again ({', '.join(SECTIONS)}); the others keep "
@@ -461,6 +466,15 @@ def main() -> int:
             "report_scale.py", "--people", str(n), "--shape", shape)) for n in sizes]
             for shape in SHAPES}  # fmt: skip
         show("report", scale_table(figures["report_scale"]))
+    if "writes" in only:
+        sizes = [int(n) for n in args.write_members.split(",") if n]
+        print(f"the write paths at {sizes} members, two shapes (moto; many minutes) ...",
+              file=sys.stderr, flush=True)  # fmt: skip
+        figures["write_paths"] = [
+            script_figures("write_paths.py", "--members", str(n), "--shape", shape)
+            for n in sizes for shape in WRITE_SHAPES
+        ]  # fmt: skip
+        show("writes", write_paths_table(figures["write_paths"]))
     if "reconciliation" in only:
         print("an insurer's population of 1,000,000 members (minutes) ...", file=sys.stderr,
               flush=True)  # fmt: skip

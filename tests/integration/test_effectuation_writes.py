@@ -263,3 +263,36 @@ def test_an_effectuation_file_of_many_members_is_cut_in_parts_by_members(
     assert counted().members_effectuated == 600
     day.drop("inbound", "effectuation.834", insurer)  # S3 delivers it again
     assert counted().members_effectuated == 600
+
+
+@pytest.mark.parametrize("parameters", [{"PartMembers": 100, "PartBytes": 0}])
+def test_a_part_delivered_again_after_its_finish_failed_keeps_the_counts_it_made(
+    day: Day, parameters: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last part counted fails while finishing (recording the object) and SQS delivers
+    it again: that delivery finds its members effectuated and changes nothing, so its
+    result must not replace the first. Before, the object's outcome lost that part's
+    effectuated members (the table's counters kept them)."""
+    from acktrack.domain.status import FileOutcome
+    from acktrack.store.models import ObjectItem
+    from acktrack.store.repository import Repository
+
+    data, _ = day.send("a.834", members=300, sets_per_group=100, seed=297)
+    day.answer("a.999", data)
+    record_object = Repository.record_object
+    failed: list[str] = []
+
+    def fails_once(self: Repository, ref: Any, outcome: Any) -> None:
+        if outcome.outcome == FileOutcome.EFFECTUATION and not failed:
+            failed.append(ref.key)
+            raise RuntimeError("the finish fails once")
+        record_object(self, ref, outcome)
+
+    monkeypatch.setattr(Repository, "record_object", fails_once)
+    results = day.drop("inbound", "effectuation.834", insurer_file(data))
+    retried = [r for r in results if r.ok and (r.result or {}).get("batchItemFailures")]
+    assert failed and retried  # the part's message went back to the queue, then again
+    (item,) = [i for i in ObjectItem.scan() if i.outcome == "effectuation"]
+    assert item.detail["effectuated"] == 300, item.detail
+    assert item.detail["effectuation_records"] == 300
+    assert counted().members_effectuated == 300

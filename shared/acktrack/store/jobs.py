@@ -64,10 +64,17 @@ class JobStore(TableStore):
         return JobRecord(source, item.plan)
 
     def record_part(self, job: str, index: int, result: bytes) -> JobProgress:
-        """Keep a part's result and count the part once. Exactly one delivery of the last
-        part to be counted sees done == parts with ``counted`` true."""
-        PartItem(keys.job_pk(job), keys.part_sk(index), result=result,
-                 expires=timedelta(days=JOB_DAYS)).save()  # fmt: skip
+        """Keep a part's FIRST result and count the part once. Exactly one delivery of the
+        last part to be counted sees done == parts with ``counted`` true. A delivery again
+        (SQS redelivers a part whose finish failed) finds its markers and findings written
+        and reports no change: its result must not replace the one that counted them."""
+        try:
+            PartItem(keys.job_pk(job), keys.part_sk(index), result=result,
+                     expires=timedelta(days=JOB_DAYS)).save(
+                condition=PartItem.pk.does_not_exist())  # fmt: skip
+        except PutError as error:
+            if not conditional_failure(error):
+                raise
         item = JobItem(keys.job_pk(job), "JOB")
         try:
             item.update(

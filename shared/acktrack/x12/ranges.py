@@ -211,19 +211,25 @@ def member_targets(stream: BinaryIO, members_per_part: int) -> list[int]:
     while True:
         chunk = stream.read(_CHUNK)
         region = data + chunk
-        start = base
-        if chunk:  # the tail goes with the next read: counted there, never twice
-            region, data = region[: len(region) - keep], region[len(region) - keep :]
-            base = start + len(region)
-        found = region.count(scan.ins)
-        if region.count(scan.ins[1:]) != found:
-            found = len(scan.member.findall(region))  # layout between segments
+        # Needles starting before ``split`` are counted with this read (whole: the region
+        # holds ``keep`` bytes past it); the rest, from ``split`` on, go with the next.
+        split = len(region) - keep if chunk else len(region)
+        found = _starting_before(scan, region, max(split, 0))
         while found and counted + found >= wanted:
-            targets.append(start + len(region) * (wanted - counted) // found)
+            targets.append(base + max(split, 0) * (wanted - counted) // found)
             wanted += members_per_part
         counted += found
         if not chunk:
             return targets
+        data, base = region[max(split, 0) :], base + max(split, 0)
+
+
+def _starting_before(scan: _Scan, region: bytes, split: int) -> int:
+    """INS segments whose terminator-and-tag needle starts before ``split`` in ``region``."""
+    found = region.count(scan.ins, 0, split + len(scan.ins) - 1)
+    if region.count(scan.ins[1:], 0, split + len(scan.ins) - 2) == found:
+        return found
+    return sum(1 for match in scan.member.finditer(region) if match.start() < split)  # layout
 
 
 def plan_parts(

@@ -195,3 +195,20 @@ def test_member_targets_cut_parts_of_about_that_many_members_on_subscribers(layo
         found += part
     assert all(800 <= size <= 1200 for size in sizes), sizes
     assert summary(found) == summary(records(data))
+
+
+@pytest.mark.parametrize("chunk", [777, 1000, 4096])
+@pytest.mark.parametrize("layout", [b"", b"\n"], ids=["one-line", "line-breaks"])
+def test_member_targets_count_each_member_once_whatever_the_reads(
+    chunk: int, layout: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A target per member: exactly one per INS, however the reads cut the needles (a
+    needle across two reads was once counted in neither)."""
+    from acktrack.x12 import ranges
+
+    monkeypatch.setattr(ranges, "_CHUNK", chunk)
+    data, _ = generate(members=500, seed=38)
+    data = data.replace(b"~\n", b"~").replace(b"~", b"~" + layout)
+    targets = ranges.member_targets(io.BytesIO(data), 1)
+    assert len(targets) == 500
+    assert targets == sorted(targets) and targets[0] > 0 and targets[-1] <= len(data)

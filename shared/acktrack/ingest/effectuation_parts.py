@@ -23,11 +23,12 @@ from acktrack.ingest.parts import (
     EFFECTUATION,
     PartOrder,
     counted_last,
+    cut_ranges,
     pack_plan,
     unpack,
     with_job,
 )
-from acktrack.x12.ranges import ResumePoint, member_targets, plan_parts
+from acktrack.x12.ranges import ResumePoint
 from acktrack.x12.reader import X12Reader
 
 
@@ -41,12 +42,7 @@ def fan_out_effectuation(
     by_members = bool(config.part_members) and members > config.part_members
     if not ref.size or not (by_bytes or by_members):
         return False
-    more: list[int] = []
-    if by_members:
-        with source.open(ref) as stream:  # a first read counts where the members are
-            more = member_targets(stream, config.part_members)
-    with source.open(ref) as stream:
-        ranges = plan_parts(stream, ref.size, config.part_bytes, more_targets=more)
+    ranges = cut_ranges(ref, source, config, members)
     if len(ranges) < 2:
         return False
     job = short_hash("effectuation", ref.bucket, ref.key, ref.version_id or "-", size=24)

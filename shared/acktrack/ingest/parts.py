@@ -52,7 +52,7 @@ from acktrack.ingest.steps import (
     write_members,
 )
 from acktrack.x12 import MemberTransaction, TransactionHeader
-from acktrack.x12.ranges import ResumePoint, member_targets, plan_parts
+from acktrack.x12.ranges import ByteRange, ResumePoint, member_targets, plan_parts
 from acktrack.x12.reader import X12Reader
 
 MAX_INTERCHANGES = 1000  # a job holds its file's interchanges; more are ingested in one go
@@ -177,6 +177,19 @@ def job_id(ref: ObjectRef, plans: list[Plan]) -> str:
     return short_hash(ref.bucket, ref.key, ref.version_id or "-", *versions, size=24)
 
 
+def cut_ranges(
+    ref: ObjectRef, source: ObjectSource, config: PipelineConfig, members: int
+) -> list[ByteRange]:
+    """A file's parts: about ``config.part_bytes`` each and, for a file of more than
+    ``config.part_members`` members, about that many members each (one range: no cut)."""
+    more: list[int] = []
+    if config.part_members and members > config.part_members:
+        with source.open(ref) as stream:  # a first read counts where the members are
+            more = member_targets(stream, config.part_members)
+    with source.open(ref) as stream:
+        return plan_parts(stream, ref.size or 0, config.part_bytes, more_targets=more)
+
+
 def fan_out(
     ref: ObjectRef,
     source: ObjectSource,
@@ -194,12 +207,7 @@ def fan_out(
     go."""
     if len(plans) > MAX_INTERCHANGES or not ref.size:
         return False
-    more: list[int] = []
-    if config.part_members and members > config.part_members:
-        with source.open(ref) as stream:  # a first read counts where the members are
-            more = member_targets(stream, config.part_members)
-    with source.open(ref) as stream:
-        ranges = plan_parts(stream, ref.size, config.part_bytes, more_targets=more)
+    ranges = cut_ranges(ref, source, config, members)
     if len(ranges) < 2:
         return False
     job = job_id(ref, plans)

@@ -75,6 +75,16 @@ def _per_error(
     return found
 
 
+def _attributed() -> dict[str, list[dict[str, Any] | None]]:
+    """Each set of group 1: the member each of its stored IK3 errors was attributed to."""
+    return {
+        item.transaction_control: [error["member"] for ack in item.acks.as_dict().values()
+                                   for error in ack["errors"]]
+        for item in SetItem.query(keys.group_pk("ACKTRACKEXCH", "HEALTHPLAN01", "1"),
+                                  SetItem.sk.startswith("SET#"))
+    }  # fmt: skip
+
+
 @pytest.mark.parametrize("planted", [False, True], ids=["per-set", "planted-per-error"])
 def test_a_999_rejecting_sets_with_ik3_errors_reads_each_set_s_members_once(
     day: Day, monkeypatch: pytest.MonkeyPatch, planted: bool
@@ -100,12 +110,7 @@ def test_a_999_rejecting_sets_with_ik3_errors_reads_each_set_s_members_once(
         responses.append(SetResponse(sent.transaction_control, "R", ["5"], errors))
     with counted() as calls:
         day.answer_999("a.999", insurer="HEALTHPLAN01", groups=[GroupResponse("1", responses)])
-    attributed = {
-        item.transaction_control: [error["member"] for ack in item.acks.as_dict().values()
-                                   for error in ack["errors"]]
-        for item in SetItem.query(keys.group_pk("ACKTRACKEXCH", "HEALTHPLAN01", "1"),
-                                  SetItem.sk.startswith("SET#"))
-    }  # fmt: skip
+    attributed = _attributed()
     assert attributed == expected  # the same members, read either way
     requests = sum(n for name, n in calls.items() if name != "members")
     if planted:
@@ -145,12 +150,7 @@ def test_a_999_rejecting_small_sets_attributes_their_ik3_errors_without_a_read(
         responses.append(SetResponse(sent.transaction_control, "R", ["5"], errors))
     with counted() as calls:
         day.answer_999("small.999", insurer="HEALTHPLAN01", groups=[GroupResponse("1", responses)])
-    attributed = {
-        item.transaction_control: [error["member"] for ack in item.acks.as_dict().values()
-                                   for error in ack["errors"]]
-        for item in SetItem.query(keys.group_pk("ACKTRACKEXCH", "HEALTHPLAN01", "1"),
-                                  SetItem.sk.startswith("SET#"))
-    }  # fmt: skip
+    attributed = _attributed()
     assert attributed == expected
     assert calls["members"] == 0, calls
     assert sum(n for name, n in calls.items() if name != "members") <= sets // 10 + 5, calls

@@ -3,7 +3,7 @@ on, and the wall time it models on DynamoDB.
 
 N members are sent in one synthetic 834 (``family``: one family a set, about 1.7 members
 a set; ``set1000``: 1,000 members a set), ingested by the outbound function on the
-embedded stack with the template's defaults (PartMembers 10,000: larger files are cut in
+embedded stack with the template's defaults (PartMembers 5,000: larger files are cut in
 parts); then a 999 rejects every set with one IK3 error in a member; then the insurer's
 effectuation 834 confirms every member. For each path: its invocations, the largest
 one's DynamoDB requests and peak memory, the most-written item's writes per 1,000

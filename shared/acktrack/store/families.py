@@ -107,30 +107,13 @@ class FamilyStore(TableStore):
                 return Partition(members, records, findings, counted, resolutions,
                                  frozenset(watches))  # fmt: skip
 
-    def reconcile_family(
-        self,
-        our: str,
-        partner: str,
-        subscriber_id: str,
-        *,
-        sla_hours: float = 48.0,
-    ) -> FamilyChange:
-        """Recompute the family's findings and effectuations; write only what changed.
-
-        The family is read consistently from its partition, so what this invocation wrote
-        (its member writer closed first) is part of it. Another invocation may write to the
-        same family meanwhile (a part of the same file, the insurer's file): after writing,
-        the partition is read again and, if members or records came in the meantime, the
-        family is recomputed, so a decision taken on a partial view never stays."""
-        family = self.family(our, partner, subscriber_id)
-        return self._rounds(our, partner, subscriber_id, family, FamilyChange(new_findings={}),
-                            {}, sla_hours, _RECONCILE_ROUNDS)  # fmt: skip
-
     def judge_family(
         self, our: str, partner: str, subscriber_id: str, *, sla_hours: float = 48.0
     ) -> Judged:
-        """The first round of ``reconcile_family`` with its effectuation moves held back, to
-        be written with other families' (``write_judged``), then ``settle_family``."""
+        """Recompute the family's findings and effectuations from one consistent read of its
+        partition (what this invocation wrote, its member writer closed first, is part of
+        it), writing the findings and holding the effectuation moves back, to be written
+        with other families' (``write_judged``), then ``settle_family``."""
         change, added = FamilyChange(new_findings={}), dict[str, str]()
         family = self.family(our, partner, subscriber_id)
         answers = _Answers()
@@ -159,7 +142,9 @@ class FamilyStore(TableStore):
 
     def settle_family(self, judged: Judged, *, sla_hours: float = 48.0) -> FamilyChange:
         """After ``write_judged``: read the family again; if anything came meanwhile (or an
-        answer changed while it was judged), judge it again as ``reconcile_family`` does."""
+        answer changed while it was judged), judge it again (``_rounds``): another
+        invocation may write to the same family meanwhile (a part of the same file, the
+        insurer's file), and a decision taken on a partial view must never stay."""
         if judged.current and not judged.wrote:
             return judged.change
         again = self.family(*judged.key)

@@ -6,6 +6,7 @@ value of the file or an S3 key (a file name can carry a surname)."""
 from __future__ import annotations
 
 import io
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,7 +49,28 @@ def test_an_aws_refusal_is_told_by_its_code_never_by_its_message() -> None:
 def test_a_library_message_is_left_out_and_acktracks_own_is_kept() -> None:
     assert SURNAME not in repr(failure_fields(_raised(ValueError(f"invalid literal: '{SURNAME}'"))))
     own = failure_fields(_raised(StoreError("interchange 000001001: DynamoDB kept refusing")))
-    assert own["message"] == "interchange 000001001: DynamoDB kept refusing"
+    assert own["detail"] == "interchange 000001001: DynamoDB kept refusing"
+    assert str(failed("part 1 of 2", StoreError("kept refusing"))) == (
+        "part 1 of 2: StoreError (detail kept refusing)"
+    )
+
+
+def test_the_fields_can_be_logged() -> None:
+    """A log record refuses ``extra`` fields it has itself ("message" among them): logging
+    the failure must not fail in its turn."""
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("acktrack.test_failure_messages")
+    logger.addHandler(handler)
+    try:
+        fields = failure_fields(
+            _raised(StoreError("interchange 000001001: DynamoDB kept refusing"))
+        )
+        logger.error("ingest failed", extra=fields)
+    finally:
+        logger.removeHandler(handler)
+    assert records[-1].detail == "interchange 000001001: DynamoDB kept refusing"  # type: ignore[attr-defined]
 
 
 class _FailsOnAValueInTheWorker:

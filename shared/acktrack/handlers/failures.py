@@ -15,7 +15,7 @@ class FunctionFailed(RuntimeError):
 
 def failure_fields(error: BaseException) -> dict[str, Any]:
     """What a log line, or the failure queue, may say about an exception: its type, an AWS
-    error's code and operation, acktrack's own message (written to carry counts, codes and
+    error's code and operation, acktrack's own message (``detail``: written to carry counts, codes and
     hashes only), and where it was raised (file, line and function, no values). Never
     another library's message: S3's AccessDenied names the object's key, which can name a
     person; ``int('SMITH')`` names the value."""
@@ -29,7 +29,8 @@ def failure_fields(error: BaseException) -> dict[str, Any]:
     elif getattr(error, "cause_response_code", None):  # PynamoDB's, around a ClientError
         fields["code"] = str(error.cause_response_code)  # type: ignore[attr-defined]
     if type(error).__module__.startswith("acktrack."):
-        fields["message"] = str(error)
+        # "detail", not "message": a log record's own field (``extra`` may not overwrite it).
+        fields["detail"] = str(error)
     frames = traceback.extract_tb(error.__traceback__)[-6:]
     fields["at"] = [f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno} {frame.name}"
                     for frame in frames]  # fmt: skip
@@ -39,5 +40,5 @@ def failure_fields(error: BaseException) -> dict[str, Any]:
 def failed(what: str, error: BaseException) -> FunctionFailed:
     """The exception a handler raises in place of ``error`` (see ``FunctionFailed``)."""
     fields = failure_fields(error)
-    said = ", ".join(f"{name} {fields[name]}" for name in ("code", "message") if fields.get(name))
+    said = ", ".join(f"{name} {fields[name]}" for name in ("code", "detail") if fields.get(name))
     return FunctionFailed(f"{what}: {fields['error']}" + (f" ({said})" if said else ""))

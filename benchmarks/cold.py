@@ -86,18 +86,16 @@ def _events(stack: Any) -> dict[str, list[dict[str, Any]]]:
         events["ingest_inbound"].append(
             stack.store(inbound, f"inbound/HEALTHPLAN01/tracked{control}.999", reply)
         )
-    # Part orders: a file cut in parts here, its orders left on the queue.
+    # Part orders: a file cut in parts here; its workflow runs them, and two of its orders
+    # are the part function's sample events (as the Distributed Map hands them over).
     cut = stack.store(outbound, "outbound/cut.834", file(400, 3100))
-    stack.deliver_event(outbound, "outbound/cut.834", cut, pump=False)
-    messages = stack.client("sqs").receive_message(
-        QueueUrl=stack.queues["PartsQueue"], MaxNumberOfMessages=2
-    )["Messages"]
-    events["ingest_part"] = [{"Records": [{
-        "messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"],
-        "body": message["Body"], "attributes": {}, "messageAttributes": {},
-        "md5OfBody": message["MD5OfBody"], "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:parts", "awsRegion": "us-east-1",
-    }]} for message in messages[:2]]  # fmt: skip
+    stack.deliver_event(outbound, "outbound/cut.834", cut)
+    work = stack.bucket("Reports")
+    (listed,) = stack.client("s3").list_objects_v2(Bucket=work, Prefix="work/parts/")["Contents"]
+    orders = json.loads(
+        stack.client("s3").get_object(Bucket=work, Key=listed["Key"])["Body"].read()
+    )
+    events["ingest_part"] = [{"order": order} for order in orders[:2]]
     schedule = next(iter(stack.schedules.values()))
     events["report"] = [
         json.loads(schedule["input"].replace("<aws.scheduler.scheduled-time>",

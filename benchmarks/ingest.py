@@ -40,9 +40,13 @@ def _free_port() -> int:
 @contextmanager
 def moto_apart() -> Iterator[str]:
     """moto's server (with the local stack's fixes) in its own process."""
+    from acktrack.local import workflow
+
     port = _free_port()
+    callback, stop = workflow.answer_tasks()  # the state machines' tasks: this process's handlers
     process = subprocess.Popen(
-        [sys.executable, "-c", f"from acktrack.local.moto_speed import serve; serve({port})"],
+        [sys.executable, "-c",
+         f"from acktrack.local.moto_speed import serve; serve({port}, {callback!r})"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
@@ -56,6 +60,7 @@ def moto_apart() -> Iterator[str]:
     finally:
         process.kill()
         process.wait()
+        stop()
 
 
 def sample(members: int, sets: int = 1) -> Path:
@@ -126,7 +131,7 @@ def _members_tracked() -> int:
 def measure(
     members: int, sets: int = 1, follow: bool = True, part_bytes: int = 0
 ) -> dict[str, Any]:
-    """Ingest one file (``part_bytes``: cut in parts of that size, through the parts queue);
+    """Ingest one file (``part_bytes``: cut in parts of that size, run by the file workflow);
     then (``follow``) a 999 accepting it, 1,000 more members left pending, the report, and a
     TA1 rejecting the first interchange, each with its request count."""
     from acktrack.handlers import wiring
@@ -137,7 +142,10 @@ def measure(
     path = sample(members, sets)
     with moto_apart() as endpoint:
         stack = EmbeddedStack(
-            ROOT / "template.yaml", {"PartBytes": part_bytes}, endpoint=endpoint
+            # One invocation's throughput, or the cut by bytes alone: PartMembers out of the way.
+            ROOT / "template.yaml",
+            {"PartBytes": part_bytes, "PartMembers": 0},
+            endpoint=endpoint,
         ).start()
         os.environ["TABLE_NAME"] = stack.table
         counter = Requests(wiring.repository().client)
@@ -161,9 +169,10 @@ def measure(
         figures["items_per_write_request"] = written / max(figures["write_requests"], 1)
         if part_bytes:
             (entry,) = result.result["objects"]
-            finished = [p.result for p in parts if not p.result["batchItemFailures"]]
+            tasks = [p for p in parts if p.function == "IngestPartFunction"]  # parts and Finish
+            failed = [p for p in tasks if not p.ok]
             figures["fanout"] = {"part_bytes": part_bytes, "parts": entry.get("parts", 0),
-                                 "part_invocations": len(parts), "failed_parts": len(parts) - len(finished),
+                                 "part_invocations": len(tasks), "failed_parts": len(failed),
                                  "members_tracked": _members_tracked()}  # fmt: skip
             counter.take()  # that read is the benchmark's, not the handlers'
         if follow:
@@ -181,11 +190,12 @@ def measure(
             counter.take()
             # The report twice: the backlog only (FirstPassPeople 0), then with the template's
             # first-pass budget, which reads one family per person up to that many people.
-            (report_function,) = [f for f in stack.functions.values()
-                                  if "FIRST_PASS_PEOPLE" in f.environment]  # fmt: skip
-            budget = report_function.environment["FIRST_PASS_PEOPLE"]
+            # The report's workflow tasks that read the budget (each in its own environment).
+            readers = [f for f in stack.functions.values() if "FIRST_PASS_PEOPLE" in f.environment]
+            budget = readers[0].environment["FIRST_PASS_PEOPLE"]
             for name, people in (("report", "0"), ("report_first_pass", budget)):
-                report_function.environment["FIRST_PASS_PEOPLE"] = people
+                for function in readers:
+                    function.environment["FIRST_PASS_PEOPLE"] = people
                 run = stack.run_schedule(datetime(2024, 1, 20, 7, tzinfo=UTC))
                 assert run.ok, run.error
                 figures[name] = {**counter.take(), "confirmed": run.result["summary"]["confirmed"],
@@ -215,7 +225,7 @@ def main() -> int:
     parser.add_argument("--no-follow", action="store_true",
                         help="ingest only (no 999, report and TA1 afterwards)")  # fmt: skip
     parser.add_argument("--part-bytes", type=int, default=0, metavar="N",
-                        help="cut the file in parts of N bytes through the parts queue (0: never)")  # fmt: skip
+                        help="cut the file in parts of N bytes, run by the file workflow (0: never)")  # fmt: skip
     args = parser.parse_args()
     print(json.dumps(measure(args.members, args.sets, not args.no_follow, args.part_bytes)))
     return 0

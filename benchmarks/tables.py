@@ -181,24 +181,25 @@ def acknowledgment_table(figures: dict[str, Any]) -> str:
 
 
 def fanout_table(figures: dict[str, Any]) -> str:
-    """A file cut in parts through the parts queue, at a budget scaled down 100 times."""
+    """A file cut in parts run by the file workflow, at a budget scaled down 100 times."""
     fan = figures["fanout"]
     ok = fan["failed_parts"] == 0 and fan["members_tracked"] == figures["members"]
     return "\n".join([
         "Larger than one Lambda, scaled down 100 times: a 1,000,000-member file (about 430 MB) is cut in "
         "parts of PartBytes = 32 MiB; here a 10,000-member file is cut in parts of 32 MiB / 100, on the "
-        "local stack (parts queue, part function, redrive policy from template.yaml):",
+        "local stack (the file workflow's Distributed Map and Finish, run by moto's interpreter from "
+        "template.yaml; PartMembers set out of the way):",
         "",
-        "| members | file | PartBytes | parts (SQS orders) | part invocations | members tracked | "
-        "member items per write request | peak RSS |",
+        "| members | file | PartBytes | parts (Map items) | part function invocations (parts and Finish) | "
+        "members tracked | member items per write request | peak RSS |",
         "|---|---|---|---|---|---|---|---|",
         f"| {figures['members']:,} | {figures['file_mb']:.1f} MB | {fan['part_bytes']:,} | {fan['parts']} | "
         f"{fan['part_invocations']} | {fan['members_tracked']:,} | {figures['items_per_write_request']:.1f} | "
         f"{figures['peak_rss_mb']:.0f} MB |",
         "",
-        f"- Fan-out: {'met' if ok else 'MISSED'}: every part ran once, the part counted last finished the file, "
-        "and the counters show every member. tests/e2e/test_fanout.py proves the final state equals one "
-        "invocation's whatever the order, with parts delivered twice and with failed calls.",
+        f"- Fan-out: {'met' if ok else 'MISSED'}: every part ran once, the workflow's Finish finished the file "
+        "once, and the counters show every member. tests/e2e/test_fanout.py proves the final state equals one "
+        "invocation's whatever the files' order, delivered twice and with failed calls.",
     ])  # fmt: skip
 
 

@@ -10,8 +10,9 @@ one's DynamoDB requests and peak memory, the most-written item's writes per 1,00
 members (over every invocation of that file), and the wall time it models.
 
 The model: an invocation's requests one after another at 3, 5 or 8 ms each, plus the CPU
-it used here; a file's first invocation, then its parts side by side (the parts queue
-runs them concurrently), then nothing else: the part counted last finishes the file.
+it used here; a file's first invocation, then its parts in the file workflow's
+Distributed Map, ten at a time (FileMapConcurrency), each wave as long as the longest
+part, then the workflow's Finish.
 Memory is each invocation's peak resident set over its start; moto answers in this
 process, so its memory is in the figure (an upper bound of the handler's).
 
@@ -38,6 +39,7 @@ LATENCIES_MS = (3, 5, 8)
 SHAPES = {"family": "one family a set", "set1000": "1,000 members a set"}
 SIZES = (1_000, 5_000, 20_000)
 PATHS = ("outbound 834", "999 rejecting every set (one IK3 each)", "effectuation 834")
+MAP_CONCURRENCY = 10  # the template's FileMapConcurrency
 TARGETS = {
     "requests_per_invocation": 20_000,
     "writes_per_1000_members": 10,
@@ -82,7 +84,9 @@ def _summary(lines: list[dict[str, Any]], members: int) -> dict[str, Any]:
         items.update({(hot["kind"], hot["key"]): hot["writes"] for hot in line["hot_items"]})
     ((kind, _), most) = items.most_common(1)[0] if items else (("-", ""), 0)
     largest = max(lines, key=lambda line: line["dynamodb_requests"])
-    first, parts = lines[0], lines[1:]
+    # The file's first invocation; its parts, FileMapConcurrency (10) at a time; its Finish.
+    first, parts, finish = lines[0], lines[1:-1], lines[1:][-1:]
+    waves = -(-len(parts) // MAP_CONCURRENCY)
     return {
         "invocations": len(lines),
         "requests": sum(line["dynamodb_requests"] for line in lines),
@@ -91,8 +95,9 @@ def _summary(lines: list[dict[str, Any]], members: int) -> dict[str, Any]:
         "peak_mb": max(line.get("peak_mb", 0.0) for line in lines),
         "most_written_kind": kind,
         "most_written_per_1000": round(most * 1000 / members, 1),
-        "modelled_s": {str(ms): round(_seconds(first, ms) + max((_seconds(p, ms) for p in parts),
-                                                               default=0.0), 1)
+        "modelled_s": {str(ms): round(_seconds(first, ms)
+                                      + waves * max((_seconds(p, ms) for p in parts), default=0.0)
+                                      + sum(_seconds(f, ms) for f in finish), 1)
                        for ms in LATENCIES_MS},
     }  # fmt: skip
 

@@ -34,7 +34,8 @@ class Settings:
     writer_threads: int
     part_bytes: int = 0  # outbound files larger than this are cut in parts (0: never)
     part_members: int = 0  # outbound files with more members than this too (0: by bytes only)
-    parts_queue_url: str | None = None
+    file_workflow_arn: str | None = None  # the file workflow (None: files are never cut)
+    file_map_concurrency: int = 10  # parts of one file run at once
     retention_days: int = 0  # member-level items expire this long after sending (0: kept)
     raw_retention_days: int = 0  # the report's lists expire with the raw files (0: kept)
     require_insurer_folders: bool = False  # inbound files only under inbound/<insurer id>/
@@ -120,7 +121,8 @@ def from_environment(env: Mapping[str, str] | None = None) -> Settings:
         writer_threads=int(_number(env, "WRITER_THREADS", 4, minimum=1)),
         part_bytes=int(_number(env, "PART_BYTES", 0)),
         part_members=int(_number(env, "PART_MEMBERS", 0)),
-        parts_queue_url=env.get("PARTS_QUEUE_URL", "").strip() or None,
+        file_workflow_arn=env.get("FILE_WORKFLOW_ARN", "").strip() or None,
+        file_map_concurrency=int(_number(env, "FILE_MAP_CONCURRENCY", 10, minimum=1)),
         retention_days=int(_number(env, "RETENTION_DAYS", 0)),
         raw_retention_days=int(_number(env, "RAW_RETENTION_DAYS", 0)),
         require_insurer_folders=env.get("REQUIRE_INSURER_FOLDERS", "").strip().lower() == "true",

@@ -1,15 +1,17 @@
 """Files too large for one invocation, on the local stack with a scaled-down budget.
 
 With PartBytes at a few kilobytes, every outbound file of a realistic day is cut in
-parts that travel through the template's parts queue to the part function. The final
-state (every table item and the reports) must be the state of the same day ingested
-in one invocation per file: whatever order the parts arrive in, however often SQS
-delivers them, and whichever AWS call fails on the way.
+parts that the template's file workflow (Step Functions, run by moto's interpreter) runs
+in its Distributed Map, then finishes. The final state (every table item and the
+reports) must be the state of the same day ingested in one invocation per file: whatever
+order the files arrive in, however often S3 delivers them, and whichever AWS call fails
+on the way.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import random
 from typing import Any
 
@@ -55,6 +57,7 @@ def _run(parameters: dict[str, Any], order: random.Random | None = None, deliver
         invocations: list[Any] = []
         for file in files:
             invocations += deliver(stack, file, deliveries)
+        assert not stack.failed_executions()  # every cut file's workflow succeeded
         return final_state(stack), stack, invocations
 
 
@@ -65,7 +68,14 @@ def in_one_go() -> dict[str, Any]:
 
 
 def _parts(invocations: list[Any]) -> list[Any]:
-    return [i for i in invocations if i.function == "IngestPartFunction"]
+    """The workflow's part tasks (not its finishes)."""
+    return [i for i in invocations if i.function == "IngestPartFunction"
+            and (not i.ok or "part" in i.result)]  # fmt: skip
+
+
+def _finishes(invocations: list[Any]) -> list[Any]:
+    return [i for i in invocations if i.function == "IngestPartFunction" and i.ok
+            and "part" not in i.result]  # fmt: skip
 
 
 def test_large_files_are_cut_in_parts_and_end_as_if_read_in_one_go(
@@ -85,23 +95,29 @@ def test_large_files_are_cut_in_parts_and_end_as_if_read_in_one_go(
     assert any(i.function == "IngestInboundFunction" and entry["outcome"] == "fanned_out"
                for i in invocations if i.ok for entry in i.result.get("objects", []))  # fmt: skip
     parts = _parts(invocations)
-    assert all(p.ok and not p.result["batchItemFailures"] for p in parts)
+    assert all(p.ok for p in parts)
     assert len(parts) == sum(entry["parts"] for entry in cut) >= 10
+    # The workflow's join: one Finish per cut file, after its parts.
+    assert sorted(f.result["job"] for f in _finishes(invocations)) == sorted(
+        entry["job"] for entry in cut
+    )
     jobs = {k: v for k, v in state["table"].items() if k.startswith("JOB#") and k.endswith("|JOB")}
     assert len(jobs) == len(cut)
-    assert all(job["done"] == job["parts"] and job["finished"] == {"BOOL": True}
-               for job in ({"done": int(v["done"]["N"]), "parts": int(v["parts"]["N"]),
-                            "finished": v["finished"]} for v in jobs.values()))  # fmt: skip
+    assert all(v["finished"] == {"BOOL": True} for v in jobs.values())
     assert _without_jobs(state) == in_one_go
     assert in_one_go["report"]["summary"]["members_sent"] > 60
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_parts_in_any_order_and_delivered_twice_end_the_same(
+def test_files_in_any_order_and_delivered_twice_end_the_same(
     in_one_go: dict[str, Any], seed: int
 ) -> None:
-    state, _, invocations = _run({"PartBytes": PART_BYTES}, random.Random(seed), deliveries=2)
-    assert len(_parts(invocations)) >= 20
+    files = random.Random(seed).sample(DAY, len(DAY))
+    state, _, invocations = _run({"PartBytes": PART_BYTES}, deliveries=2, files=files)
+    assert len(_parts(invocations)) >= 10
+    # The second delivery of a cut file starts no second workflow: one finish per file.
+    finished = [f.result["job"] for f in _finishes(invocations)]
+    assert len(finished) == len(set(finished)) >= 3
     assert _without_jobs(state) == in_one_go
 
 
@@ -110,25 +126,42 @@ def test_acknowledgments_and_effectuations_before_the_cut_file_end_the_same() ->
     applies the stored acknowledgments, the parts retract and find as one invocation does."""
     first = [f for f in DAY if f.folder == "inbound"] + [f for f in DAY if f.folder == "outbound"]
     whole, _, _ = _run({"PartBytes": 0}, files=first)
-    cut, _, invocations = _run({"PartBytes": PART_BYTES}, random.Random(7), files=first)
+    cut, _, invocations = _run({"PartBytes": PART_BYTES}, files=first)
     assert len(_parts(invocations)) >= 10
     assert _without_jobs(cut) == whole
 
 
-def test_a_part_that_fails_is_retried_and_a_bad_order_is_kept(in_one_go: dict[str, Any]) -> None:
+def test_a_part_that_fails_is_retried_and_a_bad_order_fails_its_execution(
+    in_one_go: dict[str, Any],
+) -> None:
     with fresh_stack({"PartBytes": PART_BYTES}) as stack:
         faults = Faults("crash", 40)  # a call in the middle of the parts
         faults.install()
         for file in DAY:
             deliver(stack, file)
         assert faults.fired
+        assert [p for p in _parts(stack.invocations) if not p.ok]  # failed, then retried
+        assert not stack.failed_executions()
         assert _without_jobs(final_state(stack)) == in_one_go
-        queue = stack.queues["PartsQueue"]
-        stack.client("sqs").send_message(QueueUrl=queue, MessageBody='{"job": "x"}')
-        attempts = stack.pump()
-        assert len(attempts) == 5 and not any(a.result["batchItemFailures"] == [] for a in attempts)
-        (kept,) = stack.failures()  # after maxReceiveCount, in the failure queue: not lost
-        assert kept == {"job": "x"}
+        # An order whose job is not in the table: the Map retries it, then the execution
+        # fails (the alarm's metric); its input stays in the execution's history.
+        bucket = stack.bucket("Reports")
+        order = '[{"job":"x","index":0,"parts":1,"start":0,"end":null,"resume":null}]'
+        stack.client("s3").put_object(Bucket=bucket, Key="work/parts/x.json", Body=order)
+        stack.client("stepfunctions").start_execution(
+            stateMachineArn=stack.state_machines["FileWorkflow"], name="x",
+            input=json.dumps({"job": "x", "kind": "outbound", "parts": 1, "concurrency": 1,
+                              "orders": {"bucket": bucket, "key": "work/parts/x.json"}}),
+        )  # fmt: skip
+        before = len(stack.invocations)
+        stack.pump()
+        attempts = [i for i in stack.invocations[before:] if i.function == "IngestPartFunction"]
+        # The part: 1 + 5 retries. moto's Map then goes on to Finish (AWS's Map fails), which
+        # refuses as often: the execution fails on either engine.
+        assert len(attempts) == 12 and not any(a.ok for a in attempts)
+        (failed,) = stack.failed_executions()
+        assert failed["execution"] == "x" and failed["status"] == "FAILED"
+        assert "is not in the table" in (failed["cause"] or "")
 
 
 @pytest.mark.slow

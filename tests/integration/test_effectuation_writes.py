@@ -256,8 +256,8 @@ def test_an_effectuation_file_of_many_members_is_cut_in_parts_by_members(
     (entry,) = result.result["objects"]
     assert entry["outcome"] == "fanned_out" and 5 <= entry["parts"] <= 8, entry
     lines = trace.lines
-    parts = [line for line in lines if line["function"] == "IngestPartFunction"]
-    assert len(parts) == entry["parts"]
+    tasks = [line for line in lines if line["function"] == "IngestPartFunction"]
+    assert len(tasks) == entry["parts"] + 1  # each part, then the workflow's Finish
     total = sum(line["dynamodb_requests"] for line in lines)
     assert max(line["dynamodb_requests"] for line in lines) * 3 <= total
     assert counted().members_effectuated == 600
@@ -266,13 +266,13 @@ def test_an_effectuation_file_of_many_members_is_cut_in_parts_by_members(
 
 
 @pytest.mark.parametrize("parameters", [{"PartMembers": 100, "PartBytes": 0}])
-def test_a_part_delivered_again_after_its_finish_failed_keeps_the_counts_it_made(
+def test_a_finish_that_failed_is_retried_and_keeps_every_parts_counts(
     day: Day, parameters: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The last part counted fails while finishing (recording the object) and SQS delivers
-    it again: that delivery finds its members effectuated and changes nothing, so its
-    result must not replace the first. Before, the object's outcome lost that part's
-    effectuated members (the table's counters kept them)."""
+    """The workflow's Finish fails while recording the object, and the workflow retries it:
+    the outcome adds every part's first result. (Under the parts queue, the part counted
+    last finished the file and was delivered again: its second result, "no change", once
+    replaced the first, and the outcome lost that part's effectuated members.)"""
     from acktrack.domain.status import FileOutcome
     from acktrack.store.models import ObjectItem
     from acktrack.store.repository import Repository
@@ -290,9 +290,38 @@ def test_a_part_delivered_again_after_its_finish_failed_keeps_the_counts_it_made
 
     monkeypatch.setattr(Repository, "record_object", fails_once)
     results = day.drop("inbound", "effectuation.834", insurer_file(data))
-    retried = [r for r in results if r.ok and (r.result or {}).get("batchItemFailures")]
-    assert failed and retried  # the part's message went back to the queue, then again
+    retried = [r for r in results if r.function == "IngestPartFunction" and not r.ok]
+    assert failed and len(retried) == 1  # the Finish failed once, then the workflow ran it again
     (item,) = [i for i in ObjectItem.scan() if i.outcome == "effectuation"]
     assert item.detail["effectuated"] == 300, item.detail
     assert item.detail["effectuation_records"] == 300
+    assert counted().members_effectuated == 300
+
+
+@pytest.mark.parametrize("parameters", [{"PartMembers": 100, "PartBytes": 0}])
+def test_a_part_run_again_after_its_result_was_kept_changes_no_count(
+    day: Day, parameters: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A part's result is written and the invocation then fails (its answer lost): the
+    Map runs the part again, which finds its members effectuated and reports no change.
+    Its first result is kept, so the file's outcome still counts that part's members."""
+    from acktrack.store.models import ObjectItem
+    from acktrack.store.repository import Repository
+
+    data, _ = day.send("a.834", members=300, sets_per_group=100, seed=298)
+    day.answer("a.999", data)
+    record_part = Repository.record_part
+    lost: list[int] = []
+
+    def answer_lost_once(self: Repository, job: str, index: int, result: bytes) -> None:
+        record_part(self, job, index, result)
+        if not lost:
+            lost.append(index)
+            raise RuntimeError("the part's answer is lost once")
+
+    monkeypatch.setattr(Repository, "record_part", answer_lost_once)
+    results = day.drop("inbound", "effectuation.834", insurer_file(data))
+    assert lost and [r for r in results if r.function == "IngestPartFunction" and not r.ok]
+    (item,) = [i for i in ObjectItem.scan() if i.outcome == "effectuation"]
+    assert item.detail["effectuated"] == 300, item.detail
     assert counted().members_effectuated == 300

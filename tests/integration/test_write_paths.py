@@ -209,7 +209,8 @@ def test_a_file_of_1000_interchanges_cut_in_parts_sends_small_orders(
     day: Day, parameters: dict[str, Any]
 ) -> None:
     """Its plan once in the job item; each order its job, part and range (no S3 key, no
-    interchange list): under 2 KiB each, every batch under 256 KiB; every member tracked."""
+    interchange list): under 2 KiB each; the execution's input a few hundred bytes (Step
+    Functions takes 256 KiB), whatever the interchanges; every member tracked."""
     from acktrack.synthetic.enrollment import EnrollmentSpec, write_834
 
     buffer = io.BytesIO()
@@ -217,29 +218,36 @@ def test_a_file_of_1000_interchanges_cut_in_parts_sends_small_orders(
         write_834(EnrollmentSpec(seed=n, members=1, dependents=0.0, interchange_control=10_000 + n,
                                  first_group_control=n + 1, subscriber_id_start=500_000_000 + n,
                                  sent_at=SENT), buffer)  # fmt: skip
-    batches: list[list[str]] = []
+    written: list[bytes] = []
+    started: list[str] = []
 
-    def record(params: dict[str, Any], **_: Any) -> None:
-        batches.append([entry["MessageBody"] for entry in params["Entries"]])
+    def keep(params: dict[str, Any], **_: Any) -> None:
+        if str(params.get("Key", "")).startswith("work/parts/"):
+            written.append(params["Body"])
 
-    events = clients.sqs().meta.events
-    events.register("before-parameter-build.sqs.SendMessageBatch", record)
+    s3, sfn = clients.s3().meta.events, clients.stepfunctions().meta.events
+    s3.register("before-parameter-build.s3.PutObject", keep)
+    sfn.register("before-parameter-build.sfn.StartExecution",
+                 lambda params, **_: started.append(params["input"]))  # fmt: skip
     stack = day.stack
-    try:  # the outbound function only: the parts' ingest is tests/e2e/test_fanout.py's
-        event = stack.store(day.outbound, "outbound/many.834", buffer.getvalue())
-        (result,) = stack.deliver_event(day.outbound, "outbound/many.834", event, pump=False)
-    finally:
-        events.unregister("before-parameter-build.sqs.SendMessageBatch", record)
+    event = stack.store(day.outbound, "outbound/many.834", buffer.getvalue())
+    (result, *_) = stack.deliver_event(day.outbound, "outbound/many.834", event)
     assert result.ok, result.error
     (entry,) = result.result["objects"]
     assert entry["outcome"] == "fanned_out" and entry["parts"] > 2
-    orders = [body for batch in batches for body in batch]
+    (listed,) = written
+    orders = [json.dumps(order) for order in json.loads(listed)]
     assert len(orders) == entry["parts"]
     assert max(len(body.encode()) for body in orders) < 2048
-    assert all(sum(len(body.encode()) for body in batch) < 256 * 1024 for batch in batches)
-    assert not any("many.834" in body or "interchanges" in body for body in orders)
+    (given,) = started
+    assert len(given.encode()) < 1024 and json.loads(given)["parts"] == entry["parts"]
+    assert not any("many.834" in body or "interchanges" in body for body in [*orders, given])
     order, ref = with_job(PartOrder.from_message(orders[-1]), wiring.repository())
     assert len(order.interchanges) == INTERCHANGES and ref.key == "outbound/many.834"
+    from acktrack.store.models import ObjectItem
+
+    # The workflow ran the parts, then its Finish recorded the file's outcome.
+    assert [item.outcome for item in ObjectItem.scan() if item.pk.startswith("OBJ#")] == ["tracked"]
 
 
 OUTBOUND_SETS = 300  # one family a set, as an exchange's largest files are cut

@@ -31,7 +31,6 @@ _S3_ACTIONS = {"GetObject": ["s3:GetObject"], "HeadObject": ["s3:GetObject"], "P
 # What the service asks KMS for, with the caller's role, when the data is under a KMS key.
 _S3_KMS = {"s3:GetObject": ["kms:Decrypt"], "s3:GetObjectVersion": ["kms:Decrypt"],
            "s3:PutObject": ["kms:GenerateDataKey"]}  # fmt: skip
-_SQS_SEND_KMS = ["kms:GenerateDataKey", "kms:Decrypt"]  # SQS: a producer needs both
 OPERATOR = "operator"  # acktrack resolve, with the operator's own credentials
 STACK_KEY = "arn:aws:kms:us-east-1:123456789012:key/99999999-8888-7777-6666-555555555555"
 OWN_KEY = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
@@ -63,7 +62,7 @@ class Recorder:
         )
         clients.s3().meta.events.register("before-parameter-build.s3", self._s3)
         clients.ses().meta.events.register("before-parameter-build.sesv2", self._ses)
-        clients.sqs().meta.events.register("before-parameter-build.sqs", self._sqs)
+        clients.stepfunctions().meta.events.register("before-parameter-build.sfn", self._sfn)
         clients.secretsmanager().meta.events.register(
             "before-parameter-build.secrets-manager", self._secret
         )
@@ -85,13 +84,9 @@ class Recorder:
         self._add(f"secretsmanager:{model.name}", params["SecretId"])
         self._kms(["kms:Decrypt"], params["SecretId"])
 
-    def _sqs(self, params: dict[str, Any], model: Any, **_: Any) -> None:
-        # SendMessageBatch is authorized as sqs:SendMessage on the queue's ARN.
-        action = "SendMessage" if model.name == "SendMessageBatch" else model.name
-        name = params["QueueUrl"].rsplit("/", 1)[-1]
-        self._add(f"sqs:{action}", f"arn:aws:sqs:us-east-1:123456789012:{name}")
-        if action == "SendMessage":
-            self._kms(_SQS_SEND_KMS, name)
+    def _sfn(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        # StartExecution is authorized on the state machine's ARN.
+        self._add(f"states:{model.name}", params["stateMachineArn"])
 
     def _table(self, name: str, index: str | None = None) -> str:
         arn = f"arn:aws:dynamodb:us-east-1:123456789012:table/{name}"

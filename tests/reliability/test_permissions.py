@@ -62,17 +62,14 @@ NOT_CALLED_HERE = {
 USED_BY_AWS = {
     "s3:ListBucket": "S3 answers a missing object (the sent marker) with 404 only if it may list",
     "ses:SendRawEmail": "SES v2 SendEmail with raw content is authorized as either action",
-    "sqs:ReceiveMessage": "the event source mapping polls the parts queue with the function's role",
-    "sqs:DeleteMessage": "the event source mapping deletes what the function processed",
-    "sqs:GetQueueAttributes": "the event source mapping reads the parts queue's attributes",
-    "sqs:ChangeMessageVisibility": "the event source mapping returns failed parts to the queue",
+    "sqs:SendMessage": "Lambda sends a failed asynchronous event to the on-failure queue with "
+    "the function's role (SAM's EventInvokeConfigOnFailureSQSPolicy)",
 }
 # Statements (by Sid: the template's, or SAM's policy name) whose resources no request of
 # these days names, and why each stays.
 RESOURCES_NOT_CALLED: dict[str | tuple[str, str], str] = {
     "EventInvokeConfigOnFailureSQSPolicy": "the failure queue: Lambda sends a failed event "
     "there with the function's role (no event fails on these days)",
-    "ReceivePartOrders": "the parts queue: the event source mapping polls it with the role",
     "SeeWhetherTheDateWasSent": "the reports bucket: S3 lets a missing marker be a 404",
     # (function, Sid): one function's use of a statement it shares with others.
     ("IngestOutboundFunction", "TrackingState"): "the indexes: a 999 stored before its 834 "
@@ -124,7 +121,7 @@ def test_every_request_of_a_day_is_allowed_and_nothing_more_is_granted(
 ) -> None:
     """Both arrival orders: acknowledgments and effectuations first make the 834's ingest
     retract findings (never_sent) and apply stored acknowledgments. With PartBytes small,
-    the larger 834s are cut in parts: the parts queue and the part function are used too.
+    the larger 834s are cut in parts: the file workflow and the part function are used too.
     With KmsKeyArn, the template's other branch: no key of its own, the given one granted.
     With reconciliation, the insurer's audit 834 (whole, or cut in parts by the part
     function) and its extract, then an operator's resolution before the report."""
@@ -218,7 +215,7 @@ def _check_the_day(stack: EmbeddedStack, recorder: Recorder, part_bytes: int,
         assert (parts, "dynamodb:DeleteItem") in used  # a finding retracted
         assert ("ReportSectionsFunction", "dynamodb:UpdateItem") in used  # an expiry pushed back
     if part_bytes:
-        assert ("IngestOutboundFunction", "sqs:SendMessage") in used
+        assert ("IngestOutboundFunction", "states:StartExecution") in used
         assert {a for f, a in used if f == "IngestPartFunction"} >= {
             "s3:GetObjectVersion",  # a part reads the version its job names
             "dynamodb:GetItem",  # the job: which object
@@ -236,12 +233,15 @@ def _check_the_day(stack: EmbeddedStack, recorder: Recorder, part_bytes: int,
         for f, calls in recorder.calls.items()
     }
     outbound, inbound, reports = (stack.bucket(r) for r in ("Outbound", "Inbound", "Reports"))
-    assert buckets["IngestOutboundFunction"] == {outbound}
+    # A cut file's part orders go to the work area of the reports bucket.
+    assert buckets["IngestOutboundFunction"] == ({outbound, reports} if part_bytes else {outbound})
     # Parts of outbound files, and of the insurer's population or effectuation 834.
     assert buckets.get("IngestPartFunction", set()) <= (
         {outbound, inbound, reports} if reconciliation else {outbound, inbound}
     )
-    assert buckets["IngestInboundFunction"] == ({inbound, reports} if reconciliation else {inbound})
+    assert buckets["IngestInboundFunction"] == (
+        {inbound, reports} if reconciliation or part_bytes else {inbound}
+    )
     for task in ("ReportPlanFunction", "ReportBatchFunction", "ReportSectionsFunction",
                  "ReportFunction"):  # fmt: skip
         assert buckets[task] == {reports}, task

@@ -156,10 +156,17 @@ def _run_day(data: bytes, surname: str, crash_at: int | None, part_bytes: int) -
     with fresh_stack({"LogLevel": "DEBUG", "PartBytes": part_bytes}) as stack:
         if crash_at:
             Faults("crash", crash_at).install()
-        orders: list[str] = []  # part orders as sent, before the part function deletes them
-        clients.sqs().meta.events.register(
-            "before-parameter-build.sqs.SendMessageBatch",
-            lambda params, **_: orders.extend(entry["MessageBody"] for entry in params["Entries"]),
+        orders: list[str] = []  # the file workflow's data: the order lists, the starts' input
+
+        def keep_orders(params: dict[str, Any], **_: Any) -> None:
+            if str(params.get("Key", "")).startswith("work/parts/"):
+                body = params["Body"]
+                orders.append(body.decode() if isinstance(body, bytes) else str(body))
+
+        clients.s3().meta.events.register("before-parameter-build.s3.PutObject", keep_orders)
+        clients.stepfunctions().meta.events.register(
+            "before-parameter-build.sfn.StartExecution",
+            lambda params, **_: orders.append(params["input"]),
         )
         doomed = f"outbound/{surname}_doomed.834"  # fails every attempt: the failure queue
 

@@ -1,4 +1,5 @@
-"""Part orders: what the outbound function sends and the part function reads."""
+"""Part orders: what the outbound function writes for the file workflow and the part
+function reads."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from acktrack.aws.queue import BATCH_BYTES, PartQueueError, batches
 from acktrack.domain.identifiers import SHORT
 from acktrack.ingest.parts import (
     MAX_INTERCHANGES,
@@ -25,13 +25,13 @@ from acktrack.ingest.parts import (
 from acktrack.x12.ranges import ResumePoint
 
 EVENT = Path(__file__).resolve().parents[2] / "events" / "part-order.json"
+SQS_BATCH_BYTES = 256 * 1024  # what the parts queue, before the file workflow, took a batch
 INTERCHANGE = {"sequence": 1, "our_id": "ACKTRACKEXCH", "partner": "HEALTHPLAN01",
                "control": "000001001", "digest": "3f5a0c", "completed": False}  # fmt: skip
 
 
 def test_the_sample_event_holds_a_part_order_that_reads_back() -> None:
-    (record,) = json.loads(EVENT.read_text())["Records"]
-    order = PartOrder.from_message(record["body"])
+    order = PartOrder.from_message(json.dumps(json.loads(EVENT.read_text())["order"]))
     assert (order.index, order.parts, order.start, order.end) == (1, 13, 33554731, 67109190)
     assert order.legacy is None  # the job holds the object: no S3 key in the order
     assert order.resume is not None
@@ -44,9 +44,21 @@ def test_the_sample_event_holds_a_part_order_that_reads_back() -> None:
     )
 
 
+def test_the_sample_finish_names_its_job_kind_and_parts() -> None:
+    from acktrack.ingest.parts import finish_order
+
+    task = json.loads((EVENT.parent / "part-finish.json").read_text())
+    order = finish_order(task["finish"], task["kind"], task["parts"])
+    assert (order.job, order.kind, order.parts) == (task["finish"], "outbound", 13)
+    with pytest.raises(BadPartOrder, match="not a finish order"):
+        finish_order(task["finish"], "report", 13)
+    with pytest.raises(BadPartOrder, match="not a finish order"):
+        finish_order(task["finish"], "outbound", 0)
+
+
 def test_an_order_that_carried_its_plan_is_still_read_from_its_plan() -> None:
-    """Orders on the queue at the deploy carried the file's interchanges: still read."""
-    body = json.loads(json.loads(EVENT.read_text())["Records"][0]["body"])
+    """Orders of earlier versions carried the file's interchanges: still read."""
+    body = json.loads(EVENT.read_text())["order"]
     body |= {"interchanges": [INTERCHANGE], "notices": ["sender_not_ours"]}
     order = PartOrder.from_message(json.dumps(body))
     assert order.inline and order.interchanges == [INTERCHANGE]
@@ -55,7 +67,7 @@ def test_an_order_that_carried_its_plan_is_still_read_from_its_plan() -> None:
 
 
 def test_a_population_order_names_its_kind_and_its_job_holds_the_rest() -> None:
-    body = json.loads(json.loads(EVENT.read_text())["Records"][0]["body"])
+    body = json.loads(EVENT.read_text())["order"]
     population = {"our_id": "ACKTRACKEXCH", "partner": "HEALTHPLAN01", "as_of": "2024-01-31",
                   "source": "834", "digest": "ab" * 32}  # fmt: skip
     sent = replace(PartOrder.from_message(json.dumps(body)), population=population)
@@ -69,7 +81,7 @@ def test_a_population_order_names_its_kind_and_its_job_holds_the_rest() -> None:
 def test_an_effectuation_order_names_its_kind_and_an_unknown_kind_is_refused() -> None:
     from acktrack.ingest.parts import EFFECTUATION, BadPartOrder
 
-    body = json.loads(json.loads(EVENT.read_text())["Records"][0]["body"])
+    body = json.loads(EVENT.read_text())["order"]
     sent = replace(PartOrder.from_message(json.dumps(body)), kind=EFFECTUATION)
     message = json.loads(sent.to_message())
     assert message["kind"] == "effectuation"
@@ -92,24 +104,14 @@ def test_a_file_of_1000_interchanges_is_planned_once_in_its_job_and_its_orders_a
     assert len(plan) < MAX_PLAN_BYTES < 400_000
     assert unpack(plan)["interchanges"] == interchanges
     before = len(json.dumps(interchanges, separators=(",", ":")))
-    assert before * 10 > BATCH_BYTES  # what ten orders of before carried in one batch
-    body = json.loads(json.loads(EVENT.read_text())["Records"][0]["body"])
+    assert before * 10 > SQS_BATCH_BYTES  # what ten orders of before carried in one batch
+    body = json.loads(EVENT.read_text())["order"]
     orders = [
-        {"id": str(n), "body": replace(PartOrder.from_message(json.dumps(body)), index=n,
-                                      parts=40, interchanges=interchanges).to_message()}
+        replace(PartOrder.from_message(json.dumps(body)), index=n, parts=40,
+                interchanges=interchanges).to_message()
         for n in range(40)
     ]  # fmt: skip
-    assert max(len(order["body"]) for order in orders) < 2048
-    sent = list(batches(orders))
-    assert [len(batch) for batch in sent] == [10, 10, 10, 10]
-    assert all(sum(len(o["body"]) for o in batch) < BATCH_BYTES for batch in sent)
-
-
-def test_batches_are_cut_by_bytes_as_well_as_by_ten() -> None:
-    orders = [{"id": str(n), "body": "x" * 60_000} for n in range(9)]  # a long set header each
-    assert [len(batch) for batch in batches(orders)] == [4, 4, 1]
-    with pytest.raises(PartQueueError):
-        list(batches([{"id": "0", "body": "x" * (BATCH_BYTES + 1)}]))
+    assert max(len(order) for order in orders) < 2048  # the plan stays in the job
 
 
 def _id(rng: random.Random) -> str:
@@ -118,7 +120,7 @@ def _id(rng: random.Random) -> str:
 
 def test_an_order_of_an_earlier_version_is_still_read_and_never_sent_again() -> None:
     """Orders sent before jobs kept their object named it; a deploy strands none of them."""
-    body = json.loads(json.loads(EVENT.read_text())["Records"][0]["body"])
+    body = json.loads(EVENT.read_text())["order"]
     body |= {"bucket": "b", "key": "outbound/SURNAME.834", "version_id": "v1", "size": 9,
              "received_at": "2024-01-15T12:05:00+00:00"}  # fmt: skip
     order = PartOrder.from_message(json.dumps(body))

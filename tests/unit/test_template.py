@@ -164,23 +164,46 @@ def test_functions_are_wired_to_their_buckets_and_schedule(transformed: dict[str
         }
 
 
-def test_parts_of_large_files_go_through_a_queue_that_dead_letters(
+def test_large_files_run_in_the_file_workflow_whose_join_is_its_own(
     transformed: dict[str, Any],
 ) -> None:
-    (mapping,) = of_type(transformed, "AWS::Lambda::EventSourceMapping").values()
-    properties = mapping["Properties"]
-    assert properties["EventSourceArn"] == {"Fn::GetAtt": ["PartsQueue", "Arn"]}
-    assert properties["FunctionName"] == {"Ref": "IngestPartFunction"}
-    assert properties["BatchSize"] == 1
-    assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    queue = of_type(transformed, "AWS::SQS::Queue")["PartsQueue"]["Properties"]
-    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["FailureQueue", "Arn"]}
-    timeout = of_type(transformed, "AWS::Lambda::Function")["IngestPartFunction"]["Properties"]
-    assert queue["VisibilityTimeout"] >= 6 * timeout["Timeout"]  # as Lambda advises
-    outbound = of_type(transformed, "AWS::Lambda::Function")["IngestOutboundFunction"]
-    variables = outbound["Properties"]["Environment"]["Variables"]
-    assert variables["PARTS_QUEUE_URL"] == {"Ref": "PartsQueue"}
-    assert variables["PART_BYTES"] == {"Ref": "PartBytes"}
+    """No queue and no count of parts: a Distributed Map over the part orders, then Finish,
+    both retried; a failed execution raises the file alarm."""
+    import json
+
+    assert not of_type(transformed, "AWS::Lambda::EventSourceMapping")
+    assert set(of_type(transformed, "AWS::SQS::Queue")) == {"FailureQueue"}
+    machine = of_type(transformed, "AWS::StepFunctions::StateMachine")["FileWorkflow"]
+    properties = machine["Properties"]
+    joined = properties["DefinitionString"]["Fn::Join"]  # SAM writes the definition out
+    definition = json.loads(joined[0].join(joined[1]))
+    assert definition["StartAt"] == "Parts"
+    parts, finish = definition["States"]["Parts"], definition["States"]["Finish"]
+    assert parts["Type"] == "Map" and parts["Next"] == "Finish" and finish["End"]
+    assert parts["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
+    assert parts["ItemReader"]["Resource"] == "arn:aws:states:::s3:getObject"
+    assert parts["ResultPath"] is None and "ToleratedFailurePercentage" not in parts
+    part = parts["ItemProcessor"]["States"]["Part"]
+    for task in (part, finish):
+        assert task["Retry"][0]["ErrorEquals"] == ["States.ALL"]
+        assert task["Retry"][0]["MaxAttempts"] >= 3
+        assert task["Parameters"]["FunctionName"] == "${PartFunction}"
+    assert properties["DefinitionSubstitutions"] == {
+        "PartFunction": {"Fn::GetAtt": ["IngestPartFunction", "Arn"]}
+    }
+    assert json.dumps(finish["Parameters"]["Payload"]) == (
+        '{"finish.$": "$.job", "kind.$": "$.kind", "parts.$": "$.parts"}'
+    )
+    functions = of_type(transformed, "AWS::Lambda::Function")
+    for name in ("IngestOutboundFunction", "IngestInboundFunction"):
+        variables = functions[name]["Properties"]["Environment"]["Variables"]
+        assert variables["FILE_WORKFLOW_ARN"] == {"Ref": "FileWorkflow"}, name
+        assert variables["PART_MEMBERS"] == {"Ref": "PartMembers"}, name
+        assert "PARTS_QUEUE_URL" not in variables
+    alarms = of_type(transformed, "AWS::CloudWatch::Alarm")
+    watched = alarms["FileWorkflowFailedAlarm"]["Properties"]
+    assert watched["MetricName"] == "ExecutionsFailed"
+    assert watched["Dimensions"] == [{"Name": "StateMachineArn", "Value": {"Ref": "FileWorkflow"}}]
 
 
 def test_member_level_items_expire_by_ttl(transformed: dict[str, Any]) -> None:
@@ -192,7 +215,7 @@ def test_log_groups_have_retention(transformed: dict[str, Any]) -> None:
     groups = of_type(transformed, "AWS::Logs::LogGroup")
     functions = of_type(transformed, "AWS::Lambda::Function")
     machines = of_type(transformed, "AWS::StepFunctions::StateMachine")
-    assert len(groups) == len(functions) + len(machines) == 8
+    assert len(groups) == len(functions) + len(machines) == 9
     assert all(
         group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
         for group in groups.values()
@@ -313,7 +336,7 @@ def test_raw_files_are_locked_for_raw_retention_days(transformed: dict[str, Any]
 
 def test_queues_and_the_alarm_topic_refuse_plain_transport(transformed: dict[str, Any]) -> None:
     (queues,) = of_type(transformed, "AWS::SQS::QueuePolicy").values()
-    assert queues["Properties"]["Queues"] == [{"Ref": "FailureQueue"}, {"Ref": "PartsQueue"}]
+    assert queues["Properties"]["Queues"] == [{"Ref": "FailureQueue"}]
     (topic,) = of_type(transformed, "AWS::SNS::TopicPolicy").values()
     for policy in (queues, topic):
         deny = policy["Properties"]["PolicyDocument"]["Statement"][0]
@@ -324,22 +347,15 @@ def test_queues_and_the_alarm_topic_refuse_plain_transport(transformed: dict[str
     assert allow["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
 
 
-def test_the_part_function_reads_its_queue_only_and_concurrency_is_reserved(
+def test_no_role_reads_every_queue_and_concurrency_is_reserved(
     transformed: dict[str, Any],
 ) -> None:
     for role in of_type(transformed, "AWS::IAM::Role").values():
         managed = role["Properties"].get("ManagedPolicyArns", [])
         assert not any("AWSLambdaSQSQueueExecutionRole" in str(arn) for arn in managed)
-    statements = transformed["IngestPartFunctionRole"]["Properties"]["Policies"][0][
-        "PolicyDocument"
-    ]["Statement"]
-    (receive,) = [s for s in statements if "sqs:ReceiveMessage" in s["Action"]]
-    assert receive["Resource"] == {"Fn::GetAtt": ["PartsQueue", "Arn"]}
     for name, function in of_type(transformed, "AWS::Lambda::Function").items():
         reserved = function["Properties"]["ReservedConcurrentExecutions"]["Fn::If"]
         assert reserved[0].startswith("Reserve") and reserved[2] == {"Ref": "AWS::NoValue"}, name
-    # An update keeps SAM's logical id for the mapping: Lambda refuses two for one queue.
-    assert "IngestPartFunctionPartOrder" in of_type(transformed, "AWS::Lambda::EventSourceMapping")
     report = role_statements(transformed, "ReportFunctionRole")
     (listing,) = [s for s in report if s["Action"] == "s3:ListBucket"]
     assert listing["Condition"] == {"StringLike": {"s3:prefix": "reports/sent/*"}}
@@ -483,17 +499,13 @@ def test_no_role_may_write_traces_while_tracing_records_nothing(
         assert not any("xray:" in action for action in actions), name
 
 
-_SERVICE_NAMES = {"s3": "S3", "dynamodb": "DynamoDB", "sqs": "SQS",
+_SERVICE_NAMES = {"s3": "S3", "dynamodb": "DynamoDB", "sqs": "SQS", "states": "Step Functions",
                   "secretsmanager": "Secrets Manager", "ses": "SES"}  # fmt: skip
-# Lambda's event source mapping polls the parts queue with the part function's role.
-_POLLED_FOR_THE_FUNCTION = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
-                            "sqs:ChangeMessageVisibility"}  # fmt: skip
 
 
 def test_each_vpc_suppression_names_exactly_the_services_its_function_reaches() -> None:
     """CKV_AWS_117's justification lists the endpoints the function itself calls: those of
-    its own statements (KMS is called by S3, SQS and Secrets Manager for it; the parts
-    queue is polled by Lambda)."""
+    its own statements (KMS is called by S3, SQS and Secrets Manager for it)."""
     import re
 
     source = load_yaml(TEMPLATE)
@@ -510,7 +522,7 @@ def test_each_vpc_suppression_names_exactly_the_services_its_function_reaches() 
                    for action in (statement["Action"] if isinstance(statement["Action"], list)
                                   else [statement["Action"]])}  # fmt: skip
         reached = {_SERVICE_NAMES[action.split(":")[0]] for action in actions
-                   if not action.startswith("kms:") and action not in _POLLED_FOR_THE_FUNCTION}  # fmt: skip
+                   if not action.startswith("kms:")}  # fmt: skip
         assert said == reached, name
         checked += 1
     assert checked == 7

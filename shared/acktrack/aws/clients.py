@@ -9,7 +9,6 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sesv2 import SESV2Client
-    from mypy_boto3_sqs import SQSClient
 
 
 def _config(attempts: int = 9) -> Any:
@@ -42,10 +41,10 @@ def ses() -> SESV2Client:
 
 
 @lru_cache(maxsize=1)
-def sqs() -> SQSClient:
+def stepfunctions() -> Any:
     import boto3
 
-    return boto3.client("sqs", config=_config())
+    return boto3.client("stepfunctions", config=_config())
 
 
 @lru_cache(maxsize=1)
@@ -59,5 +58,5 @@ def reset() -> None:
     """Forget cached clients (the local stack starts on a new endpoint)."""
     s3.cache_clear()
     ses.cache_clear()
-    sqs.cache_clear()
+    stepfunctions.cache_clear()
     secretsmanager.cache_clear()

@@ -84,7 +84,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="N",
         help=(
             "cut outbound files larger than N bytes into parts, each run by the part function "
-            "through the parts queue, as in AWS (default: the template's 33554432, 32 MiB)"
+            "in the file workflow's Distributed Map, then finished once, as in AWS (default: the "
+            "template's 33554432, 32 MiB)"
         ),
     )
     parser.add_argument(

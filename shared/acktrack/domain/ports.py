@@ -52,11 +52,13 @@ class Archive(Protocol):
         ...
 
 
-class PartQueue(Protocol):
-    """Where the parts of a file too large for one invocation go (SQS in AWS)."""
+class PartWorkflow(Protocol):
+    """Runs the parts of a file too large for one invocation, then finishes the file: the
+    file workflow (Step Functions: a Distributed Map over the part orders, then Finish)."""
 
-    def send(self, orders: list[dict[str, Any]]) -> None:
-        """Send every order (JSON-ready) or raise; sending one twice is harmless."""
+    def start(self, job: str, kind: str, orders: list[str]) -> None:
+        """Start the job's workflow over its orders (JSON), or raise; starting one job twice
+        is harmless (the execution is named after the job)."""
         ...
 
 
@@ -173,15 +175,6 @@ class MemberSink(Protocol):
                  trace: TracebackType | None, /) -> None: ...  # fmt: skip
 
 
-class JobProgress(NamedTuple):
-    """A part recorded: whether this delivery counted it, and the job's progress."""
-
-    counted: bool  # this delivery counted the part (False: it was counted before)
-    done: int
-    parts: int
-    finished: bool
-
-
 class JobRecord(NamedTuple):
     """What a job holds: the object it cuts (None: begun without it) and the file's plan
     (None: begun by a version whose orders carried it)."""
@@ -191,12 +184,12 @@ class JobRecord(NamedTuple):
 
 
 class PartJobs(Protocol):
-    """A large file's job: its parts' results and keys, each part counted once."""
+    """A large file's job: its parts' results and keys, the first result of each part kept."""
 
     def begin_job(self, job: str, parts: int, source: ObjectRef, plan: bytes | None = None) -> None:
         """Create the job unless it exists, keeping the object it cuts and the file's plan
-        (the orders on the queue name the job and their range only: an S3 key can name a
-        person, and a plan repeated in every order would not fit SQS's batches)."""
+        (the workflow's orders name the job and their range only: an S3 key can name a
+        person, and the plan is written once, not once per order)."""
         ...
 
     def job_record(self, job: str) -> JobRecord | None:
@@ -204,7 +197,7 @@ class PartJobs(Protocol):
         (expired) or was never begun."""
         ...
 
-    def record_part(self, job: str, index: int, result: bytes) -> JobProgress: ...
+    def record_part(self, job: str, index: int, result: bytes) -> None: ...
     def part_results(self, job: str) -> list[bytes]: ...
     def finish_job(self, job: str) -> None: ...
     def put_part_keys(self, job: str, index: int, name: str, values: list[str]) -> None: ...

@@ -1,12 +1,15 @@
-"""The S3-event and part-order loops of the ingest functions.
+"""The S3-event loop of the ingest functions, and the file workflow's part and finish tasks.
 
 Each S3 record is handled on its own: a bad file is quarantined, an unexpected failure of
 one record does not stop the others, and is raised at the end so that Lambda retries the
-event and, in the end, sends it to the on-failure destination.
+event and, in the end, sends it to the on-failure destination. A workflow task that fails
+raises: the workflow retries it, and a file whose task still fails fails its execution
+(an alarm; the execution can be redriven).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -16,7 +19,13 @@ from acktrack.domain.status import FileOutcome
 from acktrack.domain.tracked import ObjectRef
 from acktrack.handlers.failures import failed, failure_fields
 from acktrack.handlers.metrics import file_metrics
-from acktrack.handlers.wiring import archive, object_source, part_queue, pipeline_config, repository
+from acktrack.handlers.wiring import (
+    archive,
+    object_source,
+    part_workflow,
+    pipeline_config,
+    repository,
+)
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger, Metrics
@@ -61,11 +70,16 @@ def handle_s3_event(event: dict[str, Any], direction: str, logger: Logger | logg
         try:
             if direction == "outbound":
                 outcome = ingest_outbound(
-                    ref, object_source(), repository(), pipeline_config(), part_queue()
+                    ref, object_source(), repository(), pipeline_config(), part_workflow()
                 )
             else:
                 outcome = ingest_inbound(
-                    ref, object_source(), repository(), pipeline_config(), archive(), part_queue()
+                    ref,
+                    object_source(),
+                    repository(),
+                    pipeline_config(),
+                    archive(),
+                    part_workflow(),
                 )
         except Exception as error:
             # A bug or an AWS failure (not bad input): log without data, retry the event later.
@@ -95,64 +109,65 @@ def handle_s3_event(event: dict[str, Any], direction: str, logger: Logger | logg
     return {"objects": results}
 
 
-def handle_part_event(
+def handle_part_task(
     event: dict[str, Any], logger: Logger | logging.Logger, metrics: Metrics | None = None
 ) -> dict[str, Any]:
-    """SQS: ingest each part of a large outbound file; failed messages are reported back
-    (partial batch response, Powertools' BatchProcessor) so SQS redelivers them, and in the
-    end dead-letters them."""
-    from aws_lambda_powertools.utilities.batch import (
-        BatchProcessor,
-        EventType,
-        process_partial_response,
-    )
-    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-
-    from acktrack.ingest.effectuation_parts import ingest_effectuation_part
+    """The file workflow's tasks: ``{"order": {...}}`` ingests one part (the Map's item);
+    ``{"finish": job, "kind": ..., "parts": n}`` finishes the file once every part is done.
+    A failure raises (the workflow retries the task); the answer is counts, never rows."""
+    from acktrack.ingest.effectuation_parts import finish_effectuation, ingest_effectuation_part
     from acktrack.ingest.parts import (
         EFFECTUATION,
         BadPartOrder,
         PartOrder,
+        finish,
+        finish_order,
         ingest_part,
+        with_job,
     )
-    from acktrack.ingest.population_parts import ingest_population_part
+    from acktrack.ingest.population_parts import finish_population, ingest_population_part
 
-    def one(record: SQSRecord) -> None:
-        try:
-            order = PartOrder.from_message(record.body or "")
-        except BadPartOrder as error:
-            logger.error(
-                "part order unreadable",
-                extra={"message_id": record.message_id, "reason": str(error)},
+    finishing = "finish" in event
+    try:
+        if finishing:
+            order = finish_order(str(event["finish"]), str(event.get("kind")),
+                                 int(event.get("parts") or 0))  # fmt: skip
+        else:
+            order = PartOrder.from_message(json.dumps(event.get("order")))
+    except (BadPartOrder, KeyError, TypeError, ValueError) as error:
+        logger.error("workflow task unreadable", extra={"reason": str(error)})
+        raise failed("a file workflow task", error) from None
+    where = {"job": order.job, "part": order.index + 1, "parts": order.parts}
+    try:
+        if finishing and order.is_population:
+            outcome = finish_population(
+                order, object_source(), repository(), pipeline_config(), archive()
             )
-            raise  # kept in the queue, then the failure queue: never lost
-        # The job names the file (its S3 function logged the object's hash with it).
-        where = {"job": order.job, "part": order.index + 1, "parts": order.parts}
-        try:
-            if order.is_population:  # an insurer's population, not an outbound file
-                outcome = ingest_population_part(
-                    order, object_source(), repository(), pipeline_config(), archive()
-                )
-            elif order.kind == EFFECTUATION:  # an insurer's effectuation 834
-                outcome = ingest_effectuation_part(
-                    order, object_source(), repository(), pipeline_config()
-                )
-            else:
-                outcome = ingest_part(order, object_source(), repository(), pipeline_config())
-        except Exception as error:  # the message goes back to SQS: kept, then dead-lettered
-            logger.error("part failed", extra={**where, **failure_fields(error)})
-            raise failed(f"part {order.index + 1} of {order.parts}", error) from None
-        if outcome.outcome == FileOutcome.PART:
-            logger.info("part processed", extra={**where, **outcome.to_log()})
-        else:  # the last part finished the file
-            inbound = order.is_population or order.kind == EFFECTUATION
-            direction = "inbound" if inbound else "outbound"
-            logger.info(
-                "file processed", extra={**where, "direction": direction, **outcome.to_log()}
+        elif finishing and order.kind == EFFECTUATION:
+            outcome = finish_effectuation(order, repository())
+        elif finishing:
+            full, ref = with_job(order, repository())
+            outcome = finish(full, ref, object_source(), repository(), pipeline_config())
+        elif order.is_population:  # an insurer's population, not an outbound file
+            outcome = ingest_population_part(
+                order, object_source(), repository(), pipeline_config(), archive()
             )
-            file_metrics(metrics, outcome)
-
-    # Every message failing is reported like any other partial failure, not raised.
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    response = process_partial_response(event=event, record_handler=one, processor=processor)
-    return dict(response)
+        elif order.kind == EFFECTUATION:  # an insurer's effectuation 834
+            outcome = ingest_effectuation_part(
+                order, object_source(), repository(), pipeline_config()
+            )
+        else:
+            outcome = ingest_part(order, object_source(), repository(), pipeline_config())
+    except Exception as error:  # the workflow retries the task, then fails the execution
+        logger.error("part failed" if not finishing else "finish failed",
+                     extra={**where, **failure_fields(error)})  # fmt: skip
+        raise failed("finishing the file" if finishing else
+                     f"part {order.index + 1} of {order.parts}", error) from None  # fmt: skip
+    log = {**where, **outcome.to_log()}
+    if not finishing:
+        logger.info("part processed", extra=log)
+        return {"job": order.job, "part": order.index + 1, "outcome": str(outcome.outcome)}
+    inbound = order.is_population or order.kind == EFFECTUATION
+    logger.info("file processed", extra={**log, "direction": "inbound" if inbound else "outbound"})
+    file_metrics(metrics, outcome)
+    return {"job": order.job, "parts": order.parts, "outcome": str(outcome.outcome)}

@@ -14,7 +14,7 @@ from acktrack.domain.ports import PipelineConfig
 
 if TYPE_CHECKING:
     from acktrack.aws.objects import S3Archive, S3ObjectSource
-    from acktrack.aws.queue import SqsPartQueue
+    from acktrack.aws.parts import StepFunctionsPartWorkflow
     from acktrack.store.repository import Repository
 
 
@@ -81,12 +81,15 @@ def archive() -> S3Archive | None:
 
 
 @lru_cache(maxsize=1)
-def part_queue() -> SqsPartQueue | None:
-    """Where the parts of a large outbound file go (None: files are never cut)."""
-    from acktrack.aws.queue import SqsPartQueue
+def part_workflow() -> StepFunctionsPartWorkflow | None:
+    """What runs the parts of a large file (None: files are never cut)."""
+    from acktrack.aws.parts import StepFunctionsPartWorkflow
 
-    url = settings_module.settings().parts_queue_url
-    return SqsPartQueue(url) if url else None
+    current = settings_module.settings()
+    if not (current.file_workflow_arn and current.reports_bucket):
+        return None
+    return StepFunctionsPartWorkflow(current.file_workflow_arn, current.reports_bucket,
+                                     current.file_map_concurrency)  # fmt: skip
 
 
 def pipeline_config() -> PipelineConfig:
@@ -147,7 +150,7 @@ def _read_keyring(secret: str) -> Keyring:
 def reset_settings() -> None:
     """Forget the settings only (the local stack runs another function in the same container)."""
     settings_module.reset()
-    part_queue.cache_clear()
+    part_workflow.cache_clear()
     archive.cache_clear()
     _keyrings.clear()  # each function reads the key with its own role, as in Lambda
 
@@ -159,7 +162,7 @@ def reset() -> None:
     settings_module.reset()
     _repository.cache_clear()
     object_source.cache_clear()
-    part_queue.cache_clear()
+    part_workflow.cache_clear()
     archive.cache_clear()
     _keyrings.clear()
     clients.reset()

@@ -4,10 +4,10 @@ members (``PartMembers``).
 
 Each part reads its byte range, stores the insurer's records it holds and reconciles the
 families they name; a family is never split (the cuts are on subscribers), so a part
-judges each of its families whole. The part counted last adds the parts' counts and
+judges each of its families whole. The file workflow's Finish adds the parts' counts and
 records the object's outcome. Every step is safe to repeat: records are keyed, a family's
-reconciliation writes only what changed, and a part is counted once however often SQS
-delivers it.
+reconciliation writes only what changed, and a part's first result is kept however often
+the workflow runs it.
 """
 
 from __future__ import annotations
@@ -15,16 +15,23 @@ from __future__ import annotations
 from typing import Any
 
 from acktrack.domain.identifiers import short_hash
-from acktrack.domain.ports import EnrollmentStore, ObjectSource, Outcome, PartQueue, PipelineConfig
+from acktrack.domain.ports import (
+    EnrollmentStore,
+    ObjectSource,
+    Outcome,
+    PartWorkflow,
+    PipelineConfig,
+)
 from acktrack.domain.status import FileOutcome
 from acktrack.domain.tracked import ObjectRef
 from acktrack.ingest.effectuation import effectuate
 from acktrack.ingest.parts import (
     EFFECTUATION,
     PartOrder,
-    counted_last,
     cut_ranges,
     pack_plan,
+    part_results,
+    record_part,
     unpack,
     with_job,
 )
@@ -34,10 +41,10 @@ from acktrack.x12.reader import X12Reader
 
 def fan_out_effectuation(
     ref: ObjectRef, source: ObjectSource, store: EnrollmentStore, config: PipelineConfig,
-    queue: PartQueue, outcome: Outcome, members: int,
+    workflow: PartWorkflow, outcome: Outcome, members: int,
 ) -> bool:  # fmt: skip
-    """Cut the file in parts and send one order per part (False: it cannot be cut, or is
-    small enough for one invocation)."""
+    """Cut the file in parts and start the file workflow over them (False: it cannot be
+    cut, or is small enough for one invocation)."""
     by_bytes = bool(config.part_bytes) and (ref.size or 0) > config.part_bytes
     by_members = bool(config.part_members) and members > config.part_members
     if not ref.size or not (by_bytes or by_members):
@@ -53,7 +60,7 @@ def fan_out_effectuation(
                   kind=EFFECTUATION).to_message()
         for index, part in enumerate(ranges)
     ]  # fmt: skip
-    queue.send([{"id": str(index), "body": body} for index, body in enumerate(orders)])
+    workflow.start(job, EFFECTUATION, orders)
     outcome.outcome, outcome.parts, outcome.job = FileOutcome.FANNED_OUT, len(ranges), job
     return True
 
@@ -61,7 +68,7 @@ def fan_out_effectuation(
 def ingest_effectuation_part(
     order: PartOrder, source: ObjectSource, store: EnrollmentStore, config: PipelineConfig
 ) -> Outcome:
-    """Store and reconcile one part; the part counted last records the file's outcome."""
+    """Store and reconcile one part, and keep its result for Finish."""
     order, ref = with_job(order, store)
     resume = ResumePoint.from_dict(order.resume) if order.resume else None
     found = Outcome(FileOutcome.PART)
@@ -71,14 +78,19 @@ def ingest_effectuation_part(
     result = {"records": found.effectuation_records, "effectuated": found.effectuated,
               "findings": found.findings, "by_partner": found.by_partner,
               "notices": sorted(set(found.notices))}  # fmt: skip
-    if not counted_last(order, store, result, found):
-        return found
+    record_part(order, store, result, found)
+    return found
+
+
+def finish_effectuation(order: PartOrder, store: EnrollmentStore) -> Outcome:
+    """The workflow's Finish: every part is stored; the file's outcome, once."""
+    order, ref = with_job(order, store)
     outcome = Outcome(FileOutcome.EFFECTUATION, parts=order.parts)
     outcome.notices.extend(order.notices)
-    for packed in store.part_results(order.job):
+    for packed in part_results(order, store):
         _merge(unpack(packed), outcome)
     store.record_object(ref, outcome)
-    store.finish_job(order.job)  # last: a failure before it is finished on redelivery
+    store.finish_job(order.job)
     return outcome
 
 

@@ -26,7 +26,7 @@ from acktrack.domain.ports import (
     EnrollmentStore,
     ObjectSource,
     Outcome,
-    PartQueue,
+    PartWorkflow,
     PipelineConfig,
     insurer_folder,
     sender_problem,
@@ -64,7 +64,7 @@ def ingest_inbound(
     store: EnrollmentStore,
     config: PipelineConfig,
     archive: Archive | None = None,
-    parts: PartQueue | None = None,
+    parts: PartWorkflow | None = None,
 ) -> Outcome:
     """Store and apply every acknowledgment in one inbound object; an insurer's population
     (an audit 834, or a reconciliation extract) goes to monthly reconciliation."""
@@ -191,7 +191,7 @@ def ingest_inbound(
 
 def _audit(
     ref: ObjectRef, source: ObjectSource, store: EnrollmentStore, config: PipelineConfig,
-    archive: Archive | None, parts: PartQueue | None, envelope: InterchangeHeader,
+    archive: Archive | None, parts: PartWorkflow | None, envelope: InterchangeHeader,
     audits: list[TransactionEnd], digest: str,
 ) -> Outcome:  # fmt: skip
     """An insurer's whole population: held in one go, or cut in parts when it is large."""

@@ -16,7 +16,13 @@ from __future__ import annotations
 
 from acktrack.domain.identifiers import clip
 from acktrack.domain.index import FileIndex, index_file
-from acktrack.domain.ports import EnrollmentStore, ObjectSource, Outcome, PartQueue, PipelineConfig
+from acktrack.domain.ports import (
+    EnrollmentStore,
+    ObjectSource,
+    Outcome,
+    PartWorkflow,
+    PipelineConfig,
+)
 from acktrack.domain.status import FileOutcome, InterchangeStatus
 from acktrack.domain.tracked import (
     ObjectRef,
@@ -42,12 +48,13 @@ def ingest_outbound(
     source: ObjectSource,
     store: EnrollmentStore,
     config: PipelineConfig,
-    parts: PartQueue | None = None,
+    parts: PartWorkflow | None = None,
 ) -> Outcome:
     """Track one outbound object. Never raises for bad input: it quarantines instead.
 
-    A file larger than ``config.part_bytes`` is cut in parts sent to ``parts`` (one
-    invocation each, see ``parts``) when a queue is given."""
+    A file larger than ``config.part_bytes`` (or of more than ``config.part_members``
+    members) is cut in parts run by the file workflow ``parts`` (one invocation each, see
+    ``ingest.parts``) when one is given."""
     problem = config.size_problem(ref)
     if problem:
         return quarantine(ref, source, store, problem)

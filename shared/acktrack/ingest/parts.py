@@ -1,25 +1,27 @@
-"""A file too large for one invocation: cut in parts, one invocation per part (SQS).
+"""A file too large for one invocation: cut in parts, run by the file workflow.
 
 The outbound function reads the envelopes (pass 1) and decides what the file is, as for
-any file. When the file is larger than ``PipelineConfig.part_bytes`` it cuts the file
-into byte ranges that each start on a subscriber (``x12.ranges.plan_parts``: a family is
-never split) and sends one order per range. Each part reads only its range (a ranged
-GET), writes its members, reconciles its families and records what it found. The part
-counted last finishes the file exactly as one invocation would: the sets become
-visible, counters move once, stored acknowledgments are applied, the interchanges are
-settled and the object's outcome is recorded.
+any file. When the file is larger than ``PipelineConfig.part_bytes``, or holds more than
+``part_members`` members, it cuts the file into byte ranges that each start on a
+subscriber (``x12.ranges.plan_parts``: a family is never split) and starts the file
+workflow (template.yaml's ``FileWorkflow``, Step Functions) over one order per range. A
+Distributed Map runs each part in an invocation of its own: it reads only its range (a
+ranged GET), writes its members, reconciles its families and records what it found.
+When every part has succeeded, the workflow's Finish task finishes the file exactly as
+one invocation would: the sets become visible, counters move once, stored
+acknowledgments are applied, the interchanges are settled and the object's outcome is
+recorded. The join is the workflow's: Finish runs once the Map is done, and refuses
+(to be retried) if a part's result is missing.
 
-Every step is safe to repeat: members are keyed, a part is counted once however often
-SQS delivers it, and finishing is idempotent (a redelivered last part finishes again).
+Every step is safe to repeat: members are keyed, a part's first result is kept however
+often the workflow runs it, and finishing is idempotent.
 
 An order names its job and its range, nothing else: the job item in the table (encrypted
 like every item) holds the bucket, key, version, size and arrival once, because an S3 key
-can name a person and a queue message is read by more than acktrack (the queue's dead
-letters, whoever inspects them); and it holds the file's plan once (its interchanges, up
-to 1,000, what pass 1 noticed, an audit 834's population: ``pack_plan``), so an order is
-a few hundred bytes and ten of them fit a SendMessageBatch. Orders of earlier versions
-carried their plan, and before that their object; both are still read (``legacy``,
-``inline``), so a deploy strands no file in flight.
+can name a person; and it holds the file's plan once (its interchanges, up to 1,000, what
+pass 1 noticed, an audit 834's population: ``pack_plan``), so an order is a few hundred
+bytes. Orders that carried their plan, and before that their object, are still read
+(``legacy``, ``inline``).
 """
 
 from __future__ import annotations
@@ -32,7 +34,13 @@ from typing import Any
 
 from acktrack.domain.identifiers import clip, short_hash
 from acktrack.domain.index import index_file
-from acktrack.domain.ports import EnrollmentStore, ObjectSource, Outcome, PartQueue, PipelineConfig
+from acktrack.domain.ports import (
+    EnrollmentStore,
+    ObjectSource,
+    Outcome,
+    PartWorkflow,
+    PipelineConfig,
+)
 from acktrack.domain.status import FileOutcome
 from acktrack.domain.tracked import (
     MAX_FINDINGS_KEPT,
@@ -61,11 +69,15 @@ _FINDINGS_PER_PART = 200  # finding details a part keeps (counts are kept in ful
 
 
 class BadPartOrder(ValueError):
-    """A message on the parts queue is not a part order (the message is kept, not lost)."""
+    """A task's order is not a part order (the task fails; the execution's history keeps it)."""
 
 
 class PartJobMissing(RuntimeError):
-    """The job a part order names is not in the table (the message is kept, not lost)."""
+    """The job a part order names is not in the table (the task fails, to be retried)."""
+
+
+class PartsMissing(RuntimeError):
+    """Finish found fewer part results than parts (it fails, to be retried)."""
 
 
 # What orders of earlier versions carried instead of their job's object (read, never sent).
@@ -78,7 +90,7 @@ EFFECTUATION = "effectuation"  # an insurer's effectuation 834
 class PartOrder:
     """One part of a large file: its job (which holds the object and the file's plan) and
     which bytes (``resume``: where reading starts, the enclosing envelope and set header,
-    bounded by ``x12.limits``). No S3 key, no identifiers: orders are queue messages."""
+    bounded by ``x12.limits``). No S3 key, no identifiers: orders are the workflow's data."""
 
     job: str
     index: int
@@ -102,7 +114,7 @@ class PartOrder:
         return self.kind == POPULATION or self.population is not None
 
     def to_message(self) -> str:
-        """What goes on the queue: the job, the part and its range (never the plan)."""
+        """What the workflow's Map reads: the job, the part and its range (never the plan)."""
         data: dict[str, Any] = {"job": self.job, "index": self.index, "parts": self.parts,
                                 "start": self.start, "end": self.end, "resume": self.resume}  # fmt: skip
         if self.is_population:
@@ -196,11 +208,11 @@ def fan_out(
     store: EnrollmentStore,
     config: PipelineConfig,
     plans: list[Plan],
-    queue: PartQueue,
+    workflow: PartWorkflow,
     outcome: Outcome,
     members: int = 0,
 ) -> bool:
-    """Cut the file in parts and send one order per part: about ``config.part_bytes`` each
+    """Cut the file in parts and start the file workflow, one order per part: about ``config.part_bytes`` each
     and, for a file of more than ``config.part_members`` members, about that many members
     each (a part's requests follow its members, not its bytes). False: it cannot be cut
     (too few subscribers, line-break terminators, too many interchanges); ingest it in one
@@ -220,13 +232,13 @@ def fan_out(
     plan = pack_plan(interchanges, sorted(set(outcome.notices)))
     if len(plan) > MAX_PLAN_BYTES:
         return False
-    store.begin_job(job, len(ranges), ref, plan)  # a redelivered event sends the same orders
+    store.begin_job(job, len(ranges), ref, plan)  # a redelivered event starts the same job
     orders = [
         PartOrder(job=job, index=index, parts=len(ranges), start=part.start, end=part.end,
                   resume=part.resume.to_dict() if part.resume else None).to_message()
         for index, part in enumerate(ranges)
     ]  # fmt: skip
-    queue.send([{"id": str(index), "body": body} for index, body in enumerate(orders)])
+    workflow.start(job, OUTBOUND, orders)
     outcome.outcome, outcome.parts, outcome.job = FileOutcome.FANNED_OUT, len(ranges), job
     return True
 
@@ -275,7 +287,7 @@ class PartSets(PlannedSets):
 def ingest_part(
     order: PartOrder, source: ObjectSource, store: EnrollmentStore, config: PipelineConfig
 ) -> Outcome:
-    """Write and reconcile one part; the part counted last finishes the whole file."""
+    """Write and reconcile one part, and keep its result for Finish."""
     order, ref = with_job(order, store)
     sets = PartSets(order, ref, config)
     resume = ResumePoint.from_dict(order.resume) if order.resume else None
@@ -286,26 +298,42 @@ def ingest_part(
     reconcile_families(store, families, found, config.ack_sla_hours)
     result = {"sets": sets.result(), "findings": found.findings,
               "by_partner": found.by_partner, "effectuated": found.effectuated}  # fmt: skip
-    if not counted_last(order, store, result, found):
-        return found
-    return finish(order, ref, source, store, config)
+    record_part(order, store, result, found)
+    return found
 
 
-def counted_last(order: PartOrder, store: EnrollmentStore, result: dict[str, Any],
-                 outcome: Outcome) -> bool:  # fmt: skip
-    """Record a part's result (counted once); True when this delivery finishes the file."""
-    progress = store.record_part(order.job, order.index, pack(result))
-    outcome.reason = (
-        f"part {order.index + 1} of {order.parts}; {progress.done} of {progress.parts} done"
-    )
-    return not (progress.done < progress.parts or (progress.finished and not progress.counted))
+def record_part(order: PartOrder, store: EnrollmentStore, result: dict[str, Any],
+                outcome: Outcome) -> None:  # fmt: skip
+    """Keep a part's result (its first: a part run again changes nothing)."""
+    store.record_part(order.job, order.index, pack(result))
+    outcome.reason = f"part {order.index + 1} of {order.parts}"
+
+
+def part_results(order: PartOrder, store: EnrollmentStore) -> list[bytes]:
+    """Every part's result, for Finish: all of them, or PartsMissing (retried)."""
+    results = store.part_results(order.job)
+    if len(results) < order.parts:
+        raise PartsMissing(
+            f"job {order.job}: {len(results)} of {order.parts} parts have a result; "
+            "finishing waits for every part"
+        )
+    return results
+
+
+def finish_order(job: str, kind: str, parts: int) -> PartOrder:
+    """The order Finish works from: the job, its kind and its number of parts."""
+    if kind not in (OUTBOUND, POPULATION, EFFECTUATION) or parts < 1:
+        raise BadPartOrder(f"not a finish order: kind {kind!r}, {parts} parts")
+    return PartOrder(job=job, index=parts - 1, parts=parts, start=0, end=None, resume=None,
+                     kind=kind)  # fmt: skip
 
 
 def finish(
     order: PartOrder, ref: ObjectRef, source: ObjectSource, store: EnrollmentStore,
     config: PipelineConfig,
 ) -> Outcome:  # fmt: skip
-    """Every part is written: finish the file as one invocation would have."""
+    """Every part is written (the workflow's Map is done): finish the file as one
+    invocation would have."""
     with source.open(ref) as stream:
         index = index_file(stream)  # envelopes only: the sets' counts and findings
     wanted = {int(entry["sequence"]): entry for entry in order.interchanges}
@@ -327,7 +355,7 @@ def finish(
             Plan(planned, completed=bool(entry["completed"]), sets=sets_by_control(planned))
         )
     by_key = PlannedSets(plans).by_key
-    for packed in store.part_results(order.job):
+    for packed in part_results(order, store):
         _merge(unpack(packed), by_key, outcome)
     for plan in plans:
         finish_interchange(plan, ref, store, outcome)
@@ -338,7 +366,7 @@ def finish(
     if outcome.duplicates and plans and all(plan.duplicate for plan in plans):
         outcome.outcome = FileOutcome.DUPLICATE
     store.record_object(ref, outcome)
-    store.finish_job(order.job)  # last: a failure before it is finished on redelivery
+    store.finish_job(order.job)
     return outcome
 
 

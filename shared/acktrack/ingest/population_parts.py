@@ -3,10 +3,10 @@ in parts on subscribers, like a large outbound 834 (``ingest.parts``).
 
 Each part reads only its byte range, holds its families against ours, confirms what the
 insurer holds, writes its discrepancy rows and its codes file, and records its counts, the
-families it named and the members of ours it found (in compressed chunks). The part
-counted last finds what the insurer does not hold (ours in force in families no part
-named, or not found where a family was named) and writes the summary. Memory stays flat
-in the file's size: a part holds its own families; the last holds the keys recorded.
+families it named and the members of ours it found (in compressed chunks). The file
+workflow's Finish then finds what the insurer does not hold (ours in force in families no
+part named, or not found where a family was named) and writes the summary. Memory stays
+flat in the file's size: a part holds its own families; Finish holds the keys recorded.
 """
 
 from __future__ import annotations
@@ -21,13 +21,21 @@ from acktrack.domain.ports import (
     EnrollmentStore,
     ObjectSource,
     Outcome,
-    PartQueue,
+    PartWorkflow,
     PipelineConfig,
 )
 from acktrack.domain.reconciliation import discrepancy_rows, rcno_lines, tally
 from acktrack.domain.status import FileOutcome
 from acktrack.domain.tracked import ObjectRef
-from acktrack.ingest.parts import PartOrder, counted_last, pack_plan, unpack, with_job
+from acktrack.ingest.parts import (
+    POPULATION,
+    PartOrder,
+    pack_plan,
+    part_results,
+    record_part,
+    unpack,
+    with_job,
+)
 from acktrack.ingest.reconciliation import (
     Found,
     PopulationMeta,
@@ -46,9 +54,10 @@ TEXT = "text/plain; charset=utf-8"
 
 def fan_out_population(
     ref: ObjectRef, source: ObjectSource, store: EnrollmentStore, config: PipelineConfig,
-    meta: PopulationMeta, digest: str, queue: PartQueue,
+    meta: PopulationMeta, digest: str, workflow: PartWorkflow,
 ) -> Outcome | None:  # fmt: skip
-    """Cut the audit 834 in parts and send one order per part (None: it cannot be cut)."""
+    """Cut the audit 834 in parts and start the file workflow over them (None: it cannot
+    be cut)."""
     if not ref.size:
         return None
     with source.open(ref) as stream:
@@ -67,7 +76,7 @@ def fan_out_population(
         ).to_message()  # the population marks its kind; its values stay in the job
         for index, part in enumerate(ranges)
     ]  # fmt: skip
-    queue.send([{"id": str(index), "body": body} for index, body in enumerate(orders)])
+    workflow.start(job, POPULATION, orders)
     return Outcome(FileOutcome.FANNED_OUT, parts=len(ranges), job=job)
 
 
@@ -81,7 +90,7 @@ def ingest_population_part(
     order: PartOrder, source: ObjectSource, store: EnrollmentStore, config: PipelineConfig,
     archive: Archive | None,
 ) -> Outcome:  # fmt: skip
-    """Hold one part's families against ours; the part counted last finishes the file."""
+    """Hold one part's families against ours, and keep its result for Finish."""
     order, ref = with_job(order, store)
     meta, digest = _meta(order)
     resume = ResumePoint.from_dict(order.resume) if order.resume else None
@@ -109,8 +118,16 @@ def ingest_population_part(
     for name in ("named", "matched", "deferred"):  # before the part is counted
         store.put_part_keys(order.job, order.index, name, sorted(getattr(found, name)))
     outcome = Outcome(FileOutcome.PART)
-    if not counted_last(order, store, result, outcome):
-        return outcome
+    record_part(order, store, result, outcome)
+    return outcome
+
+
+def finish_population(
+    order: PartOrder, source: ObjectSource, store: EnrollmentStore, config: PipelineConfig,
+    archive: Archive | None,
+) -> Outcome:  # fmt: skip
+    """The workflow's Finish for an insurer's population."""
+    order, ref = with_job(order, store)
     return _finish(order, ref, store, config, archive)
 
 
@@ -124,7 +141,7 @@ def _finish(
                               "missing_at_insurer": 0, "insurer_only": 0, "discrepancies": 0,
                               "chunks": 0}  # fmt: skip
     by_field: dict[str, dict[str, int]] = {}
-    for packed in store.part_results(order.job):
+    for packed in part_results(order, store):
         result = unpack(packed)
         for name in totals:
             totals[name] += int(result[name])
@@ -156,5 +173,5 @@ def _finish(
     outcome = reconciled(summary, summary.discrepancies + len(rows))
     outcome.parts = order.parts
     store.record_object(ref, outcome)
-    store.finish_job(order.job)  # last: a failure before it is finished on redelivery
+    store.finish_job(order.job)
     return outcome

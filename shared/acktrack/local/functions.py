@@ -208,3 +208,34 @@ def function_environment(
             else:
                 os.environ[name] = value
         wiring.reset_settings()
+
+
+def sqs_event(mapping: QueueMapping, messages: list[dict[str, Any]]) -> dict[str, Any]:
+    """The event Lambda's SQS event source hands the function for these messages."""
+    arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{mapping.queue_url.rsplit('/', 1)[-1]}"
+    return {"Records": [
+        {"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+         "attributes": m.get("Attributes", {}), "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
+         "eventSource": "aws:sqs", "eventSourceARN": arn, "awsRegion": REGION}
+        for m in messages
+    ]}  # fmt: skip
+
+
+def settle_messages(
+    sqs: Any, mapping: QueueMapping, messages: list[dict[str, Any]], invocation: Invocation
+) -> None:
+    """What the event source does after the invocation: deletes what succeeded, makes the
+    failed visible again at once (its visibility timeout taken as passed)."""
+    failed = {m["MessageId"] for m in messages} if not invocation.ok else set()
+    if invocation.ok and mapping.partial and isinstance(invocation.result, dict):
+        failed = {f.get("itemIdentifier") for f in invocation.result.get("batchItemFailures", [])}
+    for message in messages:
+        handle = message["ReceiptHandle"]
+        try:
+            if message["MessageId"] in failed:
+                sqs.change_message_visibility(QueueUrl=mapping.queue_url,
+                                              ReceiptHandle=handle, VisibilityTimeout=0)  # fmt: skip
+            else:
+                sqs.delete_message(QueueUrl=mapping.queue_url, ReceiptHandle=handle)
+        except sqs.exceptions.ReceiptHandleIsInvalid:
+            pass  # another worker received it again meanwhile (at least once): it settles it

@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import threading
 import time
 from typing import Any
@@ -535,15 +536,23 @@ def install() -> None:
     Table._acktrack_partition_queries = True  # type: ignore[attr-defined]
 
 
-def serve(port: int) -> None:
+def serve(port: int, callback: str = "") -> None:
     """moto's server with these fixes, in this process, until killed (benchmarks run it apart
-    so that the memory measured is the handler's, not moto's)."""
+    so that the memory measured is the handler's, not moto's). Its state machines run, their
+    Lambda tasks answered by the handlers of the process at ``callback``
+    (``workflow.answer_tasks``)."""
     import logging
     import time
 
     from moto.server import ThreadedMotoServer
 
+    from acktrack.local import workflow
+
+    os.environ["MOTO_PORT"] = str(port)  # where the interpreter sends its tasks' calls
     install()
+    workflow.install()
+    if callback:
+        workflow.CALLBACK.append(callback)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()

@@ -145,7 +145,7 @@ def replay(
                     stack.pump()  # orders visible again after their worker finished
         for (_, bucket, key, _), entry in zip(deliveries, files, strict=True):
             if entry is not None and entry.get("outcome") == "fanned_out":
-                # Its parts ran through the parts queue; the last one recorded the outcome.
+                # Its parts ran in the file workflow, whose Finish recorded the outcome.
                 entry["outcome"] = _recorded_outcome(stack, bucket, key)
         if before_report is not None:
             before_report(stack)  # what operators did during the day (acktrack resolve)

@@ -36,6 +36,8 @@ from acktrack.local.functions import (
     failure_record,
     function_environment,
     s3_event,
+    settle_messages,
+    sqs_event,
 )
 
 if TYPE_CHECKING:
@@ -78,7 +80,12 @@ class EmbeddedStack:
     _shared_environment: bool = False
     _clients: dict[tuple[str, str], Any] = field(default_factory=dict)
     _clients_lock: threading.Lock = field(default_factory=threading.Lock)
-    _tasks: threading.Lock = field(default_factory=threading.Lock)  # a workflow's, one at a time
+    # A workflow's tasks run one at a time, and never beside another invocation (outside
+    # ``concurrently``): each sets its own function's environment, as in its own container.
+    _tasks: threading.Lock = field(default_factory=threading.Lock)
+    _gate: threading.Condition = field(default_factory=threading.Condition)
+    _calls: int = 0  # invocations in progress that are not a workflow's task
+    _in_task: bool = False
     trace: RequestTrace | None = None  # each invocation's DynamoDB requests (--trace-requests)
     _scheduled_at: datetime | None = None  # a schedule's time while its run lasts
 
@@ -206,10 +213,8 @@ class EmbeddedStack:
                     Name=name, SecretString=secrets.token_urlsafe(48)
                 )["ARN"]
                 resolver.names[logical] = resolver.arns[logical] = arn
-        for logical, resource in resources.items():
-            if resource["Type"] == "AWS::Lambda::Function":
-                properties = resolver.value(resource.get("Properties", {}))
-                self._register_function(logical, resolver.names[logical], properties, code)
+        # State machines first: a function's environment names them (a definition names
+        # the functions by the ARNs known already).
         for logical, resource in resources.items():
             if resource["Type"] == "AWS::StepFunctions::StateMachine":
                 properties = resolver.value(resource.get("Properties", {}))
@@ -221,6 +226,10 @@ class EmbeddedStack:
                 )["stateMachineArn"]  # fmt: skip
                 resolver.names[logical] = resolver.arns[logical] = arn  # Ref gives its ARN
                 self.state_machines[logical] = arn
+        for logical, resource in resources.items():
+            if resource["Type"] == "AWS::Lambda::Function":
+                properties = resolver.value(resource.get("Properties", {}))
+                self._register_function(logical, resolver.names[logical], properties, code)
         for logical, resource in resources.items():
             kind, properties = resource["Type"], resource.get("Properties", {})
             if resource.get("Condition") and not resolver.condition(resource["Condition"]):
@@ -305,7 +314,7 @@ class EmbeddedStack:
                 rule["Name"].lower(): rule["Value"]
                 for rule in config.get("Filter", {}).get("S3Key", {}).get("Rules", [])
             }
-            function = self._function_logical_by_arn(config["Function"], resolver)
+            function = self._function_by_arn(config["Function"], resolver).logical_id
             self.subscriptions.append(
                 Subscription(name, function, rules.get("prefix", ""), rules.get("suffix", ""))
             )
@@ -329,10 +338,17 @@ class EmbeddedStack:
         workflow.ROUTES[name] = functools.partial(self._task, logical)
 
     def _task(self, logical: str, event: dict[str, Any]) -> Any:
-        """A state machine's Lambda task: the handler, synchronously (no retry of its own),
-        one at a time (each in its function's own environment, as its own container)."""
+        """A state machine's Lambda task: the handler, synchronously, one task at a time."""
         with self._tasks:
-            done = self.invoke(logical, event, asynchronous=False)
+            with self._gate:  # the invocation that started the execution ends first
+                self._gate.wait_for(lambda: self._shared_environment or not self._calls)
+                self._in_task = True
+            try:
+                done = self._invoke(logical, event, asynchronous=False)
+            finally:
+                with self._gate:
+                    self._in_task = False
+                    self._gate.notify_all()
         if not done.ok:
             raise workflow.TaskFailed(done.error or "Error")
         return done.result
@@ -342,9 +358,6 @@ class EmbeddedStack:
             if name in (function.name, function.logical_id):
                 return function
         raise KeyError(f"no function {name!r} in the template")
-
-    def _function_logical_by_arn(self, arn: Any, resolver: Resolver) -> str:
-        return self._function_by_arn(arn, resolver).logical_id
 
     def _function_by_arn(self, arn: Any, resolver: Resolver) -> LocalFunction:
         value = resolver.value(arn)
@@ -394,6 +407,19 @@ class EmbeddedStack:
         self, logical_id: str, event: dict[str, Any], *, asynchronous: bool = True
     ) -> Invocation:
         """Run a function's handler like Lambda would (async: retries, then the on-failure queue)."""
+        if self._shared_environment:
+            return self._invoke(logical_id, event, asynchronous)
+        with self._gate:  # a workflow's task running ends first
+            self._gate.wait_for(lambda: not self._in_task)
+            self._calls += 1
+        try:
+            return self._invoke(logical_id, event, asynchronous)
+        finally:
+            with self._gate:
+                self._calls -= 1
+                self._gate.notify_all()
+
+    def _invoke(self, logical_id: str, event: dict[str, Any], asynchronous: bool) -> Invocation:
         function = self.functions[logical_id]
         attempts = 1 + (function.retries if asynchronous else 0)
         failed: BaseException | None = None
@@ -489,6 +515,7 @@ class EmbeddedStack:
             try:
                 yield
             finally:
+                self._settle()  # workflows started meanwhile end in the environment they began in
                 self._shared_environment = False
 
     def pump(self, limit: int = 100_000) -> list[Invocation]:
@@ -498,6 +525,7 @@ class EmbeddedStack:
         sqs = self.client("sqs")
         results: list[Invocation] = []
         while len(results) < limit:
+            results += self._settle()  # executions that functions started (the file workflow)
             waiting = []
             for mapping in self.mappings:
                 while True:
@@ -506,7 +534,7 @@ class EmbeddedStack:
                     if not batch:
                         break
                     waiting += [(mapping, message) for message in batch]
-            if not waiting:
+            if not waiting and not self._running():
                 break
             if self.delivery_order is not None:
                 self.delivery_order.shuffle(waiting)
@@ -518,32 +546,22 @@ class EmbeddedStack:
                     )
         return results
 
-    def _deliver(
-        self, sqs: Any, mapping: QueueMapping, messages: list[dict[str, Any]]
-    ) -> Invocation:
-        arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{mapping.queue_url.rsplit('/', 1)[-1]}"
-        event = {"Records": [
-            {"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-             "attributes": m.get("Attributes", {}), "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
-             "eventSource": "aws:sqs", "eventSourceARN": arn, "awsRegion": REGION}
-            for m in messages
-        ]}  # fmt: skip
-        invocation = self.invoke(mapping.function, event, asynchronous=False)
-        failed = {m["MessageId"] for m in messages} if not invocation.ok else set()
-        if invocation.ok and mapping.partial and isinstance(invocation.result, dict):
-            failed = {
-                f.get("itemIdentifier") for f in invocation.result.get("batchItemFailures", [])
-            }
-        for message in messages:
-            handle = message["ReceiptHandle"]
-            try:
-                if message["MessageId"] in failed:
-                    sqs.change_message_visibility(QueueUrl=mapping.queue_url,
-                                                  ReceiptHandle=handle, VisibilityTimeout=0)  # fmt: skip
-                else:
-                    sqs.delete_message(QueueUrl=mapping.queue_url, ReceiptHandle=handle)
-            except sqs.exceptions.ReceiptHandleIsInvalid:
-                pass  # another worker received it again meanwhile (at least once): it settles it
+    def _running(self) -> list[str]:
+        return workflow.running(self.client("stepfunctions"), list(self.state_machines.values()))
+
+    def _settle(self) -> list[Invocation]:
+        """Wait until no execution runs (moto's interpreter runs the file workflow a function
+        started in its own threads): the tasks' invocations meanwhile."""
+        first = len(self.invocations)
+        workflow.wait_idle(self._running)
+        return self.invocations[first:]
+
+    def failed_executions(self) -> list[dict[str, Any]]:  # what the template's alarms watch
+        return workflow.failed_executions(self.client("stepfunctions"), self.state_machines)
+
+    def _deliver(self, sqs: Any, mapping: QueueMapping, messages: list[Any]) -> Invocation:
+        invocation = self.invoke(mapping.function, sqs_event(mapping, messages), asynchronous=False)
+        settle_messages(sqs, mapping, messages, invocation)
         return invocation
 
     def run_schedule(

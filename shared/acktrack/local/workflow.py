@@ -23,6 +23,8 @@ from collections.abc import Callable
 from typing import Any
 
 ROUTES: dict[str, Callable[[dict[str, Any]], Any]] = {}  # function name -> in-process handler
+# moto run apart (``serve(port, callback)``): the process whose handlers answer its tasks.
+CALLBACK: list[str] = []
 _INSTALLED = threading.Lock()
 _DONE: list[bool] = []  # installed once per process
 
@@ -51,7 +53,7 @@ def install() -> None:
                 if function_name.startswith("arn:")
                 else function_name
             )
-            handler = ROUTES.get(name)
+            handler = ROUTES.get(name) or (_called_back(name) if CALLBACK else None)
             if handler is None:
                 return original(self, function_name, qualifier, body, headers, response_headers)
             event = json.loads(body or b"{}")
@@ -68,6 +70,49 @@ def install() -> None:
 
         retrier_decl.time = _Faster()  # type: ignore[assignment,attr-defined]
         _DONE.append(True)
+
+
+def _called_back(name: str) -> Callable[[dict[str, Any]], Any]:
+    """A task answered by the process that runs the stack's handlers (``answer_tasks``)."""
+    import urllib.request
+
+    def call(event: dict[str, Any]) -> Any:
+        url = f"{CALLBACK[0]}/{name}"  # http://127.0.0.1:<port>, this machine's own
+        request = urllib.request.Request(url, data=json.dumps(event).encode(), method="POST")  # noqa: S310
+        with urllib.request.urlopen(request, timeout=3600) as response:  # noqa: S310
+            answer = json.loads(response.read())
+        if not answer["ok"]:
+            raise TaskFailed(answer["error"])
+        return answer["result"]
+
+    return call
+
+
+def answer_tasks() -> tuple[str, Callable[[], None]]:
+    """Serve this process's handlers (``ROUTES``) to a moto server run apart: its URL, and
+    how to stop it."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Answer(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # http.server's name
+            event = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            try:
+                answer = {"ok": True, "result": ROUTES[self.path.strip("/")](event)}
+            except TaskFailed as error:
+                answer = {"ok": False, "error": str(error)}
+            body = json.dumps(answer).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}", server.shutdown
 
 
 class _Faster:
@@ -102,3 +147,40 @@ def run(client: Any, arn: str, payload: dict[str, Any], timeout: float = 3600.0)
             raise TimeoutError(f"the state machine ran past {timeout:.0f} s")
         time.sleep(delay)
         delay = min(delay * 2, 0.1)
+
+
+def running(client: Any, machines: list[str]) -> list[str]:
+    """The executions of these state machines still running (ARNs)."""
+    return [
+        execution["executionArn"]
+        for arn in machines
+        for execution in client.list_executions(stateMachineArn=arn, statusFilter="RUNNING")[
+            "executions"
+        ]
+    ]
+
+
+def wait_idle(running: Callable[[], list[str]], timeout: float = 3600.0) -> None:
+    """Wait until no execution runs (``running``: those running)."""
+    deadline, delay = time.monotonic() + timeout, 0.002
+    while running():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"a state machine ran past {timeout:.0f} s")
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
+
+
+def failed_executions(client: Any, machines: dict[str, str]) -> list[dict[str, Any]]:
+    """Executions that ended without success: the machine (logical id), the execution's
+    name, its status, error and cause."""
+    ended = []
+    for logical, arn in machines.items():
+        for status in ("FAILED", "TIMED_OUT", "ABORTED"):
+            for execution in client.list_executions(stateMachineArn=arn, statusFilter=status)[
+                "executions"
+            ]:
+                described = client.describe_execution(executionArn=execution["executionArn"])
+                ended.append({"state_machine": logical, "execution": execution["name"],
+                              "status": status, "error": described.get("error"),
+                              "cause": described.get("cause")})  # fmt: skip
+    return ended

@@ -6,9 +6,9 @@ import zlib
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError
 
-from acktrack.domain.ports import JobProgress, JobRecord
+from acktrack.domain.ports import JobRecord
 from acktrack.domain.tracked import ObjectRef
 from acktrack.store import keys
 from acktrack.store.base import TableStore
@@ -24,7 +24,7 @@ KEYS_PER_ITEM = 10_000  # keys per compressed chunk (well under 400 KB, however 
 
 
 class JobStore(TableStore):
-    """Fan-out jobs: a large file's parts, each counted once."""
+    """Fan-out jobs: a large file's parts and their first results."""
 
     def begin_job(self, job: str, parts: int, source: ObjectRef, plan: bytes | None = None) -> None:
         """Create the job unless it exists (a redelivered event finds it), with the object it
@@ -63,10 +63,9 @@ class JobStore(TableStore):
                            received_at=datetime.fromisoformat(item.received_at))  # fmt: skip
         return JobRecord(source, item.plan)
 
-    def record_part(self, job: str, index: int, result: bytes) -> JobProgress:
-        """Keep a part's FIRST result and count the part once. Exactly one delivery of the
-        last part to be counted sees done == parts with ``counted`` true. A delivery again
-        (SQS redelivers a part whose finish failed) finds its markers and findings written
+    def record_part(self, job: str, index: int, result: bytes) -> None:
+        """Keep a part's FIRST result. A part run again (the workflow retries a part whose
+        invocation failed, perhaps after it wrote) finds its markers and findings written
         and reports no change: its result must not replace the one that counted them."""
         try:
             PartItem(keys.job_pk(job), keys.part_sk(index), result=result,
@@ -75,18 +74,6 @@ class JobStore(TableStore):
         except PutError as error:
             if not conditional_failure(error):
                 raise
-        item = JobItem(keys.job_pk(job), "JOB")
-        try:
-            item.update(
-                actions=[JobItem.done.add(1), JobItem.done_parts.add({index})],
-                condition=JobItem.pk.exists() & ~JobItem.done_parts.contains(index),
-            )
-        except UpdateError as error:
-            if not conditional_failure(error):
-                raise
-            item = JobItem.get(keys.job_pk(job), "JOB", consistent_read=True)
-            return JobProgress(False, int(item.done), int(item.parts), bool(item.finished))
-        return JobProgress(True, int(item.done), int(item.parts), bool(item.finished))
 
     def part_results(self, job: str) -> list[bytes]:
         """Every part's result, in part order (read consistently)."""

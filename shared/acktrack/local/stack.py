@@ -83,9 +83,7 @@ class EmbeddedStack:
     # A workflow's tasks run one at a time, and never beside another invocation (outside
     # ``concurrently``): each sets its own function's environment, as in its own container.
     _tasks: threading.Lock = field(default_factory=threading.Lock)
-    _gate: threading.Condition = field(default_factory=threading.Condition)
-    _calls: int = 0  # invocations in progress that are not a workflow's task
-    _in_task: bool = False
+    _gate: workflow.Gate = field(default_factory=workflow.Gate)
     trace: RequestTrace | None = None  # each invocation's DynamoDB requests (--trace-requests)
     _scheduled_at: datetime | None = None  # a schedule's time while its run lasts
 
@@ -96,6 +94,8 @@ class EmbeddedStack:
 
         moto_speed.install()
         workflow.install()
+        self._gate.shared = lambda: self._shared_environment
+        workflow.GATES.append(self._gate.execution)
         if self.endpoint:  # an endpoint already running elsewhere (moto in its own process)
             self._set_environment({"AWS_ENDPOINT_URL": self.endpoint})
         elif self.server:
@@ -125,6 +125,8 @@ class EmbeddedStack:
         return self
 
     def stop(self) -> None:
+        if self._gate.execution in workflow.GATES:
+            workflow.GATES.remove(self._gate.execution)
         if self._server is not None:
             # moto's backends are per process: empty them, so the next stack starts clean.
             from moto.moto_api._internal.models import moto_api_backend
@@ -339,16 +341,8 @@ class EmbeddedStack:
 
     def _task(self, logical: str, event: dict[str, Any]) -> Any:
         """A state machine's Lambda task: the handler, synchronously, one task at a time."""
-        with self._tasks:
-            with self._gate:  # the invocation that started the execution ends first
-                self._gate.wait_for(lambda: self._shared_environment or not self._calls)
-                self._in_task = True
-            try:
-                done = self._invoke(logical, event, asynchronous=False)
-            finally:
-                with self._gate:
-                    self._in_task = False
-                    self._gate.notify_all()
+        with self._tasks:  # (its execution holds the gate: ``workflow.Gate``)
+            done = self._invoke(logical, event, asynchronous=False)
         if not done.ok:
             raise workflow.TaskFailed(done.error or "Error")
         return done.result
@@ -407,17 +401,8 @@ class EmbeddedStack:
         self, logical_id: str, event: dict[str, Any], *, asynchronous: bool = True
     ) -> Invocation:
         """Run a function's handler like Lambda would (async: retries, then the on-failure queue)."""
-        if self._shared_environment:
+        with contextlib.nullcontext() if self._shared_environment else self._gate.invocation():
             return self._invoke(logical_id, event, asynchronous)
-        with self._gate:  # a workflow's task running ends first
-            self._gate.wait_for(lambda: not self._in_task)
-            self._calls += 1
-        try:
-            return self._invoke(logical_id, event, asynchronous)
-        finally:
-            with self._gate:
-                self._calls -= 1
-                self._gate.notify_all()
 
     def _invoke(self, logical_id: str, event: dict[str, Any], asynchronous: bool) -> Invocation:
         function = self.functions[logical_id]

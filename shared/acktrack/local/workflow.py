@@ -15,18 +15,62 @@ waits a thousandth of its interval (the retries themselves are the definition's)
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 ROUTES: dict[str, Callable[[dict[str, Any]], Any]] = {}  # function name -> in-process handler
 # moto run apart (``serve(port, callback)``): the process whose handlers answer its tasks.
 CALLBACK: list[str] = []
+# The running stack's gate around an execution (``EmbeddedStack._execution``): an execution
+# starts once the invocation that started it has ended, and no other invocation runs
+# beside it (invocations set their function's environment; the interpreter reads it too).
+GATES: list[Callable[[], contextlib.AbstractContextManager[Any]]] = []
 _INSTALLED = threading.Lock()
 _DONE: list[bool] = []  # installed once per process
+
+
+class Gate:
+    """Invocations and executions of one stack, apart: an execution starts once the
+    invocation that started it has ended, and no invocation starts while one runs (an
+    invocation sets its function's environment; the interpreter reads the environment too).
+    Outside that, ``shared`` (the stack's ``concurrently``): no gate."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._calls = self._executions = 0
+        self.shared: Callable[[], bool] = lambda: False
+
+    @contextlib.contextmanager
+    def invocation(self) -> Iterator[None]:
+        with self._condition:
+            self._condition.wait_for(lambda: not self._executions)
+            self._calls += 1
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._calls -= 1
+                self._condition.notify_all()
+
+    @contextlib.contextmanager
+    def execution(self) -> Iterator[None]:
+        if self.shared():
+            yield
+            return
+        with self._condition:
+            self._condition.wait_for(lambda: not self._calls)
+            self._executions += 1
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._executions -= 1
+                self._condition.notify_all()
 
 
 class TaskFailed(Exception):
@@ -66,6 +110,15 @@ def install() -> None:
             return json.dumps(result).encode()
 
         LambdaBackend.invoke = invoke  # type: ignore[method-assign]
+        from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+        logic = ExecutionWorker._execution_logic
+
+        def gated(self: Any) -> None:
+            with GATES[-1]() if GATES else contextlib.nullcontext():
+                logic(self)  # type: ignore[no-untyped-call]
+
+        ExecutionWorker._execution_logic = gated  # type: ignore[method-assign]
         from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
         retrier_decl.time = _Faster()  # type: ignore[assignment,attr-defined]

@@ -79,8 +79,16 @@ class NothingSent:
     def partners(self) -> list[Any]:
         return []
 
-    def sets_since(self, our: str, partner: str, since: str) -> list[Any]:
+    def sets_since(
+        self, our: str, partner: str, since: str, before: str | None = None
+    ) -> list[Any]:
         return []
+
+    def roster(self, our: str, partner: str) -> list[str]:
+        return []
+
+    def roster_since(self, our: str, partner: str) -> str | None:
+        return None
 
     def members_of_set(self, item: Any) -> list[Any]:
         return []

@@ -148,6 +148,10 @@ class ReportMemory:
         self.unmatched: list[Any] = []
         self.junk: list[Any] = []
         self.tallies_read = 0
+        # The insurer's roster (as the outbound ingest writes it) and when it began: None
+        # models a table older than the roster (every set is walked).
+        self.roster_began: str | None = "2000-01-01T00:00:00Z"
+        self.sets_walked = 0
 
     def send(self, number: int, people: list[tuple[Any, ...]], *, sent_at: str = SENT,
              status: str = "sent", status_at: str | None = None, **member: Any) -> Set:  # fmt: skip
@@ -230,9 +234,22 @@ class ReportMemory:
     def get_set(self, pk: str, sk: str) -> Set | None:
         return next((s for s in self.sets if (s.pk, s.sk) == (pk, sk)), None)
 
-    def sets_since(self, our: str, partner: str, since: str) -> list[Set]:
-        sent = [s for s in self.sets if s.partner == partner and s.sent_at >= since]
+    def sets_since(
+        self, our: str, partner: str, since: str, before: str | None = None
+    ) -> list[Set]:
+        sent = [s for s in self.sets if s.partner == partner and s.sent_at >= since
+                and (before is None or s.sent_at <= before)]  # fmt: skip
+        self.sets_walked += len(sent)
         return sorted(sent, key=lambda s: (s.sent_at, s.number))
+
+    def roster(self, our: str, partner: str) -> list[str]:
+        if self.roster_began is None:
+            return []
+        sent = {m.subscriber_id for m in self.members if m.sent.partner == partner}
+        return sorted(sent - {""})
+
+    def roster_since(self, our: str, partner: str) -> str | None:
+        return self.roster_began
 
     def partners(self) -> list[Any]:
         return [SimpleNamespace(our_id="US", partner="HEALTHPLAN01", payer_name="A PLAN")]

@@ -203,3 +203,19 @@ def test_the_report_lists_what_needs_action_first_with_counts_per_code() -> None
     assert ("by what needs action first: 1 missing at the insurer (U); 1 insurer id changed (G); "
             "1 fields differing (I); 1 listed twice by the insurer (I); 1 only at the insurer (U)"
             ) in text  # fmt: skip
+
+
+def test_the_insurers_roster_is_read_not_its_sets_and_an_older_table_walks_them_as_before() -> None:
+    """Who is missing at the insurer comes from its roster (every family sent to it, in
+    pages), not from every set sent and each set's members; a table older than the roster
+    walks its sets instead, with the same result."""
+    results = []
+    for began in ("2000-01-01T00:00:00Z", None):
+        store, shelf = day(), Shelf()
+        store.roster_began = began
+        reconcile(store, shelf, [theirs("S1", "E1"), theirs("S4", "E4")])
+        ((summary, rows, _),) = store.reconciled
+        results.append([(r["member_id"], r["code"], r["side"]) for r in rows])
+        assert store.sets_walked == (0 if began else len(store.sets))
+        assert summary.missing_at_insurer == 2  # E2 and E3: confirmed, in force, not held
+    assert results[0] == results[1]

@@ -152,10 +152,12 @@ def missing_families(
     config: PipelineConfig,
 ) -> Found:
     """Ours in force that the insurer's file does not hold: missing at the insurer. Read are
-    the families the file does not name (found through the insurer's sets: O(members sent
-    to it), never a scan) and those where one of ours was not found."""
-    families: set[str] = set()
-    for item in store.sets_since(meta.our_id, meta.partner, "0"):  # every set ("0" sorts first)
+    the families the file does not name (the insurer's roster, in pages: never a scan) and
+    those where one of ours was not found."""
+    families = set(store.roster(meta.our_id, meta.partner))
+    # Sets sent before the roster began (a table older than it): their members, as before.
+    since = store.roster_since(meta.our_id, meta.partner)
+    for item in store.sets_since(meta.our_id, meta.partner, "0", before=since or "9999"):
         statuses.remember(item)
         families.update(m.subscriber_id for m in store.members_of_set(item) if m.subscriber_id)
     found = Found()

@@ -22,6 +22,7 @@ from acktrack.domain.tracked import (
     ObjectRef,
     TrackedInterchange,
     TrackedSet,
+    iso,
     track_member,
 )
 from acktrack.x12 import Finding, MemberTransaction, TransactionHeader
@@ -139,6 +140,7 @@ def write_members(
     # Family keys only: the members are in the table once the writer closes, and a
     # reconciliation reads its family's partition consistently (memory stays flat in size).
     families: set[Family] = set()
+    insurers: set[tuple[str, str]] = set()
     current_set: TrackedSet | None = None
     family_id: str | None = None
     with store.member_writer(arrived_at) as writer:
@@ -156,7 +158,13 @@ def write_members(
             if id(tracked) not in sets.written:
                 writer.add(stored)
             if stored.subscriber_id:
-                families.add((stored.our_id, stored.partner, stored.subscriber_id))
+                family = (stored.our_id, stored.partner, stored.subscriber_id)
+                if family not in families:
+                    if family[:2] not in insurers:  # the insurer's first family here
+                        store.begin_roster(stored.our_id, stored.partner, iso(arrived_at))
+                        insurers.add(family[:2])
+                    writer.add_family(*family)  # the insurer's roster (reconciliation)
+                    families.add(family)
     return families
 
 

@@ -18,6 +18,8 @@ partner, so every correlation key carries both trading-partner ids.
     PARTNERS                          <our>#<partner>                 the partners seen
     NOTICE#<kind>#<hash>              N                               duplicates, reuse, ambiguity
     JOB#<job id>                      JOB | PART#<index>              a large file fanned out in parts
+    ROSTER#<our>#<partner>#<shard>    F#<family>                      a family ever sent (its id)
+    ROSTER#<our>#<partner>            SINCE                           when the roster began
 
 <family> is a hash of (our id, partner, subscriber id): a subscriber's transactions, the
 insurer's effectuation records and the findings about them share one partition, read
@@ -185,6 +187,19 @@ def counter_sharded(sk: str) -> bool:
     """A counter item of the shards (legacy ``ALL`` and ``D#<day>`` items count the same
     moves twice: ``ALL`` the totals, ``D#<day>`` its day)."""
     return sk.startswith("D#") and sk.count("#") == 2
+
+
+ROSTER_SHARDS = 16  # an insurer's roster spread over this many partitions
+
+
+def roster_key(our: str, partner: str, subscriber_id: str) -> tuple[str, str]:
+    """A family's roster item: the insurer's shard (by the family's hash), the family."""
+    family = short_hash(our, partner, subscriber_id, size=32)
+    return f"ROSTER#{our}#{partner}#{int(family[:4], 16) % ROSTER_SHARDS:02d}", f"F#{family}"
+
+
+def roster_since_key(our: str, partner: str) -> tuple[str, str]:
+    return f"ROSTER#{our}#{partner}", "SINCE"
 
 
 def family_pk(our: str, partner: str, subscriber_id: str | None, set_identifier: str = "") -> str:

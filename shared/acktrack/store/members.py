@@ -27,6 +27,7 @@ from acktrack.store.dynamo import StoreError
 from acktrack.store.models import (
     EffectuationItem,
     MemberItem,
+    RosterItem,
     pack_hashes,
 )
 
@@ -61,6 +62,12 @@ class MemberWriter:
         item = _member_item(member)
         item.expires = self._expires
         self.add_item(item)
+
+    def add_family(self, our: str, partner: str, subscriber_id: str) -> None:
+        """The family in the insurer's roster (once per file that names it: the same item,
+        its expiry pushed on with the family's members)."""
+        pk, sk = keys.roster_key(our, partner, subscriber_id)
+        self.add_item(RosterItem(pk, sk, subscriber_id=subscriber_id, expires=self._expires))
 
     def add_insurer_member(self, member: InsurerMember) -> None:
         """An insurer's record of one member, in its family's partition."""

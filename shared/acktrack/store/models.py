@@ -444,6 +444,21 @@ class JobItem(Item):
     plan = BinaryAttribute(null=True, legacy_encoding=False)
 
 
+class RosterItem(Item):
+    """A family ever sent to an insurer (``keys.roster_key``): what monthly reconciliation
+    reads in pages, instead of walking every set and its members. The subscriber id is an
+    identifier operations needs (it names the family in the reconciliation's rows)."""
+
+    subscriber_id = UnicodeAttribute()
+    expires = TTLAttribute(null=True)  # with the family's latest members (RetentionDays)
+
+
+class RosterSinceItem(Item):
+    """When an insurer's roster began: sets sent before it are walked as before."""
+
+    since = UnicodeAttribute()
+
+
 class PartItem(Item):
     """What one part found: per-set counts and findings, family outcomes (no PHI)."""
 
@@ -454,7 +469,7 @@ class PartItem(Item):
 MODELS: tuple[type[Item], ...] = (
     Item, ReportedItem, InterchangeItem, GroupVersionItem, SetItem, MemberItem, AckItem, AckChunkItem, ObjectItem,
     CounterItem, PartnerItem, NoticeItem, EffectuationItem, QualityItem, JobItem, PartItem,
-    ReconciliationItem, DiscrepancyChunkItem, WatchItem, ResolutionItem,
+    ReconciliationItem, DiscrepancyChunkItem, WatchItem, ResolutionItem, RosterItem, RosterSinceItem,
 )  # fmt: skip
 
 

@@ -55,9 +55,10 @@ from acktrack.store.models import (
     WatchItem,
 )
 from acktrack.store.reconciliations import ReconciliationStore
+from acktrack.store.roster import RosterStore
 
 
-class Repository(FamilyStore, AckStore, JobStore, ReconciliationStore):
+class Repository(FamilyStore, AckStore, JobStore, ReconciliationStore, RosterStore):
     """Tracking state in one DynamoDB table (see ``keys`` for the layout); each role's
     reads and writes live in its own module (families, acks, jobs, members)."""
 
@@ -422,13 +423,17 @@ class Repository(FamilyStore, AckStore, JobStore, ReconciliationStore):
             actions.append(NoticeItem.keys.add(wanted))
         item.update(actions=actions)
 
-    def sets_since(self, our: str, partner: str, since: str) -> Iterator[SetItem]:
+    def sets_since(
+        self, our: str, partner: str, since: str, before: str | None = None
+    ) -> Iterator[SetItem]:
+        """The insurer's sets sent at or after ``since`` (and before ``before``)."""
         connection = SetItem._get_connection()
         start: Any = None
+        condition = SetItem.us >= since if before is None else SetItem.us.between(since, before)
         while True:
             page = connection.query(
                 keys.sets_key(our, partner),
-                range_key_condition=SetItem.us >= since,
+                range_key_condition=condition,
                 index_name="lookup",
                 exclusive_start_key=start,
             )

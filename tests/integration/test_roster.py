@@ -1,0 +1,55 @@
+"""The insurer's roster on moto: every family sent, once per file that names it, read in
+pages by monthly reconciliation; its start kept once."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from acktrack.handlers import wiring
+from acktrack.store.models import RosterItem
+from tests.integration.conftest import ARRIVAL, Day
+
+US, PLAN = "ACKTRACKEXCH", "HEALTHPLAN01"
+
+
+def _roster_writes(day: Day, name: str, **spec: Any) -> tuple[Counter[str], set[str]]:
+    """The roster items each request wrote while the file was ingested, and its families."""
+    client, written = wiring.repository().client, Counter[str]()
+
+    def count(params: dict[str, Any], **_: Any) -> None:
+        for requests in params.get("RequestItems", {}).values():
+            for request in requests:
+                key = request.get("PutRequest", {}).get("Item", {}).get("pk", {}).get("S", "")
+                if key.startswith("ROSTER#"):
+                    written[request["PutRequest"]["Item"]["sk"]["S"]] += 1
+
+    client.meta.events.register("before-parameter-build.dynamodb.BatchWriteItem", count)
+    try:
+        _, generated = day.send(name, **spec)
+    finally:
+        client.meta.events.unregister("before-parameter-build.dynamodb.BatchWriteItem", count)
+    return written, {member.subscriber_id for _, member in generated.all_members()}
+
+
+def test_each_family_sent_is_in_the_roster_written_once_a_file(day: Day) -> None:
+    written, families = _roster_writes(day, "a.834", members=40, sets_per_group=5, seed=11)
+    assert len(written) == len(families) > 10 and set(written.values()) == {1}
+    store = wiring.repository()
+    assert sorted(store.roster(US, PLAN)) == sorted(families)
+    shards = {
+        item.pk
+        for item in RosterItem.scan()
+        if item.pk.startswith("ROSTER#") and "#F" not in item.pk
+    }
+    assert len(shards) > 4  # spread over the insurer's shards
+    assert store.roster_since(US, PLAN) == ARRIVAL.strftime("%Y-%m-%dT%H:%M:%SZ")
+    # The same families again in another file: the same items, nothing new; the start kept.
+    again, _ = _roster_writes(day, "b.834", members=40, sets_per_group=5, seed=11,
+                              interchange_control=2001, first_group_control=21)  # fmt: skip
+    assert set(again) == set(written)
+    day.stack.clock = lambda: ARRIVAL.replace(day=25)
+    _, more = _roster_writes(day, "c.834", members=10, seed=12, interchange_control=3001,
+                             first_group_control=31, subscriber_id_start=300000001)  # fmt: skip
+    assert store.roster_since(US, PLAN) == ARRIVAL.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert sorted(store.roster(US, PLAN)) == sorted(families | more)

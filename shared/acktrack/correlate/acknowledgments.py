@@ -26,6 +26,7 @@ from acktrack.correlate.responses import (
     segment_error_detail,
     ta1_summary,
 )
+from acktrack.domain.acks import AckEntry
 from acktrack.domain.ports import AcknowledgmentStore, Outcome
 from acktrack.domain.status import AckState, Applied, InterchangeStatus, Status, event_for_ta1
 from acktrack.domain.tracked import TrackedInterchange
@@ -54,7 +55,7 @@ def _observe(outcome: Outcome | None, applied: Applied) -> None:
 
 def _apply(
     store: AcknowledgmentStore,
-    entries: Iterable[tuple[StoredSet, str, dict[str, Any]]],
+    entries: Iterable[tuple[StoredSet, str, AckEntry]],
     outcome: Outcome | None,
 ) -> None:
     """Write the entries; the families waiting on a moved set's answer (a duplicate question,
@@ -102,7 +103,7 @@ def apply_group_ack(
     at = datetime.fromisoformat(stored.acknowledged_at)
     omitted = _omitted_errors(detail)
 
-    def entry(index: int, set_outcome: SetOutcome) -> tuple[StoredSet, str, dict[str, Any]]:
+    def entry(index: int, set_outcome: SetOutcome) -> tuple[StoredSet, str, AckEntry]:
         item = by_control[set_outcome.transaction_control]
         errors = set_outcome.segment_errors  # one read of the set's members for all of them
         members = store.members_at(item, [error.position for error in errors]) if errors else {}

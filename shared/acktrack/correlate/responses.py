@@ -1,8 +1,9 @@
-"""What an acknowledgment says about each transaction set, in codes and plain words.
+"""What an acknowledgment says about each transaction set, in codes.
 
 Pure: the pipeline supplies the sets that were sent, this module says which event each
-one gets, keeps the IK3/IK4 detail, and writes the reason the report shows. Bad values
-from IK404 are kept only for code elements, never for data that may be personal.
+one gets and keeps the IK3/IK4 detail as the set's entry (``domain.acks.AckEntry``); the
+report puts it in plain words (``report.reasons``). Bad values from IK404 are kept only
+for code elements, never for data that may be personal.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from datetime import datetime
 from typing import Any
 
 from acktrack.domain import identifiers
+from acktrack.domain.acks import AckEntry, SegmentErrorEntry
 from acktrack.domain.identifiers import clip
-from acktrack.domain.status import Event, Status, event_for_ik5, event_for_ta1
-from acktrack.x12 import codes
+from acktrack.domain.status import Event, event_for_ik5, event_for_ta1
 from acktrack.x12.records import ElementError, GroupAcknowledgment, SegmentError, SetAcknowledgment
 
 # Data element reference numbers whose values are codes (safe to keep and show).
@@ -204,10 +205,10 @@ def read_group_acknowledgment(
 
 def group_summary(
     ack_id: str, ack: GroupAcknowledgment | StoredGroupAck, outcome: SetOutcome, acknowledged_at: datetime | None,
-    attributed: list[dict[str, Any]], omitted_errors: int = 0,
-) -> dict[str, Any]:  # fmt: skip
+    attributed: list[SegmentErrorEntry], omitted_errors: int = 0,
+) -> AckEntry:  # fmt: skip
     """What a set keeps of a 999: codes, positions, the member each error belongs to."""
-    return {
+    entry: AckEntry = {
         **({"omitted_errors": omitted_errors} if omitted_errors else {}),
         "id": ack_id,
         "kind": "999",
@@ -220,11 +221,10 @@ def group_summary(
         "at": acknowledged_at.isoformat() if acknowledged_at else None,
         "errors": attributed,
     }
+    return entry
 
 
-def ta1_summary(
-    ack_id: str, status: str, note: str, acknowledged_at: datetime | None
-) -> dict[str, Any]:
+def ta1_summary(ack_id: str, status: str, note: str, acknowledged_at: datetime | None) -> AckEntry:
     event = event_for_ta1(status)
     return {
         "id": ack_id,
@@ -236,7 +236,7 @@ def ta1_summary(
     }
 
 
-def segment_error_detail(error: SegmentError, member: dict[str, Any] | None) -> dict[str, Any]:
+def segment_error_detail(error: SegmentError, member: dict[str, Any] | None) -> SegmentErrorEntry:
     """An IK3 with its IK4s, attributed to the member whose loop holds its position."""
     return {
         "segment": error.segment_id,
@@ -255,89 +255,3 @@ def segment_error_detail(error: SegmentError, member: dict[str, Any] | None) -> 
         ],
         "member": member,
     }
-
-
-# -- plain-words reasons -----------------------------------------------------------------
-
-
-def describe_ack(summary: dict[str, Any]) -> str:
-    """One acknowledgment's verdict, decoded (e.g. for the report's reason column)."""
-    if summary.get("kind") == "TA1":
-        status, note = summary.get("status", ""), summary.get("note", "")
-        return (
-            f"TA1 {status} ({codes.describe(codes.TA1_STATUS, status)}), note {note} "
-            f"({codes.describe(codes.TA1_NOTE, note)})"
-        )
-    status = summary.get("status", "")
-    if summary.get("per_set"):
-        text = f"999 IK5 {status} ({codes.describe(codes.ACK_STATUS, status)})"
-        extra = [
-            f"IK5 {code}: {codes.describe(codes.IK5_ERROR, code)}"
-            for code in summary.get("codes", [])
-        ]
-    else:
-        text = f"999 AK9 {status} ({codes.describe(codes.ACK_STATUS, status)}) for the whole group"
-        extra = [
-            f"AK9 {code}: {codes.describe(codes.AK9_ERROR, code)}"
-            for code in summary.get("codes", [])
-        ]
-    if summary.get("omitted_errors"):
-        extra.append(f"{summary['omitted_errors']} more segment errors in the 999, not kept")
-    return "; ".join([text, *extra])
-
-
-def describe_error(error: dict[str, Any]) -> str:
-    """IK3 (and its IK4s) in plain words, with segment and element."""
-    where = f"{error.get('segment')} segment at position {error.get('position')}"
-    if error.get("loop"):
-        where += f" (loop {error['loop']})"
-    parts = [
-        f"IK3 {error.get('code')}: {codes.describe(codes.IK3_ERROR, str(error.get('code')))} — {where}"
-    ]
-    for element in error.get("elements", []):
-        reference = f" (element {element.get('reference')})" if element.get("reference") else ""
-        value = f", value {element['value']!r}" if element.get("value") else ""
-        parts.append(
-            f"IK4 {element.get('code')}: {codes.describe(codes.IK4_ERROR, str(element.get('code')))} in "
-            f"{error.get('segment')}{_two_digits(element.get('position'))}{reference}{value}"
-        )
-    return "; ".join(parts)
-
-
-def _two_digits(position: Any) -> str:
-    return f"{position:02d}" if isinstance(position, int) else ""
-
-
-def member_reason(acks: dict[str, dict[str, Any]], ordinal: int, status: str) -> str:
-    """Why one member of a set is rejected (or what is known), most specific first."""
-    rejecting = [
-        a
-        for a in acks.values()
-        if a.get("event") in ("ta1_rejected", "set_rejected") and not a.get("revoked")
-    ]
-    if status == Status.REJECTED and rejecting:
-        parts: list[str] = []
-        for ack in sorted(rejecting, key=lambda a: (a.get("kind") != "TA1", a.get("id", ""))):
-            own = [
-                e
-                for e in ack.get("errors", [])
-                if (e.get("member") or {}).get("ordinal") == ordinal
-            ]
-            others = [
-                e
-                for e in ack.get("errors", [])
-                if (e.get("member") or {}).get("ordinal") != ordinal
-            ]
-            text = describe_ack(ack)
-            if own:
-                text += "; " + "; ".join(describe_error(error) for error in own)
-            elif others and ack.get("kind") == "999":
-                text += f"; set rejected for errors in {len(others)} other segment(s) of the set"
-            parts.append(text)
-        return " | ".join(parts)
-    received = [
-        a for a in acks.values() if a.get("event") == "ta1_accepted" and not a.get("revoked")
-    ]
-    if received:
-        return "TA1 accepted the interchange; no 999 for this set yet"
-    return "no acknowledgment received"

@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Any, BinaryIO, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
+from acktrack.domain.acks import AckEntry
 from acktrack.domain.hashing import Keyring
 from acktrack.domain.status import Applied, FileOutcome
 from acktrack.domain.stored import (
@@ -81,9 +82,7 @@ class AcknowledgmentStore(Protocol):
         """The member each segment position of one set falls in (one read per set)."""
         ...
 
-    def apply_to_sets(
-        self, entries: Iterable[tuple[Any, str, dict[str, Any]]]
-    ) -> Iterator[Applied]: ...
+    def apply_to_sets(self, entries: Iterable[tuple[Any, str, AckEntry]]) -> Iterator[Applied]: ...
     def revoke_from_set(self, item: Any, ack_id: str) -> Any: ...
     def watchers(self, sets: Sequence[Any]) -> set[tuple[str, str, str]]:
         """The families (our id, partner, subscriber id) waiting on these sets' answers."""

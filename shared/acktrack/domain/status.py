@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, NamedTuple
 
+from acktrack.domain.acks import AckEntry, Entries
+
 
 class Status(StrEnum):
     SENT = "sent"  # no acknowledgment yet
@@ -137,9 +139,6 @@ def event_for_ta1(code: str) -> Event | None:
     return None
 
 
-Entries = dict[str, Any]  # a set's acknowledgment entries: entry id -> summary
-
-
 @dataclass(frozen=True, slots=True)
 class Refolded:
     """A set's entries after a change, and what they fold to."""
@@ -150,7 +149,7 @@ class Refolded:
     status_at: str | None  # the latest deciding acknowledgment
 
 
-def adding(entry_id: str, summary: dict[str, Any]) -> Callable[[Entries], Entries]:
+def adding(entry_id: str, summary: AckEntry) -> Callable[[Entries], Entries]:
     """The change that records one acknowledgment entry on a set."""
     return lambda entries: {**entries, entry_id: summary}
 
@@ -176,14 +175,14 @@ def refold(entries: Entries, change: Callable[[Entries], Entries]) -> Refolded:
     changed = change(dict(entries))
     live = [v for v in changed.values() if v.get("event") and not v.get("revoked")]
     times = [
-        v["at"]
+        at
         for v in changed.values()
-        if v.get("kind") == "999" and v.get("at") and not v.get("revoked")
+        if v.get("kind") == "999" and (at := v.get("at")) and not v.get("revoked")
     ]
-    deciding = [v["at"] for v in live if v.get("at")]
+    deciding = [at for v in live if (at := v.get("at"))]
     return Refolded(
         updates={key: value for key, value in changed.items() if entries.get(key) != value},
-        status=fold(Event(v["event"]) for v in live),
+        status=fold(Event(event) for v in live if (event := v.get("event"))),
         first_999_at=min(times) if times else None,
         status_at=max(deciding) if deciding else None,
     )

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from acktrack.correlate.responses import describe_ack, member_reason
 from acktrack.domain.ledger import AttemptState
 from acktrack.domain.status import Status
 from acktrack.report.model import (
@@ -28,6 +27,7 @@ from acktrack.report.model import (
     age_bucket,
     hours_between,
 )
+from acktrack.report.reasons import describe_ack, member_reason
 from acktrack.report.spool import RowSpool
 from acktrack.x12 import codes
 

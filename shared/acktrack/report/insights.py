@@ -19,13 +19,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from acktrack.correlate.enrollments import SetStatuses, family_ledger
-from acktrack.correlate.responses import describe_ack, describe_error
 from acktrack.domain.family import KINDS
 from acktrack.domain.ledger import Attempt, AttemptState, ClosedBy, Enrollment
 from acktrack.domain.ports import InsightSource
 from acktrack.domain.tally import Tally, bucket_bounds, quantile_bucket, rejection_codes
 from acktrack.report.cells import printable
 from acktrack.report.people import first_attempts, median, percentile
+from acktrack.report.reasons import describe_ack, describe_error
 from acktrack.report.reconciliation import match_rate
 from acktrack.x12 import codes
 from acktrack.x12.records import iso_date

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, Any, cast
 
+from acktrack.domain.acks import Entries
 from acktrack.domain.ledger import AttemptState
 from acktrack.domain.status import Status
 from acktrack.report.document import PartnerLine, ReportDocument, Summary
@@ -76,7 +77,7 @@ class SetView:
     status: str
     sent_at: datetime
     members: int
-    acks: dict[str, dict[str, Any]]
+    acks: Entries  # the set's acknowledgment entries
     predicted_rejection: bool = False
 
 

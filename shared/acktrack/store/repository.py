@@ -18,6 +18,7 @@ from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from acktrack.domain.acks import AckEntry
 from acktrack.domain.ports import Outcome
 from acktrack.domain.status import (
     Applied,
@@ -274,13 +275,11 @@ class Repository(FamilyStore, AckStore, JobStore, ReconciliationStore, RosterSto
 
     # -- status changes ------------------------------------------------------------------
 
-    def apply_to_set(self, item: SetItem, entry_id: str, summary: dict[str, Any]) -> SetItem:
+    def apply_to_set(self, item: SetItem, entry_id: str, summary: AckEntry) -> SetItem:
         """Record one acknowledgment entry on a set and refold its status (the set after)."""
         return self._set_acks.change(item, adding(entry_id, summary), entry_id)
 
-    def apply_to_sets(
-        self, entries: Iterable[tuple[SetItem, str, dict[str, Any]]]
-    ) -> Iterator[Applied]:
+    def apply_to_sets(self, entries: Iterable[tuple[SetItem, str, AckEntry]]) -> Iterator[Applied]:
         """Record entries on many sets, up to 100 items per transaction (``set_acks``)."""
         return self._set_acks.change_many(
             (item, adding(entry_id, summary), entry_id) for item, entry_id, summary in entries

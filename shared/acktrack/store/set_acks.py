@@ -22,7 +22,8 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from acktrack.domain.status import OPEN, RANK, Applied, Entries, Status, refold
+from acktrack.domain.acks import Entries
+from acktrack.domain.status import OPEN, RANK, Applied, Status, refold
 from acktrack.domain.tally import SetState, difference
 from acktrack.store import keys
 from acktrack.store.counters import CounterMoves, add_counters, add_move

@@ -185,7 +185,7 @@ def reconcile_families(
         return store.judge_family(*family, sla_hours=sla_hours)
 
     def settle(judged: Any) -> Any:
-        return store.settle_family(judged, sla_hours=sla_hours)
+        return settle_family(store, judged, sla_hours)
 
     # The threads start in this thread's context (the local stack's request trace follows).
     with ThreadPoolExecutor(
@@ -206,6 +206,34 @@ def reconcile_families(
                 effectuated = change.effectuated - change.uneffectuated
                 outcome.count(partner, "effectuated", effectuated)
                 outcome.effectuated += effectuated
+
+
+RECONCILE_ROUNDS = 4  # a family written by others meanwhile is judged again (bounded)
+
+
+def settle_family(store: EnrollmentStore, judged: Any, sla_hours: float) -> Any:
+    """After the chunk's moves are written: read the family again; if anything came
+    meanwhile (or an answer it waits on changed while it was judged), judge it again,
+    until a read finds what the last judgment saw. Another invocation may write to the
+    same family meanwhile (a part of the same file, the insurer's file), and a decision
+    taken on a partial view must never stay. The store reads and writes; this decides."""
+    if judged.current and not judged.wrote:
+        return judged.change
+    family = store.family(*judged.key)
+    if judged.current and store.same_evidence(family, judged.partition):
+        return judged.change
+    for _ in range(RECONCILE_ROUNDS - 1):
+        wrote, answered = store.judge_again(judged, family, sla_hours=sla_hours)
+        if answered:  # an answer came while judging: judge again with it
+            family = store.family(*judged.key)
+            continue
+        if not wrote:
+            break  # nothing written: nothing taken on a partial view can stay
+        again = store.family(*judged.key)
+        if store.same_evidence(again, family):
+            break
+        family = again
+    return judged.change
 
 
 def _enter_context(context: contextvars.Context) -> None:

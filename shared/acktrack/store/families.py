@@ -113,7 +113,7 @@ class FamilyStore(TableStore):
         """Recompute the family's findings and effectuations from one consistent read of its
         partition (what this invocation wrote, its member writer closed first, is part of
         it), writing the findings and holding the effectuation moves back, to be written
-        with other families' (``write_judged``), then ``settle_family``."""
+        with other families' (``write_judged``), then settled (``ingest.steps``)."""
         change, added = FamilyChange(new_findings={}), dict[str, str]()
         family = self.family(our, partner, subscriber_id)
         answers = _Answers()
@@ -140,44 +140,21 @@ class FamilyStore(TableStore):
         if reopened:  # no longer effectuated: open again
             self.relist_sets(reopened)
 
-    def settle_family(self, judged: Judged, *, sla_hours: float = 48.0) -> FamilyChange:
-        """After ``write_judged``: read the family again; if anything came meanwhile (or an
-        answer changed while it was judged), judge it again (``_rounds``): another
-        invocation may write to the same family meanwhile (a part of the same file, the
-        insurer's file), and a decision taken on a partial view must never stay."""
-        if judged.current and not judged.wrote:
-            return judged.change
-        again = self.family(*judged.key)
-        if judged.current and _evidence(again) == _evidence(judged.partition):
-            return judged.change
-        return self._rounds(*judged.key, again, judged.change, judged.added, sla_hours,
-                            _RECONCILE_ROUNDS - 1)  # fmt: skip
+    def judge_again(
+        self, judged: Judged, family: Partition, *, sla_hours: float = 48.0
+    ) -> tuple[bool, bool]:
+        """One more pass over the family as read again (``ingest.steps.settle_family``
+        decides when), its moves written at once: (it wrote, an answer it waits on changed
+        meanwhile). Counts add to ``judged.change``."""
+        answers = _Answers()
+        wrote = self._reconcile_once(*judged.key, family, judged.change, judged.added,
+                                     answers, sla_hours)  # fmt: skip
+        return wrote, answers.changed()
 
-    def _rounds(
-        self,
-        our: str,
-        partner: str,
-        subscriber_id: str,
-        family: Partition,
-        change: FamilyChange,
-        added: dict[str, str],
-        sla_hours: float,
-        rounds: int,
-    ) -> FamilyChange:
-        for _ in range(rounds):
-            answers = _Answers()
-            wrote = self._reconcile_once(our, partner, subscriber_id, family, change, added,
-                                         answers, sla_hours)  # fmt: skip
-            if answers.changed():
-                family = self.family(our, partner, subscriber_id)
-                continue  # an answer came while judging: judge again with it
-            if not wrote:
-                break  # nothing written: nothing taken on a partial view can stay
-            again = self.family(our, partner, subscriber_id)
-            if _evidence(again) == _evidence(family):
-                break
-            family = again
-        return change
+    @staticmethod
+    def same_evidence(one: Partition, other: Partition) -> bool:
+        """The same members and insurer records (what a family's findings come from)."""
+        return _evidence(one) == _evidence(other)
 
     def _reconcile_once(
         self,
@@ -433,9 +410,6 @@ class FamilyStore(TableStore):
     def awaiting_effectuation(self, sent_before: str) -> Iterator[MemberItem]:
         for shard in range(keys.EFFECT_SHARDS):
             yield from MemberItem.report.query(f"EFFECT#{shard}", MemberItem.rs < sent_before)
-
-
-_RECONCILE_ROUNDS = 4  # a family written by others meanwhile is recomputed (bounded)
 
 
 class _Answers:

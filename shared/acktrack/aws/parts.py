@@ -21,8 +21,13 @@ class StepFunctionsPartWorkflow:
     def start(self, job: str, kind: str, orders: list[str]) -> None:
         key = f"{ORDERS_PREFIX}{job}.json"
         body = "[" + ",".join(orders) + "]"  # each order is JSON already
-        clients.s3().put_object(Bucket=self.bucket, Key=key, Body=body.encode(),
-                                ContentType="application/json")  # fmt: skip
+        s3 = clients.s3()
+        try:  # written once: a running workflow never reads orders changed under it
+            s3.put_object(Bucket=self.bucket, Key=key, Body=body.encode(),
+                          ContentType="application/json", IfNoneMatch="*")  # fmt: skip
+        except s3.exceptions.ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "PreconditionFailed":
+                raise
         payload: dict[str, Any] = {"job": job, "kind": kind, "parts": len(orders),
                                    "orders": {"bucket": self.bucket, "key": key},
                                    "concurrency": self.concurrency}  # fmt: skip

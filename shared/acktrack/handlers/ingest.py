@@ -94,7 +94,7 @@ def handle_s3_event(event: dict[str, Any], direction: str, logger: Logger | logg
         )  # fmt: skip
         if outcome.outcome == FileOutcome.QUARANTINED:
             logger.warning("file quarantined", extra=log)
-        elif outcome.outcome == FileOutcome.FANNED_OUT:  # its last part logs and counts the file
+        elif outcome.outcome == FileOutcome.FANNED_OUT:  # its workflow's Finish logs and counts it
             logger.info("file cut in parts", extra=log)
             results.append(log)
             continue

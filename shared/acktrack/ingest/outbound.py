@@ -99,7 +99,7 @@ def ingest_outbound(
         )
         if cut and parts is not None and fan_out(ref, source, store, config, plans, parts, outcome,
                                                  members):  # fmt: skip
-            return outcome  # the part counted last records the object's outcome
+            return outcome  # the file workflow's Finish records the object's outcome
         with source.open(ref) as stream:
             families = write_members(read_x12(stream), PlannedSets(plans), store, ref.received_at,
                                      config.keyring)  # fmt: skip

@@ -8,7 +8,7 @@ import contextvars
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from acktrack.correlate import acknowledgments
@@ -161,7 +161,8 @@ def write_members(
                 family = (stored.our_id, stored.partner, stored.subscriber_id)
                 if family not in families:
                     if family[:2] not in insurers:  # the insurer's first family here
-                        store.begin_roster(stored.our_id, stored.partner, iso(arrived_at))
+                        began = iso(arrived_at + ROSTER_MARGIN)
+                        store.begin_roster(stored.our_id, stored.partner, began)
                         insurers.add(family[:2])
                     writer.add_family(*family)  # the insurer's roster (reconciliation)
                     families.add(family)
@@ -169,6 +170,10 @@ def write_members(
 
 
 _FAMILY_CHUNK = 512
+# The roster's start is set this far after the first file that writes it: an invocation of
+# the code before the roster (a container still running through the deploy, at most 15
+# minutes) may write sets whose envelope time is a little later; those are walked too.
+ROSTER_MARGIN = timedelta(minutes=20)
 
 
 def reconcile_families(

@@ -341,7 +341,9 @@ class EmbeddedStack:
 
     def _task(self, logical: str, event: dict[str, Any]) -> Any:
         """A state machine's Lambda task: the handler, synchronously, one task at a time."""
-        with self._tasks:  # (its execution holds the gate: ``workflow.Gate``)
+        # Its execution holds the gate already (moto in this process); moto run apart, the
+        # task takes it itself.
+        with self._tasks, self._gate.execution():
             done = self._invoke(logical, event, asynchronous=False)
         if not done.ok:
             raise workflow.TaskFailed(done.error or "Error")

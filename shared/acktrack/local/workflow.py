@@ -10,7 +10,10 @@ function error), so the definition's Retry and Catch apply.
 What differs from AWS: moto runs a Distributed Map's children in threads of this process,
 and the stack runs their tasks one at a time (each in its own function's environment, as
 in its own container); child executions do not appear as executions of their own; a Retry
-waits a thousandth of its interval (the retries themselves are the definition's).
+waits a thousandth of its interval (the retries themselves are the definition's). Outside
+``concurrently``, an execution runs alone (``Gate``): a 999 arriving while a large file's
+parts run, as it may on AWS, is tried under ``concurrently`` (four workers, files in parts:
+tests/reliability/test_concurrent_days.py), not by every local run.
 """
 
 from __future__ import annotations

@@ -125,6 +125,10 @@ class EmbeddedStack:
         return self
 
     def stop(self) -> None:
+        with contextlib.suppress(
+            Exception
+        ):  # an execution left running would answer to the next stack
+            self._settle()
         if self._gate.execution in workflow.GATES:
             workflow.GATES.remove(self._gate.execution)
         if self._server is not None:

@@ -205,15 +205,22 @@ def run(client: Any, arn: str, payload: dict[str, Any], timeout: float = 3600.0)
         delay = min(delay * 2, 0.1)
 
 
-def running(client: Any, machines: list[str]) -> list[str]:
+def running(client: Any, machines: list[str], attempts: int = 50) -> list[str]:
     """The executions of these state machines still running (ARNs)."""
-    return [
-        execution["executionArn"]
-        for arn in machines
-        for execution in client.list_executions(stateMachineArn=arn, statusFilter="RUNNING")[
-            "executions"
-        ]
-    ]
+    for attempt in range(attempts):
+        try:
+            return [
+                execution["executionArn"]
+                for arn in machines
+                for execution in client.list_executions(
+                    stateMachineArn=arn, statusFilter="RUNNING"
+                )["executions"]
+            ]
+        except Exception:  # moto lists an execution another thread is creating (no status yet)
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.002)
+    return []
 
 
 def wait_idle(running: Callable[[], list[str]], timeout: float = 3600.0) -> None:

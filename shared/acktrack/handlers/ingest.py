@@ -135,7 +135,7 @@ def handle_part_task(
         else:
             order = PartOrder.from_message(json.dumps(event.get("order")))
     except (BadPartOrder, KeyError, TypeError, ValueError) as error:
-        logger.error("workflow task unreadable", extra={"reason": str(error)})
+        logger.error("workflow task unreadable", extra=failure_fields(error))  # no value quoted
         raise failed("a file workflow task", error) from None
     where = {"job": order.job, "part": order.index + 1, "parts": order.parts}
     try:

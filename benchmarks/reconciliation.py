@@ -1,8 +1,9 @@
 """`make bench` (reconciliation part): an insurer's whole population held against ours, one
 process, the store faked behind the ports (nothing sent yet: every member is insurer_only,
-so every member is compared and every row written). A file over PartBytes is held part by
-part, as the parts queue would deliver them one invocation each; the figure is the largest
-invocation's peak RSS, which stays flat in the file's size. Prints one JSON line.
+so every member is compared and every row written). A file over PartBytes or PartMembers is
+held part by part, one invocation each as the file workflow runs them (the last part's
+process then runs Finish); the figure is the largest invocation's peak RSS, which stays
+flat in the file's size. Prints one JSON line.
 
     python benchmarks/reconciliation.py --members 1000000
 
@@ -10,7 +11,9 @@ With ``--extract``: an insurer's extract (CSV) through the inbound handler's use
 (``ingest_inbound``, the handler's imports loaded), one child process per shape: a header
 line that never ends, a data line with no line break, a file over the row limit, and a
 file at the row limit, held against nothing sent (one row each) and against ours differing
-on every field (13 discrepancy rows a member, the most one member can cost). Prints one
+on every field (13 discrepancy rows a member, the most one member can cost); then extracts
+of 1,000,000 and 2,000,000 members split in pieces (PartMembers 5,000, the file workflow
+faked): the splitting invocation's time and peak memory, and the pieces' sizes. Prints one
 JSON line per shape.
 
     python benchmarks/reconciliation.py --extract
@@ -32,6 +35,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 PART_BYTES = 32 * 1024 * 1024  # the template's PartBytes default
+PART_MEMBERS = 5000  # the template's PartMembers default
 
 
 def held(count: int) -> Iterator[Any]:
@@ -104,18 +108,16 @@ class NothingSent:
         self.rows += len(rows)
         self.summary = summary
 
-    def begin_job(self, job: str, parts: int, source: Any) -> None:
-        self.parts, self.source = parts, source
+    def begin_job(self, job: str, parts: int, source: Any, plan: bytes | None = None) -> None:
+        self.parts, self.source, self.plan = parts, source, plan
 
-    def job_source(self, job: str) -> Any:
-        return self.source
+    def job_record(self, job: str) -> Any:
+        from acktrack.domain.ports import JobRecord
 
-    def record_part(self, job: str, index: int, result: bytes) -> Any:
-        from acktrack.store.jobs import JobProgress
+        return JobRecord(self.source, self.plan)
 
-        self.results[index] = result
-        done = len(self.results)
-        return JobProgress(done=done, parts=self.parts, counted=True, finished=False)
+    def record_part(self, job: str, index: int, result: bytes) -> None:
+        self.results.setdefault(index, result)
 
     def part_results(self, job: str) -> list[bytes]:
         return list(self.results.values())
@@ -140,15 +142,14 @@ def run_part(path: Path, index: int, members: int) -> dict[str, Any]:
     from acktrack.domain.hashing import Keyring
     from acktrack.domain.ports import PipelineConfig
     from acktrack.domain.tracked import ObjectRef
-    from acktrack.ingest.parts import PartOrder
-    from acktrack.ingest.population_parts import ingest_population_part
+    from acktrack.ingest.parts import POPULATION, PartOrder, cut_ranges, finish_order, pack_plan
+    from acktrack.ingest.population_parts import finish_population, ingest_population_part
     from acktrack.ingest.reconciliation import (
         PopulationMeta,
         audit_population,
         reconcile_population,
     )
     from acktrack.x12 import read_x12
-    from acktrack.x12.ranges import plan_parts
 
     class Source:
         def open(self, ref: Any, start: int = 0, end: int | None = None) -> Any:
@@ -158,10 +159,9 @@ def run_part(path: Path, index: int, members: int) -> dict[str, Any]:
             raise AssertionError(reason)
 
     META = PopulationMeta("ACKTRACKEXCH", "HEALTHPLAN01", "20240301", "audit_834")
-    store, config = (
-        NothingSent(),
-        PipelineConfig(keyring=Keyring.of(b"k" * 32), part_bytes=PART_BYTES),
-    )
+    store = NothingSent()
+    config = PipelineConfig(keyring=Keyring.of(b"k" * 32), part_bytes=PART_BYTES,
+                            part_members=PART_MEMBERS)  # fmt: skip
     started = time.perf_counter()
     received = datetime(2024, 3, 1, 7, tzinfo=UTC)
     ref = ObjectRef(
@@ -173,20 +173,21 @@ def run_part(path: Path, index: int, members: int) -> dict[str, Any]:
         reconcile_population(population, "d", received, store, Shelf(), config)  # type: ignore[arg-type]
         parts = 1
     else:
-        with path.open("rb") as stream:
-            ranges = plan_parts(stream, ref.size, PART_BYTES)
+        ranges = cut_ranges(ref, Source(), config, members)  # type: ignore[arg-type]
         parts = len(ranges)
-        store.begin_job("j", parts, ref)  # the job holds the object; the order names the job
-        part = ranges[index]
         population = {"our_id": "ACKTRACKEXCH", "partner": "HEALTHPLAN01", "as_of": "20240301",
                       "source": "audit_834", "digest": "d"}  # fmt: skip
-        if index == parts - 1:  # the last: every other part's result is there already
-            for other in range(parts - 1):
-                store.results[other] = _result_of(other, members, parts, store)
+        store.begin_job("j", parts, ref, pack_plan([], [], population))
+        part = ranges[index]
         order = PartOrder(job="j", index=index, parts=parts, start=part.start, end=part.end,
-                          resume=part.resume.to_dict() if part.resume else None, interchanges=[],
+                          resume=part.resume.to_dict() if part.resume else None,
                           population=population)  # fmt: skip
         ingest_population_part(order, Source(), store, config, Shelf())  # type: ignore[arg-type]
+        if index == parts - 1:  # then the workflow's Finish, every other part's result there
+            for other in range(parts - 1):
+                store.results[other] = _result_of(other, members, parts, store)
+            finish = finish_order("j", POPULATION, parts)
+            finish_population(finish, Source(), store, config, Shelf())  # type: ignore[arg-type]
     return {"index": index, "parts": parts, "seconds": time.perf_counter() - started,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "rows": store.rows}  # fmt: skip
@@ -249,7 +250,9 @@ def write_shape(shape: str, path: Path) -> int:
             for _ in range(300):
                 out.write("y" * 1_000_000)
             return 1
-        rows = {"rows_1m": 1_000_000}.get(shape, MAX_ROWS)
+        rows = {"rows_1m": 1_000_000, "split_1m": 1_000_000, "split_2m": 2_000_000}.get(
+            shape, MAX_ROWS
+        )
         for member in held(rows):
             out.write(",".join([
                 member.subscriber_id, member.member_id or "", f"C{member.number:08d}",
@@ -337,24 +340,55 @@ def run_shape(shape: str, path: Path) -> dict[str, Any]:
             return "quarantine/key"
 
     started = time.perf_counter()
-    config = PipelineConfig(keyring=Keyring.of(b"k" * 32), part_bytes=PART_BYTES)
-    outcome = ingest_inbound(ref, Source(), store, config, Shelf())  # type: ignore[arg-type]
+    split = shape.startswith("split_")  # the template's PartMembers: split in pieces
+    config = PipelineConfig(keyring=Keyring.of(b"k" * 32), part_bytes=PART_BYTES,
+                            part_members=PART_MEMBERS if split else 0)  # fmt: skip
+    pieces, workflow = Pieces(), Workflow()
+    outcome = ingest_inbound(ref, Source(), store, config, Shelf(),  # type: ignore[arg-type]
+                             workflow if split else None, pieces if split else None)  # fmt: skip
     del sdk
     reason = quarantined[0] if quarantined else ""
-    return {"shape": shape, "file_mb": round(ref.size / 1e6, 1), "outcome": str(outcome.outcome),
-            "reason": reason[:160], "rows_written": store.rows,
-            "seconds": round(time.perf_counter() - started, 1),
-            "rss_after_imports_mb": round(before), "peak_rss_mb": round(
-                resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}  # fmt: skip
+    figures = {"shape": shape, "file_mb": round(ref.size / 1e6, 1),
+               "outcome": str(outcome.outcome), "reason": reason[:160],
+               "rows_written": store.rows, "seconds": round(time.perf_counter() - started, 1),
+               "rss_after_imports_mb": round(before), "peak_rss_mb": round(
+                   resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}  # fmt: skip
+    if split:
+        figures.update(pieces=len(pieces.sizes), piece_mb_largest=round(max(pieces.sizes) / 1e6, 2),
+                       pieces_mb=round(sum(pieces.sizes) / 1e6, 1), orders=workflow.orders,
+                       members=outcome.population, members_largest_piece=max(pieces.members))  # fmt: skip
+    return figures
+
+
+class Pieces:
+    """The work area: each piece's size and members counted, nothing kept."""
+
+    def __init__(self) -> None:
+        self.sizes: list[int] = []
+        self.members: list[int] = []
+
+    def put_piece(self, job: str, index: int, body: bytes) -> None:
+        import gzip
+
+        self.sizes.append(len(body))
+        self.members.append(gzip.decompress(body).count(b"\n"))
+
+
+class Workflow:
+    def __init__(self) -> None:
+        self.orders = 0
+
+    def start(self, job: str, kind: str, orders: list[str]) -> None:
+        self.orders = len(orders)
 
 
 SHAPES = ("header_30mb", "line_300mb", "rows_1m", "at_limit_nothing_sent",
-          "at_limit_held_otherwise")  # fmt: skip
+          "at_limit_held_otherwise", "split_1m", "split_2m")  # fmt: skip
 
 
-def extract_shapes() -> int:
+def extract_shapes(only: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as folder:
-        for shape in SHAPES:
+        for shape in only or SHAPES:
             path = Path(folder) / f"{shape}.csv"
             write_shape(shape.replace("_held_otherwise", "").replace("_nothing_sent", ""), path)
             print(json.dumps(child("--shape", shape, str(path))), flush=True)
@@ -384,13 +418,14 @@ def main() -> int:
         "--part", nargs=3, metavar=("FILE", "INDEX", "MEMBERS"), help=argparse.SUPPRESS
     )
     parser.add_argument("--extract", action="store_true", help="the extract's shapes instead")
+    parser.add_argument("--only", nargs="+", choices=SHAPES, help="with --extract: these shapes")
     parser.add_argument("--shape", nargs=2, metavar=("SHAPE", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.shape:
         print(json.dumps(run_shape(args.shape[0], Path(args.shape[1]))))
         return 0
     if args.extract:
-        return extract_shapes()
+        return extract_shapes(args.only)
     if args.part:
         print(json.dumps(run_part(Path(args.part[0]), int(args.part[1]), int(args.part[2]))))
         return 0

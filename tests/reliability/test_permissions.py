@@ -124,7 +124,7 @@ def test_every_request_of_a_day_is_allowed_and_nothing_more_is_granted(
     the larger 834s are cut in parts: the file workflow and the part function are used too.
     With KmsKeyArn, the template's other branch: no key of its own, the given one granted.
     With reconciliation, the insurer's audit 834 (whole, or cut in parts by the part
-    function) and its extract, then an operator's resolution before the report."""
+    function) and its extract (whole, or split in pieces that the part function reads), then an operator's resolution before the report."""
     _day_of_calls(first, part_bytes, key, reconciliation)
 
 
@@ -144,8 +144,10 @@ def _population_files() -> list[File]:
 def _day_of_calls(first: str, part_bytes: int, key: str, reconciliation: bool) -> None:
     # Acknowledgments first: members kept a day only, so the report pushes open ones' expiry back.
     retention = {"RetentionDays": 1} if first == "inbound" else {}
+    # With parts and reconciliation, the extract is split in pieces too (PartMembers).
+    split = {"PartMembers": 4} if part_bytes and reconciliation else {}
     with fresh_stack(
-        {"PartBytes": part_bytes, **retention, **({"KmsKeyArn": key} if key else {})}
+        {"PartBytes": part_bytes, **split, **retention, **({"KmsKeyArn": key} if key else {})}
     ) as stack:
         assert stack.resolver is not None
         stack.resolver.arns["DataKey"] = STACK_KEY  # the stack's own key, as an ARN

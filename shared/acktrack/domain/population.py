@@ -20,7 +20,7 @@ import csv
 import re
 from collections.abc import Iterable, Iterator
 from decimal import Decimal, InvalidOperation
-from typing import Protocol
+from typing import Any, Protocol
 
 from acktrack.domain.hashing import Keyring, in_version, member_hashes, values_hashes
 from acktrack.domain.identifiers import ID, LONG
@@ -45,12 +45,18 @@ MAX_ROWS = 60_000
 
 
 def too_many_rows(limit: int) -> str:
+    if limit > MAX_ROWS:  # a split extract (``ingest.extract_parts``)
+        return (
+            f"more than {limit:,} lines after the header: an extract is split in parts of at "
+            f"most {limit:,} members in all, and the rest of this file was not read; send this "
+            "population as an audit 834 (BGN08 4 or RX), which is held in parts however large"
+        )
     return (
         f"more than {limit:,} lines after the header: one invocation holds at most {limit:,} "
-        "members of an extract, and the rest of this file was not read; send this population "
-        "as an audit 834 "
-        "(BGN08 4 or RX), which is held in parts however large (splitting the extract would "
-        "not do: each file is held as the whole population)"
+        "members of an extract that is not split (PartMembers 0), and the rest of this file "
+        "was not read; send this population as an audit 834 "
+        "(BGN08 4 or RX), which is held in parts however large, or set PartMembers to split "
+        "the extract"
     )
 
 
@@ -145,12 +151,21 @@ def _row(line: str, delimiter: str) -> list[str] | None:
 def read_extract(
     lines: Iterable[str], key: Keyring, max_rows: int = MAX_ROWS
 ) -> list[PopulationMember]:
-    """The members of an extract (see the module docstring), one per physical line; raises
-    ExtractRefused. A line over ``MAX_LINE_BYTES`` or more than ``MAX_ROWS`` lines after the
-    header stop the read at once (memory stays bounded whatever the file's shape)."""
+    """The members of an extract (see the module docstring), one per physical line, held;
+    raises ExtractRefused. A line over ``MAX_LINE_BYTES`` or more than ``max_rows`` lines
+    after the header stop the read at once (memory stays bounded whatever the file's shape)."""
+    return list(extract_members(lines, key, max_rows))
+
+
+def extract_members(
+    lines: Iterable[str], key: Keyring, max_rows: int = MAX_ROWS
+) -> Iterator[PopulationMember]:
+    """The members of an extract as they are read, holding none. A bad line is not yielded,
+    and ExtractRefused is raised once every line is read (or at once: a line too long, a
+    line too many), so a caller acts on what it was given only when the read ends well."""
     iterator = iter(lines)
     errors: list[tuple[int, str]] = []
-    bad = number = 0
+    bad = number = read = 0
     try:
         header = next(iterator, "").lstrip("\ufeff")
         number = 1
@@ -161,7 +176,6 @@ def read_extract(
             raise ExtractRefused([(1, f"the first line must name the columns; "
                                       f"{', '.join(missing)} missing")])  # fmt: skip
         absent = frozenset(name for name in OPTIONAL if name not in names)
-        members: list[PopulationMember] = []
         reason: str | None
         for number, line in enumerate(iterator, start=2):
             if len(line.encode()) > MAX_LINE_BYTES:
@@ -183,7 +197,8 @@ def read_extract(
                     errors.append((number, reason))
                 continue
             assert member is not None
-            members.append(member)
+            read += 1
+            yield member
     except LineRefused as refused:
         more = bad - len(errors)
         if len(errors) < MAX_ERRORS:
@@ -193,11 +208,33 @@ def read_extract(
         raise ExtractRefused(errors, more) from None
     if errors:
         raise ExtractRefused(errors, bad - len(errors))
-    if not members:
+    if not read:
         raise ExtractRefused(
             [(number, "no member after the header: an empty population is refused")]
         )
-    return members
+
+
+# A member as a piece of a split extract holds it (``ingest.extract_parts``): identifiers,
+# codes, dates, amounts and keyed hashes, in this order; never a personal value.
+_PIECE_FIELDS = ("subscriber_id", "member_id", "subscriber_indicator", "relationship", "plan",
+                 "benefit_begin", "benefit_end", "total_premium", "aptc", "insurer_member_id",
+                 "insurer_policy_id", "name", "birth_date", "gender", "ssn", "line")  # fmt: skip
+
+
+def piece_row(member: PopulationMember) -> list[Any]:
+    """``member`` as one JSON-ready row of a piece (``from_piece_row`` reads it back)."""
+    return [*(getattr(member, name) for name in _PIECE_FIELDS), member.hashes,
+            sorted(member.absent)]  # fmt: skip
+
+
+def from_piece_row(row: list[Any]) -> PopulationMember:
+    """A member read back from a piece: equal to the one written, hashes and absent columns
+    alike."""
+    *values, hashes, absent = row
+    if len(values) != len(_PIECE_FIELDS) or not isinstance(hashes, dict):
+        raise ValueError("not a member row of an extract's piece")
+    return PopulationMember(**dict(zip(_PIECE_FIELDS, values, strict=True)), hashes=hashes,
+                            absent=frozenset(absent))  # fmt: skip
 
 
 def _member(row: dict[str, str], key: Keyring, found: int, expected: int,

@@ -63,6 +63,16 @@ class PartWorkflow(Protocol):
         ...
 
 
+class PartPieces(Protocol):
+    """A split file's pieces, one per part, in the work area (the reports bucket's
+    ``work/parts/``, expired after 7 days): written once by the function that splits the
+    file, read by the part. They hold identifiers, codes and keyed hashes, never a personal
+    value."""
+
+    def put_piece(self, job: str, index: int, body: bytes) -> None: ...
+    def read_piece(self, job: str, index: int) -> bytes: ...
+
+
 class AcknowledgmentStore(Protocol):
     """What matching a TA1 or 999 to what was sent needs from the store (``correlate``):
     ``store.repository.Repository`` on DynamoDB, an in-memory store in tests/functional."""

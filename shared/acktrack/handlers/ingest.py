@@ -22,6 +22,7 @@ from acktrack.handlers.metrics import file_metrics
 from acktrack.handlers.wiring import (
     archive,
     object_source,
+    part_pieces,
     part_workflow,
     pipeline_config,
     repository,
@@ -80,6 +81,7 @@ def handle_s3_event(event: dict[str, Any], direction: str, logger: Logger | logg
                     pipeline_config(),
                     archive(),
                     part_workflow(),
+                    part_pieces(),
                 )
         except Exception as error:
             # A bug or an AWS failure (not bad input): log without data, retry the event later.
@@ -150,7 +152,7 @@ def handle_part_task(
             outcome = finish(full, ref, object_source(), repository(), pipeline_config())
         elif order.is_population:  # an insurer's population, not an outbound file
             outcome = ingest_population_part(
-                order, object_source(), repository(), pipeline_config(), archive()
+                order, object_source(), repository(), pipeline_config(), archive(), part_pieces()
             )
         elif order.kind == EFFECTUATION:  # an insurer's effectuation 834
             outcome = ingest_effectuation_part(

@@ -14,7 +14,7 @@ from acktrack.domain.ports import PipelineConfig
 
 if TYPE_CHECKING:
     from acktrack.aws.objects import S3Archive, S3ObjectSource
-    from acktrack.aws.parts import StepFunctionsPartWorkflow
+    from acktrack.aws.parts import S3PartPieces, StepFunctionsPartWorkflow
     from acktrack.store.repository import Repository
 
 
@@ -92,6 +92,15 @@ def part_workflow() -> StepFunctionsPartWorkflow | None:
                                      current.file_map_concurrency)  # fmt: skip
 
 
+@lru_cache(maxsize=1)
+def part_pieces() -> S3PartPieces | None:
+    """Where a split extract's pieces are kept (None: no reports bucket configured)."""
+    from acktrack.aws.parts import S3PartPieces
+
+    bucket = settings_module.settings().reports_bucket
+    return S3PartPieces(bucket) if bucket else None
+
+
 def pipeline_config() -> PipelineConfig:
     current = settings_module.settings()
     return PipelineConfig(
@@ -151,6 +160,7 @@ def reset_settings() -> None:
     """Forget the settings only (the local stack runs another function in the same container)."""
     settings_module.reset()
     part_workflow.cache_clear()
+    part_pieces.cache_clear()
     archive.cache_clear()
     _keyrings.clear()  # each function reads the key with its own role, as in Lambda
 
@@ -163,6 +173,7 @@ def reset() -> None:
     _repository.cache_clear()
     object_source.cache_clear()
     part_workflow.cache_clear()
+    part_pieces.cache_clear()
     archive.cache_clear()
     _keyrings.clear()
     clients.reset()

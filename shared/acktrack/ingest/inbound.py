@@ -26,6 +26,7 @@ from acktrack.domain.ports import (
     EnrollmentStore,
     ObjectSource,
     Outcome,
+    PartPieces,
     PartWorkflow,
     PipelineConfig,
     insurer_folder,
@@ -35,11 +36,13 @@ from acktrack.domain.status import AckState, FileOutcome
 from acktrack.domain.tracked import ObjectRef, iso, to_utc
 from acktrack.ingest.effectuation import ingest_effectuation
 from acktrack.ingest.effectuation_parts import fan_out_effectuation
+from acktrack.ingest.extract_parts import HEAD_BYTES, pieces_for, split_extract
 from acktrack.ingest.population_parts import fan_out_population
 from acktrack.ingest.reconciliation import (
     Digesting,
     PopulationMeta,
     audit_population,
+    extract_meta,
     extract_population,
     looks_like_extract,
     reconcile_population,
@@ -65,6 +68,7 @@ def ingest_inbound(
     config: PipelineConfig,
     archive: Archive | None = None,
     parts: PartWorkflow | None = None,
+    pieces: PartPieces | None = None,
 ) -> Outcome:
     """Store and apply every acknowledgment in one inbound object; an insurer's population
     (an audit 834, or a reconciliation extract) goes to monthly reconciliation."""
@@ -98,7 +102,7 @@ def ingest_inbound(
     except UnreadableX12 as error:
         with source.open(ref, 0, 4096) as head:
             if looks_like_extract(head.read()):
-                return _extract(ref, source, store, config, archive)
+                return _extract(ref, source, store, config, archive, parts, pieces)
         return quarantine(ref, source, store, f"not readable as X12: {error.reason}")
     problem = sender_problem(ref.key, senders, config)
     if problem:
@@ -205,10 +209,11 @@ def _audit(
         return quarantine(ref, source, store,
                           "an audit 834 from an insurer (ISA06) to a receiver (ISA08) nothing was "
                           "ever sent between: no population of ours to hold it against")  # fmt: skip
-    if parts is not None and config.part_bytes and (ref.size or 0) > config.part_bytes:
-        cut = fan_out_population(ref, source, store, config, meta, digest, parts)
+    if parts is not None:
+        members = sum(audit.members for audit in audits)
+        cut = fan_out_population(ref, source, store, config, meta, digest, parts, members)
         if cut is not None:
-            return cut  # the part counted last records the object's outcome
+            return cut  # the workflow's Finish records the object's outcome
     with source.open(ref) as stream:
         population = audit_population(read_x12(stream), config.keyring, meta)
     outcome = reconcile_population(population, digest, ref.received_at, store, archive,
@@ -224,12 +229,22 @@ def _extract(
     store: EnrollmentStore,
     config: PipelineConfig,
     archive: Archive | None,
+    parts: PartWorkflow | None,
+    pieces: PartPieces | None,
 ) -> Outcome:
+    """An insurer's reconciliation extract: held in one go, or split by subscriber into
+    pieces held part by part when it holds more than ``part_members`` members."""
     partner = insurer_folder(ref.key)
     if partner is None:
         return quarantine(ref, source, store, _population_outside_its_folder("an extract"))
     our_ids = sorted({p.our_id for p in store.partners() if p.partner == partner})
     try:
+        if parts is not None and pieces is not None:
+            with source.open(ref, 0, HEAD_BYTES) as head:
+                count = pieces_for(head.read(), ref.size or 0, config.part_members)
+            if count > 1:
+                meta = extract_meta(ref, our_ids)
+                return split_extract(ref, source, store, config, meta, count, pieces, parts)
         with source.open(ref) as raw:
             digesting = Digesting(raw)
             buffered = io.BufferedReader(digesting)

@@ -1,7 +1,9 @@
-"""An insurer's population too large for one invocation (an audit 834 over PartBytes): cut
-in parts on subscribers, like a large outbound 834 (``ingest.parts``).
+"""An insurer's population too large for one invocation (an audit 834 over PartBytes or
+PartMembers): cut in parts on subscribers, like a large outbound 834 (``ingest.parts``). A
+large reconciliation extract is split into pieces first (``extract_parts``), and each piece
+is then held here as a part.
 
-Each part reads only its byte range, holds its families against ours, confirms what the
+Each part reads only its byte range (or its piece), holds its families against ours, confirms what the
 insurer holds, writes its discrepancy rows and its codes file, and records its counts, the
 families it named and the members of ours it found (in compressed chunks). The file
 workflow's Finish then finds what the insurer does not hold (ours in force in families no
@@ -21,15 +23,23 @@ from acktrack.domain.ports import (
     EnrollmentStore,
     ObjectSource,
     Outcome,
+    PartPieces,
     PartWorkflow,
     PipelineConfig,
 )
-from acktrack.domain.reconciliation import discrepancy_rows, rcno_lines, tally
+from acktrack.domain.reconciliation import (
+    PopulationMember,
+    discrepancy_rows,
+    rcno_lines,
+    tally,
+)
 from acktrack.domain.status import FileOutcome
 from acktrack.domain.tracked import ObjectRef
+from acktrack.ingest.extract_parts import piece_members
 from acktrack.ingest.parts import (
     POPULATION,
     PartOrder,
+    cut_ranges,
     pack_plan,
     part_results,
     record_part,
@@ -46,7 +56,7 @@ from acktrack.ingest.reconciliation import (
     reconciled,
 )
 from acktrack.x12 import MemberTransaction
-from acktrack.x12.ranges import ResumePoint, plan_parts
+from acktrack.x12.ranges import ResumePoint
 from acktrack.x12.reader import X12Reader
 
 TEXT = "text/plain; charset=utf-8"
@@ -54,14 +64,16 @@ TEXT = "text/plain; charset=utf-8"
 
 def fan_out_population(
     ref: ObjectRef, source: ObjectSource, store: EnrollmentStore, config: PipelineConfig,
-    meta: PopulationMeta, digest: str, workflow: PartWorkflow,
+    meta: PopulationMeta, digest: str, workflow: PartWorkflow, members: int = 0,
 ) -> Outcome | None:  # fmt: skip
-    """Cut the audit 834 in parts and start the file workflow over them (None: it cannot
-    be cut)."""
-    if not ref.size:
+    """Cut the audit 834 in parts (about ``part_bytes`` and ``part_members`` each: a part's
+    requests follow its families) and start the file workflow over them (None: it is small
+    enough for one invocation, or cannot be cut)."""
+    by_bytes = bool(config.part_bytes) and (ref.size or 0) > config.part_bytes
+    by_members = bool(config.part_members) and members > config.part_members
+    if not ref.size or not (by_bytes or by_members):
         return None
-    with source.open(ref) as stream:
-        ranges = plan_parts(stream, ref.size, config.part_bytes)
+    ranges = cut_ranges(ref, source, config, members)
     if len(ranges) < 2:
         return None
     job = short_hash("population", ref.bucket, ref.key, ref.version_id or "-", size=24)
@@ -88,18 +100,17 @@ def _meta(order: PartOrder) -> tuple[PopulationMeta, str]:
 
 def ingest_population_part(
     order: PartOrder, source: ObjectSource, store: EnrollmentStore, config: PipelineConfig,
-    archive: Archive | None,
+    archive: Archive | None, pieces: PartPieces | None = None,
 ) -> Outcome:  # fmt: skip
     """Hold one part's families against ours, and keep its result for Finish."""
     order, ref = with_job(order, store)
     meta, digest = _meta(order)
-    resume = ResumePoint.from_dict(order.resume) if order.resume else None
-    members = []
-    with source.open(ref, order.start, order.end) as stream:
-        for record in X12Reader(stream, resume=resume, partial=order.end is not None).records():
-            if type(record) is MemberTransaction:
-                assert isinstance(record, MemberTransaction)
-                members.append(population_member(record, config.keyring))
+    if (order.population or {}).get("pieces"):  # a split extract: this part's piece
+        if pieces is None:
+            raise RuntimeError("a split extract's part needs the work area (REPORTS_BUCKET)")
+        members = piece_members(pieces.read_piece(order.job, order.index))
+    else:
+        members = _audit_members(order, ref, source, config)
     statuses = SetStatuses(store)
     found = held_families(by_family(members), meta, digest, ref.received_at, store, statuses,
                           config)  # fmt: skip
@@ -120,6 +131,20 @@ def ingest_population_part(
     outcome = Outcome(FileOutcome.PART)
     record_part(order, store, result, outcome)
     return outcome
+
+
+def _audit_members(
+    order: PartOrder, ref: ObjectRef, source: ObjectSource, config: PipelineConfig
+) -> list[PopulationMember]:
+    """The members of an audit 834's part: its byte range, read."""
+    resume = ResumePoint.from_dict(order.resume) if order.resume else None
+    members = []
+    with source.open(ref, order.start, order.end) as stream:
+        for record in X12Reader(stream, resume=resume, partial=order.end is not None).records():
+            if type(record) is MemberTransaction:
+                assert isinstance(record, MemberTransaction)
+                members.append(population_member(record, config.keyring))
+    return members
 
 
 def finish_population(

@@ -324,11 +324,10 @@ def audit_population(records: Iterable[object], key: Keyring, meta: PopulationMe
     return Population(meta.our_id, meta.partner, meta.as_of, meta.source, members)
 
 
-def extract_population(
-    stream: BinaryIO, ref: ObjectRef, key: Keyring, our_ids: list[str]
-) -> Population:
-    """The members of a reconciliation extract under ``inbound/<insurer id>/``; raises
-    ExtractRefused (line-numbered reasons) or ValueError (whose file it is, unknown)."""
+def extract_meta(ref: ObjectRef, our_ids: list[str]) -> PopulationMeta:
+    """Whose population a reconciliation extract under ``inbound/<insurer id>/`` is, and as
+    of when (the date its name carries, else its arrival); raises ValueError (whose file it
+    is, unknown)."""
     partner = insurer_folder(ref.key)
     if partner is None:
         raise ValueError("a reconciliation extract must be under inbound/<insurer id>/")
@@ -343,5 +342,14 @@ def extract_population(
     found = _DATE_IN_NAME.search(ref.key.rsplit("/", 1)[-1])
     named = "".join(found.groups()) if found else ""
     as_of = named if _real_day(named) else ref.received_at.strftime("%Y%m%d")
-    return Population(our_ids[0], partner, as_of, "extract",
+    return PopulationMeta(our_ids[0], partner, as_of, "extract")
+
+
+def extract_population(
+    stream: BinaryIO, ref: ObjectRef, key: Keyring, our_ids: list[str]
+) -> Population:
+    """The members of a reconciliation extract, held; raises ExtractRefused (line-numbered
+    reasons) or ValueError (whose file it is, unknown)."""
+    meta = extract_meta(ref, our_ids)
+    return Population(meta.our_id, meta.partner, meta.as_of, meta.source,
                       read_extract(decoded_lines(stream), key))  # fmt: skip

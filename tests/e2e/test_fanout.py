@@ -13,11 +13,13 @@ from __future__ import annotations
 import io
 import json
 import random
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from acktrack.local.stack import EmbeddedStack
+from acktrack.synthetic.acknowledgments import respond
 from acktrack.synthetic.enrollment import EnrollmentSpec, write_834
 from tests.reliability.support import (
     FIGURES,
@@ -189,3 +191,64 @@ def test_one_failed_call_anywhere_in_a_cut_file_ends_in_the_same_state(
             fired += 1
     FIGURES[f"fanout_faults_{kind}"] += fired
     assert fired >= min(5, 390 // step)  # the faults reached the parts, not only the first files
+
+
+def _group_day() -> list[File]:
+    """A group of 12 sets of two families each, some with an INS03 the insurer rejects (IK3
+    errors, attributed to members), and the insurer's 999 (with its TA1) for it."""
+    sent = io.BytesIO()
+    write_834(EnrollmentSpec(members=48, sets_per_group=12, seed=91, sent_at=SENT,
+                             interchange_control=3101, first_group_control=41,
+                             subscriber_id_start=410000001, errors=["bad_ins03:5"]), sent)  # fmt: skip
+    answer = respond(sent.getvalue(), insurer_control=3901, sent_at=SENT + timedelta(hours=6))
+    return [File("outbound", "group.834", sent.getvalue()), File("inbound", "group.999", answer)]
+
+
+GROUP_DAY = _group_day()
+SLICES = {"PartBytes": 0, "PartMembers": 4}  # a 999 of more than 4 set responses: in slices
+
+
+@pytest.fixture(scope="module")
+def group_in_one_go() -> dict[str, Any]:
+    state, _, _ = _run({"PartBytes": 0, "PartMembers": 0}, files=GROUP_DAY)
+    return _without_jobs(state)
+
+
+@pytest.mark.parametrize("first", ["834", "999"])
+def test_a_999_with_more_set_responses_than_a_part_is_applied_in_slices_as_in_one_go(
+    group_in_one_go: dict[str, Any], first: str
+) -> None:
+    """With PartMembers at 4, a 999 answering 12 sets is applied in 3 slices of 4 set
+    responses by the file workflow (the file's TA1 in the invocation that cuts it), each
+    file delivered twice: the day ends as in one go. A 999 that comes before its 834 is
+    stored, and applied when the 834 comes."""
+    files = GROUP_DAY if first == "834" else GROUP_DAY[::-1]
+    state, _, invocations = _run(SLICES, deliveries=2, files=files)
+    sliced = [i for i in _finishes(invocations) if i.result["outcome"] == "acknowledgments"]
+    assert [i.result["parts"] for i in sliced] == [3]
+    assert _without_jobs(state) == group_in_one_go
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["throttling", "crash"])
+def test_one_failed_call_anywhere_in_a_sliced_999_ends_as_in_one_go(
+    group_in_one_go: dict[str, Any], kind: str
+) -> None:
+    """One fault at every Nth AWS call of the 999's delivery (its cutting, its slices, its
+    Finish), then S3 delivers it again: the day ends as in one go."""
+    fired = 0
+    step = budget("slice_fault_step", 7)
+    for at in range(1 + ("throttling", "crash").index(kind) * 3, 1000, step):
+        with fresh_stack(SLICES) as stack:
+            deliver(stack, GROUP_DAY[0])
+            faults = Faults(kind, at)
+            faults.install()
+            deliver(stack, GROUP_DAY[1])
+            if not faults.fired:
+                break
+            stack.redeliver(stack.bucket("Inbound"), GROUP_DAY[1].key)
+            state = final_state(stack)
+            assert _without_jobs(state) == group_in_one_go, f"{kind} at {at} ({faults.fired})"
+            fired += 1
+    FIGURES[f"slice_faults_{kind}"] += fired
+    assert fired >= 5  # the faults reached the slices and the Finish, not only the cutting

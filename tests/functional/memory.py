@@ -90,6 +90,15 @@ class MemoryStore:
     def sets_of_group_version(self, version: Interchange) -> Sequence[SentSet]:
         return version.sets
 
+    def set_controls_of_group_version(self, version: Interchange) -> Sequence[str]:
+        return [item.transaction_control for item in version.sets]
+
+    def sets_of_group_version_with(
+        self, version: Interchange, controls: Sequence[str]
+    ) -> Sequence[SentSet]:
+        wanted = set(controls)
+        return [item for item in version.sets if item.transaction_control in wanted]
+
     def sets_of_group(self, our: str, partner: str, group_control: str) -> Sequence[SentSet]:
         return [s for i in self.group_versions(our, partner, group_control) for s in i.sets
                 if s.group_control == group_control]  # fmt: skip

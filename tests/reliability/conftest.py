@@ -47,6 +47,8 @@ LABELS = {
     "fanout_faults_throttling": "faults in a day of files cut in parts: throttling",
     "fanout_faults_timeout": "faults in a day of files cut in parts: timeouts",
     "fanout_faults_crash": "faults in a day of files cut in parts: a crash",
+    "slice_faults_throttling": "faults in a 999 applied in slices: throttling",
+    "slice_faults_crash": "faults in a 999 applied in slices: a crash",
     "fuzz_through_handlers": "of those, through the Lambda handlers",
 }
 

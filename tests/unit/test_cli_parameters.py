@@ -83,6 +83,9 @@ def test_a_specific_flag_and_the_same_parameter_are_not_both_taken(
     argv = ["replay", "--template", str(TEMPLATE), "--sla-hours", "12",
             "--parameter", "AckSlaHours=24", str(day)]  # fmt: skip
     assert "--sla-hours sets AckSlaHours: give it once" in _refused(argv, capsys)
+    argv = ["replay", "--template", str(TEMPLATE), "--part-members", "3",
+            "--parameter", "PartMembers=4", str(day)]  # fmt: skip
+    assert "--part-members sets PartMembers: give it once" in _refused(argv, capsys)
     # The flags keep their own checks: the template's MinValue applies to them too.
     argv = ["replay", "--template", str(TEMPLATE), "--sla-hours", "0.5", str(day)]
     assert "AckSlaHours='0.5' refused: below its MinValue 1" in _refused(argv, capsys)

@@ -91,6 +91,23 @@ def test_an_effectuation_order_names_its_kind_and_an_unknown_kind_is_refused() -
         PartOrder.from_message(json.dumps(body | {"kind": "report"}))
 
 
+def test_a_slice_of_a_999_names_its_kind_and_numbers_and_its_job_holds_the_acks() -> None:
+    from acktrack.ingest.parts import ACKNOWLEDGMENTS, finish_order
+
+    sent = PartOrder(job="j" * 24, index=7, parts=9, start=1, end=3, resume=None,
+                     kind=ACKNOWLEDGMENTS, acks=[["US", "PLAN", "1", "999-PLAN-1-1-0001"]],
+                     slice_size=5000, carried={"applied": 1})  # fmt: skip
+    message = json.loads(sent.to_message())
+    assert message == {"job": "j" * 24, "index": 7, "parts": 9, "start": 1, "end": 3,
+                       "resume": None, "kind": "acknowledgments"}  # fmt: skip
+    read = PartOrder.from_message(sent.to_message())
+    assert (read.kind, read.start, read.end, read.acks) == (ACKNOWLEDGMENTS, 1, 3, [])
+    plan = unpack(pack_plan([], ["n"], acks=sent.acks, slice_size=5000, carried={"applied": 1}))
+    assert (plan["acks"], plan["slice_size"], plan["carried"]) == (sent.acks, 5000, {"applied": 1})
+    assert "acks" not in unpack(pack_plan([], []))  # other plans are as before
+    assert finish_order("j" * 24, ACKNOWLEDGMENTS, 9).kind == ACKNOWLEDGMENTS
+
+
 def test_a_file_of_1000_interchanges_is_planned_once_in_its_job_and_its_orders_are_small() -> None:
     """The plan that orders once repeated (up to 1,000 interchanges, ten orders a batch:
     1.7 MB a SendMessageBatch) fits the job item with room to spare, ids at X12's longest."""

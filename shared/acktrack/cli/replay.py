@@ -40,7 +40,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "  acktrack replay --report-at 2024-01-18T07:00 --report-at 2024-01-19T07:00 day1/*/*\n"
             "  acktrack replay --trace-requests trace.jsonl --parameter ReportBatchSets=2 day1/*/*\n\n"
             "--parameter sets any template.yaml parameter (NAME=VALUE); --sla-hours, "
-            "--effectuation-days and --part-bytes\nare AckSlaHours, EffectuationSlaDays and PartBytes.\n\n"
+            "--effectuation-days, --part-bytes and --part-members\nare AckSlaHours, "
+            "EffectuationSlaDays, PartBytes and PartMembers.\n\n"
             "exit status: 0 when the day ran (even if files were quarantined), 2 on bad arguments."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -89,6 +90,18 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
     )
     parser.add_argument(
+        "--part-members",
+        type=_non_negative_int,
+        default=None,
+        metavar="N",
+        help=(
+            "cut files of more than N members in parts of about N (outbound and effectuation "
+            "834s, audit 834s), split reconciliation extracts of more than N members, and apply "
+            "999s answering more than N sets in slices of N, all in the file workflow (default: "
+            "the template's 5000)"
+        ),
+    )
+    parser.add_argument(
         "--concurrency",
         type=_positive_int,
         default=1,
@@ -131,6 +144,7 @@ def handle(args: argparse.Namespace) -> int:
             "AckSlaHours": ("--sla-hours", args.sla_hours),
             "EffectuationSlaDays": ("--effectuation-days", args.effectuation_days),
             "PartBytes": ("--part-bytes", args.part_bytes),
+            "PartMembers": ("--part-members", args.part_members),
         })  # fmt: skip
         with open_trace(args) as trace:
             result = replay(

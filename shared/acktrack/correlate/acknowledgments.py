@@ -14,12 +14,14 @@ acknowledgments give the same result.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from acktrack.correlate.responses import (
-    SetOutcome,
+    GroupReading,
+    StoredGroupAck,
     ack_from_detail,
     group_summary,
     read_group_acknowledgment,
@@ -71,10 +73,23 @@ def _apply(
             outcome.rejudge |= waiting
 
 
-def apply_group_ack(
-    store: AcknowledgmentStore, stored: StoredAck, outcome: Outcome | None = None
-) -> str:
-    """Apply a stored 999 response for one group; return the ack's new state."""
+@dataclass(frozen=True, slots=True)
+class GroupAckRead:
+    """A stored 999 for one group, read against the group version it answers."""
+
+    ack: StoredGroupAck
+    version: Any
+    reading: GroupReading
+    omitted: dict[str, int]
+    at: datetime
+    sets: Sequence[StoredSet] | None  # every set of the version, when read whole
+
+
+def _read_group_ack(
+    store: AcknowledgmentStore, stored: StoredAck, *, whole: bool = True
+) -> GroupAckRead | str:
+    """The 999 read against its group version's sets (``whole``: the sets themselves, else
+    their ST02s only), or the state it was given when it cannot be applied."""
     detail = store.ack_detail(stored)
     ack = ack_from_detail(detail)
     group_control = stored.target_control
@@ -97,27 +112,81 @@ def apply_group_ack(
             f"GS06 {group_control} to {stored.partner} was used by {len(versions)} interchanges; "
             "this 999 cannot tell them apart",
         )  # fmt: skip
-    sets = store.sets_of_group_version(versions[0])
-    by_control = {item.transaction_control: item for item in sets}
-    reading = read_group_acknowledgment(ack, list(by_control))
+    sets = list(store.sets_of_group_version(versions[0])) if whole else None
+    controls = (
+        [item.transaction_control for item in sets]
+        if sets is not None
+        else list(store.set_controls_of_group_version(versions[0]))
+    )
+    reading = read_group_acknowledgment(ack, controls)
     at = datetime.fromisoformat(stored.acknowledged_at)
-    omitted = _omitted_errors(detail)
+    return GroupAckRead(ack, versions[0], reading, _omitted_errors(detail), at, sets)
 
-    def entry(index: int, set_outcome: SetOutcome) -> tuple[StoredSet, str, AckEntry]:
-        item = by_control[set_outcome.transaction_control]
+
+def _entries(
+    store: AcknowledgmentStore, stored: StoredAck, read: GroupAckRead, start: int, end: int,
+    sets: Iterable[StoredSet],
+) -> Iterator[tuple[StoredSet, str, AckEntry]]:  # fmt: skip
+    """The entries of the set outcomes [start, end), on ``sets``."""
+    by_control = {item.transaction_control: item for item in sets}
+    for index, set_outcome in enumerate(read.reading.outcomes[start:end], start=start):
+        item = by_control.get(set_outcome.transaction_control)
+        if item is None:
+            continue  # gone since it was listed (expired): nothing to answer
         errors = set_outcome.segment_errors  # one read of the set's members for all of them
         members = store.members_at(item, [error.position for error in errors]) if errors else {}
         attributed = [
             segment_error_detail(error, members.get(error.position or 0)) for error in errors
         ]
         entry_id = f"{stored.sk}#{index}"  # one 999 may answer a set twice (duplicate ST02)
-        summary = group_summary(entry_id, ack, set_outcome, at, attributed,
-                                omitted.get(set_outcome.transaction_control, 0))  # fmt: skip
-        return item, entry_id, summary
+        summary = group_summary(entry_id, read.ack, set_outcome, read.at, attributed,
+                                read.omitted.get(set_outcome.transaction_control, 0))  # fmt: skip
+        yield item, entry_id, summary
 
+
+def apply_group_ack(
+    store: AcknowledgmentStore, stored: StoredAck, outcome: Outcome | None = None
+) -> str:
+    """Apply a stored 999 response for one group; return the ack's new state."""
+    read = _read_group_ack(store, stored)
+    if isinstance(read, str):
+        return read
     # Sets share transactions with the counters they move (a 999 may answer 100,000 sets).
-    entries = (entry(index, set_outcome) for index, set_outcome in enumerate(reading.outcomes))
+    entries = _entries(store, stored, read, 0, len(read.reading.outcomes), read.sets or [])
     _apply(store, entries, outcome)
+    return _settle_group_ack(store, stored, read)
+
+
+def apply_group_ack_slice(
+    store: AcknowledgmentStore, stored: StoredAck, index: int, size: int,
+    outcome: Outcome | None = None,
+) -> None:  # fmt: skip
+    """Apply one slice of a large 999: the set responses ``index * size`` on, at most
+    ``size`` of them, reading only their sets. Each slice writes the entries one
+    application in one go would (the same ids), so slices in any order, run again, give
+    its result; ``finish_group_ack`` then gives the ack its state."""
+    read = _read_group_ack(store, stored, whole=False)
+    if isinstance(read, str):
+        return  # its state is set: nothing of it applies
+    start = index * size
+    chosen = read.reading.outcomes[start : start + size]
+    if not chosen:
+        return
+    controls = [set_outcome.transaction_control for set_outcome in chosen]
+    sets = store.sets_of_group_version_with(read.version, controls)
+    _apply(store, _entries(store, stored, read, start, start + size, sets), outcome)
+
+
+def finish_group_ack(store: AcknowledgmentStore, stored: StoredAck) -> str:
+    """Every slice of a large 999 is applied: its state and notes, as in one go."""
+    read = _read_group_ack(store, stored, whole=False)
+    if isinstance(read, str):
+        return read
+    return _settle_group_ack(store, stored, read)
+
+
+def _settle_group_ack(store: AcknowledgmentStore, stored: StoredAck, read: GroupAckRead) -> str:
+    reading, group_control = read.reading, stored.target_control
     notes = []
     if reading.unmatched_controls:
         notes.append(

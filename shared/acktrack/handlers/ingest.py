@@ -117,8 +117,10 @@ def handle_part_task(
     """The file workflow's tasks: ``{"order": {...}}`` ingests one part (the Map's item);
     ``{"finish": job, "kind": ..., "parts": n}`` finishes the file once every part is done.
     A failure raises (the workflow retries the task); the answer is counts, never rows."""
+    from acktrack.ingest.ack_parts import finish_acknowledgments, ingest_acknowledgment_part
     from acktrack.ingest.effectuation_parts import finish_effectuation, ingest_effectuation_part
     from acktrack.ingest.parts import (
+        ACKNOWLEDGMENTS,
         EFFECTUATION,
         BadPartOrder,
         PartOrder,
@@ -147,6 +149,8 @@ def handle_part_task(
             )
         elif finishing and order.kind == EFFECTUATION:
             outcome = finish_effectuation(order, repository())
+        elif finishing and order.kind == ACKNOWLEDGMENTS:
+            outcome = finish_acknowledgments(order, repository())
         elif finishing:
             full, ref = with_job(order, repository())
             outcome = finish(full, ref, object_source(), repository(), pipeline_config())
@@ -154,6 +158,8 @@ def handle_part_task(
             outcome = ingest_population_part(
                 order, object_source(), repository(), pipeline_config(), archive(), part_pieces()
             )
+        elif order.kind == ACKNOWLEDGMENTS:  # a slice of a large 999
+            outcome = ingest_acknowledgment_part(order, repository(), pipeline_config())
         elif order.kind == EFFECTUATION:  # an insurer's effectuation 834
             outcome = ingest_effectuation_part(
                 order, object_source(), repository(), pipeline_config()
@@ -169,7 +175,7 @@ def handle_part_task(
     if not finishing:
         logger.info("part processed", extra=log)
         return {"job": order.job, "part": order.index + 1, "outcome": str(outcome.outcome)}
-    inbound = order.is_population or order.kind == EFFECTUATION
+    inbound = order.is_population or order.kind in (EFFECTUATION, ACKNOWLEDGMENTS)
     logger.info("file processed", extra={**log, "direction": "inbound" if inbound else "outbound"})
     file_metrics(metrics, outcome)
     return {"job": order.job, "parts": order.parts, "outcome": str(outcome.outcome)}

@@ -34,6 +34,7 @@ from acktrack.domain.ports import (
 )
 from acktrack.domain.status import AckState, FileOutcome
 from acktrack.domain.tracked import ObjectRef, iso, to_utc
+from acktrack.ingest.ack_parts import fan_out_acknowledgments, needs_slices
 from acktrack.ingest.effectuation import ingest_effectuation
 from acktrack.ingest.effectuation_parts import fan_out_effectuation
 from acktrack.ingest.extract_parts import HEAD_BYTES, pieces_for, split_extract
@@ -164,8 +165,15 @@ def ingest_inbound(
     outcome = Outcome(kind, acknowledgments=len(group_acks) + len(interchange_acks))
     note_key_problem(ref, store, config, outcome)
     outcome.other_usage = outcome_apart.other_usage
-    for detail in group_details:
-        stored = store.put_ack(detail)
+    stored_groups = [(store.put_ack(detail), detail) for detail in group_details]
+    sliced = (  # a 999 too large for one invocation: the file's 999s are applied in slices
+        parts is not None
+        and not enrollments
+        and not outcome.other_usage
+        and needs_slices(group_details, config)
+        and any(stored.state != AckState.APPLIED for stored, _ in stored_groups)
+    )
+    for stored, _ in [] if sliced else stored_groups:
         if stored.state != AckState.APPLIED:
             _count(outcome, apply_group_ack(store, stored, outcome))
         else:
@@ -178,6 +186,10 @@ def ingest_inbound(
             outcome.applied += 1
     # Families whose duplicate question waited on one of these answers are judged again.
     reconcile_families(store, outcome.rejudge, outcome, config.ack_sla_hours)
+    if sliced:
+        assert parts is not None
+        fan_out_acknowledgments(ref, store, config, stored_groups, parts, outcome)
+        return outcome  # the workflow's Finish records the file's outcome
     if enrollments:
         alone = not group_acks and not interchange_acks and not outcome.other_usage
         members = sum(enrollment.members for enrollment in enrollments)

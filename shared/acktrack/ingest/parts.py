@@ -84,6 +84,8 @@ class PartsMissing(RuntimeError):
 _LEGACY = ("bucket", "key", "version_id", "size", "received_at")
 OUTBOUND, POPULATION = "outbound", "population"  # the use case a part belongs to
 EFFECTUATION = "effectuation"  # an insurer's effectuation 834
+ACKNOWLEDGMENTS = "acknowledgments"  # 999s with more set responses than a part applies
+KINDS = (OUTBOUND, POPULATION, EFFECTUATION, ACKNOWLEDGMENTS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +107,13 @@ class PartOrder:
     notices: list[str] = field(default_factory=list)  # what pass 1 noticed, for the outcome
     # An insurer's population (an audit 834) instead of an outbound file: whose, as of when.
     population: dict[str, str] | None = None
-    kind: str = OUTBOUND  # or POPULATION, EFFECTUATION: which use case the part belongs to
+    kind: str = OUTBOUND  # or POPULATION, EFFECTUATION, ACKNOWLEDGMENTS: the part's use case
+    # Stored 999s applied in slices (read from the job): [our id, partner, GS06, ack key] each,
+    # and the set responses a slice applies. Such an order's ``start`` is the 999's number,
+    # its ``end`` the slice's.
+    acks: list[list[str]] = field(default_factory=list)
+    slice_size: int = 0
+    carried: dict[str, Any] = field(default_factory=dict)  # what the cutting invocation counted
     inline: bool = False  # an order of an earlier version: it carried the plan itself
     legacy: ObjectRef | None = None  # an order of an earlier version named its object
 
@@ -132,7 +140,7 @@ class PartOrder:
             for name in ("legacy", "inline"):
                 data.pop(name, None)
             old = {name: data.pop(name) for name in _LEGACY if name in data}
-            if data.get("kind", OUTBOUND) not in (OUTBOUND, POPULATION, EFFECTUATION):
+            if data.get("kind", OUTBOUND) not in KINDS:
                 raise BadPartOrder("not a part order: an unknown kind")
             order = cls(**data, inline="interchanges" in data)
             if not all(isinstance(n, int) for n in (order.index, order.parts, order.start)):
@@ -155,10 +163,18 @@ def pack_plan(
     interchanges: list[dict[str, Any]],
     notices: list[str],
     population: dict[str, str] | None = None,
+    *,
+    acks: list[list[str]] | None = None,
+    slice_size: int = 0,
+    carried: dict[str, Any] | None = None,
 ) -> bytes:
     """A file's plan, once in its job item (compressed: 1,000 interchanges are well under
     400 KB, ``tests/unit/test_part_orders.py``)."""
-    return pack({"interchanges": interchanges, "notices": notices, "population": population})
+    plan: dict[str, Any] = {"interchanges": interchanges, "notices": notices,
+                            "population": population}  # fmt: skip
+    if acks:
+        plan.update(acks=acks, slice_size=slice_size, carried=carried or {})
+    return pack(plan)
 
 
 def with_job(order: PartOrder, store: EnrollmentStore) -> tuple[PartOrder, ObjectRef]:
@@ -179,7 +195,9 @@ def with_job(order: PartOrder, store: EnrollmentStore) -> tuple[PartOrder, Objec
         )
     plan = unpack(record.plan)
     return replace(order, interchanges=plan["interchanges"], notices=plan["notices"],
-                   population=plan["population"]), record.source  # fmt: skip
+                   population=plan["population"], acks=plan.get("acks", []),
+                   slice_size=int(plan.get("slice_size", 0)),
+                   carried=plan.get("carried", {})), record.source  # fmt: skip
 
 
 def job_id(ref: ObjectRef, plans: list[Plan]) -> str:
@@ -322,7 +340,7 @@ def part_results(order: PartOrder, store: EnrollmentStore) -> list[bytes]:
 
 def finish_order(job: str, kind: str, parts: int) -> PartOrder:
     """The order Finish works from: the job, its kind and its number of parts."""
-    if kind not in (OUTBOUND, POPULATION, EFFECTUATION) or parts < 1:
+    if kind not in KINDS or parts < 1:
         raise BadPartOrder(f"not a finish order: kind {kind!r}, {parts} parts")
     return PartOrder(job=job, index=parts - 1, parts=parts, start=0, end=None, resume=None,
                      kind=kind)  # fmt: skip

@@ -239,6 +239,21 @@ class Repository(FamilyStore, AckStore, JobStore, ReconciliationStore, RosterSto
         prefix = f"SET#{version.interchange_control}#{version.digest[:20]}#"
         return list(SetItem.query(version.pk, SetItem.sk.startswith(prefix), consistent_read=True))
 
+    def set_controls_of_group_version(self, version: GroupVersionItem) -> list[str]:
+        """The ST02 of each set of the version: keys read only, none held but the ST02s."""
+        prefix = f"SET#{version.interchange_control}#{version.digest[:20]}#"
+        found = SetItem.query(version.pk, SetItem.sk.startswith(prefix), consistent_read=True,
+                              attributes_to_get=["pk", "sk"])  # fmt: skip
+        return [item.sk[len(prefix) :] for item in found]
+
+    def sets_of_group_version_with(
+        self, version: GroupVersionItem, controls: Sequence[str]
+    ) -> list[SetItem]:
+        """The version's sets with these ST02s, 100 a request (BatchGetItem)."""
+        wanted = [(version.pk, keys.set_sk(version.interchange_control, version.digest, control))
+                  for control in controls]  # fmt: skip
+        return list(self.get_sets(wanted).values())
+
     def sets_of_group(self, our: str, partner: str, group_control: str) -> list[SetItem]:
         pk = keys.group_pk(our, partner, group_control)
         return list(SetItem.query(pk, SetItem.sk.startswith("SET#"), consistent_read=True))

@@ -23,7 +23,11 @@ def _put_once(bucket: str, key: str, body: bytes, content_type: str) -> None:
         s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type,
                       IfNoneMatch="*")  # fmt: skip
     except s3.exceptions.ClientError as error:
-        if error.response.get("Error", {}).get("Code") != "PreconditionFailed":
+        # 409: another delivery's write of the same bytes is under way.
+        if error.response.get("Error", {}).get("Code") not in (
+            "PreconditionFailed",
+            "ConditionalRequestConflict",
+        ):
             raise
 
 

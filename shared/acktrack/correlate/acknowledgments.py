@@ -157,6 +157,20 @@ def apply_group_ack(
     return _settle_group_ack(store, stored, read)
 
 
+def group_ack_slices(
+    store: AcknowledgmentStore, stored: StoredAck, detail: dict[str, Any], size: int
+) -> int:
+    """How many slices of ``size`` set outcomes a stored 999 (``detail``: what it was stored
+    from) is applied in: one per ``size`` set responses; for a 999 without AK2 loops, whose
+    AK9 speaks for every set of its group, one per ``size`` sets of the group."""
+    outcomes = len(detail.get("sets", []))
+    if not outcomes:
+        versions = store.group_versions(stored.our_id, stored.partner, stored.target_control)
+        if len(versions) == 1:
+            outcomes = len(store.set_controls_of_group_version(versions[0]))
+    return max(1, -(-outcomes // size))
+
+
 def apply_group_ack_slice(
     store: AcknowledgmentStore, stored: StoredAck, index: int, size: int,
     outcome: Outcome | None = None,
@@ -180,6 +194,9 @@ def apply_group_ack_slice(
 def finish_group_ack(store: AcknowledgmentStore, stored: StoredAck) -> str:
     """Every slice of a large 999 is applied: its state and notes, as in one go."""
     read = _read_group_ack(store, stored, whole=False)
+    if read == AckState.AMBIGUOUS:  # its GS06 was sent again while its slices ran
+        for item in store.sets_of_group(stored.our_id, stored.partner, stored.target_control):
+            store.revoke_from_set(item, stored.sk)  # none of it counts, as in one go
     if isinstance(read, str):
         return read
     return _settle_group_ack(store, stored, read)
@@ -283,7 +300,8 @@ def revoke_group_acks(
 ) -> None:
     """A GS06 now names two interchanges: its 999s no longer count for either."""
     for stored in store.acks_for_group(our, partner, group_control):
-        if stored.state == AckState.APPLIED:
+        # A pending one may be applied in slices already under way (``ingest.ack_parts``).
+        if stored.state in (AckState.APPLIED, AckState.PENDING):
             for item in store.sets_of_group(our, partner, group_control):
                 store.revoke_from_set(item, stored.sk)
         if stored.state != AckState.AMBIGUOUS:

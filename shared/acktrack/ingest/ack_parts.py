@@ -15,7 +15,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from acktrack.correlate.acknowledgments import apply_group_ack_slice, finish_group_ack
+from acktrack.correlate.acknowledgments import (
+    apply_group_ack_slice,
+    finish_group_ack,
+    group_ack_slices,
+)
 from acktrack.domain.identifiers import short_hash
 from acktrack.domain.ports import (
     EnrollmentStore,
@@ -51,7 +55,7 @@ def fan_out_acknowledgments(
     with the detail it was stored from); the workflow's Finish records the file's outcome."""
     size = config.part_members
     acks = [[item.our_id, item.partner, item.target_control, item.sk] for item, _ in stored]
-    slices = [max(1, -(-len(detail["detail"].get("sets", [])) // size)) for _, detail in stored]
+    slices = [group_ack_slices(store, item, detail["detail"], size) for item, detail in stored]
     job = short_hash("acknowledgments", ref.bucket, ref.key, ref.version_id or "-", size=24)
     parts = sum(slices)
     # What this invocation counted (its TA1s) is carried to Finish, which records the file.

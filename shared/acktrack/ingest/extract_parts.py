@@ -11,8 +11,10 @@ one piece a part; its Finish finds what the insurer does not hold and writes the
 (``population_parts.finish_population``).
 
 Memory stays flat in the file's size: the pass holds one line at a time, and the upload
-holds one spool's pieces (a ``SPOOLS``-th of the members). The spool is on the function's
-ephemeral storage (template.yaml sizes it for ``MAX_SPLIT_ROWS``).
+holds one spool's pieces (a ``SPOOLS``-th of the members; a larger spool is read once per
+piece). The spool is on the function's ephemeral storage (template.yaml sizes it for
+``MAX_SPLIT_ROWS``). How many pieces is decided once the members are counted, so a piece
+holds about ``part_members`` whatever the first lines suggested.
 """
 
 from __future__ import annotations
@@ -72,10 +74,20 @@ def pieces_for(head: bytes, size: int, per_part: int) -> int:
     return min(MAX_PIECES, math.ceil(rows / per_part))
 
 
-def piece_of(subscriber_id: str, pieces: int) -> int:
-    """The piece a family goes to: the same for every member of it, in any run."""
-    digest = hashlib.blake2b(subscriber_id.encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") % pieces
+def family_hash(subscriber_id: str) -> int:
+    """A family's place in the split: the same for every member of it, in any run."""
+    return int.from_bytes(hashlib.blake2b(subscriber_id.encode(), digest_size=8).digest(), "big")
+
+
+def piece_of(hashed: int, spools: int, per_spool: int) -> int:
+    """The piece of a family hash: its spool's residue, then one of that spool's pieces."""
+    return hashed % spools + spools * ((hashed // spools) % per_spool)
+
+
+def pieces_per_spool(rows: int, spools: int, per_part: int) -> int:
+    """Pieces a spool is cut in, now that the members are counted: about ``per_part``
+    members a piece, at most ``MAX_PIECES`` in all."""
+    return max(1, min(MAX_PIECES // spools, math.ceil(rows / (spools * max(1, per_part)))))
 
 
 def extract_job(ref: ObjectRef) -> str:
@@ -85,28 +97,34 @@ def extract_job(ref: ObjectRef) -> str:
 
 def split_extract(
     ref: ObjectRef, source: ObjectSource, store: EnrollmentStore, config: PipelineConfig,
-    meta: PopulationMeta, count: int, pieces: PartPieces, workflow: PartWorkflow,
+    meta: PopulationMeta, estimate: int, pieces: PartPieces, workflow: PartWorkflow,
+    notices: list[str],
 ) -> Outcome:  # fmt: skip
-    """Split the extract into ``count`` pieces and start the file workflow over them; raises
-    ExtractRefused (nothing written) as an extract held in one go would."""
+    """Split the extract (``estimate``: its pieces as counted from its first lines) and start
+    the file workflow over the pieces; raises ExtractRefused (nothing written) as an
+    extract held in one go would. The pieces are counted once every member is: however far
+    the estimate was off, a piece holds about ``part_members`` members."""
     job = extract_job(ref)
+    spooled = min(SPOOLS, max(2, estimate))
     with tempfile.TemporaryDirectory(prefix="acktrack-extract-") as folder, ExitStack() as stack:
-        spools = [stack.enter_context(Path(folder, f"{n:02d}").open("w+b")) for n in range(SPOOLS)]
+        spools = [stack.enter_context(Path(folder, f"{n:02d}").open("w+b")) for n in range(spooled)]
+        held = [0] * spooled
         with source.open(ref) as raw:
             digesting = Digesting(raw)
             lines = decoded_lines(io.BufferedReader(digesting))
-            rows = 0
             for member in extract_members(lines, config.keyring, MAX_SPLIT_ROWS):
-                piece = piece_of(member.subscriber_id, count)
+                hashed = family_hash(member.subscriber_id)
                 row = json.dumps(piece_row(member), separators=(",", ":"))
-                spools[piece % SPOOLS].write(f"{piece}\t{row}\n".encode())
-                rows += 1
+                spools[hashed % spooled].write(f"{hashed}\t{row}\n".encode())
+                held[hashed % spooled] += 1
             digest = digesting.digest
+        per_spool = pieces_per_spool(sum(held), spooled, config.part_members)
         for residue, spool in enumerate(spools):
-            _upload(spool, residue, count, job, pieces)
+            _upload(spool, residue, spooled, per_spool, held[residue], job, pieces)
+    count = spooled * per_spool
     population = {"our_id": meta.our_id, "partner": meta.partner, "as_of": meta.as_of,
                   "source": meta.source, "digest": digest, "pieces": str(count)}  # fmt: skip
-    store.begin_job(job, count, ref, pack_plan([], [], population))
+    store.begin_job(job, count, ref, pack_plan([], sorted(set(notices)), population))
     orders = [
         PartOrder(job=job, index=index, parts=count, start=0, end=None, resume=None,
                   population=population).to_message()
@@ -114,20 +132,30 @@ def split_extract(
     ]  # fmt: skip
     workflow.start(job, POPULATION, orders)
     outcome = Outcome(FileOutcome.FANNED_OUT, parts=count, job=job)
-    outcome.population = rows
+    outcome.population = sum(held)
     return outcome
 
 
-def _upload(spool: BinaryIO, residue: int, count: int, job: str, pieces: PartPieces) -> None:
-    """The pieces of one spool (those whose number leaves ``residue``), each compressed and
-    written once; a piece with no member is written empty (its part holds nobody)."""
-    spool.seek(0)
-    held: dict[int, list[bytes]] = {n: [] for n in range(residue, count, SPOOLS)}
-    for line in spool:
-        piece, _, row = line.partition(b"\t")
-        held[int(piece)].append(row)
-    for number, rows in held.items():
-        pieces.put_piece(job, number, gzip.compress(b"".join(rows), compresslevel=6, mtime=0))
+HELD_ROWS = 100_000  # a spool of at most this many members is cut in one read (about 40 MB)
+
+
+def _upload(spool: BinaryIO, residue: int, spooled: int, per_spool: int, rows: int, job: str,
+            pieces: PartPieces) -> None:  # fmt: skip
+    """The pieces of one spool, each compressed and written once (a piece with no member is
+    written empty: its part holds nobody). A spool of more than ``HELD_ROWS`` members is
+    read once per piece, so that one piece is held at a time."""
+    wanted = range(per_spool)
+    for batch in [wanted] if rows <= HELD_ROWS else [range(n, n + 1) for n in wanted]:
+        spool.seek(0)
+        found: dict[int, list[bytes]] = {n: [] for n in batch}
+        for line in spool:
+            hashed, _, row = line.partition(b"\t")
+            number = (int(hashed) // spooled) % per_spool
+            if number in found:
+                found[number].append(row)
+        for number, kept in found.items():
+            body = gzip.compress(b"".join(kept), compresslevel=6, mtime=0)
+            pieces.put_piece(job, residue + spooled * number, body)
 
 
 def piece_members(body: bytes) -> list[PopulationMember]:

@@ -223,7 +223,10 @@ def _audit(
                           "ever sent between: no population of ours to hold it against")  # fmt: skip
     if parts is not None:
         members = sum(audit.members for audit in audits)
-        cut = fan_out_population(ref, source, store, config, meta, digest, parts, members)
+        noticed = Outcome(FileOutcome.FANNED_OUT)
+        note_key_problem(ref, store, config, noticed)
+        cut = fan_out_population(ref, source, store, config, meta, digest, parts, members,
+                                 noticed.notices)  # fmt: skip
         if cut is not None:
             return cut  # the workflow's Finish records the object's outcome
     with source.open(ref) as stream:
@@ -250,13 +253,22 @@ def _extract(
     if partner is None:
         return quarantine(ref, source, store, _population_outside_its_folder("an extract"))
     our_ids = sorted({p.our_id for p in store.partners() if p.partner == partner})
-    try:
-        if parts is not None and pieces is not None:
-            with source.open(ref, 0, HEAD_BYTES) as head:
-                count = pieces_for(head.read(), ref.size or 0, config.part_members)
-            if count > 1:
+    if parts is not None and pieces is not None:
+        with source.open(ref, 0, HEAD_BYTES) as head:
+            estimate = pieces_for(head.read(), ref.size or 0, config.part_members)
+        if estimate > 1:
+            try:
                 meta = extract_meta(ref, our_ids)
-                return split_extract(ref, source, store, config, meta, count, pieces, parts)
+            except ValueError as error:  # whose population it is: not known
+                return quarantine(ref, source, store, str(error))
+            noticed = Outcome(FileOutcome.FANNED_OUT)
+            note_key_problem(ref, store, config, noticed)
+            try:
+                return split_extract(ref, source, store, config, meta, estimate, pieces, parts,
+                                     noticed.notices)  # fmt: skip
+            except ExtractRefused as error:
+                return quarantine(ref, source, store, str(error))
+    try:
         with source.open(ref) as raw:
             digesting = Digesting(raw)
             buffered = io.BufferedReader(digesting)

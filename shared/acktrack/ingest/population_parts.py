@@ -65,6 +65,7 @@ TEXT = "text/plain; charset=utf-8"
 def fan_out_population(
     ref: ObjectRef, source: ObjectSource, store: EnrollmentStore, config: PipelineConfig,
     meta: PopulationMeta, digest: str, workflow: PartWorkflow, members: int = 0,
+    notices: list[str] | None = None,
 ) -> Outcome | None:  # fmt: skip
     """Cut the audit 834 in parts (about ``part_bytes`` and ``part_members`` each: a part's
     requests follow its families) and start the file workflow over them (None: it is small
@@ -80,7 +81,7 @@ def fan_out_population(
     population = {"our_id": meta.our_id, "partner": meta.partner, "as_of": meta.as_of,
                   "source": meta.source, "digest": digest}  # fmt: skip
     # The job holds the object and the population, once: an order is its range only.
-    store.begin_job(job, len(ranges), ref, pack_plan([], [], population))
+    store.begin_job(job, len(ranges), ref, pack_plan([], sorted(set(notices or [])), population))
     orders = [
         PartOrder(
             job=job, index=index, parts=len(ranges), start=part.start, end=part.end,
@@ -197,6 +198,7 @@ def _finish(
     store.put_reconciliation(summary, rows, key)
     outcome = reconciled(summary, summary.discrepancies + len(rows))
     outcome.parts = order.parts
+    outcome.notices.extend(order.notices)  # what the cutting invocation noticed
     store.record_object(ref, outcome)
     store.finish_job(order.job)
     return outcome

@@ -45,7 +45,8 @@ class JobStore(TableStore):
                 JobItem.received_at.set(source.received_at.isoformat()),
                 *([JobItem.source_version.set(source.version_id)] if source.version_id else []),
                 *([JobItem.source_size.set(source.size)] if source.size is not None else []),
-                *([JobItem.plan.set(plan)] if plan is not None else []),
+                # The first plan stands: a running workflow's orders were cut from it.
+                *([JobItem.plan.set(JobItem.plan | plan)] if plan is not None else []),
             ])  # fmt: skip
 
     def job_record(self, job: str) -> JobRecord | None:

@@ -18,7 +18,13 @@ from acktrack.domain.population import (
     piece_row,
     read_extract,
 )
-from acktrack.ingest.extract_parts import MAX_PIECES, piece_of, pieces_for
+from acktrack.ingest.extract_parts import (
+    MAX_PIECES,
+    family_hash,
+    piece_of,
+    pieces_for,
+    pieces_per_spool,
+)
 
 NEW = Keyring.of(b"n" * 32)
 ROTATING = Keyring.of(b"n" * 32, b"o" * 32)  # a rotation under way: two versions' hashes
@@ -76,10 +82,18 @@ def test_the_streamed_read_yields_good_members_and_refuses_the_file_only_at_its_
 
 
 def test_a_family_goes_to_one_piece_in_every_run_and_families_spread() -> None:
-    assert {piece_of("S1", 7) for _ in range(3)} == {piece_of("S1", 7)}
-    spread = [piece_of(f"{300000000 + n}", 16) for n in range(16_000)]
+    hashed = family_hash("S1")
+    assert {family_hash("S1") for _ in range(3)} == {hashed}
+    assert piece_of(hashed, 4, 3) == piece_of(family_hash("S1"), 4, 3) < 12
+    spread = [piece_of(family_hash(f"{300000000 + n}"), 4, 4) for n in range(16_000)]
     counts = [spread.count(n) for n in range(16)]
     assert min(counts) > 850 and max(counts) < 1150  # within 15% of 1,000 each
+
+
+def test_the_pieces_are_counted_from_the_members_read_not_from_the_estimate() -> None:
+    assert pieces_per_spool(45, 8, 6) == 1  # the estimate was right: 8 pieces
+    assert pieces_per_spool(1_000_000, 2, 5000) == 100  # first lines misled: still 5,000 each
+    assert pieces_per_spool(10**9, 32, 1) * 32 <= MAX_PIECES
 
 
 def test_the_count_of_pieces_follows_the_lines_read_first() -> None:

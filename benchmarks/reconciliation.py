@@ -97,7 +97,7 @@ class NothingSent:
     def members_of_set(self, item: Any) -> list[Any]:
         return []
 
-    def add_resolution(self, *_: Any) -> bool:
+    def add_resolution(self, *_: Any, **__: Any) -> bool:
         return True
 
     def put_discrepancies(self, summary: Any, part: str, rows: list[Any]) -> int:

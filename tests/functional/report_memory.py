@@ -183,7 +183,7 @@ class ReportMemory:
         )
 
     def add_resolution(self, our: str, partner: str, subscriber_id: str, resolution: Resolution,
-                       closed: int) -> bool:  # fmt: skip
+                       closed: int, *, members: Any = None) -> bool:  # fmt: skip
         key = f"FAM#{partner}#{subscriber_id}"
         if any(r.pk == key and r.resolution.resolution_id == resolution.resolution_id
                for r in self.resolutions):  # fmt: skip

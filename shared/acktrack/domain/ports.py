@@ -138,8 +138,20 @@ class PopulationStore(FamilyReader, Protocol):
         """When the roster began (ISO 8601, UTC); None: not yet (every set is walked)."""
         ...
 
-    def add_resolution(self, our: str, partner: str, subscriber_id: str, resolution: Any,
-                       closed: int) -> bool: ...  # fmt: skip
+    def add_resolution(
+        self,
+        our: str,
+        partner: str,
+        subscriber_id: str,
+        resolution: Any,
+        closed: int,
+        *,
+        members: Sequence[Any] | None = None,
+    ) -> bool:
+        """Record a resolution once (False: recorded already); ``members``: the family's
+        member items as just read, which spares reading them again for its expiry."""
+        ...  # fmt: skip
+
     def put_reconciliation(self, summary: Any, rows: list[dict[str, Any]],
                            rcno_key: str | None) -> None: ...  # fmt: skip
     def put_discrepancies(self, summary: Any, part: str, rows: list[dict[str, Any]]) -> int: ...

@@ -125,13 +125,13 @@ def held_families(
     found = Found(named=set(theirs))
     for subscriber_id in sorted(theirs):
         held, _ = held_once(theirs[subscriber_id])  # the rule ``compare`` follows
-        ours, before = _ours(meta, subscriber_id, digest, received_at, store, statuses, config,
-                             held)  # fmt: skip
+        ours, before, members = _ours(meta, subscriber_id, digest, received_at, store, statuses,
+                                      config, held)  # fmt: skip
         found.confirmed += before
         for waiting in ours:
             match = held.get(waiting.member.key)
             if not waiting.confirmed and match is not None and same_coverage(waiting.member, match):
-                found.confirmed += _confirm(waiting, meta, digest, received_at, store)
+                found.confirmed += _confirm(waiting, meta, digest, received_at, store, members)
         for comparison in compare([o.member for o in ours], theirs[subscriber_id]):
             if comparison.side == Side.MISSING_AT_INSURER:
                 found.deferred.add(subscriber_id)
@@ -162,7 +162,7 @@ def missing_families(
         families.update(m.subscriber_id for m in store.members_of_set(item) if m.subscriber_id)
     found = Found()
     for subscriber_id in sorted((families - held.named) | held.deferred):
-        ours, _ = _ours(meta, subscriber_id, "", received_at, store, statuses, config, {})
+        ours, _, _ = _ours(meta, subscriber_id, "", received_at, store, statuses, config, {})
         missing = [o.member for o in ours
                    if member_key(subscriber_id, o.member.key) not in held.matched]  # fmt: skip
         found.ours += len(missing)
@@ -179,15 +179,15 @@ def _ours(
     statuses: SetStatuses,
     config: PipelineConfig,
     held: dict[tuple[str, str], PopulationMember],
-) -> tuple[list[OurMember], int]:
+) -> tuple[list[OurMember], int, list[Any]]:
     """One family's enrollments in force (a waiting one only when the insurer holds it, else
-    what is confirmed meanwhile), and how many this population confirmed before (a
-    redelivery counts them again)."""
+    what is confirmed meanwhile), how many this population confirmed before (a redelivery
+    counts them again), and the family's member items as read."""
     if not subscriber_id:
-        return [], 0  # no REF*0F: nobody of ours to hold it against
+        return [], 0, []  # no REF*0F: nobody of ours to hold it against
     partition = store.family(meta.our_id, meta.partner, subscriber_id)
     if not partition.members:
-        return [], 0
+        return [], 0, []
     ledger = family_ledger(store, statuses, meta.our_id, meta.partner, subscriber_id,
                            received_at, config.ack_sla_hours, partition=partition)  # fmt: skip
     items = {(m.pk, m.sk): m for m in partition.members}
@@ -199,11 +199,11 @@ def _ours(
             ours.append(OurMember(held_or_not.in_force, True))
     mine = f"RCN-{digest}-" if digest else None
     before = sum(1 for r in ledger.resolutions if mine and r.resolution_id.startswith(mine))
-    return ours, before
+    return ours, before, list(partition.members)
 
 
 def _confirm(waiting: OurMember, meta: PopulationMeta, digest: str, received_at: datetime,
-             store: PopulationStore) -> int:  # fmt: skip
+             store: PopulationStore, members: list[Any]) -> int:  # fmt: skip
     member = waiting.member
     resolution = Resolution(
         resolution_id=f"RCN-{digest}-{short_hash(*member.key, size=8)}",
@@ -215,7 +215,7 @@ def _confirm(waiting: OurMember, meta: PopulationMeta, digest: str, received_at:
         kind=ClosedBy.RECONCILIATION,
     )
     added = store.add_resolution(meta.our_id, meta.partner, member.subscriber_id, resolution,
-                                 len(waiting.open_refs))  # fmt: skip
+                                 len(waiting.open_refs), members=members)  # fmt: skip
     return int(added)  # 0: recorded by an earlier delivery, and counted in ``before``
 
 

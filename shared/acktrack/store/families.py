@@ -3,7 +3,7 @@ of a subscriber's partition, written only where they changed; counts move once."
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -304,7 +304,7 @@ class FamilyStore(TableStore):
         item.save()
 
     def add_resolution(self, our: str, partner: str, subscriber_id: str, resolution: Resolution,
-                       closed: int) -> bool:  # fmt: skip
+                       closed: int, *, members: Sequence[Any] | None = None) -> bool:  # fmt: skip
         """Record a resolution once (False: it was recorded already). It expires no earlier
         than the member transactions it closes, so they never reopen while they are kept."""
         family = keys.family_pk(our, partner, subscriber_id)
@@ -324,7 +324,7 @@ class FamilyStore(TableStore):
             reason=resolution.reason,
             closed=closed,
             refs={f"{pk}|{sk}" for pk, sk in resolution.refs} or None,
-            expires=self._resolution_expiry(family, resolution),
+            expires=self._resolution_expiry(family, resolution, members),
             kind=None if operator else str(resolution.kind),
         )
         if operator:  # the report lists the window's (reconciliation's are in its own section)
@@ -338,20 +338,24 @@ class FamilyStore(TableStore):
             raise
         return True
 
-    def _resolution_expiry(self, family: str, resolution: Resolution) -> datetime | None:
+    def _resolution_expiry(
+        self, family: str, resolution: Resolution, members: Sequence[Any] | None = None
+    ) -> datetime | None:
         """RetentionDays after it was recorded, or the latest expiry of the member transactions
         it closes when that is later: a resolution gone before them would reopen them. One of
         them kept without an expiry (an item older than retention) keeps it too (None). They
         are in its family's partition: one consistent query (GetItem and Query are what the
-        functions recording a reconciliation's confirmations may do)."""
+        functions recording a reconciliation's confirmations may do), unless the caller has
+        just read them (``members``)."""
         own = expiry(resolution.at, self.retention_days)
         if own is None or not resolution.refs:
             return own
         latest = own
-        for member in MemberItem.query(
+        read = members if members is not None else MemberItem.query(
             family, MemberItem.sk.startswith("M#"), consistent_read=True,
             attributes_to_get=["pk", "sk", "expires"],
-        ):  # fmt: skip
+        )  # fmt: skip
+        for member in read:
             if (member.pk, member.sk) not in resolution.refs:
                 continue
             if member.expires is None:

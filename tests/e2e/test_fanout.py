@@ -229,6 +229,24 @@ def test_a_999_with_more_set_responses_than_a_part_is_applied_in_slices_as_in_on
     assert _without_jobs(state) == group_in_one_go
 
 
+def test_a_999_without_ak2_loops_for_a_large_group_is_applied_in_slices_as_in_one_go() -> None:
+    """Its AK9 speaks for each of the group's 12 sets: over PartMembers (4) sets, it is
+    applied in 3 slices of 4, and the day ends as in one go."""
+    from acktrack.synthetic.acknowledgments import GroupResponse, write_999
+
+    answer = io.BytesIO()
+    write_999(answer, sender_id="HEALTHPLAN01", receiver_id="ACKTRACKEXCH",
+              interchange_control=3902, sent_at=SENT + timedelta(hours=6),
+              groups=[GroupResponse("41", None, status="R", codes=["5"])])  # fmt: skip
+    files = [GROUP_DAY[0], File("inbound", "group_ak9.999", answer.getvalue())]
+    whole, _, _ = _run({"PartBytes": 0, "PartMembers": 0}, files=files)
+    state, _, invocations = _run(SLICES, files=files)
+    sliced = [i for i in _finishes(invocations) if i.result["outcome"] == "acknowledgments"]
+    assert [i.result["parts"] for i in sliced] == [3]
+    assert _without_jobs(state) == _without_jobs(whole)
+    assert state["report"]["summary"]["rejected"] == 48  # every member of the 12 sets
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ["throttling", "crash"])
 def test_one_failed_call_anywhere_in_a_sliced_999_ends_as_in_one_go(

@@ -41,10 +41,25 @@ from acktrack.ingest.parts import (
 from acktrack.ingest.steps import reconcile_families
 
 
-def needs_slices(details: list[dict[str, Any]], config: PipelineConfig) -> bool:
-    """A group acknowledgment of this file answers more sets than one part holds."""
+def needs_slices(
+    store: EnrollmentStore, stored: list[tuple[Any, dict[str, Any]]], config: PipelineConfig
+) -> bool:
+    """A 999 of this file still to apply answers more sets than one part applies: by its set
+    responses, or, without AK2 loops, by the sets of the group its AK9 speaks for (the
+    group version's count: one Query)."""
     size = config.part_members
-    return bool(size) and any(len(d["detail"].get("sets", [])) > size for d in details)
+    if not size:
+        return False
+    for item, detail in stored:
+        if item.state == AckState.APPLIED:
+            continue
+        answered = len(detail["detail"].get("sets", []))
+        if not answered:
+            versions = store.group_versions(item.our_id, item.partner, item.target_control)
+            answered = int(versions[0].sets or 0) if len(versions) == 1 else 0
+        if answered > size:
+            return True
+    return False
 
 
 def fan_out_acknowledgments(

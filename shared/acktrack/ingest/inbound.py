@@ -170,8 +170,7 @@ def ingest_inbound(
         parts is not None
         and not enrollments
         and not outcome.other_usage
-        and needs_slices(group_details, config)
-        and any(stored.state != AckState.APPLIED for stored, _ in stored_groups)
+        and needs_slices(store, stored_groups, config)
     )
     for stored, _ in [] if sliced else stored_groups:
         if stored.state != AckState.APPLIED:

@@ -440,7 +440,8 @@ def main() -> int:
         last = child("--part", str(path), str(parts - 1), str(args.members))
         figures: dict[str, Any] = {
             "members": args.members, "file_mb": path.stat().st_size / 1e6, "write_seconds": written,
-            "parts": parts, "part_bytes": PART_BYTES, "first": first, "middle": middle, "last": last,
+            "parts": parts, "part_bytes": PART_BYTES, "part_members": PART_MEMBERS, "first": first,
+            "middle": middle, "last": last,
         }  # fmt: skip
         if args.one_go:
             small = Path(folder) / "small.834"

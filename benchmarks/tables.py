@@ -335,8 +335,9 @@ def reconciliation_table(figures: dict[str, Any]) -> str:
     lines = [
         f"An insurer's population of {figures['members']:,} members ({figures['file_mb']:.0f} MB audit 834) "
         f"held against ours, the store faked behind the ports, every member compared and every row "
-        f"written; cut in {figures['parts']} parts of {figures['part_bytes'] // 2**20} MiB, each part "
-        "one invocation:",
+        f"written; cut in {figures['parts']} parts of at most {figures['part_bytes'] // 2**20} MiB "
+        f"and about {figures.get('part_members', 0):,} members (PartBytes, PartMembers), each part "
+        "one invocation, then the workflow's Finish:",
         "",
         "| invocation | members compared | time | peak RSS |",
         "|---|---|---|---|",
@@ -344,7 +345,7 @@ def reconciliation_table(figures: dict[str, Any]) -> str:
     for name in ("first", "middle", "last"):
         part = figures[name]
         lines.append(
-            f"| part {part['index'] + 1} of {part['parts']}{' (finishes the file)' if name == 'last' else ''} "
+            f"| part {part['index'] + 1} of {part['parts']}{', then Finish' if name == 'last' else ''} "
             f"| {part['rows']:,} | {part['seconds']:.1f} s "
             f"| {part['peak_rss_mb']:.0f} MB |"
         )
@@ -356,7 +357,8 @@ def reconciliation_table(figures: dict[str, Any]) -> str:
         )
     lines += [
         "",
-        "- A part holds only its own members, so its peak does not grow with the file; the last part "
-        "also holds the subscriber ids every part named (to find ours the insurer does not hold).",
+        "- A part holds only its own members, so its peak does not grow with the file; Finish "
+        "(measured in the last part's process) holds the subscriber ids every part named (to find "
+        "ours the insurer does not hold).",
     ]
     return "\n".join(lines)

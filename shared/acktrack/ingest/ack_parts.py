@@ -20,7 +20,6 @@ from acktrack.correlate.acknowledgments import (
     finish_group_ack,
     group_ack_slices,
 )
-from acktrack.domain.identifiers import short_hash
 from acktrack.domain.ports import (
     EnrollmentStore,
     Outcome,
@@ -32,6 +31,7 @@ from acktrack.domain.tracked import ObjectRef
 from acktrack.ingest.parts import (
     ACKNOWLEDGMENTS,
     PartOrder,
+    object_job,
     pack_plan,
     part_results,
     record_part,
@@ -71,7 +71,7 @@ def fan_out_acknowledgments(
     size = config.part_members
     acks = [[item.our_id, item.partner, item.target_control, item.sk] for item, _ in stored]
     slices = [group_ack_slices(store, item, detail["detail"], size) for item, detail in stored]
-    job = short_hash("acknowledgments", ref.bucket, ref.key, ref.version_id or "-", size=24)
+    job = object_job(ACKNOWLEDGMENTS, ref)
     parts = sum(slices)
     # What this invocation counted (its TA1s) is carried to Finish, which records the file.
     carried = {"applied": outcome.applied, "unmatched": outcome.unmatched,

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from acktrack.domain.identifiers import short_hash
 from acktrack.domain.ports import (
     EnrollmentStore,
     ObjectSource,
@@ -29,6 +28,7 @@ from acktrack.ingest.parts import (
     EFFECTUATION,
     PartOrder,
     cut_ranges,
+    object_job,
     pack_plan,
     part_results,
     record_part,
@@ -52,7 +52,7 @@ def fan_out_effectuation(
     ranges = cut_ranges(ref, source, config, members)
     if len(ranges) < 2:
         return False
-    job = short_hash("effectuation", ref.bucket, ref.key, ref.version_id or "-", size=24)
+    job = object_job(EFFECTUATION, ref)
     store.begin_job(job, len(ranges), ref, pack_plan([], sorted(set(outcome.notices))))
     orders = [
         PartOrder(job=job, index=index, parts=len(ranges), start=part.start, end=part.end,

@@ -29,7 +29,6 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import BinaryIO
 
-from acktrack.domain.identifiers import short_hash
 from acktrack.domain.population import (
     decoded_lines,
     extract_members,
@@ -47,7 +46,7 @@ from acktrack.domain.ports import (
 from acktrack.domain.reconciliation import PopulationMember
 from acktrack.domain.status import FileOutcome
 from acktrack.domain.tracked import ObjectRef
-from acktrack.ingest.parts import POPULATION, PartOrder, pack_plan
+from acktrack.ingest.parts import POPULATION, PartOrder, object_job, pack_plan
 from acktrack.ingest.reconciliation import Digesting, PopulationMeta
 
 # The most members a split extract may hold: 4,000,000 is twice the largest insurer's
@@ -90,11 +89,6 @@ def pieces_per_spool(rows: int, spools: int, per_part: int) -> int:
     return max(1, min(MAX_PIECES // spools, math.ceil(rows / (spools * max(1, per_part)))))
 
 
-def extract_job(ref: ObjectRef) -> str:
-    """An insurer's population is one job per object version (a redelivery finds it again)."""
-    return short_hash("population", ref.bucket, ref.key, ref.version_id or "-", size=24)
-
-
 def split_extract(
     ref: ObjectRef, source: ObjectSource, store: EnrollmentStore, config: PipelineConfig,
     meta: PopulationMeta, estimate: int, pieces: PartPieces, workflow: PartWorkflow,
@@ -104,7 +98,7 @@ def split_extract(
     the file workflow over the pieces; raises ExtractRefused (nothing written) as an
     extract held in one go would. The pieces are counted once every member is: however far
     the estimate was off, a piece holds about ``part_members`` members."""
-    job = extract_job(ref)
+    job = object_job(POPULATION, ref)  # as an audit 834's: one job per object version
     spooled = min(SPOOLS, max(2, estimate))
     with tempfile.TemporaryDirectory(prefix="acktrack-extract-") as folder, ExitStack() as stack:
         spools = [stack.enter_context(Path(folder, f"{n:02d}").open("w+b")) for n in range(spooled)]
@@ -144,18 +138,18 @@ def _upload(spool: BinaryIO, residue: int, spooled: int, per_spool: int, rows: i
     """The pieces of one spool, each compressed and written once (a piece with no member is
     written empty: its part holds nobody). A spool of more than ``HELD_ROWS`` members is
     read once per piece, so that one piece is held at a time."""
-    wanted = range(per_spool)
-    for batch in [wanted] if rows <= HELD_ROWS else [range(n, n + 1) for n in wanted]:
+    wanted = [residue + spooled * number for number in range(per_spool)]  # its pieces
+    for batch in [wanted] if rows <= HELD_ROWS else [[piece] for piece in wanted]:
         spool.seek(0)
-        found: dict[int, list[bytes]] = {n: [] for n in batch}
+        found: dict[int, list[bytes]] = {piece: [] for piece in batch}
         for line in spool:
             hashed, _, row = line.partition(b"\t")
-            number = (int(hashed) // spooled) % per_spool
-            if number in found:
-                found[number].append(row)
-        for number, kept in found.items():
+            piece = piece_of(int(hashed), spooled, per_spool)
+            if piece in found:
+                found[piece].append(row)
+        for piece, kept in found.items():
             body = gzip.compress(b"".join(kept), compresslevel=6, mtime=0)
-            pieces.put_piece(job, residue + spooled * number, body)
+            pieces.put_piece(job, piece, body)
 
 
 def piece_members(body: bytes) -> list[PopulationMember]:

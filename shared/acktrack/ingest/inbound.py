@@ -220,10 +220,10 @@ def _audit(
         return quarantine(ref, source, store,
                           "an audit 834 from an insurer (ISA06) to a receiver (ISA08) nothing was "
                           "ever sent between: no population of ours to hold it against")  # fmt: skip
+    noticed = Outcome(FileOutcome.FANNED_OUT)  # the hash key's state, noticed once
+    note_key_problem(ref, store, config, noticed)
     if parts is not None:
         members = sum(audit.members for audit in audits)
-        noticed = Outcome(FileOutcome.FANNED_OUT)
-        note_key_problem(ref, store, config, noticed)
         cut = fan_out_population(ref, source, store, config, meta, digest, parts, members,
                                  noticed.notices)  # fmt: skip
         if cut is not None:
@@ -232,7 +232,7 @@ def _audit(
         population = audit_population(read_x12(stream), config.keyring, meta)
     outcome = reconcile_population(population, digest, ref.received_at, store, archive,
                                    config)  # fmt: skip
-    note_key_problem(ref, store, config, outcome)
+    outcome.notices.extend(noticed.notices)
     store.record_object(ref, outcome)
     return outcome
 

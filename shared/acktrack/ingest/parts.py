@@ -200,6 +200,12 @@ def with_job(order: PartOrder, store: EnrollmentStore) -> tuple[PartOrder, Objec
                    carried=plan.get("carried", {})), record.source  # fmt: skip
 
 
+def object_job(kind: str, ref: ObjectRef) -> str:
+    """The job of an inbound file cut in parts: one per object version and use case (a
+    redelivered event finds it again)."""
+    return short_hash(kind, ref.bucket, ref.key, ref.version_id or "-", size=24)
+
+
 def job_id(ref: ObjectRef, plans: list[Plan]) -> str:
     """The same file version and interchanges give the same job (a redelivered event
     finds its job again)."""

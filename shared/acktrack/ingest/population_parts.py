@@ -16,7 +16,6 @@ from __future__ import annotations
 from typing import Any
 
 from acktrack.correlate.enrollments import SetStatuses
-from acktrack.domain.identifiers import short_hash
 from acktrack.domain.population import population_member
 from acktrack.domain.ports import (
     Archive,
@@ -40,6 +39,7 @@ from acktrack.ingest.parts import (
     POPULATION,
     PartOrder,
     cut_ranges,
+    object_job,
     pack_plan,
     part_results,
     record_part,
@@ -77,7 +77,7 @@ def fan_out_population(
     ranges = cut_ranges(ref, source, config, members)
     if len(ranges) < 2:
         return None
-    job = short_hash("population", ref.bucket, ref.key, ref.version_id or "-", size=24)
+    job = object_job(POPULATION, ref)
     population = {"our_id": meta.our_id, "partner": meta.partner, "as_of": meta.as_of,
                   "source": meta.source, "digest": digest}  # fmt: skip
     # The job holds the object and the population, once: an order is its range only.

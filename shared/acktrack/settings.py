@@ -34,6 +34,7 @@ class Settings:
     writer_threads: int
     part_bytes: int = 0  # outbound files larger than this are cut in parts (0: never)
     part_members: int = 0  # outbound files with more members than this too (0: by bytes only)
+    sets_per_partition: int = 10_000  # a group version of more sets spreads them (0: never)
     file_workflow_arn: str | None = None  # the file workflow (None: files are never cut)
     file_map_concurrency: int = 10  # parts of one file run at once
     retention_days: int = 0  # member-level items expire this long after sending (0: kept)
@@ -121,6 +122,7 @@ def from_environment(env: Mapping[str, str] | None = None) -> Settings:
         writer_threads=int(_number(env, "WRITER_THREADS", 4, minimum=1)),
         part_bytes=int(_number(env, "PART_BYTES", 0)),
         part_members=int(_number(env, "PART_MEMBERS", 0)),
+        sets_per_partition=int(_number(env, "SETS_PER_PARTITION", 10_000)),
         file_workflow_arn=env.get("FILE_WORKFLOW_ARN", "").strip() or None,
         file_map_concurrency=int(_number(env, "FILE_MAP_CONCURRENCY", 10, minimum=1)),
         retention_days=int(_number(env, "RETENTION_DAYS", 0)),

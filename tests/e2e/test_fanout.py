@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import random
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -270,3 +271,43 @@ def test_one_failed_call_anywhere_in_a_sliced_999_ends_as_in_one_go(
             fired += 1
     FIGURES[f"slice_faults_{kind}"] += fired
     assert fired >= 5  # the faults reached the slices and the Finish, not only the cutting
+
+
+SPREAD = 4  # SetsPerPartition: the 12 sets of GROUP_DAY's group spread over 3 partitions
+
+
+def _as_one_partition(state: dict[str, Any]) -> dict[str, Any]:
+    """The state with every key of a spread group read back to its group's own partition
+    (and the marks of the spread dropped): what the same day leaves with one partition."""
+    table = {key: {name: value for name, value in item.items()
+                   if name not in ("buckets", "spread")}
+             for key, item in state["table"].items()}  # fmt: skip
+    text = json.dumps({**state, "table": table}, sort_keys=True)
+    text = re.sub(r"(GS#[^\"|#]+#[^\"|#]+#[^\"|#]+)#B\d\d", r"\1", text)
+    text = re.sub(r"(SETS#[^\"#]+#[^\"#]+)#\d\d\"", r'\1"', text)
+    return dict(json.loads(text))
+
+
+@pytest.mark.parametrize("first", ["834", "999"])
+@pytest.mark.parametrize("cut", [0, 4], ids=["one_go", "in_parts"])
+def test_a_large_group_spreads_its_sets_over_partitions_and_ends_as_with_one(
+    group_in_one_go: dict[str, Any], first: str, cut: int
+) -> None:
+    """With SetsPerPartition at 4, the group of 12 sets keeps them in 3 partitions, chosen
+    by ST02, and its insurer's sets by time in shards of the lookup index; its 999 (before
+    or after the 834, the 834 in parts or not, the 999 in slices or not) finds every set,
+    and the day ends as with one partition."""
+    files = GROUP_DAY if first == "834" else GROUP_DAY[::-1]
+    state, _, _ = _run({"PartBytes": 0, "PartMembers": cut, "SetsPerPartition": SPREAD},
+                       deliveries=2, files=files)  # fmt: skip
+    sets = [key.split("|")[0] for key in state["table"] if "|SET#" in key]
+    assert len(sets) == 12
+    assert all(re.search(r"#B0[0-2]$", pk) for pk in sets) and len(set(sets)) >= 2
+    lookups = {item["uk"]["S"] for key, item in state["table"].items()
+               if "|SET#" in key}  # fmt: skip
+    assert all(re.search(r"#\d\d$", uk) for uk in lookups)
+    versions = [item for key, item in state["table"].items() if "|V#" in key
+                and key.startswith("GS#")]  # fmt: skip
+    assert [item["buckets"] for item in versions] == [{"N": "3"}]
+    assert _as_one_partition(_without_jobs(state)) == _as_one_partition(group_in_one_go)
+    assert state["report"]["summary"]["rejected"] > 0  # the 999's IK3 errors found their sets

@@ -11,7 +11,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from acktrack.domain.index import index_file
-from acktrack.domain.tracked import ObjectRef, plan_interchange, track_member
+from acktrack.domain.tracked import (
+    MAX_BUCKETS,
+    ObjectRef,
+    group_buckets,
+    plan_interchange,
+    track_member,
+)
 from acktrack.ingest.parts import job_id
 from acktrack.ingest.steps import Plan
 from acktrack.store import keys
@@ -41,12 +47,30 @@ def test_family_partitions_hash_the_subscriber_id() -> None:
     gs06=st.from_regex(r"[0-9]{1,9}", fullmatch=True),
     st02=st.text(min_size=4, max_size=9),
     digest=st.from_regex(r"[0-9a-f]{64}", fullmatch=True),
+    buckets=st.integers(min_value=1, max_value=64),
 )
 def test_set_controls_read_back_from_the_set_keys(
-    our: str, partner: str, isa13: str, gs06: str, st02: str, digest: str
+    our: str, partner: str, isa13: str, gs06: str, st02: str, digest: str, buckets: int
 ) -> None:
-    group_key, set_key = keys.group_pk(our, partner, gs06), keys.set_sk(isa13, digest, st02)
+    """Whether the set's group is spread over partitions or not."""
+    group_key = keys.set_pk(our, partner, gs06, st02, buckets)
+    set_key = keys.set_sk(isa13, digest, st02)
     assert keys.set_controls(group_key, set_key) == (isa13, gs06, st02)
+    # Its group version's readers read every partition it may be in, and the same one again.
+    assert group_key in keys.bucket_pks(our, partner, gs06, buckets)
+    assert group_key == keys.set_pk(our, partner, gs06, st02, buckets)
+    assert (group_key == keys.group_pk(our, partner, gs06)) == (buckets == 1)
+
+
+def test_a_group_spreads_only_past_sets_per_partition_and_evenly() -> None:
+    assert group_buckets(10_000, 10_000) == 1  # every group up to it: keys as ever
+    assert group_buckets(10_001, 10_000) == 2
+    assert group_buckets(500_000, 10_000) == 50
+    assert group_buckets(5_000_000, 10_000) == MAX_BUCKETS
+    assert group_buckets(500_000, 0) == 1  # SetsPerPartition 0: never spread
+    spread = Counter(keys.set_pk("US", "PLAN", "1", f"{n:09d}", 50) for n in range(500_000))
+    assert len(spread) == 50
+    assert max(spread.values()) < 1.1 * 500_000 / 50  # within a tenth of even
 
 
 def test_records_carry_no_keys_and_the_store_keys_them_as_before() -> None:

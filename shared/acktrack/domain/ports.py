@@ -292,6 +292,7 @@ class PipelineConfig:
     max_object_bytes: int = 2 * 1024**3
     part_bytes: int = 0  # files larger than this are cut in parts of this size (0: never)
     part_members: int = 0  # outbound files with more members: cut in parts of this many too
+    sets_per_partition: int = 10_000  # a larger group version spreads its sets (store.keys)
     max_file_members: int = 5_000_000  # an outbound file holding more is refused
     require_insurer_folders: bool = False  # refuse inbound files not under inbound/<insurer id>/
     keyring: Keyring = field(default_factory=Keyring)  # keys the demographic hashes

@@ -106,6 +106,7 @@ class SetVersion:
     digest: str
     group_control: str
     transaction_control: str
+    buckets: int = 1  # the partitions its group version's sets spread over (store.keys)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -129,6 +130,7 @@ class TrackedSet:
     # Where each INS loop starts, kept for sets of up to MEMBER_STARTS_KEPT members (their
     # IK3 errors are attributed without a read).
     member_starts: list[int] = field(default_factory=list)
+    buckets: int = 1  # partitions of its group version's sets (``group_buckets``)
 
     @property
     def sent_day(self) -> str:
@@ -139,7 +141,7 @@ class TrackedSet:
         return SetVersion(
             our_id=self.our_id, partner=self.partner, interchange_control=self.interchange_control,
             digest=self.digest, group_control=self.group_control,
-            transaction_control=self.transaction_control,
+            transaction_control=self.transaction_control, buckets=self.buckets,
         )  # fmt: skip
 
     def add_finding(self, finding: Finding) -> None:
@@ -215,14 +217,41 @@ class TrackedMember:
     hashes: Hashes = field(default_factory=dict)  # keyed hashes per key version, never values
 
 
+MAX_BUCKETS = 64  # a group version's sets spread over at most this many partitions
+
+
+def group_buckets(sets: int, sets_per_partition: int) -> int:
+    """The partitions a group version of ``sets`` sets spreads them over: one up to
+    ``sets_per_partition`` (0: always one), then one more per ``sets_per_partition``. A
+    partition takes about 1,000 write units a second; a group's sets, each written a few
+    times, in one would bound a 500,000-set file (and its 999) to that."""
+    if sets_per_partition <= 0 or sets <= sets_per_partition:
+        return 1
+    return min(MAX_BUCKETS, -(-sets // sets_per_partition))
+
+
+def interchange_buckets(interchange: InterchangeIndex, sets_per_partition: int) -> dict[str, int]:
+    """GS06 -> partitions, for the interchange's groups spread over more than one."""
+    counts: dict[str, int] = {}
+    for group in interchange.groups:
+        group_control = clip(group.control) or "-"
+        enrollment = sum(1 for item in group.sets if item.header.set_id == "834")
+        counts[group_control] = counts.get(group_control, 0) + enrollment
+    return {group: buckets for group, count in counts.items()
+            if (buckets := group_buckets(count, sets_per_partition)) > 1}  # fmt: skip
+
+
 def plan_interchange(
     interchange: InterchangeIndex,
     source_bucket: str,
     source_key: str,
     received_at: datetime,
     zone: tzinfo,
+    buckets: dict[str, int] | None = None,
 ) -> TrackedInterchange:
-    """What will be stored for one interchange of an outbound 834 (from the pass-1 index)."""
+    """What will be stored for one interchange of an outbound 834 (from the pass-1 index);
+    ``buckets``: GS06 -> partitions of a group spread over more than one
+    (``interchange_buckets``)."""
     header = interchange.header
     our, partner, control = clip(header.sender_id), clip(header.receiver_id), clip(header.control)
     digest = interchange.digest
@@ -232,9 +261,10 @@ def plan_interchange(
         for item in group.sets:
             if item.header.set_id != "834":
                 continue
-            sets.append(
-                _plan_set(item, our, partner, control, group_control, digest, received_at, zone)
-            )
+            tracked = _plan_set(item, our, partner, control, group_control, digest, received_at,
+                                zone)  # fmt: skip
+            tracked.buckets = (buckets or {}).get(group_control, 1)
+            sets.append(tracked)
     findings = [finding_detail(f) for f in interchange.findings[:MAX_FINDINGS_KEPT]]
     sent_at = sets[0].sent_at if sets else iso(sending_time(header.sent_at, zone, received_at)[0])
     if clipped(header.sender_id, header.receiver_id, header.control):

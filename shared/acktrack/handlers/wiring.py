@@ -109,6 +109,7 @@ def pipeline_config() -> PipelineConfig:
         max_object_bytes=current.max_object_bytes,
         part_bytes=current.part_bytes,
         part_members=current.part_members,
+        sets_per_partition=current.sets_per_partition,
         require_insurer_folders=current.require_insurer_folders,
         tracked_usage=current.tracked_usage,
         keyring=keyring(current.demographics_hash_key),

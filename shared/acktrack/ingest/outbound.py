@@ -27,6 +27,7 @@ from acktrack.domain.status import FileOutcome, InterchangeStatus
 from acktrack.domain.tracked import (
     ObjectRef,
     TrackedInterchange,
+    interchange_buckets,
     plan_interchange,
 )
 from acktrack.ingest.parts import fan_out
@@ -79,8 +80,9 @@ def ingest_outbound(
                               members=interchange.members)  # fmt: skip
             continue
         planned = plan_interchange(
-            interchange, ref.bucket, ref.key, ref.received_at, config.envelope_zone
-        )
+            interchange, ref.bucket, ref.key, ref.received_at, config.envelope_zone,
+            buckets=interchange_buckets(interchange, config.sets_per_partition),
+        )  # fmt: skip
         if config.our_sender_ids and planned.our_id not in config.our_sender_ids:
             outcome.notices.append("sender_not_ours")
             store.notice(

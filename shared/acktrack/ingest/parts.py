@@ -46,6 +46,7 @@ from acktrack.domain.tracked import (
     MAX_FINDINGS_KEPT,
     MEMBER_STARTS_KEPT,
     ObjectRef,
+    TrackedInterchange,
     TrackedSet,
     plan_interchange,
     plan_part_set,
@@ -250,7 +251,8 @@ def fan_out(
     interchanges = [
         {"sequence": plan.interchange.sequence, "our_id": plan.interchange.our_id,
          "partner": plan.interchange.partner, "control": plan.interchange.interchange_control,
-         "digest": plan.interchange.digest, "completed": plan.completed}
+         "digest": plan.interchange.digest, "completed": plan.completed,
+         **_buckets(plan.interchange)}
         for plan in plans
     ]  # fmt: skip
     plan = pack_plan(interchanges, sorted(set(outcome.notices)))
@@ -265,6 +267,13 @@ def fan_out(
     workflow.start(job, OUTBOUND, orders)
     outcome.outcome, outcome.parts, outcome.job = FileOutcome.FANNED_OUT, len(ranges), job
     return True
+
+
+def _buckets(planned: TrackedInterchange) -> dict[str, dict[str, int]]:
+    """The partitions of its groups spread over more than one, for the parts and Finish
+    (decided once, when the file is cut: the same keys whatever the settings meanwhile)."""
+    spread = {item.group_control: item.buckets for item in planned.sets if item.buckets > 1}
+    return {"buckets": spread} if spread else {}
 
 
 class PartSets(PlannedSets):
@@ -284,6 +293,7 @@ class PartSets(PlannedSets):
         if key not in self.by_key:
             tracked = plan_part_set(header, entry["our_id"], entry["partner"], entry["control"],
                                     entry["digest"], self.received_at, self.zone)  # fmt: skip
+            tracked.buckets = int(entry.get("buckets", {}).get(tracked.group_control, 1))
             self.by_key[key] = tracked
             if entry["completed"]:
                 self.written.add(id(tracked))
@@ -373,8 +383,9 @@ def finish(
         if entry is None or not interchange.enrollment_sets:
             continue
         planned = plan_interchange(
-            interchange, ref.bucket, ref.key, ref.received_at, config.envelope_zone
-        )
+            interchange, ref.bucket, ref.key, ref.received_at, config.envelope_zone,
+            buckets=entry.get("buckets"),
+        )  # fmt: skip
         plans.append(
             Plan(planned, completed=bool(entry["completed"]), sets=sets_by_control(planned))
         )

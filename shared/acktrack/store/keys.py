@@ -4,6 +4,7 @@ partner, so every correlation key carries both trading-partner ids.
     IC#<our>#<partner>#<isa13>        V#<digest>                      interchange version
     GS#<our>#<partner>#<gs06>         V#<isa13>#<digest>              group version marker
     GS#<our>#<partner>#<gs06>         SET#<isa13>#<digest>#<st02>     transaction set
+    GS#<our>#<partner>#<gs06>#B<nn>   SET#<isa13>#<digest>#<st02>     a set of a large group
     GS#<our>#<partner>#<gs06>         W#<set sk>#<family>             a family awaiting its answer
     GS#<our>#<partner>#<gs06>         W#<set sk>#R#<hash>             a set to put back in the index
     FAM#<family>                      M#<sent at>#<set id>#<ordinal>  member transaction
@@ -45,6 +46,13 @@ written before notices were kept by time holds <kind>#<pk>, after every time
 Index "lookup" (uk, us) finds a set's members by segment position (MB#<set id>#<chunk>,
 P#<position>: the report's detail and IK3 attribution) and a partner's sets by time
 (SETS#<our>#<partner>: statistics).
+
+A group version of more than ``SetsPerPartition`` sets (an exchange's one-family-a-set
+file: hundreds of thousands) spreads its sets, and the watches beside them, over
+``buckets`` partitions GS#...#B<nn>, chosen by a hash of ST02 (``set_bucket``), and their
+lookup entries over SETS#<our>#<partner>#<nn>. The count is on the version marker
+(``buckets``), where every reader of the group finds it; a one-partition group (every
+group of up to ``SetsPerPartition`` sets) has none, and its keys are as they ever were.
 """
 
 from __future__ import annotations
@@ -82,8 +90,30 @@ def interchange_sk(digest: str) -> str:
     return f"V#{digest[:20]}"
 
 
-def group_pk(our: str, partner: str, group_control: str | None) -> str:
-    return f"GS#{our}#{partner}#{group_control or '-'}"
+def group_pk(our: str, partner: str, group_control: str | None, bucket: int | None = None) -> str:
+    """A group's partition; ``bucket``: one of the partitions a large group version's sets
+    spread over (``set_bucket``). The group versions and every small group's sets stay in
+    the first."""
+    base = f"GS#{our}#{partner}#{group_control or '-'}"
+    return base if bucket is None else f"{base}#B{bucket:02d}"
+
+
+def set_bucket(transaction_control: str, buckets: int) -> int | None:
+    """The partition of a set of a group version spread over ``buckets`` (None: one, the
+    group's own): a hash of its ST02, so a 999's reader finds it from the ST02 alone."""
+    return None if buckets <= 1 else shard(transaction_control, shards=buckets)
+
+
+def set_pk(our: str, partner: str, group_control: str | None, transaction_control: str,
+           buckets: int = 1) -> str:  # fmt: skip
+    return group_pk(our, partner, group_control, set_bucket(transaction_control, buckets))
+
+
+def bucket_pks(our: str, partner: str, group_control: str | None, buckets: int) -> list[str]:
+    """Every partition a group version's sets are in."""
+    if buckets <= 1:
+        return [group_pk(our, partner, group_control)]
+    return [group_pk(our, partner, group_control, bucket) for bucket in range(buckets)]
 
 
 def group_version_sk(interchange_control: str, digest: str) -> str:
@@ -97,7 +127,10 @@ def set_sk(interchange_control: str, digest: str, transaction_control: str) -> s
 def set_controls(group_key: str, set_key: str) -> tuple[str, str, str]:
     """(ISA13, GS06, ST02) of a set, read back from its keys (``group_pk``, ``set_sk``)."""
     _, interchange_control, _, transaction_control = set_key.split("#", 3)
-    return interchange_control, group_key.rsplit("#", 1)[-1], transaction_control
+    base, _, last = group_key.rpartition("#")
+    if last[:1] == "B" and last[1:].isdigit() and base.count("#") >= 3:  # a bucket's partition
+        last = base.rpartition("#")[2]
+    return interchange_control, last, transaction_control
 
 
 def of_interchange(version: TrackedInterchange | SetVersion) -> tuple[str, str]:
@@ -111,7 +144,13 @@ def of_interchange(version: TrackedInterchange | SetVersion) -> tuple[str, str]:
 def of_set(version: SetVersion) -> tuple[str, str]:
     """(pk, sk) of a transaction set."""
     return (
-        group_pk(version.our_id, version.partner, version.group_control),
+        set_pk(
+            version.our_id,
+            version.partner,
+            version.group_control,
+            version.transaction_control,
+            version.buckets,
+        ),
         set_sk(version.interchange_control, version.digest, version.transaction_control),
     )
 
@@ -270,8 +309,19 @@ def resolution_shard(family: str) -> str:
     return f"RESOLVED#{shard(family)}"
 
 
-def sets_key(our: str, partner: str) -> str:
-    return f"SETS#{our}#{partner}"
+SET_LOOKUP_SHARDS = 16  # the sets of a spread group version, in the lookup index
+
+
+def sets_key(our: str, partner: str, bucket: int | None = None) -> str:
+    """A partner's sets by time in the lookup index: a small group's in one partition, a
+    spread group version's over ``SET_LOOKUP_SHARDS`` more (by its bucket)."""
+    base = f"SETS#{our}#{partner}"
+    return base if bucket is None else f"{base}#{bucket % SET_LOOKUP_SHARDS:02d}"
+
+
+def sets_keys(our: str, partner: str) -> list[str]:
+    """Every lookup partition of a partner's sets (``sets_key``)."""
+    return [sets_key(our, partner)] + [sets_key(our, partner, n) for n in range(SET_LOOKUP_SHARDS)]
 
 
 def notice_pk(kind: str, *identity: str) -> str:

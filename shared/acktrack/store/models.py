@@ -24,6 +24,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from acktrack.domain.hashing import HASH_CHARS, KINDS, VERSION_CHARS, Hashes
+from acktrack.store import keys
 
 _HASH_BYTES = HASH_CHARS // 2
 _VERSION_BYTES = VERSION_CHARS // 2
@@ -140,6 +141,17 @@ class GroupVersionItem(Item):
     sets = NumberAttribute(default=0)
     sent_at = UnicodeAttribute()
     source_key = UnicodeAttribute(default="")
+    buckets = NumberAttribute(null=True)  # its sets' partitions, when more than one (keys)
+
+    @property
+    def set_pks(self) -> list[str]:
+        """Every partition its sets are in."""
+        return keys.bucket_pks(self.our_id, self.partner, self.group_control,
+                               int(self.buckets or 1))  # fmt: skip
+
+    def set_pk(self, transaction_control: str) -> str:
+        return keys.set_pk(self.our_id, self.partner, self.group_control, transaction_control,
+                           int(self.buckets or 1))  # fmt: skip
 
 
 class SetItem(ReportedItem):
@@ -412,6 +424,7 @@ class PartnerItem(Item):
     partner = UnicodeAttribute()
     payer_name = UnicodeAttribute(default="")
     first_seen = UnicodeAttribute()
+    spread = BooleanAttribute(null=True)  # some group's sets in several partitions (keys)
 
 
 class NoticeItem(ReportedItem):

@@ -29,10 +29,8 @@ from acktrack.domain.status import (
 )
 from acktrack.domain.tally import Tally
 from acktrack.domain.tracked import (
-    MEMBER_STARTS_KEPT,
     ObjectRef,
     TrackedInterchange,
-    TrackedSet,
     iso,
 )
 from acktrack.store import keys
@@ -46,7 +44,6 @@ from acktrack.store.members import MemberWriter, expiry, iso_now
 from acktrack.store.models import (
     AckItem,
     CounterItem,
-    GroupVersionItem,
     InterchangeItem,
     MemberItem,
     NoticeItem,
@@ -57,9 +54,10 @@ from acktrack.store.models import (
 )
 from acktrack.store.reconciliations import ReconciliationStore
 from acktrack.store.roster import RosterStore
+from acktrack.store.sets import SetStore
 
 
-class Repository(FamilyStore, AckStore, JobStore, ReconciliationStore, RosterStore):
+class Repository(FamilyStore, SetStore, AckStore, JobStore, ReconciliationStore, RosterStore):
     """Tracking state in one DynamoDB table (see ``keys`` for the layout); each role's
     reads and writes live in its own module (families, acks, jobs, members)."""
 
@@ -165,106 +163,6 @@ class Repository(FamilyStore, AckStore, JobStore, ReconciliationStore, RosterSto
                 )
             ]
         )
-
-    # -- sets and groups ----------------------------------------------------------------
-
-    def put_sets(self, sets: list[TrackedSet]) -> None:
-        """Create each set once; an existing set (a resumed ingest, a copy of the file
-        ingested at the same time) keeps its state. 100 sets a request: a keys-only
-        BatchGetItem (strongly consistent) reads which are there, then the absent ones are
-        created in one transaction, each Put conditioned on its set not existing (the
-        create-once a PutItem gave, kept whatever else writes at the same moment). When
-        another copy created one of them in between, its condition fails and cancels the
-        transaction: that chunk's sets are then created one at a time, the same condition
-        each (a race that rare costs 100 requests, never a set's answers)."""
-        for start in range(0, len(sets), _SETS_READ):
-            chunk = {keys.of_set(tracked.version): tracked
-                     for tracked in sets[start : start + _SETS_READ]}  # fmt: skip
-            present = {(item.pk, item.sk) for item in SetItem.batch_get(
-                list(chunk), consistent_read=True, attributes_to_get=["pk", "sk"])}  # fmt: skip
-            absent = [_set_item(key, tracked) for key, tracked in chunk.items()
-                      if key not in present]  # fmt: skip
-            if absent:
-                self._create_sets(absent)
-
-    def _create_sets(self, items: list[SetItem]) -> None:
-        def build(transaction: TransactWrite) -> None:
-            for item in items:
-                transaction.save(item, condition=SetItem.pk.does_not_exist())
-
-        try:
-            transact(self._connection(), build, f"{len(items)} sets")
-        except TransactWriteError as error:
-            if not conditional_failure(error):
-                raise
-            for item in items:  # another copy of the file created some of them
-                try:
-                    item.save(condition=SetItem.pk.does_not_exist())
-                except PutError as refused:
-                    if not conditional_failure(refused):
-                        raise
-
-    def put_group_version(
-        self, planned: TrackedInterchange, group_control: str
-    ) -> list[dict[str, str]]:
-        """Mark that this interchange used GS06 ``group_control``; return every user of it."""
-        sets = [item for item in planned.sets if item.group_control == group_control]
-        GroupVersionItem(
-            keys.group_pk(planned.our_id, planned.partner, group_control),
-            keys.group_version_sk(planned.interchange_control, planned.digest),
-            our_id=planned.our_id,
-            partner=planned.partner,
-            group_control=group_control,
-            interchange_control=planned.interchange_control,
-            digest=planned.digest,
-            sets=len(sets),
-            sent_at=sets[0].sent_at if sets else planned.sent_at,
-            source_key=planned.source_key,
-        ).save()
-        return [
-            {"interchange_control": v.interchange_control, "source_key": v.source_key}
-            for v in self.group_versions(planned.our_id, planned.partner, group_control)
-        ]
-
-    def group_versions(self, our: str, partner: str, group_control: str) -> list[GroupVersionItem]:
-        return list(
-            GroupVersionItem.query(
-                keys.group_pk(our, partner, group_control),
-                GroupVersionItem.sk.startswith("V#"),
-                consistent_read=True,
-            )
-        )
-
-    def sets_of_group_version(self, version: GroupVersionItem) -> list[SetItem]:
-        prefix = f"SET#{version.interchange_control}#{version.digest[:20]}#"
-        return list(SetItem.query(version.pk, SetItem.sk.startswith(prefix), consistent_read=True))
-
-    def set_controls_of_group_version(self, version: GroupVersionItem) -> list[str]:
-        """The ST02 of each set of the version: keys read only, none held but the ST02s."""
-        prefix = f"SET#{version.interchange_control}#{version.digest[:20]}#"
-        found = SetItem.query(version.pk, SetItem.sk.startswith(prefix), consistent_read=True,
-                              attributes_to_get=["pk", "sk"])  # fmt: skip
-        return [item.sk[len(prefix) :] for item in found]
-
-    def sets_of_group_version_with(
-        self, version: GroupVersionItem, controls: Sequence[str]
-    ) -> list[SetItem]:
-        """The version's sets with these ST02s, 100 a request (BatchGetItem)."""
-        wanted = [(version.pk, keys.set_sk(version.interchange_control, version.digest, control))
-                  for control in controls]  # fmt: skip
-        return list(self.get_sets(wanted).values())
-
-    def sets_of_group(self, our: str, partner: str, group_control: str) -> list[SetItem]:
-        pk = keys.group_pk(our, partner, group_control)
-        return list(SetItem.query(pk, SetItem.sk.startswith("SET#"), consistent_read=True))
-
-    def sets_of_interchange(self, version: InterchangeItem) -> list[SetItem]:
-        prefix = f"SET#{version.interchange_control}#{version.digest[:20]}#"
-        found: list[SetItem] = []
-        for group_control in version.group_controls or []:
-            pk = keys.group_pk(version.our_id, version.partner, group_control)
-            found += SetItem.query(pk, SetItem.sk.startswith(prefix), consistent_read=True)
-        return found
 
     def source_key(self, pk: str, sk: str) -> str:
         """The S3 key an interchange version was first read from."""
@@ -405,15 +303,10 @@ class Repository(FamilyStore, AckStore, JobStore, ReconciliationStore, RosterSto
         return list(ObjectItem.query(keys.object_pk(bucket, key), consistent_read=True))
 
     def register_partner(self, our: str, partner: str, payer_name: str) -> None:
-        item = PartnerItem("PARTNERS", f"{our}#{partner}")
-        actions: list[Action] = [
-            PartnerItem.our_id.set(our),
-            PartnerItem.partner.set(partner),
-            PartnerItem.first_seen.set(PartnerItem.first_seen | iso_now()),
-        ]
         if payer_name:
-            actions.append(PartnerItem.payer_name.set(payer_name))
-        item.update(actions=actions)
+            self._partner_update(our, partner, PartnerItem.payer_name.set(payer_name))
+        else:
+            self._partner_update(our, partner)
 
     def notice(self, kind: str, detail: str, source_keys: list[str], *identity: str,
                at: datetime | None = None) -> None:  # fmt: skip
@@ -436,26 +329,6 @@ class Repository(FamilyStore, AckStore, JobStore, ReconciliationStore, RosterSto
         if wanted:
             actions.append(NoticeItem.keys.add(wanted))
         item.update(actions=actions)
-
-    def sets_since(
-        self, our: str, partner: str, since: str, before: str | None = None
-    ) -> Iterator[SetItem]:
-        """The insurer's sets sent at or after ``since`` (and before ``before``)."""
-        connection = SetItem._get_connection()
-        start: Any = None
-        condition = SetItem.us >= since if before is None else SetItem.us.between(since, before)
-        while True:
-            page = connection.query(
-                keys.sets_key(our, partner),
-                range_key_condition=condition,
-                index_name="lookup",
-                exclusive_start_key=start,
-            )
-            for raw in page.get("Items", []):
-                yield SetItem.from_raw_data(raw)
-            start = page.get("LastEvaluatedKey")
-            if not start:
-                return
 
     # -- what the report reads (the sparse index, never a scan) ---------------------------------
 
@@ -546,47 +419,3 @@ class Repository(FamilyStore, AckStore, JobStore, ReconciliationStore, RosterSto
         """One partner's counters by sent day since ``since_day``, summed over shards: one
         paginated query, however many sets and members the days hold."""
         return dict(sorted(summed(counter_items(our, partner, since_day))[1].items()))
-
-
-_SETS_READ = 100  # BatchGetItem's and a transaction's limit: the sets one request reads or creates
-
-
-def _set_item(key: tuple[str, str], tracked: TrackedSet) -> SetItem:
-    """A set as first written: sent, in the report's index and the partner's sets."""
-    interchange_pk, interchange_sk = keys.of_interchange(tracked.version)
-    return SetItem(
-        *key,
-        set_id=tracked.set_id,
-        our_id=tracked.our_id,
-        partner=tracked.partner,
-        payer_name=tracked.payer_name,
-        interchange_control=tracked.interchange_control,
-        group_control=tracked.group_control,
-        transaction_control=tracked.transaction_control,
-        implementation=tracked.implementation,
-        digest=tracked.digest,
-        interchange_pk=interchange_pk,
-        interchange_sk=interchange_sk,
-        sent_at=tracked.sent_at,
-        sent_day=tracked.sent_day,
-        members=tracked.members,
-        last_position=tracked.last_position,
-        # Kept for small sets: their IK3 errors are attributed without a read.
-        member_starts=_member_starts(tracked),
-        segments=tracked.segments,
-        findings=tracked.findings,
-        finding_count=tracked.finding_count,
-        predicted_rejection=tracked.predicted_rejection,
-        rk=keys.open_shard(tracked.set_id),
-        rs=f"{tracked.sent_at}#{tracked.set_id}",
-        uk=keys.sets_key(tracked.our_id, tracked.partner),
-        us=f"{tracked.sent_at}#{tracked.set_id}",
-    )
-
-
-def _member_starts(tracked: TrackedSet) -> list[int] | None:
-    """Where each of a small set's INS loops starts, when every one is known."""
-    starts = sorted(set(tracked.member_starts))
-    if not 0 < tracked.members <= MEMBER_STARTS_KEPT or len(starts) != tracked.members:
-        return None
-    return starts if starts[0] > 0 else None

@@ -280,7 +280,7 @@ def _as_one_partition(state: dict[str, Any]) -> dict[str, Any]:
     """The state with every key of a spread group read back to its group's own partition
     (and the marks of the spread dropped): what the same day leaves with one partition."""
     table = {key: {name: value for name, value in item.items()
-                   if name not in ("buckets", "spread")}
+                   if name not in ("buckets", "spread", "group_buckets")}
              for key, item in state["table"].items()}  # fmt: skip
     text = json.dumps({**state, "table": table}, sort_keys=True)
     text = re.sub(r"(GS#[^\"|#]+#[^\"|#]+#[^\"|#]+)#B\d\d", r"\1", text)

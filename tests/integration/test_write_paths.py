@@ -18,7 +18,7 @@ from acktrack.aws import clients
 from acktrack.handlers import wiring
 from acktrack.ingest.parts import PartOrder, with_job
 from acktrack.store import keys
-from acktrack.store import repository as repository_module
+from acktrack.store import sets as set_store
 from acktrack.store.models import MemberItem, SetItem
 from acktrack.store.repository import Repository
 from acktrack.synthetic.acknowledgments import GroupResponse, SegmentErrorSpec, SetResponse
@@ -91,7 +91,7 @@ def test_a_999_rejecting_sets_with_ik3_errors_reads_each_set_s_members_once(
 ) -> None:
     # Sets of 3 members keep where each starts (no read at all): keep none here, so that
     # the reads this test counts are made.
-    monkeypatch.setattr(repository_module, "MEMBER_STARTS_KEPT", 1)
+    monkeypatch.setattr(set_store, "MEMBER_STARTS_KEPT", 1)
     if planted:
         monkeypatch.setattr(Repository, "members_at", _per_error)
     _, generated = day.send("a.834", members=3 * SETS, sets_per_group=SETS, seed=29, dependents=0.0)

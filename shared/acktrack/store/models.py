@@ -128,6 +128,7 @@ class InterchangeItem(Item):
     group_controls = JSONAttribute(
         default=list
     )  # GS06s of its groups (their sets are found by key)
+    group_buckets = JSONAttribute(null=True)  # GS06 -> partitions, of a group spread (keys)
     findings = JSONAttribute(default=list)  # interchange-level findings (capped)
     acks: MapAttribute[str, Any] = MapAttribute(default=dict)  # TA1 id -> summary
 

@@ -87,6 +87,7 @@ class Repository(FamilyStore, SetStore, AckStore, JobStore, ReconciliationStore,
             sets=len(planned.sets),
             members=planned.members,
             group_controls=planned.group_controls,
+            group_buckets=_spread_groups(planned),
             findings=planned.findings,
         )
         try:
@@ -419,3 +420,8 @@ class Repository(FamilyStore, SetStore, AckStore, JobStore, ReconciliationStore,
         """One partner's counters by sent day since ``since_day``, summed over shards: one
         paginated query, however many sets and members the days hold."""
         return dict(sorted(summed(counter_items(our, partner, since_day))[1].items()))
+
+
+def _spread_groups(planned: TrackedInterchange) -> dict[str, int] | None:
+    """GS06 -> partitions of the interchange's groups spread over more than one."""
+    return {item.group_control: item.buckets for item in planned.sets if item.buckets > 1} or None

@@ -133,21 +133,12 @@ class SetStore(TableStore):
     def sets_of_interchange(self, version: InterchangeItem) -> list[SetItem]:
         prefix = f"SET#{version.interchange_control}#{version.digest[:20]}#"
         found: list[SetItem] = []
+        spread = version.group_buckets or {}
         for group_control in version.group_controls or []:
-            pk = keys.group_pk(version.our_id, version.partner, group_control)
-            found += SetItem.query(pk, SetItem.sk.startswith(prefix), consistent_read=True)
-            group = self._group_version(pk, version.interchange_control, version.digest)
-            if group is not None and int(group.buckets or 1) > 1:
-                found += self.sets_of_group_version(group)
+            buckets = int(spread.get(group_control, 1))
+            for pk in keys.bucket_pks(version.our_id, version.partner, group_control, buckets):
+                found += SetItem.query(pk, SetItem.sk.startswith(prefix), consistent_read=True)
         return found
-
-    def _group_version(self, pk: str, interchange_control: str, digest: str
-                       ) -> GroupVersionItem | None:  # fmt: skip
-        try:
-            return GroupVersionItem.get(pk, keys.group_version_sk(interchange_control, digest),
-                                        consistent_read=True)  # fmt: skip
-        except GroupVersionItem.DoesNotExist:
-            return None
 
     def _partner_update(self, our: str, partner: str, *more: Action) -> None:
         item = PartnerItem("PARTNERS", f"{our}#{partner}")

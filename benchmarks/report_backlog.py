@@ -148,6 +148,9 @@ class FakeStore:
     def other_usage(self, since: str) -> list[Any]:
         return []
 
+    def never_sent(self, due_by: str) -> list[Any]:
+        return []
+
     def quality_findings(self, since: str) -> list[Any]:
         return []
 

@@ -147,6 +147,7 @@ class ReportMemory:
         # The window's lists, as the index holds them: each item with its time (received_at).
         self.unmatched: list[Any] = []
         self.junk: list[Any] = []
+        self.expected: list[Any] = []  # expected actions (domain.expected), as the store keeps them
         self.tallies_read = 0
         # The insurer's roster (as the outbound ingest writes it) and when it began: None
         # models a table older than the roster (every set is walked).
@@ -296,6 +297,9 @@ class ReportMemory:
 
     def other_usage(self, since: str) -> list[Any]:
         return []
+
+    def never_sent(self, due_by: str) -> list[Any]:
+        return [a for a in self.expected if not a.sent_at and a.expected_by < due_by]
 
     def quality_findings(self, since: str) -> list[Any]:
         return []

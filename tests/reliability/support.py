@@ -95,7 +95,7 @@ def budget(name: str, default: int) -> int:
 
 @dataclass(frozen=True)
 class File:
-    folder: str  # outbound | inbound
+    folder: str  # outbound | inbound | expected
     name: str
     data: bytes
 
@@ -185,7 +185,8 @@ def fresh_stack(parameters: dict[str, Any] | None = None) -> Iterator[EmbeddedSt
 
 
 def deliver(stack: EmbeddedStack, file: File, deliveries: int = 1) -> list[Any]:
-    bucket = stack.bucket("Outbound" if file.folder == "outbound" else "Inbound")
+    outbound = file.folder in ("outbound", "expected")  # expected/: the outbound bucket too
+    bucket = stack.bucket("Outbound" if outbound else "Inbound")
     return stack.put(bucket, file.key, file.data, deliveries=deliveries)
 
 

@@ -140,6 +140,17 @@ def _population_files() -> list[File]:
             File("inbound", f"{PLAN}/population-2024-01-18.csv", extract.getvalue().encode())]  # fmt: skip
 
 
+def _expected_files() -> list[File]:
+    """The exchange's expected actions: 6 rows (with PartMembers, cut in parts) and an
+    extract carrying a name column (quarantined in the outbound bucket)."""
+    header = (
+        "insurer_id,subscriber_id,member_id,maintenance_type,effective_date,action_id,created_at"
+    )
+    rows = [f"{PLAN},{100000001 + n},,021,20240201,X{n},2024-01-15T10:00:00Z" for n in range(6)]
+    return [File("expected", "actions.csv", "\n".join([header, *rows]).encode()),
+            File("expected", "named.csv", (header + ",last_name\n").encode())]  # fmt: skip
+
+
 @functools.cache  # once per test process: the last test needs every day, wherever it runs
 def _day_of_calls(first: str, part_bytes: int, key: str, reconciliation: bool) -> None:
     # Acknowledgments first: members kept a day only, so the report pushes open ones' expiry back.
@@ -167,6 +178,8 @@ def _day_of_calls(first: str, part_bytes: int, key: str, reconciliation: bool) -
             for file in day:
                 if file.folder == direction:
                     deliver(stack, file)
+        for file in _expected_files():  # after the 834s: their insurers say whose ids they are
+            assert all(result.ok for result in deliver(stack, file))
         if reconciliation:
             for file in _population_files():
                 assert all(result.ok for result in deliver(stack, file))

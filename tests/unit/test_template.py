@@ -148,9 +148,12 @@ def test_functions_are_wired_to_their_buckets_and_schedule(transformed: dict[str
         name: [c["Function"]["Fn::GetAtt"][0] for c in configs]
         for name, configs in notifications.items()
     } == {
-        "OutboundBucket": ["IngestOutboundFunction"],
+        "OutboundBucket": ["IngestOutboundFunction"] * 2,  # outbound/ 834s, expected/ actions
         "InboundBucket": ["IngestInboundFunction"],
     }
+    prefixes = [c["Filter"]["S3Key"]["Rules"][0]["Value"]
+                for c in notifications["OutboundBucket"]]  # fmt: skip
+    assert sorted(prefixes) == ["expected/", "outbound/"]
     (schedule,) = of_type(transformed, "AWS::Scheduler::Schedule").values()
     assert (
         schedule["Properties"]["Target"]["Input"] == '{"as_of": "<aws.scheduler.scheduled-time>"}'

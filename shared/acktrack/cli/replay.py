@@ -26,13 +26,17 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=(
             "Start the embedded local stack (moto, wired from template.yaml), drop each file into "
             "its bucket in the order given, run the daily report as of --as-of, and print it. "
-            "Each file's folder says its bucket: outbound/ (834s you sent) or inbound/ "
-            "(TA1, 999 and 834s insurers sent back). A path given twice is the same object "
+            "Each file's folder says its bucket: outbound/ (834s you sent), inbound/ "
+            "(TA1, 999 and 834s insurers sent back) or expected/ (your system's CSV of the "
+            "enrollment actions it took: insurer_id, subscriber_id, member_id, maintenance_type, "
+            "effective_date, action_id, created_at; an action no 834 sent within "
+            "ExpectedSendHours is listed as never sent). A path given twice is the same object "
             "delivered twice."
         ),
         epilog=(
             "examples:\n"
             "  acktrack replay day1/outbound/834_a.edi day1/inbound/999_a.x12\n"
+            "  acktrack replay day1/expected/actions.csv day1/outbound/*   # what was never sent\n"
             "  acktrack replay --as-of 2024-01-18T07:00 --sla-hours 24 day1/*/*\n"
             "  acktrack replay --json --email-dir out/ day1/outbound/* day1/inbound/* | jq .summary\n"
             "  acktrack replay --concurrency 4 day1/*/*   # as Lambda runs them: several at once\n"
@@ -47,7 +51,10 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "paths", nargs="+", metavar="PATH", help="files under outbound/ or inbound/ folders"
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="files under outbound/, inbound/ or expected/ folders",
     )
     parser.add_argument(
         "--as-of", type=_iso_datetime, default=None, help="report time, ISO 8601 (default: now)"

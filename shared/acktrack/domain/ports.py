@@ -11,6 +11,7 @@ from typing import Any, BinaryIO, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
 from acktrack.domain.acks import AckEntry
+from acktrack.domain.expected import ExpectedAction
 from acktrack.domain.hashing import Keyring
 from acktrack.domain.status import Applied, FileOutcome
 from acktrack.domain.stored import (
@@ -188,6 +189,10 @@ class ReportSource(FamilyReader, Protocol):
     def awaiting_effectuation(self, sent_before: str) -> Iterable[StoredMember]: ...
     def reconciliations(self, since: str) -> Iterable[Any]: ...
     def discrepancy_rows(self, item: Any) -> Iterable[dict[str, Any]]: ...
+    def never_sent(self, due_by: str) -> Iterable[Any]:
+        """Expected actions due before ``due_by`` (ISO 8601, UTC) that no 834 has sent."""
+        ...
+
     def operator_resolutions(self, since: str, until: str) -> Iterable[ReportedResolution]:
         """Operators' resolutions recorded at or after ``since`` and at or before ``until``
         (ISO 8601, UTC), oldest first: the sparse index, never a scan."""
@@ -280,6 +285,9 @@ class EnrollmentStore(AcknowledgmentStore, PopulationStore, PartJobs, Protocol):
     def notice(self, kind: str, detail: str, source_keys: list[str], *identity: str,
                at: datetime | None = None) -> None: ...  # fmt: skip
     def put_ack(self, data: dict[str, Any]) -> Any: ...
+    def put_expected(self, our: str, actions: Iterable[ExpectedAction]) -> int:
+        """Create each expected action once (``domain.expected``); how many were new."""
+        ...
 
 
 _UTC = ZoneInfo("UTC")
@@ -293,6 +301,7 @@ class PipelineConfig:
     part_bytes: int = 0  # files larger than this are cut in parts of this size (0: never)
     part_members: int = 0  # outbound files with more members: cut in parts of this many too
     sets_per_partition: int = 10_000  # a larger group version spreads its sets (store.keys)
+    expected_send_hours: float = 24.0  # an expected action not sent this long after: never sent
     max_file_members: int = 5_000_000  # an outbound file holding more is refused
     require_insurer_folders: bool = False  # refuse inbound files not under inbound/<insurer id>/
     keyring: Keyring = field(default_factory=Keyring)  # keys the demographic hashes
@@ -365,6 +374,7 @@ class Outcome:
     population: int = 0  # members of an insurer's population file
     reconciled_discrepancies: int = 0
     confirmed_by_reconciliation: int = 0
+    expected_actions: int = 0  # rows of an extract of expected actions (new or known)
     quarantine_key: str | None = None
     job: str = ""  # a file cut in parts: its job (the part orders name it), for the logs
     notices: list[str] = field(default_factory=list)
@@ -396,7 +406,8 @@ class Outcome:
         data: dict[str, Any] = {"outcome": self.outcome}
         for name in ("interchanges", "sets", "members", "acknowledgments", "applied", "unmatched", "duplicates",
                      "redelivered", "parts", "effectuation_records", "effectuated", "population",
-                     "reconciled_discrepancies", "confirmed_by_reconciliation"):  # fmt: skip
+                     "reconciled_discrepancies", "confirmed_by_reconciliation",
+                     "expected_actions"):  # fmt: skip
             value = getattr(self, name)
             if value:
                 data[name] = value

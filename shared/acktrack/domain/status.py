@@ -50,6 +50,7 @@ class FileOutcome(StrEnum):
     FANNED_OUT = "fanned_out"  # cut in parts; the last part records the file's outcome
     RECONCILIATION = "reconciliation"  # an insurer's whole population, held against ours
     OTHER_USAGE = "other_usage"  # only interchanges of the usage this stack does not track
+    EXPECTED = "expected_actions"  # the exchange's own list of the enrollment actions it took
     PART = "part"
 
 

@@ -31,6 +31,8 @@ from acktrack.handlers.wiring import (
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger, Metrics
 
+EXPECTED_PREFIX = "expected/"  # the outbound bucket's extracts of expected enrollment actions
+
 
 def object_refs(event: dict[str, Any]) -> list[ObjectRef]:
     """The objects an S3 ObjectCreated event names (keys arrive URL-encoded)."""
@@ -58,6 +60,7 @@ def object_refs(event: dict[str, Any]) -> list[ObjectRef]:
 def handle_s3_event(event: dict[str, Any], direction: str, logger: Logger | logging.Logger,
                     metrics: Metrics | None = None) -> dict[str, Any]:  # fmt: skip
     """Ingest every object of an S3 event (``direction``: outbound or inbound)."""
+    from acktrack.ingest.expected import ingest_expected
     from acktrack.ingest.inbound import ingest_inbound
     from acktrack.ingest.outbound import ingest_outbound
 
@@ -69,7 +72,11 @@ def handle_s3_event(event: dict[str, Any], direction: str, logger: Logger | logg
     )
     for ref in refs:
         try:
-            if direction == "outbound":
+            if direction == "outbound" and ref.key.startswith(EXPECTED_PREFIX):
+                outcome = ingest_expected(
+                    ref, object_source(), repository(), pipeline_config(), part_workflow()
+                )
+            elif direction == "outbound":
                 outcome = ingest_outbound(
                     ref, object_source(), repository(), pipeline_config(), part_workflow()
                 )
@@ -119,9 +126,11 @@ def handle_part_task(
     A failure raises (the workflow retries the task); the answer is counts, never rows."""
     from acktrack.ingest.ack_parts import finish_acknowledgments, ingest_acknowledgment_part
     from acktrack.ingest.effectuation_parts import finish_effectuation, ingest_effectuation_part
+    from acktrack.ingest.expected import finish_expected, ingest_expected_part
     from acktrack.ingest.parts import (
         ACKNOWLEDGMENTS,
         EFFECTUATION,
+        EXPECTED,
         BadPartOrder,
         PartOrder,
         finish,
@@ -151,6 +160,8 @@ def handle_part_task(
             outcome = finish_effectuation(order, repository())
         elif finishing and order.kind == ACKNOWLEDGMENTS:
             outcome = finish_acknowledgments(order, repository())
+        elif finishing and order.kind == EXPECTED:
+            outcome = finish_expected(order, repository())
         elif finishing:
             full, ref = with_job(order, repository())
             outcome = finish(full, ref, object_source(), repository(), pipeline_config())
@@ -160,6 +171,8 @@ def handle_part_task(
             )
         elif order.kind == ACKNOWLEDGMENTS:  # a slice of a large 999
             outcome = ingest_acknowledgment_part(order, repository(), pipeline_config())
+        elif order.kind == EXPECTED:  # rows of the exchange's expected actions
+            outcome = ingest_expected_part(order, object_source(), repository(), pipeline_config())
         elif order.kind == EFFECTUATION:  # an insurer's effectuation 834
             outcome = ingest_effectuation_part(
                 order, object_source(), repository(), pipeline_config()

@@ -178,9 +178,9 @@ def _deliver_task(
                      "application/json")  # fmt: skip
         csv_size = work.compose(bucket, csv_key, outputs.csv_header,
                                 [(_batch_name(i, "rows.csv"), 0, n) for i, _, n in sizes],
-                                b"", "text/csv; charset=utf-8")  # fmt: skip
+                                outputs.csv_tail, "text/csv; charset=utf-8")  # fmt: skip
 
-    csv_bytes = len(outputs.csv_header) + sum(n for _, _, n in sizes)
+    csv_bytes = len(outputs.csv_header) + sum(n for _, _, n in sizes) + len(outputs.csv_tail)
     delivered = send(outputs, run.as_of, len(rows), csv_bytes, store,
                      lambda: _archived_csv(current.reports_bucket, run), current)  # fmt: skip
     return _delivered(report, run, delivered, logger, metrics)

@@ -110,6 +110,7 @@ def pipeline_config() -> PipelineConfig:
         part_bytes=current.part_bytes,
         part_members=current.part_members,
         sets_per_partition=current.sets_per_partition,
+        expected_send_hours=current.expected_send_hours,
         require_insurer_folders=current.require_insurer_folders,
         tracked_usage=current.tracked_usage,
         keyring=keyring(current.demographics_hash_key),

@@ -86,7 +86,8 @@ _LEGACY = ("bucket", "key", "version_id", "size", "received_at")
 OUTBOUND, POPULATION = "outbound", "population"  # the use case a part belongs to
 EFFECTUATION = "effectuation"  # an insurer's effectuation 834
 ACKNOWLEDGMENTS = "acknowledgments"  # 999s with more set responses than a part applies
-KINDS = (OUTBOUND, POPULATION, EFFECTUATION, ACKNOWLEDGMENTS)
+EXPECTED = "expected"  # the exchange's extract of the enrollment actions it took
+KINDS = (OUTBOUND, POPULATION, EFFECTUATION, ACKNOWLEDGMENTS, EXPECTED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +175,9 @@ def pack_plan(
     plan: dict[str, Any] = {"interchanges": interchanges, "notices": notices,
                             "population": population}  # fmt: skip
     if acks:
-        plan.update(acks=acks, slice_size=slice_size, carried=carried or {})
+        plan.update(acks=acks, slice_size=slice_size)
+    if acks or carried:
+        plan["carried"] = carried or {}
     return pack(plan)
 
 

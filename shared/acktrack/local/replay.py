@@ -19,7 +19,7 @@ from acktrack.x12.tokenizer import iter_segments
 if TYPE_CHECKING:
     from acktrack.local.trace import RequestTrace
 
-FOLDERS = ("outbound", "inbound")
+FOLDERS = ("outbound", "inbound", "expected")
 
 
 class ReplayError(ValueError):
@@ -43,8 +43,8 @@ def find_template(explicit: Path | None = None) -> Path:
 
 
 def object_key(path: Path) -> str | None:
-    """The S3 key for ``path``: the path below its last outbound/ or inbound/ folder, with
-    that folder (``day/inbound/HARBOR/x.999`` -> ``inbound/HARBOR/x.999``); None if none."""
+    """The S3 key for ``path``: the path below its last outbound/, inbound/ or expected/
+    folder, with that folder (``day/inbound/HARBOR/x.999`` -> ``inbound/HARBOR/x.999``); None if none."""
     parts = path.parts
     for index in range(len(parts) - 2, -1, -1):
         if parts[index] in FOLDERS:
@@ -58,9 +58,10 @@ def check_paths(paths: list[Path]) -> None:
             raise ReplayError(f"{path}: no such file")
         if object_key(path) is None:
             raise ReplayError(
-                f"{path}: put it in a folder named outbound/ (834s you sent) or inbound/ "
+                f"{path}: put it in a folder named outbound/ (834s you sent), inbound/ "
                 "(TA1, 999 and 834s insurers sent back, optionally in inbound/<insurer id>/, where an "
-                "insurer's population must be); "
+                "insurer's population must be) or expected/ (your system's extract of the "
+                "enrollment actions it took); "
                 "the folder says which bucket it goes to"
             )
 
@@ -176,7 +177,8 @@ def _deliveries(
     deliveries = []
     for path in paths:
         key = object_key(path) or ""
-        bucket = stack.bucket("Outbound" if key.startswith("outbound/") else "Inbound")
+        outbound = key.startswith(("outbound/", "expected/"))  # both in the outbound bucket
+        bucket = stack.bucket("Outbound" if outbound else "Inbound")
         if key not in events:
             events[key] = stack.store(bucket, key, path.read_bytes())
         deliveries.append((path, bucket, key, events[key]))

@@ -47,6 +47,7 @@ class Summary(Counts):
     all_confirmed: bool
     resolutions: NotRequired[int]  # operators' resolutions in the window (report.resolutions)
     other_usage_files: NotRequired[int]  # files of the usage not tracked, kept apart
+    never_sent: NotRequired[int]  # expected actions no 834 sent by their due time
 
 
 class PartnerLine(Counts):
@@ -126,3 +127,5 @@ class ReportDocument(TypedDict):
     reconciliation: NotRequired[dict[str, Any]]  # populations held in the window
     resolutions: NotRequired[list[ResolutionLine]]  # operators' resolutions in the window
     other_usage: NotRequired[list[dict[str, Any]]]  # per insurer and usage (report.usage)
+    never_sent: NotRequired[list[dict[str, Any]]]  # the oldest expected actions never sent
+    never_sent_by_partner: NotRequired[list[dict[str, Any]]]

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from acktrack.domain.family import KINDS
 from acktrack.report.cells import safe_cell
 from acktrack.report.document import PartnerLine, ReportDocument, Summary
+from acktrack.report.never_sent import csv_rows, meaning
 from acktrack.report.reconciliation import (
     CODE_NAMES,
     FIELD_NAMES,
@@ -76,7 +77,7 @@ def people(count: int) -> str:
 def detail_csv(report: ReportDocument) -> bytes:
     """One row per open enrollment (UTF-8 with a BOM, so Excel reads it right)."""
     buffer = io.BytesIO()
-    write_csv(report.get("unconfirmed", []), buffer)
+    write_csv([*report.get("unconfirmed", []), *csv_rows(report)], buffer)
     return buffer.getvalue()
 
 
@@ -448,6 +449,7 @@ def render_html(
                 f'<p style="{_FONT}">… and {total - len(shown)} more in the CSV '
                 "(the archived report holds every row).</p>"
             )
+    parts += _never_sent(report, detail_rows)
     quality = report.get("data_quality", [])
     if quality:
         counts = Counter(item["kind"] for item in quality)
@@ -531,6 +533,24 @@ def _list(
     more = more_in_archive(total, limit)
     return [_section(title), _table(headers, [[_e(cell) for cell in row] for row in rows]),
             *([f'<p style="{_FONT}">{_e(more)}</p>'] if more else [])]  # fmt: skip
+
+
+def _never_sent(report: ReportDocument, detail_rows: int) -> list[str]:
+    """Expected actions no 834 sent by their due time, after the people not confirmed."""
+    total = report["summary"].get("never_sent", 0)
+    if not total:
+        return []
+    listed = report.get("never_sent", [])
+    counts = ", ".join(f"{line['partner']} {line['never_sent']}"
+                       for line in report.get("never_sent_by_partner", []))  # fmt: skip
+    return _list(
+        f"Never sent: enrollment actions with no 834 by their due time ({total}; {counts})",
+        ["Insurer", "Subscriber", "Member", "INS03", "Action", "Due"],
+        [[a["partner"], a["subscriber_id"], a["member_id"] or "-",
+          f"{a['maintenance_type']} {meaning(a)}", a["action_id"],
+          a["expected_by"][:16].replace("T", " ")] for a in listed[:detail_rows]],
+        total, detail_rows,
+    )  # fmt: skip
 
 
 def _section(title: str) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 
 from acktrack.report.backlog import Backlog, SetTally
 from acktrack.report.model import Report, Row, build_report
+from acktrack.report.never_sent import add_never_sent
 from acktrack.report.plan import ReportRun
 from acktrack.report.resolutions import add_resolutions
 from acktrack.report.sections import Sections
@@ -68,4 +69,5 @@ def merge_report(
     report.extras["reconciliation"] = sections.reconciliation
     add_resolutions(report, sections.resolutions)
     add_other_usage(report, sections.other_usage)
+    add_never_sent(report, sections.never_sent)
     return report

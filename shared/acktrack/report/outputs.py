@@ -19,6 +19,7 @@ from acktrack.report.cells import safe_cell
 from acktrack.report.document import ReportDocument
 from acktrack.report.email import CSV_COLUMNS, build_email, render_html
 from acktrack.report.model import Report
+from acktrack.report.never_sent import csv_rows
 from acktrack.report.resolutions import resolutions_csv
 
 _ROWS = "\u0000rows\u0000"
@@ -30,6 +31,7 @@ class Outputs:
     json_head: bytes  # the archived JSON up to its rows' "[" ...
     json_tail: bytes  # ... and after them
     csv_header: bytes
+    csv_tail: bytes  # after the rows: the expected actions never sent
     html: bytes  # the archived HTML (links are the email's own)
     resolutions: bytes  # the window's operator resolutions as CSV
     timezone: str
@@ -57,6 +59,7 @@ def render(report: Report, *, timezone: str, detail_rows: int) -> Outputs:
         json_head=head.encode() + b"[",
         json_tail=b"\n ]" + tail.encode(),
         csv_header=csv_header(),
+        csv_tail=csv_piece(csv_rows(document)),
         html=render_html(document, timezone=timezone, detail_rows=detail_rows).encode(),
         resolutions=resolutions_csv(document),
         timezone=timezone,

@@ -22,6 +22,7 @@ from acktrack.report.model import (
     QuarantinedView,
     UnmatchedView,
 )
+from acktrack.report.never_sent import NeverSent, collect_never_sent
 from acktrack.report.people import FirstAttempts, first_attempts, first_pass_budget
 from acktrack.report.plan import ReportRun
 from acktrack.report.reconciliation import collect_reconciliation
@@ -39,6 +40,7 @@ class Sections:
     reconciliation: dict[str, Any] = field(default_factory=dict)
     resolutions: Resolutions = field(default_factory=lambda: Resolutions([], 0, 0))
     other_usage: tuple[list[dict[str, Any]], int, int] = ([], 0, 0)
+    never_sent: NeverSent = field(default_factory=NeverSent)
     reads: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -52,6 +54,7 @@ class Sections:
             "resolutions": {"listed": [asdict(r) for r in self.resolutions.listed],
                             "total": self.resolutions.total, "reads": self.resolutions.reads},
             "other_usage": list(self.other_usage),
+            "never_sent": self.never_sent.to_dict(),
             "reads": self.reads,
         }  # fmt: skip
 
@@ -72,6 +75,7 @@ class Sections:
                 resolutions["reads"],
             ),
             other_usage=(lines, files, reads),
+            never_sent=NeverSent.from_dict(data.get("never_sent")),
             reads=data["reads"],
         )
 
@@ -131,6 +135,7 @@ def collect_sections(store: ReportSource, run: ReportRun) -> Sections:
     found.reconciliation, read = collect_reconciliation(store, window_start)
     found.resolutions = collect_resolutions(store, window_start, as_of)
     found.other_usage = collect_other_usage(store, window_start)
+    found.never_sent = collect_never_sent(store, as_of)
     found.reads += ledgers.reads + read
     return found
 

@@ -23,9 +23,11 @@ from acktrack.store import keys
 from acktrack.store.base import TableStore
 from acktrack.store.dynamo import conditional_failure
 from acktrack.store.effectuations import Move, write_families, write_family
+from acktrack.store.expected import close_sent
 from acktrack.store.members import effectuation_record, expiry, sent_member
 from acktrack.store.models import (
     EffectuationItem,
+    ExpectedItem,
     MemberItem,
     QualityItem,
     ResolutionItem,
@@ -44,6 +46,7 @@ class Partition(NamedTuple):
     counted: set[str]
     resolutions: list[ResolutionItem]
     watches: frozenset[tuple[str, str]] = frozenset()  # sets whose answer it waits on
+    expected: tuple[ExpectedItem, ...] = ()  # actions the exchange's system says it took
 
 
 @dataclass(slots=True)
@@ -81,6 +84,7 @@ class FamilyStore(TableStore):
         counted: set[str] = set()  # member sks counted as effectuated (their C# markers)
         resolutions: list[ResolutionItem] = []
         watches: set[tuple[str, str]] = set()
+        expected: list[ExpectedItem] = []
         start: Any = None
         while True:
             page = connection.query(
@@ -102,10 +106,12 @@ class FamilyStore(TableStore):
                     resolutions.append(ResolutionItem.from_raw_data(raw))
                 elif sort.startswith("W#"):
                     watches.add(keys.watched_set(sort))
+                elif sort.startswith("X#"):
+                    expected.append(ExpectedItem.from_raw_data(raw))
             start = page.get("LastEvaluatedKey")
             if not start:
                 return Partition(members, records, findings, counted, resolutions,
-                                 frozenset(watches))  # fmt: skip
+                                 frozenset(watches), tuple(expected))  # fmt: skip
 
     def judge_family(
         self, our: str, partner: str, subscriber_id: str, *, sla_hours: float = 48.0
@@ -177,6 +183,7 @@ class FamilyStore(TableStore):
         state = reconcile(sent.values(), known_records.values(), answers=answers.get,
                           sla_hours=sla_hours)  # fmt: skip
         family_key = keys.family_pk(our, partner, subscriber_id)
+        close_sent(family.expected, members)  # expected actions its 834s sent
         wrote = self._watch(our, partner, subscriber_id, family, state.watch)
         answers.watched = set(state.watch)
         wanted = {

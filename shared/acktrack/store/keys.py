@@ -12,6 +12,7 @@ partner, so every correlation key carries both trading-partner ids.
     FAM#<family>                      Q#<sent at>#<target>#<kind>     data-quality finding
     FAM#<family>                      R#<at>#<resolution id>          an operator's resolution
     FAM#<family>                      W#<set pk>|<set sk>             a set whose answer it awaits
+    FAM#<family>                      X#<action hash>                 an expected action
     ACK#GS#<our>#<partner>#<gs06>     <ack id>                        a 999's response for a group
     ACK#IC#<our>#<partner>#<isa13>    <ack id>                        a TA1
     OBJ#<bucket>#<key hash>           V#<version>                     one S3 object's outcome
@@ -322,6 +323,20 @@ def sets_key(our: str, partner: str, bucket: int | None = None) -> str:
 def sets_keys(our: str, partner: str) -> list[str]:
     """Every lookup partition of a partner's sets (``sets_key``)."""
     return [sets_key(our, partner)] + [sets_key(our, partner, n) for n in range(SET_LOOKUP_SHARDS)]
+
+
+EXPECT_SHARDS = 16  # open expected actions: a day's extract of a million writes them at once
+
+
+def expected_sk(action_id: str) -> str:
+    """An expected action in its family's partition (``domain.expected``)."""
+    return f"X#{short_hash(action_id, size=24)}"
+
+
+def expected_index(action_id: str, expected_by: str) -> tuple[str, str]:
+    """(rk, rs) of an expected action not sent yet: the report reads those due by its time."""
+    digest = short_hash(action_id, size=24)
+    return f"EXPECT#{shard(action_id, shards=EXPECT_SHARDS):02d}", f"{expected_by}#{digest}"
 
 
 def notice_pk(kind: str, *identity: str) -> str:

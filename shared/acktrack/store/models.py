@@ -473,6 +473,26 @@ class RosterSinceItem(Item):
     since = UnicodeAttribute()
 
 
+class ExpectedItem(ReportedItem):
+    """An enrollment action the exchange's system says it took (``domain.expected``), in
+    its family's partition; in the report index (EXPECT#<shard>, by when it is due) until
+    a member transaction sends it. Ids, codes and times only."""
+
+    our_id = UnicodeAttribute()
+    partner = UnicodeAttribute()
+    subscriber_id = UnicodeAttribute()
+    member_id = UnicodeAttribute(null=True)
+    maintenance_type = UnicodeAttribute()
+    effective_date = UnicodeAttribute(null=True)
+    action_id = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    expected_by = UnicodeAttribute()
+    sent_at = UnicodeAttribute(null=True)  # when the member transaction that sent it was sent
+    sent_in = UnicodeAttribute(null=True)  # that transaction's set id
+    expires = TTLAttribute(null=True)  # RetentionDays after it was due
+    report = ReportIndex()
+
+
 class PartItem(Item):
     """What one part found: per-set counts and findings, family outcomes (no PHI)."""
 
@@ -484,6 +504,7 @@ MODELS: tuple[type[Item], ...] = (
     Item, ReportedItem, InterchangeItem, GroupVersionItem, SetItem, MemberItem, AckItem, AckChunkItem, ObjectItem,
     CounterItem, PartnerItem, NoticeItem, EffectuationItem, QualityItem, JobItem, PartItem,
     ReconciliationItem, DiscrepancyChunkItem, WatchItem, ResolutionItem, RosterItem, RosterSinceItem,
+    ExpectedItem,
 )  # fmt: skip
 
 

@@ -38,6 +38,7 @@ from acktrack.store.acks import AckStore
 from acktrack.store.attribution import members_at
 from acktrack.store.counters import counter_items, summed
 from acktrack.store.dynamo import conditional_failure, transact
+from acktrack.store.expected import ExpectedStore
 from acktrack.store.families import FamilyStore
 from acktrack.store.jobs import JobStore
 from acktrack.store.members import MemberWriter, expiry, iso_now
@@ -57,7 +58,9 @@ from acktrack.store.roster import RosterStore
 from acktrack.store.sets import SetStore
 
 
-class Repository(FamilyStore, SetStore, AckStore, JobStore, ReconciliationStore, RosterStore):
+class Repository(
+    FamilyStore, SetStore, ExpectedStore, AckStore, JobStore, ReconciliationStore, RosterStore
+):
     """Tracking state in one DynamoDB table (see ``keys`` for the layout); each role's
     reads and writes live in its own module (families, acks, jobs, members)."""
 

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import unicodedata
+# One definition for every layer (the X12 readers use it too).
+from acktrack.x12.text import unsafe_character
+
+__all__ = ["LINE_BREAKS", "first_unsafe", "unsafe_character"]
 
 LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")  # what str.splitlines splits on
-
-
-def unsafe_character(character: str) -> bool:
-    """A control or format character, or a line or paragraph separator: what can start a
-    line, move a terminal's cursor, colour its text or reorder it (bidirectional overrides)."""
-    category = unicodedata.category(character)
-    return category.startswith("C") or category in ("Zl", "Zp")
 
 
 def first_unsafe(text: str) -> tuple[int, str] | None:

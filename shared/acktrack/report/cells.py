@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from acktrack.domain.typed import unsafe_character
+from acktrack.x12.text import formula_safe, printable
 
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+__all__ = ["printable", "safe_cell"]
 
 
 def safe_cell(value: Any) -> Any:
@@ -16,18 +16,4 @@ def safe_cell(value: Any) -> Any:
         return ""
     if isinstance(value, int | float):
         return value
-    text = str(value)
-    # Spreadsheets skip leading spaces, tabs, vertical tabs and line separators before a formula.
-    lead = text.lstrip(" \t\r\n\x0b\x0c\u2028\u2029\u00a0")
-    return (
-        "'" + text if text.startswith(_FORMULA_STARTS) or lead.startswith(_FORMULA_STARTS) else text
-    )
-
-
-def printable(text: str | None) -> str:
-    """Text typed by someone, made safe to print on one line: each control or format
-    character (an escape, a line break, a bidirectional override) written as ``\\uXXXX``.
-    What acktrack stores today has none; items recorded before it refused them may."""
-    if not text:
-        return ""
-    return "".join(f"\\u{ord(c):04x}" if unsafe_character(c) else c for c in text)
+    return formula_safe(str(value))

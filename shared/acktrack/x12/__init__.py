@@ -1,5 +1,6 @@
-"""Streaming X12 reading for 834, 999/997 and TA1: records and findings, never PHI in errors."""
+"""Streaming X12 reading for 834, 999/997, 824 and TA1: records and findings, never PHI in errors."""
 
+from acktrack.x12.advice_records import AdviceError, AdviceItem, ApplicationAdvice
 from acktrack.x12.delimiters import DEFAULT_DELIMITERS, Delimiters
 from acktrack.x12.errors import UnreadableX12
 from acktrack.x12.findings import Finding
@@ -24,6 +25,9 @@ from acktrack.x12.tokenizer import Segment, SegmentReader, iter_segments
 
 __all__ = [
     "DEFAULT_DELIMITERS",
+    "AdviceError",
+    "AdviceItem",
+    "ApplicationAdvice",
     "Coverage",
     "Delimiters",
     "ElementError",

@@ -319,6 +319,33 @@ BGN_ACTION: Mapping[str, str] = {
     "RX": "replace",
 }
 
+# 824 OTI01 application acknowledgment codes (element 110): the verdict on a functional
+# group (G), a batch (B), a transaction set (T) or an item (I).
+APPLICATION_VERDICT: Mapping[str, str] = {
+    "GA": "functional group accepted",
+    "GC": "functional group accepted with data content change",
+    "GE": "functional group accepted with errors",
+    "GH": "functional group on hold",
+    "GP": "functional group partially accepted",
+    "GR": "functional group rejected",
+    "BA": "batch accepted",
+    "BC": "batch accepted with data content change",
+    "BE": "batch accepted with errors",
+    "BP": "batch partially accepted",
+    "BR": "batch rejected",
+    "TA": "transaction set accepted",
+    "TC": "transaction set accepted with data content change",
+    "TE": "transaction set accepted with errors",
+    "TH": "transaction set on hold",
+    "TP": "transaction set partially accepted",
+    "TR": "transaction set rejected",
+    "IA": "item accepted",
+    "IC": "item accepted with data content change",
+    "IE": "item accepted with errors",
+    "IP": "item partially accepted",
+    "IR": "item rejected",
+}
+
 
 def describe(table: Mapping[str, str], code: str | None) -> str:
     """Human text for ``code`` in ``table``; unknown codes are quoted, never dropped."""
@@ -339,6 +366,7 @@ TOO_MANY_STRUCTURES = "too_many_structures"
 VALUE_TOO_LONG = "value_too_long"
 ENVELOPE_DATE_IN_FUTURE = "envelope_date_in_future"
 ENVELOPE_DATE_LONG_BEFORE_ARRIVAL = "envelope_date_long_before_arrival"
+ADVICE_TRUNCATED = "advice_truncated"
 READING: Mapping[str, str] = {
     ENVELOPE_DATE_IN_FUTURE: "the envelope date is after the file's arrival",
     ENVELOPE_DATE_LONG_BEFORE_ARRIVAL: "the envelope date is long before the file's arrival",
@@ -351,4 +379,6 @@ READING: Mapping[str, str] = {
     VERDICTS_DISAGREE: "the IK5 verdicts contradict AK9",
     LAYOUT_WHITESPACE: "whitespace between segments read as layout",
     REPETITION_SEPARATOR: "ISA11 is not a usable repetition separator",
+    ADVICE_TRUNCATED: "an 824 holds more OTI loops or TED errors than are kept; the rest "
+    "were counted",
 }

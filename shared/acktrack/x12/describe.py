@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, Any, BinaryIO, TextIO
 
 from acktrack.x12 import codes
+from acktrack.x12.advice_records import ApplicationAdvice
 from acktrack.x12.findings import Finding
 from acktrack.x12.reader import read_x12
 from acktrack.x12.records import (
@@ -40,6 +41,7 @@ class FileSummary:
     members: int = 0
     ta1: int = 0
     acknowledged_groups: int = 0
+    advices: int = 0  # 824 sets (not in ``counts``: the JSON summary's keys stay as they were)
     transaction_types: Counter[str] = field(default_factory=Counter)
     maintenance_types: Counter[str] = field(default_factory=Counter)
     findings_by_severity: Counter[str] = field(default_factory=Counter)
@@ -106,6 +108,44 @@ def _acknowledgment_lines(record: GroupAcknowledgment | InterchangeAcknowledgmen
                     f"            IK4 element {element.position} (ref {element.reference}): "
                     f"{codes.describe(codes.IK4_ERROR, element.code)}"
                 )
+    return lines
+
+
+def _advice_lines(record: ApplicationAdvice, show_phi: bool) -> list[str]:
+    """An 824: its BGN, and per OTI loop the set it speaks of, the verdict and the TEDs
+    (their messages may quote personal data: shown only with ``show_phi``)."""
+    rejected = len(record.rejected_items)
+    lines = [
+        f"      application advice BGN02 {record.reference} of {record.date}: "
+        f"{len(record.items) + record.items_dropped} OTI loop(s), {rejected} rejected"
+    ]
+    for item in record.items:
+        about = " ".join(
+            part
+            for part in (
+                f"GS06 {item.group_control}" if item.group_control else "",
+                f"ST02 {item.transaction_control}" if item.transaction_control else "",
+                f"{item.reference_qualifier} {item.reference}".strip(),
+            )
+            if part
+        )
+        member = "".join(
+            (
+                f"  subscriber {item.subscriber_id}" if item.subscriber_id else "",
+                f"  member {item.member_id}" if item.member_id else "",
+            )
+        )
+        lines.append(
+            f"        {item.set_type or 'set'} {about}: OTI {item.verdict} "
+            f"({codes.describe(codes.APPLICATION_VERDICT, item.verdict)}){member}"
+        )
+        for error in item.errors:
+            message = f": {error.message}" if show_phi and error.message else ""
+            lines.append(f"          TED {error.code}{message}")
+        if item.errors_dropped:
+            lines.append(f"          and {item.errors_dropped} more TED segment(s), not kept")
+    if record.items_dropped:
+        lines.append(f"        and {record.items_dropped} more OTI loop(s), not kept")
     return lines
 
 
@@ -253,6 +293,8 @@ def _tally(summary: FileSummary, record: Any) -> None:
         summary.ta1 += 1
     elif isinstance(record, GroupAcknowledgment):
         summary.acknowledged_groups += 1
+    elif isinstance(record, ApplicationAdvice):
+        summary.advices += 1
     elif isinstance(record, Finding):
         summary.findings_by_severity[record.severity] += 1
 
@@ -275,6 +317,8 @@ def _describe_text(
             write(f"    set ST02 {record.control}  {record.set_id}  {record.implementation}\n")
         elif isinstance(record, GroupAcknowledgment | InterchangeAcknowledgment):
             write("\n".join(_acknowledgment_lines(record)) + "\n")
+        elif isinstance(record, ApplicationAdvice):
+            write("\n".join(_advice_lines(record, show_phi)) + "\n")
         else:
             line = _envelope_line(record)
             if line is not None:
@@ -283,7 +327,7 @@ def _describe_text(
     write(
         f"{name}: {counts['interchanges']} interchange(s), {counts['groups']} group(s), "
         f"{counts['transactions']} transaction set(s), {counts['members']} member(s), "
-        f"{counts['ta1']} TA1\n"
+        f"{counts['ta1']} TA1" + (f", {summary.advices} 824" if summary.advices else "") + "\n"
     )
     if summary.maintenance_types:
         mix = ", ".join(
@@ -343,6 +387,9 @@ def _describe_json(
             acknowledgments.add(json.dumps({"type": "999", **record.to_dict()}))
         elif isinstance(record, InterchangeAcknowledgment):
             acknowledgments.add(json.dumps({"type": "TA1", **record.to_dict()}))
+        elif isinstance(record, ApplicationAdvice):
+            advice = record.to_dict(show_phi=show_phi)
+            acknowledgments.add(json.dumps({"type": "824", **advice}))
     if members:
         out.write("\n]")
     out.write(', "interchanges": ')

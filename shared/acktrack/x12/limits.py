@@ -44,6 +44,14 @@ class Limits:
     # is a few hundred bytes. Over it, the reader refuses the file and the planner does
     # not cut that set. Also the longest envelope segment the planner copies.
     header_bytes: int = 16 * 1024
+    # An 824 (application advice) set: OTI loops kept per set, TED errors kept per OTI loop,
+    # and the characters of a TED02 message kept (``text.neutral_text``). What goes over the
+    # first two is counted on the record (``items_dropped``, ``errors_dropped``) with a
+    # warning, not kept; every segment of the set also counts against ``structures``. An
+    # insurer's 824 speaks of a few sets, or of a file's members one OTI loop each.
+    advice_items: int = 5_000
+    advice_errors: int = 100
+    message_chars: int = 200
 
 
 LIMITS = Limits()

@@ -1,8 +1,9 @@
 """Typed records yielded by the X12 reader, in stream order.
 
 Envelope headers and trailers, one ``MemberTransaction`` per 834 INS loop, one
-``GroupAcknowledgment`` per 999 transaction set, one ``InterchangeAcknowledgment``
-per TA1, and ``Finding`` records interleaved where a problem is seen.
+``GroupAcknowledgment`` per 999 transaction set, one ``ApplicationAdvice`` per 824
+(``advice_records``), one ``InterchangeAcknowledgment`` per TA1, and ``Finding`` records
+interleaved where a problem is seen.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
+from acktrack.x12.advice_records import ApplicationAdvice
 from acktrack.x12.delimiters import Delimiters
 from acktrack.x12.findings import Finding
-
-PHI_MASK = "***"
+from acktrack.x12.text import PHI_MASK
 
 
 def parse_ccyymmdd(value: str | None) -> date | None:
@@ -500,6 +501,7 @@ Record = (
     | TransactionHeader
     | MemberTransaction
     | GroupAcknowledgment
+    | ApplicationAdvice
     | InterchangeAcknowledgment
     | TransactionEnd
     | GroupEnd

@@ -1,5 +1,5 @@
 """The transaction sets acktrack reads: the body reader for each ST01, and the GS01 and
-ST03 an 834, 999 or 997 is expected to carry."""
+ST03 an 834, 999, 997 or 824 is expected to carry."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from collections.abc import Generator
 from typing import Protocol
 
 from acktrack.x12.acknowledgment import AcknowledgmentReader
+from acktrack.x12.advice import AdviceReader
+from acktrack.x12.advice_records import ApplicationAdvice
 from acktrack.x12.delimiters import Delimiters
 from acktrack.x12.enrollment import EnrollmentReader
 from acktrack.x12.findings import Finding
@@ -14,8 +16,14 @@ from acktrack.x12.limits import Budget, Limits
 from acktrack.x12.records import GroupAcknowledgment, MemberTransaction, TransactionHeader
 
 # GS01 expected for each ST01 we read.
-FUNCTIONAL_IDS = {"834": "BE", "999": "FA", "997": "FA"}
-IMPLEMENTATIONS = {"834": ("005010X220A1", "005010X220"), "999": ("005010X231A1", "005010X231")}
+FUNCTIONAL_IDS = {"834": "BE", "999": "FA", "997": "FA", "824": "AG"}
+IMPLEMENTATIONS = {
+    "834": ("005010X220A1", "005010X220"),
+    "999": ("005010X231A1", "005010X231"),
+    "824": ("005010X186A1", "005010X186"),
+}
+# What a body reader yields besides findings.
+BodyRecord = MemberTransaction | GroupAcknowledgment | ApplicationAdvice
 
 
 class BodyReader(Protocol):
@@ -26,9 +34,9 @@ class BodyReader(Protocol):
 
     def feed(
         self, text: str, start: int, end: int
-    ) -> Generator[MemberTransaction | GroupAcknowledgment | Finding, None, None]: ...
+    ) -> Generator[BodyRecord | Finding, None, None]: ...
 
-    def flush(self) -> Generator[MemberTransaction | GroupAcknowledgment | Finding, None, None]: ...
+    def flush(self) -> Generator[BodyRecord | Finding, None, None]: ...
 
 
 class SkipReader:
@@ -65,4 +73,6 @@ def body_reader(
         )
     if header.set_id in ("999", "997"):
         return AcknowledgmentReader(header, delimiters, limits=limits, budget=budget)
+    if header.set_id == "824":
+        return AdviceReader(header, delimiters, limits=limits, budget=budget)
     return SkipReader(delimiters)

@@ -30,7 +30,13 @@ from acktrack.correlate.responses import (
 )
 from acktrack.domain.acks import AckEntry
 from acktrack.domain.ports import AcknowledgmentStore, Outcome
-from acktrack.domain.status import AckState, Applied, InterchangeStatus, Status, event_for_ta1
+from acktrack.domain.status import (
+    REJECTIONS,
+    AckState,
+    Applied,
+    InterchangeStatus,
+    event_for_ta1,
+)
 from acktrack.domain.tracked import TrackedInterchange
 
 if TYPE_CHECKING:
@@ -46,8 +52,9 @@ def _observe(outcome: Outcome | None, applied: Applied) -> None:
         "accepted",
         "accepted_with_errors",
         "rejected",
+        "rejected_after_accept",
     ):
-        name = "rejected" if applied.status == Status.REJECTED else "accepted"
+        name = "rejected" if applied.status in REJECTIONS else "accepted"
         outcome.count(before.partner, name, int(before.members))
     if before.first_999_at is None and applied.first_999_at:
         sent = datetime.fromisoformat(before.sent_at.replace("Z", "+00:00"))
@@ -55,7 +62,7 @@ def _observe(outcome: Outcome | None, applied: Applied) -> None:
         outcome.ack_seconds.append((before.partner, round((acknowledged - sent).total_seconds())))
 
 
-def _apply(
+def apply_entries(
     store: AcknowledgmentStore,
     entries: Iterable[tuple[StoredSet, str, AckEntry]],
     outcome: Outcome | None,
@@ -153,7 +160,7 @@ def apply_group_ack(
         return read
     # Sets share transactions with the counters they move (a 999 may answer 100,000 sets).
     entries = _entries(store, stored, read, 0, len(read.reading.outcomes), read.sets or [])
-    _apply(store, entries, outcome)
+    apply_entries(store, entries, outcome)
     return _settle_group_ack(store, stored, read)
 
 
@@ -188,7 +195,7 @@ def apply_group_ack_slice(
         return
     controls = [set_outcome.transaction_control for set_outcome in chosen]
     sets = store.sets_of_group_version_with(read.version, controls)
-    _apply(store, _entries(store, stored, read, start, start + size, sets), outcome)
+    apply_entries(store, _entries(store, stored, read, start, start + size, sets), outcome)
 
 
 def finish_group_ack(store: AcknowledgmentStore, stored: StoredAck) -> str:
@@ -273,7 +280,7 @@ def apply_ta1(store: AcknowledgmentStore, stored: StoredAck, outcome: Outcome | 
     at = datetime.fromisoformat(stored.acknowledged_at)
     summary = ta1_summary(stored.sk, detail["status"], detail["note"], at)
     entries = ((item, stored.sk, summary) for item in store.sets_of_interchange(version))
-    _apply(store, entries, outcome)
+    apply_entries(store, entries, outcome)
     reason = (
         "" if event_for_ta1(detail["status"]) else f"TA104 {detail['status']!r} is not A, E or R"
     )
@@ -286,8 +293,8 @@ def apply_stored_acks(
     """Acknowledgments that arrived before this interchange: apply them now."""
     for group_control in interchange.group_controls:
         for stored in store.acks_for_group(interchange.our_id, interchange.partner, group_control):
-            if stored.state in (AckState.PENDING, AckState.UNMATCHED):
-                apply_group_ack(store, stored, outcome)
+            if stored.kind == "999" and stored.state in (AckState.PENDING, AckState.UNMATCHED):
+                apply_group_ack(store, stored, outcome)  # an 824 too: ``correlate.advice``
     for stored in store.acks_for_interchange(
         interchange.our_id, interchange.partner, interchange.interchange_control
     ):

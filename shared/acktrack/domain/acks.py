@@ -49,6 +49,7 @@ class AckEntry(TypedDict, total=False):
     errors: list[SegmentErrorEntry]
     note: str
     omitted_errors: int  # segment errors the 999 held beyond those kept
+    pinned: dict[str, str]  # an 824's: the member its loop names (subscriber_id, member_id)
     revoked: bool
 
 

@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from acktrack.domain.identity import Who, identities
-from acktrack.domain.status import CONFIRMED, Status
+from acktrack.domain.status import CONFIRMED, REJECTIONS, Status
 from acktrack.x12 import codes
 
 
@@ -37,6 +37,7 @@ class AttemptState(StrEnum):
 
     CONFIRMED = "confirmed"  # a 999 accepted it, or the insurer effectuated it
     REJECTED = "rejected"
+    REJECTED_AFTER_ACCEPT = "rejected_after_accept"  # an 824 rejected what a 999 accepted
     PENDING = "pending"  # no answer yet, within the SLA
     OVERDUE = "overdue"  # no answer past the SLA
     RESOLVED_BY_RESEND = "resolved_by_resend"  # a confirmed resend replaced it
@@ -55,7 +56,8 @@ class ClosedBy(StrEnum):
     RECONCILIATION = "reconciliation"  # the insurer's population held it
 
 
-OPEN_STATES = frozenset({AttemptState.REJECTED, AttemptState.PENDING, AttemptState.OVERDUE})
+OPEN_STATES = frozenset({AttemptState.REJECTED, AttemptState.REJECTED_AFTER_ACCEPT,
+                         AttemptState.PENDING, AttemptState.OVERDUE})  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,7 +208,7 @@ def _at(text: str) -> datetime:
 def is_resend(earlier: Attempt, later: Attempt, sla_hours: float) -> bool:
     """``later`` replaces ``earlier``: that one was rejected, or was past its SLA unconfirmed
     when ``later`` was sent (a confirmation that came after that does not change it)."""
-    if earlier.status == Status.REJECTED:
+    if earlier.status in REJECTIONS:
         return True
     if _at(later.sent_at) - _at(earlier.sent_at) <= timedelta(hours=sla_hours):
         return False
@@ -217,6 +219,8 @@ def is_resend(earlier: Attempt, later: Attempt, sla_hours: float) -> bool:
 def _base_state(attempt: Attempt, as_of: datetime, sla_hours: float) -> AttemptState:
     if attempt.confirmed:
         return AttemptState.CONFIRMED
+    if attempt.status == Status.REJECTED_AFTER_ACCEPT:
+        return AttemptState.REJECTED_AFTER_ACCEPT
     if attempt.status == Status.REJECTED:
         return AttemptState.REJECTED
     overdue = as_of - _at(attempt.sent_at) > timedelta(hours=sla_hours)
@@ -309,7 +313,7 @@ def duplicate_of(earlier: Attempt, later: Attempt, sla_hours: float) -> bool:
 
 
 def _unanswered(attempt: Attempt) -> bool:
-    return not attempt.confirmed and attempt.status != Status.REJECTED
+    return not attempt.confirmed and attempt.status not in REJECTIONS
 
 
 def _duplicates(enrollment: Enrollment, sla_hours: float) -> None:

@@ -21,6 +21,8 @@ class Status(StrEnum):
     ACCEPTED = "accepted"  # 999 IK5 A (or AK9 A without AK2 loops)
     ACCEPTED_WITH_ERRORS = "accepted_with_errors"  # IK5 E: confirmed, kept as a warning
     REJECTED = "rejected"  # IK5 R/M/W/X, AK9 rejection without AK2 loops, or TA1 R
+    # An 824 (or the insurer's error report) rejected it after the 999: not enrolled.
+    REJECTED_AFTER_ACCEPT = "rejected_after_accept"
 
 
 class AckState(StrEnum):
@@ -60,6 +62,7 @@ class Event(StrEnum):
     SET_ACCEPTED = "set_accepted"
     SET_ACCEPTED_WITH_ERRORS = "set_accepted_with_errors"
     SET_REJECTED = "set_rejected"
+    SET_REJECTED_AFTER_ACCEPT = "set_rejected_after_accept"  # an 824's OTI, or an error report
 
 
 S, E = Status, Event
@@ -90,23 +93,38 @@ TRANSITIONS: dict[tuple[Status, Event], Status] = {
     (S.REJECTED, E.SET_ACCEPTED_WITH_ERRORS): S.REJECTED,
     (S.REJECTED, E.SET_REJECTED): S.REJECTED,
 }
-del S, E
 
-RANK: dict[Status, int] = {
+RANK: dict[Status, float] = {  # kept on each set (status_rank): the ranks before stay
     Status.SENT: 0,
     Status.RECEIVED: 1,
     Status.ACCEPTED: 2,
     Status.ACCEPTED_WITH_ERRORS: 3,
+    Status.REJECTED_AFTER_ACCEPT: 3.5,  # a business rejection: under a TA1's or 999's
     Status.REJECTED: 4,
 }
+# A later business rejection joins like the others: the higher rank wins, in any order.
+for _status in Status:
+    _after = S.REJECTED_AFTER_ACCEPT
+    TRANSITIONS[(_status, E.SET_REJECTED_AFTER_ACCEPT)] = max(_status, _after, key=RANK.__getitem__)
+    for _event in E:
+        if (_after, _event) not in TRANSITIONS:
+            TRANSITIONS[(_after, _event)] = max(TRANSITIONS[(S.SENT, _event)], _after,
+                                                key=RANK.__getitem__)  # fmt: skip
+del S, E, _status, _after, _event
+
 CONFIRMED = frozenset({Status.ACCEPTED, Status.ACCEPTED_WITH_ERRORS})
-OPEN = frozenset({Status.SENT, Status.RECEIVED, Status.REJECTED})  # shown by the report
+REJECTING_EVENTS = frozenset(
+    {Event.TA1_REJECTED, Event.SET_REJECTED, Event.SET_REJECTED_AFTER_ACCEPT}
+)
+REJECTIONS = frozenset({Status.REJECTED, Status.REJECTED_AFTER_ACCEPT})  # open, to be resent
+OPEN = frozenset({Status.SENT, Status.RECEIVED, *REJECTIONS})  # shown by the report
 
 # Counter attribute (members_<name>, sets_<name>) that holds sets in each status.
 COUNTED = {
     Status.ACCEPTED: "accepted",
     Status.ACCEPTED_WITH_ERRORS: "accepted_with_errors",
     Status.REJECTED: "rejected",
+    Status.REJECTED_AFTER_ACCEPT: "rejected",  # a rejection too: moved out of the accepted
 }
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from acktrack.domain.status import COUNTED, Status
+from acktrack.domain.status import COUNTED, REJECTING_EVENTS, REJECTIONS, Status
 
 HOUR_EDGES: tuple[float, ...] = (
     *range(0, 48),
@@ -91,10 +91,13 @@ def rejection_codes(entries: Mapping[str, Any]) -> set[str]:
     """The codes a rejected set's acknowledgment entries carry (TA1 notes, AK9, IK5, IK3, IK4)."""
     found: set[str] = set()
     for ack in entries.values():
-        if ack.get("revoked") or ack.get("event") not in ("ta1_rejected", "set_rejected"):
+        if ack.get("revoked") or ack.get("event") not in REJECTING_EVENTS:
             continue
         if ack.get("kind") == "TA1":
             found.add(f"TA1 {ack.get('note')}")
+            continue
+        if ack.get("kind") == "824":
+            found |= {f"824 {ack.get('status')}"} | {f"TED {code}" for code in ack.get("codes", [])}
             continue
         prefix = "IK5" if ack.get("per_set") else "AK9"
         found |= {f"{prefix} {code}" for code in ack.get("codes", [])} or {
@@ -133,7 +136,7 @@ def contribution(state: SetState) -> dict[str, int]:
     if state.status in CONFIRMED and state.status_at:
         bucket = hour_bucket(hours_between(state.sent_at, state.status_at))
         found[f"{TO_CONFIRMATION}{bucket}"] = state.members
-    if state.status == Status.REJECTED:
+    if state.status in REJECTIONS:
         for code in rejection_codes(state.entries):
             found[f"{CODE}{code}"] = state.members
     return found

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from acktrack.correlate.acknowledgments import apply_group_ack, apply_ta1
+from acktrack.correlate.advice import advice_details, apply_advice
 from acktrack.correlate.responses import (
     AcknowledgmentTooLarge,
     ack_detail,
@@ -50,6 +51,7 @@ from acktrack.ingest.reconciliation import (
 )
 from acktrack.ingest.steps import note_key_problem, quarantine, reconcile_families
 from acktrack.x12 import (
+    ApplicationAdvice,
     Finding,
     GroupAcknowledgment,
     InterchangeAcknowledgment,
@@ -77,6 +79,7 @@ def ingest_inbound(
     if problem:
         return quarantine(ref, source, store, problem)
     group_acks: list[GroupAcknowledgment] = []
+    advices: list[ApplicationAdvice] = []
     interchange_acks: list[InterchangeAcknowledgment] = []
     fatal: list[Finding] = []
     kinds: Counter[str] = Counter()
@@ -92,6 +95,8 @@ def ingest_inbound(
                     envelopes.append(record)
                 elif isinstance(record, GroupAcknowledgment):
                     group_acks.append(record)
+                elif isinstance(record, ApplicationAdvice):
+                    advices.append(record)
                 elif isinstance(record, InterchangeAcknowledgment):
                     interchange_acks.append(record)
                 elif isinstance(record, TransactionHeader):
@@ -116,14 +121,15 @@ def ingest_inbound(
             store,
             f"damaged or truncated: {first.scheme} {first.code} ({first.meaning})",
         )
-    if not group_acks and not interchange_acks and "834" not in kinds:
+    if not group_acks and not interchange_acks and not advices and "834" not in kinds:
         found = (
             ", ".join(f"{count} x {kind}" for kind, count in sorted(kinds.items()))
             or "no transaction sets"
         )
         return quarantine(
             ref, source, store,
-            f"an inbound file must hold 999, 997 or TA1 acknowledgments, an effectuation 834, or an "
+            f"an inbound file must hold 999, 997 or TA1 acknowledgments, 824 application advice, an "
+            f"effectuation 834, or an "
             f"insurer's population (an audit 834, or an extract); this one holds {found}",
         )  # fmt: skip
     # Another usage (ISA15) than the stack tracks: counted apart, never stored or matched.
@@ -137,24 +143,30 @@ def ingest_inbound(
     for other in [e for e in enrollments if e.header.interchange.usage != usage]:
         outcome_apart.set_aside(clip(other.header.interchange.sender_id),
                                 other.header.interchange.usage, members=other.members)  # fmt: skip
+    for advice in [a for a in advices if a.header.interchange.usage != usage]:
+        outcome_apart.set_aside(clip(advice.sender_id), advice.header.interchange.usage,
+                                acknowledgments=1)  # fmt: skip
+    advices = [a for a in advices if a.header.interchange.usage == usage]
     group_acks = [a for a in group_acks if a.header.interchange.usage == usage]
     interchange_acks = [a for a in interchange_acks if a.interchange.usage == usage]
     enrollments = [e for e in enrollments if e.header.interchange.usage == usage]
-    if not group_acks and not interchange_acks and not enrollments:
+    if not group_acks and not interchange_acks and not advices and not enrollments:
         store.record_object(ref, outcome_apart)
         return outcome_apart
     audits = [e for e in enrollments if e.enrollment is not None and is_audit(e.enrollment.action)]
     if audits and insurer_folder(ref.key) is None:
         return quarantine(ref, source, store, _population_outside_its_folder("an audit 834"))
     if audits:
-        if len(audits) < len(enrollments) or group_acks or interchange_acks:
+        if len(audits) < len(enrollments) or group_acks or interchange_acks or advices:
             return quarantine(ref, source, store,
                               "an audit 834 (BGN08 4 or RX: the insurer's whole population) must "
                               "come alone, without acknowledgments or other 834s")  # fmt: skip
         return _audit(ref, source, store, config, archive, parts, envelopes[0], audits,
                       digesting.digest)  # fmt: skip
     kind = (
-        FileOutcome.ACKNOWLEDGMENTS if group_acks or interchange_acks else FileOutcome.EFFECTUATION
+        FileOutcome.ACKNOWLEDGMENTS
+        if group_acks or interchange_acks or advices
+        else FileOutcome.EFFECTUATION
     )
     if kind == FileOutcome.ACKNOWLEDGMENTS and enrollments:
         kind = FileOutcome.ACKNOWLEDGMENTS_AND_EFFECTUATION
@@ -162,13 +174,14 @@ def ingest_inbound(
         group_details = [_stored_group_ack(group_ack, ref, config) for group_ack in group_acks]
     except AcknowledgmentTooLarge as error:
         return quarantine(ref, source, store, str(error))
-    outcome = Outcome(kind, acknowledgments=len(group_acks) + len(interchange_acks))
+    outcome = Outcome(kind, acknowledgments=len(group_acks) + len(interchange_acks) + len(advices))
     note_key_problem(ref, store, config, outcome)
     outcome.other_usage = outcome_apart.other_usage
     stored_groups = [(store.put_ack(detail), detail) for detail in group_details]
     sliced = (  # a 999 too large for one invocation: the file's 999s are applied in slices
         parts is not None
         and not enrollments
+        and not advices
         and not outcome.other_usage
         and needs_slices(store, stored_groups, config)
     )
@@ -183,6 +196,13 @@ def ingest_inbound(
             _count(outcome, apply_ta1(store, stored, outcome))
         else:
             outcome.applied += 1
+    for advice in advices:  # rejections after the 999, per group they speak of
+        for group_control, detail in advice_details(advice):
+            stored = store.put_ack(_stored_advice(advice, group_control, detail, ref, config))
+            if stored.state != AckState.APPLIED:
+                _count(outcome, apply_advice(store, stored, outcome))
+            else:
+                outcome.applied += 1
     # Families whose duplicate question waited on one of these answers are judged again.
     reconcile_families(store, outcome.rejudge, outcome, config.ack_sla_hours)
     if sliced:
@@ -331,6 +351,25 @@ def _stored_group_ack(
         "status": ack.status,
         "detail": ack_detail(ack),
     }
+
+
+def _stored_advice(
+    advice: ApplicationAdvice, group_control: str, detail: dict[str, Any], ref: ObjectRef,
+    config: PipelineConfig,
+) -> dict[str, Any]:  # fmt: skip
+    envelope = advice.header.interchange
+    group = advice.header.group
+    at = _when(group.date if group else envelope.date, group.time if group else envelope.time,
+               config, ref.received_at)  # fmt: skip
+    ack_id = (f"824-{clip(envelope.sender_id)}-{clip(envelope.control)}-"
+              f"{clip(advice.header.group_control or '-')}-{clip(advice.header.control)}-"
+              f"{group_control}")  # fmt: skip
+    return {
+        "kind": "824", "our_id": clip(advice.receiver_id), "partner": clip(advice.sender_id),
+        "target_control": group_control, "ack_id": ack_id, "source_bucket": ref.bucket,
+        "source_key": ref.key, "received_at": iso(ref.received_at), "acknowledged_at": iso(at),
+        "status": "R", "detail": detail,
+    }  # fmt: skip
 
 
 def _stored_ta1(

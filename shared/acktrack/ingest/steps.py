@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from acktrack.correlate import acknowledgments
+from acktrack.correlate import acknowledgments, advice
 from acktrack.domain.family import Family
 from acktrack.domain.hashing import Keyring
 from acktrack.domain.identifiers import clip
@@ -289,6 +289,7 @@ def finish_interchange(
         )
     store.register_partner(interchange.our_id, interchange.partner, _payer(interchange))
     acknowledgments.apply_stored_acks(store, interchange, outcome)
+    advice.apply_stored_advices(store, interchange, outcome)
 
 
 def _payer(interchange: TrackedInterchange) -> str:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from acktrack.domain.ledger import AttemptState
-from acktrack.domain.status import Status
+from acktrack.domain.status import REJECTING_EVENTS, REJECTIONS, Status
 from acktrack.report.model import (
     CLOSED_STATES,
     AwaitingView,
@@ -103,7 +103,7 @@ class Backlog:
         """The rows of a set's members (all, or one chunk of them) and its tally; nothing is
         counted until the tally is accounted (``account``)."""
         age = hours_between(item.sent_at, self.as_of)
-        kind = (REJECTED if item.status == Status.REJECTED
+        kind = (REJECTED if item.status in REJECTIONS
                 else OVERDUE if age > self.sla_hours else WITHIN)  # fmt: skip
         tally = SetTally(item.set_id, item.partner, kind, item.members, age_bucket(age))
         for member in members:
@@ -116,7 +116,8 @@ class Backlog:
             tally.rejection = _rejection(item)
         if kind == WITHIN:
             return tally
-        status = REJECTED if kind == REJECTED else OVERDUE
+        status = (item.status if item.status == Status.REJECTED_AFTER_ACCEPT  # an 824's
+                  else REJECTED if kind == REJECTED else OVERDUE)  # fmt: skip
         for member in members:
             for enrollment in member.open_enrollments:
                 waited = hours_between(enrollment.first_sent_at, self.as_of)
@@ -235,7 +236,7 @@ def _reason(item: SetView, member: MemberView, status: str, age: float, sla_hour
         if enrollment.attempts > 1
         else ""
     )
-    if status == Status.REJECTED:
+    if status in REJECTIONS:
         return member_reason(item.acks, member.ordinal, status) + history
     known = member_reason(item.acks, member.ordinal, "pending")
     warning = (
@@ -250,7 +251,7 @@ def _rejection(item: SetView) -> dict[str, Any]:
     verdicts = [
         {"ack": describe_ack(ack), "errors": ack.get("errors", [])}
         for ack in item.acks.values()
-        if ack.get("event") in ("ta1_rejected", "set_rejected") and not ack.get("revoked")
+        if ack.get("event") in REJECTING_EVENTS and not ack.get("revoked")
     ]
     return {
         "partner": item.partner,

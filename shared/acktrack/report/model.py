@@ -14,7 +14,7 @@ from typing import IO, TYPE_CHECKING, Any, cast
 
 from acktrack.domain.acks import Entries
 from acktrack.domain.ledger import AttemptState
-from acktrack.domain.status import Status
+from acktrack.domain.status import REJECTIONS
 from acktrack.report.document import PartnerLine, ReportDocument, Summary
 from acktrack.report.spool import MergedRows, RowSpool
 
@@ -263,7 +263,7 @@ def hours_between(start: datetime, end: datetime) -> float:
 
 def needs_members(item: SetView, as_of: datetime, sla_hours: float) -> bool:
     """Rejected and overdue sets are listed member by member; the rest only counted."""
-    return item.status == Status.REJECTED or hours_between(item.sent_at, as_of) > sla_hours
+    return item.status in REJECTIONS or hours_between(item.sent_at, as_of) > sla_hours
 
 
 def set_order(item: SetView) -> tuple[str, datetime, str, str]:

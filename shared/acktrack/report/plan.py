@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
 from acktrack.domain.ports import ReportSource
+from acktrack.domain.status import REJECTIONS
 from acktrack.report.people import FIRST_PASS_PEOPLE
 
 MEMBER_CHUNK = 20_000  # segment positions in one lookup partition of a set's members (store)
@@ -111,7 +112,7 @@ def _payload(line: str) -> list[Any]:
 
 def _needs_members(status: str, sent_at: str, as_of: datetime, sla_hours: float) -> bool:
     sent = datetime.fromisoformat(sent_at.replace("Z", "+00:00"))
-    return status == "rejected" or round((as_of - sent).total_seconds() / 3600, 1) > sla_hours
+    return status in REJECTIONS or round((as_of - sent).total_seconds() / 3600, 1) > sla_hours
 
 
 def plan_batches(

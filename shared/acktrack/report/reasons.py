@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from acktrack.domain.acks import AckEntry, SegmentErrorEntry
-from acktrack.domain.status import Status
+from acktrack.domain.status import REJECTING_EVENTS, REJECTIONS
 from acktrack.x12 import codes
 
 
@@ -20,6 +20,8 @@ def describe_ack(summary: AckEntry) -> str:
             f"TA1 {status} ({codes.describe(codes.TA1_STATUS, status)}), note {note} "
             f"({codes.describe(codes.TA1_NOTE, note)})"
         )
+    if summary.get("kind") == "824":
+        return _describe_advice(summary)
     status = summary.get("status", "")
     if summary.get("per_set"):
         text = f"999 IK5 {status} ({codes.describe(codes.ACK_STATUS, status)})"
@@ -60,14 +62,30 @@ def _two_digits(position: Any) -> str:
     return f"{position:02d}" if isinstance(position, int) else ""
 
 
+def _describe_advice(summary: AckEntry) -> str:
+    """An 824's rejection after the 999: the verdict, each TED code and what the insurer wrote."""
+    status = summary.get("status", "")
+    parts = [f"824 OTI {status} ({codes.describe(codes.APPLICATION_VERDICT, status)}) after the "
+             "999 accepted it: the insurer's business rules refused it"]  # fmt: skip
+    parts += [f"TED {code}: {codes.describe(codes.APPLICATION_ERROR, code)}"
+              for code in summary.get("codes", [])]  # fmt: skip
+    if summary.get("note"):
+        parts.append(f"the insurer wrote: {summary['note']}")
+    pinned = summary.get("pinned") or {}
+    if pinned:
+        parts.append("naming subscriber " + " member ".join(
+            pinned[name] for name in ("subscriber_id", "member_id") if name in pinned))  # fmt: skip
+    if summary.get("omitted_errors"):
+        parts.append(f"{summary['omitted_errors']} more errors in the 824, not kept")
+    return "; ".join(parts)
+
+
 def member_reason(acks: Mapping[str, AckEntry], ordinal: int, status: str) -> str:
     """Why one member of a set is rejected (or what is known), most specific first."""
     rejecting = [
-        a
-        for a in acks.values()
-        if a.get("event") in ("ta1_rejected", "set_rejected") and not a.get("revoked")
+        a for a in acks.values() if a.get("event") in REJECTING_EVENTS and not a.get("revoked")
     ]
-    if status == Status.REJECTED and rejecting:
+    if status in REJECTIONS and rejecting:
         parts: list[str] = []
         for ack in sorted(rejecting, key=lambda a: (a.get("kind") != "TA1", a.get("id", ""))):
             own = [

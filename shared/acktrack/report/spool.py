@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import IO, Any
 
-SEVERITY = {"rejected": 0, "overdue": 1, "not_effectuated": 2}
+SEVERITY = {"rejected": 0, "rejected_after_accept": 0, "overdue": 1, "not_effectuated": 2}
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,13 +25,13 @@ class AckStore(TableStore):
 
     def put_ack(self, data: dict[str, Any]) -> AckItem:
         """Store an acknowledgment once (a redelivery finds the stored one and its state)."""
-        if data["kind"] == "999":
+        if data["kind"] in ("999", "824"):  # an 824 is kept per group it speaks of
             pk = keys.group_ack_pk(data["our_id"], data["partner"], data["target_control"])
         else:
             pk = keys.interchange_ack_pk(data["our_id"], data["partner"], data["target_control"])
         fields = {name: value for name, value in data.items() if name != "ack_id"}
         detail = fields.get("detail") or {}
-        if data["kind"] == "999" and len(json.dumps(detail)) > MAX_INLINE_DETAIL:
+        if data["kind"] in ("999", "824") and len(json.dumps(detail)) > MAX_INLINE_DETAIL:
             # Set responses first, in chunks: a retry writes the same chunks again.
             chunks = _chunks(detail.get("sets", []))
             chunk_pk = keys.ack_chunk_pk(pk, data["ack_id"])

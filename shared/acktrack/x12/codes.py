@@ -347,6 +347,20 @@ APPLICATION_VERDICT: Mapping[str, str] = {
 }
 
 
+# TED01 (element 647): the general codes an 824 uses; a companion guide may add its own.
+APPLICATION_ERROR: Mapping[str, str] = {
+    "006": "duplicate",
+    "007": "missing data",
+    "008": "out of range",
+    "009": "invalid date",
+    "010": "total out of balance",
+    "011": "not matching",
+    "012": "invalid combination",
+    "024": "other unlisted reason",
+    "ZZZ": "mutually defined (see the insurer's companion guide)",
+}
+
+
 def describe(table: Mapping[str, str], code: str | None) -> str:
     """Human text for ``code`` in ``table``; unknown codes are quoted, never dropped."""
     if not code:

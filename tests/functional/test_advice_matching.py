@@ -1,0 +1,71 @@
+"""An 824 where it meets what was sent, on the in-memory store (no moto): a rejection after
+an accepting 999 makes the set ``rejected_after_accept``, in any order; a TA1 or 999
+rejection still outranks it; a GS06 sent twice makes the 824 ambiguous, applied nowhere."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+
+import pytest
+
+from acktrack.correlate.acknowledgments import apply_group_ack, apply_ta1
+from acktrack.correlate.advice import apply_advice
+from tests.functional.memory import MemoryStore, StoredAck
+from tests.functional.test_matching import PLAN, US, a_999, a_ta1, sent
+
+_numbers = itertools.count(1)
+
+
+def an_824(
+    store: MemoryStore, group: str = "1", controls: tuple[str, ...] = ("0002",)
+) -> StoredAck:
+    detail = {"sets": [{"verdict": "TR", "control": control, "reference": "", "qualifier": "TN",
+                        "codes": ["007"], "messages": ["missing"], "more_errors": 0,
+                        "subscriber_id": None, "member_id": None} for control in controls]}  # fmt: skip
+    return store.receive(StoredAck("824", US, PLAN, group, f"824-{PLAN}-{next(_numbers)}", detail))
+
+
+@pytest.mark.parametrize("first_824", [False, True])
+def test_an_824_rejects_after_the_999_in_either_order(first_824: bool) -> None:
+    store = MemoryStore()
+    interchange = sent(store)
+    steps: list[Callable[[], str]] = [
+        lambda: apply_group_ack(store, a_999(store, sets=[("0001", "A"), ("0002", "A")])),
+        lambda: apply_advice(store, an_824(store)),
+    ]
+    for step in reversed(steps) if first_824 else steps:
+        assert step() == "applied"
+    assert store.status_of(interchange) == ["accepted", "rejected_after_accept"]
+
+
+def test_a_ta1_rejection_outranks_an_824() -> None:
+    store = MemoryStore()
+    interchange = sent(store)
+    apply_advice(store, an_824(store))
+    apply_ta1(store, a_ta1(store, "1001", "R"))
+    assert store.status_of(interchange) == ["rejected", "rejected"]
+
+
+@pytest.mark.parametrize("controls", [("0009",), ()])
+def test_an_824_for_nothing_sent_is_unmatched_and_a_group_rejection_takes_every_set(
+    controls: tuple[str, ...],
+) -> None:
+    store = MemoryStore()
+    interchange = sent(store)
+    ack = an_824(store, controls=controls or ("",))
+    state = apply_advice(store, ack)
+    if controls:
+        assert state == "unmatched" and "ST02 0009 never sent" in ack.reason
+        assert store.status_of(interchange) == ["sent", "sent"]
+    else:  # OTI01 GR names the group alone: every set of it
+        assert state == "applied"
+        assert store.status_of(interchange) == ["rejected_after_accept"] * 2
+
+
+def test_a_gs06_sent_twice_leaves_the_824_ambiguous() -> None:
+    store = MemoryStore()
+    sent(store, control="1001")
+    sent(store, control="1002")
+    ack = an_824(store)
+    assert apply_advice(store, ack) == "ambiguous"

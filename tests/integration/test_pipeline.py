@@ -282,7 +282,7 @@ def test_an_inbound_file_without_acknowledgments_or_834s_is_quarantined(day: Day
     (item,) = day.report(AS_OF)["quarantined"]
     assert item["key"] == "inbound/remittance.x12"
     assert (
-        "must hold 999, 997 or TA1 acknowledgments, an effectuation 834, or an insurer's population"
+        "must hold 999, 997 or TA1 acknowledgments, 824 application advice, an effectuation 834, or an insurer's population"
         in item["reason"]
     )
     assert "1 x 820" in item["reason"]

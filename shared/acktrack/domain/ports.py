@@ -11,6 +11,7 @@ from typing import Any, BinaryIO, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
 from acktrack.domain.acks import AckEntry
+from acktrack.domain.error_report import ReportedError
 from acktrack.domain.expected import ExpectedAction
 from acktrack.domain.hashing import Keyring
 from acktrack.domain.status import Applied, FileOutcome
@@ -285,6 +286,11 @@ class EnrollmentStore(AcknowledgmentStore, PopulationStore, PartJobs, Protocol):
     def notice(self, kind: str, detail: str, source_keys: list[str], *identity: str,
                at: datetime | None = None) -> None: ...  # fmt: skip
     def put_ack(self, data: dict[str, Any]) -> Any: ...
+    def put_reported_errors(self, our: str, partner: str, source: str, received_at: datetime,
+                            rows: Iterable[ReportedError]) -> int:  # fmt: skip
+        """Keep each row of an insurer's error report once (``domain.error_report``)."""
+        ...
+
     def put_expected(self, our: str, actions: Iterable[ExpectedAction]) -> int:
         """Create each expected action once (``domain.expected``); how many were new."""
         ...

@@ -53,6 +53,7 @@ class FileOutcome(StrEnum):
     RECONCILIATION = "reconciliation"  # an insurer's whole population, held against ours
     OTHER_USAGE = "other_usage"  # only interchanges of the usage this stack does not track
     EXPECTED = "expected_actions"  # the exchange's own list of the enrollment actions it took
+    ERROR_REPORT = "error_report"  # an insurer's CSV of business rejections after the 999
     PART = "part"
 
 

@@ -78,7 +78,7 @@ def ingest_expected(
     ours: dict[str, str] = {}
     known = [(p.our_id, p.partner) for p in store.partners()]
     for partner in sorted(scan.partners):
-        our = _our_id(partner, known, config)
+        our = our_id_for(partner, known, config)
         if our is None:
             return quarantine(ref, source, store, (
                 f"insurer {partner}: which of our sender ids (ISA06) its actions are sent as is "
@@ -212,7 +212,7 @@ def _text(line: bytes, number: int) -> str:
         raise ExpectedRefused(f"line {number}: not UTF-8 text") from None
 
 
-def _our_id(partner: str, known: list[tuple[str, str]], config: PipelineConfig) -> str | None:
+def our_id_for(partner: str, known: list[tuple[str, str]], config: PipelineConfig) -> str | None:
     """Which of our sender ids the insurer's actions go out as: the one OurSenderIds names,
     or the one 834s to it were sent as."""
     if len(config.our_sender_ids) == 1:

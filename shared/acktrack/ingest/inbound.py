@@ -20,6 +20,7 @@ from acktrack.correlate.responses import (
     AcknowledgmentTooLarge,
     ack_detail,
 )
+from acktrack.domain.error_report import is_error_report
 from acktrack.domain.identifiers import clip
 from acktrack.domain.population import ExtractRefused, is_audit
 from acktrack.domain.ports import (
@@ -38,6 +39,7 @@ from acktrack.domain.tracked import ObjectRef, iso, to_utc
 from acktrack.ingest.ack_parts import fan_out_acknowledgments, needs_slices
 from acktrack.ingest.effectuation import ingest_effectuation
 from acktrack.ingest.effectuation_parts import fan_out_effectuation
+from acktrack.ingest.error_reports import ingest_error_report
 from acktrack.ingest.extract_parts import HEAD_BYTES, pieces_for, split_extract
 from acktrack.ingest.population_parts import fan_out_population
 from acktrack.ingest.reconciliation import (
@@ -78,6 +80,8 @@ def ingest_inbound(
     problem = config.size_problem(ref)
     if problem:
         return quarantine(ref, source, store, problem)
+    if is_error_report(ref.key):  # inbound/<insurer id>/errors/: rejections after the 999
+        return ingest_error_report(ref, source, store, config)
     group_acks: list[GroupAcknowledgment] = []
     advices: list[ApplicationAdvice] = []
     interchange_acks: list[InterchangeAcknowledgment] = []

@@ -22,6 +22,12 @@ def describe_ack(summary: AckEntry) -> str:
         )
     if summary.get("kind") == "824":
         return _describe_advice(summary)
+    if summary.get("kind") == "error_report":
+        pinned = summary.get("pinned") or {}
+        named = " member ".join(pinned[n] for n in ("subscriber_id", "member_id") if n in pinned)
+        return (f"the insurer's error report: {', '.join(summary.get('codes', []))} after the "
+                f"999 accepted it ({summary.get('note') or 'no message'}); naming subscriber "
+                f"{named}")  # fmt: skip
     status = summary.get("status", "")
     if summary.get("per_set"):
         text = f"999 IK5 {status} ({codes.describe(codes.ACK_STATUS, status)})"

@@ -27,6 +27,7 @@ from acktrack.store.expected import close_sent
 from acktrack.store.members import effectuation_record, expiry, sent_member
 from acktrack.store.models import (
     EffectuationItem,
+    ErrorRowItem,
     ExpectedItem,
     MemberItem,
     QualityItem,
@@ -34,6 +35,7 @@ from acktrack.store.models import (
     SetItem,
     WatchItem,
 )
+from acktrack.store.reported_errors import apply_reported, change_with
 
 
 class Partition(NamedTuple):
@@ -47,6 +49,7 @@ class Partition(NamedTuple):
     resolutions: list[ResolutionItem]
     watches: frozenset[tuple[str, str]] = frozenset()  # sets whose answer it waits on
     expected: tuple[ExpectedItem, ...] = ()  # actions the exchange's system says it took
+    errors: tuple[ErrorRowItem, ...] = ()  # rows of the insurer's error reports about it
 
 
 @dataclass(slots=True)
@@ -85,6 +88,7 @@ class FamilyStore(TableStore):
         resolutions: list[ResolutionItem] = []
         watches: set[tuple[str, str]] = set()
         expected: list[ExpectedItem] = []
+        errors: list[ErrorRowItem] = []
         start: Any = None
         while True:
             page = connection.query(
@@ -108,10 +112,12 @@ class FamilyStore(TableStore):
                     watches.add(keys.watched_set(sort))
                 elif sort.startswith("X#"):
                     expected.append(ExpectedItem.from_raw_data(raw))
+                elif sort.startswith("Y#"):
+                    errors.append(ErrorRowItem.from_raw_data(raw))
             start = page.get("LastEvaluatedKey")
             if not start:
                 return Partition(members, records, findings, counted, resolutions,
-                                 frozenset(watches), tuple(expected))  # fmt: skip
+                                 frozenset(watches), tuple(expected), tuple(errors))  # fmt: skip
 
     def judge_family(
         self, our: str, partner: str, subscriber_id: str, *, sla_hours: float = 48.0
@@ -184,6 +190,7 @@ class FamilyStore(TableStore):
                           sla_hours=sla_hours)  # fmt: skip
         family_key = keys.family_pk(our, partner, subscriber_id)
         close_sent(family.expected, members)  # expected actions its 834s sent
+        apply_reported(family.errors, members, change_with(self._set_acks))
         wrote = self._watch(our, partner, subscriber_id, family, state.watch)
         answers.watched = set(state.watch)
         wanted = {

@@ -13,6 +13,7 @@ partner, so every correlation key carries both trading-partner ids.
     FAM#<family>                      R#<at>#<resolution id>          an operator's resolution
     FAM#<family>                      W#<set pk>|<set sk>             a set whose answer it awaits
     FAM#<family>                      X#<action hash>                 an expected action
+    FAM#<family>                      Y#<row hash>                    an insurer's error report row
     ACK#GS#<our>#<partner>#<gs06>     <ack id>                        a 999's response for a group
     ACK#IC#<our>#<partner>#<isa13>    <ack id>                        a TA1
     OBJ#<bucket>#<key hash>           V#<version>                     one S3 object's outcome

@@ -493,6 +493,22 @@ class ExpectedItem(ReportedItem):
     report = ReportIndex()
 
 
+class ErrorRowItem(Item):
+    """A row of an insurer's CSV error report (``domain.error_report``), in its family's
+    partition until (and after) it is applied to the set of the member it names."""
+
+    our_id = UnicodeAttribute()
+    partner = UnicodeAttribute()
+    subscriber_id = UnicodeAttribute()
+    member_id = UnicodeAttribute(null=True)
+    transaction_control = UnicodeAttribute()
+    error_code = UnicodeAttribute()
+    message = UnicodeAttribute(default="")  # clipped, neutralised, digits masked
+    received_at = UnicodeAttribute()
+    applied_to = UnicodeAttribute(null=True)  # <set pk>|<set sk> once applied
+    expires = TTLAttribute(null=True)
+
+
 class PartItem(Item):
     """What one part found: per-set counts and findings, family outcomes (no PHI)."""
 
@@ -504,7 +520,7 @@ MODELS: tuple[type[Item], ...] = (
     Item, ReportedItem, InterchangeItem, GroupVersionItem, SetItem, MemberItem, AckItem, AckChunkItem, ObjectItem,
     CounterItem, PartnerItem, NoticeItem, EffectuationItem, QualityItem, JobItem, PartItem,
     ReconciliationItem, DiscrepancyChunkItem, WatchItem, ResolutionItem, RosterItem, RosterSinceItem,
-    ExpectedItem,
+    ExpectedItem, ErrorRowItem,
 )  # fmt: skip
 
 

@@ -54,12 +54,20 @@ from acktrack.store.models import (
     WatchItem,
 )
 from acktrack.store.reconciliations import ReconciliationStore
+from acktrack.store.reported_errors import ReportedErrorStore
 from acktrack.store.roster import RosterStore
 from acktrack.store.sets import SetStore
 
 
 class Repository(
-    FamilyStore, SetStore, ExpectedStore, AckStore, JobStore, ReconciliationStore, RosterStore
+    FamilyStore,
+    SetStore,
+    ExpectedStore,
+    ReportedErrorStore,
+    AckStore,
+    JobStore,
+    ReconciliationStore,
+    RosterStore,
 ):
     """Tracking state in one DynamoDB table (see ``keys`` for the layout); each role's
     reads and writes live in its own module (families, acks, jobs, members)."""

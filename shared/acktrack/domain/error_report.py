@@ -1,0 +1,96 @@
+"""An insurer's CSV error report: business rejections after the 999, as some carriers send
+them instead of an 824 (under ``inbound/<insurer id>/errors/``).
+
+Exactly the columns ``ERROR_COLUMNS``, one rejected member transaction a row: whose
+(subscriber id, and member id when the row is about a dependent), which set (its ST02,
+``transaction_control``), the insurer's code, and its message (clipped, neutralised, runs
+of digits masked: it may quote the member's data). A file with another column, or one bad
+row, is refused whole.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+
+from acktrack.domain.identifiers import ID, SHORT, clip
+from acktrack.x12.text import neutral_text
+
+ERROR_COLUMNS = ("subscriber_id", "member_id", "transaction_control", "error_code", "message")
+ERRORS_FOLDER = "errors/"  # below inbound/<insurer id>/
+MESSAGE_CHARS = 120
+MAX_ROWS = 20_000  # one invocation: about four requests a row
+_DIGITS = re.compile(r"\d{4,}")
+
+
+class ErrorReportRefused(ValueError):
+    """The file is not an error report; nothing of it is kept."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReportedError:
+    line: int
+    subscriber_id: str
+    member_id: str | None  # None: the subscriber's own transaction
+    transaction_control: str  # ST02 of the set that carried it
+    error_code: str
+    message: str  # as kept: clipped, neutralised, digits masked
+
+
+def is_error_report(key: str) -> bool:
+    """A key under ``inbound/<insurer id>/errors/``."""
+    parts = key.split("/")
+    return len(parts) >= 4 and parts[0] == "inbound" and bool(parts[1]) and parts[2] == "errors"
+
+
+def safe_message(text: str) -> str:
+    """An insurer's free text as kept and shown."""
+    return _DIGITS.sub("#", neutral_text(text, MESSAGE_CHARS))
+
+
+def read_error_rows(lines: list[str]) -> list[ReportedError]:
+    """Every row, or ErrorReportRefused naming the first line that is not one."""
+    reader = csv.reader(lines, strict=True)
+    try:
+        header = next(reader, None)
+        names = [cell.strip().lstrip("\ufeff").lower() for cell in header or []]
+        unknown = [name for name in names if name not in ERROR_COLUMNS]
+        missing = [name for name in ERROR_COLUMNS if name not in names]
+        if unknown or missing or len(set(names)) != len(names):
+            raise ErrorReportRefused(
+                f"line 1: an error report names exactly the columns {','.join(ERROR_COLUMNS)}"
+                + (f"; other columns: {', '.join(repr(clip(n, 40)) for n in unknown[:5])}"
+                   if unknown else "")
+                + (f"; missing: {', '.join(missing)}" if missing else "")
+            )  # fmt: skip
+        at = {name: names.index(name) for name in ERROR_COLUMNS}
+        rows: list[ReportedError] = []
+        for cells in reader:
+            if not any(cell.strip() for cell in cells):
+                continue
+            number = reader.line_num
+            if len(rows) >= MAX_ROWS:
+                raise ErrorReportRefused(f"more than {MAX_ROWS:,} rows: split the report")
+            if len(cells) != len(names):
+                raise ErrorReportRefused(f"line {number}: {len(cells)} fields, the header names "
+                                         f"{len(names)}")  # fmt: skip
+            value = {name: cells[index].strip() for name, index in at.items()}
+            for name in ("subscriber_id", "transaction_control", "error_code"):
+                if not value[name]:
+                    raise ErrorReportRefused(f"line {number}: {name} is empty")
+            for name, size in (("subscriber_id", ID), ("member_id", ID),
+                               ("transaction_control", SHORT), ("error_code", SHORT)):  # fmt: skip
+                if len(value[name]) > size:
+                    raise ErrorReportRefused(f"line {number}: {name} is longer than {size}")
+            rows.append(ReportedError(
+                line=number, subscriber_id=value["subscriber_id"],
+                member_id=value["member_id"] or None,
+                transaction_control=value["transaction_control"],
+                error_code=value["error_code"], message=safe_message(cells[at["message"]]),
+            ))  # fmt: skip
+    except csv.Error as error:
+        raise ErrorReportRefused(f"line {reader.line_num}: not readable as CSV ({error})") from None
+    if not rows:
+        raise ErrorReportRefused("the file has a header and no rows")
+    return rows

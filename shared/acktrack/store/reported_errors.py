@@ -1,0 +1,102 @@
+"""Rows of an insurer's CSV error report (``domain.error_report``), kept in the family
+partition they are about: created once, and applied to the set whose member they name by
+the family's reconciliation, whichever came first, the 834 or the report. Applying one
+records an entry on that set (``rejected_after_accept``, as an 824 would) and marks the row
+applied, so a second reconciliation applies nothing again."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from pynamodb.exceptions import PutError, UpdateError
+
+from acktrack.domain.acks import AckEntry
+from acktrack.domain.error_report import ReportedError
+from acktrack.domain.identifiers import short_hash
+from acktrack.domain.status import Event, adding
+from acktrack.store import keys
+from acktrack.store.base import TableStore
+from acktrack.store.dynamo import conditional_failure
+from acktrack.store.members import expiry
+from acktrack.store.models import ErrorRowItem, MemberItem, SetItem
+
+ERROR_REPORT = "error_report"  # the entry kind, beside "999", "TA1" and "824"
+
+
+class ReportedErrorStore(TableStore):
+    def put_reported_errors(
+        self, our: str, partner: str, source: str, received_at: datetime,
+        rows: Iterable[ReportedError],
+    ) -> int:  # fmt: skip
+        """Keep each row once (``source``: the file version it came in); how many were new."""
+        created = 0
+        at = received_at.isoformat()
+        for row in rows:
+            item = ErrorRowItem(
+                keys.family_pk(our, partner, row.subscriber_id),
+                f"Y#{short_hash(source, str(row.line), size=24)}",
+                our_id=our, partner=partner, subscriber_id=row.subscriber_id,
+                member_id=row.member_id, transaction_control=row.transaction_control,
+                error_code=row.error_code, message=row.message, received_at=at,
+                expires=expiry(at, self.retention_days),
+            )  # fmt: skip
+            try:
+                item.save(condition=ErrorRowItem.pk.does_not_exist())
+                created += 1
+            except PutError as error:
+                if not conditional_failure(error):
+                    raise
+        return created
+
+
+def apply_reported(
+    rows: Iterable[ErrorRowItem], members: Iterable[MemberItem],
+    change: Callable[[SetItem, str, AckEntry], Any],
+) -> int:  # fmt: skip
+    """Apply each row not applied yet to the set of the member it names (the latest such
+    member transaction in that ST02), through ``change``; the count applied now."""
+    sent = sorted(members, key=lambda m: m.sent_at, reverse=True)
+    applied = 0
+    for row in rows:
+        if row.applied_to:
+            continue
+        member = next((m for m in sent if _names(row, m)), None)
+        if member is None:
+            continue  # its 834 is not tracked yet: the 834's reconciliation applies it
+        try:
+            target = SetItem.get(member.set_pk, member.set_sk, consistent_read=True)
+        except SetItem.DoesNotExist:
+            continue
+        entry_id = f"{ERROR_REPORT}-{row.sk[2:]}"
+        change(target, entry_id, _entry(entry_id, row))
+        try:
+            row.update(actions=[ErrorRowItem.applied_to.set(f"{member.set_pk}|{member.set_sk}")],
+                       condition=ErrorRowItem.applied_to.does_not_exist())  # fmt: skip
+            applied += 1
+        except UpdateError as error:
+            if not conditional_failure(error):
+                raise
+    return applied
+
+
+def _names(row: ErrorRowItem, member: MemberItem) -> bool:
+    if member.set_sk.rsplit("#", 1)[-1] != row.transaction_control:
+        return False
+    if row.member_id:
+        return member.member_id == row.member_id
+    return member.subscriber_indicator == "Y"
+
+
+def _entry(entry_id: str, row: ErrorRowItem) -> AckEntry:
+    pinned = {"subscriber_id": row.subscriber_id, **({"member_id": row.member_id}
+                                                      if row.member_id else {})}  # fmt: skip
+    return {"id": entry_id, "kind": ERROR_REPORT, "event": Event.SET_REJECTED_AFTER_ACCEPT.value,
+            "status": "R", "codes": [row.error_code], "at": row.received_at,
+            "note": row.message, "errors": [], "pinned": pinned}  # fmt: skip
+
+
+def change_with(set_acks: Any) -> Callable[[SetItem, str, AckEntry], Any]:
+    """``apply_reported``'s change: one entry recorded on a set, its status refolded."""
+    return lambda item, entry_id, entry: set_acks.change(item, adding(entry_id, entry), entry_id)

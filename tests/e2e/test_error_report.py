@@ -1,0 +1,81 @@
+"""An insurer's CSV error report on the local stack: like an 824, it reopens what its 999
+accepted (``rejected_after_accept``), in any order with the 834; a file with another
+column is refused whole."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+
+from tests.e2e.test_advice import ANSWER, SECOND, SENT_834
+from tests.reliability.support import File, deliver, fresh_stack, report_state
+
+MEMBER = SECOND.member_detail[-1]
+HEADER = "subscriber_id,member_id,transaction_control,error_code,message"
+ROWS = [
+    f"{MEMBER.subscriber_id},{MEMBER.member_id},{SECOND.transaction_control},E17,"
+    '"=HYPERLINK(""x"") plan not offered in county 12345"',
+    f"300000999,,{SECOND.transaction_control},E20,no such subscriber",  # never sent: waits
+]
+REPORT = File("inbound", "HEALTHPLAN01/errors/2024-01-16.csv", "\n".join([HEADER, *ROWS]).encode())
+DAY = [
+    File("outbound", "day.834", SENT_834),
+    File("inbound", "HEALTHPLAN01/day.999", ANSWER),
+    REPORT,
+]
+
+
+OURS = {"OurSenderIds": "ACKTRACKEXCH"}  # a report before any 834 to the insurer: whose ids
+
+
+def _report(files: list[File], deliveries: int = 1) -> dict[str, Any]:
+    with fresh_stack(OURS) as stack:
+        for file in files:
+            assert all(result.ok for result in deliver(stack, file, deliveries))
+        return report_state(stack)
+
+
+@pytest.fixture(scope="module")
+def in_order() -> dict[str, Any]:
+    return _report(DAY)
+
+
+def test_a_row_reopens_the_set_of_the_member_it_names(in_order: dict[str, Any]) -> None:
+    rows = in_order["unconfirmed"]
+    assert {row["transaction_control"] for row in rows} == {SECOND.transaction_control}
+    assert {row["status"] for row in rows} == {"rejected_after_accept"}
+    reason = rows[0]["reason"]
+    assert "the insurer's error report: E17" in reason
+    assert "'=HYPERLINK" in reason and "12345" not in reason  # neutralised, digits masked
+    assert f"member {MEMBER.member_id}" in reason
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(range(3)))[1:])
+def test_any_order_twice_delivered_ends_the_same(
+    in_order: dict[str, Any], order: tuple[int, ...]
+) -> None:
+    report = _report([DAY[n] for n in order], deliveries=2)
+    assert report["unconfirmed"] == in_order["unconfirmed"]
+    assert report["summary"] == in_order["summary"]
+
+
+def test_a_report_with_a_name_column_is_quarantined_whole() -> None:
+    bad = File("inbound", "HEALTHPLAN01/errors/named.csv",
+               f"{HEADER},last_name\n{ROWS[1]},DOE\n".encode())  # fmt: skip
+    with fresh_stack() as stack:
+        deliver(stack, DAY[0])
+        deliver(stack, DAY[1])
+        (invocation,) = deliver(stack, bad)
+        (entry,) = invocation.result["objects"]
+        assert entry["outcome"] == "quarantined" and "'last_name'" in entry["reason"]
+        assert report_state(stack)["unconfirmed"] == []
+
+
+def test_a_report_before_any_834_without_our_sender_id_is_kept_aside_with_the_reason() -> None:
+    with fresh_stack() as stack:
+        (invocation,) = deliver(stack, REPORT)
+        (entry,) = invocation.result["objects"]
+        assert entry["outcome"] == "quarantined"
+        assert "deliver it again once an 834 to it is tracked" in entry["reason"]

@@ -148,6 +148,9 @@ class FakeStore:
     def other_usage(self, since: str) -> list[Any]:
         return []
 
+    def control_numbers(self, our: str, partner: str, direction: str, level: str) -> list[Any]:
+        return []
+
     def never_sent(self, due_by: str) -> list[Any]:
         return []
 

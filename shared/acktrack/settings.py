@@ -36,6 +36,7 @@ class Settings:
     part_members: int = 0  # outbound files with more members than this too (0: by bytes only)
     sets_per_partition: int = 10_000  # a group version of more sets spreads them (0: never)
     expected_send_hours: float = 24.0  # an expected action unsent this long: never sent
+    sequence_history: int = 20  # consecutive control numbers before a missing one is a gap
     file_workflow_arn: str | None = None  # the file workflow (None: files are never cut)
     file_map_concurrency: int = 10  # parts of one file run at once
     retention_days: int = 0  # member-level items expire this long after sending (0: kept)
@@ -125,6 +126,7 @@ def from_environment(env: Mapping[str, str] | None = None) -> Settings:
         part_members=int(_number(env, "PART_MEMBERS", 0)),
         sets_per_partition=int(_number(env, "SETS_PER_PARTITION", 10_000)),
         expected_send_hours=_number(env, "EXPECTED_SEND_HOURS", 24.0, minimum=0),
+        sequence_history=int(_number(env, "SEQUENCE_HISTORY", 20, minimum=1)),
         file_workflow_arn=env.get("FILE_WORKFLOW_ARN", "").strip() or None,
         file_map_concurrency=int(_number(env, "FILE_MAP_CONCURRENCY", 10, minimum=1)),
         retention_days=int(_number(env, "RETENTION_DAYS", 0)),

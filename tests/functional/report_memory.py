@@ -298,6 +298,9 @@ class ReportMemory:
     def other_usage(self, since: str) -> list[Any]:
         return []
 
+    def control_numbers(self, our: str, partner: str, direction: str, level: str) -> list[Any]:
+        return []
+
     def never_sent(self, due_by: str) -> list[Any]:
         return [a for a in self.expected if not a.sent_at and a.expected_by < due_by]
 

@@ -190,6 +190,12 @@ class ReportSource(FamilyReader, Protocol):
     def awaiting_effectuation(self, sent_before: str) -> Iterable[StoredMember]: ...
     def reconciliations(self, since: str) -> Iterable[Any]: ...
     def discrepancy_rows(self, item: Any) -> Iterable[dict[str, Any]]: ...
+    def control_numbers(
+        self, our: str, partner: str, direction: str, level: str
+    ) -> Sequence[tuple[str, str]]:
+        """The newest control numbers seen with an insurer: (number, when first seen)."""
+        ...
+
     def never_sent(self, due_by: str) -> Iterable[Any]:
         """Expected actions due before ``due_by`` (ISO 8601, UTC) that no 834 has sent."""
         ...
@@ -289,6 +295,11 @@ class EnrollmentStore(AcknowledgmentStore, PopulationStore, PartJobs, Protocol):
     def put_reported_errors(self, our: str, partner: str, source: str, received_at: datetime,
                             rows: Iterable[ReportedError]) -> int:  # fmt: skip
         """Keep each row of an insurer's error report once (``domain.error_report``)."""
+        ...
+
+    def note_controls(self, our: str, partner: str, direction: str, level: str,
+                      controls: Iterable[str], at: str) -> None:  # fmt: skip
+        """Keep each control number seen with an insurer once (``domain.sequences``)."""
         ...
 
     def put_expected(self, our: str, actions: Iterable[ExpectedAction]) -> int:

@@ -87,6 +87,9 @@ def report_metrics(metrics: Metrics, summary: Summary, by_partner: list[PartnerL
         "PeopleUnconfirmed": summary.get("people_unconfirmed", 0),
         "ResolvedByResend": summary.get("resolved_by_resend", 0),
         "ResolvedByOperator": summary.get("resolved_by_operator", 0),
+        "InsurersSilent": summary.get("silent_insurers", 0),  # its alarm: InsurerSilentAlarm
+        "ControlGaps": summary.get("control_gaps", 0),
+        "NeverSent": summary.get("never_sent", 0),
     }
     for name, value in overall.items():
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)

@@ -51,7 +51,8 @@ def report_run(event: dict[str, Any]) -> ReportRun:
                      keep_rows=current.email_detail_rows,
                      first_pass_people=current.first_pass_people,
                      batch_sets=current.report_batch_sets,
-                     batch_rows=current.report_batch_rows)  # fmt: skip
+                     batch_rows=current.report_batch_rows,
+                     sequence_history=current.sequence_history)  # fmt: skip
 
 
 def work_area(run: ReportRun) -> S3Work:

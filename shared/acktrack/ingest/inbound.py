@@ -34,6 +34,7 @@ from acktrack.domain.ports import (
     insurer_folder,
     sender_problem,
 )
+from acktrack.domain.sequences import INBOUND, INTERCHANGE
 from acktrack.domain.status import AckState, FileOutcome
 from acktrack.domain.tracked import ObjectRef, iso, to_utc
 from acktrack.ingest.ack_parts import fan_out_acknowledgments, needs_slices
@@ -157,6 +158,9 @@ def ingest_inbound(
     if not group_acks and not interchange_acks and not advices and not enrollments:
         store.record_object(ref, outcome_apart)
         return outcome_apart
+    for envelope in [e for e in envelopes if e.usage == usage]:  # its numbering and rhythm
+        store.note_controls(clip(envelope.receiver_id), clip(envelope.sender_id), INBOUND,
+                            INTERCHANGE, [clip(envelope.control)], iso(ref.received_at))  # fmt: skip
     audits = [e for e in enrollments if e.enrollment is not None and is_audit(e.enrollment.action)]
     if audits and insurer_folder(ref.key) is None:
         return quarantine(ref, source, store, _population_outside_its_folder("an audit 834"))

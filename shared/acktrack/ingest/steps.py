@@ -16,6 +16,7 @@ from acktrack.domain.family import Family
 from acktrack.domain.hashing import Keyring
 from acktrack.domain.identifiers import clip
 from acktrack.domain.ports import EnrollmentStore, ObjectSource, Outcome, PipelineConfig
+from acktrack.domain.sequences import GROUP, INTERCHANGE, OUTBOUND
 from acktrack.domain.status import FileOutcome
 from acktrack.domain.tracked import (
     MEMBER_STARTS_KEPT,
@@ -288,6 +289,10 @@ def finish_interchange(
             store, interchange.our_id, interchange.partner, interchange.interchange_control
         )
     store.register_partner(interchange.our_id, interchange.partner, _payer(interchange))
+    for level, controls in ((INTERCHANGE, [interchange.interchange_control]),
+                            (GROUP, interchange.group_controls)):  # fmt: skip
+        store.note_controls(interchange.our_id, interchange.partner, OUTBOUND, level, controls,
+                            interchange.sent_at)  # fmt: skip
     acknowledgments.apply_stored_acks(store, interchange, outcome)
     advice.apply_stored_advices(store, interchange, outcome)
 

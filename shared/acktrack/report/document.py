@@ -48,6 +48,8 @@ class Summary(Counts):
     resolutions: NotRequired[int]  # operators' resolutions in the window (report.resolutions)
     other_usage_files: NotRequired[int]  # files of the usage not tracked, kept apart
     never_sent: NotRequired[int]  # expected actions no 834 sent by their due time
+    control_gaps: NotRequired[int]  # runs of control numbers with one missing (report.rhythm)
+    silent_insurers: NotRequired[int]  # insurers quiet past their usual interval, with 834s waiting
 
 
 class PartnerLine(Counts):
@@ -129,3 +131,5 @@ class ReportDocument(TypedDict):
     other_usage: NotRequired[list[dict[str, Any]]]  # per insurer and usage (report.usage)
     never_sent: NotRequired[list[dict[str, Any]]]  # the oldest expected actions never sent
     never_sent_by_partner: NotRequired[list[dict[str, Any]]]
+    control_gaps: NotRequired[list[dict[str, Any]]]
+    silent_insurers: NotRequired[list[dict[str, Any]]]

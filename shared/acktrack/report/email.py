@@ -31,6 +31,7 @@ from acktrack.report.reconciliation import (
     populations,
 )
 from acktrack.report.resolutions import resolutions_csv, resolutions_table
+from acktrack.report.rhythm import gap_line
 from acktrack.report.spool import SEVERITY
 from acktrack.report.text import (
     PARTIAL_NOTE,
@@ -450,6 +451,14 @@ def render_html(
                 "(the archived report holds every row).</p>"
             )
     parts += _never_sent(report, detail_rows)
+    silent, found = report.get("silent_insurers", []), report.get("control_gaps", [])
+    parts += _list(f"Insurers gone quiet ({len(silent)})",
+                   ["Insurer", "Silent since", "Quiet (h)", "Usual interval (h)", "Awaiting answer"],
+                   [[s["partner"], s["silent_since"][:16].replace("T", " "), s["quiet_hours"],
+                     s["usual_interval_hours"], s["awaiting_answer"]] for s in silent[:detail_rows]],
+                   len(silent), detail_rows)  # fmt: skip
+    parts += _list(f"Gaps in control numbers ({len(found)})", ["Gap"],
+                   [[gap_line(g)] for g in found[:detail_rows]], len(found), detail_rows)  # fmt: skip
     quality = report.get("data_quality", [])
     if quality:
         counts = Counter(item["kind"] for item in quality)

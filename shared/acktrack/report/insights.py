@@ -22,6 +22,7 @@ from acktrack.correlate.enrollments import SetStatuses, family_ledger
 from acktrack.domain.family import KINDS
 from acktrack.domain.ledger import Attempt, AttemptState, ClosedBy, Enrollment
 from acktrack.domain.ports import InsightSource
+from acktrack.domain.sequences import INBOUND, INTERCHANGE, usual_interval
 from acktrack.domain.tally import Tally, bucket_bounds, quantile_bucket, rejection_codes
 from acktrack.report.cells import printable
 from acktrack.report.people import first_attempts, median, percentile
@@ -151,6 +152,7 @@ def stats(
                 **_hours(tally.to_confirmation, "hours_sent_to_confirmed"),
                 "error_codes": _shares(tally.codes, rejected),
                 **figures,
+                **_rhythm(store, partner.our_id, partner.partner),
                 "reconciliation": _reconciled(latest.get((partner.our_id, partner.partner))),
             }
         )
@@ -237,6 +239,10 @@ def render_stats(result: dict[str, Any]) -> str:
             )
         if "people_read" in item:
             lines.append(_people_line(item))
+        if item.get("last_arrival"):
+            usual = item.get("usual_interval_hours")
+            lines.append(f"  {'':<14} last file from it {item['last_arrival'][:16]}; usually one every "
+                         + (f"{usual} h" if usual is not None else "? h (too few in 30 days)"))  # fmt: skip
         held = item.get("reconciliation")
         if held:
             rate = held["match_rate"]
@@ -247,6 +253,14 @@ def render_stats(result: dict[str, Any]) -> str:
                 f"only at the insurer, {held['discrepancies']} discrepancies"
             )
     return "\n".join(lines) + "\n"
+
+
+def _rhythm(store: InsightSource, our: str, partner: str) -> dict[str, Any]:
+    """The insurer's usual interval between inbound files (last 30 days) and its last one."""
+    arrivals = [at for _, at in store.control_numbers(our, partner, INBOUND, INTERCHANGE)]
+    interval = usual_interval(arrivals, datetime.now(UTC))
+    return {"usual_interval_hours": round(interval.total_seconds() / 3600, 1) if interval else None,
+            "last_arrival": max(arrivals) if arrivals else None}  # fmt: skip
 
 
 def _people_line(item: dict[str, Any]) -> str:

@@ -13,6 +13,7 @@ from acktrack.report.model import Report, Row, build_report
 from acktrack.report.never_sent import add_never_sent
 from acktrack.report.plan import ReportRun
 from acktrack.report.resolutions import add_resolutions
+from acktrack.report.rhythm import add_rhythm
 from acktrack.report.sections import Sections
 from acktrack.report.spool import MergedRows
 from acktrack.report.usage import add_other_usage
@@ -70,4 +71,5 @@ def merge_report(
     add_resolutions(report, sections.resolutions)
     add_other_usage(report, sections.other_usage)
     add_never_sent(report, sections.never_sent)
+    add_rhythm(report, sections.rhythm)
     return report

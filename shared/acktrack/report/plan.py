@@ -39,12 +39,14 @@ class ReportRun:
     first_pass_people: int = FIRST_PASS_PEOPLE
     batch_sets: int = 500  # ReportBatchSets
     batch_rows: int = 5_000  # member transactions one batch reads, about
+    sequence_history: int = 20  # SequenceHistory: a run this long, then a number missing: a gap
 
     def to_dict(self) -> dict[str, Any]:
         return {"as_of": self.as_of.astimezone(UTC).isoformat(), "sla_hours": self.sla_hours,
                 "window_days": self.window_days, "effectuation_days": self.effectuation_days,
                 "keep_rows": self.keep_rows, "first_pass_people": self.first_pass_people,
-                "batch_sets": self.batch_sets, "batch_rows": self.batch_rows}  # fmt: skip
+                "batch_sets": self.batch_sets, "batch_rows": self.batch_rows,
+                "sequence_history": self.sequence_history}  # fmt: skip
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ReportRun:

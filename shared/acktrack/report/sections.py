@@ -27,6 +27,7 @@ from acktrack.report.people import FirstAttempts, first_attempts, first_pass_bud
 from acktrack.report.plan import ReportRun
 from acktrack.report.reconciliation import collect_reconciliation
 from acktrack.report.resolutions import Resolutions, ResolutionView, collect_resolutions
+from acktrack.report.rhythm import Rhythm, collect_rhythm
 from acktrack.report.usage import collect_other_usage
 
 
@@ -41,6 +42,7 @@ class Sections:
     resolutions: Resolutions = field(default_factory=lambda: Resolutions([], 0, 0))
     other_usage: tuple[list[dict[str, Any]], int, int] = ([], 0, 0)
     never_sent: NeverSent = field(default_factory=NeverSent)
+    rhythm: Rhythm = field(default_factory=Rhythm)
     reads: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -55,6 +57,7 @@ class Sections:
                             "total": self.resolutions.total, "reads": self.resolutions.reads},
             "other_usage": list(self.other_usage),
             "never_sent": self.never_sent.to_dict(),
+            "rhythm": self.rhythm.to_dict(),
             "reads": self.reads,
         }  # fmt: skip
 
@@ -76,6 +79,7 @@ class Sections:
             ),
             other_usage=(lines, files, reads),
             never_sent=NeverSent.from_dict(data.get("never_sent")),
+            rhythm=Rhythm.from_dict(data.get("rhythm")),
             reads=data["reads"],
         )
 
@@ -136,6 +140,7 @@ def collect_sections(store: ReportSource, run: ReportRun) -> Sections:
     found.resolutions = collect_resolutions(store, window_start, as_of)
     found.other_usage = collect_other_usage(store, window_start)
     found.never_sent = collect_never_sent(store, as_of)
+    found.rhythm = collect_rhythm(store, as_of, run.sequence_history)
     found.reads += ledgers.reads + read
     return found
 

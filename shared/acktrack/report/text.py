@@ -9,6 +9,7 @@ from acktrack.report.document import PartnerLine, ReportDocument, Summary
 from acktrack.report.never_sent import never_sent_text
 from acktrack.report.reconciliation import reconciliation_text
 from acktrack.report.resolutions import resolutions_text
+from acktrack.report.rhythm import rhythm_text
 from acktrack.report.spool import SEVERITY
 from acktrack.report.usage import usage_text
 
@@ -191,6 +192,7 @@ def render_text(report: ReportDocument, *, detail_limit: int = 50) -> str:
                 f"  ... and {total - min(detail_limit, len(rows))} more (all rows: --json, or the CSV)"
             )
     lines += never_sent_text(report, detail_limit)
+    lines += rhythm_text(report, detail_limit)
     quality = report.get("data_quality", [])
     if quality:
         counts = Counter(item["kind"] for item in quality)

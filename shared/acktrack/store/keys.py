@@ -23,6 +23,7 @@ partner, so every correlation key carries both trading-partner ids.
     JOB#<job id>                      JOB | PART#<index>              a large file fanned out in parts
     ROSTER#<our>#<partner>#<shard>    F#<family>                      a family ever sent (its id)
     ROSTER#<our>#<partner>            SINCE                           when the roster began
+    SEQ#<our>#<partner>#<dir>#<level> N#<number>                      a control number seen
 
 <family> is a hash of (our id, partner, subscriber id): a subscriber's transactions, the
 insurer's effectuation records and the findings about them share one partition, read
@@ -324,6 +325,15 @@ def sets_key(our: str, partner: str, bucket: int | None = None) -> str:
 def sets_keys(our: str, partner: str) -> list[str]:
     """Every lookup partition of a partner's sets (``sets_key``)."""
     return [sets_key(our, partner)] + [sets_key(our, partner, n) for n in range(SET_LOOKUP_SHARDS)]
+
+
+def sequence_pk(our: str, partner: str, direction: str, level: str) -> str:
+    """Control numbers seen with an insurer (``domain.sequences``): ours out, its in."""
+    return f"SEQ#{our}#{partner}#{direction}#{level}"
+
+
+def sequence_sk(control: str) -> str:
+    return f"N#{int(control):012d}"
 
 
 EXPECT_SHARDS = 16  # open expected actions: a day's extract of a million writes them at once

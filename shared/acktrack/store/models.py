@@ -509,6 +509,14 @@ class ErrorRowItem(Item):
     expires = TTLAttribute(null=True)
 
 
+class SequenceItem(Item):
+    """A control number seen with an insurer (``keys.sequence_pk``), and when first."""
+
+    control = UnicodeAttribute()
+    at = UnicodeAttribute()
+    expires = TTLAttribute(null=True)
+
+
 class PartItem(Item):
     """What one part found: per-set counts and findings, family outcomes (no PHI)."""
 
@@ -520,7 +528,7 @@ MODELS: tuple[type[Item], ...] = (
     Item, ReportedItem, InterchangeItem, GroupVersionItem, SetItem, MemberItem, AckItem, AckChunkItem, ObjectItem,
     CounterItem, PartnerItem, NoticeItem, EffectuationItem, QualityItem, JobItem, PartItem,
     ReconciliationItem, DiscrepancyChunkItem, WatchItem, ResolutionItem, RosterItem, RosterSinceItem,
-    ExpectedItem, ErrorRowItem,
+    ExpectedItem, ErrorRowItem, SequenceItem,
 )  # fmt: skip
 
 

@@ -56,6 +56,7 @@ from acktrack.store.models import (
 from acktrack.store.reconciliations import ReconciliationStore
 from acktrack.store.reported_errors import ReportedErrorStore
 from acktrack.store.roster import RosterStore
+from acktrack.store.sequences import SequenceStore
 from acktrack.store.sets import SetStore
 
 
@@ -64,6 +65,7 @@ class Repository(
     SetStore,
     ExpectedStore,
     ReportedErrorStore,
+    SequenceStore,
     AckStore,
     JobStore,
     ReconciliationStore,

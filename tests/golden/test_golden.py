@@ -37,8 +37,8 @@ from typing import Any
 import pytest
 
 from acktrack.domain.tally import COUNTS
+from acktrack.local.demo import DEMO_PARAMETERS, operator_resolutions
 from acktrack.local.demo import build_day as build_demo_day
-from acktrack.local.demo import operator_resolutions
 from acktrack.local.replay import object_key
 from tests.reliability.support import (
     build_day,
@@ -55,12 +55,13 @@ DEMO_AS_OF = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
 
 
 def _demo_day() -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as folder, fresh_stack() as stack:
+    with tempfile.TemporaryDirectory() as folder, fresh_stack(DEMO_PARAMETERS) as stack:
         stack.clock = lambda: DEMO_AS_OF - timedelta(hours=1)  # every file arrives then
         delivered: set[str] = set()
         for path in build_demo_day(Path(folder), DEMO_AS_OF):
             key = object_key(path.relative_to(folder)) or ""
-            bucket = stack.bucket("Outbound" if key.startswith("outbound/") else "Inbound")
+            outbound = key.startswith(("outbound/", "expected/"))
+            bucket = stack.bucket("Outbound" if outbound else "Inbound")
             if key in delivered:
                 stack.redeliver(bucket, key)
             else:

@@ -20,7 +20,7 @@ from acktrack.x12.text import neutral_text
 ERROR_COLUMNS = ("subscriber_id", "member_id", "transaction_control", "error_code", "message")
 ERRORS_FOLDER = "errors/"  # below inbound/<insurer id>/
 MESSAGE_CHARS = 120
-MAX_ROWS = 20_000  # one invocation: about four requests a row
+MAX_ROWS = 3_000  # one invocation: about six requests a row, under the 20,000 bound
 _DIGITS = re.compile(r"\d{4,}")
 
 

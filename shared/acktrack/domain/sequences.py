@@ -9,7 +9,9 @@ closes its gap (it is then in the run). A jump of more than ``MAX_JUMP`` is a re
 the numbering, not a gap.
 
 An insurer's **usual interval** between inbound files is the 95th percentile of the
-intervals between its arrivals of the last ``RHYTHM_DAYS`` days; it is **silent** when
+intervals between its files of the last ``RHYTHM_DAYS`` days (each at its envelope's time,
+ISA09/ISA10, or its arrival when that is earlier or unreadable: a file replayed or delayed
+in transit keeps its rhythm); intervals under a minute are one delivery, not a rhythm; it is **silent** when
 nothing has come for longer than that while 834s to it still await an answer.
 """
 
@@ -75,7 +77,7 @@ def usual_interval(arrivals: Iterable[str], as_of: datetime) -> timedelta | None
     start = as_of - timedelta(days=RHYTHM_DAYS)
     times = sorted({moment for text in arrivals if start <= (moment := _at(text)) <= as_of})
     intervals = [(later - earlier).total_seconds() for earlier, later in pairwise(times)]
-    intervals = [seconds for seconds in intervals if seconds > 0]
+    intervals = [seconds for seconds in intervals if seconds >= 60]
     if len(intervals) < MIN_INTERVALS:
         return None
     return timedelta(seconds=_percentile(sorted(intervals), 0.95))

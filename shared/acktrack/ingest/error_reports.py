@@ -24,7 +24,7 @@ from acktrack.domain.tracked import ObjectRef
 from acktrack.ingest.expected import our_id_for
 from acktrack.ingest.steps import quarantine, reconcile_families
 
-MAX_BYTES = 20 * 1024 * 1024  # about 20,000 rows of ids, codes and a message each
+MAX_BYTES = 4 * 1024 * 1024  # well over MAX_ROWS rows of ids, codes and a message each
 
 
 def ingest_error_report(

@@ -159,8 +159,9 @@ def ingest_inbound(
         store.record_object(ref, outcome_apart)
         return outcome_apart
     for envelope in [e for e in envelopes if e.usage == usage]:  # its numbering and rhythm
+        sent = min(_when(envelope.date, envelope.time, config, ref.received_at), ref.received_at)
         store.note_controls(clip(envelope.receiver_id), clip(envelope.sender_id), INBOUND,
-                            INTERCHANGE, [clip(envelope.control)], iso(ref.received_at))  # fmt: skip
+                            INTERCHANGE, [clip(envelope.control)], iso(sent))  # fmt: skip
     audits = [e for e in enrollments if e.enrollment is not None and is_audit(e.enrollment.action)]
     if audits and insurer_folder(ref.key) is None:
         return quarantine(ref, source, store, _population_outside_its_folder("an audit 834"))

@@ -1,13 +1,15 @@
 """`acktrack demo` (what `make demo` runs): a realistic day on the embedded local stack.
 
-Invented people only. Three insurers; a few hundred members; TA1s and 999s that
+Invented people only. Four insurers; a few hundred members; TA1s and 999s that
 accept, partly reject and reject; one insurer that never answers; effectuation 834s
 (with moved dates, a changed plan, a termination, a member never sent, and members
 never effectuated); data-quality problems (duplicate enrollments, subsidy amounts); an
 acknowledgment for something never sent; a file delivered twice and again under a
 second name; one file that is not X12 at all; a rejected set corrected and resent, then
-accepted; an operator closing a family the insurer confirmed by phone; and an insurer's
-monthly population held against ours.
+accepted; an operator closing a family the insurer confirmed by phone; an insurer's
+monthly population held against ours; an 824 rejecting a set its 999 accepted; an insurer
+gone quiet with files waiting; a control number never copied here; and the enrollment
+system's own list of actions, two of which no 834 ever sent.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from acktrack.synthetic.acknowledgments import (
     write_999,
     write_ta1,
 )
+from acktrack.synthetic.advice import AdviceItemSpec, write_824
 from acktrack.synthetic.effectuation import EffectuationSpec, write_effectuation
 from acktrack.synthetic.enrollment import EnrollmentSpec, first_of_next_month, write_834
 from acktrack.synthetic.population import PopulationSpec, held_members, write_audit_834
@@ -51,6 +54,13 @@ class Insurer:
 PINE = Insurer("PINEHEALTH01", "PINE HEALTH OF NOWHERE")
 HARBOR = Insurer("HARBORMUTUAL", "HARBOR MUTUAL IMAGINARY")
 SUMMIT = Insurer("SUMMITCARE01", "SUMMIT CARE FICTIONAL HMO")
+CEDAR = Insurer("CEDARHEALTH1", "CEDAR HEALTH MADE-UP PLAN")
+# The demo's week is short: a run of 5 numbers is enough to call the next one missing
+# (production: SequenceHistory 20).
+DEMO_PARAMETERS = {"SequenceHistory": 5}
+EXPECTED_COLUMNS = (
+    "insurer_id,subscriber_id,member_id,maintenance_type,effective_date,action_id,created_at"
+)
 
 
 def build_day(folder: Path, as_of: datetime) -> list[Path]:
@@ -171,12 +181,45 @@ def build_day(folder: Path, as_of: datetime) -> list[Path]:
     (outbound / "harbor_834_0003_resend.edi").write_bytes(corrected)
     order.append(outbound / "harbor_834_0003_resend.edi")
     answered("harbor_999_0003.x12", respond(corrected, insurer_control=8003, sent_at=this_morning))
+    # Harbor's business rules refuse its third set a day after the 999 accepted it (an 824):
+    # those 30 people are not enrolled, whatever the 999 said.
+    buffer = io.BytesIO()
+    write_824(buffer, sender_id=HARBOR.id, receiver_id=US, interchange_control=8004,
+              sent_at=three_days_ago + timedelta(days=1), items=[AdviceItemSpec(
+                  "TR", "1", "0003", "3001", errors=(("007", "SUBSCRIBER MAILING ADDRESS MISSING"),))])  # fmt: skip
+    answered("harbor_824_0001.x12", buffer.getvalue())
+    # Cedar Health, a small insurer: a file a day, each answered three hours later, until
+    # four days ago; the last two files wait (Cedar went quiet). Our ISA13 5007 was
+    # generated and never copied here: a gap in our numbering to Cedar.
+    cedar_start = three_days_ago - timedelta(days=6)
+    for day in range(9):
+        if day == 6:
+            continue  # 5007: never copied to acktrack
+        data = sent(f"cedar_834_{day:04d}.edi", EnrollmentSpec(
+            seed=400 + day, members=4, receiver_id=CEDAR.id, payer_name=CEDAR.name,
+            interchange_control=5001 + day, first_group_control=day + 1, dependents=0.0,
+            sent_at=cedar_start + timedelta(days=day), subscriber_id_start=600000001 + 100 * day,
+        ))  # fmt: skip
+        if day < 6:
+            answered(f"cedar_999_{day:04d}.x12", respond(
+                data, insurer_control=9500 + day, sent_at=cedar_start + timedelta(days=day, hours=3)))  # fmt: skip
     # The first Pine file copied again under another name: a duplicate, not counted twice.
     (outbound / "pine_834_0001_copy.edi").write_bytes(first)
     order.append(outbound / "pine_834_0001_copy.edi")
     # And a file that is not X12 at all.
     (outbound / "enrollments.xlsx").write_bytes(b"PK\x03\x04" + bytes(range(256)) * 4)
     order.append(outbound / "enrollments.xlsx")
+    # The enrollment system's own list of what it did: Cedar's first four additions (sent),
+    # a Pine addition and a Harbor termination no 834 ever carried.
+    expected = folder / "expected"
+    expected.mkdir(parents=True, exist_ok=True)
+    created = (cedar_start - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    two_days_ago = (as_of - timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    rows = [f"{CEDAR.id},{600000001 + n},,021,,CEDAR-ENR-{n + 1},{created}" for n in range(4)]
+    rows += [f"{PINE.id},399000001,,021,,PINE-ENR-9001,{two_days_ago}",
+             f"{HARBOR.id},400000005,,024,,HARBOR-TERM-77,{two_days_ago}"]  # fmt: skip
+    (expected / "actions.csv").write_text("\n".join([EXPECTED_COLUMNS, *rows]) + "\n")
+    order.append(expected / "actions.csv")
     return order
 
 
@@ -215,7 +258,8 @@ def run_demo(args: argparse.Namespace) -> int:
         def progress(number: int, total: int, key: str, outcome: str) -> None:
             print(f"  [{number:2d}/{total}] {key:<36} {outcome}", file=sys.stderr)
 
-        result = replay(paths, as_of=as_of, progress=progress, parameters=getattr(args, "parameters", None),
+        parameters = {**DEMO_PARAMETERS, **(getattr(args, "parameters", None) or {})}
+        result = replay(paths, as_of=as_of, progress=progress, parameters=parameters,
                         before_report=operator_resolutions(as_of))  # fmt: skip
         email_dir = Path(args.email_dir) if getattr(args, "email_dir", None) else folder / "emails"
         saved = (

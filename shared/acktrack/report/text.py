@@ -93,6 +93,14 @@ def headline(report: ReportDocument) -> list[str]:
         lines.append(
             f"Data-quality findings (last {s['window_days']} days): {s['data_quality_findings']}"
         )
+    counts = (
+        (s.get("never_sent", 0), "enrollment action never sent", "enrollment actions never sent"),
+        (s.get("silent_insurers", 0), "insurer gone quiet", "insurers gone quiet"),
+        (s.get("control_gaps", 0), "gap in control numbers", "gaps in control numbers"),
+    )
+    beyond = [plural(count, one, many) for count, one, many in counts if count]
+    if beyond:
+        lines.append("Where no file was: " + ", ".join(beyond) + " (below)")
     if s.get("all_confirmed"):
         lines.append(all_confirmed(s))
     return lines

@@ -20,6 +20,7 @@ import pytest
 from acktrack.handlers import wiring
 from acktrack.ingest.resolution import resolve
 from acktrack.local.stack import EmbeddedStack
+from acktrack.synthetic.advice import AdviceItemSpec, write_824
 from acktrack.synthetic.population import (
     PopulationSpec,
     held_members,
@@ -142,13 +143,23 @@ def _population_files() -> list[File]:
 
 def _expected_files() -> list[File]:
     """The exchange's expected actions: 6 rows (with PartMembers, cut in parts) and an
-    extract carrying a name column (quarantined in the outbound bucket)."""
+    extract carrying a name column (quarantined in the outbound bucket); the insurer's 824
+    and its CSV error report (rejections after the 999)."""
     header = (
         "insurer_id,subscriber_id,member_id,maintenance_type,effective_date,action_id,created_at"
     )
     rows = [f"{PLAN},{100000001 + n},,021,20240201,X{n},2024-01-15T10:00:00Z" for n in range(6)]
+    advice = io.BytesIO()  # the insurer's 824 refusing a set its 999 accepted
+    write_824(advice, sender_id=PLAN, receiver_id=US, interchange_control=9901,
+              sent_at=SENT + timedelta(days=1),
+              items=[AdviceItemSpec("TR", "1", "0001", "1", errors=(("007", "X"),))])  # fmt: skip
+    errors = (
+        "subscriber_id,member_id,transaction_control,error_code,message\n100000001,,0001,E1,x\n"
+    )
     return [File("expected", "actions.csv", "\n".join([header, *rows]).encode()),
-            File("expected", "named.csv", (header + ",last_name\n").encode())]  # fmt: skip
+            File("expected", "named.csv", (header + ",last_name\n").encode()),
+            File("inbound", f"{PLAN}/advice.824", advice.getvalue()),
+            File("inbound", f"{PLAN}/errors/errors.csv", errors.encode())]  # fmt: skip
 
 
 @functools.cache  # once per test process: the last test needs every day, wherever it runs

@@ -7,12 +7,12 @@ of, like a 999 (``ACK#GS#…``), and applied when that group's 834 is tracked, w
 comes first: each rejected set gets an entry whose event moves it to
 ``rejected_after_accept`` (open, until an effectuation or a confirmed resend closes it).
 A REF*0F or REF*17 in the loop pins the rejection to that member in the report's reason.
-The TED errors are kept by code, their text clipped and neutralised, digits masked.
+The TED errors are kept by code; their text (TED02) is not kept: it may quote the
+member's name or address.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -26,30 +26,26 @@ from acktrack.domain.tracked import TrackedInterchange
 from acktrack.x12 import ApplicationAdvice
 
 ADVICE = "824"
-MESSAGE_CHARS = 120  # a TED02 as kept: clipped
-_DIGITS = re.compile(r"\d{4,}")  # a run of digits in an insurer's message: an id, a date, an SSN
 
 
 def advice_details(advice: ApplicationAdvice) -> Iterator[tuple[str, dict[str, Any]]]:
     """(GS06, detail) for each group the 824 speaks of: its OTI loops that reject."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for item in advice.items:
-        if not item.rejected:
-            continue  # accepted (with errors or not): nothing to reopen
+        if not item.rejected or (item.set_type and item.set_type != "834"):
+            continue  # accepted (with errors or not), or about another kind of set
+        if not item.transaction_control and item.verdict != "GR":
+            continue  # a set or item named by its BGN02 only: not matched
         groups.setdefault(clip(item.group_control) or "-", []).append({
             "verdict": clip(item.verdict), "control": clip(item.transaction_control),
             "reference": clip(item.reference), "qualifier": clip(item.reference_qualifier),
             "codes": [clip(error.code) for error in item.errors],
-            "messages": [_message(error.message) for error in item.errors[:5]],
+            "messages": [],  # TED02 may quote the member's name or address: never kept
             "more_errors": max(0, len(item.errors) - 5) + item.errors_dropped,
             "subscriber_id": clip(item.subscriber_id, ID), "member_id": clip(item.member_id, ID),
         })  # fmt: skip
     for group_control, items in groups.items():
         yield group_control, {"sets": items}
-
-
-def _message(text: str) -> str:
-    return _DIGITS.sub("#", clip(text, MESSAGE_CHARS) or "")
 
 
 def apply_advice(store: AcknowledgmentStore, stored: Any, outcome: Outcome | None = None) -> str:

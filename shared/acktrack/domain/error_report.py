@@ -3,8 +3,8 @@ them instead of an 824 (under ``inbound/<insurer id>/errors/``).
 
 Exactly the columns ``ERROR_COLUMNS``, one rejected member transaction a row: whose
 (subscriber id, and member id when the row is about a dependent), which set (its ST02,
-``transaction_control``), the insurer's code, and its message (clipped, neutralised, runs
-of digits masked: it may quote the member's data). A file with another column, or one bad
+``transaction_control``), the insurer's code, and its message, which is read and not kept
+(it may quote the member's name, birth date or address). A file with another column, or one bad
 row, is refused whole.
 """
 
@@ -14,7 +14,7 @@ import csv
 import re
 from dataclasses import dataclass
 
-from acktrack.domain.identifiers import ID, SHORT, clip
+from acktrack.domain.identifiers import ID, SHORT
 from acktrack.x12.text import neutral_text
 
 ERROR_COLUMNS = ("subscriber_id", "member_id", "transaction_control", "error_code", "message")
@@ -60,7 +60,7 @@ def read_error_rows(lines: list[str]) -> list[ReportedError]:
         if unknown or missing or len(set(names)) != len(names):
             raise ErrorReportRefused(
                 f"line 1: an error report names exactly the columns {','.join(ERROR_COLUMNS)}"
-                + (f"; other columns: {', '.join(repr(clip(n, 40)) for n in unknown[:5])}"
+                + (f"; {len(unknown)} other column(s) (not quoted: a first line may be data)"
                    if unknown else "")
                 + (f"; missing: {', '.join(missing)}" if missing else "")
             )  # fmt: skip
@@ -87,7 +87,7 @@ def read_error_rows(lines: list[str]) -> list[ReportedError]:
                 line=number, subscriber_id=value["subscriber_id"],
                 member_id=value["member_id"] or None,
                 transaction_control=value["transaction_control"],
-                error_code=value["error_code"], message=safe_message(cells[at["message"]]),
+                error_code=value["error_code"], message="",  # may quote the member: not kept
             ))  # fmt: skip
     except csv.Error as error:
         raise ErrorReportRefused(f"line {reader.line_num}: not readable as CSV ({error})") from None

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
-from acktrack.domain.identifiers import ID, SHORT, clip
+from acktrack.domain.identifiers import ID, SHORT
 
 EXPECTED_COLUMNS = ("insurer_id", "subscriber_id", "member_id", "maintenance_type",
                     "effective_date", "action_id", "created_at")  # fmt: skip
@@ -54,7 +54,7 @@ def header_columns(line: str) -> dict[str, int]:
         raise ExpectedRefused(
             "line 1: an extract of expected actions names exactly the columns "
             f"{','.join(EXPECTED_COLUMNS)} (in any order; ids and codes only)"
-            + (f"; other columns: {', '.join(repr(clip(n, 40)) for n in unknown[:5])}"
+            + (f"; {len(unknown)} other column(s) (not quoted: a first line may be data)"
                if unknown else "")
             + (f"; missing: {', '.join(missing)}" if missing else "")
         )  # fmt: skip

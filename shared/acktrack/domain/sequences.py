@@ -52,7 +52,7 @@ def gaps(
     not numeric are ignored) after runs of at least ``history`` consecutive numbers."""
     numbers: dict[int, str] = {}
     for control, at in seen:
-        if control.isdigit():
+        if control.isascii() and control.isdigit():
             number = int(control)
             numbers[number] = min(at, numbers.get(number, at))
     found: list[Gap] = []

@@ -567,7 +567,8 @@ def _section(title: str) -> str:
 
 
 def _status(status: str) -> str:
-    color = {"rejected": COLORS["rejected"], "overdue": COLORS["overdue"]}.get(status, "#7048e8")
+    color = {"rejected": COLORS["rejected"], "rejected_after_accept": COLORS["rejected"],
+             "overdue": COLORS["overdue"]}.get(status, "#7048e8")  # fmt: skip
     return f'<span style="color:{color};font-weight:bold">{_e(status.replace("_", " "))}</span>'
 
 

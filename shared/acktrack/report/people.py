@@ -124,7 +124,8 @@ def chains(person: list[Enrollment]) -> list[tuple[Attempt, str | None, bool | N
         ):
             first = None
     if first is not None:
-        answered = states[first.ref] == AttemptState.REJECTED or None
+        answered = states[first.ref] in (AttemptState.REJECTED,
+                                         AttemptState.REJECTED_AFTER_ACCEPT) or None  # fmt: skip
         runs.append((first, None, False if answered else None))
     return runs
 

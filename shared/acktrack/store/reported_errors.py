@@ -16,6 +16,7 @@ from acktrack.domain.acks import AckEntry
 from acktrack.domain.error_report import ReportedError
 from acktrack.domain.identifiers import short_hash
 from acktrack.domain.status import Event, adding
+from acktrack.domain.tracked import iso
 from acktrack.store import keys
 from acktrack.store.base import TableStore
 from acktrack.store.dynamo import conditional_failure
@@ -32,7 +33,7 @@ class ReportedErrorStore(TableStore):
     ) -> int:  # fmt: skip
         """Keep each row once (``source``: the file version it came in); how many were new."""
         created = 0
-        at = received_at.isoformat()
+        at = iso(received_at)
         for row in rows:
             item = ErrorRowItem(
                 keys.family_pk(our, partner, row.subscriber_id),
@@ -62,7 +63,9 @@ def apply_reported(
     for row in rows:
         if row.applied_to:
             continue
-        member = next((m for m in sent if _names(row, m)), None)
+        # Sent before the report came (senders restart ST02 in every file): whatever comes later
+        # never decides which set a row meant, in any arrival order.
+        member = next((m for m in sent if _names(row, m) and m.sent_at <= row.received_at), None)
         if member is None:
             continue  # its 834 is not tracked yet: the 834's reconciliation applies it
         try:

@@ -24,7 +24,7 @@ class SequenceStore(TableStore):
         """Keep each numeric control number once, with when it was first seen."""
         pk = keys.sequence_pk(our, partner, direction, level)
         for control in sorted(set(controls)):
-            if not control.isdigit() or len(control) > 12:
+            if not (control.isascii() and control.isdigit()) or len(control) > 12:
                 continue
             item = SequenceItem(pk, keys.sequence_sk(control), control=control, at=at,
                                 expires=expiry(at, self.retention_days))  # fmt: skip

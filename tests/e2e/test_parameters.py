@@ -53,4 +53,4 @@ def test_demo_sets_template_parameters_on_its_stack(capsys: pytest.CaptureFixtur
     assert document["sla_hours"] == 100
     summary = document["summary"]
     assert summary["pending_overdue"] == 0  # 44 with the template's 48 (tests/e2e/test_replay.py)
-    assert summary["confirmed"] + summary["rejected"] + summary["pending_within_sla"] == 485
+    assert summary["confirmed"] + summary["rejected"] + summary["pending_within_sla"] == 517

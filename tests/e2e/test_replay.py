@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from acktrack.local.demo import build_day, operator_resolutions
+from acktrack.local.demo import DEMO_PARAMETERS, build_day, operator_resolutions
 from acktrack.local.replay import ReplayError, ReplayResult, replay
 from tests.support import SAMPLES
 
@@ -29,11 +29,12 @@ def test_the_demo_day_through_the_local_stack_one_by_one_then_in_parts_by_four_w
     and tests/e2e/test_fanout.py's.)"""
     as_of = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
     paths = build_day(tmp_path, as_of)
-    result = replay(paths, as_of=as_of, template=ROOT / "template.yaml",
+    result = replay(paths, as_of=as_of, template=ROOT / "template.yaml", parameters=DEMO_PARAMETERS,
                     before_report=operator_resolutions(as_of))  # fmt: skip
     _the_demo_day_s_report(result)
     at_once = replay(paths, as_of=as_of, template=ROOT / "template.yaml", part_bytes=8192,
-                     concurrency=4, before_report=operator_resolutions(as_of))  # fmt: skip
+                     concurrency=4, parameters=DEMO_PARAMETERS,
+                     before_report=operator_resolutions(as_of))  # fmt: skip
     assert any(f.get("parts", 0) > 3 for f in at_once.files)  # the larger files went in parts
     assert at_once.failures == []
     assert sorted(f["outcome"] for f in at_once.files) == sorted(f["outcome"] for f in result.files)
@@ -44,28 +45,35 @@ def test_the_demo_day_through_the_local_stack_one_by_one_then_in_parts_by_four_w
 def _the_demo_day_s_report(result: ReplayResult) -> None:
     summary = result.report["summary"]
     # 365 members three days ago and this morning, 60 seven weeks ago, 30 re-sent by mistake,
-    # and Harbor's rejected set of 30, corrected and resent this morning.
-    assert summary["members_sent"] == 485
+    # Harbor's rejected set of 30, corrected and resent this morning, and Cedar's 8 files of 4.
+    assert summary["members_sent"] == 517
     assert (
         summary["confirmed"]
         + summary["rejected"]
         + summary["pending_overdue"]
         + summary["pending_within_sla"]
         + summary["resolved_by_operator"]  # no 999 ever came; Summit confirmed by phone
-        == 485
+        == 517
     )
+    # Rejected: Harbor's set resent, and its third set refused by its 824 after the 999.
     assert (summary["rejected"], summary["pending_overdue"], summary["pending_within_sla"]) == (
-        30,
-        44,
         60,
+        44,
+        68,
     )
     # The rejected set's 30 transactions are closed by the confirmed resend.
     assert (summary["resolved_by_resend"], summary["resolved_by_operator"]) == (30, 1)
     # Pine effectuated all but six of its old file (past the 45-day SLA) and 119 of 120 new ones.
     assert (summary["effectuated"], summary["not_effectuated"]) == (54 + 119, 6)
     rows = result.report["unconfirmed"]
-    assert {row["status"] for row in rows} == {"overdue", "not_effectuated"}
-    assert len(rows) == 44 + 6 == summary["people_unconfirmed"]
+    assert {row["status"] for row in rows} == {
+        "overdue",
+        "not_effectuated",
+        "rejected_after_accept",
+    }
+    assert len(rows) == 44 + 6 + 30 == summary["people_unconfirmed"]
+    # Where no file was: two actions never sent, Cedar gone quiet, its ISA13 and GS06 never copied.
+    assert (summary["never_sent"], summary["silent_insurers"], summary["control_gaps"]) == (2, 1, 2)
     assert "500000001" not in {row["subscriber_id"] for row in rows}  # resolved by the operator
     # The operator's resolution made during the day (before the report), as an auditor reads
     # it: each its own field, the claimed --by beside the identity that wrote it.
@@ -78,7 +86,8 @@ def _the_demo_day_s_report(result: ReplayResult) -> None:
     assert {row["partner"] for row in rows if row["status"] == "not_effectuated"} == {
         "PINEHEALTH01"
     }
-    assert result.report["rejections"] == []  # Harbor's rejected set was resent and accepted
+    # Harbor's rejected set was resent and accepted; its third set was refused by an 824.
+    assert [r["transaction_control"] for r in result.report["rejections"]] == ["0003"]
     kinds = {item["kind"] for item in result.report["data_quality"]}
     assert kinds == {
         "duplicate_enrollment",  # Harbor's first set sent again
@@ -98,7 +107,7 @@ def _the_demo_day_s_report(result: ReplayResult) -> None:
     attached = [part.get_filename() for part in message.walk() if part.get_filename()]
     assert attached == ["unconfirmed-2026-03-02.csv", "resolutions-2026-03-02.csv"]
     assert (
-        "50 people not confirmed by their insurer (485 member transactions sent); 6 not effectuated"
+        "80 people not confirmed by their insurer (517 member transactions sent); 6 not effectuated"
         in subject
     )
     assert result.failures == []

@@ -107,7 +107,8 @@ def _the_demo_day_s_report(result: ReplayResult) -> None:
     attached = [part.get_filename() for part in message.walk() if part.get_filename()]
     assert attached == ["unconfirmed-2026-03-02.csv", "resolutions-2026-03-02.csv"]
     assert (
-        "80 people not confirmed by their insurer (517 member transactions sent); 6 not effectuated"
+        "80 people not confirmed by their insurer (517 member transactions sent); 6 not effectuated, "
+        "2 actions never sent, 1 insurer silent, 2 gaps in control numbers, 26 data-quality"
         in subject
     )
     assert result.failures == []

@@ -110,6 +110,12 @@ def subject(report: ReportDocument, timezone: str = "UTC") -> str:
     extras = []
     if s.get("not_effectuated"):
         extras.append(f"{s['not_effectuated']} not effectuated")
+    if s.get("never_sent"):
+        extras.append(f"{plural(s['never_sent'], 'action')} never sent")
+    if s.get("silent_insurers"):
+        extras.append(plural(s["silent_insurers"], "insurer") + " silent")
+    if s.get("control_gaps"):
+        extras.append(plural(s["control_gaps"], "gap") + " in control numbers")
     if s.get("data_quality_findings"):
         extras.append(f"{s['data_quality_findings']} data-quality findings")
     if s["unmatched_acks"]:

@@ -21,7 +21,7 @@ from acktrack.domain.ports import (
 )
 from acktrack.domain.status import FileOutcome
 from acktrack.domain.tracked import ObjectRef
-from acktrack.ingest.expected import our_id_for
+from acktrack.ingest.expected import our_ids
 from acktrack.ingest.steps import quarantine, reconcile_families
 
 MAX_BYTES = 4 * 1024 * 1024  # well over MAX_ROWS rows of ids, codes and a message each
@@ -45,13 +45,10 @@ def ingest_error_report(
         rows = read_error_rows(text.splitlines())
     except ErrorReportRefused as error:
         return quarantine(ref, source, store, f"not an error report: {error}")
-    known = [(p.our_id, p.partner) for p in store.partners()]
-    our = our_id_for(partner, known, config)
-    if our is None:
-        return quarantine(ref, source, store, (
-            f"insurer {partner}: nothing was ever sent to it (or OurSenderIds does not name "
-            "exactly one sender id): its errors cannot be placed; deliver it again once an "
-            "834 to it is tracked"))  # fmt: skip
+    ours = our_ids({partner}, store, config)
+    if isinstance(ours, str):
+        return quarantine(ref, source, store, ours)
+    our = ours[partner]
     version = f"{ref.bucket}/{ref.key}/{ref.version_id or '-'}"
     store.put_reported_errors(our, partner, version, ref.received_at, rows)
     outcome = Outcome(FileOutcome.ERROR_REPORT, acknowledgments=len(rows))

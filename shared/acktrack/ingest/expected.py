@@ -75,16 +75,9 @@ def ingest_expected(
         scan = _scan(ref, source, config)
     except ExpectedRefused as error:
         return quarantine(ref, source, store, f"not an extract of expected actions: {error}")
-    ours: dict[str, str] = {}
-    known = [(p.our_id, p.partner) for p in store.partners()]
-    for partner in sorted(scan.partners):
-        our = our_id_for(partner, known, config)
-        if our is None:
-            return quarantine(ref, source, store, (
-                f"insurer {partner}: which of our sender ids (ISA06) its actions are sent as is "
-                "not known (no 834 to it yet, and OurSenderIds does not name exactly one); set "
-                "OurSenderIds, or deliver the extract again once an 834 to it is tracked"))  # fmt: skip
-        ours[partner] = our
+    ours = our_ids(scan.partners, store, config)
+    if isinstance(ours, str):
+        return quarantine(ref, source, store, ours)
     carried = {"columns": scan.columns, "ours": ours}
     if parts is not None and len(scan.cuts) > 1:
         job = object_job(EXPECTED, ref)
@@ -210,6 +203,22 @@ def _text(line: bytes, number: int) -> str:
         return line.decode("utf-8").lstrip("\ufeff").rstrip("\r\n")
     except UnicodeDecodeError:
         raise ExpectedRefused(f"line {number}: not UTF-8 text") from None
+
+
+def our_ids(partners: set[str], store: EnrollmentStore, config: PipelineConfig
+            ) -> dict[str, str] | str:  # fmt: skip
+    """Insurer -> the sender id (ISA06) its rows belong to (``our_id_for``), or why one of
+    them cannot be placed (the file is then quarantined with it)."""
+    known = [(p.our_id, p.partner) for p in store.partners()]
+    ours: dict[str, str] = {}
+    for partner in sorted(partners):
+        our = our_id_for(partner, known, config)
+        if our is None:
+            return (f"insurer {partner}: which of our sender ids (ISA06) its rows belong to is not "
+                    "known (no 834 to it yet, and OurSenderIds does not name exactly one); set "
+                    "OurSenderIds, or deliver it again once an 834 to it is tracked")  # fmt: skip
+        ours[partner] = our
+    return ours
 
 
 def our_id_for(partner: str, known: list[tuple[str, str]], config: PipelineConfig) -> str | None:

@@ -54,3 +54,9 @@ def test_the_usual_interval_is_the_95th_percentile_of_the_last_30_days() -> None
     assert usual_interval(hourly[:4], now) is None  # too few to learn from
     old = [(now - timedelta(days=40, hours=n)).isoformat() for n in range(50)]
     assert usual_interval(old, now) is None
+
+
+def test_a_control_number_of_other_digits_is_no_number() -> None:
+    """'²' is a digit to str.isdigit, not to int(): such a number is skipped, not raised."""
+    seen = [(f"{n:09d}", AT) for n in range(1, 30)] + [("00000800²", AT)]
+    assert gaps("PLAN", "inbound", "interchange", seen, history=20) == []

@@ -48,6 +48,7 @@ class Settings:
     report_batch_sets: int = 500  # sets in one batch of the report's workflow
     report_batch_rows: int = 5_000  # member transactions one batch reads, about
     report_map_concurrency: int = 100  # batches run at once
+    event_bus_name: str | None = None  # where events go (None: kept in the outbox)
 
     @property
     def envelope_zone(self) -> ZoneInfo:
@@ -138,6 +139,7 @@ def from_environment(env: Mapping[str, str] | None = None) -> Settings:
         report_batch_sets=int(_number(env, "REPORT_BATCH_SETS", 500, minimum=1)),
         report_batch_rows=int(_number(env, "REPORT_BATCH_ROWS", 5_000, minimum=1)),
         report_map_concurrency=int(_number(env, "REPORT_MAP_CONCURRENCY", 100, minimum=1)),
+        event_bus_name=env.get("EVENT_BUS_NAME", "").strip() or None,
     )
 
 

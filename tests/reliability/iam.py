@@ -39,6 +39,21 @@ Context = tuple[tuple[str, tuple[str, ...]], ...]  # condition key -> the reques
 Call = tuple[str, str, str | None]  # action, resource ARN, partition key (or None)
 
 
+def _queried_partition(params: dict[str, Any]) -> str | None:
+    """The partition key value a Query's KeyConditionExpression names (``#n = :v``)."""
+    names = {
+        placeholder: name
+        for placeholder, name in params.get("ExpressionAttributeNames", {}).items()
+    }
+    for left, right in re.findall(
+        r"(#?\w+)\s*=\s*(:\w+)", params.get("KeyConditionExpression", "")
+    ):
+        if names.get(left, left) in ("pk",):
+            value = params.get("ExpressionAttributeValues", {}).get(right, {})
+            return str(value.get("S")) if "S" in value else None
+    return None
+
+
 def iam_like(pattern: str, value: str) -> bool:
     """IAM's wildcards, in a Resource or a StringLike/ArnLike value: ``*`` any run of
     characters (a slash too), ``?`` one; nothing else is special."""
@@ -66,6 +81,14 @@ class Recorder:
         clients.secretsmanager().meta.events.register(
             "before-parameter-build.secrets-manager", self._secret
         )
+        clients.events().meta.events.register("before-parameter-build.events", self._events)
+
+    def _events(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        # PutEvents is authorized on each entry's bus.
+        for entry in params.get("Entries", []):
+            bus = entry.get("EventBusName", "default")
+            self._add(f"events:{model.name}",
+                      bus if bus.startswith("arn:") else f"arn:aws:events:us-east-1:123456789012:event-bus/{bus}")  # fmt: skip
 
     def _add(
         self, action: str, resource: str, key: str | None = None, context: Context = ()
@@ -103,12 +126,19 @@ class Recorder:
                     item["pk"]["S"],
                 )
         elif model.name in ("BatchWriteItem", "BatchGetItem"):
-            for table in params["RequestItems"]:
-                self._add(f"dynamodb:{model.name}", self._table(table))
+            # IAM decides dynamodb:LeadingKeys on each item's partition key.
+            for table, requests in params["RequestItems"].items():
+                items = requests["Keys"] if model.name == "BatchGetItem" else [
+                    (request.get("PutRequest", {}).get("Item") or request["DeleteRequest"]["Key"])
+                    for request in requests]  # fmt: skip
+                for item in items:
+                    self._add(f"dynamodb:{model.name}", self._table(table), item["pk"]["S"])
         else:
             key = params.get("Key", {}).get("pk", {}).get("S")
             if model.name == "PutItem":
                 key = params["Item"]["pk"]["S"]
+            if model.name == "Query":  # the partition its key condition names
+                key = _queried_partition(params)
             self._add(
                 f"dynamodb:{model.name}",
                 self._table(params["TableName"], params.get("IndexName")),

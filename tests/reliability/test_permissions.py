@@ -201,6 +201,7 @@ def _day_of_calls(first: str, part_bytes: int, key: str, reconciliation: bool) -
                              by="ops", caller="os-user:ops", at=AS_OF - timedelta(hours=1))  # fmt: skip
             assert closed.recorded
         assert stack.run_schedule(AS_OF).ok
+        assert stack.publish_events().ok  # its every-minute schedule
         assert stack.failures() == []
         recorder.environment_decrypted()
         _check_the_day(stack, recorder, part_bytes, reconciliation, first)
@@ -271,7 +272,13 @@ def _check_the_day(stack: EmbeddedStack, recorder: Recorder, part_bytes: int,
     for task in ("ReportPlanFunction", "ReportBatchFunction", "ReportSectionsFunction",
                  "ReportFunction"):  # fmt: skip
         assert buckets[task] == {reports}, task
-    assert not any(a.startswith("dynamodb:") for f, a in used if f == "ReportFunction")
+    # The report's last task reads and writes only what it announced, and the outbox.
+    assert {(a, k.split("#")[0] + "#" if "#" in k else k) for a, _, k in recorder.calls["ReportFunction"]
+            if a.startswith("dynamodb:") and k} <= {("dynamodb:Query", "ANNOUNCED"),
+                                                    ("dynamodb:PutItem", "ANNOUNCED"),
+                                                    ("dynamodb:PutItem", "OUT#")}  # fmt: skip
+    assert {a for f, a in used if f == "PublishEventsFunction"} >= {
+        "dynamodb:Query", "dynamodb:BatchWriteItem", "events:PutEvents"}  # fmt: skip
     assert {a for f, a in used if a.startswith("ses:")} and all(
         f == "ReportFunction" for f, a in used if a.startswith("ses:")
     )
@@ -297,9 +304,11 @@ def _nothing_broader_is_granted(stack: EmbeddedStack) -> None:
                 # It writes nothing but open members' expiry (family partitions) and takes
                 # sets found closed out of its index, watched beside their closers' (group
                 # partitions): updates only.
+                # And what it announced, with the events: their partitions only.
                 assert not (set(actions) & writes) or (
                     actions == ["dynamodb:UpdateItem"] and leading in (["FAM#*"], ["GS#*"])
-                ), statement
+                ) or (actions == ["dynamodb:Query", "dynamodb:PutItem"]
+                      and leading == ["ANNOUNCED", "OUT#*"]), statement  # fmt: skip
 
 
 def test_every_permission_granted_is_used_or_used_by_aws_for_the_function() -> None:

@@ -15,6 +15,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from acktrack.aws import clients
+from acktrack.local import resources
 from acktrack.synthetic.acknowledgments import respond
 from acktrack.synthetic.enrollment import EnrollmentSpec, GeneratedFile, write_834
 from tests.reliability.support import AS_OF, FIGURES, SENT, File, deliver, fresh_stack
@@ -190,11 +191,18 @@ def _run_day(data: bytes, surname: str, crash_at: int | None, part_bytes: int) -
                 respond(data, insurer_control=7001, sent_at=SENT + timedelta(hours=3)),
             ),
         ]
+        bus = resources.capture_events(stack.client("events"), stack.client("sqs"), stack.event_bus)
         for file in files:
             deliver(stack, file)
         run = stack.run_schedule(AS_OF)
         assert run.ok
-        seen = places(stack, orders)
+        assert stack.publish_events().ok
+        events = resources.failures(stack.client("sqs"), [bus])  # as a rule on the bus gets them
+        assert {event["detail-type"] for event in events} >= {
+            "FileQuarantined",
+            "EnrollmentRejected",
+        }
+        seen = {**places(stack, orders), "events on the bus": json.dumps(events)}
         failed = [json.loads(text) for where, text in seen.items()
                   if where.startswith("queue ") and '"requestPayload"' in text]  # fmt: skip
         # The doomed file's event, whole, as Lambda's on-failure destination writes it, with

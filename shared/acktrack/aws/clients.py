@@ -48,6 +48,13 @@ def stepfunctions() -> Any:
 
 
 @lru_cache(maxsize=1)
+def events() -> Any:
+    import boto3
+
+    return boto3.client("events", config=_config())
+
+
+@lru_cache(maxsize=1)
 def secretsmanager() -> SecretsManagerClient:
     import boto3
 
@@ -60,3 +67,4 @@ def reset() -> None:
     ses.cache_clear()
     stepfunctions.cache_clear()
     secretsmanager.cache_clear()
+    events.cache_clear()

@@ -27,6 +27,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--out", metavar="DIR", help="keep the day's files (and the emails) in DIR")
     parser.add_argument("--email-dir", metavar="DIR", help="save the report email(s) as .eml files")
+    parser.add_argument("--events-dir", metavar="DIR",
+                        help="save each event the stack's EventBridge bus delivered as a JSON file")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--detail", type=int, default=15, help="detail rows to print (default 15)")
     add_parameter_option(parser)

@@ -42,7 +42,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "  acktrack replay --concurrency 4 day1/*/*   # as Lambda runs them: several at once\n"
             "  acktrack replay --parameter RequireInsurerFolders=true --parameter EmailDetailRows=50 day1/*/*\n"
             "  acktrack replay --report-at 2024-01-18T07:00 --report-at 2024-01-19T07:00 day1/*/*\n"
-            "  acktrack replay --trace-requests trace.jsonl --parameter ReportBatchSets=2 day1/*/*\n\n"
+            "  acktrack replay --trace-requests trace.jsonl --parameter ReportBatchSets=2 day1/*/*\n"
+            "  acktrack replay --events-dir events/ day1/*/*   # what a rule on the bus would get\n\n"
             "--parameter sets any template.yaml parameter (NAME=VALUE); --sla-hours, "
             "--effectuation-days, --part-bytes and --part-members\nare AckSlaHours, "
             "EffectuationSlaDays, PartBytes and PartMembers.\n\n"
@@ -126,6 +127,15 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--email-dir", metavar="DIR", help="save each email the report sent as a .eml file"
     )
+    parser.add_argument(
+        "--events-dir", metavar="DIR",
+        help=(
+            "save each event the stack's EventBridge bus delivered (EnrollmentRejected, "
+            "PersonConfirmed, NeverSent, ControlGap, InsurerSilent, AcknowledgmentOverdue, "
+            "FileQuarantined, ReconciliationDiscrepancies) as a JSON file, as a rule on the bus "
+            "would deliver it"
+        ),
+    )  # fmt: skip
     add_parameter_option(parser)
     parser.add_argument(
         "--template", metavar="FILE", help="the SAM template (default: ./template.yaml or above)"
@@ -136,7 +146,13 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def handle(args: argparse.Namespace) -> int:
     import json
 
-    from acktrack.local.replay import ReplayError, find_template, replay, save_emails
+    from acktrack.local.replay import (
+        ReplayError,
+        find_template,
+        replay,
+        save_emails,
+        save_events,
+    )
     from acktrack.local.template import TemplateError
     from acktrack.report.text import render_text
 
@@ -163,12 +179,16 @@ def handle(args: argparse.Namespace) -> int:
                 concurrency=args.concurrency,
                 report_at=args.report_at or None,
                 trace=trace,
+                capture_events=bool(args.events_dir),
             )
     except (ReplayError, TemplateError) as error:
         raise CommandError(str(error)) from None
     if args.email_dir:
         for path in save_emails(result.emails, Path(args.email_dir)):
             print(f"email saved: {path}", file=sys.stderr)
+    if args.events_dir:
+        saved = save_events(result.events, Path(args.events_dir))
+        print(f"{len(saved)} events saved in {args.events_dir}", file=sys.stderr)
     if args.json:
         print(json.dumps(result.to_json_all() if args.report_at else result.to_json(), indent=1))
     elif args.report_at:

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from acktrack.domain.acks import AckEntry
 from acktrack.domain.error_report import ReportedError
+from acktrack.domain.events import Notice, Published
 from acktrack.domain.expected import ExpectedAction
 from acktrack.domain.hashing import Keyring
 from acktrack.domain.status import Applied, FileOutcome
@@ -73,6 +74,29 @@ class PartPieces(Protocol):
 
     def put_piece(self, job: str, index: int, body: bytes) -> None: ...
     def read_piece(self, job: str, index: int) -> bytes: ...
+
+
+class PendingEvents(NamedTuple):
+    """One outbox item: the events written with one change, not yet published."""
+
+    key: tuple[str, str]
+    notices: list[Notice]
+
+
+class Outbox(Protocol):
+    """Events waiting to be published, and what the report announced last."""
+
+    def pending_events(self, limit: int) -> list[PendingEvents]: ...
+    def events_published(self, done: Sequence[tuple[str, str]]) -> None: ...
+    def announced(self) -> dict[str, str]: ...
+    def announce(self, key: str, before: str | None, fingerprint: str,
+                 notice: Notice | None, at: str) -> bool: ...  # fmt: skip
+
+
+class EventSink(Protocol):
+    """Where events go (an EventBridge bus): returns the ids it could not take."""
+
+    def publish(self, events: Sequence[Published]) -> list[str]: ...
 
 
 class AcknowledgmentStore(Protocol):

@@ -19,6 +19,7 @@ from acktrack.aws.work import S3Work
 from acktrack.handlers.failures import failed, failure_fields
 from acktrack.handlers.metrics import report_metrics
 from acktrack.handlers.wiring import repository
+from acktrack.ingest.publish import announce
 from acktrack.report.plan import ReportRun
 
 if TYPE_CHECKING:
@@ -184,7 +185,13 @@ def _deliver_task(
     csv_bytes = len(outputs.csv_header) + sum(n for _, _, n in sizes) + len(outputs.csv_tail)
     delivered = send(outputs, run.as_of, len(rows), csv_bytes, store,
                      lambda: _archived_csv(current.reports_bucket, run), current)  # fmt: skip
+    delivered["events"] = announce(repository(), {
+        "as_of": run.as_of.astimezone(UTC).isoformat(), "by_partner": report.by_partner,
+        **{name: report.extras.get(name) for name in ANNOUNCED}})  # fmt: skip
     return _delivered(report, run, delivered, logger, metrics)
+
+
+ANNOUNCED = ("never_sent_by_partner", "control_gaps", "silent_insurers")  # with by_partner
 
 
 def _archived_csv(bucket: str | None, run: ReportRun) -> bytes:

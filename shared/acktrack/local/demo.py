@@ -19,10 +19,11 @@ import io
 import json
 import sys
 import tempfile
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -243,8 +244,14 @@ def operator_resolutions(as_of: datetime) -> Callable[[EmbeddedStack], None]:
     return act
 
 
+def events_line(events: list[dict[str, Any]]) -> str:
+    """How many events of each type the bus delivered, most first."""
+    counts = Counter(str(event.get("detail-type")) for event in events)
+    return ", ".join(f"{n} {kind}" for kind, n in counts.most_common()) or "none"
+
+
 def run_demo(args: argparse.Namespace) -> int:
-    from acktrack.local.replay import replay, save_emails
+    from acktrack.local.replay import replay, save_emails, save_events
     from acktrack.report.text import render_text
 
     as_of = datetime.now(UTC).replace(microsecond=0)
@@ -260,7 +267,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
         parameters = {**DEMO_PARAMETERS, **(getattr(args, "parameters", None) or {})}
         result = replay(paths, as_of=as_of, progress=progress, parameters=parameters,
-                        before_report=operator_resolutions(as_of))  # fmt: skip
+                        before_report=operator_resolutions(as_of), capture_events=True)  # fmt: skip
         email_dir = Path(args.email_dir) if getattr(args, "email_dir", None) else folder / "emails"
         saved = (
             save_emails(result.emails, email_dir)
@@ -273,6 +280,11 @@ def run_demo(args: argparse.Namespace) -> int:
             print(render_text(result.report, detail_limit=getattr(args, "detail", 15)))
         for path in saved:
             print(f"email saved: {path}", file=sys.stderr)
+        print(f"events on the bus: {events_line(result.events)}", file=sys.stderr)
+        events_dir = getattr(args, "events_dir", None) or (folder / "events" if keep else None)
+        if events_dir:
+            save_events(result.events, Path(events_dir))
+            print(f"events saved in {events_dir}", file=sys.stderr)
         if keep:
             print(f"the day's files are in {folder}", file=sys.stderr)
     return 0

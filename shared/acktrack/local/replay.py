@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from acktrack.domain.population import is_audit
 from acktrack.ingest.reconciliation import looks_like_extract
+from acktrack.local import resources
 from acktrack.local.stack import EmbeddedStack
 from acktrack.report.document import ReportDocument
 from acktrack.x12.tokenizer import iter_segments
@@ -73,6 +74,7 @@ class ReplayResult:
     emails: list[bytes] = field(default_factory=list)
     failures: list[dict[str, Any]] = field(default_factory=list)
     reports: list[ReportDocument] = field(default_factory=list)  # each run, in order
+    events: list[dict[str, Any]] = field(default_factory=list)  # as the bus delivered them
 
     def to_json(self) -> dict[str, Any]:
         return {**self.report, "files": self.files, "failed_events": len(self.failures)}
@@ -97,11 +99,13 @@ def replay(
     server: bool = True,
     report_at: list[datetime] | None = None,
     trace: RequestTrace | None = None,
+    capture_events: bool = False,
 ) -> ReplayResult:
     """Run the day described by ``paths`` on a fresh local stack; return the report.
     ``server=False``: inside moto's in-process mock (the caller's ``mock_aws``), no HTTP.
     ``report_at``: the scheduled report at each of these times, in the order given, instead
-    of the one at ``as_of``. ``trace``: each invocation's DynamoDB requests."""
+    of the one at ``as_of``. ``trace``: each invocation's DynamoDB requests.
+    ``capture_events``: keep the events the bus delivered (a rule to a queue of its own)."""
     check_paths(paths)
     if report_at and as_of is not None:
         raise ReplayError("give --as-of (one report) or --report-at (each a report), not both")
@@ -117,6 +121,8 @@ def replay(
     moments = [moment.astimezone(UTC) for moment in report_at or [as_of or datetime.now(UTC)]]
     stack = EmbeddedStack(find_template(template), overrides, server=server, trace=trace)
     with stack:
+        captured = resources.capture_events(stack.client("events"), stack.client("sqs"),
+                                            stack.event_bus) if capture_events else None  # fmt: skip
         deliveries = _deliveries(stack, paths)
         files: list[dict[str, Any] | None] = [None] * len(deliveries)
         done = 0
@@ -150,11 +156,34 @@ def replay(
                 entry["outcome"] = _recorded_outcome(stack, bucket, key)
         if before_report is not None:
             before_report(stack)  # what operators did during the day (acktrack resolve)
-        reports = [_report(stack, moment) for moment in moments]
+        _publish(stack)  # the publisher's schedule runs every minute meanwhile
+        reports = []
+        for moment in moments:
+            reports.append(_report(stack, moment))
+            _publish(stack, moment)
+        events = resources.failures(stack.client("sqs"), [captured]) if captured else []
         return ReplayResult(
             reports[-1], [entry for entry in files if entry is not None],
-            stack.sent_emails(), stack.failures(), reports,
+            stack.sent_emails(), stack.failures(), reports, events,
         )  # fmt: skip
+
+
+def _publish(stack: EmbeddedStack, moment: datetime | None = None) -> None:
+    run = stack.publish_events(moment)
+    if not run.ok:
+        raise ReplayError(f"the events publisher failed: {run.error}")
+
+
+def save_events(events: list[dict[str, Any]], folder: Path) -> list[Path]:
+    """Each event as the bus delivered it, one JSON file each, in the order published."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for number, event in enumerate(events, start=1):
+        event_id = str(event.get("detail", {}).get("event_id", ""))[:12]
+        path = folder / f"{number:04d}-{event.get('detail-type', 'event')}-{event_id}.json"
+        path.write_text(json.dumps(event, indent=1, sort_keys=True) + "\n")
+        written.append(path)
+    return written
 
 
 def _report(stack: EmbeddedStack, moment: datetime) -> ReportDocument:

@@ -60,3 +60,27 @@ def failures(sqs: Any, urls: list[str]) -> list[dict[str, Any]]:
                 found.append(json.loads(message["Body"]))
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
     return found
+
+
+CAPTURE = "acktrack-local-events"  # the queue and rule ``acktrack replay --events-dir`` adds
+
+
+def capture_events(events: Any, sqs: Any, bus: str) -> str:
+    """A rule on the stack's bus sending every acktrack event to a queue of its own (as the
+    README's rules send them to a topic or an endpoint); returns the queue's URL."""
+    url: str = sqs.create_queue(QueueName=CAPTURE)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    events.put_rule(
+        Name=CAPTURE, EventBusName=bus, EventPattern=json.dumps({"source": ["acktrack"]})
+    )
+    events.put_targets(Rule=CAPTURE, EventBusName=bus, Targets=[{"Id": "capture", "Arn": arn}])
+    return url
+
+
+def failure_queue(invoke_config: dict[str, Any], queues: dict[str, str],
+                  arns: dict[str, str]) -> str | None:  # fmt: skip
+    """The URL of the queue an EventInvokeConfig sends failed events to (None: none)."""
+    destination = invoke_config.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+    return next((url for queue, url in queues.items() if arns[queue] == destination), None)

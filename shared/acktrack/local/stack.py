@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from acktrack.store.repository import Repository
 
 from acktrack.local import workflow
-from acktrack.local.resources import create_table, failures, sent_emails
+from acktrack.local.resources import create_table, failure_queue, failures, sent_emails
 from acktrack.local.template import ACCOUNT, Resolver, load_yaml, parameter_values, sam_transform
 
 
@@ -66,6 +66,7 @@ class EmbeddedStack:
     schedules: dict[str, dict[str, Any]] = field(default_factory=dict)  # logical id -> target info
     state_machines: dict[str, str] = field(default_factory=dict)  # logical id -> ARN
     sender: str | None = None
+    event_bus: str = ""  # the template's EventBus (its name)
     invocations: list[Invocation] = field(default_factory=list)
     events: dict[tuple[str, str], dict[str, Any]] = field(
         default_factory=dict
@@ -212,6 +213,12 @@ class EmbeddedStack:
                 )
                 resolver.names[logical] = name
                 resolver.arns[logical] = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+            elif kind == "AWS::Events::EventBus":
+                self.event_bus = str(resolver.value(properties["Name"]))
+                resolver.names[logical] = self.event_bus
+                resolver.arns[logical] = self.client("events").create_event_bus(
+                    Name=self.event_bus
+                )["EventBusArn"]
             elif kind == "AWS::SecretsManager::Secret":
                 # Ref gives the ARN; the local stack makes its own random value.
                 name = str(resolver.value(properties.get("Name", f"{self.stack_name}-{logical}")))
@@ -264,18 +271,7 @@ class EmbeddedStack:
             if kind == "AWS::Lambda::EventInvokeConfig":
                 function = self._function_by_name(properties["FunctionName"])
                 function.retries = int(properties.get("MaximumRetryAttempts", 2))
-                destination = (
-                    properties.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
-                )
-                if destination:
-                    function.failure_queue = next(
-                        (
-                            url
-                            for queue, url in self.queues.items()
-                            if resolver.arns[queue] == destination
-                        ),
-                        None,
-                    )
+                function.failure_queue = failure_queue(properties, self.queues, resolver.arns)
             elif kind == "AWS::Lambda::EventSourceMapping":
                 queue = next(
                     (
@@ -563,7 +559,14 @@ class EmbeddedStack:
         interpreter (its tasks' invocations are recorded too)."""
         if not self.schedules:
             raise KeyError("the template has no schedule")
-        schedule = self.schedules[logical_id] if logical_id else next(iter(self.schedules.values()))
+        report = (
+            m
+            for m, schedule in self.schedules.items()
+            if schedule["function"] in self.state_machines
+        )
+        schedule = self.schedules[
+            logical_id or next(report, next(iter(self.schedules)))
+        ]  # the report's
         moment = (as_of or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         payload = json.loads(schedule["input"].replace("<aws.scheduler.scheduled-time>", moment))
         target, self._scheduled_at = schedule["function"], (as_of or datetime.now(UTC))
@@ -580,6 +583,11 @@ class EmbeddedStack:
         return Invocation(target, ok, result, error)
 
     # -- reading back ------------------------------------------------------------------
+
+    def publish_events(self, as_of: datetime | None = None) -> Invocation:
+        """Run the events publisher once, as its every-minute schedule would."""
+        return self.run_schedule(as_of, next(logical for logical, schedule in self.schedules.items()
+                                             if schedule["function"] == "PublishEventsFunction"))  # fmt: skip
 
     def sent_emails(self) -> list[bytes]:
         """Raw MIME of every email the local SES accepted, oldest first."""

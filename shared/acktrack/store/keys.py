@@ -371,3 +371,22 @@ def reconciliation_pk(our: str, partner: str) -> str:
 
 def reconciliation_sk(as_of: str, digest: str) -> str:
     return f"F#{as_of}#{digest}"
+
+
+OUTBOX_SHARDS = 16  # events waiting to be published: a 999 for a million sets writes many
+
+
+def outbox_key(first_event_id: str, written_at: str, batch_id: str) -> tuple[str, str]:
+    """An outbox item: a shard from its first event, ordered by when it was written."""
+    return f"OUT#{int(first_event_id[:8], 16) % OUTBOX_SHARDS:02d}", f"{written_at}#{batch_id}"
+
+
+def outbox_pks() -> list[str]:
+    return [f"OUT#{number:02d}" for number in range(OUTBOX_SHARDS)]
+
+
+ANNOUNCED_PK = "ANNOUNCED"  # what the report announced last, one item per state
+
+
+def announced_key(key: str) -> tuple[str, str]:
+    return ANNOUNCED_PK, key

@@ -524,11 +524,25 @@ class PartItem(Item):
     expires = TTLAttribute(null=True)
 
 
+class OutboxItem(Item):
+    """Events written with the change they announce, until published (``store.outbox``)."""
+
+    notices = JSONAttribute(default=list)  # ``domain.events.Notice.to_dict``s
+    expires = TTLAttribute(null=True)
+
+
+class AnnouncedItem(Item):
+    """What the report announced last of one state (``domain.events.Announcement``)."""
+
+    fingerprint = UnicodeAttribute(default="")
+    at = UnicodeAttribute(default="")
+
+
 MODELS: tuple[type[Item], ...] = (
     Item, ReportedItem, InterchangeItem, GroupVersionItem, SetItem, MemberItem, AckItem, AckChunkItem, ObjectItem,
     CounterItem, PartnerItem, NoticeItem, EffectuationItem, QualityItem, JobItem, PartItem,
     ReconciliationItem, DiscrepancyChunkItem, WatchItem, ResolutionItem, RosterItem, RosterSinceItem,
-    ExpectedItem, ErrorRowItem, SequenceItem,
+    ExpectedItem, ErrorRowItem, SequenceItem, OutboxItem, AnnouncedItem,
 )  # fmt: skip
 
 

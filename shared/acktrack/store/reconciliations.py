@@ -7,11 +7,16 @@ from collections.abc import Iterator
 from itertools import groupby
 from typing import Any
 
+from pynamodb.exceptions import TransactWriteError
+
+from acktrack.domain.events import reconciliation_held
 from acktrack.domain.reconciliation import ReconciliationSummary, action_rank
 from acktrack.store import keys
 from acktrack.store.base import TableStore
+from acktrack.store.dynamo import conditional_failure, transact
 from acktrack.store.members import expiry
 from acktrack.store.models import DiscrepancyChunkItem, ReconciliationItem
+from acktrack.store.outbox import saving_with
 
 CHUNK_ROWS = 500  # discrepancy rows per item (well under 400 KB)
 
@@ -49,7 +54,7 @@ class ReconciliationStore(TableStore):
         sk = keys.reconciliation_sk(summary.as_of, summary.digest)
         expires = expiry(summary.received_at, self.retention_days)
         chunks = summary.chunks + self.put_discrepancies(summary, "z", rows)
-        ReconciliationItem(
+        item = ReconciliationItem(
             pk,
             sk,
             our_id=summary.our_id,
@@ -70,7 +75,22 @@ class ReconciliationStore(TableStore):
             expires=expires,
             rk=keys.RECONCILIATIONS,
             rs=f"{summary.received_at}#{pk}#{sk}",
-        ).save()
+        )
+        counts = {"discrepancies": int(item.discrepancies), "matched": int(summary.matched),
+                  "missing_at_insurer": int(summary.missing_at_insurer),
+                  "insurer_only": int(summary.insurer_only)}  # fmt: skip
+        notice = reconciliation_held(summary.our_id, summary.partner, summary.as_of,
+                                     summary.digest, counts, summary.received_at)  # fmt: skip
+        if notice is None:
+            item.save()
+            return
+        try:  # the first write announces it; a redelivery writes the same summary, no event
+            transact(self._connection(), saving_with(item, ReconciliationItem.pk.does_not_exist(),
+                                                     [notice]), "reconciliation")  # fmt: skip
+        except TransactWriteError as error:
+            if not conditional_failure(error):
+                raise
+            item.save()
 
     def reconciliations(self, since: str) -> Iterator[ReconciliationItem]:
         """Reconciliations that arrived at or after ``since`` (the report's window)."""

@@ -19,6 +19,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from acktrack.domain.acks import AckEntry
+from acktrack.domain.events import file_quarantined
 from acktrack.domain.ports import Outcome
 from acktrack.domain.status import (
     Applied,
@@ -38,6 +39,7 @@ from acktrack.store.acks import AckStore
 from acktrack.store.attribution import members_at
 from acktrack.store.counters import counter_items, summed
 from acktrack.store.dynamo import conditional_failure, transact
+from acktrack.store.events import OutboxStore
 from acktrack.store.expected import ExpectedStore
 from acktrack.store.families import FamilyStore
 from acktrack.store.jobs import JobStore
@@ -53,6 +55,7 @@ from acktrack.store.models import (
     SetItem,
     WatchItem,
 )
+from acktrack.store.outbox import saving_with
 from acktrack.store.reconciliations import ReconciliationStore
 from acktrack.store.reported_errors import ReportedErrorStore
 from acktrack.store.roster import RosterStore
@@ -70,6 +73,7 @@ class Repository(
     JobStore,
     ReconciliationStore,
     RosterStore,
+    OutboxStore,
 ):
     """Tracking state in one DynamoDB table (see ``keys`` for the layout); each role's
     reads and writes live in its own module (families, acks, jobs, members)."""
@@ -306,9 +310,17 @@ class Repository(
             item.rk = keys.REPORT_QUARANTINE if quarantined else keys.REPORT_OTHER_USAGE
             item.rs = f"{iso(ref.received_at)}#{item.pk}#{item.sk}"
             item.expires = expiry(item.received_at, self.raw_retention_days)
+        condition = ObjectItem.pk.does_not_exist()
+        notices = [] if outcome.outcome != FileOutcome.QUARANTINED else [
+            file_quarantined(ref.bucket, ref.key, ref.version_id or "-",
+                             "/".join(ref.key.split("/")[:-1][:2]), outcome.reason or "",
+                             ref.size or 0, item.received_at)]  # fmt: skip
         try:
-            item.save(condition=ObjectItem.pk.does_not_exist())
-        except PutError as error:
+            if notices:  # the event with the outcome that stands: once per version
+                transact(self._connection(), saving_with(item, condition, notices), "quarantine")  # fmt: skip
+            else:
+                item.save(condition=condition)
+        except (PutError, TransactWriteError) as error:
             if not conditional_failure(error):
                 raise
 

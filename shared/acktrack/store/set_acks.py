@@ -23,6 +23,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from acktrack.domain.acks import Entries
+from acktrack.domain.events import Notice, SetIdentity, set_moved
 from acktrack.domain.status import OPEN, RANK, Applied, Status, refold
 from acktrack.domain.tally import SetState, difference
 from acktrack.store import keys
@@ -35,6 +36,7 @@ from acktrack.store.dynamo import (
     transient,
 )
 from acktrack.store.models import SetItem
+from acktrack.store.outbox import add_outbox
 
 Change = Callable[[Entries], Entries]
 
@@ -104,6 +106,24 @@ def set_actions(change: SetChange) -> list[Action]:
     else:
         actions += [SetItem.rk.remove(), SetItem.rs.remove()]
     return actions
+
+
+def notice_of(change: SetChange) -> Notice | None:
+    """The event ``change`` makes, if it moves the set into a rejection or a confirmation."""
+    if not change.moves:
+        return None
+    item = change.before
+    identity = SetIdentity(our_id=item.our_id, partner=item.partner,
+                           interchange_control=item.interchange_control,
+                           group_control=item.group_control,
+                           transaction_control=item.transaction_control,
+                           key=f"{item.pk}|{item.sk}", people=int(item.members))  # fmt: skip
+    return set_moved(identity, Status(item.status), change.status,
+                     {**entries_of(item), **change.updates}, change.status_at)  # fmt: skip
+
+
+def notices_of(changes: Iterable[SetChange]) -> list[Notice]:
+    return [notice for change in changes if (notice := notice_of(change)) is not None]
 
 
 def state_before(change: SetChange) -> SetState:
@@ -177,12 +197,14 @@ class SetAckWriter:
     def _write_one(self, planned: SetChange) -> None:
         condition = SetItem.revision == planned.before.revision
         moves = counter_moves(planned, set_shard(planned))
-        if not moves:
+        notices = notices_of([planned])
+        if not moves and not notices:
             planned.before.update(actions=set_actions(planned), condition=condition)
             return
         with TransactWrite(connection=self._connection()) as transaction:
             transaction.update(planned.before, actions=set_actions(planned), condition=condition)
             add_counters(transaction, moves)
+            add_outbox(transaction, notices)
 
     def change_many(self, changes: Iterable[tuple[SetItem, Change, str]]) -> Iterator[Applied]:
         """Many sets, sharing transactions; yields each set's result once it is written."""
@@ -204,8 +226,8 @@ class SetAckWriter:
                 yield Applied(item, item.status, item.first_999_at)
                 continue
             needed = counters | counter_days(planned)
-            if batch and (
-                len(batch) + 1 + len(needed) > MAX_ITEMS or size + planned.size() > MAX_BYTES
+            if batch and (  # the sets, their counters and one outbox item
+                len(batch) + 2 + len(needed) > MAX_ITEMS or size + planned.size() > MAX_BYTES
             ):
                 yield from self._flush(batch)
                 batch, size = [], 0
@@ -236,6 +258,7 @@ class SetAckWriter:
                 )
                 counter_moves(planned, shard, moves)
             add_counters(transaction, moves)
+            add_outbox(transaction, notices_of(planned for planned, _, _ in batch))
 
         try:
             transact(self._connection(), build, f"{len(batch)} sets")

@@ -1,0 +1,69 @@
+"""Reading and clearing the outbox (``store.outbox``), and what the report announced last:
+one item per state, moved only from the state the report read (a retried report announces
+nothing twice)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pynamodb.exceptions import PutError, TransactWriteError
+
+from acktrack.domain.events import Notice
+from acktrack.domain.ports import PendingEvents
+from acktrack.store import keys
+from acktrack.store.base import TableStore
+from acktrack.store.dynamo import conditional_failure, transact
+from acktrack.store.models import AnnouncedItem, OutboxItem
+from acktrack.store.outbox import outbox_item, saving_with
+
+_DELETE_BATCH = 25
+
+
+class OutboxStore(TableStore):
+    def put_events(self, notices: Sequence[Notice]) -> None:
+        """Events of a change already decided by a conditional write of its own (kept first:
+        see ``record_object``)."""
+        if notices:
+            outbox_item(notices).save()
+
+    def pending_events(self, limit: int) -> list[PendingEvents]:
+        """Up to ``limit`` outbox items, oldest first within each shard."""
+        found: list[PendingEvents] = []
+        for pk in keys.outbox_pks():
+            for item in OutboxItem.query(pk, consistent_read=True, limit=limit - len(found)):
+                found.append(PendingEvents((item.pk, item.sk),
+                                           [Notice.from_dict(n) for n in item.notices or []]))  # fmt: skip
+            if len(found) >= limit:
+                break
+        return found
+
+    def events_published(self, done: Sequence[tuple[str, str]]) -> None:
+        for start in range(0, len(done), _DELETE_BATCH):
+            with OutboxItem.batch_write() as batch:
+                for pk, sk in done[start : start + _DELETE_BATCH]:
+                    batch.delete(OutboxItem(pk, sk))
+
+    def announced(self) -> dict[str, str]:
+        """Every state the report announced, with its fingerprint (one partition)."""
+        return {item.sk: item.fingerprint
+                for item in AnnouncedItem.query(keys.ANNOUNCED_PK, consistent_read=True)}  # fmt: skip
+
+    def announce(
+        self, key: str, before: str | None, fingerprint: str, notice: Notice | None, at: str
+    ) -> bool:
+        """Move the state from ``before`` (None: never announced) to ``fingerprint`` with its
+        event, in one transaction; False when another run moved it first."""
+        pk, sk = keys.announced_key(key)
+        item = AnnouncedItem(pk, sk, fingerprint=fingerprint, at=at)
+        condition = (AnnouncedItem.pk.does_not_exist() if before is None
+                     else AnnouncedItem.fingerprint == before)  # fmt: skip
+        try:
+            if notice is None:
+                item.save(condition=condition)
+            else:
+                transact(self._connection(), saving_with(item, condition, [notice]), f"announce {key}")  # fmt: skip
+        except (PutError, TransactWriteError) as error:
+            if not conditional_failure(error):
+                raise
+            return False
+        return True

@@ -154,10 +154,15 @@ def test_functions_are_wired_to_their_buckets_and_schedule(transformed: dict[str
     prefixes = [c["Filter"]["S3Key"]["Rules"][0]["Value"]
                 for c in notifications["OutboundBucket"]]  # fmt: skip
     assert sorted(prefixes) == ["expected/", "outbound/"]
-    (schedule,) = of_type(transformed, "AWS::Scheduler::Schedule").values()
+    schedules = of_type(transformed, "AWS::Scheduler::Schedule")
+    assert set(schedules) == {"ReportWorkflowDaily", "PublishEventsFunctionEveryMinute"}
+    schedule = schedules["ReportWorkflowDaily"]
     assert (
         schedule["Properties"]["Target"]["Input"] == '{"as_of": "<aws.scheduler.scheduled-time>"}'
     )
+    publisher = schedules["PublishEventsFunctionEveryMinute"]["Properties"]
+    assert publisher["ScheduleExpression"] == {"Ref": "EventsSchedule"}
+    assert publisher["Target"]["Arn"] == {"Fn::GetAtt": ["PublishEventsFunction", "Arn"]}
     for function in of_type(transformed, "AWS::Lambda::Function").values():
         assert function["Properties"]["Runtime"] == "python3.11"
         assert function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"].endswith("LogGroup")
@@ -227,7 +232,7 @@ def test_log_groups_have_retention(transformed: dict[str, Any]) -> None:
     groups = of_type(transformed, "AWS::Logs::LogGroup")
     functions = of_type(transformed, "AWS::Lambda::Function")
     machines = of_type(transformed, "AWS::StepFunctions::StateMachine")
-    assert len(groups) == len(functions) + len(machines) == 9
+    assert len(groups) == len(functions) + len(machines) == 10
     assert all(
         group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
         for group in groups.values()
@@ -368,6 +373,9 @@ def test_no_role_reads_every_queue_and_concurrency_is_reserved(
         managed = role["Properties"].get("ManagedPolicyArns", [])
         assert not any("AWSLambdaSQSQueueExecutionRole" in str(arn) for arn in managed)
     for name, function in of_type(transformed, "AWS::Lambda::Function").items():
+        if name == "PublishEventsFunction":  # one publisher at a time, whatever is reserved
+            assert function["Properties"]["ReservedConcurrentExecutions"] == 1
+            continue
         reserved = function["Properties"]["ReservedConcurrentExecutions"]["Fn::If"]
         assert reserved[0].startswith("Reserve") and reserved[2] == {"Ref": "AWS::NoValue"}, name
     report = role_statements(transformed, "ReportFunctionRole")
@@ -388,7 +396,7 @@ def test_the_report_sends_over_tls_from_its_sender_to_its_recipients_once(
     assert send["Condition"]["ForAllValues:StringEquals"] == {
         "ses:Recipients": {"Fn::Split": [",", {"Ref": "ReportRecipients"}]}
     }
-    (schedule,) = of_type(transformed, "AWS::Scheduler::Schedule").values()
+    schedule = of_type(transformed, "AWS::Scheduler::Schedule")["ReportWorkflowDaily"]
     assert schedule["Properties"]["Target"]["DeadLetterConfig"] == {
         "Arn": {"Fn::GetAtt": ["FailureQueue", "Arn"]}
     }
@@ -514,7 +522,7 @@ def test_no_role_may_write_traces_while_tracing_records_nothing(
 
 
 _SERVICE_NAMES = {"s3": "S3", "dynamodb": "DynamoDB", "sqs": "SQS", "states": "Step Functions",
-                  "secretsmanager": "Secrets Manager", "ses": "SES"}  # fmt: skip
+                  "secretsmanager": "Secrets Manager", "ses": "SES", "events": "EventBridge"}  # fmt: skip
 
 
 def test_each_vpc_suppression_names_exactly_the_services_its_function_reaches() -> None:
@@ -539,4 +547,4 @@ def test_each_vpc_suppression_names_exactly_the_services_its_function_reaches() 
                    if not action.startswith("kms:")}  # fmt: skip
         assert said == reached, name
         checked += 1
-    assert checked == 7
+    assert checked == 8

@@ -4,13 +4,19 @@ column is refused whole."""
 
 from __future__ import annotations
 
+import io
 import itertools
+import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from acktrack.domain.status import MAX_NAMED
+from acktrack.synthetic.acknowledgments import respond
+from acktrack.synthetic.enrollment import EnrollmentSpec, write_834
 from tests.e2e.test_advice import ANSWER, SECOND, SENT_834
-from tests.reliability.support import File, deliver, fresh_stack, report_state
+from tests.reliability.support import SENT, File, deliver, fresh_stack, report_state
 
 MEMBER = SECOND.member_detail[-1]
 HEADER = "subscriber_id,member_id,transaction_control,error_code,message"
@@ -50,6 +56,37 @@ def test_a_row_reopens_the_set_of_the_member_it_names(in_order: dict[str, Any]) 
     assert "the insurer's error report: E17" in reason
     assert "HYPERLINK" not in reason and "12345" not in reason  # its message is not kept
     assert f"member {MEMBER.member_id}" in reason
+    # The row names one member of a two-family set: that member only.
+    assert [row["subscriber_id"] for row in rows] == [MEMBER.subscriber_id]
+    assert in_order["summary"]["people_unconfirmed"] == 1
+
+
+def test_a_report_naming_more_members_of_a_set_than_it_keeps_by_name_rejects_it_whole() -> None:
+    """A set keeps MAX_NAMED rejections member by member; past that the whole set is
+    rejected (never fewer than were named) and its item stays small."""
+    buffer = io.BytesIO()
+    generated = write_834(EnrollmentSpec(members=130, sets_per_group=1, seed=23, sent_at=SENT,
+                                         interchange_control=4101, dependents=0.0), buffer)  # fmt: skip
+    (big,) = generated.sets
+    rows = [
+        f"{m.subscriber_id},{m.member_id},{big.transaction_control},E17,x"
+        for m in big.member_detail
+    ]
+    files = [File("outbound", "big.834", buffer.getvalue()),
+             File("inbound", "HEALTHPLAN01/big.999", respond(buffer.getvalue(), insurer_control=8101,
+                                                             sent_at=SENT + timedelta(hours=2))),
+             File("inbound", "HEALTHPLAN01/errors/big.csv", "\n".join([HEADER, *rows]).encode())]  # fmt: skip
+    with fresh_stack(OURS) as stack:
+        for file in files:
+            assert all(result.ok for result in deliver(stack, file))
+        report = report_state(stack)
+        (item,) = [i for i in stack.client("dynamodb").scan(TableName=stack.table)["Items"]
+                   if i["sk"]["S"].endswith("#" + big.transaction_control) and "acks" in i]  # fmt: skip
+    assert report["summary"]["people_unconfirmed"] == big.members == 130
+    late = [e for e in item["acks"]["M"].values()
+            if e["M"]["event"]["S"] == "set_rejected_after_accept"]  # fmt: skip
+    assert len(late) == MAX_NAMED + 1  # the rows named, then one for the whole set
+    assert len(json.dumps(item)) < 60_000
 
 
 @pytest.mark.parametrize("order", list(itertools.permutations(range(3)))[1:])

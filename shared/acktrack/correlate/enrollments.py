@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from acktrack.domain.acks import Entries
 from acktrack.domain.hashing import person_tokens
 from acktrack.domain.ledger import Attempt, ClosedBy, Enrollment, Resolution, enrollments
 from acktrack.domain.ports import FamilyReader
-from acktrack.domain.status import Status
+from acktrack.domain.status import Status, member_status
 
 if TYPE_CHECKING:
     from acktrack.domain.stored import FamilyPartition, StoredMember, StoredResolution, StoredSet
@@ -29,6 +30,16 @@ class SetFacts:
     interchange_control: str
     group_control: str
     transaction_control: str
+    # A set rejected after its 999: its entries, for each member's own status (most sets
+    # keep none here: the cache holds 50,000 sets).
+    entries: Entries | None = None
+
+    def status_of(self, member: StoredMember) -> Status:
+        if self.entries is None:
+            return self.status
+        return member_status(self.status, self.entries, subscriber_id=member.subscriber_id,
+                             member_id=member.member_id,
+                             subscriber=member.subscriber_indicator == "Y")  # fmt: skip
 
 
 class SetStatuses:
@@ -73,8 +84,11 @@ class SetStatuses:
 
 
 def _facts(item: StoredSet) -> SetFacts:
-    return SetFacts(Status(item.status), item.status_at, item.interchange_control,
-                    item.group_control, item.transaction_control)  # fmt: skip
+    status = Status(item.status)
+    entries = (dict(item.acks.as_dict()) if item.acks is not None else {}
+               ) if status == Status.REJECTED_AFTER_ACCEPT else None  # fmt: skip
+    return SetFacts(status, item.status_at, item.interchange_control, item.group_control,
+                    item.transaction_control, entries)  # fmt: skip
 
 
 def attempt_of(member: StoredMember, facts: SetFacts | None) -> Attempt:
@@ -93,7 +107,7 @@ def attempt_of(member: StoredMember, facts: SetFacts | None) -> Attempt:
         begins=tuple(
             (c.get("insurance_line") or "", c.get("benefit_begin") or "") for c in coverages
         ),
-        status=facts.status if facts else Status.SENT,
+        status=facts.status_of(member) if facts else Status.SENT,
         status_at=facts.status_at if facts else None,
         effectuated_at=member.effectuated_at,
         interchange_control=facts.interchange_control if facts else "",

@@ -169,9 +169,59 @@ class Refolded:
     status_at: str | None  # the latest deciding acknowledgment
 
 
+# A set keeps this many rejections after the 999 member by member (an 824's loops, an error
+# report's rows, about 250 bytes each); past it, one entry naming nobody rejects the whole
+# set (never fewer than were named), and the set item stays far under DynamoDB's 400 KB.
+MAX_NAMED = 100
+OVERFLOW = "late-overflow"
+_LATE = "set_rejected_after_accept"  # Event.SET_REJECTED_AFTER_ACCEPT's value
+
+
 def adding(entry_id: str, summary: AckEntry) -> Callable[[Entries], Entries]:
-    """The change that records one acknowledgment entry on a set."""
-    return lambda entries: {**entries, entry_id: summary}
+    """The change that records one acknowledgment entry on a set (a named rejection after
+    the 999 past ``MAX_NAMED``: the overflow entry instead, once)."""
+
+    def add(entries: Entries) -> Entries:
+        if summary.get("event") != _LATE or entry_id in entries:
+            return {**entries, entry_id: summary}
+        if OVERFLOW in entries:
+            return entries
+        if sum(1 for e in entries.values() if e.get("event") == _LATE) < MAX_NAMED:
+            return {**entries, entry_id: summary}
+        whole: AckEntry = {key: value for key, value in summary.items() if key != "pinned"}  # type: ignore[assignment]
+        whole["id"], whole["note"] = OVERFLOW, f"more than {MAX_NAMED} members named: the whole set"
+        return {**entries, OVERFLOW: whole}
+
+    return add
+
+
+def member_status(status: Status, entries: Entries, *, subscriber_id: str | None,
+                  member_id: str | None, subscriber: bool) -> Status:  # fmt: skip
+    """A member's own status in its set. A set rejected after its 999 only by entries that
+    each name members (an 824 loop's REF*0F/REF*17, an error report's row) rejects those
+    members; the others keep what the set's other acknowledgments say."""
+    if status != Status.REJECTED_AFTER_ACCEPT:
+        return status
+    late = [e for e in entries.values() if e.get("event") == _LATE and not e.get("revoked")]
+    if not late or not all(e.get("pinned") for e in late):
+        return status
+    if any(names(e, subscriber_id, member_id, subscriber) for e in late):
+        return status
+    return fold(Event(event) for e in entries.values()
+                if (event := e.get("event")) and event != _LATE and not e.get("revoked"))  # fmt: skip
+
+
+def names(entry: AckEntry, subscriber_id: str | None, member_id: str | None,
+          subscriber: bool) -> bool:  # fmt: skip
+    """The entry's pin names this member: its member id, or its subscriber's family (an
+    824's REF*0F alone), or the subscriber's own transaction (an error report's row with
+    no member id)."""
+    pinned = entry.get("pinned") or {}
+    if not subscriber_id or pinned.get("subscriber_id") != subscriber_id:
+        return False
+    if pinned.get("member_id"):
+        return pinned["member_id"] == member_id
+    return entry.get("kind") != "error_report" or subscriber
 
 
 def revoking(ack_id: str) -> Callable[[Entries], Entries]:

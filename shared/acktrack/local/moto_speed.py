@@ -55,6 +55,7 @@ Work done again and again, done once:
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import os
 import threading
@@ -116,7 +117,10 @@ def _serialise_writes() -> None:
                     skipped.setdefault(table_name, []).append(request)
                     return None
             with _writes:
-                return _original(self, *args, **kwargs)
+                result = _original(self, *args, **kwargs)
+                # Its answer is written from this version, not the live item (another write
+                # may change that while moto writes the answer, after the lock).
+                return copy.deepcopy(result) if _name == "update_item" else result
 
         setattr(DynamoDBBackend, name, locked)
 
@@ -311,6 +315,24 @@ _QUEUE_CALLS = ("send_message", "send_message_batch", "receive_message", "delete
                 "change_message_visibility_batch", "purge_queue")  # fmt: skip
 
 
+def _whole_items_in_answers() -> None:
+    """moto writes a read's answer from the live items, after the write lock: another thread
+    writing one of them meanwhile (family reconcilers naming one set) broke the answer
+    ("dictionary changed size during iteration"). DynamoDB answers from one version of an
+    item: here a read's answer is written under the write lock, and an update's from a copy
+    taken under it (``_serialise_writes``)."""
+    from moto.dynamodb.responses import DynamoHandler
+
+    for name in ("get_item", "batch_get_item", "query", "scan"):
+        original = getattr(DynamoHandler, name)
+
+        def locked(self: Any, _original: Any = original) -> Any:
+            with _writes:
+                return _original(self)
+
+        setattr(DynamoHandler, name, locked)
+
+
 def _serialise_queues() -> None:
     """moto's SQS backend keeps a queue's messages in plain sets: a receive iterating them
     while another thread sends or deletes fails with "Set changed size during iteration"
@@ -485,6 +507,7 @@ def install() -> None:
     _item_level_transactions()
     _idempotent_transactions()
     _reads_as_json()
+    _whole_items_in_answers()
     _serialise_queues()
     original_query = Table.query
     original_all_items = Table.all_items

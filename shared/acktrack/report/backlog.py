@@ -106,10 +106,13 @@ class Backlog:
         kind = (REJECTED if item.status in REJECTIONS
                 else OVERDUE if age > self.sla_hours else WITHIN)  # fmt: skip
         tally = SetTally(item.set_id, item.partner, kind, item.members, age_bucket(age))
+        late = item.status == Status.REJECTED_AFTER_ACCEPT
         for member in members:
             if member.closed:
                 tally.resolved[member.state] = tally.resolved.get(member.state, 0) + 1
                 tally.closed += 1
+            elif late and member.state == AttemptState.CONFIRMED:
+                tally.closed += 1  # not named by the rejection after the 999, or effectuated
             if member.effectuated or member.closed:
                 tally.settled += 1
         if kind == REJECTED:

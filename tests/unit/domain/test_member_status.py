@@ -1,0 +1,80 @@
+"""A rejection after the 999 that names members (an 824 loop's REF*0F/REF*17, an error
+report's row) rejects those members only; the set's other members keep what its 999 said.
+One that names nobody, or more than a set keeps by name, rejects the whole set."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from acktrack.domain.status import (
+    MAX_NAMED,
+    OVERFLOW,
+    Status,
+    adding,
+    member_status,
+    refold,
+)
+
+ACCEPTED = {"id": "a1", "kind": "999", "event": "set_accepted", "status": "A"}
+
+
+def _late(number: int, kind: str = "824", **pinned: str) -> dict[str, Any]:
+    return {"id": f"l{number}", "kind": kind, "event": "set_rejected_after_accept",
+            "status": "TR", "codes": ["007"], **({"pinned": pinned} if pinned else {})}  # fmt: skip
+
+
+def _status(entries: dict[str, Any], subscriber_id: str, member_id: str | None = None,
+            subscriber: bool = True) -> Status:  # fmt: skip
+    folded = refold(entries, lambda e: e).status
+    return member_status(folded, entries, subscriber_id=subscriber_id, member_id=member_id,
+                         subscriber=subscriber)  # fmt: skip
+
+
+def test_an_824_naming_a_subscriber_rejects_that_family_only() -> None:
+    entries = {"a1": ACCEPTED, "l1": _late(1, subscriber_id="S1")}
+    assert _status(entries, "S1") == Status.REJECTED_AFTER_ACCEPT
+    assert _status(entries, "S1", "M2", subscriber=False) == Status.REJECTED_AFTER_ACCEPT
+    assert _status(entries, "S2") == Status.ACCEPTED
+
+
+def test_a_named_member_is_rejected_alone() -> None:
+    entries = {"a1": ACCEPTED, "l1": _late(1, subscriber_id="S1", member_id="M2")}
+    assert _status(entries, "S1", "M2", subscriber=False) == Status.REJECTED_AFTER_ACCEPT
+    assert _status(entries, "S1", "M1") == Status.ACCEPTED
+
+
+def test_an_error_report_row_without_member_id_names_the_subscriber_s_own_transaction() -> None:
+    entries = {"a1": ACCEPTED, "l1": _late(1, "error_report", subscriber_id="S1")}
+    assert _status(entries, "S1") == Status.REJECTED_AFTER_ACCEPT
+    assert _status(entries, "S1", "M2", subscriber=False) == Status.ACCEPTED
+
+
+def test_a_rejection_naming_nobody_rejects_every_member() -> None:
+    entries = {"a1": ACCEPTED, "l1": _late(1, subscriber_id="S1"), "l2": _late(2)}
+    assert _status(entries, "S2") == Status.REJECTED_AFTER_ACCEPT
+
+
+def test_a_999_rejection_still_rejects_every_member() -> None:
+    rejected = {"id": "r", "kind": "999", "event": "set_rejected", "status": "R"}
+    entries = {"r": rejected, "l1": _late(1, subscriber_id="S1")}
+    assert _status(entries, "S2") == Status.REJECTED
+
+
+@given(st.integers(MAX_NAMED - 3, MAX_NAMED + 30))
+def test_a_set_keeps_so_many_names_then_rejects_whole(count: int) -> None:
+    """Bounded: a set item never holds more than MAX_NAMED named rejections and one overflow
+    entry, and past the bound every member is rejected (never fewer than were named)."""
+    entries: dict[str, Any] = {"a1": ACCEPTED}
+    for number in range(count):
+        change = adding(f"l{number}", _late(number, subscriber_id=f"S{number}"))  # type: ignore[arg-type]
+        entries = change(entries)
+        entries = change(entries)  # written again: nothing more
+    late = [e for e in entries.values() if e.get("event") == "set_rejected_after_accept"]
+    assert len(late) == min(count, MAX_NAMED) + (count > MAX_NAMED)
+    assert (OVERFLOW in entries) == (count > MAX_NAMED)
+    outsider = _status(entries, "NOT-NAMED")
+    assert outsider == (Status.REJECTED_AFTER_ACCEPT if count > MAX_NAMED else Status.ACCEPTED)
+    assert all(_status(entries, f"S{n}") == Status.REJECTED_AFTER_ACCEPT for n in range(count))

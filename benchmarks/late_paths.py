@@ -51,7 +51,7 @@ def _files(members: int, shape: str) -> tuple[list[tuple[str, str, str, bytes]],
     expected = [
         "insurer_id,subscriber_id,member_id,maintenance_type,effective_date,action_id,created_at"
     ]
-    expected += [f"HEALTHPLAN01,{m.subscriber_id},{'' if m.relationship == '18' else m.member_id},"
+    expected += [f"HEALTHPLAN01,{m.subscriber_id},{m.member_id},"
                  f"{m.maintenance_type},,A{n},{created}" for n, (_, m) in enumerate(people)]  # fmt: skip
     advice = io.BytesIO()
     write_824(advice, sender_id="HEALTHPLAN01", receiver_id="ACKTRACKEXCH", interchange_control=7102,

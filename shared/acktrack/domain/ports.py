@@ -321,6 +321,11 @@ class EnrollmentStore(AcknowledgmentStore, PopulationStore, PartJobs, Protocol):
         """Keep each row of an insurer's error report once (``domain.error_report``)."""
         ...
 
+    def apply_reported_errors(self, our: str, partner: str, source: str, received_at: datetime,
+                              rows: Iterable[ReportedError]) -> int:  # fmt: skip
+        """Apply the rows whose 834 is tracked, many sets a transaction; how many."""
+        ...
+
     def note_controls(self, our: str, partner: str, direction: str, level: str,
                       controls: Iterable[str], at: str) -> None:  # fmt: skip
         """Keep each control number seen with an insurer once (``domain.sequences``)."""

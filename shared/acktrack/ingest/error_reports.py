@@ -51,6 +51,9 @@ def ingest_error_report(
     our = ours[partner]
     version = f"{ref.bucket}/{ref.key}/{ref.version_id or '-'}"
     store.put_reported_errors(our, partner, version, ref.received_at, rows)
+    # Applied many sets a transaction here; the families' reconciliation then finds them
+    # applied (and applies, later, what waits for its 834).
+    store.apply_reported_errors(our, partner, version, ref.received_at, rows)
     outcome = Outcome(FileOutcome.ERROR_REPORT, acknowledgments=len(rows))
     outcome.count(partner, "reported_errors", len(rows))
     families: set[Family] = {(our, partner, row.subscriber_id) for row in rows}

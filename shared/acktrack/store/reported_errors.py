@@ -6,13 +6,14 @@ applied, so a second reconciliation applies nothing again."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
 from pynamodb.exceptions import PutError, UpdateError
 
-from acktrack.domain.acks import AckEntry
+from acktrack.domain.acks import AckEntry, Entries
 from acktrack.domain.error_report import ReportedError
 from acktrack.domain.identifiers import short_hash
 from acktrack.domain.status import Event, adding
@@ -33,16 +34,8 @@ class ReportedErrorStore(TableStore):
     ) -> int:  # fmt: skip
         """Keep each row once (``source``: the file version it came in); how many were new."""
         created = 0
-        at = iso(received_at)
         for row in rows:
-            item = ErrorRowItem(
-                keys.family_pk(our, partner, row.subscriber_id),
-                f"Y#{short_hash(source, str(row.line), size=24)}",
-                our_id=our, partner=partner, subscriber_id=row.subscriber_id,
-                member_id=row.member_id, transaction_control=row.transaction_control,
-                error_code=row.error_code, message=row.message, received_at=at,
-                expires=expiry(at, self.retention_days),
-            )  # fmt: skip
+            item = self._row_item(our, partner, source, received_at, row)
             try:
                 item.save(condition=ErrorRowItem.pk.does_not_exist())
                 created += 1
@@ -51,6 +44,78 @@ class ReportedErrorStore(TableStore):
                     raise
         return created
 
+    def _row_item(self, our: str, partner: str, source: str, received_at: datetime,
+                  row: ReportedError) -> ErrorRowItem:  # fmt: skip
+        at = iso(received_at)
+        return ErrorRowItem(
+            keys.family_pk(our, partner, row.subscriber_id),
+            f"Y#{short_hash(source, str(row.line), size=24)}",
+            our_id=our, partner=partner, subscriber_id=row.subscriber_id,
+            member_id=row.member_id, transaction_control=row.transaction_control,
+            error_code=row.error_code, message=row.message, received_at=at,
+            expires=expiry(at, self.retention_days),
+        )  # fmt: skip
+
+    def apply_reported_errors(
+        self, our: str, partner: str, source: str, received_at: datetime,
+        rows: Iterable[ReportedError],
+    ) -> int:  # fmt: skip
+        """Apply the rows whose 834 is tracked, many sets a transaction (one counter item a
+        transaction) and each set once whatever its rows: a report of 3,000 rows writes no
+        item once a row. A row whose 834 is not tracked yet waits for that 834's family
+        reconciliation (``apply_reported``). How many rows were applied."""
+        items = [self._row_item(our, partner, source, received_at, row) for row in rows]
+        by_family: dict[str, list[ErrorRowItem]] = {}
+        for item in items:
+            by_family.setdefault(item.pk, []).append(item)
+        targets: dict[tuple[str, str], list[tuple[str, AckEntry, ErrorRowItem]]] = {}
+        for family, waiting in sorted(by_family.items()):
+            members = list(MemberItem.query(family, MemberItem.sk.startswith("M#")))
+            for item in waiting:
+                member = _target(item, members)
+                if member is not None:
+                    entry_id = f"{ERROR_REPORT}-{item.sk[2:]}"
+                    targets.setdefault((member.set_pk, member.set_sk), []).append(
+                        (entry_id, _entry(entry_id, item), item)
+                    )
+        found: dict[tuple[str, str], SetItem] = {}
+        wanted = sorted(targets)
+        for start in range(0, len(wanted), 100):
+            for one in SetItem.batch_get(wanted[start : start + 100], consistent_read=True):
+                found[(one.pk, one.sk)] = one
+        changes = [(found[key], _all([adding(entry_id, entry) for entry_id, entry, _ in targets[key]]),
+                    f"error report {key[1][-12:]}") for key in wanted if key in found]  # fmt: skip
+        for _ in self._set_acks.change_many(changes):
+            pass
+        applied = 0
+        for key in (key for key in wanted if key in found):
+            for _, _, item in targets[key]:
+                applied += _mark_applied(item, key)
+        return applied
+
+
+def _all(changes: list[Callable[[Entries], Entries]]) -> Callable[[Entries], Entries]:
+    """One change made of several, applied in order (each set written once)."""
+    return lambda entries: functools.reduce(lambda done, change: change(done), changes, entries)
+
+
+def _target(row: ErrorRowItem, members: Iterable[MemberItem]) -> MemberItem | None:
+    """The member transaction a row names, sent before the report came (senders restart
+    ST02 in every file: whatever comes later never decides which set a row meant)."""
+    sent = sorted(members, key=lambda m: m.sent_at, reverse=True)
+    return next((m for m in sent if _names(row, m) and m.sent_at <= row.received_at), None)
+
+
+def _mark_applied(row: ErrorRowItem, key: tuple[str, str]) -> int:
+    try:
+        row.update(actions=[ErrorRowItem.applied_to.set(f"{key[0]}|{key[1]}")],
+                   condition=ErrorRowItem.applied_to.does_not_exist())  # fmt: skip
+        return 1
+    except UpdateError as error:
+        if not conditional_failure(error):
+            raise
+        return 0
+
 
 def apply_reported(
     rows: Iterable[ErrorRowItem], members: Iterable[MemberItem],
@@ -58,14 +123,12 @@ def apply_reported(
 ) -> int:  # fmt: skip
     """Apply each row not applied yet to the set of the member it names (the latest such
     member transaction in that ST02), through ``change``; the count applied now."""
-    sent = sorted(members, key=lambda m: m.sent_at, reverse=True)
+    members = list(members)
     applied = 0
     for row in rows:
         if row.applied_to:
             continue
-        # Sent before the report came (senders restart ST02 in every file): whatever comes later
-        # never decides which set a row meant, in any arrival order.
-        member = next((m for m in sent if _names(row, m) and m.sent_at <= row.received_at), None)
+        member = _target(row, members)
         if member is None:
             continue  # its 834 is not tracked yet: the 834's reconciliation applies it
         try:
@@ -74,13 +137,7 @@ def apply_reported(
             continue
         entry_id = f"{ERROR_REPORT}-{row.sk[2:]}"
         change(target, entry_id, _entry(entry_id, row))
-        try:
-            row.update(actions=[ErrorRowItem.applied_to.set(f"{member.set_pk}|{member.set_sk}")],
-                       condition=ErrorRowItem.applied_to.does_not_exist())  # fmt: skip
-            applied += 1
-        except UpdateError as error:
-            if not conditional_failure(error):
-                raise
+        applied += _mark_applied(row, (member.set_pk, member.set_sk))
     return applied
 
 

@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from late_paths import table as late_paths_table
 from report_scale import SHAPES, scale_table
 from tables import (
     acknowledgment_table,
@@ -40,8 +41,8 @@ RESULTS = HERE / "results.json"
 README = ROOT / "README.md"
 # Sections of the README's performance part, in the order they are measured (ingest also
 # measures the acknowledgments and the fan-out).
-SECTIONS = ("parse", "hostile", "large999", "ingest", "backlog", "report", "writes", "reconciliation",
-            "cold")  # fmt: skip
+SECTIONS = ("parse", "hostile", "large999", "ingest", "backlog", "report", "writes", "late",
+            "reconciliation", "cold")  # fmt: skip
 
 
 # -- workloads (each runs inside a child process) --------------------------------------------
@@ -475,6 +476,15 @@ def main() -> int:
             for n in sizes for shape in WRITE_SHAPES
         ]  # fmt: skip
         show("writes", write_paths_table(figures["write_paths"]))
+    if "late" in only:
+        sizes = [int(n) for n in args.write_members.split(",") if n]
+        print(f"what was never sent or rejected after the 999, and the events, at {sizes} members "
+              "(moto; many minutes) ...", file=sys.stderr, flush=True)  # fmt: skip
+        figures["late_paths"] = [
+            script_figures("late_paths.py", "--members", str(n), "--shape", shape)
+            for n in sizes for shape in WRITE_SHAPES
+        ]  # fmt: skip
+        show("late", late_paths_table(figures["late_paths"]))
     if "reconciliation" in only:
         print("an insurer's population of 1,000,000 members (minutes) ...", file=sys.stderr,
               flush=True)  # fmt: skip

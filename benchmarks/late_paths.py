@@ -22,15 +22,14 @@ request (``write_paths``), and, for the publisher, its events and PutEvents requ
 
 from __future__ import annotations
 
-import argparse
 import io
-import json
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from write_paths import LATENCIES_MS, ROOT, SENT, SHAPES, SIZES, _sets, _summary
+import write_paths
+from write_paths import ROOT, SENT, _sets, _summary
 
 PATHS = ("expected actions extract", "824 rejecting every set", "error report (3,000 rows)",
          "events publisher", "report's Deliver (announcing)")  # fmt: skip
@@ -118,45 +117,15 @@ def measure(members: int, shape: str) -> dict[str, Any]:
 
 
 def table(results: list[dict[str, Any]]) -> str:
-    rows = [
-        "| path | shape | members | invocations | largest invocation (requests) | peak memory "
-        "| most-written item (writes per 1,000 members) | modelled wall 3 / 5 / 8 ms |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for path in PATHS:
-        for result in results:
-            row = result.get(path)
-            if row is None:
-                continue
-            wall = " / ".join(f"{row['modelled_s'][str(ms)]:.0f} s" for ms in LATENCIES_MS)
-            extra = (f"; {row['events']:,} events in {row['put_events_requests']:,} PutEvents"
-                     if "events" in row else "")  # fmt: skip
-            rows.append(
-                f"| {path} | {SHAPES[result['shape']]} | {result['members']:,} "
-                f"| {row['invocations']} | {row['largest_requests']:,} ({row['largest_function']}{extra}) "
-                f"| {row['peak_mb']:.0f} MB | {row['most_written_per_1000']} "
-                f"({row['most_written_kind']}) | {wall} |"
-            )
-    return "\n".join(rows)
+    def note(row: dict[str, Any]) -> str:
+        return (f"; {row['events']:,} events in {row['put_events_requests']:,} PutEvents"
+                if "events" in row else "")  # fmt: skip
+
+    return write_paths.table(results, PATHS, note)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--members", type=int, action="append",
-                        help=f"members in the file (repeat; default {', '.join(map(str, SIZES))})")  # fmt: skip
-    parser.add_argument("--shape", choices=SHAPES, action="append", help="default: both shapes")
-    parser.add_argument("--table", action="store_true", help="print the README's table at the end")
-    args = parser.parse_args()
-    results = []
-    for members in args.members or SIZES:
-        for shape in args.shape or SHAPES:
-            results.append(measure(members, shape))
-            print(json.dumps(results[-1]), flush=True)
-    if args.table:
-        print(table(results))
-    return 0
+    return write_paths.cli(__doc__, measure, table)
 
 
 if __name__ == "__main__":

@@ -158,14 +158,16 @@ def _inbound_key(path: str, number: int) -> str:
     return f"inbound/HEALTHPLAN01/{number}.x12"
 
 
-def table(results: list[dict[str, Any]]) -> str:
-    """The README's table: a row per path, size and shape."""
+def table(results: list[dict[str, Any]], paths: tuple[str, ...] = (*PATHS, *RECON_PATHS),
+          note: Any = lambda row: "") -> str:  # fmt: skip
+    """The README's table: a row per path, size and shape (``note``: more to say of a row's
+    largest invocation)."""
     rows = [
         "| path | shape | members | invocations | largest invocation (requests) | peak memory "
         "| most-written item (writes per 1,000 members) | modelled wall 3 / 5 / 8 ms |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for path in (*PATHS, *RECON_PATHS):
+    for path in paths:
         for result in results:
             if path not in result:
                 continue
@@ -173,16 +175,17 @@ def table(results: list[dict[str, Any]]) -> str:
             wall = " / ".join(f"{row['modelled_s'][str(ms)]:.0f} s" for ms in LATENCIES_MS)
             rows.append(
                 f"| {path} | {SHAPES[result['shape']]} | {result['members']:,} "
-                f"| {row['invocations']} | {row['largest_requests']:,} ({row['largest_function']}) "
+                f"| {row['invocations']} | {row['largest_requests']:,} ({row['largest_function']}{note(row)}) "
                 f"| {row['peak_mb']:.0f} MB | {row['most_written_per_1000']} "
                 f"({row['most_written_kind']}) | {wall} |"
             )
     return "\n".join(rows)
 
 
-def main() -> int:
+def cli(doc: str | None, measure_one: Any, make_table: Any) -> int:
+    """A size and shape per JSON line, then the README's table (``--table``)."""
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--members", type=int, action="append",
                         help=f"members in the file (repeat; default {', '.join(map(str, SIZES))})")  # fmt: skip
@@ -192,11 +195,15 @@ def main() -> int:
     results = []
     for members in args.members or SIZES:
         for shape in args.shape or SHAPES:
-            results.append(measure(members, shape))
+            results.append(measure_one(members, shape))
             print(json.dumps(results[-1]), flush=True)
     if args.table:
-        print(table(results))
+        print(make_table(results))
     return 0
+
+
+def main() -> int:
+    return cli(__doc__, measure, table)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from acktrack.domain.status import MAX_NAMED
+from acktrack.local import resources
 from acktrack.synthetic.acknowledgments import respond
 from acktrack.synthetic.enrollment import EnrollmentSpec, write_834
 from tests.e2e.test_advice import ANSWER, SECOND, SENT_834
@@ -117,3 +118,34 @@ def test_a_report_before_any_834_without_our_sender_id_is_kept_aside_with_the_re
         (entry,) = invocation.result["objects"]
         assert entry["outcome"] == "quarantined"
         assert "deliver it again once an 834 to it is tracked" in entry["reason"]
+
+
+def test_a_later_report_naming_another_member_of_a_closed_set_lists_it_again() -> None:
+    """Report A names one member of a two-family set; a resend of that family is confirmed,
+    so the report takes the set out of its index; report B then names the other member:
+    the set is listed again, and each report's rejection is an event of its own."""
+    first, other = SECOND.member_detail
+    row = "{0},{1},{2},E17,x"
+    report_a = File("inbound", "HEALTHPLAN01/errors/a.csv", "\n".join(
+        [HEADER, row.format(first.subscriber_id, first.member_id, SECOND.transaction_control)]).encode())  # fmt: skip
+    report_b = File("inbound", "HEALTHPLAN01/errors/b.csv", "\n".join(
+        [HEADER, row.format(other.subscriber_id, other.member_id, SECOND.transaction_control)]).encode())  # fmt: skip
+    with fresh_stack(OURS) as stack:
+        bus = resources.capture_events(stack.client("events"), stack.client("sqs"), stack.event_bus)
+        for file in [*DAY[:2], report_a]:
+            assert all(result.ok for result in deliver(stack, file))
+        assert [r["subscriber_id"] for r in report_state(stack)["unconfirmed"]] == [
+            first.subscriber_id
+        ]
+        from acktrack.ingest.resolution import resolve
+
+        resolve(stack.repository(), partner="HEALTHPLAN01", subscriber_id=first.subscriber_id,
+                reason="confirmed by phone", by="ops", caller="os-user:ops")  # fmt: skip
+        assert report_state(stack)["unconfirmed"] == []  # the set leaves the index
+        assert all(result.ok for result in deliver(stack, report_b))
+        rows = report_state(stack)["unconfirmed"]
+        assert [r["subscriber_id"] for r in rows] == [other.subscriber_id]
+        assert stack.publish_events().ok
+        events = resources.failures(stack.client("sqs"), [bus])
+    rejected = [e["detail"]["event_id"] for e in events if e["detail-type"] == "EnrollmentRejected"]
+    assert len(rejected) == len(set(rejected)) == 2

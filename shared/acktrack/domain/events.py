@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -27,6 +28,9 @@ from acktrack.domain.status import CONFIRMED, REJECTING_EVENTS, REJECTIONS, Even
 
 SOURCE = "acktrack"  # the events' ``source`` on the bus
 MAX_LISTED = 100  # control numbers named in one event; the count says how many more
+# A code as published: short, letters, digits and a few marks (an insurer's free-text
+# error code could hold an id); anything else is published as "<kind>:other".
+_SAFE_CODE = re.compile(r"[A-Za-z0-9_]{1,12}:[A-Za-z0-9_.=-]{1,16}")
 MAX_CODES = 20  # codes named in one event: a 999 transaction holds up to 98 sets
 CONFIRMING_EVENTS = frozenset({Event.SET_ACCEPTED, Event.SET_ACCEPTED_WITH_ERRORS})
 
@@ -172,6 +176,22 @@ def set_moved(
     return Notice(kind, subject, at or "", detail, identity.key)
 
 
+def named_again(
+    identity: SetIdentity, status: Status, entries: Entries, named: list[str], at: str | None
+) -> Notice:
+    """A set rejected after its 999 already, whose new rows name more members."""
+    detail: dict[str, Any] = {
+        "insurer": identity.partner, "sender": identity.our_id,
+        "interchange_control": identity.interchange_control,
+        "group_control": identity.group_control,
+        "transaction_control": identity.transaction_control, "status": status.value,
+        "previous_status": status.value, "people": identity.people,
+        "codes": rejection_codes({key: entries[key] for key in named if key in entries}),
+    }  # fmt: skip
+    subject = "\x1f".join([identity.key, status.value, "named", *named])
+    return Notice(EventType.ENROLLMENT_REJECTED, subject, at or "", detail, identity.key)
+
+
 def rejection_codes(entries: Entries) -> list[str]:
     """The rejecting acknowledgments' codes, as ``<kind>:<code>`` (``999:IK5=R``,
     ``999:IK3=8``, ``TA1:022``, ``824:TED=...``): codes only, never a value."""
@@ -186,7 +206,8 @@ def rejection_codes(entries: Entries) -> list[str]:
                      if error.get("code"))  # fmt: skip
         if kind == "TA1" and entry.get("note"):
             found.add(f"TA1:{entry['note']}")
-    return sorted(code[:40] for code in found)[:MAX_CODES]
+    return sorted(code if _SAFE_CODE.fullmatch(code) else code.split(":", 1)[0] + ":other"
+                  for code in found)[:MAX_CODES]  # fmt: skip
 
 
 # -- a file quarantined, a reconciliation held ---------------------------------------------
@@ -251,8 +272,14 @@ def announcements(report: Mapping[str, Any]) -> list[Announcement]:
     for line in report.get("never_sent_by_partner") or []:
         found.append(_counted(EventType.NEVER_SENT, str(line["partner"]),
                               int(line.get("never_sent") or 0), at, "never_sent"))  # fmt: skip
+    merged: dict[str, dict[str, Any]] = {}  # a sequence's gaps, one state
     for gap in report.get("control_gaps") or []:
         key = f"{EventType.CONTROL_GAP}#{gap['partner']}#{gap['direction']}#{gap['level']}"
+        into = merged.setdefault(key, {**gap, "missing": [], "more_missing": 0})
+        into["missing"] = into["missing"] + list(gap.get("missing") or [])
+        into["more_missing"] += int(gap.get("more_missing") or 0)
+        into["since"] = min(str(into.get("since") or ""), str(gap.get("since") or "")) or None
+    for key, gap in merged.items():
         missing = sorted(int(n) for n in gap.get("missing") or [])
         detail = {"insurer": gap["partner"], "direction": gap["direction"], "level": gap["level"],
                   "missing": missing[:MAX_LISTED], "since": gap.get("since"),

@@ -197,13 +197,15 @@ def adding(entry_id: str, summary: AckEntry) -> Callable[[Entries], Entries]:
 
 def member_status(status: Status, entries: Entries, *, subscriber_id: str | None,
                   member_id: str | None, subscriber: bool) -> Status:  # fmt: skip
-    """A member's own status in its set. A set rejected after its 999 only by entries that
-    each name members (an 824 loop's REF*0F/REF*17, an error report's row) rejects those
-    members; the others keep what the set's other acknowledgments say."""
+    """A member's own status in its set. A set rejected after its 999 only by an error
+    report's rows (each matched to the member transaction it names) rejects those members;
+    the others keep what the set's other acknowledgments say."""
     if status != Status.REJECTED_AFTER_ACCEPT:
         return status
     late = [e for e in entries.values() if e.get("event") == _LATE and not e.get("revoked")]
-    if not late or not all(e.get("pinned") for e in late):
+    # Only an error report's rows, each matched to a member transaction when applied, name
+    # members; an 824 loop's REF may match none of ours: it rejects the whole set.
+    if not late or not all(e.get("pinned") and e.get("kind") == "error_report" for e in late):
         return status
     if any(names(e, subscriber_id, member_id, subscriber) for e in late):
         return status

@@ -120,7 +120,11 @@ def _awaiting(store: ReportSource, run: ReportRun, entries: list[list[Any]], bac
     ledgers.prefetch(m for m in found if _needs_family(m))
     for member in found:
         accepted = sets.get((member.set_pk, member.set_sk))
-        if accepted is None or accepted.status not in CONFIRMED or member.effectuated_by:
+        # The member's own status: in a set an error report rejected after its 999, the
+        # members no row names keep what the 999 said.
+        own = ledgers.statuses.get(member.set_pk, member.set_sk)
+        if accepted is None or own is None or own.status_of(member) not in CONFIRMED \
+                or member.effectuated_by:  # fmt: skip
             continue  # rejected or pending sets are reported as such; effectuated since
         backlog.add_awaiting(awaiting_view(member, accepted, ledgers), run.effectuation_days)
 

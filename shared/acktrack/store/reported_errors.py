@@ -65,12 +65,22 @@ class ReportedErrorStore(TableStore):
         item once a row. A row whose 834 is not tracked yet waits for that 834's family
         reconciliation (``apply_reported``). How many rows were applied."""
         items = [self._row_item(our, partner, source, received_at, row) for row in rows]
+        stored: dict[tuple[str, str], ErrorRowItem] = {}
+        wanted_rows = sorted({(item.pk, item.sk) for item in items})
+        for start in range(0, len(wanted_rows), 100):  # a redelivery: rows applied already
+            for one in ErrorRowItem.batch_get(
+                wanted_rows[start : start + 100], consistent_read=True
+            ):
+                stored[(one.pk, one.sk)] = one
         by_family: dict[str, list[ErrorRowItem]] = {}
         for item in items:
-            by_family.setdefault(item.pk, []).append(item)
+            kept = stored.get((item.pk, item.sk), item)
+            if not kept.applied_to:
+                by_family.setdefault(item.pk, []).append(kept)
         targets: dict[tuple[str, str], list[tuple[str, AckEntry, ErrorRowItem]]] = {}
         for family, waiting in sorted(by_family.items()):
-            members = list(MemberItem.query(family, MemberItem.sk.startswith("M#")))
+            members = list(MemberItem.query(family, MemberItem.sk.startswith("M#"),
+                                            consistent_read=True))  # fmt: skip
             for item in waiting:
                 member = _target(item, members)
                 if member is not None:
@@ -81,8 +91,8 @@ class ReportedErrorStore(TableStore):
         found: dict[tuple[str, str], SetItem] = {}
         wanted = sorted(targets)
         for start in range(0, len(wanted), 100):
-            for one in SetItem.batch_get(wanted[start : start + 100], consistent_read=True):
-                found[(one.pk, one.sk)] = one
+            for set_item in SetItem.batch_get(wanted[start : start + 100], consistent_read=True):
+                found[(set_item.pk, set_item.sk)] = set_item
         changes = [(found[key], _all([adding(entry_id, entry) for entry_id, entry, _ in targets[key]]),
                     f"error report {key[1][-12:]}") for key in wanted if key in found]  # fmt: skip
         for _ in self._set_acks.change_many(changes):

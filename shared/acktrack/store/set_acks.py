@@ -23,8 +23,8 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from acktrack.domain.acks import Entries
-from acktrack.domain.events import Notice, SetIdentity, set_moved
-from acktrack.domain.status import OPEN, RANK, Applied, Status, refold
+from acktrack.domain.events import Notice, SetIdentity, named_again, set_moved
+from acktrack.domain.status import OPEN, RANK, Applied, Event, Status, refold
 from acktrack.domain.tally import SetState, difference
 from acktrack.store import keys
 from acktrack.store.counters import CounterMoves, add_counters, add_move
@@ -92,6 +92,11 @@ def set_actions(change: SetChange) -> list[Action]:
             else SetItem.first_999_at.remove()
         )
     if not change.moves:
+        if change.status in OPEN and newly_named(change):
+            # Listed again: the report may have taken the set out when every member then
+            # named was closed; this names another.
+            actions += [SetItem.rk.set(keys.open_shard(current.set_id)),
+                        SetItem.rs.set(f"{current.sent_at}#{current.set_id}")]  # fmt: skip
         return actions
     status = change.status
     actions += [SetItem.status.set(status.value), SetItem.status_rank.set(RANK[status])]
@@ -108,11 +113,29 @@ def set_actions(change: SetChange) -> list[Action]:
     return actions
 
 
+def newly_named(change: SetChange) -> list[str]:
+    """Rejections after the 999 that ``change`` adds (live, new to the set)."""
+    before = entries_of(change.before)
+    return sorted(key for key, entry in change.updates.items()
+                  if key not in before and entry.get("event") == Event.SET_REJECTED_AFTER_ACCEPT.value
+                  and not entry.get("revoked"))  # fmt: skip
+
+
 def notice_of(change: SetChange) -> Notice | None:
-    """The event ``change`` makes, if it moves the set into a rejection or a confirmation."""
-    if not change.moves:
-        return None
+    """The event ``change`` makes, if it moves the set into a rejection or a confirmation,
+    or names more members of a set rejected after its 999 already."""
     item = change.before
+    if not change.moves:
+        named = newly_named(change) if change.status == Status.REJECTED_AFTER_ACCEPT else []
+        if not named:
+            return None
+        identity = SetIdentity(our_id=item.our_id, partner=item.partner,
+                               interchange_control=item.interchange_control,
+                               group_control=item.group_control,
+                               transaction_control=item.transaction_control,
+                               key=f"{item.pk}|{item.sk}", people=int(item.members))  # fmt: skip
+        return named_again(identity, change.status, {**entries_of(item), **change.updates},
+                           named, change.status_at)  # fmt: skip
     identity = SetIdentity(our_id=item.our_id, partner=item.partner,
                            interchange_control=item.interchange_control,
                            group_control=item.group_control,

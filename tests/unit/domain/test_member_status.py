@@ -1,6 +1,7 @@
-"""A rejection after the 999 that names members (an 824 loop's REF*0F/REF*17, an error
-report's row) rejects those members only; the set's other members keep what its 999 said.
-One that names nobody, or more than a set keeps by name, rejects the whole set."""
+"""A rejection after the 999 by an error report's rows (each matched to the member it names
+when applied) rejects those members only; the set's other members keep what its 999 said.
+An 824 loop (its REF may match none of ours), a row naming nobody, or more rows than a set
+keeps by name, rejects the whole set."""
 
 from __future__ import annotations
 
@@ -33,17 +34,18 @@ def _status(entries: dict[str, Any], subscriber_id: str, member_id: str | None =
                          subscriber=subscriber)  # fmt: skip
 
 
-def test_an_824_naming_a_subscriber_rejects_that_family_only() -> None:
-    entries = {"a1": ACCEPTED, "l1": _late(1, subscriber_id="S1")}
-    assert _status(entries, "S1") == Status.REJECTED_AFTER_ACCEPT
-    assert _status(entries, "S1", "M2", subscriber=False) == Status.REJECTED_AFTER_ACCEPT
-    assert _status(entries, "S2") == Status.ACCEPTED
-
-
-def test_a_named_member_is_rejected_alone() -> None:
+def test_an_824_naming_a_member_rejects_the_whole_set() -> None:
+    """An 824 loop's REF may match none of our ids: whom it names is said, not trusted."""
     entries = {"a1": ACCEPTED, "l1": _late(1, subscriber_id="S1", member_id="M2")}
+    assert _status(entries, "S2") == Status.REJECTED_AFTER_ACCEPT
+    assert _status(entries, "S1", "M1") == Status.REJECTED_AFTER_ACCEPT
+
+
+def test_an_error_report_row_naming_a_member_rejects_that_member_alone() -> None:
+    entries = {"a1": ACCEPTED, "l1": _late(1, "error_report", subscriber_id="S1", member_id="M2")}
     assert _status(entries, "S1", "M2", subscriber=False) == Status.REJECTED_AFTER_ACCEPT
     assert _status(entries, "S1", "M1") == Status.ACCEPTED
+    assert _status(entries, "S2") == Status.ACCEPTED
 
 
 def test_an_error_report_row_without_member_id_names_the_subscriber_s_own_transaction() -> None:
@@ -53,13 +55,13 @@ def test_an_error_report_row_without_member_id_names_the_subscriber_s_own_transa
 
 
 def test_a_rejection_naming_nobody_rejects_every_member() -> None:
-    entries = {"a1": ACCEPTED, "l1": _late(1, subscriber_id="S1"), "l2": _late(2)}
+    entries = {"a1": ACCEPTED, "l1": _late(1, "error_report", subscriber_id="S1"), "l2": _late(2)}
     assert _status(entries, "S2") == Status.REJECTED_AFTER_ACCEPT
 
 
 def test_a_999_rejection_still_rejects_every_member() -> None:
     rejected = {"id": "r", "kind": "999", "event": "set_rejected", "status": "R"}
-    entries = {"r": rejected, "l1": _late(1, subscriber_id="S1")}
+    entries = {"r": rejected, "l1": _late(1, "error_report", subscriber_id="S1")}
     assert _status(entries, "S2") == Status.REJECTED
 
 
@@ -69,7 +71,7 @@ def test_a_set_keeps_so_many_names_then_rejects_whole(count: int) -> None:
     entry, and past the bound every member is rejected (never fewer than were named)."""
     entries: dict[str, Any] = {"a1": ACCEPTED}
     for number in range(count):
-        change = adding(f"l{number}", _late(number, subscriber_id=f"S{number}"))  # type: ignore[arg-type]
+        change = adding(f"l{number}", _late(number, "error_report", subscriber_id=f"S{number}"))  # type: ignore[arg-type]
         entries = change(entries)
         entries = change(entries)  # written again: nothing more
     late = [e for e in entries.values() if e.get("event") == "set_rejected_after_accept"]

@@ -88,6 +88,27 @@ def test_an_event_a_bug_made_unfit_stays_and_the_others_go() -> None:
     assert len(outbox.items) == 1 and "SMITH" not in str([e.detail for e in bus.events])
 
 
+def test_an_item_this_version_cannot_read_stays_and_stops_nothing() -> None:
+    """An event type unknown here (written before a rollback): the item is kept (it expires),
+    the others are published, and the next run does the same."""
+
+    class Unreadable(MemoryOutbox):
+        def pending_events(self, limit: int) -> list[PendingEvents]:
+            return [PendingEvents(("OUT#00", "0"), [], unreadable=1),
+                    *super().pending_events(limit)]  # fmt: skip
+
+        def events_published(self, done: Sequence[tuple[str, str]]) -> None:
+            assert ("OUT#00", "0") not in done
+            super().events_published(done)
+
+    outbox, bus = Unreadable(), MemoryBus()
+    outbox.add(_notice(1))
+    for _ in range(2):
+        done = publish_pending(outbox, bus, KEYRING)
+        assert done.unpublishable == 1
+    assert [event.event_id for event in bus.events] == [_notice(1).event_id]
+
+
 def test_a_run_takes_a_bounded_share_and_says_there_is_more() -> None:
     outbox, bus = MemoryOutbox(), MemoryBus()
     for number in range(30):

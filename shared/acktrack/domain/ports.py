@@ -81,6 +81,7 @@ class PendingEvents(NamedTuple):
 
     key: tuple[str, str]
     notices: list[Notice]
+    unreadable: int = 0  # notices this code cannot read (written by a later version): kept
 
 
 class Outbox(Protocol):

@@ -62,6 +62,10 @@ def publish_pending(
             start += 1
         ready: list[tuple[tuple[str, str], list[Published]]] = []
         for item in batch:
+            if item.unreadable:  # written by another version of acktrack: kept (it expires)
+                done.unpublishable += item.unreadable
+                log.error("an outbox item cannot be read", extra={"notices": item.unreadable})
+                continue
             try:
                 ready.append((item.key, [published(notice, keyring) for notice in item.notices]))
             except ValueError as error:  # a bug: the item stays (and expires), the rest go on

@@ -31,8 +31,13 @@ class OutboxStore(TableStore):
         found: list[PendingEvents] = []
         for pk in keys.outbox_pks():
             for item in OutboxItem.query(pk, consistent_read=True, limit=limit - len(found)):
-                found.append(PendingEvents((item.pk, item.sk),
-                                           [Notice.from_dict(n) for n in item.notices or []]))  # fmt: skip
+                notices, unreadable = [], 0
+                for raw in item.notices or []:
+                    try:
+                        notices.append(Notice.from_dict(raw))
+                    except (KeyError, TypeError, ValueError):
+                        unreadable += 1
+                found.append(PendingEvents((item.pk, item.sk), notices, unreadable))
             if len(found) >= limit:
                 break
         return found

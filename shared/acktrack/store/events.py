@@ -14,18 +14,12 @@ from acktrack.store import keys
 from acktrack.store.base import TableStore
 from acktrack.store.dynamo import conditional_failure, transact
 from acktrack.store.models import AnnouncedItem, OutboxItem
-from acktrack.store.outbox import outbox_item, saving_with
+from acktrack.store.outbox import saving_with
 
 _DELETE_BATCH = 25
 
 
 class OutboxStore(TableStore):
-    def put_events(self, notices: Sequence[Notice]) -> None:
-        """Events of a change already decided by a conditional write of its own (kept first:
-        see ``record_object``)."""
-        if notices:
-            outbox_item(notices).save()
-
     def pending_events(self, limit: int) -> list[PendingEvents]:
         """Up to ``limit`` outbox items, oldest first within each shard."""
         found: list[PendingEvents] = []

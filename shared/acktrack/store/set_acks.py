@@ -95,22 +95,21 @@ def set_actions(change: SetChange) -> list[Action]:
         if change.status in OPEN and newly_named(change):
             # Listed again: the report may have taken the set out when every member then
             # named was closed; this names another.
-            actions += [SetItem.rk.set(keys.open_shard(current.set_id)),
-                        SetItem.rs.set(f"{current.sent_at}#{current.set_id}")]  # fmt: skip
+            actions += _listed(current)
         return actions
     status = change.status
     actions += [SetItem.status.set(status.value), SetItem.status_rank.set(RANK[status])]
     actions.append(
         SetItem.status_at.set(change.status_at) if change.status_at else SetItem.status_at.remove()
     )
-    if status in OPEN:
-        actions += [
-            SetItem.rk.set(keys.open_shard(current.set_id)),
-            SetItem.rs.set(f"{current.sent_at}#{current.set_id}"),
-        ]
-    else:
-        actions += [SetItem.rk.remove(), SetItem.rs.remove()]
+    actions += _listed(current) if status in OPEN else [SetItem.rk.remove(), SetItem.rs.remove()]
     return actions
+
+
+def _listed(item: SetItem) -> list[Action]:
+    """The set in the report's index of open sets."""
+    return [SetItem.rk.set(keys.open_shard(item.set_id)),
+            SetItem.rs.set(f"{item.sent_at}#{item.set_id}")]  # fmt: skip
 
 
 def newly_named(change: SetChange) -> list[str]:
@@ -125,24 +124,16 @@ def notice_of(change: SetChange) -> Notice | None:
     """The event ``change`` makes, if it moves the set into a rejection or a confirmation,
     or names more members of a set rejected after its 999 already."""
     item = change.before
-    if not change.moves:
-        named = newly_named(change) if change.status == Status.REJECTED_AFTER_ACCEPT else []
-        if not named:
-            return None
-        identity = SetIdentity(our_id=item.our_id, partner=item.partner,
-                               interchange_control=item.interchange_control,
-                               group_control=item.group_control,
-                               transaction_control=item.transaction_control,
-                               key=f"{item.pk}|{item.sk}", people=int(item.members))  # fmt: skip
-        return named_again(identity, change.status, {**entries_of(item), **change.updates},
-                           named, change.status_at)  # fmt: skip
     identity = SetIdentity(our_id=item.our_id, partner=item.partner,
                            interchange_control=item.interchange_control,
                            group_control=item.group_control,
                            transaction_control=item.transaction_control,
                            key=f"{item.pk}|{item.sk}", people=int(item.members))  # fmt: skip
-    return set_moved(identity, Status(item.status), change.status,
-                     {**entries_of(item), **change.updates}, change.status_at)  # fmt: skip
+    entries = {**entries_of(item), **change.updates}
+    if change.moves:
+        return set_moved(identity, Status(item.status), change.status, entries, change.status_at)
+    named = newly_named(change) if change.status == Status.REJECTED_AFTER_ACCEPT else []
+    return named_again(identity, change.status, entries, named, change.status_at) if named else None
 
 
 def notices_of(changes: Iterable[SetChange]) -> list[Notice]:

@@ -548,3 +548,20 @@ def test_each_vpc_suppression_names_exactly_the_services_its_function_reaches() 
         assert said == reached, name
         checked += 1
     assert checked == 8
+
+
+def test_each_scheduler_role_trusts_only_the_schedule_that_uses_it(
+    transformed: dict[str, Any],
+) -> None:
+    """The scheduler may take a role on behalf of this account's schedule of that name
+    only (a confused deputy cannot start the report or the publisher)."""
+    schedules = of_type(transformed, "AWS::Scheduler::Schedule")
+    assert len(schedules) == 2
+    prefix = "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/default/"
+    for schedule in schedules.values():
+        role = schedule["Properties"]["Target"]["RoleArn"]["Fn::GetAtt"][0]
+        (trust,) = transformed[role]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        condition = trust["Condition"]
+        assert condition["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+        source = condition["ArnLike"]["aws:SourceArn"]["Fn::Sub"]
+        assert source == prefix + schedule["Properties"]["Name"]["Fn::Sub"]

@@ -60,6 +60,9 @@ def test_a_row_reopens_the_set_of_the_member_it_names(in_order: dict[str, Any]) 
     # The row names one member of a two-family set: that member only.
     assert [row["subscriber_id"] for row in rows] == [MEMBER.subscriber_id]
     assert in_order["summary"]["people_unconfirmed"] == 1
+    # Counted as people: one rejected, the set's others accepted still (counters, metrics).
+    assert in_order["summary"]["rejected"] == 1
+    assert in_order["summary"]["accepted"] == in_order["summary"]["members_sent"] - 1
 
 
 def test_a_report_naming_more_members_of_a_set_than_it_keeps_by_name_rejects_it_whole() -> None:

@@ -49,7 +49,8 @@ class AckEntry(TypedDict, total=False):
     errors: list[SegmentErrorEntry]
     note: str
     omitted_errors: int  # segment errors the 999 held beyond those kept
-    pinned: dict[str, str]  # an 824's: the member its loop names (subscriber_id, member_id)
+    pinned: dict[str, str]  # the member named (subscriber_id, member_id; an error report's row:
+    # transaction, the ordinal in the set of the member transaction it was matched to)
     revoked: bool
 
 

@@ -24,7 +24,15 @@ from typing import Any
 
 from acktrack.domain.acks import Entries
 from acktrack.domain.hashing import Keyring
-from acktrack.domain.status import CONFIRMED, REJECTING_EVENTS, REJECTIONS, Event, Status
+from acktrack.domain.status import (
+    CONFIRMED,
+    REJECTING_EVENTS,
+    REJECTIONS,
+    Event,
+    Status,
+    named_rejection,
+    person,
+)
 
 SOURCE = "acktrack"  # the events' ``source`` on the bus
 MAX_LISTED = 100  # control numbers named in one event; the count says how many more
@@ -169,27 +177,49 @@ def set_moved(
     }
     if kind == EventType.ENROLLMENT_REJECTED:
         detail["codes"] = rejection_codes(entries)
+        named = named_rejection(after, entries)
+        if named is not None:  # an error report's rows name some members only
+            detail["people"] = min(len(named.people), identity.people)
     wanted = REJECTING_EVENTS if kind == EventType.ENROLLMENT_REJECTED else CONFIRMING_EVENTS
     deciding = sorted(key for key, entry in entries.items()
                       if entry.get("event") in wanted and not entry.get("revoked"))  # fmt: skip
-    subject = "\x1f".join([identity.key, after.value, *deciding])
+    # What was revoked belongs to the state too: a set confirmed, rejected by an 824, then
+    # confirmed again when that 824 no longer counts is confirmed anew, with a new id.
+    revoked = sorted(f"{key}~" for key, entry in entries.items() if entry.get("revoked"))
+    subject = "\x1f".join([identity.key, after.value, *deciding, *revoked])
     return Notice(kind, subject, at or "", detail, identity.key)
 
 
 def named_again(
     identity: SetIdentity, status: Status, entries: Entries, named: list[str], at: str | None
-) -> Notice:
-    """A set rejected after its 999 already, whose new rows name more members."""
+) -> Notice | None:
+    """A set rejected after its 999 already, whose new rows name more members (None: they
+    name only members named already)."""
+    people = _newly_named(entries, named, identity.people)
+    if not people:
+        return None
     detail: dict[str, Any] = {
         "insurer": identity.partner, "sender": identity.our_id,
         "interchange_control": identity.interchange_control,
         "group_control": identity.group_control,
         "transaction_control": identity.transaction_control, "status": status.value,
-        "previous_status": status.value, "people": identity.people,
+        "previous_status": status.value,
+        "people": people,
         "codes": rejection_codes({key: entries[key] for key in named if key in entries}),
     }  # fmt: skip
     subject = "\x1f".join([identity.key, status.value, "named", *named])
     return Notice(EventType.ENROLLMENT_REJECTED, subject, at or "", detail, identity.key)
+
+
+def _newly_named(entries: Entries, named: list[str], people: int) -> int:
+    """Member transactions ``named`` rejects that the set's other rows did not already
+    (the whole set's, when the rejection is no longer by name)."""
+    if named_rejection(Status.REJECTED_AFTER_ACCEPT, entries) is None:
+        return people
+    live = [(key, entry) for key, entry in entries.items()
+            if entry.get("pinned") and not entry.get("revoked")]  # fmt: skip
+    before = {person(entry) for key, entry in live if key not in named}
+    return len({person(entry) for key, entry in live if key in named} - before)
 
 
 def rejection_codes(entries: Entries) -> list[str]:

@@ -7,7 +7,7 @@ outranks everything: it rejects every member, whatever a 999 says before or afte
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, NamedTuple
@@ -179,20 +179,70 @@ _LATE = "set_rejected_after_accept"  # Event.SET_REJECTED_AFTER_ACCEPT's value
 
 def adding(entry_id: str, summary: AckEntry) -> Callable[[Entries], Entries]:
     """The change that records one acknowledgment entry on a set (a named rejection after
-    the 999 past ``MAX_NAMED``: the overflow entry instead, once)."""
+    the 999 past ``MAX_NAMED`` live ones: its acknowledgment's overflow entry instead, once).
+    Revoked rejections do not count toward the bound, but the set never stores more than
+    twice it."""
 
     def add(entries: Entries) -> Entries:
         if summary.get("event") != _LATE or entry_id in entries:
             return {**entries, entry_id: summary}
-        if OVERFLOW in entries:
+        overflow = overflow_id(entry_id)
+        if overflow in entries:
             return entries
-        if sum(1 for e in entries.values() if e.get("event") == _LATE) < MAX_NAMED:
+        late = [e for e in entries.values() if e.get("event") == _LATE]
+        live = sum(1 for e in late if not e.get("revoked"))
+        if live < MAX_NAMED and len(late) < 2 * MAX_NAMED:
             return {**entries, entry_id: summary}
         whole: AckEntry = {key: value for key, value in summary.items() if key != "pinned"}  # type: ignore[assignment]
-        whole["id"], whole["note"] = OVERFLOW, f"more than {MAX_NAMED} members named: the whole set"
-        return {**entries, OVERFLOW: whole}
+        whole["id"], whole["note"] = overflow, f"more than {MAX_NAMED} members named: the whole set"
+        return {**entries, overflow: whole}
 
     return add
+
+
+def overflow_id(entry_id: str) -> str:
+    """The overflow entry of the acknowledgment ``entry_id`` belongs to (an 824's loops are
+    ``<ack>#<n>``): revoking that acknowledgment revokes its overflow too."""
+    owner = entry_id.rsplit("#", 1)[0] if "#" in entry_id else ""
+    return f"{owner}#{OVERFLOW}" if owner else OVERFLOW
+
+
+@dataclass(frozen=True, slots=True)
+class NamedRejection:
+    """A set rejected after its 999 by an error report's rows alone: the member transactions
+    they name, and what the set's other acknowledgments say of the rest."""
+
+    people: frozenset[str]  # one key per member transaction named
+    rest: Status
+    rest_at: str | None  # the latest of those other acknowledgments
+
+
+def named_rejection(status: Status, entries: Mapping[str, Any]) -> NamedRejection | None:
+    """None when the rejection is the whole set's (or the set is not rejected after its 999).
+    Only an error report's rows, each matched to a member transaction when applied, name
+    members; an 824 loop's REF may match none of ours, and an overflow names nobody."""
+    if status != Status.REJECTED_AFTER_ACCEPT:
+        return None
+    late = [e for e in entries.values() if e.get("event") == _LATE and not e.get("revoked")]
+    if not late or not all(e.get("pinned") and e.get("kind") == "error_report" for e in late):
+        return None
+    others = [e for e in entries.values()
+              if e.get("event") and e.get("event") != _LATE and not e.get("revoked")]  # fmt: skip
+    times = [at for e in others if (at := e.get("at"))]
+    return NamedRejection(
+        people=frozenset(person(e) for e in late),
+        rest=fold(Event(event) for e in others if (event := e.get("event"))),
+        rest_at=max(times) if times else None,
+    )
+
+
+def person(entry: Mapping[str, Any]) -> str:
+    """The member transaction a pinned entry names: its ordinal in the set where the row was
+    matched to one, else its ids (entries kept before the ordinal was)."""
+    pinned = entry.get("pinned") or {}
+    if pinned.get("transaction"):
+        return f"#{pinned['transaction']}"
+    return f"{pinned.get('subscriber_id', '')}\x1f{pinned.get('member_id', '')}"
 
 
 def member_status(status: Status, entries: Entries, *, subscriber_id: str | None,
@@ -200,17 +250,13 @@ def member_status(status: Status, entries: Entries, *, subscriber_id: str | None
     """A member's own status in its set. A set rejected after its 999 only by an error
     report's rows (each matched to the member transaction it names) rejects those members;
     the others keep what the set's other acknowledgments say."""
-    if status != Status.REJECTED_AFTER_ACCEPT:
+    named = named_rejection(status, entries)
+    if named is None:
         return status
     late = [e for e in entries.values() if e.get("event") == _LATE and not e.get("revoked")]
-    # Only an error report's rows, each matched to a member transaction when applied, name
-    # members; an 824 loop's REF may match none of ours: it rejects the whole set.
-    if not late or not all(e.get("pinned") and e.get("kind") == "error_report" for e in late):
-        return status
     if any(names(e, subscriber_id, member_id, subscriber) for e in late):
         return status
-    return fold(Event(event) for e in entries.values()
-                if (event := e.get("event")) and event != _LATE and not e.get("revoked"))  # fmt: skip
+    return named.rest
 
 
 def names(entry: AckEntry, subscriber_id: str | None, member_id: str | None,

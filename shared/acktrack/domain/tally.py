@@ -19,7 +19,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from acktrack.domain.status import COUNTED, REJECTING_EVENTS, REJECTIONS, Status
+from acktrack.domain.status import (
+    COUNTED,
+    REJECTING_EVENTS,
+    REJECTIONS,
+    Status,
+    named_rejection,
+    person,
+)
 
 HOUR_EDGES: tuple[float, ...] = (
     *range(0, 48),
@@ -99,6 +106,9 @@ def rejection_codes(entries: Mapping[str, Any]) -> set[str]:
         if ack.get("kind") == "824":
             found |= {f"824 {ack.get('status')}"} | {f"TED {code}" for code in ack.get("codes", [])}
             continue
+        if ack.get("kind") == "error_report":  # an insurer's own code, from its CSV
+            found |= {f"error report {code}" for code in ack.get("codes", [])}
+            continue
         prefix = "IK5" if ack.get("per_set") else "AK9"
         found |= {f"{prefix} {code}" for code in ack.get("codes", [])} or {
             f"{prefix} {ack.get('status')}"
@@ -124,15 +134,25 @@ class SetState:
 
 def contribution(state: SetState) -> dict[str, int]:
     """The counter attributes one set adds (status counts, histograms, codes); sending
-    itself (members_sent, sets_sent) is counted when its interchange completes."""
+    itself (members_sent, sets_sent) is counted when its interchange completes. A set whose
+    error report's rows reject some members only (``named_rejection``) counts those members
+    rejected and the rest as its other acknowledgments say."""
     found: dict[str, int] = {}
+    named = named_rejection(state.status, state.entries)
+    if state.first_999_at:
+        bucket = hour_bucket(hours_between(state.sent_at, state.first_999_at))
+        found[f"{TO_999}{bucket}"] = 1
+    if named is not None:
+        rejected = min(len(named.people), state.members)
+        found["members_rejected"], found["sets_rejected"] = rejected, 1
+        _count_members(found, named.rest, state.members - rejected, state.sent_at, named.rest_at)
+        for code, people in _named_codes(state.entries).items():
+            found[f"{CODE}{code}"] = min(people, rejected)
+        return {name: value for name, value in found.items() if value}
     name = COUNTED.get(state.status)
     if name:
         found[f"members_{name}"] = state.members
         found[f"sets_{name}"] = 1
-    if state.first_999_at:
-        bucket = hour_bucket(hours_between(state.sent_at, state.first_999_at))
-        found[f"{TO_999}{bucket}"] = 1
     if state.status in CONFIRMED and state.status_at:
         bucket = hour_bucket(hours_between(state.sent_at, state.status_at))
         found[f"{TO_CONFIRMATION}{bucket}"] = state.members
@@ -140,6 +160,26 @@ def contribution(state: SetState) -> dict[str, int]:
         for code in rejection_codes(state.entries):
             found[f"{CODE}{code}"] = state.members
     return found
+
+
+def _count_members(found: dict[str, int], status: Status, members: int, sent_at: str,
+                   at: str | None) -> None:  # fmt: skip
+    """Members of a set not named by its error report's rows: counted as ``status``."""
+    name = COUNTED.get(status)
+    if name and members:
+        found[f"members_{name}"] = found.get(f"members_{name}", 0) + members
+    if status in CONFIRMED and at and members:
+        found[f"{TO_CONFIRMATION}{hour_bucket(hours_between(sent_at, at))}"] = members
+
+
+def _named_codes(entries: Mapping[str, Any]) -> dict[str, int]:
+    """Per code, the member transactions an error report's live rows reject with it."""
+    people: dict[str, set[str]] = {}
+    for entry in entries.values():
+        if entry.get("event") in REJECTING_EVENTS and not entry.get("revoked"):
+            for code in rejection_codes({"one": entry}):
+                people.setdefault(code, set()).add(person(entry))
+    return {code: len(named) for code, named in people.items()}
 
 
 def difference(before: SetState, after: SetState) -> dict[str, int]:

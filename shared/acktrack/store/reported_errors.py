@@ -86,7 +86,7 @@ class ReportedErrorStore(TableStore):
                 if member is not None:
                     entry_id = f"{ERROR_REPORT}-{item.sk[2:]}"
                     targets.setdefault((member.set_pk, member.set_sk), []).append(
-                        (entry_id, _entry(entry_id, item), item)
+                        (entry_id, _entry(entry_id, item, member), item)
                     )
         found: dict[tuple[str, str], SetItem] = {}
         wanted = sorted(targets)
@@ -146,7 +146,7 @@ def apply_reported(
         except SetItem.DoesNotExist:
             continue
         entry_id = f"{ERROR_REPORT}-{row.sk[2:]}"
-        change(target, entry_id, _entry(entry_id, row))
+        change(target, entry_id, _entry(entry_id, row, member))
         applied += _mark_applied(row, (member.set_pk, member.set_sk))
     return applied
 
@@ -159,9 +159,11 @@ def _names(row: ErrorRowItem, member: MemberItem) -> bool:
     return member.subscriber_indicator == "Y"
 
 
-def _entry(entry_id: str, row: ErrorRowItem) -> AckEntry:
-    pinned = {"subscriber_id": row.subscriber_id, **({"member_id": row.member_id}
-                                                      if row.member_id else {})}  # fmt: skip
+def _entry(entry_id: str, row: ErrorRowItem, member: MemberItem) -> AckEntry:
+    """The row as an entry on its set, pinned to the member transaction it was matched to
+    (its ordinal in the set: two rows naming one person count one)."""
+    pinned = {"subscriber_id": row.subscriber_id, "transaction": member.sk.rsplit("#", 1)[-1],
+              **({"member_id": row.member_id} if row.member_id else {})}  # fmt: skip
     return {"id": entry_id, "kind": ERROR_REPORT, "event": Event.SET_REJECTED_AFTER_ACCEPT.value,
             "status": "R", "codes": [row.error_code], "at": row.received_at,
             "note": row.message, "errors": [], "pinned": pinned}  # fmt: skip

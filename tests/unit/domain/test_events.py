@@ -146,3 +146,32 @@ def test_a_cleared_state_that_comes_back_is_announced_again() -> None:
     assert known["NeverSent#PLAN01"] == ""
     (again,) = _announce(_report(never=2), known)
     assert again.detail["never_sent_before"] == 0
+
+
+def _row(number: int, transaction: str) -> dict:
+    return {"kind": "error_report", "event": "set_rejected_after_accept", "status": "R",
+            "codes": ["E1"], "pinned": {"subscriber_id": "S1", "transaction": transaction}}  # fmt: skip
+
+
+def test_an_error_report_s_rows_reject_as_many_people_as_they_name() -> None:
+    from acktrack.domain.events import named_again
+
+    entries = {"a2": ACCEPTED_999, "r1": _row(1, "1"), "r2": _row(2, "1")}
+    notice = set_moved(SET, S.ACCEPTED, S.REJECTED_AFTER_ACCEPT, entries, "t")  # type: ignore[arg-type]
+    assert notice is not None and notice.detail["people"] == 1  # of 4: one person, two rows
+    more = {**entries, "r3": _row(3, "2"), "r4": _row(4, "3")}
+    again = named_again(SET, S.REJECTED_AFTER_ACCEPT, more, ["r3", "r4"], "t")  # type: ignore[arg-type]
+    assert again is not None and again.detail["people"] == 2
+    same = {**entries, "r5": _row(5, "1")}  # a third row on the person named already
+    assert named_again(SET, S.REJECTED_AFTER_ACCEPT, same, ["r5"], "t") is None  # type: ignore[arg-type]
+
+
+def test_a_set_confirmed_again_after_its_rejection_is_revoked_is_a_new_event() -> None:
+    """999 accepts, an 824 rejects, the 824 stops counting (its control number turned out
+    ambiguous): confirmed anew, with an id a consumer has not seen."""
+    first = set_moved(SET, S.SENT, S.ACCEPTED, {"a2": ACCEPTED_999}, "t")  # type: ignore[dict-item]
+    advice = {"kind": "824", "event": "set_rejected_after_accept", "status": "TR", "revoked": True}
+    again = set_moved(SET, S.REJECTED_AFTER_ACCEPT, S.ACCEPTED,
+                      {"a2": ACCEPTED_999, "824#1": advice}, "t")  # type: ignore[dict-item]  # fmt: skip
+    assert first is not None and again is not None and again.event_id != first.event_id
+    assert again.type == first.type == EventType.PERSON_CONFIRMED

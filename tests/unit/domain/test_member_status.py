@@ -77,6 +77,35 @@ def test_a_set_keeps_so_many_names_then_rejects_whole(count: int) -> None:
     late = [e for e in entries.values() if e.get("event") == "set_rejected_after_accept"]
     assert len(late) == min(count, MAX_NAMED) + (count > MAX_NAMED)
     assert (OVERFLOW in entries) == (count > MAX_NAMED)
+    assert len(entries) <= 2 * MAX_NAMED + 2
     outsider = _status(entries, "NOT-NAMED")
     assert outsider == (Status.REJECTED_AFTER_ACCEPT if count > MAX_NAMED else Status.ACCEPTED)
     assert all(_status(entries, f"S{n}") == Status.REJECTED_AFTER_ACCEPT for n in range(count))
+
+
+def test_an_824_s_overflow_stops_counting_with_the_824() -> None:
+    """Past the bound, an 824's loops leave an overflow entry of that 824's: revoking the
+    824 revokes it too, and the set is accepted again."""
+    from acktrack.domain.status import revoking
+
+    entries: dict[str, Any] = {"a1": ACCEPTED}
+    for number in range(MAX_NAMED + 5):
+        entries = adding(f"ACK#824#{number}", _late(number))(entries)  # type: ignore[arg-type]
+    assert refold(entries, lambda e: e).status == Status.REJECTED_AFTER_ACCEPT
+    after = refold(entries, revoking("ACK#824"))
+    assert after.status == Status.ACCEPTED
+
+
+def test_revoked_rejections_do_not_count_toward_the_bound() -> None:
+    from acktrack.domain.status import revoking
+
+    entries: dict[str, Any] = {"a1": ACCEPTED}
+    for number in range(MAX_NAMED):
+        entries = adding(
+            f"OLD#{number}", _late(number, "error_report", subscriber_id=f"S{number}")
+        )(entries)  # type: ignore[arg-type]
+    entries = {**entries, **refold(entries, revoking("OLD")).updates}
+    entries = adding("NEW#1", _late(1, "error_report", subscriber_id="S1"))(entries)  # type: ignore[arg-type]
+    assert "NEW#1" in entries and not any(key.endswith(OVERFLOW) for key in entries)
+    assert _status(entries, "S1") == Status.REJECTED_AFTER_ACCEPT
+    assert _status(entries, "S2") == Status.ACCEPTED

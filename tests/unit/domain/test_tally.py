@@ -82,11 +82,42 @@ def test_an_accepted_set_counts_the_hours_to_its_confirmation_per_member() -> No
     assert bucket_bounds(48) == (48.0, 54.0)  # 49 h
 
 
+ACCEPTED_999 = {"999#2": {"kind": "999", "event": "set_accepted", "status": "A",
+                          "at": "2024-01-15T14:00:00Z"}}  # fmt: skip
+
+
+def _row(number: int, transaction: str) -> dict:
+    return {f"error_report-{number}": {
+        "kind": "error_report", "event": "set_rejected_after_accept", "status": "R",
+        "codes": ["E1"], "at": "2024-01-16T09:00:00Z",
+        "pinned": {"subscriber_id": "S1", "transaction": transaction}}}  # fmt: skip
+
+
+def test_an_error_report_row_rejects_the_members_it_names_and_the_rest_stay_accepted() -> None:
+    """Five member transactions, two rows naming one of them: one rejected, four
+    confirmed at the 999's time (not the report's)."""
+    late = state(Status.REJECTED_AFTER_ACCEPT, members=5, first_999_at="2024-01-15T14:00:00Z",
+                 status_at="2024-01-16T09:00:00Z",
+                 entries={**ACCEPTED_999, **_row(1, "0000002"), **_row(2, "0000002")})  # fmt: skip
+    assert contribution(late) == {
+        "members_rejected": 1, "sets_rejected": 1, "members_accepted": 4, "h999#2": 1,
+        "hconf#2": 4, "code#error report E1": 1,
+    }  # fmt: skip
+    two = state(Status.REJECTED_AFTER_ACCEPT, members=5, first_999_at="2024-01-15T14:00:00Z",
+                entries={**ACCEPTED_999, **_row(1, "0000002"), **_row(3, "0000004")})  # fmt: skip
+    assert (contribution(two)["members_rejected"], contribution(two)["members_accepted"]) == (2, 3)
+    whole = {**ACCEPTED_999, **_row(1, "0000002"), "824#1": {
+        "kind": "824", "event": "set_rejected_after_accept", "status": "TR", "codes": []}}  # fmt: skip
+    assert contribution(state(Status.REJECTED_AFTER_ACCEPT, members=5, entries=whole))[
+        "members_rejected"] == 5  # an 824 loop rejects the whole set  # fmt: skip
+
+
 statuses = st.sampled_from(list(Status))
 times = st.sampled_from([None, "2024-01-15T13:00:00Z", "2024-01-16T20:00:00Z"])
 states = st.builds(
     state, statuses, members=st.integers(1, 5), first_999_at=times, status_at=times,
-    entries=st.sampled_from([{}, REJECTED_IK5]),
+    entries=st.sampled_from([{}, REJECTED_IK5, {**ACCEPTED_999, **_row(1, "1")},
+                             {**ACCEPTED_999, **_row(1, "1"), **_row(2, "2")}]),
 )  # fmt: skip
 
 

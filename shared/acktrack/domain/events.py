@@ -183,9 +183,12 @@ def set_moved(
     wanted = REJECTING_EVENTS if kind == EventType.ENROLLMENT_REJECTED else CONFIRMING_EVENTS
     deciding = sorted(key for key, entry in entries.items()
                       if entry.get("event") in wanted and not entry.get("revoked"))  # fmt: skip
-    # What was revoked belongs to the state too: a set confirmed, rejected by an 824, then
-    # confirmed again when that 824 no longer counts is confirmed anew, with a new id.
-    revoked = sorted(f"{key}~" for key, entry in entries.items() if entry.get("revoked"))
+    # A set confirmed, rejected by an 824, then confirmed again when that 824 no longer
+    # counts is confirmed anew: the revoked rejection is part of its id. (Only rejections:
+    # a confirmation revoked before another comes changes no id, in any order.)
+    revoked = [] if kind == EventType.ENROLLMENT_REJECTED else sorted(
+        f"{key}~" for key, entry in entries.items()
+        if entry.get("revoked") and entry.get("event") in REJECTING_EVENTS)  # fmt: skip
     subject = "\x1f".join([identity.key, after.value, *deciding, *revoked])
     return Notice(kind, subject, at or "", detail, identity.key)
 

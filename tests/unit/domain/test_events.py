@@ -175,3 +175,8 @@ def test_a_set_confirmed_again_after_its_rejection_is_revoked_is_a_new_event() -
                       {"a2": ACCEPTED_999, "824#1": advice}, "t")  # type: ignore[dict-item]  # fmt: skip
     assert first is not None and again is not None and again.event_id != first.event_id
     assert again.type == first.type == EventType.PERSON_CONFIRMED
+    # A confirmation that stopped counting changes no id: the last word is the same as in
+    # the order where it was never applied.
+    other = set_moved(SET, S.SENT, S.ACCEPTED, {"a2": ACCEPTED_999,
+                      "a9": {**ACCEPTED_999, "id": "a9", "revoked": True}}, "t")  # type: ignore[dict-item]  # fmt: skip
+    assert other is not None and other.event_id == first.event_id

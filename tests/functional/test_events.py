@@ -4,7 +4,7 @@ refused event goes again with the same id, and a report run twice announces once
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from hypothesis import given, settings
@@ -24,13 +24,16 @@ class MemoryOutbox:
     def __init__(self) -> None:
         self.items: dict[tuple[str, str], list[Notice]] = {}
         self.states: dict[str, str] = {}
+        self.reads = 0
 
     def add(self, *notices: Notice) -> None:
         self.items[("OUT#00", f"{len(self.items):06d}")] = list(notices)
 
-    def pending_events(self, limit: int) -> list[PendingEvents]:
-        return [PendingEvents(key, list(notices))
-                for key, notices in sorted(self.items.items())[:limit]]  # fmt: skip
+    def pending_events(self, limit: int, start: int = 0) -> Iterator[PendingEvents]:
+        """Read lazily, as the table's pages are: ``reads`` counts what was read."""
+        for key, notices in sorted(self.items.items())[:limit]:
+            self.reads += 1
+            yield PendingEvents(key, list(notices))
 
     def events_published(self, done: Sequence[tuple[str, str]]) -> None:
         for key in done:
@@ -93,9 +96,9 @@ def test_an_item_this_version_cannot_read_stays_and_stops_nothing() -> None:
     the others are published, and the next run does the same."""
 
     class Unreadable(MemoryOutbox):
-        def pending_events(self, limit: int) -> list[PendingEvents]:
-            return [PendingEvents(("OUT#00", "0"), [], unreadable=1),
-                    *super().pending_events(limit)]  # fmt: skip
+        def pending_events(self, limit: int, start: int = 0) -> Iterator[PendingEvents]:
+            yield PendingEvents(("OUT#00", "0"), [], unreadable=1)
+            yield from super().pending_events(limit, start)
 
         def events_published(self, done: Sequence[tuple[str, str]]) -> None:
             assert ("OUT#00", "0") not in done
@@ -115,6 +118,17 @@ def test_a_run_takes_a_bounded_share_and_says_there_is_more() -> None:
         outbox.add(_notice(number))
     done = publish_pending(outbox, bus, KEYRING, items=10)
     assert done.published == 10 and done.more and len(outbox.items) == 20
+
+
+def test_a_run_that_reaches_its_events_reads_no_further() -> None:
+    """Items of 98 events each (a 999's transaction): a run that may send 1,000 events reads
+    the items it sends and one more, not its whole share."""
+    outbox, bus = MemoryOutbox(), MemoryBus()
+    for number in range(100):
+        outbox.add(*(_notice(number * 100 + n) for n in range(98)))
+    done = publish_pending(outbox, bus, KEYRING, items=100, events=1_000)
+    assert done.more and 1_000 <= done.published <= 1_000 + 500
+    assert outbox.reads <= done.items_read + 1 < 100
 
 
 def _report(overdue: int, gaps: list[int]) -> dict[str, Any]:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 from acktrack import settings as settings_module
@@ -31,6 +32,7 @@ def publish_task(
         return remaining is None or remaining() > _MARGIN_MS
 
     done = publish_pending(repository(), EventBridgeSink(current.event_bus_name),
-                           keyring(current.demographics_hash_key), time_left=time_left)  # fmt: skip
+                           keyring(current.demographics_hash_key),
+                           start=int(time.time() // 60), time_left=time_left)  # fmt: skip
     logger.info("events published", extra=done.to_log())
     return done.to_log()

@@ -37,54 +37,64 @@ class Publishing:
     unpublishable: int = 0  # events a bug made unfit for the bus: kept, logged
     by_type: dict[str, int] = field(default_factory=dict)
     more: bool = False  # the outbox held more than one run takes
+    items_read: int = 0
 
     def to_log(self) -> dict[str, Any]:
         return {"published": self.published, "refused": self.refused,
                 "unpublishable": self.unpublishable, "by_type": dict(sorted(self.by_type.items())),
-                "more": self.more}  # fmt: skip
+                "items_read": self.items_read, "more": self.more}  # fmt: skip
 
 
 def publish_pending(
     outbox: Outbox, sink: EventSink, keyring: Keyring, *, items: int = ITEMS,
-    events: int = EVENTS, time_left: Callable[[], bool] = lambda: True,
+    events: int = EVENTS, start: int = 0, time_left: Callable[[], bool] = lambda: True,
 ) -> Publishing:  # fmt: skip
-    """One pass over the outbox: each item's events sent, then the item taken out."""
+    """One pass over the outbox, from shard ``start`` on: each item's events sent, then the
+    item taken out. The outbox is read as the events go, so a run that stops at ``events``
+    has read only what it sent."""
     done = Publishing()
-    pending = outbox.pending_events(items)
-    done.more = len(pending) == items
-    start = 0
-    while start < len(pending) and time_left():
+    pending = iter(outbox.pending_events(items, start))
+    waiting = next(pending, None)
+    while waiting is not None and time_left() and done.published < events:
         batch: list[PendingEvents] = []
         count = 0
-        while start < len(pending) and (not batch or count + len(pending[start].notices) <= 500):
-            batch.append(pending[start])
-            count += len(pending[start].notices)
-            start += 1
-        ready: list[tuple[tuple[str, str], list[Published]]] = []
-        for item in batch:
-            if item.unreadable:  # written by another version of acktrack: kept (it expires)
-                done.unpublishable += item.unreadable
-                log.error("an outbox item cannot be read", extra={"notices": item.unreadable})
-                continue
-            try:
-                ready.append((item.key, [published(notice, keyring) for notice in item.notices]))
-            except ValueError as error:  # a bug: the item stays (and expires), the rest go on
-                done.unpublishable += len(item.notices)
-                log.error("an outbox item cannot be published", extra={"reason": str(error)})
-        sending = [event for _, ones in ready for event in ones]
-        refused = set(sink.publish(sending))
-        sent = [key for key, ones in ready if not any(e.event_id in refused for e in ones)]
-        outbox.events_published(sent)
-        done.refused += len(refused)
-        for event in sending:
-            if event.event_id not in refused:
-                done.published += 1
-                done.by_type[event.detail_type] = done.by_type.get(event.detail_type, 0) + 1
-        if refused or done.published >= events:
-            done.more = True
+        while waiting is not None and (not batch or count + len(waiting.notices) <= 500):
+            batch.append(waiting)
+            count += len(waiting.notices)
+            waiting = next(pending, None)
+        if not _send(batch, outbox, sink, keyring, done):
+            done.more = True  # refused: the next run sends them again
             break
-    done.more = done.more or start < len(pending)
+    done.more = done.more or waiting is not None or done.items_read >= items
     return done
+
+
+def _send(batch: list[PendingEvents], outbox: Outbox, sink: EventSink, keyring: Keyring,
+          done: Publishing) -> bool:  # fmt: skip
+    """Send one batch of items' events and take out the items the bus took all of (False:
+    the bus refused some; the next run tries again)."""
+    done.items_read += len(batch)
+    ready: list[tuple[tuple[str, str], list[Published]]] = []
+    for item in batch:
+        if item.unreadable:  # written by another version of acktrack: kept (it expires)
+            done.unpublishable += item.unreadable
+            log.error("an outbox item cannot be read", extra={"notices": item.unreadable})
+            continue
+        try:
+            ready.append((item.key, [published(notice, keyring) for notice in item.notices]))
+        except ValueError as error:  # a bug: the item stays (and expires), the rest go on
+            done.unpublishable += len(item.notices)
+            log.error("an outbox item cannot be published", extra={"reason": str(error)})
+    sending = [event for _, ones in ready for event in ones]
+    refused = set(sink.publish(sending))
+    outbox.events_published([key for key, ones in ready
+                             if not any(e.event_id in refused for e in ones)])  # fmt: skip
+    done.refused += len(refused)
+    for event in sending:
+        if event.event_id not in refused:
+            done.published += 1
+            done.by_type[event.detail_type] = done.by_type.get(event.detail_type, 0) + 1
+    return not refused
 
 
 def announce(outbox: Outbox, report: Mapping[str, Any]) -> int:

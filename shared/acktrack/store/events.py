@@ -4,7 +4,7 @@ nothing twice)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from pynamodb.exceptions import PutError, TransactWriteError
 
@@ -17,24 +17,31 @@ from acktrack.store.models import AnnouncedItem, OutboxItem
 from acktrack.store.outbox import saving_with
 
 _DELETE_BATCH = 25
+_PAGE = 50  # outbox items a Query reads at once (each up to 98 events)
 
 
 class OutboxStore(TableStore):
-    def pending_events(self, limit: int) -> list[PendingEvents]:
-        """Up to ``limit`` outbox items, oldest first within each shard."""
-        found: list[PendingEvents] = []
-        for pk in keys.outbox_pks():
-            for item in OutboxItem.query(pk, consistent_read=True, limit=limit - len(found)):
+    def pending_events(self, limit: int, start: int = 0) -> Iterator[PendingEvents]:
+        """Up to ``limit`` outbox items, oldest first within each shard, from shard ``start``
+        on (a run each minute starts one shard further: none waits behind another's
+        backlog). Read a page at a time as they are taken: a run that stops early reads
+        no more."""
+        shards = keys.outbox_pks()
+        taken = 0
+        for number in range(len(shards)):
+            pk = shards[(start + number) % len(shards)]
+            for item in OutboxItem.query(pk, consistent_read=True, limit=limit - taken,
+                                         page_size=_PAGE):  # fmt: skip
                 notices, unreadable = [], 0
                 for raw in item.notices or []:
                     try:
                         notices.append(Notice.from_dict(raw))
                     except (KeyError, TypeError, ValueError):
                         unreadable += 1
-                found.append(PendingEvents((item.pk, item.sk), notices, unreadable))
-            if len(found) >= limit:
-                break
-        return found
+                taken += 1
+                yield PendingEvents((item.pk, item.sk), notices, unreadable)
+            if taken >= limit:
+                return
 
     def events_published(self, done: Sequence[tuple[str, str]]) -> None:
         for start in range(0, len(done), _DELETE_BATCH):

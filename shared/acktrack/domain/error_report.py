@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
+from acktrack.domain.acks import AckEntry
 from acktrack.domain.identifiers import ID, SHORT
+from acktrack.domain.status import Event
 from acktrack.x12.text import neutral_text
 
 ERROR_COLUMNS = ("subscriber_id", "member_id", "transaction_control", "error_code", "message")
@@ -94,3 +98,80 @@ def read_error_rows(lines: list[str]) -> list[ReportedError]:
     if not rows:
         raise ErrorReportRefused("the file has a header and no rows")
     return rows
+
+
+ERROR_REPORT = "error_report"  # the entry kind, beside "999", "TA1" and "824"
+
+
+class StoredErrorRow(Protocol):
+    """A row as kept in its family's partition, until (and after) it is applied."""
+
+    @property
+    def row_id(self) -> str: ...  # a hash of the file version and line: one entry a row
+    @property
+    def subscriber_id(self) -> str: ...
+    @property
+    def member_id(self) -> str | None: ...
+    @property
+    def transaction_control(self) -> str: ...
+    @property
+    def error_code(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def received_at(self) -> str: ...
+    @property
+    def applied_to(self) -> str | None: ...
+
+
+class MemberTransaction(Protocol):
+    """What a row is matched against: one member transaction of the family, as sent."""
+
+    @property
+    def set_pk(self) -> str: ...
+    @property
+    def set_sk(self) -> str: ...
+    @property
+    def transaction_control(self) -> str: ...  # its set's ST02
+    @property
+    def sent_at(self) -> str: ...
+    @property
+    def ordinal(self) -> float: ...
+    @property
+    def subscriber_indicator(self) -> str: ...
+    @property
+    def member_id(self) -> str | None: ...
+
+
+M = TypeVar("M", bound=MemberTransaction)
+
+
+def matched_member(row: StoredErrorRow, members: Iterable[M]) -> M | None:
+    """The member transaction a row names: in the ST02 it gives, by member id (or the
+    subscriber's own when it gives none), the latest sent before the report came (senders
+    restart ST02 in every file: whatever comes later never decides which set a row meant)."""
+    sent = sorted(members, key=lambda m: m.sent_at, reverse=True)
+    return next((m for m in sent if _names(row, m) and m.sent_at <= row.received_at), None)
+
+
+def _names(row: StoredErrorRow, member: MemberTransaction) -> bool:
+    if member.transaction_control != row.transaction_control:
+        return False
+    if row.member_id:
+        return member.member_id == row.member_id
+    return member.subscriber_indicator == "Y"
+
+
+def row_entry(row: StoredErrorRow, member: MemberTransaction) -> tuple[str, AckEntry]:
+    """The row as an entry on its set (its id, and the entry), pinned to the member
+    transaction it was matched to (its ordinal in the set: two rows naming one person
+    count one)."""
+    entry_id = f"{ERROR_REPORT}-{row.row_id}"
+    pinned = {"subscriber_id": row.subscriber_id, "transaction": f"{int(member.ordinal):07d}",
+              **({"member_id": row.member_id} if row.member_id else {})}  # fmt: skip
+    entry: AckEntry = {
+        "id": entry_id, "kind": ERROR_REPORT, "event": Event.SET_REJECTED_AFTER_ACCEPT.value,
+        "status": "R", "codes": [row.error_code], "at": row.received_at,
+        "note": row.message, "errors": [], "pinned": pinned,
+    }  # fmt: skip
+    return entry_id, entry

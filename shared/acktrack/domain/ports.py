@@ -11,7 +11,7 @@ from typing import Any, BinaryIO, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
 from acktrack.domain.acks import AckEntry
-from acktrack.domain.error_report import ReportedError
+from acktrack.domain.error_report import ReportedError, StoredErrorRow
 from acktrack.domain.events import Notice, Published
 from acktrack.domain.expected import ExpectedAction
 from acktrack.domain.hashing import Keyring
@@ -284,7 +284,39 @@ class PartJobs(Protocol):
     def part_keys(self, job: str, name: str) -> Iterator[str]: ...
 
 
-class EnrollmentStore(AcknowledgmentStore, PopulationStore, PartJobs, Protocol):
+class ReportedErrors(Protocol):
+    """What applying an insurer's CSV error report needs (``ingest.error_reports``): its
+    rows kept once, the families' member transactions they are matched to, and the sets."""
+
+    def put_reported_errors(self, our: str, partner: str, source: str, received_at: datetime,
+                            rows: Iterable[ReportedError]) -> int:  # fmt: skip
+        """Keep each row once in its family's partition (``source``: the file version); how
+        many were new."""
+        ...
+
+    def rows_to_apply(self, our: str, partner: str, source: str, received_at: datetime,
+                      rows: Iterable[ReportedError]) -> Sequence[StoredErrorRow]:  # fmt: skip
+        """The rows as kept, but those applied already."""
+        ...
+
+    def family_members(self, our: str, partner: str, subscriber_id: str) -> Sequence[Any]:
+        """A family's member transactions (``domain.error_report.MemberTransaction``)."""
+        ...
+
+    def get_sets(self, wanted: Iterable[tuple[str, str]]) -> Mapping[tuple[str, str], StoredSet]:
+        """Sets by key, in batches (absent ones left out)."""
+        ...
+
+    def add_entries(self, changes: Iterable[tuple[Any, list[tuple[str, AckEntry]]]]) -> None:
+        """Entries recorded on sets (each set written once, many a transaction)."""
+        ...
+
+    def mark_rows_applied(self, applied: Iterable[tuple[Any, tuple[str, str]]]) -> int:
+        """Each row marked applied to the set of that key, once; how many now."""
+        ...
+
+
+class EnrollmentStore(AcknowledgmentStore, PopulationStore, PartJobs, ReportedErrors, Protocol):
     """What the use cases in ``ingest`` need: interchanges and sets as planned, members in
     batches, objects' outcomes, notices, families reconciled, acknowledgments kept.
     ``store.repository.Repository`` on DynamoDB."""
@@ -320,16 +352,6 @@ class EnrollmentStore(AcknowledgmentStore, PopulationStore, PartJobs, Protocol):
     def notice(self, kind: str, detail: str, source_keys: list[str], *identity: str,
                at: datetime | None = None) -> None: ...  # fmt: skip
     def put_ack(self, data: dict[str, Any]) -> Any: ...
-    def put_reported_errors(self, our: str, partner: str, source: str, received_at: datetime,
-                            rows: Iterable[ReportedError]) -> int:  # fmt: skip
-        """Keep each row of an insurer's error report once (``domain.error_report``)."""
-        ...
-
-    def apply_reported_errors(self, our: str, partner: str, source: str, received_at: datetime,
-                              rows: Iterable[ReportedError]) -> int:  # fmt: skip
-        """Apply the rows whose 834 is tracked, many sets a transaction; how many."""
-        ...
-
     def note_controls(self, our: str, partner: str, direction: str, level: str,
                       controls: Iterable[str], at: str) -> None:  # fmt: skip
         """Keep each control number seen with an insurer once (``domain.sequences``)."""

@@ -10,13 +10,25 @@ and that 834's reconciliation applies it. At most ``MAX_ROWS`` rows (one invocat
 
 from __future__ import annotations
 
-from acktrack.domain.error_report import ErrorReportRefused, read_error_rows
+from collections.abc import Sequence
+from datetime import datetime
+
+from acktrack.domain.acks import AckEntry
+from acktrack.domain.error_report import (
+    ErrorReportRefused,
+    ReportedError,
+    StoredErrorRow,
+    matched_member,
+    read_error_rows,
+    row_entry,
+)
 from acktrack.domain.family import Family
 from acktrack.domain.ports import (
     EnrollmentStore,
     ObjectSource,
     Outcome,
     PipelineConfig,
+    ReportedErrors,
     insurer_folder,
 )
 from acktrack.domain.status import FileOutcome
@@ -53,10 +65,38 @@ def ingest_error_report(
     store.put_reported_errors(our, partner, version, ref.received_at, rows)
     # Applied many sets a transaction here; the families' reconciliation then finds them
     # applied (and applies, later, what waits for its 834).
-    store.apply_reported_errors(our, partner, version, ref.received_at, rows)
+    apply_error_rows(store, our, partner, version, ref.received_at, rows)
     outcome = Outcome(FileOutcome.ERROR_REPORT, acknowledgments=len(rows))
     outcome.count(partner, "reported_errors", len(rows))
     families: set[Family] = {(our, partner, row.subscriber_id) for row in rows}
     reconcile_families(store, families, outcome, config.ack_sla_hours)
     store.record_object(ref, outcome)
     return outcome
+
+
+def apply_error_rows(
+    store: ReportedErrors, our: str, partner: str, source: str, received_at: datetime,
+    rows: Sequence[ReportedError],
+) -> int:  # fmt: skip
+    """Apply each row of one report whose 834 is tracked to the set of the member it names:
+    one query a family, the sets read 100 a request and each written once whatever its
+    rows, many a transaction (a report of 3,000 rows writes no item once a row). A row whose
+    834 is not tracked yet waits in its family; that 834's reconciliation applies it. How
+    many rows were applied now (none, delivered again)."""
+    waiting = store.rows_to_apply(our, partner, source, received_at, rows)
+    by_family: dict[str, list[StoredErrorRow]] = {}
+    for row in waiting:
+        by_family.setdefault(row.subscriber_id, []).append(row)
+    targets: dict[tuple[str, str], list[tuple[StoredErrorRow, tuple[str, AckEntry]]]] = {}
+    for subscriber_id, family_rows in sorted(by_family.items()):
+        members = store.family_members(our, partner, subscriber_id)
+        for row in family_rows:
+            member = matched_member(row, members)
+            if member is not None:
+                targets.setdefault((member.set_pk, member.set_sk), []).append(
+                    (row, row_entry(row, member))
+                )
+    found = store.get_sets(targets)
+    wanted = [key for key in sorted(targets) if key in found]
+    store.add_entries((found[key], [entry for _, entry in targets[key]]) for key in wanted)
+    return store.mark_rows_applied((row, key) for key in wanted for row, _ in targets[key])

@@ -225,6 +225,10 @@ class MemberItem(ReportedItem):
     def hashes(self) -> Hashes:
         return unpack_hashes(self.demographic_hashes)
 
+    @property
+    def transaction_control(self) -> str:
+        return self.set_sk.rsplit("#", 1)[-1]  # its set's ST02, last in the set's key
+
     effectuated_by = UnicodeAttribute(null=True)  # the insurer's effectuation record
     effectuated_at = UnicodeAttribute(null=True)
     insurer_member_id = UnicodeAttribute(null=True)  # REF*23 the insurer assigned
@@ -507,6 +511,10 @@ class ErrorRowItem(Item):
     received_at = UnicodeAttribute()
     applied_to = UnicodeAttribute(null=True)  # <set pk>|<set sk> once applied
     expires = TTLAttribute(null=True)
+
+    @property
+    def row_id(self) -> str:
+        return self.sk[2:]  # Y#<hash of the file version and line>
 
 
 class SequenceItem(Item):

@@ -14,17 +14,15 @@ from typing import Any
 from pynamodb.exceptions import PutError, UpdateError
 
 from acktrack.domain.acks import AckEntry, Entries
-from acktrack.domain.error_report import ReportedError
+from acktrack.domain.error_report import ReportedError, matched_member, row_entry
 from acktrack.domain.identifiers import short_hash
-from acktrack.domain.status import Event, adding
+from acktrack.domain.status import adding
 from acktrack.domain.tracked import iso
 from acktrack.store import keys
 from acktrack.store.base import TableStore
 from acktrack.store.dynamo import conditional_failure
 from acktrack.store.members import expiry
 from acktrack.store.models import ErrorRowItem, MemberItem, SetItem
-
-ERROR_REPORT = "error_report"  # the entry kind, beside "999", "TA1" and "824"
 
 
 class ReportedErrorStore(TableStore):
@@ -56,64 +54,42 @@ class ReportedErrorStore(TableStore):
             expires=expiry(at, self.retention_days),
         )  # fmt: skip
 
-    def apply_reported_errors(
+    def rows_to_apply(
         self, our: str, partner: str, source: str, received_at: datetime,
         rows: Iterable[ReportedError],
-    ) -> int:  # fmt: skip
-        """Apply the rows whose 834 is tracked, many sets a transaction (one counter item a
-        transaction) and each set once whatever its rows: a report of 3,000 rows writes no
-        item once a row. A row whose 834 is not tracked yet waits for that 834's family
-        reconciliation (``apply_reported``). How many rows were applied."""
+    ) -> list[ErrorRowItem]:  # fmt: skip
+        """The rows of one report as kept, but those applied already (a redelivery): 100 a
+        request, strongly consistent."""
         items = [self._row_item(our, partner, source, received_at, row) for row in rows]
         stored: dict[tuple[str, str], ErrorRowItem] = {}
-        wanted_rows = sorted({(item.pk, item.sk) for item in items})
-        for start in range(0, len(wanted_rows), 100):  # a redelivery: rows applied already
-            for one in ErrorRowItem.batch_get(
-                wanted_rows[start : start + 100], consistent_read=True
-            ):
-                stored[(one.pk, one.sk)] = one
-        by_family: dict[str, list[ErrorRowItem]] = {}
-        for item in items:
-            kept = stored.get((item.pk, item.sk), item)
-            if not kept.applied_to:
-                by_family.setdefault(item.pk, []).append(kept)
-        targets: dict[tuple[str, str], list[tuple[str, AckEntry, ErrorRowItem]]] = {}
-        for family, waiting in sorted(by_family.items()):
-            members = list(MemberItem.query(family, MemberItem.sk.startswith("M#"),
-                                            consistent_read=True))  # fmt: skip
-            for item in waiting:
-                member = _target(item, members)
-                if member is not None:
-                    entry_id = f"{ERROR_REPORT}-{item.sk[2:]}"
-                    targets.setdefault((member.set_pk, member.set_sk), []).append(
-                        (entry_id, _entry(entry_id, item, member), item)
-                    )
-        found: dict[tuple[str, str], SetItem] = {}
-        wanted = sorted(targets)
+        wanted = sorted({(item.pk, item.sk) for item in items})
         for start in range(0, len(wanted), 100):
-            for set_item in SetItem.batch_get(wanted[start : start + 100], consistent_read=True):
-                found[(set_item.pk, set_item.sk)] = set_item
-        changes = [(found[key], _all([adding(entry_id, entry) for entry_id, entry, _ in targets[key]]),
-                    f"error report {key[1][-12:]}") for key in wanted if key in found]  # fmt: skip
-        for _ in self._set_acks.change_many(changes):
+            for one in ErrorRowItem.batch_get(wanted[start : start + 100], consistent_read=True):
+                stored[(one.pk, one.sk)] = one
+        kept = [stored.get((item.pk, item.sk), item) for item in items]
+        return [item for item in kept if not item.applied_to]
+
+    def family_members(self, our: str, partner: str, subscriber_id: str) -> list[MemberItem]:
+        """A family's member transactions (one query: its ``M#`` items only)."""
+        return list(MemberItem.query(keys.family_pk(our, partner, subscriber_id),
+                                     MemberItem.sk.startswith("M#"), consistent_read=True))  # fmt: skip
+
+    def add_entries(self, changes: Iterable[tuple[SetItem, list[tuple[str, AckEntry]]]]) -> None:
+        """Entries recorded on sets, each set written once whatever its entries, many sets a
+        transaction (one counter item a transaction; ``set_acks``)."""
+        planned = [(item, _all([adding(entry_id, entry) for entry_id, entry in entries]),
+                    f"error report {item.sk[-12:]}") for item, entries in changes]  # fmt: skip
+        for _ in self._set_acks.change_many(planned):
             pass
-        applied = 0
-        for key in (key for key in wanted if key in found):
-            for _, _, item in targets[key]:
-                applied += _mark_applied(item, key)
-        return applied
+
+    def mark_rows_applied(self, applied: Iterable[tuple[ErrorRowItem, tuple[str, str]]]) -> int:
+        """Each row marked applied to its set, once; how many were marked now."""
+        return sum(_mark_applied(row, key) for row, key in applied)
 
 
 def _all(changes: list[Callable[[Entries], Entries]]) -> Callable[[Entries], Entries]:
     """One change made of several, applied in order (each set written once)."""
     return lambda entries: functools.reduce(lambda done, change: change(done), changes, entries)
-
-
-def _target(row: ErrorRowItem, members: Iterable[MemberItem]) -> MemberItem | None:
-    """The member transaction a row names, sent before the report came (senders restart
-    ST02 in every file: whatever comes later never decides which set a row meant)."""
-    sent = sorted(members, key=lambda m: m.sent_at, reverse=True)
-    return next((m for m in sent if _names(row, m) and m.sent_at <= row.received_at), None)
 
 
 def _mark_applied(row: ErrorRowItem, key: tuple[str, str]) -> int:
@@ -138,35 +114,17 @@ def apply_reported(
     for row in rows:
         if row.applied_to:
             continue
-        member = _target(row, members)
+        member = matched_member(row, members)
         if member is None:
             continue  # its 834 is not tracked yet: the 834's reconciliation applies it
         try:
             target = SetItem.get(member.set_pk, member.set_sk, consistent_read=True)
         except SetItem.DoesNotExist:
             continue
-        entry_id = f"{ERROR_REPORT}-{row.sk[2:]}"
-        change(target, entry_id, _entry(entry_id, row, member))
+        entry_id, entry = row_entry(row, member)
+        change(target, entry_id, entry)
         applied += _mark_applied(row, (member.set_pk, member.set_sk))
     return applied
-
-
-def _names(row: ErrorRowItem, member: MemberItem) -> bool:
-    if member.set_sk.rsplit("#", 1)[-1] != row.transaction_control:
-        return False
-    if row.member_id:
-        return member.member_id == row.member_id
-    return member.subscriber_indicator == "Y"
-
-
-def _entry(entry_id: str, row: ErrorRowItem, member: MemberItem) -> AckEntry:
-    """The row as an entry on its set, pinned to the member transaction it was matched to
-    (its ordinal in the set: two rows naming one person count one)."""
-    pinned = {"subscriber_id": row.subscriber_id, "transaction": member.sk.rsplit("#", 1)[-1],
-              **({"member_id": row.member_id} if row.member_id else {})}  # fmt: skip
-    return {"id": entry_id, "kind": ERROR_REPORT, "event": Event.SET_REJECTED_AFTER_ACCEPT.value,
-            "status": "R", "codes": [row.error_code], "at": row.received_at,
-            "note": row.message, "errors": [], "pinned": pinned}  # fmt: skip
 
 
 def change_with(set_acks: Any) -> Callable[[SetItem, str, AckEntry], Any]:

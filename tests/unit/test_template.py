@@ -550,18 +550,20 @@ def test_each_vpc_suppression_names_exactly_the_services_its_function_reaches() 
     assert checked == 8
 
 
-def test_each_scheduler_role_trusts_only_the_schedule_that_uses_it(
+def test_each_scheduler_role_trusts_only_this_stack_s_schedule_group(
     transformed: dict[str, Any],
 ) -> None:
-    """The scheduler may take a role on behalf of this account's schedule of that name
-    only (a confused deputy cannot start the report or the publisher)."""
+    """The scheduler may take a role on behalf of this stack's schedule group only: it names
+    the group (not the schedule) as the source, so both schedules are in the stack's own
+    group and each role's trust names it (a confused deputy cannot start the report or the
+    publisher from another group)."""
     schedules = of_type(transformed, "AWS::Scheduler::Schedule")
+    (group,) = of_type(transformed, "AWS::Scheduler::ScheduleGroup")
     assert len(schedules) == 2
-    prefix = "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/default/"
     for schedule in schedules.values():
+        assert schedule["Properties"]["GroupName"] == {"Ref": group}
         role = schedule["Properties"]["Target"]["RoleArn"]["Fn::GetAtt"][0]
         (trust,) = transformed[role]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
         condition = trust["Condition"]
         assert condition["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
-        source = condition["ArnLike"]["aws:SourceArn"]["Fn::Sub"]
-        assert source == prefix + schedule["Properties"]["Name"]["Fn::Sub"]
+        assert condition["ArnEquals"] == {"aws:SourceArn": {"Fn::GetAtt": [group, "Arn"]}}

@@ -62,6 +62,9 @@ def test_a_row_reopens_the_set_of_the_member_it_names(in_order: dict[str, Any]) 
     assert in_order["summary"]["people_unconfirmed"] == 1
     # Counted as people: one rejected, the set's others accepted still (counters, metrics).
     assert in_order["summary"]["rejected"] == 1
+    (rejection,) = [r for r in in_order["rejections"]
+                    if r["transaction_control"] == SECOND.transaction_control]  # fmt: skip
+    assert rejection["members"] == 1  # of the set's members, the one the row names
     assert in_order["summary"]["accepted"] == in_order["summary"]["members_sent"] - 1
 
 

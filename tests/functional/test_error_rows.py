@@ -6,7 +6,6 @@ in any order and any split give the same sets."""
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -18,7 +17,8 @@ from hypothesis import strategies as st
 
 from acktrack.domain.acks import AckEntry
 from acktrack.domain.error_report import ReportedError
-from acktrack.domain.status import Status, adding, member_status, refold
+from acktrack.domain.ports import Outcome
+from acktrack.domain.status import FileOutcome, Status, adding_all, member_status, refold
 from acktrack.domain.tally import SetState, contribution
 from acktrack.ingest.error_reports import apply_error_rows
 from tests.functional.memory import SentSet
@@ -104,12 +104,7 @@ class MemoryReportedErrors:
 
     def add_entries(self, changes: Iterable[tuple[SentSet, list[tuple[str, AckEntry]]]]) -> None:
         for item, entries in changes:
-            change = functools.reduce(
-                lambda done, one: lambda e, done=done, one=one: one(done(e)),
-                [adding(entry_id, entry) for entry_id, entry in entries],
-                lambda e: e,
-            )
-            after = refold(item.acks, change)
+            after = refold(item.acks, adding_all(entries))
             if after.updates or after.status.value != item.status:
                 self.set_writes += 1
             item.acks.update(after.updates)
@@ -152,7 +147,13 @@ def test_a_row_rejects_the_member_it_names_and_the_others_stay_accepted() -> Non
     store = MemoryReportedErrors()
     item = store.send("0001", "2024-01-15T12:00:00Z", FAMILY)
     _accepted(store, item)
-    assert _apply(store, [_row(2, "S1", "M2")]) == 1
+    outcome = Outcome(FileOutcome.ERROR_REPORT)
+    rows = [_row(2, "S1", "M2")]
+    store.put_reported_errors(US, PLAN, "r1", RECEIVED, rows)
+    assert apply_error_rows(store, US, PLAN, "r1", RECEIVED, rows, outcome) == 1
+    assert outcome.by_partner[PLAN]["rejected"] == 1  # the MembersRejected metric: one person
+    (entry,) = [e for e in item.acks.values() if e.get("kind") == "error_report"]
+    assert entry["pinned"]["transaction"] == "0000002"  # M2, the set's second member
     assert item.status == "rejected_after_accept"
     assert [_status_of(item, "S1", m, m == "M1") for _, m in FAMILY] == [
         "accepted", "rejected_after_accept", "accepted"]  # fmt: skip
@@ -190,7 +191,10 @@ def test_the_latest_set_with_that_st02_sent_before_the_report_is_the_one_named()
     meant = store.send("0001", "2024-01-15T12:00:00Z", FAMILY)
     later = store.send("0001", "2024-01-20T12:00:00Z", FAMILY)  # after the report came
     _accepted(store, old, meant, later)
-    _apply(store, [_row(2, "S1", "M2")])
+    _apply(store, [_row(2, "S1", "M2"), _row(3, "S1", "M3")])
+    counts = contribution(SetState(Status(meant.status), meant.members, meant.sent_at, None,
+                                   None, meant.acks))  # fmt: skip
+    assert (counts["members_rejected"], counts["members_accepted"]) == (2, 1)
     assert [s.status for s in (old, meant, later)] == ["accepted", "rejected_after_accept",
                                                       "accepted"]  # fmt: skip
 

@@ -30,8 +30,7 @@ from acktrack.domain.status import (
     REJECTIONS,
     Event,
     Status,
-    named_rejection,
-    person,
+    rejected_people,
 )
 
 SOURCE = "acktrack"  # the events' ``source`` on the bus
@@ -177,9 +176,7 @@ def set_moved(
     }
     if kind == EventType.ENROLLMENT_REJECTED:
         detail["codes"] = rejection_codes(entries)
-        named = named_rejection(after, entries)
-        if named is not None:  # an error report's rows name some members only
-            detail["people"] = min(len(named.people), identity.people)
+        detail["people"] = rejected_people(after, entries, identity.people)
     wanted = REJECTING_EVENTS if kind == EventType.ENROLLMENT_REJECTED else CONFIRMING_EVENTS
     deciding = sorted(key for key, entry in entries.items()
                       if entry.get("event") in wanted and not entry.get("revoked"))  # fmt: skip
@@ -215,14 +212,13 @@ def named_again(
 
 
 def _newly_named(entries: Entries, named: list[str], people: int) -> int:
-    """Member transactions ``named`` rejects that the set's other rows did not already
-    (the whole set's, when the rejection is no longer by name)."""
-    if named_rejection(Status.REJECTED_AFTER_ACCEPT, entries) is None:
-        return people
-    live = [(key, entry) for key, entry in entries.items()
-            if entry.get("pinned") and not entry.get("revoked")]  # fmt: skip
-    before = {person(entry) for key, entry in live if key not in named}
-    return len({person(entry) for key, entry in live if key in named} - before)
+    """Member transactions rejected now that were not before ``named`` came (none when the
+    set was rejected whole already)."""
+    before = {key: entry for key, entry in entries.items() if key not in named}
+    late = Status.REJECTED_AFTER_ACCEPT
+    was = late if any(e.get("event") == Event.SET_REJECTED_AFTER_ACCEPT.value and not e.get("revoked")
+                      for e in before.values()) else Status.ACCEPTED  # fmt: skip
+    return max(0, rejected_people(late, entries, people) - rejected_people(was, before, people))
 
 
 def rejection_codes(entries: Entries) -> list[str]:

@@ -11,7 +11,7 @@ from typing import Any, BinaryIO, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
 from acktrack.domain.acks import AckEntry
-from acktrack.domain.error_report import ReportedError, StoredErrorRow
+from acktrack.domain.error_report import MemberTransaction, ReportedError, StoredErrorRow
 from acktrack.domain.events import Notice, Published
 from acktrack.domain.expected import ExpectedAction
 from acktrack.domain.hashing import Keyring
@@ -299,8 +299,10 @@ class ReportedErrors(Protocol):
         """The rows as kept, but those applied already."""
         ...
 
-    def family_members(self, our: str, partner: str, subscriber_id: str) -> Sequence[Any]:
-        """A family's member transactions (``domain.error_report.MemberTransaction``)."""
+    def family_members(
+        self, our: str, partner: str, subscriber_id: str
+    ) -> Sequence[MemberTransaction]:
+        """A family's member transactions, as rows are matched to them."""
         ...
 
     def get_sets(self, wanted: Iterable[tuple[str, str]]) -> Mapping[tuple[str, str], StoredSet]:

@@ -7,6 +7,7 @@ outranks everything: it rejects every member, whatever a 999 says before or afte
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -200,6 +201,12 @@ def adding(entry_id: str, summary: AckEntry) -> Callable[[Entries], Entries]:
     return add
 
 
+def adding_all(entries: Iterable[tuple[str, AckEntry]]) -> Callable[[Entries], Entries]:
+    """The change that records several entries on one set, in order (written once)."""
+    changes = [adding(entry_id, entry) for entry_id, entry in entries]
+    return lambda start: functools.reduce(lambda done, change: change(done), changes, start)
+
+
 def overflow_id(entry_id: str) -> str:
     """The overflow entry of the acknowledgment ``entry_id`` belongs to (an 824's loops are
     ``<ack>#<n>``): revoking that acknowledgment revokes its overflow too."""
@@ -215,6 +222,10 @@ class NamedRejection:
     people: frozenset[str]  # one key per member transaction named
     rest: Status
     rest_at: str | None  # the latest of those other acknowledgments
+    # Every row pinned to its member transaction's ordinal. Rows kept before the ordinal
+    # was are counted, as they were then, as rejecting the whole set (the counters hold
+    # what was added: counting them otherwise now would subtract what was never added).
+    exact: bool
 
 
 def named_rejection(status: Status, entries: Mapping[str, Any]) -> NamedRejection | None:
@@ -233,7 +244,17 @@ def named_rejection(status: Status, entries: Mapping[str, Any]) -> NamedRejectio
         people=frozenset(person(e) for e in late),
         rest=fold(Event(event) for e in others if (event := e.get("event"))),
         rest_at=max(times) if times else None,
+        exact=all((e.get("pinned") or {}).get("transaction") for e in late),
     )
+
+
+def rejected_people(status: Status, entries: Mapping[str, Any], members: int) -> int:
+    """The member transactions a set's status rejects: those its error report's rows name
+    (``NamedRejection``), or every one; none when it is not rejected."""
+    if status not in REJECTIONS:
+        return 0
+    named = named_rejection(status, entries)
+    return min(len(named.people), members) if named is not None and named.exact else members
 
 
 def person(entry: Mapping[str, Any]) -> str:

@@ -106,7 +106,9 @@ def rejection_codes(entries: Mapping[str, Any]) -> set[str]:
         if ack.get("kind") == "824":
             found |= {f"824 {ack.get('status')}"} | {f"TED {code}" for code in ack.get("codes", [])}
             continue
-        if ack.get("kind") == "error_report":  # an insurer's own code, from its CSV
+        if ack.get("kind") == "error_report" and (ack.get("pinned") or {}).get("transaction"):
+            # An insurer's own code, from its CSV (rows kept before their ordinal was are
+            # counted under AK9, as they were then: see ``NamedRejection.exact``).
             found |= {f"error report {code}" for code in ack.get("codes", [])}
             continue
         prefix = "IK5" if ack.get("per_set") else "AK9"
@@ -139,6 +141,7 @@ def contribution(state: SetState) -> dict[str, int]:
     rejected and the rest as its other acknowledgments say."""
     found: dict[str, int] = {}
     named = named_rejection(state.status, state.entries)
+    named = named if named is not None and named.exact else None
     if state.first_999_at:
         bucket = hour_bucket(hours_between(state.sent_at, state.first_999_at))
         found[f"{TO_999}{bucket}"] = 1

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import logging
-import time
+import random
 from typing import TYPE_CHECKING, Any
 
 from acktrack import settings as settings_module
@@ -33,6 +33,6 @@ def publish_task(
 
     done = publish_pending(repository(), EventBridgeSink(current.event_bus_name),
                            keyring(current.demographics_hash_key),
-                           start=int(time.time() // 60), time_left=time_left)  # fmt: skip
+                           start=random.randrange(1 << 16), time_left=time_left)  # fmt: skip
     logger.info("events published", extra=done.to_log())
     return done.to_log()

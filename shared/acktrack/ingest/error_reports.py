@@ -31,7 +31,8 @@ from acktrack.domain.ports import (
     ReportedErrors,
     insurer_folder,
 )
-from acktrack.domain.status import FileOutcome
+from acktrack.domain.status import FileOutcome, Status, adding_all, refold, rejected_people
+from acktrack.domain.stored import StoredSet
 from acktrack.domain.tracked import ObjectRef
 from acktrack.ingest.expected import our_ids
 from acktrack.ingest.steps import quarantine, reconcile_families
@@ -65,8 +66,8 @@ def ingest_error_report(
     store.put_reported_errors(our, partner, version, ref.received_at, rows)
     # Applied many sets a transaction here; the families' reconciliation then finds them
     # applied (and applies, later, what waits for its 834).
-    apply_error_rows(store, our, partner, version, ref.received_at, rows)
     outcome = Outcome(FileOutcome.ERROR_REPORT, acknowledgments=len(rows))
+    apply_error_rows(store, our, partner, version, ref.received_at, rows, outcome)
     outcome.count(partner, "reported_errors", len(rows))
     families: set[Family] = {(our, partner, row.subscriber_id) for row in rows}
     reconcile_families(store, families, outcome, config.ack_sla_hours)
@@ -76,7 +77,7 @@ def ingest_error_report(
 
 def apply_error_rows(
     store: ReportedErrors, our: str, partner: str, source: str, received_at: datetime,
-    rows: Sequence[ReportedError],
+    rows: Sequence[ReportedError], outcome: Outcome | None = None,
 ) -> int:  # fmt: skip
     """Apply each row of one report whose 834 is tracked to the set of the member it names:
     one query a family, the sets read 100 a request and each written once whatever its
@@ -98,5 +99,19 @@ def apply_error_rows(
                 )
     found = store.get_sets(targets)
     wanted = [key for key in sorted(targets) if key in found]
-    store.add_entries((found[key], [entry for _, entry in targets[key]]) for key in wanted)
+    changes = [(found[key], [entry for _, entry in targets[key]]) for key in wanted]
+    if outcome is not None:  # the MembersRejected metric: the member transactions now rejected
+        for item, entries in changes:  # (as read, before the write changes them)
+            if rejected := newly_rejected(item, entries):
+                outcome.count(partner, "rejected", rejected)
+    store.add_entries(changes)
     return store.mark_rows_applied((row, key) for key in wanted for row, _ in targets[key])
+
+
+def newly_rejected(item: StoredSet, entries: list[tuple[str, AckEntry]]) -> int:
+    """The member transactions ``entries`` reject on a set that were not rejected before."""
+    before = dict(item.acks.as_dict() if hasattr(item.acks, "as_dict") else item.acks or {})
+    after = refold(before, adding_all(entries))
+    members = int(item.members)
+    was = rejected_people(Status(item.status), before, members)
+    return max(0, rejected_people(after.status, {**before, **after.updates}, members) - was)

@@ -49,9 +49,10 @@ def publish_pending(
     outbox: Outbox, sink: EventSink, keyring: Keyring, *, items: int = ITEMS,
     events: int = EVENTS, start: int = 0, time_left: Callable[[], bool] = lambda: True,
 ) -> Publishing:  # fmt: skip
-    """One pass over the outbox, from shard ``start`` on: each item's events sent, then the
-    item taken out. The outbox is read as the events go, so a run that stops at ``events``
-    has read only what it sent."""
+    """One pass over the outbox, from shard ``start`` on (the handler picks it at random, so
+    that no shard waits behind another's backlog whatever the schedule): each item's events
+    sent, then the item taken out. The outbox is read as the events go, so a run that stops
+    at ``events`` has read only what it sent."""
     done = Publishing()
     pending = iter(outbox.pending_events(items, start))
     waiting = next(pending, None)

@@ -47,6 +47,7 @@ class SetTally:
     settled: int = 0  # members effectuated or closed (an overdue set's)
     resolved: dict[str, int] = field(default_factory=dict)  # closed members by state
     rejection: dict[str, Any] | None = None  # the decoded rejection, for a rejected set
+    not_named: int = 0  # members an error report's rows did not reject (its 999 confirmed)
 
     def plus(self, other: SetTally) -> SetTally:
         resolved = dict(self.resolved)
@@ -54,7 +55,8 @@ class SetTally:
             resolved[state] = resolved.get(state, 0) + count
         return replace(self, closed=self.closed + other.closed,
                        settled=self.settled + other.settled, resolved=resolved,
-                       rejection=self.rejection or other.rejection)  # fmt: skip
+                       rejection=self.rejection or other.rejection,
+                       not_named=self.not_named + other.not_named)  # fmt: skip
 
     @property
     def open(self) -> bool:
@@ -66,7 +68,8 @@ class SetTally:
     def to_dict(self) -> dict[str, Any]:
         return {"key": self.key, "partner": self.partner, "kind": self.kind,
                 "members": self.members, "bucket": self.bucket, "closed": self.closed,
-                "settled": self.settled, "resolved": self.resolved, "rejection": self.rejection}  # fmt: skip
+                "settled": self.settled, "resolved": self.resolved, "rejection": self.rejection,
+                "not_named": self.not_named}  # fmt: skip
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SetTally:
@@ -113,6 +116,7 @@ class Backlog:
                 tally.closed += 1
             elif late and member.state == AttemptState.CONFIRMED:
                 tally.closed += 1  # not named by the rejection after the 999, or effectuated
+                tally.not_named += 1
             if member.effectuated or member.closed:
                 tally.settled += 1
         if kind == REJECTED:
@@ -150,7 +154,9 @@ class Backlog:
             return
         if tally.kind == REJECTED:
             if tally.closed < tally.members and tally.rejection is not None:
-                self.rejections.append(tally.rejection)
+                # The members it rejects: an error report's rows may name some only.
+                rejects = tally.members - tally.not_named
+                self.rejections.append({**tally.rejection, "members": rejects})
         else:
             # An effectuation confirms coverage even when the 999 never came.
             waiting = tally.members - tally.settled

@@ -23,8 +23,8 @@ _PAGE = 50  # outbox items a Query reads at once (each up to 98 events)
 class OutboxStore(TableStore):
     def pending_events(self, limit: int, start: int = 0) -> Iterator[PendingEvents]:
         """Up to ``limit`` outbox items, oldest first within each shard, from shard ``start``
-        on (a run each minute starts one shard further: none waits behind another's
-        backlog). Read a page at a time as they are taken: a run that stops early reads
+        on (rotated: the publisher starts each run at a shard drawn at random). Read a page
+        at a time as they are taken: a run that stops early reads
         no more."""
         shards = keys.outbox_pks()
         taken = 0

@@ -6,17 +6,16 @@ applied, so a second reconciliation applies nothing again."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
 from pynamodb.exceptions import PutError, UpdateError
 
-from acktrack.domain.acks import AckEntry, Entries
+from acktrack.domain.acks import AckEntry
 from acktrack.domain.error_report import ReportedError, matched_member, row_entry
 from acktrack.domain.identifiers import short_hash
-from acktrack.domain.status import adding
+from acktrack.domain.status import adding, adding_all
 from acktrack.domain.tracked import iso
 from acktrack.store import keys
 from acktrack.store.base import TableStore
@@ -77,19 +76,14 @@ class ReportedErrorStore(TableStore):
     def add_entries(self, changes: Iterable[tuple[SetItem, list[tuple[str, AckEntry]]]]) -> None:
         """Entries recorded on sets, each set written once whatever its entries, many sets a
         transaction (one counter item a transaction; ``set_acks``)."""
-        planned = [(item, _all([adding(entry_id, entry) for entry_id, entry in entries]),
-                    f"error report {item.sk[-12:]}") for item, entries in changes]  # fmt: skip
+        planned = [(item, adding_all(entries), f"error report {item.sk[-12:]}")
+                   for item, entries in changes]  # fmt: skip
         for _ in self._set_acks.change_many(planned):
             pass
 
     def mark_rows_applied(self, applied: Iterable[tuple[ErrorRowItem, tuple[str, str]]]) -> int:
         """Each row marked applied to its set, once; how many were marked now."""
         return sum(_mark_applied(row, key) for row, key in applied)
-
-
-def _all(changes: list[Callable[[Entries], Entries]]) -> Callable[[Entries], Entries]:
-    """One change made of several, applied in order (each set written once)."""
-    return lambda entries: functools.reduce(lambda done, change: change(done), changes, entries)
 
 
 def _mark_applied(row: ErrorRowItem, key: tuple[str, str]) -> int:

@@ -164,6 +164,12 @@ def test_an_error_report_s_rows_reject_as_many_people_as_they_name() -> None:
     assert again is not None and again.detail["people"] == 2
     same = {**entries, "r5": _row(5, "1")}  # a third row on the person named already
     assert named_again(SET, S.REJECTED_AFTER_ACCEPT, same, ["r5"], "t") is None  # type: ignore[arg-type]
+    advice = {"kind": "824", "event": "set_rejected_after_accept", "status": "TR"}
+    whole = {**entries, "824#1": advice}  # an 824 now rejects the set whole: 3 more of 4
+    notice = named_again(SET, S.REJECTED_AFTER_ACCEPT, whole, ["824#1"], "t")  # type: ignore[arg-type]
+    assert notice is not None and notice.detail["people"] == 3
+    later = {**whole, "r6": _row(6, "4")}  # rejected whole already: nobody more
+    assert named_again(SET, S.REJECTED_AFTER_ACCEPT, later, ["r6"], "t") is None  # type: ignore[arg-type]
 
 
 def test_a_set_confirmed_again_after_its_rejection_is_revoked_is_a_new_event() -> None:

@@ -112,11 +112,22 @@ def test_an_error_report_row_rejects_the_members_it_names_and_the_rest_stay_acce
         "members_rejected"] == 5  # an 824 loop rejects the whole set  # fmt: skip
 
 
+def test_rows_kept_before_their_ordinal_was_count_as_they_did_then() -> None:
+    """A row stored without its member transaction's ordinal was counted as rejecting the
+    whole set, under AK9: it still is, so a later move subtracts what was added."""
+    legacy = {"error_report-1": {"kind": "error_report", "event": "set_rejected_after_accept",
+                                 "status": "R", "codes": ["E1"], "at": "2024-01-16T09:00:00Z",
+                                 "pinned": {"subscriber_id": "S1", "member_id": "M2"}}}  # fmt: skip
+    counted = contribution(state(Status.REJECTED_AFTER_ACCEPT, members=5,
+                                 entries={**ACCEPTED_999, **legacy}))  # fmt: skip
+    assert counted == {"members_rejected": 5, "sets_rejected": 1, "code#AK9 E1": 5}
+
+
 statuses = st.sampled_from(list(Status))
 times = st.sampled_from([None, "2024-01-15T13:00:00Z", "2024-01-16T20:00:00Z"])
 states = st.builds(
     state, statuses, members=st.integers(1, 5), first_999_at=times, status_at=times,
-    entries=st.sampled_from([{}, REJECTED_IK5, {**ACCEPTED_999, **_row(1, "1")},
+    entries=st.sampled_from([{}, REJECTED_IK5, {**ACCEPTED_999, **_row(1, "1")}, {**_row(1, "1")},
                              {**ACCEPTED_999, **_row(1, "1"), **_row(2, "2")}]),
 )  # fmt: skip
 

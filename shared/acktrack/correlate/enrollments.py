@@ -39,7 +39,8 @@ class SetFacts:
             return self.status
         return member_status(self.status, self.entries, subscriber_id=member.subscriber_id,
                              member_id=member.member_id,
-                             subscriber=member.subscriber_indicator == "Y")  # fmt: skip
+                             subscriber=member.subscriber_indicator == "Y",
+                             ordinal=int(member.ordinal))  # fmt: skip
 
 
 class SetStatuses:

@@ -267,7 +267,8 @@ def person(entry: Mapping[str, Any]) -> str:
 
 
 def member_status(status: Status, entries: Entries, *, subscriber_id: str | None,
-                  member_id: str | None, subscriber: bool) -> Status:  # fmt: skip
+                  member_id: str | None, subscriber: bool,
+                  ordinal: int | None = None) -> Status:  # fmt: skip
     """A member's own status in its set. A set rejected after its 999 only by an error
     report's rows (each matched to the member transaction it names) rejects those members;
     the others keep what the set's other acknowledgments say."""
@@ -275,9 +276,18 @@ def member_status(status: Status, entries: Entries, *, subscriber_id: str | None
     if named is None:
         return status
     late = [e for e in entries.values() if e.get("event") == _LATE and not e.get("revoked")]
-    if any(names(e, subscriber_id, member_id, subscriber) for e in late):
-        return status
+    for entry in late:
+        pinned = _pinned_to(entry, ordinal)
+        if names(entry, subscriber_id, member_id, subscriber) if pinned is None else pinned:
+            return status
     return named.rest
+
+
+def _pinned_to(entry: AckEntry, ordinal: int | None) -> bool | None:
+    """Whether a row matched to a member transaction (its ordinal in the set) names this
+    one; None when either is unknown (rows kept before the ordinal was: by their ids)."""
+    transaction = (entry.get("pinned") or {}).get("transaction")
+    return None if not transaction or ordinal is None else transaction == f"{ordinal:07d}"
 
 
 def names(entry: AckEntry, subscriber_id: str | None, member_id: str | None,

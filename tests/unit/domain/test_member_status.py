@@ -109,3 +109,17 @@ def test_revoked_rejections_do_not_count_toward_the_bound() -> None:
     assert "NEW#1" in entries and not any(key.endswith(OVERFLOW) for key in entries)
     assert _status(entries, "S1") == Status.REJECTED_AFTER_ACCEPT
     assert _status(entries, "S2") == Status.ACCEPTED
+
+
+def test_a_row_matched_to_a_member_transaction_names_that_one_only() -> None:
+    """One member id in two transactions of a set: the row names the one it was matched to
+    (its ordinal), as the counts do."""
+    row = _late(1, "error_report", subscriber_id="S1", member_id="M2", transaction="0000002")
+    entries = {"a1": ACCEPTED, "l1": row}
+    folded = refold(entries, lambda e: e).status
+
+    def of(ordinal: int) -> Status:
+        return member_status(folded, entries, subscriber_id="S1", member_id="M2",
+                             subscriber=False, ordinal=ordinal)  # fmt: skip
+
+    assert (of(2), of(5)) == (Status.REJECTED_AFTER_ACCEPT, Status.ACCEPTED)

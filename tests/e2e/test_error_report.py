@@ -155,3 +155,21 @@ def test_a_later_report_naming_another_member_of_a_closed_set_lists_it_again() -
         events = resources.failures(stack.client("sqs"), [bus])
     rejected = [e["detail"]["event_id"] for e in events if e["detail-type"] == "EnrollmentRejected"]
     assert len(rejected) == len(set(rejected)) == 2
+
+
+def test_the_timeline_gives_each_member_of_the_set_its_own_status() -> None:
+    """``acktrack member``: the member a row names is rejected, with the row; the set's other
+    family shows the 999's word, and not the row about someone else."""
+    from acktrack.report.insights import timeline
+
+    other = next(m for m in SECOND.member_detail if m.subscriber_id != MEMBER.subscriber_id)
+    with fresh_stack(OURS) as stack:
+        for file in DAY:
+            assert all(result.ok for result in deliver(stack, file))
+        named, unnamed = (timeline(stack.repository(), person.subscriber_id)
+                          for person in (MEMBER, other))  # fmt: skip
+    control = f"ST02 {SECOND.transaction_control}"
+    (sent,) = [e for e in unnamed if e["event"] == "sent" and control in e["text"]]
+    assert "status now accepted" in sent["text"]
+    assert not any("E17" in e["text"] for e in unnamed)
+    assert any("E17" in e["text"] for e in named)

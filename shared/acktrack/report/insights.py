@@ -23,10 +23,11 @@ from acktrack.domain.family import KINDS
 from acktrack.domain.ledger import Attempt, AttemptState, ClosedBy, Enrollment
 from acktrack.domain.ports import InsightSource
 from acktrack.domain.sequences import INBOUND, INTERCHANGE, usual_interval
+from acktrack.domain.status import Status, member_status
 from acktrack.domain.tally import Tally, bucket_bounds, quantile_bucket, rejection_codes
 from acktrack.report.cells import printable
 from acktrack.report.people import first_attempts, median, percentile
-from acktrack.report.reasons import describe_ack, describe_error
+from acktrack.report.reasons import about_member, describe_ack, describe_error
 from acktrack.report.reconciliation import match_rate
 from acktrack.x12 import codes
 from acktrack.x12.records import iso_date
@@ -372,6 +373,18 @@ def timeline(
     return sorted(events, key=lambda e: (e["at"], order.get(e["event"], 9)))
 
 
+def _now(member: StoredMember, item: StoredSet) -> str:
+    """The set's status now, and the member's own where an error report's rows name some
+    members of the set only."""
+    entries = dict(item.acks.as_dict()) if item.acks is not None else {}
+    own = member_status(Status(item.status), entries, subscriber_id=member.subscriber_id,
+                        member_id=member.member_id, subscriber=member.subscriber_indicator == "Y",
+                        ordinal=int(member.ordinal))  # fmt: skip
+    if own == item.status:
+        return f"set status now {item.status}"
+    return f"status now {own.value} (the set's {item.status}: the insurer's rows name others)"
+
+
 def _member_events(
     member: StoredMember, item: StoredSet, source: str, partner: str, shown: set[tuple[Any, ...]],
     enrollments: list[Enrollment],
@@ -399,10 +412,12 @@ def _member_events(
             "text": f"INS03 {member.maintenance_type} ({meaning}) "
             f"for member {member.member_id or '-'}, {who}; {lines or 'no coverage'}; file {source} "
             f"ISA13 {item.interchange_control} GS06 {item.group_control} ST02 {item.transaction_control}, "
-            f"member {int(member.ordinal)} of the set; set status now {item.status}{again}",
+            f"member {int(member.ordinal)} of the set; {_now(member, item)}{again}",
         }
     ]
     for ack_id, ack in (item.acks.as_dict() if item.acks is not None else {}).items():
+        if not about_member(ack, int(member.ordinal)):
+            continue  # an error report's row about another member of the set
         mine = [
             e
             for e in ack.get("errors", [])

@@ -86,7 +86,7 @@ def _describe_advice(summary: AckEntry) -> str:
     return "; ".join(parts)
 
 
-def _about(ack: AckEntry, ordinal: int) -> bool:
+def about_member(ack: AckEntry, ordinal: int) -> bool:
     """An error report's row is about the member transaction it was matched to only (rows
     kept before their ordinal was: about any member of the set)."""
     transaction = (ack.get("pinned") or {}).get("transaction")
@@ -97,7 +97,7 @@ def member_reason(acks: Mapping[str, AckEntry], ordinal: int, status: str) -> st
     """Why one member of a set is rejected (or what is known), most specific first."""
     rejecting = [
         a for a in acks.values() if a.get("event") in REJECTING_EVENTS and not a.get("revoked")
-        and _about(a, ordinal)
+        and about_member(a, ordinal)
     ]  # fmt: skip
     if status in REJECTIONS and rejecting:
         parts: list[str] = []

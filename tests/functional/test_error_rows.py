@@ -6,10 +6,13 @@ in any order and any split give the same sets."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 from hypothesis import given, settings
@@ -17,10 +20,11 @@ from hypothesis import strategies as st
 
 from acktrack.domain.acks import AckEntry
 from acktrack.domain.error_report import ReportedError
-from acktrack.domain.ports import Outcome
+from acktrack.domain.ports import Outcome, PipelineConfig
 from acktrack.domain.status import FileOutcome, Status, adding_all, member_status, refold
 from acktrack.domain.tally import SetState, contribution
-from acktrack.ingest.error_reports import apply_error_rows
+from acktrack.domain.tracked import ObjectRef
+from acktrack.ingest.error_reports import apply_error_rows, ingest_error_report
 from tests.functional.memory import SentSet
 
 US, PLAN = "EXCH", "PLAN01"
@@ -252,3 +256,101 @@ def test_many_rows_of_one_set_write_it_once() -> None:
     rows = [_row(n + 1, "S1", f"M{n}") for n in range(1, 61)]
     assert _apply(store, rows) == 60 and store.set_writes == 1
     assert len(item.acks) == 61  # the 999 and one entry a row
+
+
+# -- the whole use case: the file read, refused or kept, its families reconciled -----------
+
+
+class MemoryErrorReports(MemoryReportedErrors):
+    """``ErrorReportStore``: the rows' port above, the file log, the insurers, and a family
+    judge that records which families it was asked to reconcile."""
+
+    writer_threads = 1
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.outcomes: list[tuple[str, Outcome]] = []
+        self.judged: list[tuple[str, str, str]] = []
+
+    def record_object(self, ref: ObjectRef, outcome: Outcome) -> None:
+        self.outcomes.append((ref.key, outcome))
+
+    def notice(self, kind: str, detail: str, source_keys: list[str], *identity: str,
+               at: datetime | None = None) -> None:  # fmt: skip
+        pass
+
+    def partners(self) -> Sequence[Any]:
+        return [SimpleNamespace(our_id=US, partner=PLAN)]
+
+    def register_partner(self, our: str, partner: str, payer_name: str) -> None:
+        pass
+
+    def judge_family(self, our: str, partner: str, subscriber_id: str, *,
+                     sla_hours: float = 48.0) -> Any:  # fmt: skip
+        self.judged.append((our, partner, subscriber_id))
+        unchanged = SimpleNamespace(new_findings={}, effectuated=0, uneffectuated=0)
+        return SimpleNamespace(current=True, wrote=False, change=unchanged)
+
+    def write_judged(self, judged: list[Any]) -> None:
+        pass
+
+    def judge_again(
+        self, judged: Any, family: Any, *, sla_hours: float = 48.0
+    ) -> tuple[bool, bool]:
+        return False, False
+
+    def same_evidence(self, one: Any, other: Any) -> bool:
+        return True
+
+    def family(self, our: str, partner: str, subscriber_id: str) -> Any:
+        raise AssertionError("a family judged current is not read again")
+
+    def get_set(self, pk: str, sk: str) -> Any:
+        return self.sets.get((pk, sk))
+
+
+class Files:
+    """``ObjectSource`` over bytes in memory; a quarantined file keeps its reason."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.quarantined: dict[str, str] = {}
+
+    def open(self, ref: ObjectRef, start: int = 0, end: int | None = None) -> Any:
+        return contextlib.nullcontext(io.BytesIO(self.data[start:end]))
+
+    def quarantine(self, ref: ObjectRef, reason: str) -> str:
+        self.quarantined[ref.key] = reason
+        return f"quarantine/{ref.key}"
+
+
+HEADER = "subscriber_id,member_id,transaction_control,error_code,message"
+KEY = f"inbound/{PLAN}/errors/2024-01-17.csv"
+
+
+def _ingest(store: MemoryErrorReports, text: str) -> tuple[Outcome, Files]:
+    files = Files(text.encode())
+    ref = ObjectRef("inbound", KEY, size=len(files.data), version_id="v1", received_at=RECEIVED)
+    return ingest_error_report(ref, files, store, PipelineConfig()), files
+
+
+def test_a_report_is_kept_applied_and_its_families_reconciled_once() -> None:
+    store = MemoryErrorReports()
+    item = store.send("0001", "2024-01-15T12:00:00Z", FAMILY)
+    _accepted(store, item)
+    outcome, files = _ingest(store, "\n".join([HEADER, "S1,M2,0001,E17,=cmd()", "S1,M3,0001,E9,x",
+                                               "S7,,0009,E20,not ours yet"]))  # fmt: skip
+    assert outcome.outcome == FileOutcome.ERROR_REPORT and not files.quarantined
+    assert outcome.acknowledgments == 3 and outcome.by_partner[PLAN]["rejected"] == 2
+    assert sorted(store.judged) == [(US, PLAN, "S1"), (US, PLAN, "S7")]  # each family once
+    assert [key for key, _ in store.outcomes] == [KEY]
+    assert len(store.rows) == 3 and sum(1 for r in store.rows.values() if r.applied_to) == 2
+    assert not any("cmd" in row.message for row in store.rows.values())  # the message is not kept
+
+
+def test_a_report_with_another_column_is_quarantined_with_the_reason_and_nothing_kept() -> None:
+    store = MemoryErrorReports()
+    outcome, files = _ingest(store, "\n".join([f"{HEADER},last_name", "S1,M2,0001,E17,x,SMITH"]))
+    assert outcome.outcome == FileOutcome.QUARANTINED
+    assert "1 other column(s)" in files.quarantined[KEY] and "SMITH" not in files.quarantined[KEY]
+    assert not store.rows and not store.judged

@@ -151,23 +151,11 @@ class FamilyReader(Protocol):
         ...
 
 
-class PopulationStore(FamilyReader, Protocol):
-    """What monthly reconciliation reads and writes (``ingest.reconciliation``): an insurer's
-    sets and their members (to find its families), resolutions, the result."""
+class ResolutionStore(FamilyReader, Protocol):
+    """What an operator's resolution needs (``ingest.resolution``): the insurers, a family's
+    ledger, and the resolution recorded once."""
 
     def partners(self) -> Sequence[Any]: ...
-    def sets_since(
-        self, our: str, partner: str, since: str, before: str | None = None
-    ) -> Iterable[StoredSet]: ...
-    def members_of_set(self, item: Any) -> Iterable[StoredMember]: ...
-    def roster(self, our: str, partner: str) -> Iterable[str]:
-        """The subscriber ids of every family sent to the insurer since the roster began."""
-        ...
-
-    def roster_since(self, our: str, partner: str) -> str | None:
-        """When the roster began (ISO 8601, UTC); None: not yet (every set is walked)."""
-        ...
-
     def add_resolution(
         self,
         our: str,
@@ -181,6 +169,23 @@ class PopulationStore(FamilyReader, Protocol):
         """Record a resolution once (False: recorded already); ``members``: the family's
         member items as just read, which spares reading them again for its expiry."""
         ...  # fmt: skip
+
+
+class PopulationStore(ResolutionStore, Protocol):
+    """What monthly reconciliation reads and writes (``ingest.reconciliation``): an insurer's
+    sets and their members (to find its families), resolutions, the result."""
+
+    def sets_since(
+        self, our: str, partner: str, since: str, before: str | None = None
+    ) -> Iterable[StoredSet]: ...
+    def members_of_set(self, item: Any) -> Iterable[StoredMember]: ...
+    def roster(self, our: str, partner: str) -> Iterable[str]:
+        """The subscriber ids of every family sent to the insurer since the roster began."""
+        ...
+
+    def roster_since(self, our: str, partner: str) -> str | None:
+        """When the roster began (ISO 8601, UTC); None: not yet (every set is walked)."""
+        ...
 
     def put_reconciliation(self, summary: Any, rows: list[dict[str, Any]],
                            rcno_key: str | None) -> None: ...  # fmt: skip
@@ -318,29 +323,32 @@ class ReportedErrors(Protocol):
         ...
 
 
-class EnrollmentStore(AcknowledgmentStore, PopulationStore, PartJobs, ReportedErrors, Protocol):
-    """What the use cases in ``ingest`` need: interchanges and sets as planned, members in
-    batches, objects' outcomes, notices, families reconciled, acknowledgments kept.
-    ``store.repository.Repository`` on DynamoDB."""
+# What the use cases in ``ingest`` need, port by port: each use case names the ports it
+# uses (``store.repository.Repository`` is every one of them on DynamoDB; the functional
+# tests' fakes are the few a use case needs).
+
+
+class FileLog(Protocol):
+    """What became of each file, and the report's notices: every use case."""
+
+    def record_object(self, ref: ObjectRef, outcome: Outcome) -> None: ...
+    def notice(self, kind: str, detail: str, source_keys: list[str], *identity: str,
+               at: datetime | None = None) -> None: ...  # fmt: skip
+
+
+class Partners(Protocol):
+    """The insurers 834s went to (and the sender id each went out as)."""
+
+    def partners(self) -> Sequence[Any]: ...
+    def register_partner(self, our: str, partner: str, payer_name: str) -> None: ...
+
+
+class FamilyJudge(FamilyReader, Protocol):
+    """A family reconciled in three steps, so that many families' effectuation moves share
+    transactions: judged (findings written, moves held back), written together, settled."""
 
     writer_threads: int
 
-    def begin_interchange(self, planned: TrackedInterchange) -> None: ...
-    def complete_interchange(self, planned: TrackedInterchange) -> bool: ...
-    def interchange_version(self, planned: TrackedInterchange) -> StoredInterchange | None: ...
-    def settle_interchange(self, planned: TrackedInterchange) -> None: ...
-    def record_duplicate(self, version: Any, ref: ObjectRef) -> None: ...
-    def put_sets(self, sets: list[TrackedSet]) -> None: ...
-    def put_group_version(
-        self, planned: TrackedInterchange, group_control: str
-    ) -> list[dict[str, str]]: ...
-    def member_writer(self, arrived_at: datetime | None = None) -> MemberSink: ...
-    def begin_roster(self, our: str, partner: str, at: str) -> None:
-        """Keep when the insurer's roster began (its first family; later calls change nothing)."""
-        ...
-
-    # A family reconciled in three steps, so that many families' effectuation moves share
-    # transactions: judged (findings written, moves held back), written together, settled.
     def judge_family(
         self, our: str, partner: str, subscriber_id: str, *, sla_hours: float = 48.0
     ) -> Any: ...
@@ -349,19 +357,72 @@ class EnrollmentStore(AcknowledgmentStore, PopulationStore, PartJobs, ReportedEr
         self, judged: Any, family: Any, *, sla_hours: float = 48.0
     ) -> tuple[bool, bool]: ...
     def same_evidence(self, one: Any, other: Any) -> bool: ...
-    def register_partner(self, our: str, partner: str, payer_name: str) -> None: ...
-    def record_object(self, ref: ObjectRef, outcome: Outcome) -> None: ...
-    def notice(self, kind: str, detail: str, source_keys: list[str], *identity: str,
-               at: datetime | None = None) -> None: ...  # fmt: skip
-    def put_ack(self, data: dict[str, Any]) -> Any: ...
+
+
+class MemberWrites(Protocol):
+    """Member items (ours and the insurer's records) in batches, expiring with the file."""
+
+    def member_writer(self, arrived_at: datetime | None = None) -> MemberSink: ...
+
+
+class EffectuationStore(MemberWrites, FamilyJudge, Protocol):
+    """``ingest.effectuation``: the insurer's records kept, their families reconciled."""
+
+
+class SentInterchanges(MemberWrites, Protocol):
+    """An outbound 834 tracked: its interchange counted once, its sets and members written,
+    the insurer's roster begun."""
+
+    writer_threads: int
+
+    def begin_interchange(self, planned: TrackedInterchange) -> None: ...
+    def complete_interchange(self, planned: TrackedInterchange) -> bool: ...
+    def interchange_version(self, planned: TrackedInterchange) -> StoredInterchange | None: ...
+    def interchange_versions(
+        self, our: str, partner: str, control: str
+    ) -> Sequence[StoredInterchange]: ...
+    def settle_interchange(self, planned: TrackedInterchange) -> None: ...
+    def record_duplicate(self, version: Any, ref: ObjectRef) -> None: ...
+    def put_sets(self, sets: list[TrackedSet]) -> None: ...
+    def put_group_version(
+        self, planned: TrackedInterchange, group_control: str
+    ) -> list[dict[str, str]]: ...
+    def begin_roster(self, our: str, partner: str, at: str) -> None:
+        """Keep when the insurer's roster began (its first family; later calls change nothing)."""
+        ...
+
+
+class ControlNumbers(Protocol):
     def note_controls(self, our: str, partner: str, direction: str, level: str,
                       controls: Iterable[str], at: str) -> None:  # fmt: skip
         """Keep each control number seen with an insurer once (``domain.sequences``)."""
         ...
 
+
+class ReceivedAcks(Protocol):
+    def put_ack(self, data: dict[str, Any]) -> Any: ...
+
+
+class ExpectedActions(Protocol):
     def put_expected(self, our: str, actions: Iterable[ExpectedAction]) -> int:
         """Create each expected action once (``domain.expected``); how many were new."""
         ...
+
+
+class ErrorReportStore(FileLog, Partners, FamilyJudge, ReportedErrors, Protocol):
+    """``ingest.error_reports``: rows kept and applied, their families reconciled."""
+
+
+class ExpectedStore(FileLog, Partners, PartJobs, FamilyJudge, ExpectedActions, Protocol):
+    """``ingest.expected``: the exchange's actions kept (in parts when large), their
+    families reconciled."""
+
+
+class EnrollmentStore(
+    AcknowledgmentStore, PopulationStore, PartJobs, ReportedErrors, FileLog, Partners,
+    FamilyJudge, SentInterchanges, ControlNumbers, ReceivedAcks, ExpectedActions, Protocol,
+):  # fmt: skip
+    """Every port the use cases in ``ingest`` use, for the handlers that wire them."""
 
 
 _UTC = ZoneInfo("UTC")

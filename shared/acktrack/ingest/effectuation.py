@@ -16,7 +16,7 @@ from acktrack.domain import identifiers as keys
 from acktrack.domain.family import Family
 from acktrack.domain.hashing import PERSON, person_value, values_hashes
 from acktrack.domain.identifiers import clip
-from acktrack.domain.ports import EnrollmentStore, Outcome, PipelineConfig
+from acktrack.domain.ports import EffectuationStore, Outcome, PipelineConfig
 from acktrack.domain.tracked import MAX_COVERAGES, InsurerMember, ObjectRef, iso, to_utc
 from acktrack.ingest.steps import reconcile_families
 from acktrack.x12 import MemberTransaction, Record, read_x12
@@ -76,7 +76,7 @@ def insurer_member(
 def ingest_effectuation(
     stream: BinaryIO,
     ref: ObjectRef,
-    store: EnrollmentStore,
+    store: EffectuationStore,
     config: PipelineConfig,
     outcome: Outcome,
 ) -> None:
@@ -87,7 +87,7 @@ def ingest_effectuation(
 def effectuate(
     records: Iterable[Record],
     ref: ObjectRef,
-    store: EnrollmentStore,
+    store: EffectuationStore,
     config: PipelineConfig,
     outcome: Outcome,
 ) -> None:

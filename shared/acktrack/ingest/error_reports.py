@@ -24,7 +24,7 @@ from acktrack.domain.error_report import (
 )
 from acktrack.domain.family import Family
 from acktrack.domain.ports import (
-    EnrollmentStore,
+    ErrorReportStore,
     ObjectSource,
     Outcome,
     PipelineConfig,
@@ -41,7 +41,7 @@ MAX_BYTES = 4 * 1024 * 1024  # well over MAX_ROWS rows of ids, codes and a messa
 
 
 def ingest_error_report(
-    ref: ObjectRef, source: ObjectSource, store: EnrollmentStore, config: PipelineConfig
+    ref: ObjectRef, source: ObjectSource, store: ErrorReportStore, config: PipelineConfig
 ) -> Outcome:
     """Keep and apply every row of one error report, or quarantine it with the reason."""
     partner = insurer_folder(ref.key) or ""

@@ -25,9 +25,10 @@ from acktrack.domain.expected import (
 )
 from acktrack.domain.family import Family
 from acktrack.domain.ports import (
-    EnrollmentStore,
+    ExpectedStore,
     ObjectSource,
     Outcome,
+    Partners,
     PartWorkflow,
     PipelineConfig,
 )
@@ -63,7 +64,7 @@ class Scan:
 def ingest_expected(
     ref: ObjectRef,
     source: ObjectSource,
-    store: EnrollmentStore,
+    store: ExpectedStore,
     config: PipelineConfig,
     parts: PartWorkflow | None = None,
 ) -> Outcome:
@@ -97,7 +98,7 @@ def ingest_expected(
 
 
 def ingest_expected_part(
-    order: PartOrder, source: ObjectSource, store: EnrollmentStore, config: PipelineConfig
+    order: PartOrder, source: ObjectSource, store: ExpectedStore, config: PipelineConfig
 ) -> Outcome:
     """Keep one part's actions, and its counts for Finish."""
     order, ref = with_job(order, store)
@@ -108,7 +109,7 @@ def ingest_expected_part(
     return found
 
 
-def finish_expected(order: PartOrder, store: EnrollmentStore) -> Outcome:
+def finish_expected(order: PartOrder, store: ExpectedStore) -> Outcome:
     """The workflow's Finish: every part kept; the file's outcome, once."""
     order, ref = with_job(order, store)
     outcome = Outcome(FileOutcome.EXPECTED, parts=order.parts)
@@ -124,7 +125,7 @@ def finish_expected(order: PartOrder, store: EnrollmentStore) -> Outcome:
 
 
 def _keep(
-    ref: ObjectRef, source: ObjectSource, store: EnrollmentStore, config: PipelineConfig,
+    ref: ObjectRef, source: ObjectSource, store: ExpectedStore, config: PipelineConfig,
     carried: dict[str, Any], start: int, end: int | None, outcome: Outcome,
 ) -> None:  # fmt: skip
     """Write the actions of bytes [start, end) (whole rows), then reconcile their families."""
@@ -205,7 +206,7 @@ def _text(line: bytes, number: int) -> str:
         raise ExpectedRefused(f"line {number}: not UTF-8 text") from None
 
 
-def our_ids(partners: set[str], store: EnrollmentStore, config: PipelineConfig
+def our_ids(partners: set[str], store: Partners, config: PipelineConfig
             ) -> dict[str, str] | str:  # fmt: skip
     """Insurer -> the sender id (ISA06) its rows belong to (``our_id_for``), or why one of
     them cannot be placed (the file is then quarantined with it)."""

@@ -38,6 +38,7 @@ from acktrack.domain.ports import (
     EnrollmentStore,
     ObjectSource,
     Outcome,
+    PartJobs,
     PartWorkflow,
     PipelineConfig,
 )
@@ -181,7 +182,7 @@ def pack_plan(
     return pack(plan)
 
 
-def with_job(order: PartOrder, store: EnrollmentStore) -> tuple[PartOrder, ObjectRef]:
+def with_job(order: PartOrder, store: PartJobs) -> tuple[PartOrder, ObjectRef]:
     """The order with what its job holds: the object it cuts and the file's plan."""
     if order.legacy is not None:  # the earliest orders carried object and plan alike
         return order, order.legacy
@@ -339,14 +340,14 @@ def ingest_part(
     return found
 
 
-def record_part(order: PartOrder, store: EnrollmentStore, result: dict[str, Any],
+def record_part(order: PartOrder, store: PartJobs, result: dict[str, Any],
                 outcome: Outcome) -> None:  # fmt: skip
     """Keep a part's result (its first: a part run again changes nothing)."""
     store.record_part(order.job, order.index, pack(result))
     outcome.reason = f"part {order.index + 1} of {order.parts}"
 
 
-def part_results(order: PartOrder, store: EnrollmentStore) -> list[bytes]:
+def part_results(order: PartOrder, store: PartJobs) -> list[bytes]:
     """Every part's result, for Finish: all of them, or PartsMissing (retried)."""
     results = store.part_results(order.job)
     if len(results) < order.parts:

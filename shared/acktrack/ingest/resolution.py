@@ -21,7 +21,7 @@ from typing import Any
 from acktrack.correlate.enrollments import SetStatuses, family_ledger
 from acktrack.domain.identifiers import short_hash
 from acktrack.domain.ledger import OPEN_STATES, Enrollment, Resolution
-from acktrack.domain.ports import EnrollmentStore
+from acktrack.domain.ports import ResolutionStore
 from acktrack.domain.typed import LINE_BREAKS, first_unsafe
 from acktrack.ingest.personal import personal_data
 
@@ -134,7 +134,7 @@ class Planner:
     """Plans resolutions against one store at one moment, by one operator; set statuses and
     the insurers are read once for all of them (a bulk file plans thousands)."""
 
-    def __init__(self, store: EnrollmentStore, *, by: str, caller: str = "",
+    def __init__(self, store: ResolutionStore, *, by: str, caller: str = "",
                  at: datetime | None = None, sla_hours: float = 48.0) -> None:  # fmt: skip
         self.store = store
         self.by = check_line(by, "--by", MAX_BY)
@@ -218,7 +218,7 @@ class Planner:
         )
 
 
-def record(store: EnrollmentStore, plan: Plan) -> Resolved:
+def record(store: ResolutionStore, plan: Plan) -> Resolved:
     """Write a planned resolution (once: a second recording of the same one changes nothing)."""
     recorded = False
     for our, named in plan.writes:
@@ -236,7 +236,7 @@ def would(plan: Plan) -> Resolved:
 
 
 def resolve(
-    store: EnrollmentStore,
+    store: ResolutionStore,
     *,
     partner: str,
     subscriber_id: str,

@@ -15,7 +15,14 @@ from acktrack.correlate import acknowledgments, advice
 from acktrack.domain.family import Family
 from acktrack.domain.hashing import Keyring
 from acktrack.domain.identifiers import clip
-from acktrack.domain.ports import EnrollmentStore, ObjectSource, Outcome, PipelineConfig
+from acktrack.domain.ports import (
+    EnrollmentStore,
+    FamilyJudge,
+    FileLog,
+    ObjectSource,
+    Outcome,
+    PipelineConfig,
+)
 from acktrack.domain.sequences import GROUP, INTERCHANGE, OUTBOUND
 from acktrack.domain.status import FileOutcome
 from acktrack.domain.tracked import (
@@ -31,7 +38,7 @@ from acktrack.x12.reader import Record
 
 
 def note_key_problem(
-    ref: ObjectRef, store: EnrollmentStore, config: PipelineConfig, outcome: Outcome
+    ref: ObjectRef, store: FileLog, config: PipelineConfig, outcome: Outcome
 ) -> None:
     """The demographic hash key cannot be used: tracking goes on, and the file's outcome, a
     metric and the report's notices (one a day) say what waits until the key is readable."""
@@ -48,9 +55,7 @@ def note_key_problem(
     )  # fmt: skip
 
 
-def quarantine(
-    ref: ObjectRef, source: ObjectSource, store: EnrollmentStore, reason: str
-) -> Outcome:
+def quarantine(ref: ObjectRef, source: ObjectSource, store: FileLog, reason: str) -> Outcome:
     """Keep an unusable file aside with its reason; nothing else is lost or stopped."""
     key = source.quarantine(ref, reason)
     outcome = Outcome(FileOutcome.QUARANTINED, reason=reason, quarantine_key=key)
@@ -178,7 +183,7 @@ ROSTER_MARGIN = timedelta(minutes=20)
 
 
 def reconcile_families(
-    store: EnrollmentStore, families: set[Family], outcome: Outcome, sla_hours: float = 48.0
+    store: FamilyJudge, families: set[Family], outcome: Outcome, sla_hours: float = 48.0
 ) -> None:
     """Recompute each touched family's findings and effectuations (a few threads): a chunk
     of families is judged, their effectuation moves written together in shared
@@ -217,7 +222,7 @@ def reconcile_families(
 RECONCILE_ROUNDS = 4  # a family written by others meanwhile is judged again (bounded)
 
 
-def settle_family(store: EnrollmentStore, judged: Any, sla_hours: float) -> Any:
+def settle_family(store: FamilyJudge, judged: Any, sla_hours: float) -> Any:
     """After the chunk's moves are written: read the family again; if anything came
     meanwhile (or an answer it waits on changed while it was judged), judge it again,
     until a read finds what the last judgment saw. Another invocation may write to the

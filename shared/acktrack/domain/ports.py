@@ -409,6 +409,14 @@ class ExpectedActions(Protocol):
         ...
 
 
+class OutboundStore(
+    FileLog, Partners, FamilyJudge, SentInterchanges, ControlNumbers, AcknowledgmentStore,
+    PartJobs, Protocol,
+):  # fmt: skip
+    """``ingest.outbound`` and its parts: the file tracked, its families reconciled, the
+    acknowledgments that came first applied."""
+
+
 class ErrorReportStore(FileLog, Partners, FamilyJudge, ReportedErrors, Protocol):
     """``ingest.error_reports``: rows kept and applied, their families reconciled."""
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 from acktrack.domain.identifiers import clip
 from acktrack.domain.index import FileIndex, index_file
 from acktrack.domain.ports import (
-    EnrollmentStore,
     ObjectSource,
+    OutboundStore,
     Outcome,
     PartWorkflow,
     PipelineConfig,
@@ -47,7 +47,7 @@ from acktrack.x12 import UnreadableX12, read_x12
 def ingest_outbound(
     ref: ObjectRef,
     source: ObjectSource,
-    store: EnrollmentStore,
+    store: OutboundStore,
     config: PipelineConfig,
     parts: PartWorkflow | None = None,
 ) -> Outcome:
@@ -147,7 +147,7 @@ def _too_many_members(index: FileIndex, config: PipelineConfig) -> str:
 
 
 def _decide(
-    planned: TrackedInterchange, ref: ObjectRef, store: EnrollmentStore, outcome: Outcome
+    planned: TrackedInterchange, ref: ObjectRef, store: OutboundStore, outcome: Outcome
 ) -> Plan | None:
     """New, resumed, or already tracked (a redelivery or the same interchange elsewhere)?"""
     versions = store.interchange_versions(

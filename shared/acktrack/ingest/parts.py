@@ -35,8 +35,8 @@ from typing import Any
 from acktrack.domain.identifiers import clip, short_hash
 from acktrack.domain.index import index_file
 from acktrack.domain.ports import (
-    EnrollmentStore,
     ObjectSource,
+    OutboundStore,
     Outcome,
     PartJobs,
     PartWorkflow,
@@ -234,7 +234,7 @@ def cut_ranges(
 def fan_out(
     ref: ObjectRef,
     source: ObjectSource,
-    store: EnrollmentStore,
+    store: OutboundStore,
     config: PipelineConfig,
     plans: list[Plan],
     workflow: PartWorkflow,
@@ -323,7 +323,7 @@ class PartSets(PlannedSets):
 
 
 def ingest_part(
-    order: PartOrder, source: ObjectSource, store: EnrollmentStore, config: PipelineConfig
+    order: PartOrder, source: ObjectSource, store: OutboundStore, config: PipelineConfig
 ) -> Outcome:
     """Write and reconcile one part, and keep its result for Finish."""
     order, ref = with_job(order, store)
@@ -367,7 +367,7 @@ def finish_order(job: str, kind: str, parts: int) -> PartOrder:
 
 
 def finish(
-    order: PartOrder, ref: ObjectRef, source: ObjectSource, store: EnrollmentStore,
+    order: PartOrder, ref: ObjectRef, source: ObjectSource, store: OutboundStore,
     config: PipelineConfig,
 ) -> Outcome:  # fmt: skip
     """Every part is written (the workflow's Map is done): finish the file as one

@@ -16,10 +16,10 @@ from acktrack.domain.family import Family
 from acktrack.domain.hashing import Keyring
 from acktrack.domain.identifiers import clip
 from acktrack.domain.ports import (
-    EnrollmentStore,
     FamilyJudge,
     FileLog,
     ObjectSource,
+    OutboundStore,
     Outcome,
     PipelineConfig,
 )
@@ -138,7 +138,7 @@ def _members(
 def write_members(
     records: Iterable[Record],
     sets: PlannedSets,
-    store: EnrollmentStore,
+    store: OutboundStore,
     arrived_at: datetime,
     keyring: Keyring | None = None,
 ) -> set[Family]:
@@ -252,9 +252,7 @@ def _enter_context(context: contextvars.Context) -> None:
         variable.set(value)
 
 
-def finish_interchange(
-    plan: Plan, ref: ObjectRef, store: EnrollmentStore, outcome: Outcome
-) -> None:
+def finish_interchange(plan: Plan, ref: ObjectRef, store: OutboundStore, outcome: Outcome) -> None:
     interchange = plan.interchange
     if not plan.completed:  # a completed interchange's sets are all there (put before it)
         store.put_sets(interchange.sets)

@@ -126,14 +126,15 @@ def _seconds(line: dict[str, Any], latency_ms: float) -> float:
     return float(line["dynamodb_requests"] * latency_ms + line["cpu_ms"]) / 1000
 
 
-def measure(members: int, shape: str) -> dict[str, Any]:
+def measure(members: int, shape: str, reconciliation_only: bool = False) -> dict[str, Any]:
     from acktrack.local.stack import EmbeddedStack
     from acktrack.local.trace import RequestTrace
 
     files = _files(members, shape)
     found: dict[str, Any] = {"members": members, "shape": shape, "sets": _sets(members, shape)}
     populations = _populations(files[PATHS[0]])
-    for day in (files, {PATHS[0]: files[PATHS[0]], **populations}):
+    days = [files, {PATHS[0]: files[PATHS[0]], **populations}]
+    for day in days[1:] if reconciliation_only else days:
         with ExitStack() as stop:
             stack = stop.enter_context(EmbeddedStack(ROOT / "template.yaml", {}))
             stack.clock = lambda: datetime(2024, 2, 8, 12, tzinfo=UTC)
@@ -144,8 +145,8 @@ def measure(members: int, shape: str) -> dict[str, Any]:
                                else ("Inbound", _inbound_key(path, len(found))))  # fmt: skip
                 results = stack.put(stack.bucket(bucket), key, data)
                 assert all(result.ok for result in results), [r.error for r in results]
-                if path in found:  # the outbound 834 again, under the populations
-                    continue
+                if path in found or (reconciliation_only and path == PATHS[0]):
+                    continue  # the outbound 834 again, under the populations
                 found[path] = {**_summary(trace.lines, members),
                                "moto_seconds": round(time.perf_counter() - started, 1)}  # fmt: skip
                 stack.trace = None
@@ -191,11 +192,15 @@ def cli(doc: str | None, measure_one: Any, make_table: Any) -> int:
                         help=f"members in the file (repeat; default {', '.join(map(str, SIZES))})")  # fmt: skip
     parser.add_argument("--shape", choices=SHAPES, action="append", help="default: both shapes")
     parser.add_argument("--table", action="store_true", help="print the README's table at the end")
+    if measure_one is measure:
+        parser.add_argument("--reconciliation-only", action="store_true",
+                            help="only the reconciliation rows (on a stack holding the 834)")  # fmt: skip
     args = parser.parse_args()
+    extra = {"reconciliation_only": True} if getattr(args, "reconciliation_only", False) else {}
     results = []
     for members in args.members or SIZES:
         for shape in args.shape or SHAPES:
-            results.append(measure_one(members, shape))
+            results.append(measure_one(members, shape, **extra))
             print(json.dumps(results[-1]), flush=True)
     if args.table:
         print(make_table(results))

@@ -98,3 +98,20 @@ def test_a_confirmed_resend_closes_it() -> None:
                       File("inbound", "HEALTHPLAN01/resend.999", again)])  # fmt: skip
     assert report["unconfirmed"] == []
     assert report["summary"]["resolved_by_resend"] == SECOND.members
+
+
+@pytest.mark.parametrize("advice_first", [False, True])
+def test_an_824_naming_a_set_by_its_bgn02_alone_rejects_that_set(advice_first: bool) -> None:
+    """OTI03 the 834's BGN02 (OTI02 TN) and no ST02: the set of that group that carried it,
+    before or after the 834 is tracked."""
+    buffer = io.BytesIO()
+    reference = f"REF{SENT:%Y%m%d}{THIRD.transaction_control}"  # the 834's BGN02
+    write_824(buffer, sender_id="HEALTHPLAN01", receiver_id="ACKTRACKEXCH", interchange_control=8102,
+              sent_at=SENT + timedelta(days=1),
+              items=[AdviceItemSpec("TR", THIRD.group_control, "", reference, errors=(("011", ""),))])  # fmt: skip
+    advice = File("inbound", "HEALTHPLAN01/bgn.824", buffer.getvalue())
+    files = [advice, *DAY[:2]] if advice_first else [*DAY[:2], advice]
+    report = _report(files)
+    assert {row["transaction_control"] for row in report["unconfirmed"]} == {
+        THIRD.transaction_control}  # fmt: skip
+    assert {row["status"] for row in report["unconfirmed"]} == {"rejected_after_accept"}

@@ -22,6 +22,7 @@ class SentSet:
     status: str = Status.SENT.value
     first_999_at: str | None = None
     acks: dict[str, Any] = field(default_factory=dict)
+    reference: str = ""  # BGN02
 
     @property
     def set_id(self) -> str:

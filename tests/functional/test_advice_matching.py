@@ -69,3 +69,22 @@ def test_a_gs06_sent_twice_leaves_the_824_ambiguous() -> None:
     sent(store, control="1002")
     ack = an_824(store)
     assert apply_advice(store, ack) == "ambiguous"
+
+
+def test_an_824_that_names_a_set_by_its_bgn02_alone_rejects_that_set() -> None:
+    """OTI02 TN, OTI03 the 834's BGN02, no OTI09: the set of the group that carried it."""
+    store = MemoryStore()
+    interchange = sent(store)
+    interchange.sets[0].reference, interchange.sets[1].reference = "REF-A", "REF-B"
+
+    def by_bgn02(reference: str) -> StoredAck:
+        detail = {"sets": [{"verdict": "TR", "control": "", "reference": reference,
+                            "qualifier": "TN", "by_reference": True, "codes": ["007"],
+                            "messages": [], "more_errors": 0, "subscriber_id": None,
+                            "member_id": None}]}  # fmt: skip
+        return store.receive(StoredAck("824", US, PLAN, "1", f"824-{next(_numbers)}", detail))
+
+    assert apply_advice(store, by_bgn02("REF-B")) == "applied"
+    assert store.status_of(interchange) == ["sent", "rejected_after_accept"]
+    unknown = by_bgn02("REF-Z")
+    assert apply_advice(store, unknown) == "unmatched" and "BGN02 REF-Z" in unknown.reason

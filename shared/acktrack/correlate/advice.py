@@ -2,7 +2,8 @@
 
 A 999 says a set was readable; the insurer's business rules may still refuse it. Each OTI
 loop that rejects (OTI01 TR, BR, IR, GR) names the original set by GS06 and ST02 (OTI08,
-OTI09; a group rejection, GR, by GS06 alone). The 824 is stored once per group it speaks
+OTI09), or by GS06 and the set's BGN02 (OTI02 TN, OTI03) when it gives no ST02; a group
+rejection, GR, by GS06 alone. The 824 is stored once per group it speaks
 of, like a 999 (``ACK#GS#…``), and applied when that group's 834 is tracked, whichever
 comes first: each rejected set gets an entry whose event moves it to
 ``rejected_after_accept`` (open, until an effectuation or a confirmed resend closes it).
@@ -34,11 +35,13 @@ def advice_details(advice: ApplicationAdvice) -> Iterator[tuple[str, dict[str, A
     for item in advice.items:
         if not item.rejected or (item.set_type and item.set_type != "834"):
             continue  # accepted (with errors or not), or about another kind of set
-        if not item.transaction_control and item.verdict != "GR":
-            continue  # a set or item named by its BGN02 only: not matched
+        if not item.transaction_control and item.verdict != "GR" and not by_reference(item):
+            continue  # names no set we could find
         groups.setdefault(clip(item.group_control) or "-", []).append({
             "verdict": clip(item.verdict), "control": clip(item.transaction_control),
             "reference": clip(item.reference), "qualifier": clip(item.reference_qualifier),
+            "by_reference": (not item.transaction_control and item.verdict != "GR"
+                             and by_reference(item)),
             "codes": [clip(error.code) for error in item.errors],
             "messages": [],  # TED02 may quote the member's name or address: never kept
             "more_errors": max(0, len(item.errors) - 5) + item.errors_dropped,
@@ -64,6 +67,7 @@ def apply_advice(store: AcknowledgmentStore, stored: Any, outcome: Outcome | Non
             "this 824 cannot tell them apart",
         )  # fmt: skip
     items: list[dict[str, Any]] = store.ack_detail(stored).get("sets", [])
+    # A group rejection, or a set named by its BGN02 alone: every set of the group is read.
     whole_group = any(not item["control"] for item in items)
     controls = sorted({item["control"] for item in items if item["control"]})
     sets = (store.sets_of_group_version(versions[0]) if whole_group
@@ -73,10 +77,9 @@ def apply_advice(store: AcknowledgmentStore, stored: Any, outcome: Outcome | Non
     entries: list[tuple[Any, str, AckEntry]] = []
     unknown: list[str] = []
     for index, item in enumerate(items):
-        targets = list(by_control.values()) if not item["control"] else (
-            [by_control[item["control"]]] if item["control"] in by_control else [])  # fmt: skip
+        targets = _targets(item, by_control)
         if not targets:
-            unknown.append(item["control"])
+            unknown.append(item["control"] or f"BGN02 {item['reference']}")
         for target in targets:
             entry_id = f"{stored.sk}#{index}"
             entries.append((target, entry_id, _entry(entry_id, item, at)))
@@ -85,6 +88,22 @@ def apply_advice(store: AcknowledgmentStore, stored: Any, outcome: Outcome | Non
             if unknown else "")  # fmt: skip
     state = AckState.UNMATCHED if unknown and not entries else AckState.APPLIED
     return store.set_ack_state(stored, state, note)
+
+
+def by_reference(item: Any) -> bool:
+    """An OTI that names the original set by its BGN02 (OTI02 TN, OTI03)."""
+    return bool(item.reference) and item.reference_qualifier == "TN"
+
+
+def _targets(item: dict[str, Any], by_control: dict[str, Any]) -> list[Any]:
+    """The sets an OTI loop rejects: by ST02; by BGN02 when it gives none (each set of the
+    group that carried that BGN02); the whole group for a group rejection."""
+    if item["control"]:
+        return [by_control[item["control"]]] if item["control"] in by_control else []
+    if item.get("by_reference"):
+        return [one for one in by_control.values()
+                if item["reference"] and getattr(one, "reference", None) == item["reference"]]  # fmt: skip
+    return list(by_control.values())
 
 
 def _entry(entry_id: str, item: dict[str, Any], at: datetime) -> AckEntry:

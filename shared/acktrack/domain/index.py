@@ -31,6 +31,7 @@ class SetIndex:
     members: int = 0
     segments: int = 0
     payer_name: str = ""
+    reference: str = ""  # BGN02: how an 824 that gives no ST02 names the set
     findings: list[Finding] = field(default_factory=list)
 
     @property
@@ -133,6 +134,7 @@ def index_file(stream: BinaryIO) -> FileIndex:
                 current.members, current.segments = record.members, record.segments
                 if record.enrollment is not None:
                     current.payer_name = record.enrollment.payer_name
+                    current.reference = record.enrollment.reference
             current = None
         elif kind is GroupEnd:
             group = None

@@ -126,6 +126,7 @@ class TrackedSet:
     findings: list[dict[str, Any]] = field(default_factory=list)
     finding_count: int = 0
     predicted_rejection: bool = False
+    reference: str = ""  # BGN02 (an 824's OTI03 may name the set by it alone)
     last_position: int = 1
     # Where each INS loop starts, kept for sets of up to MEMBER_STARTS_KEPT members (their
     # IK3 errors are attributed without a read).
@@ -290,7 +291,8 @@ def _plan_set(
     sent_at = iso(sent)
     tracked = TrackedSet(
         set_id=identifier, our_id=our, partner=partner,
-        payer_name=clip(item.payer_name, LONG), interchange_control=interchange_control,
+        payer_name=clip(item.payer_name, LONG), reference=clip(item.reference),
+        interchange_control=interchange_control,
         group_control=group_control, transaction_control=control,
         implementation=clip(item.header.implementation), digest=digest, sent_at=sent_at,
         members=item.members, segments=item.segments,

@@ -160,6 +160,7 @@ class SetItem(ReportedItem):
     our_id = UnicodeAttribute()
     partner = UnicodeAttribute()
     payer_name = UnicodeAttribute(default="")
+    reference = UnicodeAttribute(null=True, attr_name="bgn02")  # an 824 may name the set by it
     interchange_control = UnicodeAttribute()
     group_control = UnicodeAttribute()
     transaction_control = UnicodeAttribute()

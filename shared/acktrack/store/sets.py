@@ -199,6 +199,7 @@ def _set_item(key: tuple[str, str], tracked: TrackedSet) -> SetItem:
         our_id=tracked.our_id,
         partner=tracked.partner,
         payer_name=tracked.payer_name,
+        reference=tracked.reference or None,
         interchange_control=tracked.interchange_control,
         group_control=tracked.group_control,
         transaction_control=tracked.transaction_control,

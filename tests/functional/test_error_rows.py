@@ -6,13 +6,10 @@ in any order and any split give the same sets."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from types import SimpleNamespace
 from typing import Any
 
 from hypothesis import given, settings
@@ -25,6 +22,7 @@ from acktrack.domain.status import FileOutcome, Status, adding_all, member_statu
 from acktrack.domain.tally import SetState, contribution
 from acktrack.domain.tracked import ObjectRef
 from acktrack.ingest.error_reports import apply_error_rows, ingest_error_report
+from tests.functional.ingest_fakes import Files, Ledger
 from tests.functional.memory import SentSet
 
 US, PLAN = "EXCH", "PLAN01"
@@ -261,67 +259,16 @@ def test_many_rows_of_one_set_write_it_once() -> None:
 # -- the whole use case: the file read, refused or kept, its families reconciled -----------
 
 
-class MemoryErrorReports(MemoryReportedErrors):
+class MemoryErrorReports(MemoryReportedErrors, Ledger):
     """``ErrorReportStore``: the rows' port above, the file log, the insurers, and a family
     judge that records which families it was asked to reconcile."""
 
-    writer_threads = 1
-
     def __init__(self) -> None:
-        super().__init__()
-        self.outcomes: list[tuple[str, Outcome]] = []
-        self.judged: list[tuple[str, str, str]] = []
-
-    def record_object(self, ref: ObjectRef, outcome: Outcome) -> None:
-        self.outcomes.append((ref.key, outcome))
-
-    def notice(self, kind: str, detail: str, source_keys: list[str], *identity: str,
-               at: datetime | None = None) -> None:  # fmt: skip
-        pass
-
-    def partners(self) -> Sequence[Any]:
-        return [SimpleNamespace(our_id=US, partner=PLAN)]
-
-    def register_partner(self, our: str, partner: str, payer_name: str) -> None:
-        pass
-
-    def judge_family(self, our: str, partner: str, subscriber_id: str, *,
-                     sla_hours: float = 48.0) -> Any:  # fmt: skip
-        self.judged.append((our, partner, subscriber_id))
-        unchanged = SimpleNamespace(new_findings={}, effectuated=0, uneffectuated=0)
-        return SimpleNamespace(current=True, wrote=False, change=unchanged)
-
-    def write_judged(self, judged: list[Any]) -> None:
-        pass
-
-    def judge_again(
-        self, judged: Any, family: Any, *, sla_hours: float = 48.0
-    ) -> tuple[bool, bool]:
-        return False, False
-
-    def same_evidence(self, one: Any, other: Any) -> bool:
-        return True
-
-    def family(self, our: str, partner: str, subscriber_id: str) -> Any:
-        raise AssertionError("a family judged current is not read again")
+        MemoryReportedErrors.__init__(self)
+        Ledger.__init__(self, [(US, PLAN)])
 
     def get_set(self, pk: str, sk: str) -> Any:
         return self.sets.get((pk, sk))
-
-
-class Files:
-    """``ObjectSource`` over bytes in memory; a quarantined file keeps its reason."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.quarantined: dict[str, str] = {}
-
-    def open(self, ref: ObjectRef, start: int = 0, end: int | None = None) -> Any:
-        return contextlib.nullcontext(io.BytesIO(self.data[start:end]))
-
-    def quarantine(self, ref: ObjectRef, reason: str) -> str:
-        self.quarantined[ref.key] = reason
-        return f"quarantine/{ref.key}"
 
 
 HEADER = "subscriber_id,member_id,transaction_control,error_code,message"

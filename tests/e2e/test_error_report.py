@@ -173,3 +173,18 @@ def test_the_timeline_gives_each_member_of_the_set_its_own_status() -> None:
     assert "status now accepted" in sent["text"]
     assert not any("E17" in e["text"] for e in unnamed)
     assert any("E17" in e["text"] for e in named)
+
+
+def test_a_row_before_the_999_rejects_its_member_and_leaves_the_others_pending() -> None:
+    """The report applied before the 999 came: the member it names is rejected; the set's
+    other members have no answer yet, so they are pending (overdue here), counted as such,
+    and not in the set's rejection."""
+    report = _report([DAY[0], REPORT])
+    second = {row["subscriber_id"]: row["status"] for row in report["unconfirmed"]
+              if row["transaction_control"] == SECOND.transaction_control}  # fmt: skip
+    assert second.pop(MEMBER.subscriber_id) == "rejected_after_accept"
+    assert second and set(second.values()) == {"overdue"}
+    (rejection,) = [r for r in report["rejections"]
+                    if r["transaction_control"] == SECOND.transaction_control]  # fmt: skip
+    assert rejection["members"] == 1
+    assert report["summary"]["pending_overdue"] >= len(SECOND.member_detail) - 1

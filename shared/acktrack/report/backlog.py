@@ -32,6 +32,7 @@ from acktrack.report.spool import RowSpool
 from acktrack.x12 import codes
 
 REJECTED, OVERDUE, WITHIN = "rejected", "overdue", "within"
+WAITING = frozenset({AttemptState.PENDING, AttemptState.OVERDUE})  # no answer yet
 
 
 @dataclass(slots=True)
@@ -48,6 +49,9 @@ class SetTally:
     resolved: dict[str, int] = field(default_factory=dict)  # closed members by state
     rejection: dict[str, Any] | None = None  # the decoded rejection, for a rejected set
     not_named: int = 0  # members an error report's rows did not reject (its 999 confirmed)
+    # Members no row rejected, of a set whose 999 has not come: pending, not rejected.
+    awaiting: int = 0
+    awaiting_overdue: bool = False
 
     def plus(self, other: SetTally) -> SetTally:
         resolved = dict(self.resolved)
@@ -56,7 +60,9 @@ class SetTally:
         return replace(self, closed=self.closed + other.closed,
                        settled=self.settled + other.settled, resolved=resolved,
                        rejection=self.rejection or other.rejection,
-                       not_named=self.not_named + other.not_named)  # fmt: skip
+                       not_named=self.not_named + other.not_named,
+                       awaiting=self.awaiting + other.awaiting,
+                       awaiting_overdue=self.awaiting_overdue or other.awaiting_overdue)  # fmt: skip
 
     @property
     def open(self) -> bool:
@@ -69,7 +75,8 @@ class SetTally:
         return {"key": self.key, "partner": self.partner, "kind": self.kind,
                 "members": self.members, "bucket": self.bucket, "closed": self.closed,
                 "settled": self.settled, "resolved": self.resolved, "rejection": self.rejection,
-                "not_named": self.not_named}  # fmt: skip
+                "not_named": self.not_named, "awaiting": self.awaiting,
+                "awaiting_overdue": self.awaiting_overdue}  # fmt: skip
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SetTally:
@@ -117,6 +124,9 @@ class Backlog:
             elif late and member.state == AttemptState.CONFIRMED:
                 tally.closed += 1  # not named by the rejection after the 999, or effectuated
                 tally.not_named += 1
+            elif late and member.state in WAITING:
+                tally.awaiting += 1  # not named, and its 999 has not come: pending
+                tally.awaiting_overdue = age > self.sla_hours
             if member.effectuated or member.closed:
                 tally.settled += 1
         if kind == REJECTED:
@@ -126,11 +136,16 @@ class Backlog:
         status = (item.status if item.status == Status.REJECTED_AFTER_ACCEPT  # an 824's
                   else REJECTED if kind == REJECTED else OVERDUE)  # fmt: skip
         for member in members:
+            own = status
+            if late and member.state in WAITING:  # not named: pending, as any set without a 999
+                if age <= self.sla_hours:
+                    continue
+                own = OVERDUE
             for enrollment in member.open_enrollments:
                 waited = hours_between(enrollment.first_sent_at, self.as_of)
                 row = _row(item, member.subscriber_id, member.member_id or member.carrier_member_id,
-                           member.maintenance_type, member.ordinal, status,
-                           _reason(item, member, status, age, self.sla_hours, enrollment),
+                           member.maintenance_type, member.ordinal, own,
+                           _reason(item, member, own, age, self.sla_hours, enrollment),
                            item.sent_at, waited)  # fmt: skip
                 row.insurance_line = enrollment.insurance_line
                 row.attempts = enrollment.attempts
@@ -153,20 +168,37 @@ class Backlog:
             cell["sets"] += 1
             return
         if tally.kind == REJECTED:
-            if tally.closed < tally.members and tally.rejection is not None:
+            rejects = tally.members - tally.not_named - tally.awaiting
+            if tally.closed + tally.awaiting < tally.members and tally.rejection is not None:
                 # The members it rejects: an error report's rows may name some only.
-                rejects = tally.members - tally.not_named
                 self.rejections.append({**tally.rejection, "members": rejects})
+            if tally.awaiting:
+                self._awaiting(tally)
         else:
             # An effectuation confirms coverage even when the 999 never came.
             waiting = tally.members - tally.settled
             self.pending_overdue += waiting
             self.per_partner_open[tally.partner]["overdue"] += waiting
-        if tally.closed < tally.members:
+        counted = tally.members - tally.closed - (tally.awaiting if tally.kind == REJECTED else 0)
+        if counted > 0:
             cell = self.table[(tally.partner, REJECTED if tally.kind == REJECTED
                                else "pending overdue", tally.bucket)]  # fmt: skip
-            cell["members"] += tally.members - tally.closed
+            cell["members"] += counted
             cell["sets"] += 1
+
+    def _awaiting(self, tally: SetTally) -> None:
+        """Members of a set rejected by an error report's rows that no row names, while its
+        999 has not come: pending like any member without an answer."""
+        if tally.awaiting_overdue:
+            self.pending_overdue += tally.awaiting
+            self.per_partner_open[tally.partner]["overdue"] += tally.awaiting
+            cell = self.table[(tally.partner, "pending overdue", tally.bucket)]
+        else:
+            self.pending_within += tally.awaiting
+            self.per_partner_open[tally.partner]["within_sla"] += tally.awaiting
+            cell = self.table[(tally.partner, "pending within SLA", tally.bucket)]
+        cell["members"] += tally.awaiting
+        cell["sets"] += 1
 
     def add_awaiting(self, late: AwaitingView, effectuation_days: int) -> None:
         """An accepted addition the insurer has not effectuated (in report order)."""

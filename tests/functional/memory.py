@@ -94,6 +94,13 @@ class MemoryStore:
     def set_controls_of_group_version(self, version: Interchange) -> Sequence[str]:
         return [item.transaction_control for item in version.sets]
 
+    def set_references_of_group_version(self, version: Interchange) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for item in version.sets:
+            if item.reference:
+                found.setdefault(item.reference, []).append(item.transaction_control)
+        return found
+
     def sets_of_group_version_with(
         self, version: Interchange, controls: Sequence[str]
     ) -> Sequence[SentSet]:

@@ -56,7 +56,7 @@ def test_an_824_for_nothing_sent_is_unmatched_and_a_group_rejection_takes_every_
     ack = an_824(store, controls=controls or ("",))
     state = apply_advice(store, ack)
     if controls:
-        assert state == "unmatched" and "ST02 0009 never sent" in ack.reason
+        assert state == "unmatched" and "ST02 0009 (never sent)" in ack.reason
         assert store.status_of(interchange) == ["sent", "sent"]
     else:  # OTI01 GR names the group alone: every set of it
         assert state == "applied"
@@ -87,4 +87,21 @@ def test_an_824_that_names_a_set_by_its_bgn02_alone_rejects_that_set() -> None:
     assert apply_advice(store, by_bgn02("REF-B")) == "applied"
     assert store.status_of(interchange) == ["sent", "rejected_after_accept"]
     unknown = by_bgn02("REF-Z")
-    assert apply_advice(store, unknown) == "unmatched" and "BGN02 REF-Z" in unknown.reason
+    assert apply_advice(store, unknown) == "unmatched" and "BGN02 REF-Z (no set" in unknown.reason
+    assert unknown.reason.startswith("824 OTI for BGN02 REF-Z")
+
+
+def test_a_bgn02_carried_by_several_sets_of_the_group_rejects_none_and_says_so() -> None:
+    """A sender that puts one file-level id in every set's BGN02: which set an OTI that names
+    only it means is unknown, so nothing is reopened on a guess."""
+    store = MemoryStore()
+    interchange = sent(store)
+    for item in interchange.sets:
+        item.reference = "FILE-1"
+    detail = {"sets": [{"verdict": "TR", "control": "", "reference": "FILE-1", "qualifier": "TN",
+                        "by_reference": True, "codes": ["007"], "messages": [], "more_errors": 0,
+                        "subscriber_id": None, "member_id": None}]}  # fmt: skip
+    ack = store.receive(StoredAck("824", US, PLAN, "1", f"824-{next(_numbers)}", detail))
+    assert apply_advice(store, ack) == "unmatched"
+    assert "carried by 2 sets" in ack.reason
+    assert store.status_of(interchange) == ["sent", "sent"]

@@ -14,7 +14,7 @@ member's name or address.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -67,9 +67,11 @@ def apply_advice(store: AcknowledgmentStore, stored: Any, outcome: Outcome | Non
             "this 824 cannot tell them apart",
         )  # fmt: skip
     items: list[dict[str, Any]] = store.ack_detail(stored).get("sets", [])
-    # A group rejection, or a set named by its BGN02 alone: every set of the group is read.
-    whole_group = any(not item["control"] for item in items)
-    controls = sorted({item["control"] for item in items if item["control"]})
+    # A set named by its BGN02 alone: which ST02 carried it, from the group's keys and BGN02s.
+    named = _by_bgn02(store, versions[0], items)
+    whole_group = any(not item["control"] and not item.get("by_reference") for item in items)
+    controls = sorted({item["control"] for item in items if item["control"]}
+                      | {c for item in items for c in named.get(item["reference"], [])[:1]})  # fmt: skip
     sets = (store.sets_of_group_version(versions[0]) if whole_group
             else store.sets_of_group_version_with(versions[0], controls))  # fmt: skip
     by_control = {item.transaction_control: item for item in sets}
@@ -77,14 +79,14 @@ def apply_advice(store: AcknowledgmentStore, stored: Any, outcome: Outcome | Non
     entries: list[tuple[Any, str, AckEntry]] = []
     unknown: list[str] = []
     for index, item in enumerate(items):
-        targets = _targets(item, by_control)
-        if not targets:
-            unknown.append(item["control"] or f"BGN02 {item['reference']}")
+        targets, problem = _targets(item, by_control, named)
+        if problem:
+            unknown.append(problem)
         for target in targets:
             entry_id = f"{stored.sk}#{index}"
             entries.append((target, entry_id, _entry(entry_id, item, at)))
     apply_entries(store, entries, outcome)
-    note = (f"824 OTI for ST02 {', '.join(unknown[:20])} never sent in GS06 {group_control}"
+    note = (f"824 OTI for {', '.join(unknown[:20])} in GS06 {group_control}: not applied"
             if unknown else "")  # fmt: skip
     state = AckState.UNMATCHED if unknown and not entries else AckState.APPLIED
     return store.set_ack_state(stored, state, note)
@@ -95,15 +97,35 @@ def by_reference(item: Any) -> bool:
     return bool(item.reference) and item.reference_qualifier == "TN"
 
 
-def _targets(item: dict[str, Any], by_control: dict[str, Any]) -> list[Any]:
-    """The sets an OTI loop rejects: by ST02; by BGN02 when it gives none (each set of the
-    group that carried that BGN02); the whole group for a group rejection."""
+def _by_bgn02(store: AcknowledgmentStore, version: Any,
+              items: list[dict[str, Any]]) -> Mapping[str, Sequence[str]]:  # fmt: skip
+    """BGN02 -> ST02s of the group, read only when an OTI names a set by its BGN02 alone."""
+    if not any(item.get("by_reference") for item in items):
+        return {}
+    return store.set_references_of_group_version(version)
+
+
+def _targets(item: dict[str, Any], by_control: dict[str, Any],
+             named: Mapping[str, Sequence[str]]) -> tuple[list[Any], str]:  # fmt: skip
+    """The sets an OTI loop rejects, and why none when it rejects none: by ST02; by BGN02
+    when it gives none (the one set of the group that carried it; none when several did,
+    each sender's BGN02 being meant to name one set); the whole group for ``GR``."""
     if item["control"]:
-        return [by_control[item["control"]]] if item["control"] in by_control else []
+        if item["control"] in by_control:
+            return [by_control[item["control"]]], ""
+        return [], f"ST02 {item['control']} (never sent)"
     if item.get("by_reference"):
-        return [one for one in by_control.values()
-                if item["reference"] and getattr(one, "reference", None) == item["reference"]]  # fmt: skip
-    return list(by_control.values())
+        carried = named.get(item["reference"], [])
+        if len(carried) > 1:
+            return (
+                [],
+                f"BGN02 {item['reference']} (carried by {len(carried)} sets: which is meant is unknown)",
+            )
+        if carried and carried[0] in by_control:
+            return [by_control[carried[0]]], ""
+        return [], (f"BGN02 {item['reference']} (no set of the group carried it; sets tracked "
+                    "before BGN02 was kept cannot be found by it)")  # fmt: skip
+    return list(by_control.values()), ""
 
 
 def _entry(entry_id: str, item: dict[str, Any], at: datetime) -> AckEntry:

@@ -116,6 +116,10 @@ class AcknowledgmentStore(Protocol):
         reads its own sets, ``sets_of_group_version_with``)."""
         ...
 
+    def set_references_of_group_version(self, version: Any) -> Mapping[str, Sequence[str]]:
+        """BGN02 -> the ST02s of the version's sets that carried it (keys and BGN02 read)."""
+        ...
+
     def sets_of_group_version_with(
         self, version: Any, controls: Sequence[str]
     ) -> Sequence[StoredSet]: ...

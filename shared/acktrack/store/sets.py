@@ -109,6 +109,17 @@ class SetStore(TableStore):
                 for item in SetItem.query(pk, SetItem.sk.startswith(prefix), consistent_read=True,
                                           attributes_to_get=["pk", "sk"])]  # fmt: skip
 
+    def set_references_of_group_version(self, version: GroupVersionItem) -> dict[str, list[str]]:
+        """BGN02 -> the ST02s of the version's sets that carried it: keys and BGN02 read only."""
+        prefix = f"SET#{version.interchange_control}#{version.digest[:20]}#"
+        found: dict[str, list[str]] = {}
+        for pk in version.set_pks:
+            for item in SetItem.query(pk, SetItem.sk.startswith(prefix), consistent_read=True,
+                                      attributes_to_get=["pk", "sk", "bgn02"]):  # fmt: skip
+                if item.reference:
+                    found.setdefault(item.reference, []).append(item.sk[len(prefix) :])
+        return found
+
     def sets_of_group_version_with(
         self, version: GroupVersionItem, controls: Sequence[str]
     ) -> list[SetItem]:

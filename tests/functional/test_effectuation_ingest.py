@@ -82,6 +82,6 @@ def test_every_member_held_is_kept_and_each_family_reconciled_once() -> None:
     families = {m.subscriber_id for m in held}
     assert sorted(s for _, _, s in store.judged) == sorted(families)  # each once
     again = MemoryEffectuation()
-    again.records = dict(store.records)
-    _ingest(again, insurer)
-    assert again.records.keys() == store.records.keys()  # the same file twice: the same records
+    second = _ingest(again, insurer)  # the same file again, on a store of its own
+    assert second.effectuation_records == len(held)
+    assert again.records.keys() == store.records.keys()  # the same records, by the same ids

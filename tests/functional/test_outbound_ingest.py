@@ -146,9 +146,11 @@ def test_a_file_is_tracked_once_its_members_counted_once_its_families_reconciled
     assert sorted(s for _, _, s in store.judged) == sorted(families)
     assert {s for _, _, s in store.roster} == families
     assert ("outbound", "interchange", "000001001") in store.controls
+    judged = len(store.judged)
     again = _ingest(store, data)  # the same object again
     assert again.outcome == FileOutcome.REDELIVERED and again.members == 0
-    assert len(store.members) == members
+    assert len(store.members) == members and len(store.sets) == len(generated.sets)
+    assert len(store.judged) == judged  # settled already: nothing is judged again
 
 
 def test_the_same_interchange_under_another_key_is_a_duplicate() -> None:

@@ -71,7 +71,8 @@ def apply_advice(store: AcknowledgmentStore, stored: Any, outcome: Outcome | Non
     named = _by_bgn02(store, versions[0], items)
     whole_group = any(not item["control"] and not item.get("by_reference") for item in items)
     controls = sorted({item["control"] for item in items if item["control"]}
-                      | {c for item in items for c in named.get(item["reference"], [])[:1]})  # fmt: skip
+                      | {carried[0] for item in items
+                         if len(carried := named.get(item["reference"], [])) == 1})  # fmt: skip
     sets = (store.sets_of_group_version(versions[0]) if whole_group
             else store.sets_of_group_version_with(versions[0], controls))  # fmt: skip
     by_control = {item.transaction_control: item for item in sets}

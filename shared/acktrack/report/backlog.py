@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from acktrack.domain.ledger import AttemptState
-from acktrack.domain.status import REJECTING_EVENTS, REJECTIONS, Status
+from acktrack.domain.status import REJECTING_EVENTS, REJECTIONS, Status, named_rejection
 from acktrack.report.model import (
     CLOSED_STATES,
     AwaitingView,
@@ -80,7 +80,8 @@ class SetTally:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SetTally:
-        return cls(**data)
+        known = {name for name in cls.__dataclass_fields__}
+        return cls(**{name: value for name, value in data.items() if name in known})
 
 
 class Backlog:
@@ -117,6 +118,11 @@ class Backlog:
                 else OVERDUE if age > self.sla_hours else WITHIN)  # fmt: skip
         tally = SetTally(item.set_id, item.partner, kind, item.members, age_bucket(age))
         late = item.status == Status.REJECTED_AFTER_ACCEPT
+        # Rejected by an error report's rows alone, each pinned to its member transaction:
+        # the members no row names are as their 999 left them (rows kept before the pin
+        # are counted whole, as the counters count them).
+        named = named_rejection(Status.REJECTED_AFTER_ACCEPT, item.acks) if late else None
+        by_rows = named is not None and named.exact
         for member in members:
             if member.closed:
                 tally.resolved[member.state] = tally.resolved.get(member.state, 0) + 1
@@ -124,7 +130,7 @@ class Backlog:
             elif late and member.state == AttemptState.CONFIRMED:
                 tally.closed += 1  # not named by the rejection after the 999, or effectuated
                 tally.not_named += 1
-            elif late and member.state in WAITING:
+            elif by_rows and member.state in WAITING:
                 tally.awaiting += 1  # not named, and its 999 has not come: pending
                 tally.awaiting_overdue = age > self.sla_hours
             if member.effectuated or member.closed:
@@ -137,7 +143,7 @@ class Backlog:
                   else REJECTED if kind == REJECTED else OVERDUE)  # fmt: skip
         for member in members:
             own = status
-            if late and member.state in WAITING:  # not named: pending, as any set without a 999
+            if by_rows and member.state in WAITING:  # not named: pending, as any set without a 999
                 if age <= self.sla_hours:
                     continue
                 own = OVERDUE

@@ -18,7 +18,7 @@ from typing import Protocol, TypeVar
 
 from acktrack.domain.acks import AckEntry
 from acktrack.domain.identifiers import ID, SHORT
-from acktrack.domain.status import Event
+from acktrack.domain.status import Event, transaction_key
 from acktrack.x12.text import neutral_text
 
 ERROR_COLUMNS = ("subscriber_id", "member_id", "transaction_control", "error_code", "message")
@@ -167,7 +167,7 @@ def row_entry(row: StoredErrorRow, member: MemberTransaction) -> tuple[str, AckE
     transaction it was matched to (its ordinal in the set: two rows naming one person
     count one)."""
     entry_id = f"{ERROR_REPORT}-{row.row_id}"
-    pinned = {"subscriber_id": row.subscriber_id, "transaction": f"{int(member.ordinal):07d}",
+    pinned = {"subscriber_id": row.subscriber_id, "transaction": transaction_key(member.ordinal),
               **({"member_id": row.member_id} if row.member_id else {})}  # fmt: skip
     entry: AckEntry = {
         "id": entry_id, "kind": ERROR_REPORT, "event": Event.SET_REJECTED_AFTER_ACCEPT.value,

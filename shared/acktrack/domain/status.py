@@ -277,17 +277,23 @@ def member_status(status: Status, entries: Entries, *, subscriber_id: str | None
         return status
     late = [e for e in entries.values() if e.get("event") == _LATE and not e.get("revoked")]
     for entry in late:
-        pinned = _pinned_to(entry, ordinal)
+        pinned = pinned_to(entry, ordinal)
         if names(entry, subscriber_id, member_id, subscriber) if pinned is None else pinned:
             return status
     return named.rest
 
 
-def _pinned_to(entry: AckEntry, ordinal: int | None) -> bool | None:
+def transaction_key(ordinal: float) -> str:
+    """How a row's pin names the member transaction it was matched to: its ordinal in the
+    set, as the member's key writes it."""
+    return f"{int(ordinal):07d}"
+
+
+def pinned_to(entry: Mapping[str, Any], ordinal: int | None) -> bool | None:
     """Whether a row matched to a member transaction (its ordinal in the set) names this
     one; None when either is unknown (rows kept before the ordinal was: by their ids)."""
     transaction = (entry.get("pinned") or {}).get("transaction")
-    return None if not transaction or ordinal is None else transaction == f"{ordinal:07d}"
+    return None if not transaction or ordinal is None else transaction == transaction_key(ordinal)
 
 
 def names(entry: AckEntry, subscriber_id: str | None, member_id: str | None,

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from acktrack.domain.acks import AckEntry, SegmentErrorEntry
-from acktrack.domain.status import REJECTING_EVENTS, REJECTIONS
+from acktrack.domain.status import REJECTING_EVENTS, REJECTIONS, pinned_to
 from acktrack.x12 import codes
 
 
@@ -89,8 +89,7 @@ def _describe_advice(summary: AckEntry) -> str:
 def about_member(ack: AckEntry, ordinal: int) -> bool:
     """An error report's row is about the member transaction it was matched to only (rows
     kept before their ordinal was: about any member of the set)."""
-    transaction = (ack.get("pinned") or {}).get("transaction")
-    return ack.get("kind") != "error_report" or not transaction or transaction == f"{ordinal:07d}"
+    return ack.get("kind") != "error_report" or pinned_to(ack, ordinal) is not False
 
 
 def member_reason(acks: Mapping[str, AckEntry], ordinal: int, status: str) -> str:

@@ -24,8 +24,7 @@ class OutboxStore(TableStore):
     def pending_events(self, limit: int, start: int = 0) -> Iterator[PendingEvents]:
         """Up to ``limit`` outbox items, oldest first within each shard, from shard ``start``
         on (rotated: the publisher starts each run at a shard drawn at random). Read a page
-        at a time as they are taken: a run that stops early reads
-        no more."""
+        at a time as they are taken: a run that stops early reads no more."""
         shards = keys.outbox_pks()
         taken = 0
         for number in range(len(shards)):

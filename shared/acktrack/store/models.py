@@ -228,7 +228,7 @@ class MemberItem(ReportedItem):
 
     @property
     def transaction_control(self) -> str:
-        return self.set_sk.rsplit("#", 1)[-1]  # its set's ST02, last in the set's key
+        return keys.set_controls(self.set_pk, self.set_sk)[2]  # its set's ST02
 
     effectuated_by = UnicodeAttribute(null=True)  # the insurer's effectuation record
     effectuated_at = UnicodeAttribute(null=True)

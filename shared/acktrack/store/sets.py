@@ -104,20 +104,14 @@ class SetStore(TableStore):
 
     def set_controls_of_group_version(self, version: GroupVersionItem) -> list[str]:
         """The ST02 of each set of the version: keys read only, none held but the ST02s."""
-        prefix = f"SET#{version.interchange_control}#{version.digest[:20]}#"
-        return [item.sk[len(prefix) :] for pk in version.set_pks
-                for item in SetItem.query(pk, SetItem.sk.startswith(prefix), consistent_read=True,
-                                          attributes_to_get=["pk", "sk"])]  # fmt: skip
+        return [control for control, _ in _projected(version)]
 
     def set_references_of_group_version(self, version: GroupVersionItem) -> dict[str, list[str]]:
         """BGN02 -> the ST02s of the version's sets that carried it: keys and BGN02 read only."""
-        prefix = f"SET#{version.interchange_control}#{version.digest[:20]}#"
         found: dict[str, list[str]] = {}
-        for pk in version.set_pks:
-            for item in SetItem.query(pk, SetItem.sk.startswith(prefix), consistent_read=True,
-                                      attributes_to_get=["pk", "sk", "bgn02"]):  # fmt: skip
-                if item.reference:
-                    found.setdefault(item.reference, []).append(item.sk[len(prefix) :])
+        for control, item in _projected(version, "bgn02"):
+            if item.reference:
+                found.setdefault(item.reference, []).append(control)
         return found
 
     def sets_of_group_version_with(
@@ -199,6 +193,15 @@ class SetStore(TableStore):
             start = page.get("LastEvaluatedKey")
             if not start:
                 return
+
+
+def _projected(version: GroupVersionItem, *names: str) -> Iterator[tuple[str, SetItem]]:
+    """(ST02, item) of each set of a group version, its keys and ``names`` read only."""
+    prefix = f"SET#{version.interchange_control}#{version.digest[:20]}#"
+    for pk in version.set_pks:
+        for item in SetItem.query(pk, SetItem.sk.startswith(prefix), consistent_read=True,
+                                  attributes_to_get=["pk", "sk", *names]):  # fmt: skip
+            yield item.sk[len(prefix) :], item
 
 
 def _set_item(key: tuple[str, str], tracked: TrackedSet) -> SetItem:

@@ -41,3 +41,11 @@ def test_a_run_starts_where_the_last_one_did_not_and_reads_as_it_goes(
         for _ in zip(range(10), taken, strict=False):
             pass
     assert calls["Query"] == 1  # ten items: one page, not the run's whole share
+    for number in range(150):  # a backlog in one shard: more than a page of it
+        item = _item(1_000 + number)
+        OutboxItem("OUT#03", f"9999-{number:04d}", notices=item.notices).save()
+    with requests() as calls:
+        taken = repository.pending_events(1_000, 3)
+        for _ in zip(range(10), taken, strict=False):
+            pass
+    assert calls["Query"] == 1  # still one page of the shard's 175 items

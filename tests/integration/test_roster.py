@@ -7,8 +7,10 @@ from collections import Counter
 from datetime import timedelta
 from typing import Any
 
+from acktrack.domain.population import ROSTER_WHOLE
 from acktrack.handlers import wiring
-from acktrack.store.models import RosterItem
+from acktrack.store import keys
+from acktrack.store.models import RosterItem, RosterSinceItem
 from tests.integration.conftest import ARRIVAL, Day
 
 US, PLAN = "ACKTRACKEXCH", "HEALTHPLAN01"
@@ -46,7 +48,8 @@ def test_each_family_sent_is_in_the_roster_written_once_a_file(day: Day) -> None
         if item.pk.startswith("ROSTER#") and "#F" not in item.pk
     }
     assert len(shards) > 4  # spread over the insurer's shards
-    assert store.roster_since(US, PLAN) == BEGAN
+    # The insurer had no set in the table: the roster is whole, nothing is walked.
+    assert store.roster_since(US, PLAN) == ROSTER_WHOLE
     # The same families again in another file: the same items, nothing new; the start kept.
     again, _ = _roster_writes(day, "b.834", members=40, sets_per_group=5, seed=11,
                               interchange_control=2001, first_group_control=21)  # fmt: skip
@@ -54,5 +57,23 @@ def test_each_family_sent_is_in_the_roster_written_once_a_file(day: Day) -> None
     day.stack.clock = lambda: ARRIVAL.replace(day=25)
     _, more = _roster_writes(day, "c.834", members=10, seed=12, interchange_control=3001,
                              first_group_control=31, subscriber_id_start=300000001)  # fmt: skip
-    assert store.roster_since(US, PLAN) == BEGAN
+    assert store.roster_since(US, PLAN) == ROSTER_WHOLE
     assert sorted(store.roster(US, PLAN)) == sorted(families | more)
+
+
+def test_a_table_with_sets_before_the_roster_walks_those_sent_before_it_began(day: Day) -> None:
+    """Sets written by code before the roster: its start is the first arrival with it (and a
+    margin), so reconciliation walks the sets sent before then; kept once."""
+    day.send("old.834", members=10, seed=11)
+    store = wiring.repository()
+    marker = RosterSinceItem.get(*keys.roster_since_key(US, PLAN))
+    marker.delete()  # as a table older than the roster has it
+    wiring.reset()  # a new container: it knows no insurer's roster yet
+    store = wiring.repository()
+    day.send("new.834", members=10, seed=12, interchange_control=2001, first_group_control=21,
+             subscriber_id_start=300000001)  # fmt: skip
+    assert store.roster_since(US, PLAN) == BEGAN
+    day.stack.clock = lambda: ARRIVAL.replace(day=25)
+    day.send("later.834", members=10, seed=13, interchange_control=3001, first_group_control=31,
+             subscriber_id_start=400000001)  # fmt: skip
+    assert store.roster_since(US, PLAN) == BEGAN

@@ -188,7 +188,8 @@ class PopulationStore(ResolutionStore, Protocol):
         ...
 
     def roster_since(self, our: str, partner: str) -> str | None:
-        """When the roster began (ISO 8601, UTC); None: not yet (every set is walked)."""
+        """When the roster began (ISO 8601, UTC): sets sent before it are walked. None: not
+        yet (every set is walked); ``ROSTER_WHOLE``: it holds every family (none is)."""
         ...
 
     def put_reconciliation(self, summary: Any, rows: list[dict[str, Any]],

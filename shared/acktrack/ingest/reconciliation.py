@@ -22,7 +22,12 @@ from acktrack.correlate.population import OurMember, ours_in_force
 from acktrack.domain.hashing import Keyring
 from acktrack.domain.identifiers import short_hash
 from acktrack.domain.ledger import ClosedBy, Resolution
-from acktrack.domain.population import decoded_lines, population_member, read_extract
+from acktrack.domain.population import (
+    ROSTER_WHOLE,
+    decoded_lines,
+    population_member,
+    read_extract,
+)
 from acktrack.domain.ports import (
     Archive,
     Outcome,
@@ -157,7 +162,9 @@ def missing_families(
     families = set(store.roster(meta.our_id, meta.partner))
     # Sets sent before the roster began (a table older than it): their members, as before.
     since = store.roster_since(meta.our_id, meta.partner)
-    for item in store.sets_since(meta.our_id, meta.partner, "0", before=since or "9999"):
+    older = () if since == ROSTER_WHOLE else store.sets_since(
+        meta.our_id, meta.partner, "0", before=since or "9999")  # fmt: skip
+    for item in older:
         statuses.remember(item)
         families.update(m.subscriber_id for m in store.members_of_set(item) if m.subscriber_id)
     found = Found()

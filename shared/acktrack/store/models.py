@@ -473,9 +473,11 @@ class RosterItem(Item):
 
 
 class RosterSinceItem(Item):
-    """When an insurer's roster began: sets sent before it are walked as before."""
+    """When an insurer's roster began: sets sent before it are walked as before, unless it
+    is whole (the insurer had no set in the table then)."""
 
     since = UnicodeAttribute()
+    whole = BooleanAttribute(null=True)
 
 
 class ExpectedItem(ReportedItem):

@@ -1,6 +1,6 @@
 """In-memory fakes of the small ports the ingest use cases share (``domain.ports``): the
 files (``ObjectSource``), what became of each (``FileLog``), the insurers (``Partners``), a
-family judge that records which families it was asked to reconcile (``FamilyJudge``), a
+family judge over empty families that records which it read (``FamilyJudge``), a
 large file's jobs (``PartJobs``) and a file workflow that only keeps the orders it was
 given (``PartWorkflow``: the test runs them, in the order it chooses)."""
 
@@ -13,6 +13,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
+from acktrack.domain.judgment import FamilyRead
 from acktrack.domain.ports import JobRecord, Outcome
 from acktrack.domain.tracked import ObjectRef
 
@@ -55,25 +56,28 @@ class Ledger:
     def register_partner(self, our: str, partner: str, payer_name: str) -> None:
         pass
 
-    def judge_family(self, our: str, partner: str, subscriber_id: str, *,
-                     sla_hours: float = 48.0) -> Any:  # fmt: skip
+    # ``FamilyJudge`` over families with nothing in them: each read is recorded.
+    def family(self, our: str, partner: str, subscriber_id: str) -> Any:
         self.judged.append((our, partner, subscriber_id))
-        unchanged = SimpleNamespace(new_findings={}, effectuated=0, uneffectuated=0)
-        return SimpleNamespace(current=True, wrote=False, change=unchanged)
+        return SimpleNamespace(members=[], records=[])
 
-    def write_judged(self, judged: list[Any]) -> None:
+    def family_read(self, family: Any) -> FamilyRead:
+        return FamilyRead((), (), {}, frozenset(), frozenset())
+
+    def set_answer(self, key: tuple[str, str]) -> Any:
+        return None
+
+    def settle_records(self, family: Any) -> None:
         pass
 
-    def judge_again(
-        self, judged: Any, family: Any, *, sla_hours: float = 48.0
-    ) -> tuple[bool, bool]:
-        return False, False
+    def write_watches(self, key: Any, family: Any, wanted: frozenset[tuple[str, str]]) -> bool:
+        return False
 
-    def same_evidence(self, one: Any, other: Any) -> bool:
-        return True
+    def write_findings(self, key: Any, added: Sequence[Any], dropped: Sequence[str]) -> None:
+        raise AssertionError("an empty family has no finding")
 
-    def family(self, our: str, partner: str, subscriber_id: str) -> Any:
-        raise AssertionError("a family judged current is not read again")
+    def write_moves(self, families: Sequence[Any], *, packed: bool = True) -> None:
+        raise AssertionError("an empty family has no move")
 
 
 class Jobs:

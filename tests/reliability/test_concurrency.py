@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from acktrack.handlers import wiring
-from acktrack.ingest import steps
+from acktrack.ingest import families
 from acktrack.synthetic.effectuation import EffectuationSpec, write_effectuation
 from tests.reliability.support import SENT, File, _834, deliver, final_state, fresh_stack
 
@@ -82,7 +82,7 @@ def test_with_one_round_the_race_leaves_a_wrong_state(monkeypatch: pytest.Monkey
     """The test above reaches the race: without the second read (one round) the effectuation's
     "never sent", concluded on a partial view, stays."""
     expected = _one_after_the_other()
-    monkeypatch.setattr(steps, "RECONCILE_ROUNDS", 1)
+    monkeypatch.setattr(families, "RECONCILE_ROUNDS", 1)
     raced = _raced()
     stale = set(raced["table"]) - set(expected["table"])
     assert any("never_sent" in key for key in stale)

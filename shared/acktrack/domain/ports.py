@@ -14,7 +14,9 @@ from acktrack.domain.acks import AckEntry
 from acktrack.domain.error_report import MemberTransaction, ReportedError, StoredErrorRow
 from acktrack.domain.events import Notice, Published
 from acktrack.domain.expected import ExpectedAction
+from acktrack.domain.family import Family, SetAnswer
 from acktrack.domain.hashing import Keyring
+from acktrack.domain.judgment import Confirmation, FamilyRead, NewFinding
 from acktrack.domain.status import Applied, FileOutcome
 from acktrack.domain.stored import (
     FamilyPartition,
@@ -349,19 +351,31 @@ class Partners(Protocol):
 
 
 class FamilyJudge(FamilyReader, Protocol):
-    """A family reconciled in three steps, so that many families' effectuation moves share
-    transactions: judged (findings written, moves held back), written together, settled."""
+    """What a family's reconciliation reads and writes (``ingest.families`` decides when):
+    its partition in the domain's terms, set answers, and what a judgment decided
+    (``domain.judgment``): findings, watches, effectuation moves with their counts."""
 
     writer_threads: int
 
-    def judge_family(
-        self, our: str, partner: str, subscriber_id: str, *, sla_hours: float = 48.0
-    ) -> Any: ...
-    def write_judged(self, judged: list[Any]) -> None: ...
-    def judge_again(
-        self, judged: Any, family: Any, *, sla_hours: float = 48.0
-    ) -> tuple[bool, bool]: ...
-    def same_evidence(self, one: Any, other: Any) -> bool: ...
+    def family_read(self, family: Any) -> FamilyRead: ...
+    def set_answer(self, key: tuple[str, str]) -> SetAnswer | None: ...
+    def settle_records(self, family: Any) -> None:
+        """Close the expected actions its 834s sent; apply the error-report rows about it."""
+        ...
+
+    def write_watches(
+        self, key: Family, family: Any, wanted: frozenset[tuple[str, str]]
+    ) -> bool: ...
+    def write_findings(
+        self, key: Family, added: Sequence[NewFinding], dropped: Sequence[str]
+    ) -> None: ...
+    def write_moves(
+        self, families: Sequence[tuple[Family, Any, Sequence[Confirmation]]],
+        *, packed: bool = True,
+    ) -> None:  # fmt: skip
+        """Each move in a conditional transaction with its count (``packed``: families'
+        moves share transactions per insurer)."""
+        ...
 
 
 class MemberWrites(Protocol):

@@ -28,6 +28,7 @@ from acktrack.domain.ports import (
 )
 from acktrack.domain.status import AckState, FileOutcome
 from acktrack.domain.tracked import ObjectRef
+from acktrack.ingest.families import reconcile_families
 from acktrack.ingest.parts import (
     ACKNOWLEDGMENTS,
     PartOrder,
@@ -38,7 +39,6 @@ from acktrack.ingest.parts import (
     unpack,
     with_job,
 )
-from acktrack.ingest.steps import reconcile_families
 
 
 def needs_slices(

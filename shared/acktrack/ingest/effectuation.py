@@ -18,7 +18,7 @@ from acktrack.domain.hashing import PERSON, person_value, values_hashes
 from acktrack.domain.identifiers import clip
 from acktrack.domain.ports import EffectuationStore, Outcome, PipelineConfig
 from acktrack.domain.tracked import MAX_COVERAGES, InsurerMember, ObjectRef, iso, to_utc
-from acktrack.ingest.steps import reconcile_families
+from acktrack.ingest.families import reconcile_families
 from acktrack.x12 import MemberTransaction, Record, read_x12
 
 

@@ -35,7 +35,8 @@ from acktrack.domain.status import FileOutcome, Status, adding_all, refold, reje
 from acktrack.domain.stored import StoredSet
 from acktrack.domain.tracked import ObjectRef
 from acktrack.ingest.expected import our_ids
-from acktrack.ingest.steps import quarantine, reconcile_families
+from acktrack.ingest.families import reconcile_families
+from acktrack.ingest.steps import quarantine
 
 MAX_BYTES = 4 * 1024 * 1024  # well over MAX_ROWS rows of ids, codes and a message each
 

@@ -34,6 +34,7 @@ from acktrack.domain.ports import (
 )
 from acktrack.domain.status import FileOutcome
 from acktrack.domain.tracked import ObjectRef
+from acktrack.ingest.families import reconcile_families
 from acktrack.ingest.parts import (
     EXPECTED,
     PartOrder,
@@ -44,7 +45,7 @@ from acktrack.ingest.parts import (
     unpack,
     with_job,
 )
-from acktrack.ingest.steps import quarantine, reconcile_families
+from acktrack.ingest.steps import quarantine
 
 MAX_INSURERS = 10_000  # distinct insurers one extract may name
 _CHUNK = 500  # actions written between two family reconciliations

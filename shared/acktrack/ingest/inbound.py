@@ -42,6 +42,7 @@ from acktrack.ingest.effectuation import ingest_effectuation
 from acktrack.ingest.effectuation_parts import fan_out_effectuation
 from acktrack.ingest.error_reports import ingest_error_report
 from acktrack.ingest.extract_parts import HEAD_BYTES, pieces_for, split_extract
+from acktrack.ingest.families import reconcile_families
 from acktrack.ingest.population_parts import fan_out_population
 from acktrack.ingest.reconciliation import (
     Digesting,
@@ -52,7 +53,7 @@ from acktrack.ingest.reconciliation import (
     looks_like_extract,
     reconcile_population,
 )
-from acktrack.ingest.steps import note_key_problem, quarantine, reconcile_families
+from acktrack.ingest.steps import note_key_problem, quarantine
 from acktrack.x12 import (
     ApplicationAdvice,
     Finding,

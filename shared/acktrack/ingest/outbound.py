@@ -30,6 +30,7 @@ from acktrack.domain.tracked import (
     interchange_buckets,
     plan_interchange,
 )
+from acktrack.ingest.families import reconcile_families
 from acktrack.ingest.parts import fan_out
 from acktrack.ingest.steps import (
     Plan,
@@ -37,7 +38,6 @@ from acktrack.ingest.steps import (
     finish_interchange,
     note_key_problem,
     quarantine,
-    reconcile_families,
     sets_by_control,
     write_members,
 )

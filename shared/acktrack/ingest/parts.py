@@ -52,11 +52,11 @@ from acktrack.domain.tracked import (
     plan_interchange,
     plan_part_set,
 )
+from acktrack.ingest.families import reconcile_families
 from acktrack.ingest.steps import (
     Plan,
     PlannedSets,
     finish_interchange,
-    reconcile_families,
     set_key,
     sets_by_control,
     write_members,

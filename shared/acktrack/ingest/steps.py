@@ -1,22 +1,18 @@
 """Steps the ingest use cases share: quarantine a file, plan an interchange's sets,
-write its members, reconcile their families, and finish it (count it once, register
-the insurer, apply acknowledgments that came first)."""
+write its members, and finish it (count it once, register the insurer, apply
+acknowledgments that came first). Their families are reconciled by ``ingest.families``."""
 
 from __future__ import annotations
 
-import contextvars
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from acktrack.correlate import acknowledgments, advice
 from acktrack.domain.family import Family
 from acktrack.domain.hashing import Keyring
 from acktrack.domain.identifiers import clip
 from acktrack.domain.ports import (
-    FamilyJudge,
     FileLog,
     ObjectSource,
     OutboundStore,
@@ -175,81 +171,10 @@ def write_members(
     return families
 
 
-_FAMILY_CHUNK = 512
 # The roster's start is set this far after the first file that writes it: an invocation of
 # the code before the roster (a container still running through the deploy, at most 15
 # minutes) may write sets whose envelope time is a little later; those are walked too.
 ROSTER_MARGIN = timedelta(minutes=20)
-
-
-def reconcile_families(
-    store: FamilyJudge, families: set[Family], outcome: Outcome, sla_hours: float = 48.0
-) -> None:
-    """Recompute each touched family's findings and effectuations (a few threads): a chunk
-    of families is judged, their effectuation moves written together in shared
-    transactions, then each family read again and judged anew if anything came meanwhile."""
-    if not families:
-        return
-    keys = sorted(families)
-
-    def judge(family: Family) -> Any:
-        return store.judge_family(*family, sla_hours=sla_hours)
-
-    def settle(judged: Any) -> Any:
-        return settle_family(store, judged, sla_hours)
-
-    # The threads start in this thread's context (the local stack's request trace follows).
-    with ThreadPoolExecutor(
-        max_workers=store.writer_threads, thread_name_prefix="acktrack-family",
-        initializer=_enter_context, initargs=(contextvars.copy_context(),),
-    ) as pool:  # fmt: skip
-        # In chunks: pool.map submits everything at once (a future per family).
-        for start in range(0, len(keys), _FAMILY_CHUNK):
-            chunk = keys[start : start + _FAMILY_CHUNK]
-            judged = list(pool.map(judge, chunk))
-            store.write_judged(judged)
-            for (_, partner, _), change in zip(chunk, pool.map(settle, judged), strict=True):
-                for kind, count in change.new_findings.items():
-                    if not count:
-                        continue
-                    outcome.findings[kind] = outcome.findings.get(kind, 0) + count
-                    outcome.count(partner, "findings", count)
-                effectuated = change.effectuated - change.uneffectuated
-                outcome.count(partner, "effectuated", effectuated)
-                outcome.effectuated += effectuated
-
-
-RECONCILE_ROUNDS = 4  # a family written by others meanwhile is judged again (bounded)
-
-
-def settle_family(store: FamilyJudge, judged: Any, sla_hours: float) -> Any:
-    """After the chunk's moves are written: read the family again; if anything came
-    meanwhile (or an answer it waits on changed while it was judged), judge it again,
-    until a read finds what the last judgment saw. Another invocation may write to the
-    same family meanwhile (a part of the same file, the insurer's file), and a decision
-    taken on a partial view must never stay. The store reads and writes; this decides."""
-    if judged.current and not judged.wrote:
-        return judged.change
-    family = store.family(*judged.key)
-    if judged.current and store.same_evidence(family, judged.partition):
-        return judged.change
-    for _ in range(RECONCILE_ROUNDS - 1):
-        wrote, answered = store.judge_again(judged, family, sla_hours=sla_hours)
-        if answered:  # an answer came while judging: judge again with it
-            family = store.family(*judged.key)
-            continue
-        if not wrote:
-            break  # nothing written: nothing taken on a partial view can stay
-        again = store.family(*judged.key)
-        if store.same_evidence(again, family):
-            break
-        family = again
-    return judged.change
-
-
-def _enter_context(context: contextvars.Context) -> None:
-    for variable, value in context.items():
-        variable.set(value)
 
 
 def finish_interchange(plan: Plan, ref: ObjectRef, store: OutboundStore, outcome: Outcome) -> None:

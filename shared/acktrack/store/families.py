@@ -1,22 +1,17 @@
-"""Families: data-quality findings and effectuations recomputed from one consistent read
-of a subscriber's partition, written only where they changed; counts move once."""
+"""Families: a subscriber's partition read in one consistent query, and what a judgment of
+it decided (``domain.judgment``; ``ingest.families`` runs the passes) written: findings,
+watches, and effectuation moves in conditional transactions that move the counts once."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
 from pynamodb.exceptions import PutError, UpdateError
 
-from acktrack.domain.family import (
-    EffectuationRecord,
-    FamilyFinding,
-    SentMember,
-    SetAnswer,
-    reconcile,
-)
+from acktrack.domain.family import Family, SetAnswer
+from acktrack.domain.judgment import Confirmation, FamilyRead, NewFinding
 from acktrack.domain.ledger import ClosedBy, Resolution
 from acktrack.domain.status import OPEN, Status
 from acktrack.store import keys
@@ -50,29 +45,6 @@ class Partition(NamedTuple):
     watches: frozenset[tuple[str, str]] = frozenset()  # sets whose answer it waits on
     expected: tuple[ExpectedItem, ...] = ()  # actions the exchange's system says it took
     errors: tuple[ErrorRowItem, ...] = ()  # rows of the insurer's error reports about it
-
-
-@dataclass(slots=True)
-class FamilyChange:
-    """What one reconciliation changed (for metrics; every field is a count or a code)."""
-
-    new_findings: dict[str, int]
-    effectuated: int = 0
-    uneffectuated: int = 0
-
-
-@dataclass(slots=True)
-class Judged:
-    """One family judged on one read (``FamilyStore.judge_family``): its findings and
-    watches written, its effectuation moves held back to be written with other families'."""
-
-    key: tuple[str, str, str]  # our id, partner, subscriber id
-    partition: Partition  # as read for the judgment
-    change: FamilyChange
-    added: dict[str, str]  # finding sk -> kind, written by this judgment
-    moves: list[Move]
-    wrote: bool
-    current: bool  # no answer it waited on changed while it was judged
 
 
 class FamilyStore(TableStore):
@@ -119,130 +91,40 @@ class FamilyStore(TableStore):
                 return Partition(members, records, findings, counted, resolutions,
                                  frozenset(watches), tuple(expected), tuple(errors))  # fmt: skip
 
-    def judge_family(
-        self, our: str, partner: str, subscriber_id: str, *, sla_hours: float = 48.0
-    ) -> Judged:
-        """Recompute the family's findings and effectuations from one consistent read of its
-        partition (what this invocation wrote, its member writer closed first, is part of
-        it), writing the findings and holding the effectuation moves back, to be written
-        with other families' (``write_judged``), then settled (``ingest.steps``)."""
-        change, added = FamilyChange(new_findings={}), dict[str, str]()
-        family = self.family(our, partner, subscriber_id)
-        answers = _Answers()
-        moves: list[Move] = []
-        wrote = self._reconcile_once(our, partner, subscriber_id, family, change, added,
-                                     answers, sla_hours, moves)  # fmt: skip
-        current = not answers.changed()
-        if not current:  # judged again from a fresh read when settled: these moves never go
-            for move in moves:
-                change.effectuated -= max(move.count, 0)
-                change.uneffectuated -= max(-move.count, 0)
-            moves = []
-        return Judged((our, partner, subscriber_id), family, change, added, moves, wrote, current)
-
-    def write_judged(self, judged: list[Judged]) -> None:
-        """The judged families' moves, packed into shared transactions per insurer."""
-        by_partner: dict[tuple[str, str], list[list[Move]]] = {}
-        for one in judged:
-            if one.moves:
-                by_partner.setdefault(one.key[:2], []).append(one.moves)
-        reopened: list[tuple[str, str]] = []
-        for (our, partner), families in sorted(by_partner.items()):
-            reopened += write_families(self._connection(), families, our, partner)
-        if reopened:  # no longer effectuated: open again
-            self.relist_sets(reopened)
-
-    def judge_again(
-        self, judged: Judged, family: Partition, *, sla_hours: float = 48.0
-    ) -> tuple[bool, bool]:
-        """One more pass over the family as read again (``ingest.steps.settle_family``
-        decides when), its moves written at once: (it wrote, an answer it waits on changed
-        meanwhile). Counts add to ``judged.change``."""
-        answers = _Answers()
-        wrote = self._reconcile_once(*judged.key, family, judged.change, judged.added,
-                                     answers, sla_hours)  # fmt: skip
-        return wrote, answers.changed()
+    def family_read(self, family: Partition) -> FamilyRead:
+        """The partition as read, in the domain's terms (``domain.judgment``)."""
+        return FamilyRead(
+            sent=tuple(sent_member(item) for item in family.members),
+            records=tuple(effectuation_record(item) for item in family.records),
+            findings={item.sk[2:]: item.kind for item in family.findings},  # Q#<finding id>
+            counted=frozenset((m.pk, m.sk) for m in family.members if m.sk in family.counted),
+            watches=family.watches,
+        )
 
     @staticmethod
-    def same_evidence(one: Partition, other: Partition) -> bool:
-        """The same members and insurer records (what a family's findings come from)."""
-        return _evidence(one) == _evidence(other)
+    def set_answer(key: tuple[str, str]) -> SetAnswer | None:
+        """A set's status as it stands (strongly consistent); None: no such set."""
+        try:
+            item = SetItem.get(*key, consistent_read=True)
+        except SetItem.DoesNotExist:
+            return None
+        return SetAnswer(Status(item.status), item.status_at)
 
-    def _reconcile_once(
-        self,
-        our: str,
-        partner: str,
-        subscriber_id: str,
-        family: Partition,
-        change: FamilyChange,
-        added: dict[str, str],
-        answers: _Answers,
-        sla_hours: float,
-        deferred: list[Move] | None = None,
-    ) -> bool:
-        """One pass over what was read; True when it wrote something (or holds moves back in
-        ``deferred``, to be written with other families')."""
-        members, records, existing, counted, *_ = family
-        by_ref = {(item.pk, item.sk): item for item in members}
-        sent = {m.ref: m for m in (sent_member(item) for item in members)}
-        known_records = {r.ref: r for r in (effectuation_record(item) for item in records)}
-        state = reconcile(sent.values(), known_records.values(), answers=answers.get,
-                          sla_hours=sla_hours)  # fmt: skip
-        family_key = keys.family_pk(our, partner, subscriber_id)
-        close_sent(family.expected, members)  # expected actions its 834s sent
-        apply_reported(family.errors, members, change_with(self._set_acks))
-        wrote = self._watch(our, partner, subscriber_id, family, state.watch)
-        answers.watched = set(state.watch)
-        wanted = {
-            self._quality_sk(finding, sent, known_records): finding for finding in state.findings
-        }
-        have = {item.sk: item for item in existing}
-        for sk, finding in wanted.items():
-            if sk not in have:
-                self._put_quality(
-                    family_key, sk, finding, our, partner, subscriber_id, sent, known_records
-                )
-                change.new_findings[finding.kind] = change.new_findings.get(finding.kind, 0) + 1
-                added[sk] = finding.kind
-                wrote = True
-        for sk, item in have.items():
-            if sk not in wanted:
-                item.delete()
-                if sk in added:  # written on a partial view a moment ago: not new after all
-                    change.new_findings[added[sk]] -= 1
-                wrote = True
-        moves: list[Move] = []
-        for ref, member in sent.items():
-            confirming = state.effectuated.get(ref)
-            target = confirming.record_id if confirming else None
-            current = member.effectuated_by
-            # The count follows the member's marker, whatever the member item went through
-            # (a second ingest of its interchange rewrites it whole).
-            was_counted = by_ref[ref].sk in counted
-            count = 1 if target and not was_counted else -1 if not target and was_counted else 0
-            if target != current or count:
-                moves.append(Move(by_ref[ref], current, confirming, count))
-                change.effectuated += max(count, 0)
-                change.uneffectuated += max(-count, 0)
-                wrote = True
-        if moves and deferred is not None:
-            deferred += moves
-        elif moves:  # the family's moves together: one transaction (``effectuations``)
-            reopened = write_family(self._connection(), moves, our, partner)
-            if reopened:  # no longer effectuated: open again
-                self.relist_sets(reopened)
-        return wrote
+    def settle_records(self, family: Partition) -> None:
+        """Close the expected actions its 834s sent; apply the error-report rows about it."""
+        close_sent(family.expected, family.members)
+        apply_reported(family.errors, family.members, change_with(self._set_acks))
 
     @staticmethod
-    def _watch(our: str, partner: str, subscriber_id: str, family: Partition,
-               wanted: set[tuple[str, str]]) -> bool:  # fmt: skip
+    def write_watches(key: Family, family: Partition, wanted: frozenset[tuple[str, str]]) -> bool:
         """Keep a watch beside each set whose answer decides a duplicate question of this
         family (the 999 or TA1 that brings it finds the family there), and a marker in the
         family's partition; both go once the question is decided. True when it wrote."""
-        family_key = keys.family_pk(our, partner, subscriber_id)
+        family_key = keys.family_pk(*key)
+        our, partner, subscriber_id = key
         expires = _latest_expiry(family.members)
         for set_pk, set_sk in sorted(wanted - family.watches):
-            # Written, then the answer read again (``_Answers.changed``): no answer is missed.
+            # Written, then the answer read again (``ingest.families``): no answer is missed.
             WatchItem(set_pk, keys.watch_sk(set_sk, family_key), our_id=our, partner=partner,
                       subscriber_id=subscriber_id, expires=expires).save()  # fmt: skip
             WatchItem(family_key, keys.watch_marker(set_pk, set_sk), our_id=our, partner=partner,
@@ -252,39 +134,44 @@ class FamilyStore(TableStore):
             WatchItem(family_key, keys.watch_marker(set_pk, set_sk)).delete()
         return wanted != family.watches
 
-    @staticmethod
-    def _quality_sk(
-        finding: FamilyFinding,
-        sent: dict[tuple[str, str], SentMember],
-        records: dict[tuple[str, str], EffectuationRecord],
-    ) -> str:
-        observed = FamilyStore._observed(finding, sent, records)
-        return f"Q#{observed}#{keys.short_hash(*finding.target, size=16)}#{finding.kind}"
-
-    @staticmethod
-    def _observed(
-        finding: FamilyFinding,
-        sent: dict[tuple[str, str], SentMember],
-        records: dict[tuple[str, str], EffectuationRecord],
-    ) -> str:
-        """When the evidence for a finding came: the insurer record's time, else the send time."""
-        if finding.observed_at:
-            return finding.observed_at
-        member = sent.get(finding.target)
-        return member.sent_key[0] if member else records[finding.target].at
-
-    def _put_quality(
-        self,
-        family: str,
-        sk: str,
-        finding: FamilyFinding,
-        our: str,
-        partner: str,
-        subscriber_id: str,
-        sent: dict[tuple[str, str], SentMember],
-        records: dict[tuple[str, str], EffectuationRecord],
+    def write_findings(
+        self, key: Family, added: Sequence[NewFinding], dropped: Sequence[str]
     ) -> None:
-        member = sent.get(finding.target)
+        family_key = keys.family_pk(*key)
+        for found in added:
+            self._put_quality(key, found)
+        for finding_id in dropped:
+            QualityItem(family_key, f"Q#{finding_id}").delete()
+
+    def write_moves(
+        self, families: Sequence[tuple[Family, Partition, Sequence[Confirmation]]],
+        *, packed: bool = True,
+    ) -> None:  # fmt: skip
+        """The families' effectuation moves, each with its counter delta: packed into shared
+        transactions per insurer, or (``packed=False``) a transaction per family; the sets of
+        members no longer effectuated go back in the report's index."""
+        by_partner: dict[tuple[str, str], list[list[Move]]] = {}
+        for key, family, confirmations in families:
+            if confirmations:
+                by_ref = {(item.pk, item.sk): item for item in family.members}
+                moves = [Move(by_ref[c.member], c.current, c.record, c.count)
+                         for c in confirmations]  # fmt: skip
+                by_partner.setdefault(key[:2], []).append(moves)
+        reopened: list[tuple[str, str]] = []
+        for (our, partner), moved in sorted(by_partner.items()):
+            if packed:
+                reopened += write_families(self._connection(), moved, our, partner)
+            else:
+                for moves in moved:
+                    reopened += write_family(self._connection(), moves, our, partner)
+        if reopened:  # no longer effectuated: open again
+            self.relist_sets(reopened)
+
+    @staticmethod
+    def _put_quality(key: Family, found: NewFinding) -> None:
+        our, partner, subscriber_id = key
+        family = keys.family_pk(*key)
+        sk, finding, member = f"Q#{found.finding_id}", found.finding, found.member
         item = QualityItem(
             family,
             sk,
@@ -304,16 +191,15 @@ class FamilyStore(TableStore):
             # From the set's keys: a part of a large file finds before its sets are stored.
             controls = keys.set_controls(member.sent_key[1], member.sent_key[2])
             item.interchange_control, item.group_control, item.transaction_control = controls
-        else:
-            record = records[finding.target]
+        elif found.record is not None:
+            record = found.record
             item.member_id = record.member_id
             item.maintenance_type = record.maintenance_type
             item.sent_at = record.at
-        observed = self._observed(finding, sent, records)
         item.rk = keys.quality_shard(family)
-        item.rs = f"{observed}#{sk}"  # the report's window reads this
+        item.rs = f"{found.observed}#{sk}"  # the report's window reads this
         # A finding goes with its evidence: retention counts from that file's arrival.
-        evidence = member if member is not None else records.get(finding.target)
+        evidence = member if member is not None else found.record
         item.expires = evidence.expires if evidence is not None else None
         item.save()
 
@@ -430,36 +316,6 @@ class FamilyStore(TableStore):
             yield from MemberItem.report.query(f"EFFECT#{shard}", MemberItem.rs < sent_before)
 
 
-class _Answers:
-    """Set answers read for one judgment (strongly consistent), and whether a watched set's
-    answer changed after its watch was written: then the family is judged again."""
-
-    def __init__(self) -> None:
-        self.read: dict[tuple[str, str], SetAnswer | None] = {}
-        self.watched: set[tuple[str, str]] = set()
-
-    def get(self, key: tuple[str, str]) -> SetAnswer | None:
-        if key not in self.read:
-            self.read[key] = _answer(key)
-        return self.read[key]
-
-    def changed(self) -> bool:
-        return any(_answer(key) != self.read.get(key) for key in self.watched)
-
-
-def _answer(key: tuple[str, str]) -> SetAnswer | None:
-    try:
-        item = SetItem.get(*key, consistent_read=True)
-    except SetItem.DoesNotExist:
-        return None
-    return SetAnswer(Status(item.status), item.status_at)
-
-
 def _latest_expiry(members: list[MemberItem]) -> Any:
     times = [item.expires for item in members if item.expires is not None]
     return max(times) if times else None
-
-
-def _evidence(family: Partition) -> set[str]:
-    """The members and insurer records a family's findings are computed from."""
-    return {item.sk for item in family.members} | {item.sk for item in family.records}

@@ -445,10 +445,30 @@ class ExpectedStore(FileLog, Partners, PartJobs, FamilyJudge, ExpectedActions, P
     families reconciled."""
 
 
-class EnrollmentStore(
+class AckPartsStore(AcknowledgmentStore, FileLog, PartJobs, FamilyJudge, Protocol):
+    """``ingest.ack_parts``: a large 999's set responses applied in slices."""
+
+
+class EffectuationPartsStore(FileLog, PartJobs, EffectuationStore, Protocol):
+    """``ingest.effectuation_parts``: a large effectuation 834 held in parts."""
+
+
+class PopulationPartsStore(PopulationStore, FileLog, PartJobs, Protocol):
+    """``ingest.population_parts`` and ``ingest.extract_parts``: a large population held in
+    parts."""
+
+
+class InboundStore(
     AcknowledgmentStore, PopulationStore, PartJobs, ReportedErrors, FileLog, Partners,
-    FamilyJudge, SentInterchanges, ControlNumbers, ReceivedAcks, ExpectedActions, Protocol,
+    EffectuationStore, ControlNumbers, ReceivedAcks, Protocol,
 ):  # fmt: skip
+    """``ingest.inbound``: every kind of file an insurer sends (TA1, 999, 824, effectuation
+    and audit 834s, extracts, error reports), so the ports of the use cases it routes to
+    (``AckPartsStore``, ``EffectuationPartsStore``, ``PopulationPartsStore``,
+    ``ErrorReportStore``) and the acknowledgments it keeps; none of our outbound files'."""
+
+
+class EnrollmentStore(InboundStore, SentInterchanges, ExpectedActions, Protocol):
     """Every port the use cases in ``ingest`` use, for the handlers that wire them."""
 
 
@@ -479,41 +499,6 @@ class PipelineConfig:
         if ref.size == 0:
             return "not readable as X12: the file is empty"
         return ""
-
-
-INBOUND_PREFIX = "inbound/"
-
-
-def insurer_folder(key: str) -> str | None:
-    """The insurer a key under ``inbound/<insurer id>/`` is bound to (None: no folder)."""
-    below = key[len(INBOUND_PREFIX) :] if key.startswith(INBOUND_PREFIX) else key
-    folder, slash, _ = below.partition("/")
-    return folder if slash and folder else None
-
-
-def sender_problem(key: str, senders: set[str], config: PipelineConfig) -> str:
-    """Why an inbound file may not speak for its senders (ISA06), or "" when it may."""
-    ours = sorted(senders & set(config.our_sender_ids))
-    if ours:
-        return (
-            f"misplaced: ISA06 {ours[0]!r} is one of our own sender ids, so this is a file we "
-            "sent; put it under outbound/ in the outbound bucket"
-        )
-    folder = insurer_folder(key)
-    if folder is None:
-        if config.require_insurer_folders:
-            return (
-                "inbound files must be under inbound/<insurer id>/ (their ISA06); "
-                "RequireInsurerFolders is on"
-            )
-        return ""
-    others = sorted(senders - {folder})
-    if others:  # the folder is in the key the report shows; logs carry only this reason
-        return (
-            f"an insurer folder takes that insurer's files only; this one was sent by "
-            f"{others[0]!r} (ISA06), another insurer"
-        )
-    return ""
 
 
 @dataclass(slots=True)

@@ -21,7 +21,7 @@ from acktrack.correlate.acknowledgments import (
     group_ack_slices,
 )
 from acktrack.domain.ports import (
-    EnrollmentStore,
+    AckPartsStore,
     Outcome,
     PartWorkflow,
     PipelineConfig,
@@ -42,7 +42,7 @@ from acktrack.ingest.parts import (
 
 
 def needs_slices(
-    store: EnrollmentStore, stored: list[tuple[Any, dict[str, Any]]], config: PipelineConfig
+    store: AckPartsStore, stored: list[tuple[Any, dict[str, Any]]], config: PipelineConfig
 ) -> bool:
     """A 999 of this file still to apply answers more sets than one part applies: by its set
     responses, or, without AK2 loops, by the sets of the group its AK9 speaks for (the
@@ -63,7 +63,7 @@ def needs_slices(
 
 
 def fan_out_acknowledgments(
-    ref: ObjectRef, store: EnrollmentStore, config: PipelineConfig,
+    ref: ObjectRef, store: AckPartsStore, config: PipelineConfig,
     stored: list[tuple[Any, dict[str, Any]]], workflow: PartWorkflow, outcome: Outcome,
 ) -> None:  # fmt: skip
     """Start the file workflow over every slice of the file's 999s (each stored already,
@@ -91,7 +91,7 @@ def fan_out_acknowledgments(
     outcome.outcome, outcome.parts, outcome.job = FileOutcome.FANNED_OUT, parts, job
 
 
-def _stored(store: EnrollmentStore, entry: list[str]) -> Any:
+def _stored(store: AckPartsStore, entry: list[str]) -> Any:
     our, partner, group_control, sk = entry
     for item in store.acks_for_group(our, partner, group_control):
         if item.sk == sk:
@@ -100,7 +100,7 @@ def _stored(store: EnrollmentStore, entry: list[str]) -> Any:
 
 
 def ingest_acknowledgment_part(
-    order: PartOrder, store: EnrollmentStore, config: PipelineConfig
+    order: PartOrder, store: AckPartsStore, config: PipelineConfig
 ) -> Outcome:
     """Apply one slice of one stored 999 (``start``: which acknowledgment of the file,
     ``end``: which slice of it), and keep what it counted for Finish."""
@@ -116,7 +116,7 @@ def ingest_acknowledgment_part(
     return found
 
 
-def finish_acknowledgments(order: PartOrder, store: EnrollmentStore) -> Outcome:
+def finish_acknowledgments(order: PartOrder, store: AckPartsStore) -> Outcome:
     """The workflow's Finish: every slice is applied; each acknowledgment's state, and the
     file's outcome, once."""
     order, ref = with_job(order, store)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from acktrack.domain.ports import (
-    EnrollmentStore,
+    EffectuationPartsStore,
     ObjectSource,
     Outcome,
     PartWorkflow,
@@ -40,7 +40,7 @@ from acktrack.x12.reader import X12Reader
 
 
 def fan_out_effectuation(
-    ref: ObjectRef, source: ObjectSource, store: EnrollmentStore, config: PipelineConfig,
+    ref: ObjectRef, source: ObjectSource, store: EffectuationPartsStore, config: PipelineConfig,
     workflow: PartWorkflow, outcome: Outcome, members: int,
 ) -> bool:  # fmt: skip
     """Cut the file in parts and start the file workflow over them (False: it cannot be
@@ -66,7 +66,7 @@ def fan_out_effectuation(
 
 
 def ingest_effectuation_part(
-    order: PartOrder, source: ObjectSource, store: EnrollmentStore, config: PipelineConfig
+    order: PartOrder, source: ObjectSource, store: EffectuationPartsStore, config: PipelineConfig
 ) -> Outcome:
     """Store and reconcile one part, and keep its result for Finish."""
     order, ref = with_job(order, store)
@@ -82,7 +82,7 @@ def ingest_effectuation_part(
     return found
 
 
-def finish_effectuation(order: PartOrder, store: EnrollmentStore) -> Outcome:
+def finish_effectuation(order: PartOrder, store: EffectuationPartsStore) -> Outcome:
     """The workflow's Finish: every part is stored; the file's outcome, once."""
     order, ref = with_job(order, store)
     outcome = Outcome(FileOutcome.EFFECTUATION, parts=order.parts)

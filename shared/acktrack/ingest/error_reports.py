@@ -23,13 +23,13 @@ from acktrack.domain.error_report import (
     row_entry,
 )
 from acktrack.domain.family import Family
+from acktrack.domain.folders import insurer_folder
 from acktrack.domain.ports import (
     ErrorReportStore,
     ObjectSource,
     Outcome,
     PipelineConfig,
     ReportedErrors,
-    insurer_folder,
 )
 from acktrack.domain.status import FileOutcome, Status, adding_all, refold, rejected_people
 from acktrack.domain.stored import StoredSet

@@ -36,12 +36,12 @@ from acktrack.domain.population import (
     piece_row,
 )
 from acktrack.domain.ports import (
-    EnrollmentStore,
     ObjectSource,
     Outcome,
     PartPieces,
     PartWorkflow,
     PipelineConfig,
+    PopulationPartsStore,
 )
 from acktrack.domain.reconciliation import PopulationMember
 from acktrack.domain.status import FileOutcome
@@ -90,7 +90,7 @@ def pieces_per_spool(rows: int, spools: int, per_part: int) -> int:
 
 
 def split_extract(
-    ref: ObjectRef, source: ObjectSource, store: EnrollmentStore, config: PipelineConfig,
+    ref: ObjectRef, source: ObjectSource, store: PopulationPartsStore, config: PipelineConfig,
     meta: PopulationMeta, estimate: int, pieces: PartPieces, workflow: PartWorkflow,
     notices: list[str],
 ) -> Outcome:  # fmt: skip

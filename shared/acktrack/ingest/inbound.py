@@ -21,18 +21,17 @@ from acktrack.correlate.responses import (
     ack_detail,
 )
 from acktrack.domain.error_report import is_error_report
+from acktrack.domain.folders import insurer_folder, sender_problem
 from acktrack.domain.identifiers import clip
 from acktrack.domain.population import ExtractRefused, is_audit
 from acktrack.domain.ports import (
     Archive,
-    EnrollmentStore,
+    InboundStore,
     ObjectSource,
     Outcome,
     PartPieces,
     PartWorkflow,
     PipelineConfig,
-    insurer_folder,
-    sender_problem,
 )
 from acktrack.domain.sequences import INBOUND, INTERCHANGE
 from acktrack.domain.status import AckState, FileOutcome
@@ -71,7 +70,7 @@ from acktrack.x12.records import parse_datetime
 def ingest_inbound(
     ref: ObjectRef,
     source: ObjectSource,
-    store: EnrollmentStore,
+    store: InboundStore,
     config: PipelineConfig,
     archive: Archive | None = None,
     parts: PartWorkflow | None = None,
@@ -235,7 +234,7 @@ def ingest_inbound(
 
 
 def _audit(
-    ref: ObjectRef, source: ObjectSource, store: EnrollmentStore, config: PipelineConfig,
+    ref: ObjectRef, source: ObjectSource, store: InboundStore, config: PipelineConfig,
     archive: Archive | None, parts: PartWorkflow | None, envelope: InterchangeHeader,
     audits: list[TransactionEnd], digest: str,
 ) -> Outcome:  # fmt: skip
@@ -270,7 +269,7 @@ def _audit(
 def _extract(
     ref: ObjectRef,
     source: ObjectSource,
-    store: EnrollmentStore,
+    store: InboundStore,
     config: PipelineConfig,
     archive: Archive | None,
     parts: PartWorkflow | None,

@@ -19,12 +19,12 @@ from acktrack.correlate.enrollments import SetStatuses
 from acktrack.domain.population import population_member
 from acktrack.domain.ports import (
     Archive,
-    EnrollmentStore,
     ObjectSource,
     Outcome,
     PartPieces,
     PartWorkflow,
     PipelineConfig,
+    PopulationPartsStore,
 )
 from acktrack.domain.reconciliation import (
     PopulationMember,
@@ -63,7 +63,7 @@ TEXT = "text/plain; charset=utf-8"
 
 
 def fan_out_population(
-    ref: ObjectRef, source: ObjectSource, store: EnrollmentStore, config: PipelineConfig,
+    ref: ObjectRef, source: ObjectSource, store: PopulationPartsStore, config: PipelineConfig,
     meta: PopulationMeta, digest: str, workflow: PartWorkflow, members: int = 0,
     notices: list[str] | None = None,
 ) -> Outcome | None:  # fmt: skip
@@ -100,7 +100,7 @@ def _meta(order: PartOrder) -> tuple[PopulationMeta, str]:
 
 
 def ingest_population_part(
-    order: PartOrder, source: ObjectSource, store: EnrollmentStore, config: PipelineConfig,
+    order: PartOrder, source: ObjectSource, store: PopulationPartsStore, config: PipelineConfig,
     archive: Archive | None, pieces: PartPieces | None = None,
 ) -> Outcome:  # fmt: skip
     """Hold one part's families against ours, and keep its result for Finish."""
@@ -149,7 +149,7 @@ def _audit_members(
 
 
 def finish_population(
-    order: PartOrder, source: ObjectSource, store: EnrollmentStore, config: PipelineConfig,
+    order: PartOrder, source: ObjectSource, store: PopulationPartsStore, config: PipelineConfig,
     archive: Archive | None,
 ) -> Outcome:  # fmt: skip
     """The workflow's Finish for an insurer's population."""
@@ -158,7 +158,7 @@ def finish_population(
 
 
 def _finish(
-    order: PartOrder, ref: ObjectRef, store: EnrollmentStore, config: PipelineConfig,
+    order: PartOrder, ref: ObjectRef, store: PopulationPartsStore, config: PipelineConfig,
     archive: Archive | None,
 ) -> Outcome:  # fmt: skip
     """Every part is held: find what the insurer does not hold, and write the summary."""

@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 
 from acktrack.correlate.enrollments import SetStatuses, family_ledger
 from acktrack.correlate.population import OurMember, ours_in_force
+from acktrack.domain.folders import insurer_folder
 from acktrack.domain.hashing import Keyring
 from acktrack.domain.identifiers import short_hash
 from acktrack.domain.ledger import ClosedBy, Resolution
@@ -33,7 +34,6 @@ from acktrack.domain.ports import (
     Outcome,
     PipelineConfig,
     PopulationStore,
-    insurer_folder,
 )
 from acktrack.domain.reconciliation import (
     Comparison,

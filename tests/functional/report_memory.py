@@ -153,6 +153,7 @@ class ReportMemory:
         # models a table older than the roster (every set is walked).
         self.roster_began: str | None = "2000-01-01T00:00:00Z"
         self.sets_walked = 0
+        self.sets_rostered = False  # written by code with the roster (their families in it)
 
     def send(self, number: int, people: list[tuple[Any, ...]], *, sent_at: str = SENT,
              status: str = "sent", status_at: str | None = None, **member: Any) -> Set:  # fmt: skip
@@ -242,6 +243,11 @@ class ReportMemory:
                 and (before is None or s.sent_at <= before)]  # fmt: skip
         self.sets_walked += len(sent)
         return sorted(sent, key=lambda s: (s.sent_at, s.number))
+
+    def sets_before_roster(self, our: str, partner: str, before: str | None) -> list[Set]:
+        if self.sets_rostered:
+            return []
+        return self.sets_since(our, partner, "0", before)
 
     def roster(self, our: str, partner: str) -> list[str]:
         if self.roster_began is None:

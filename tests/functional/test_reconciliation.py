@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from acktrack.domain.population import ROSTER_WHOLE
 from acktrack.domain.ports import PipelineConfig
 from acktrack.domain.reconciliation import PopulationMember
 from acktrack.ingest.reconciliation import Population, reconcile_population
@@ -209,15 +208,15 @@ def test_the_report_lists_what_needs_action_first_with_counts_per_code() -> None
 def test_the_insurers_roster_is_read_not_its_sets_and_an_older_table_walks_them_as_before() -> None:
     """Who is missing at the insurer comes from its roster (every family sent to it, in
     pages), not from every set sent and each set's members; a table older than the roster
-    walks its sets instead, with the same result. A whole roster (the insurer had no set
-    when it began) walks none, whatever the sets' envelope times."""
+    walks its sets instead, with the same result. Sets sent before the roster began but
+    written by code with the roster (a first day's files, dated earlier) are not walked."""
     results = []
-    for began in ("2000-01-01T00:00:00Z", ROSTER_WHOLE, None):
+    for began, rostered in (("2000-01-01T00:00:00Z", False), ("9999", True), (None, False)):
         store, shelf = day(), Shelf()
-        store.roster_began = began
+        store.roster_began, store.sets_rostered = began, rostered
         reconcile(store, shelf, [theirs("S1", "E1"), theirs("S4", "E4")])
         ((summary, rows, _),) = store.reconciled
         results.append([(r["member_id"], r["code"], r["side"]) for r in rows])
-        assert store.sets_walked == (0 if began is not None else len(store.sets))
+        assert store.sets_walked == (0 if began else len(store.sets))
         assert summary.missing_at_insurer == 2  # E2 and E3: confirmed, in force, not held
     assert results[0] == results[1] == results[2]

@@ -7,10 +7,8 @@ from collections import Counter
 from datetime import timedelta
 from typing import Any
 
-from acktrack.domain.population import ROSTER_WHOLE
 from acktrack.handlers import wiring
-from acktrack.store import keys
-from acktrack.store.models import RosterItem, RosterSinceItem
+from acktrack.store.models import RosterItem, SetItem
 from tests.integration.conftest import ARRIVAL, Day
 
 US, PLAN = "ACKTRACKEXCH", "HEALTHPLAN01"
@@ -48,8 +46,7 @@ def test_each_family_sent_is_in_the_roster_written_once_a_file(day: Day) -> None
         if item.pk.startswith("ROSTER#") and "#F" not in item.pk
     }
     assert len(shards) > 4  # spread over the insurer's shards
-    # The insurer had no set in the table: the roster is whole, nothing is walked.
-    assert store.roster_since(US, PLAN) == ROSTER_WHOLE
+    assert store.roster_since(US, PLAN) == BEGAN
     # The same families again in another file: the same items, nothing new; the start kept.
     again, _ = _roster_writes(day, "b.834", members=40, sets_per_group=5, seed=11,
                               interchange_control=2001, first_group_control=21)  # fmt: skip
@@ -57,23 +54,27 @@ def test_each_family_sent_is_in_the_roster_written_once_a_file(day: Day) -> None
     day.stack.clock = lambda: ARRIVAL.replace(day=25)
     _, more = _roster_writes(day, "c.834", members=10, seed=12, interchange_control=3001,
                              first_group_control=31, subscriber_id_start=300000001)  # fmt: skip
-    assert store.roster_since(US, PLAN) == ROSTER_WHOLE
+    assert store.roster_since(US, PLAN) == BEGAN
     assert sorted(store.roster(US, PLAN)) == sorted(families | more)
 
 
-def test_a_table_with_sets_before_the_roster_walks_those_sent_before_it_began(day: Day) -> None:
-    """Sets written by code before the roster: its start is the first arrival with it (and a
-    margin), so reconciliation walks the sets sent before then; kept once."""
-    day.send("old.834", members=10, seed=11)
+def test_only_sets_written_before_the_roster_are_walked_whenever_they_were_sent(day: Day) -> None:
+    """Every set written with the roster is marked; reconciliation walks the unmarked ones
+    sent before the roster began (code before the roster wrote them: a table older than
+    it, or a container still running through the deploy). A file dated before the roster's
+    start but written with it is not walked: its families are in the roster."""
+    day.send("new.834", members=20, sets_per_group=4, seed=21)
+    day.send("old.834", members=20, sets_per_group=4, seed=22, interchange_control=2001,
+             first_group_control=21, subscriber_id_start=300000001)  # fmt: skip
+    sets = list(SetItem.scan(SetItem.sk.startswith("SET#")))
+    assert sets and all(item.rostered for item in sets)
+    old = [item for item in sets if item.group_control == "21"]
+    for item in old:  # as code before the roster left them
+        item.update(actions=[SetItem.rostered.remove()])
     store = wiring.repository()
-    marker = RosterSinceItem.get(*keys.roster_since_key(US, PLAN))
-    marker.delete()  # as a table older than the roster has it
-    wiring.reset()  # a new container: it knows no insurer's roster yet
-    store = wiring.repository()
-    day.send("new.834", members=10, seed=12, interchange_control=2001, first_group_control=21,
-             subscriber_id_start=300000001)  # fmt: skip
-    assert store.roster_since(US, PLAN) == BEGAN
-    day.stack.clock = lambda: ARRIVAL.replace(day=25)
-    day.send("later.834", members=10, seed=13, interchange_control=3001, first_group_control=31,
-             subscriber_id_start=400000001)  # fmt: skip
-    assert store.roster_since(US, PLAN) == BEGAN
+    since = store.roster_since(US, PLAN)
+    assert since is not None and all(item.sent_at < since for item in sets)  # dated before it
+    walked = {item.set_id for item in store.sets_before_roster(US, PLAN, since)}
+    assert walked == {item.set_id for item in old}
+    assert {item.set_id for item in store.sets_before_roster(US, PLAN, None)} == walked
+    assert not list(store.sets_before_roster(US, PLAN, "2000-01-01T00:00:00Z"))

@@ -73,11 +73,9 @@ RESOURCES_NOT_CALLED: dict[str | tuple[str, str], str] = {
     "there with the function's role (no event fails on these days)",
     "SeeWhetherTheDateWasSent": "the reports bucket: S3 lets a missing marker be a 404",
     # (function, Sid): one function's use of a statement it shares with others.
-    ("IngestInboundFunction", "TrackingState"): "the indexes: a 999's IK3 errors in a set of "
-    "more than 16 members (smaller sets keep where each member starts: "
-    "tests/integration/test_write_paths.py), and reconciliation's walk of the sets sent before an "
-    "insurer's roster began (a table older than the roster: tests/integration/test_roster.py); "
-    "these days' sets are smaller and their insurers' rosters whole",
+    ("IngestOutboundFunction", "TrackingState"): "the indexes: a 999 stored before its 834 "
+    "whose IK3 errors fall in a set of more than 16 members (smaller sets keep where each "
+    "member starts); these days' sets are smaller (tests/integration/test_write_paths.py)",
 }
 # Resources with a wildcard other than below an S3 object's first folder, and why each
 # is no broader than what the requests need.

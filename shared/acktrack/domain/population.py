@@ -31,9 +31,6 @@ REQUIRED = ("subscriber_id", "member_id", "relationship", "subscriber_indicator"
             "benefit_begin")  # fmt: skip
 OPTIONAL = ("insurer_member_id", "insurer_policy_id", "benefit_end", "total_premium", "aptc",
             "last_name", "first_name", "birth_date", "gender", "ssn")  # fmt: skip
-# ``roster_since`` of an insurer that had no set in the table when its roster began: every
-# family sent to it is in the roster, and no set is walked.
-ROSTER_WHOLE = ""
 MAX_ERRORS = 20  # reasons listed; the rest counted
 # The longest line read. A member's line holds at most 16 cells of at most 99 characters
 # (ids 50): under 2 KB even with every cell quoted and in 4-byte UTF-8 letters. 64 KiB is

@@ -181,17 +181,18 @@ class PopulationStore(ResolutionStore, Protocol):
     """What monthly reconciliation reads and writes (``ingest.reconciliation``): an insurer's
     sets and their members (to find its families), resolutions, the result."""
 
-    def sets_since(
-        self, our: str, partner: str, since: str, before: str | None = None
-    ) -> Iterable[StoredSet]: ...
+    def sets_before_roster(self, our: str, partner: str, before: str | None) -> Iterable[StoredSet]:
+        """The insurer's sets sent before ``before`` (all when None) that code before the
+        roster wrote: their families may not be in it."""
+        ...
+
     def members_of_set(self, item: Any) -> Iterable[StoredMember]: ...
     def roster(self, our: str, partner: str) -> Iterable[str]:
         """The subscriber ids of every family sent to the insurer since the roster began."""
         ...
 
     def roster_since(self, our: str, partner: str) -> str | None:
-        """When the roster began (ISO 8601, UTC): sets sent before it are walked. None: not
-        yet (every set is walked); ``ROSTER_WHOLE``: it holds every family (none is)."""
+        """When the roster began (ISO 8601, UTC); None: not yet (every set is walked)."""
         ...
 
     def put_reconciliation(self, summary: Any, rows: list[dict[str, Any]],

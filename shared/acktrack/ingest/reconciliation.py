@@ -23,12 +23,7 @@ from acktrack.domain.folders import insurer_folder
 from acktrack.domain.hashing import Keyring
 from acktrack.domain.identifiers import short_hash
 from acktrack.domain.ledger import ClosedBy, Resolution
-from acktrack.domain.population import (
-    ROSTER_WHOLE,
-    decoded_lines,
-    population_member,
-    read_extract,
-)
+from acktrack.domain.population import decoded_lines, population_member, read_extract
 from acktrack.domain.ports import (
     Archive,
     Outcome,
@@ -160,11 +155,10 @@ def missing_families(
     the families the file does not name (the insurer's roster, in pages: never a scan) and
     those where one of ours was not found."""
     families = set(store.roster(meta.our_id, meta.partner))
-    # Sets sent before the roster began (a table older than it): their members, as before.
+    # Sets that code before the roster wrote, sent before it began (a table older than it, or
+    # a container of that code still running through the deploy): their members, as before.
     since = store.roster_since(meta.our_id, meta.partner)
-    older = () if since == ROSTER_WHOLE else store.sets_since(
-        meta.our_id, meta.partner, "0", before=since or "9999")  # fmt: skip
-    for item in older:
+    for item in store.sets_before_roster(meta.our_id, meta.partner, since):
         statuses.remember(item)
         families.update(m.subscriber_id for m in store.members_of_set(item) if m.subscriber_id)
     found = Found()

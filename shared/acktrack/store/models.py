@@ -188,6 +188,7 @@ class SetItem(ReportedItem):
     revision = NumberAttribute(default=0)  # optimistic lock for status changes
     uk = UnicodeAttribute(null=True)  # SETS#<our>#<partner>: sets by sent time (for stats)
     us = UnicodeAttribute(null=True)
+    rostered = BooleanAttribute(null=True)  # its families are in the roster (store/roster.py)
     lookup = LookupIndex()
     report = ReportIndex()
 
@@ -473,11 +474,9 @@ class RosterItem(Item):
 
 
 class RosterSinceItem(Item):
-    """When an insurer's roster began: sets sent before it are walked as before, unless it
-    is whole (the insurer had no set in the table then)."""
+    """When an insurer's roster began: unmarked sets sent before it are walked as before."""
 
     since = UnicodeAttribute()
-    whole = BooleanAttribute(null=True)
 
 
 class ExpectedItem(ReportedItem):

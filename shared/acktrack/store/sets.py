@@ -178,13 +178,24 @@ class SetStore(TableStore):
         # In time order across the shards (the report takes the oldest first).
         yield from heapq.merge(*pages, key=lambda item: item.us or "")
 
-    def _sets_by_time(self, partition: str, condition: Any) -> Iterator[SetItem]:
+    def sets_before_roster(self, our: str, partner: str, before: str | None) -> Iterator[SetItem]:
+        """The insurer's sets sent before ``before`` (every one when None) that code before
+        the roster wrote (no ``rostered`` mark): their families may not be in the roster.
+        Every lookup partition is read in pages; a set written since is left out by the
+        query's filter, so none of its members is read."""
+        condition = SetItem.us < before if before else SetItem.us >= "0"
+        unrostered = SetItem.rostered.does_not_exist()
+        for partition in keys.sets_keys(our, partner):
+            yield from self._sets_by_time(partition, condition, unrostered)
+
+    def _sets_by_time(self, partition: str, condition: Any, only: Any = None) -> Iterator[SetItem]:
         connection = SetItem._get_connection()
         start: Any = None
         while True:
             page = connection.query(
                 partition,
                 range_key_condition=condition,
+                filter_condition=only,
                 index_name="lookup",
                 exclusive_start_key=start,
             )
@@ -239,6 +250,7 @@ def _set_item(key: tuple[str, str], tracked: TrackedSet) -> SetItem:
             keys.set_bucket(tracked.transaction_control, tracked.buckets),
         ),
         us=f"{tracked.sent_at}#{tracked.set_id}",
+        rostered=True,  # its families are in the insurer's roster (written with its members)
     )
 
 

@@ -14,10 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from acktrack.domain.family import EffectuationRecord, Family, SentMember
+from acktrack.domain.family import EffectuationRecord, Family, SentMember, SetAnswer
 from acktrack.domain.judgment import Confirmation, FamilyRead, NewFinding, Ref
 from acktrack.domain.ports import Outcome
-from acktrack.domain.status import FileOutcome
+from acktrack.domain.status import FileOutcome, Status
 from acktrack.ingest import families as loop
 from acktrack.ingest.families import reconcile_families
 from tests.unit.domain.test_family import record, sent
@@ -37,9 +37,12 @@ class Families:
         self.records: dict[Family, dict[Ref, EffectuationRecord]] = defaultdict(dict)
         self.findings: dict[Family, dict[str, str]] = defaultdict(dict)
         self.counted: dict[Family, set[Ref]] = defaultdict(set)
+        self.watches: dict[Family, frozenset[Ref]] = defaultdict(frozenset)
+        self.answers: dict[Ref, SetAnswer] = {}
         self.effectuated = 0  # the insurer's count
         self.reads = 0
         self.after_read: Callable[[int], None] = lambda reads: None  # another writer
+        self.after_answer: Callable[[Ref], None] = lambda key: None  # a 999 meanwhile
 
     def add(self, *items: SentMember | EffectuationRecord) -> None:
         for item in items:
@@ -53,7 +56,7 @@ class Families:
             records=tuple(self.records[key].values()),
             findings=dict(self.findings[key]),
             counted=frozenset(self.counted[key]),
-            watches=frozenset(),
+            watches=self.watches[key],
         )
         self.reads += 1
         self.after_read(self.reads)
@@ -63,14 +66,17 @@ class Families:
     def family_read(self, family: Any) -> FamilyRead:
         return family.read  # type: ignore[no-any-return]
 
-    def set_answer(self, key: tuple[str, str]) -> Any:
-        return None
+    def set_answer(self, key: tuple[str, str]) -> SetAnswer | None:
+        answer = self.answers.get(key)
+        self.after_answer(key)
+        return answer
 
     def settle_records(self, family: Any) -> None:
         pass
 
     def write_watches(self, key: Family, family: Any, wanted: frozenset[Ref]) -> bool:
-        return False
+        wrote, self.watches[key] = wanted != self.watches[key], wanted
+        return wrote
 
     def write_findings(
         self, key: Family, added: Sequence[NewFinding], dropped: Sequence[str]
@@ -98,7 +104,8 @@ class Families:
 
     def state(self) -> tuple[Any, ...]:
         return (sorted(self.findings[FAMILY].values()), self.effectuated,
-                sorted((r[1], m.effectuated_by) for r, m in self.sent[FAMILY].items()))  # fmt: skip
+                sorted((r[1], m.effectuated_by) for r, m in self.sent[FAMILY].items()),
+                sorted(self.watches[FAMILY]))  # fmt: skip
 
 
 def _reconcile(store: Families) -> Outcome:
@@ -153,6 +160,31 @@ def test_with_one_round_the_partial_view_stays(monkeypatch: pytest.MonkeyPatch) 
     assert list(store.findings[FAMILY].values()) == ["never_sent"]
 
 
+def test_an_answer_that_comes_while_the_family_is_judged_is_judged_with() -> None:
+    """A repeated addition waits on the earlier one's answer (its set watched); the 999
+    accepting it lands right after the judgment read it: the moves taken without it are
+    withdrawn, uncounted, and the family judged again ends as if the answer had been
+    there from the start (the later addition a duplicate)."""
+    first, again = sent(1), sent(2, at="2024-01-16T12:00:00Z", interchange="000001002")
+    accepted = SetAnswer(Status.ACCEPTED, "2024-01-15T18:00:00Z")
+    whole = Families()
+    whole.add(first, again, record(1))
+    whole.answers[first.set_key] = accepted
+    whole_outcome = _reconcile(whole)
+    store = Families()
+    store.add(first, again, record(1))
+
+    def comes(key: Ref) -> None:  # after the judgment's first read of that answer
+        store.answers[key] = accepted
+
+    store.after_answer = comes
+    outcome = _reconcile(store)
+    assert store.state() == whole.state()
+    assert "duplicate_enrollment" in store.state()[0] and store.effectuated == 1
+    assert outcome.effectuated == store.effectuated == whole_outcome.effectuated
+    assert outcome.findings == whole_outcome.findings
+
+
 ARRIVALS = [sent(1), sent(2, member_id="E2", subscriber=False), record(1),
             record(2, member_id="E2"), record(3, member_id="E9")]  # fmt: skip
 
@@ -163,9 +195,10 @@ def test_any_order_of_arrival_ends_in_the_state_of_all_at_once(order: list[int])
     whole = Families()
     whole.add(*ARRIVALS)
     _reconcile(whole)
-    store = Families()
+    store, counted = Families(), 0
     for index in order:  # each file reconciles the family as it lands
         store.add(ARRIVALS[index])
-        _reconcile(store)
+        counted += _reconcile(store).effectuated
     assert store.state() == whole.state()
+    assert counted == store.effectuated  # every change counted once, as it happened
     assert "never_sent" in whole.state()[0] and whole.effectuated == 2

@@ -30,10 +30,6 @@ class FamilyRead:
     counted: frozenset[Ref]  # member transactions whose effectuated count is in the counters
     watches: frozenset[Ref]  # sets whose answer it waits on, as stored
 
-    def evidence(self) -> frozenset[Ref]:
-        """What its findings are computed from: the members and the insurer's records."""
-        return frozenset(m.ref for m in self.sent) | frozenset(r.ref for r in self.records)
-
 
 @dataclass(frozen=True, slots=True)
 class NewFinding:

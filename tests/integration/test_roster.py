@@ -7,8 +7,12 @@ from collections import Counter
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from acktrack.handlers import wiring
-from acktrack.store.models import RosterItem, SetItem
+from acktrack.ingest import parts
+from acktrack.store import keys
+from acktrack.store.models import InterchangeItem, ObjectItem, RosterItem, SetItem
 from tests.integration.conftest import ARRIVAL, Day
 
 US, PLAN = "ACKTRACKEXCH", "HEALTHPLAN01"
@@ -51,6 +55,27 @@ def test_each_family_sent_is_in_the_roster_written_once_a_file(day: Day) -> None
     again, _ = _roster_writes(day, "b.834", members=40, sets_per_group=5, seed=11,
                               interchange_control=2001, first_group_control=21)  # fmt: skip
     assert set(again) == set(written)
+    # Delivered again after it was counted but before it was settled (a crash in between):
+    # its sets are written, it is only settled, and no roster item is written again, so an
+    # older event run late never shortens a family's item.
+    for item in ObjectItem.scan(ObjectItem.key == "outbound/b.834"):
+        item.delete()
+    for version in InterchangeItem.query(keys.interchange_pk(US, PLAN, "000002001")):
+        version.update(actions=[InterchangeItem.settled.remove()])  # counted, not settled
+    client, late = wiring.repository().client, Counter[str]()
+
+    def count(params: dict[str, Any], **_: Any) -> None:
+        late.update(request["PutRequest"]["Item"]["pk"]["S"][:7]
+                    for requests in params.get("RequestItems", {}).values()
+                    for request in requests if "PutRequest" in request)  # fmt: skip
+
+    client.meta.events.register("before-parameter-build.dynamodb.BatchWriteItem", count)
+    try:
+        (result,) = day.stack.redeliver(day.outbound, "outbound/b.834")
+    finally:
+        client.meta.events.unregister("before-parameter-build.dynamodb.BatchWriteItem", count)
+    assert result.ok, result.error
+    assert "ROSTER#" not in late, late
     day.stack.clock = lambda: ARRIVAL.replace(day=25)
     _, more = _roster_writes(day, "c.834", members=10, seed=12, interchange_control=3001,
                              first_group_control=31, subscriber_id_start=300000001)  # fmt: skip
@@ -78,3 +103,30 @@ def test_only_sets_written_before_the_roster_are_walked_whenever_they_were_sent(
     assert walked == {item.set_id for item in old}
     assert {item.set_id for item in store.sets_before_roster(US, PLAN, None)} == walked
     assert not list(store.sets_before_roster(US, PLAN, "2000-01-01T00:00:00Z"))
+
+
+@pytest.mark.parametrize("parameters", [{"PartMembers": 100, "PartBytes": 0}])
+def test_a_file_whose_part_ran_before_the_roster_is_walked(
+    day: Day, parameters: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file cut in parts: Finish marks its sets only when every part wrote the roster. A
+    part run by code before the roster (its result has no ``rostered``) leaves them all
+    unmarked, so reconciliation walks them."""
+    day.send("parts.834", members=300, sets_per_group=300, seed=23)
+    marked = list(SetItem.scan(SetItem.sk.startswith("SET#")))
+    assert len(marked) == 300 and all(item.rostered for item in marked)
+    original = parts.record_part
+
+    def before_the_roster(order: Any, store: Any, result: dict[str, Any], outcome: Any) -> None:
+        if order.index == 0:
+            result = {name: value for name, value in result.items() if name != "rostered"}
+        original(order, store, result, outcome)
+
+    monkeypatch.setattr(parts, "record_part", before_the_roster)
+    day.send("older.834", members=300, sets_per_group=300, seed=24, interchange_control=2001,
+             first_group_control=21, subscriber_id_start=300000001)  # fmt: skip
+    older = [item for item in SetItem.scan(SetItem.sk.startswith("SET#"))
+             if item.group_control == "21"]  # fmt: skip
+    assert len(older) == 300 and not any(item.rostered for item in older)
+    walked = {item.set_id for item in wiring.repository().sets_before_roster(US, PLAN, None)}
+    assert walked == {item.set_id for item in older}

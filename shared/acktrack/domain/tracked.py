@@ -132,6 +132,9 @@ class TrackedSet:
     # IK3 errors are attributed without a read).
     member_starts: list[int] = field(default_factory=list)
     buckets: int = 1  # partitions of its group version's sets (``group_buckets``)
+    # Its families were written to the insurer's roster with its members (False: a part of
+    # its file ran on code before the roster, so reconciliation walks it instead).
+    rostered: bool = True
 
     @property
     def sent_day(self) -> str:

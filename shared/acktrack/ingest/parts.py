@@ -334,8 +334,8 @@ def ingest_part(
         families = write_members(reader.records(), sets, store, ref.received_at, config.keyring)
     found = Outcome(FileOutcome.PART)
     reconcile_families(store, families, found, config.ack_sla_hours)
-    result = {"sets": sets.result(), "findings": found.findings,
-              "by_partner": found.by_partner, "effectuated": found.effectuated}  # fmt: skip
+    result = {"sets": sets.result(), "findings": found.findings, "by_partner": found.by_partner,
+              "effectuated": found.effectuated, "rostered": True}  # fmt: skip
     record_part(order, store, result, found)
     return found
 
@@ -394,8 +394,15 @@ def finish(
             Plan(planned, completed=bool(entry["completed"]), sets=sets_by_control(planned))
         )
     by_key = PlannedSets(plans).by_key
+    rostered = True
     for packed in part_results(order, store):
-        _merge(unpack(packed), by_key, outcome)
+        result = unpack(packed)
+        _merge(result, by_key, outcome)
+        # A part run by code before the roster wrote no roster item: its file's sets are
+        # put unmarked, and reconciliation walks them.
+        rostered = rostered and bool(result.get("rostered"))
+    for item in by_key.values():
+        item.rostered = rostered
     for plan in plans:
         finish_interchange(plan, ref, store, outcome)
     # Answers that came first decide the duplicate questions the parts left waiting.

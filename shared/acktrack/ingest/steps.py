@@ -142,6 +142,7 @@ def write_members(
     # Family keys only: the members are in the table once the writer closes, and a
     # reconciliation reads its family's partition consistently (memory stays flat in size).
     families: set[Family] = set()
+    listed: set[Family] = set()  # put in the roster by this invocation
     insurers: set[tuple[str, str]] = set()
     current_set: TrackedSet | None = None
     family_id: str | None = None
@@ -161,13 +162,16 @@ def write_members(
                 writer.add(stored)
             if stored.subscriber_id:
                 family = (stored.our_id, stored.partner, stored.subscriber_id)
-                if family not in families:
+                # A set written already (a settling pass, a redelivery) keeps the roster
+                # items its first ingest wrote: an older event run again never shortens one.
+                if family not in listed and id(tracked) not in sets.written:
                     if family[:2] not in insurers:  # the insurer's first family here
                         began = iso(arrived_at + ROSTER_MARGIN)
                         store.begin_roster(stored.our_id, stored.partner, began)
                         insurers.add(family[:2])
                     writer.add_family(*family)  # the insurer's roster (reconciliation)
-                    families.add(family)
+                    listed.add(family)
+                families.add(family)
     return families
 
 

@@ -250,7 +250,7 @@ def _set_item(key: tuple[str, str], tracked: TrackedSet) -> SetItem:
             keys.set_bucket(tracked.transaction_control, tracked.buckets),
         ),
         us=f"{tracked.sent_at}#{tracked.set_id}",
-        rostered=True,  # its families are in the insurer's roster (written with its members)
+        rostered=tracked.rostered or None,  # its families are in the insurer's roster
     )
 
 

@@ -35,13 +35,14 @@ def advice_details(advice: ApplicationAdvice) -> Iterator[tuple[str, dict[str, A
     for item in advice.items:
         if not item.rejected or (item.set_type and item.set_type != "834"):
             continue  # accepted (with errors or not), or about another kind of set
-        if not item.transaction_control and item.verdict != "GR" and not by_reference(item):
+        named_by_bgn02 = (not item.transaction_control and item.verdict != "GR"
+                          and by_reference(item))  # fmt: skip
+        if not item.transaction_control and item.verdict != "GR" and not named_by_bgn02:
             continue  # names no set we could find
         groups.setdefault(clip(item.group_control) or "-", []).append({
             "verdict": clip(item.verdict), "control": clip(item.transaction_control),
             "reference": clip(item.reference), "qualifier": clip(item.reference_qualifier),
-            "by_reference": (not item.transaction_control and item.verdict != "GR"
-                             and by_reference(item)),
+            "by_reference": named_by_bgn02,
             "codes": [clip(error.code) for error in item.errors],
             "messages": [],  # TED02 may quote the member's name or address: never kept
             "more_errors": max(0, len(item.errors) - 5) + item.errors_dropped,

@@ -4,16 +4,18 @@ request trace on, and the wall time it models on DynamoDB.
 N members are sent in one synthetic 834 (``family``: one family a set, about 1.7 members
 a set; ``set1000``: 1,000 members a set) ten days before the report (past the 48-hour
 SLA, outside the 7-day window, before the 45-day effectuation SLA), ingested by the
-outbound handler on the embedded stack (moto's threaded server in this process, so the
-handlers' CPU is their own thread's). The family reconciliation of the ingest is skipped
-while seeding (one query per family; the report reads the family partition with one query
-whatever it holds). Then, traced: the report (its workflow: plan, map batches, sections,
-deliver); every set marked accepted (the items rewritten as a 999 leaves their status);
-the report right after, and once more (everything closed).
+outbound handler on the embedded stack (moto's server in a process of its own, so the
+handlers' CPU and memory are their own). The family reconciliation of the ingest (and of
+its parts, past PartMembers) is skipped while seeding (one query per family; the report
+reads the family partition with one query whatever it holds). Then, traced: the report (its
+workflow: plan, map batches, sections, deliver); every set marked accepted (the items
+rewritten as a 999 leaves their status); the report right after, and once more
+(everything closed).
 
 Memory is each invocation's peak resident set over its start (the process's high-water
-mark reset as it starts: ``trace.RequestTrace(memory=True)``); moto answers in this
-process, so its transient memory is in the figure (an upper bound of the handler's).
+mark reset as it starts: ``trace.RequestTrace(memory=True)``). moto runs in a process of its
+own (``benchmarks.ingest.moto_apart``: its server, its Step Functions interpreter calling
+the tasks back here), so the figure is the handler's own, client libraries included.
 
     python benchmarks/report_scale.py --people 10000 --shape family    # one JSON line
 """
@@ -54,7 +56,9 @@ def _seed(stack: Any, people: int, shape: str) -> float:
     write_834(EnrollmentSpec(seed=2013, members=people, sets_per_group=_sets(people, shape),
                              sent_at=SENT, keep_members=False), buffer)  # fmt: skip
     started = time.perf_counter()
-    with mock.patch("acktrack.ingest.outbound.reconcile_families", lambda *_, **__: None):
+    skip = lambda *_, **__: None  # noqa: E731
+    with (mock.patch("acktrack.ingest.outbound.reconcile_families", skip),
+          mock.patch("acktrack.ingest.parts.reconcile_families", skip)):  # fmt: skip
         results = stack.put(stack.bucket("Outbound"), "outbound/scale.834", buffer.getvalue())
     assert all(result.ok for result in results), [result.error for result in results]
     return time.perf_counter() - started
@@ -92,9 +96,11 @@ def _run(stack: Any, trace: Any, moment: datetime) -> dict[str, Any]:
 def measure(people: int, shape: str) -> dict[str, Any]:
     from acktrack.local.stack import EmbeddedStack
     from acktrack.local.trace import RequestTrace
+    from benchmarks.ingest import moto_apart
 
     with ExitStack() as stop:
-        stack = stop.enter_context(EmbeddedStack(ROOT / "template.yaml", {}))
+        endpoint = stop.enter_context(moto_apart())
+        stack = stop.enter_context(EmbeddedStack(ROOT / "template.yaml", {}, endpoint=endpoint))
         seconds = _seed(stack, people, shape)
         trace = stack.trace = RequestTrace(memory=True)
         open_run = _run(stack, trace, AS_OF)

@@ -345,6 +345,34 @@ def test_an_index_query_reads_its_key_only_in_index_order_page_by_page(
     assert len(read) == 16
 
 
+def test_an_index_query_sees_every_write_before_it(stack: EmbeddedStack) -> None:
+    """Index queries read a map of the table by index key, built once per write count: an
+    item written, moved to another key or deleted after a query is where the next query
+    looks (a map kept across a write would answer from before it)."""
+    client = stack.client("dynamodb")
+
+    def keys(rk: str) -> list[str]:
+        page = client.query(TableName=stack.table, IndexName="report",
+                            KeyConditionExpression="rk = :rk",
+                            ExpressionAttributeValues={":rk": {"S": rk}})  # fmt: skip
+        return sorted(item["pk"]["S"] for item in page["Items"])
+
+    for n in range(4):
+        client.put_item(TableName=stack.table, Item={"pk": {"S": f"SET#{n}"}, "sk": {"S": "SET"},
+                                                     "rk": {"S": "OPEN#0"}, "rs": {"S": "2024"}})  # fmt: skip
+    assert keys("OPEN#0") == ["SET#0", "SET#1", "SET#2", "SET#3"]
+    client.update_item(TableName=stack.table, Key={"pk": {"S": "SET#1"}, "sk": {"S": "SET"}},
+                       UpdateExpression="SET rk = :rk", ExpressionAttributeValues={":rk": {"S": "OPEN#1"}})  # fmt: skip
+    client.delete_item(TableName=stack.table, Key={"pk": {"S": "SET#2"}, "sk": {"S": "SET"}})
+    client.put_item(TableName=stack.table, Item={"pk": {"S": "SET#4"}, "sk": {"S": "SET"},
+                                                 "rk": {"S": "OPEN#0"}, "rs": {"S": "2024"}})  # fmt: skip
+    assert keys("OPEN#0") == ["SET#0", "SET#3", "SET#4"]
+    assert keys("OPEN#1") == ["SET#1"]
+    client.update_item(TableName=stack.table, Key={"pk": {"S": "SET#1"}, "sk": {"S": "SET"}},
+                       UpdateExpression="REMOVE rk, rs")  # fmt: skip
+    assert keys("OPEN#1") == []
+
+
 RANGES = [
     ("= :a", {":a": "P#0037"}),
     ("< :a", {":a": "P#0040"}),

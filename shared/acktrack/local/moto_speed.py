@@ -26,7 +26,8 @@ quadratic. DynamoDB itself reads only the partition. While moto runs a base-tabl
 query, ``Table.all_items`` returns just that partition's items (sorted as moto sorts
 them), so results, ordering and paging are unchanged. An index query is narrowed the same
 way: moto sorts the whole table before it keeps the items whose index key matches, so here
-it is handed only the items with that index hash key (it sorts those as before). Thread-local:
+it is handed only the items with that index hash key (it sorts those as before), found in a
+map of the table's items by that key built once per write count. Thread-local:
 the threaded server answers requests concurrently. Installed by the local stack only.
 A query's range condition is applied before moto's loop too: moto weighs every item of
 the partition against the 1 MB page limit before it compares its sort key, so a "the
@@ -76,6 +77,8 @@ SUPPORTED_MOTO = ((5, 2),)
 _held: dict[tuple[str, str], int] = {}
 _held_lock = threading.Lock()
 _batch = threading.local()  # the requests of the BatchWriteItem this thread is applying
+# Writes so far (any table): an index map built at another count is built again.
+_written = [0]
 
 
 def _item_id(table: str, key: dict[str, Any]) -> tuple[str, str]:
@@ -117,7 +120,10 @@ def _serialise_writes() -> None:
                     skipped.setdefault(table_name, []).append(request)
                     return None
             with _writes:
-                result = _original(self, *args, **kwargs)
+                try:
+                    result = _original(self, *args, **kwargs)
+                finally:
+                    _written[0] += 1  # the index maps built before are stale
                 # Its answer is written from this version, not the live item (another write
                 # may change that while moto writes the answer, after the lock).
                 return copy.deepcopy(result) if _name == "update_item" else result
@@ -397,6 +403,30 @@ def _doubles(capacity: Any) -> Any:
     return capacity
 
 
+def _index_map(table: Any, name: str) -> dict[Any, list[Any]]:
+    """The table's items by their value of ``name`` (an index's hash key), built once per
+    write count: an index query reads its key's items, not the whole table (a report over
+    60,000 sets made one such query per set). Built again after any write, so a stale map is
+    never read; moto checks every condition again on what it is handed."""
+    written = _written[0]
+    maps = getattr(table, "_acktrack_index_maps", None)
+    if maps is None or maps[0] != written:
+        maps = (written, {})
+        table._acktrack_index_maps = maps
+    found: dict[Any, list[Any]] | None = maps[1].get(name)
+    if found is None:
+        found = {}
+        # list() copies each dict in one step: a write from another thread cannot change it
+        # while it is read (that write moves the count, so this map is not kept after).
+        for partition in list(table.items.values()):
+            for item in list(partition.values()) if isinstance(partition, dict) else [partition]:
+                value = item.attrs.get(name)
+                if value is not None:
+                    found.setdefault(value, []).append(item)
+        maps[1][name] = found
+    return found
+
+
 def _equals(found: Any, expected: Any) -> bool:
     return found is not None and bool(found == expected)
 
@@ -537,9 +567,9 @@ def install() -> None:
             # moto sorts the index's candidates itself.
             # list() copies each dict in one step: a write from another thread cannot change
             # it while it is read.
-            items = [item for partition in list(self.items.values())
-                     for item in (list(partition.values()) if isinstance(partition, dict) else [partition])
-                     if all(_equals(item.attrs.get(name), value) for name, value in conditions)]  # fmt: skip
+            name, value = conditions[0]
+            items = [item for item in _index_map(self, name).get(value, ())
+                     if all(_equals(item.attrs.get(n), v) for n, v in conditions)]  # fmt: skip
         else:
             bucket = self.items.get(hash_key) if hash_key is not None else None
             items = (list(bucket.values()) if isinstance(bucket, dict)

@@ -409,7 +409,9 @@ def _index_map(table: Any, name: str) -> dict[Any, list[Any]]:
     60,000 sets made one such query per set). Built again after any write, so a stale map is
     never read; moto checks every condition again on what it is handed."""
     written = _written[0]
-    maps = getattr(table, "_acktrack_index_maps", None)
+    maps: tuple[int, dict[str, dict[Any, list[Any]]]] | None = getattr(
+        table, "_acktrack_index_maps", None
+    )
     if maps is None or maps[0] != written:
         maps = (written, {})
         table._acktrack_index_maps = maps

@@ -8,7 +8,10 @@ from datetime import UTC, datetime
 from email import policy
 from typing import Any
 
+import pytest
+
 from acktrack.domain.ledger import Resolution
+from acktrack.report import backlog
 from acktrack.report.collect import collect_report
 from acktrack.report.email import build_email, most_urgent
 from acktrack.report.model import Report
@@ -202,3 +205,34 @@ def test_a_set_found_closed_leaves_the_index_and_is_not_read_again() -> None:
     assert store.reopen_on == {(store.sets[1].pk, store.sets[1].sk)}  # unless its resend changes
     second = report(store)
     assert second.summary["resolved_by_resend"] == 0 and list(second.unconfirmed) == []
+
+
+def test_rejected_sets_past_the_list_are_counted_and_every_member_stays_a_row(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The report lists the first REJECTIONS_LISTED rejected sets (the reduce step's memory
+    holds no more, whatever the backlog), counts them all, and keeps each member's row; the
+    email shows the first ``detail_rows`` and says what it left out, and where."""
+    monkeypatch.setattr(backlog, "REJECTIONS_LISTED", 4)
+    store = ReportMemory()
+    for number in range(1, 8):
+        store.send(number, [(f"R{number}", f"F{number}"), (f"Q{number}", None)], status="rejected",
+                   sent_at=f"2024-01-1{number}T12:00:00Z")  # fmt: skip
+    whole = _document(store, batch_sets=2, batch_rows=5_000)
+    assert len(whole["rejections"]) == 4 and whole["rejections_total"] == 7
+    assert [r["transaction_control"] for r in whole["rejections"]] == [
+        r["transaction_control"]
+        for r in _document(store, batch_sets=500, batch_rows=5_000)["rejections"]
+    ]  # the same first four, whatever the batches
+    assert whole["summary"]["rejected"] == 14 and len(whole["unconfirmed"]) == 14
+    message = email.message_from_bytes(
+        build_email(whole, "a@example.org", ["b@example.org"], detail_rows=2), policy=policy.default
+    )
+    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    for part in (html, text):
+        assert "Rejections (7 transaction sets)" in part
+        assert "and 5 more rejected sets: the archived JSON lists the first 4" in part
+    monkeypatch.setattr(backlog, "REJECTIONS_LISTED", 10_000)
+    listed = _document(store, batch_sets=2, batch_rows=5_000)
+    assert len(listed["rejections"]) == 7 and "rejections_total" not in listed

@@ -84,6 +84,11 @@ class SetTally:
         return cls(**{name: value for name, value in data.items() if name in known})
 
 
+# Rejected sets listed one by one (in report order); the rest are counted
+# (``rejections_total``). Every rejected member is a row of the archive whatever this holds.
+REJECTIONS_LISTED = 10_000
+
+
 class Backlog:
     """Counts and table cells in memory, detail rows to a spool (``report.spool``), so memory
     does not grow with the backlog."""
@@ -98,7 +103,8 @@ class Backlog:
         self.per_partner_open: dict[str, dict[str, int]] = defaultdict(
             lambda: {"overdue": 0, "within_sla": 0}
         )
-        self.rejections: list[dict[str, Any]] = []
+        self.rejections: list[dict[str, Any]] = []  # the first REJECTIONS_LISTED
+        self.rejections_total = 0
         self.resolved = dict.fromkeys(CLOSED_STATES, 0)
         self.both_open: list[Row] = []  # an addition and a cancellation of one enrollment, open
         self.not_effectuated = 0
@@ -177,7 +183,9 @@ class Backlog:
             rejects = tally.members - tally.not_named - tally.awaiting
             if tally.closed + tally.awaiting < tally.members and tally.rejection is not None:
                 # The members it rejects: an error report's rows may name some only.
-                self.rejections.append({**tally.rejection, "members": rejects})
+                self.rejections_total += 1
+                if len(self.rejections) < REJECTIONS_LISTED:
+                    self.rejections.append({**tally.rejection, "members": rejects})
             if tally.awaiting:
                 self._awaiting(tally)
         else:

@@ -119,7 +119,8 @@ class ReportDocument(TypedDict):
     summary: Summary
     by_partner: list[PartnerLine]
     table: list[dict[str, Any]]  # partner x status x age bucket, with counts
-    rejections: list[dict[str, Any]]  # per rejected set, decoded
+    rejections: list[dict[str, Any]]  # per rejected set, decoded (the first 10,000)
+    rejections_total: NotRequired[int]  # when more sets were rejected than listed
     unconfirmed: list[dict[str, Any]]  # one row per open enrollment (the CSV's columns)
     unconfirmed_total: NotRequired[int]  # when only the most urgent rows are included
     unmatched_acks: list[UnmatchedLine]

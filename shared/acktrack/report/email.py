@@ -39,6 +39,7 @@ from acktrack.report.text import (
     first_pass,
     more_in_archive,
     plural,
+    rejections_left_out,
     render_text,
     waited,
 )
@@ -380,10 +381,10 @@ def render_html(
             )
         )
     if report.get("rejections"):
-        count = len(report["rejections"])
+        count = report.get("rejections_total", len(report["rejections"]))
         parts.append(_section(f"Rejections ({count} transaction set{'s' if count != 1 else ''})"))
         rows = []
-        for item in report["rejections"]:
+        for item in report["rejections"][:detail_rows]:
             verdicts = "<br>".join(
                 _e(v["ack"]) + _errors_html(v["errors"]) for v in item["verdicts"]
             )
@@ -399,6 +400,8 @@ def render_html(
                 ]
             )
         parts.append(_table(["Insurer", "ISA13 / GS06 / ST02", "Members", "Why"], rows, {2}))
+        more = rejections_left_out(len(report["rejections"]), count, detail_rows)
+        parts += [f'<p style="{_FONT}">{_e(more)}</p>'] if more else []
     # The window's lists, each capped at ``detail_rows`` (the archived JSON holds every row).
     unmatched, quarantined = report.get("unmatched_acks", []), report.get("quarantined", [])
     notices = report.get("notices", [])

@@ -193,7 +193,7 @@ class Report:
     summary: Summary
     by_partner: list[PartnerLine]
     table: list[dict[str, Any]]  # partner x status x age bucket
-    rejections: list[dict[str, Any]]  # per rejected set, decoded
+    rejections: list[dict[str, Any]]  # per rejected set, decoded (backlog.REJECTIONS_LISTED)
     unconfirmed: RowSpool | MergedRows  # one row per open enrollment (plain dicts), on disk
     unmatched_acks: list[UnmatchedView]
     quarantined: list[QuarantinedView]
@@ -201,6 +201,7 @@ class Report:
     data_quality: list[QualityView] = field(default_factory=list)
     reads: int = 0  # items read to build it (for cost checks)
     extras: dict[str, Any] = field(default_factory=dict)
+    rejections_total: int = 0  # rejected sets, listed or not
 
     def to_json(self, *, rows: bool = True) -> ReportDocument:
         """The whole report; ``rows=False``: the most urgent rows only, with their total."""
@@ -213,6 +214,11 @@ class Report:
             "by_partner": self.by_partner,
             "table": self.table,
             "rejections": self.rejections,
+            **(
+                {"rejections_total": self.rejections_total}
+                if self.rejections_total > len(self.rejections)
+                else {}
+            ),
             "unconfirmed": detail,
             **({} if rows else {"unconfirmed_total": len(self.unconfirmed)}),
             "unmatched_acks": [asdict(item) for item in self.unmatched_acks],
@@ -390,6 +396,7 @@ def build_report(
         by_partner=by_partner,
         table=table_rows,
         rejections=backlog.rejections,
+        rejections_total=backlog.rejections_total,
         unconfirmed=rows,
         unmatched_acks=sorted(
             unmatched, key=lambda u: (u.received_at, u.partner, u.target_control)

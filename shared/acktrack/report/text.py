@@ -48,6 +48,18 @@ def more_in_archive(total: int, limit: int) -> str:
     return f"... and {more} more in the archive (the report's JSON)" if more > 0 else ""
 
 
+def rejections_left_out(listed: int, total: int, limit: int) -> str:
+    """What the email's rejections leave out ("": nothing): the archive's JSON lists the
+    first rejected sets (``listed``); every rejected member is a row of it and of the CSV."""
+    more = total - min(max(limit, 0), listed)
+    if more <= 0:
+        return ""
+    if total > listed:
+        return (f"... and {more} more rejected sets: the archived JSON lists the first "
+                f"{listed:,}, and every rejected member is a row of its JSON and CSV")  # fmt: skip
+    return more_in_archive(total, limit)
+
+
 def _capped(lines: list[str], total: int, limit: int) -> list[str]:
     more = more_in_archive(total, limit)
     return [*lines[: max(limit, 0)], f"  {more}"] if more else lines
@@ -142,11 +154,10 @@ def render_text(report: ReportDocument, *, detail_limit: int = 50) -> str:
             )
     rejections = report.get("rejections", [])
     if rejections:
-        lines += [
-            "",
-            f"Rejections ({len(rejections)} transaction set{'s' if len(rejections) != 1 else ''}):",
-        ]
-        for rejected in rejections:
+        count = report.get("rejections_total", len(rejections))
+        lines += ["", f"Rejections ({count} transaction set{'s' if count != 1 else ''}):"]
+        left_out = rejections_left_out(len(rejections), count, detail_limit)
+        for rejected in rejections[:detail_limit]:
             lines.append(
                 f"  {rejected['partner']} ISA13 {rejected['interchange_control']} GS06 {rejected['group_control']} "
                 f"ST02 {rejected['transaction_control']} ({rejected['members']} members)"
@@ -164,6 +175,7 @@ def render_text(report: ReportDocument, *, detail_limit: int = 50) -> str:
                         f"      IK3 {error.get('code')} {error.get('segment')} at position {error.get('position')}"
                         f"{owner}{': ' + elements if elements else ''}"
                     )
+        lines += [f"  {left_out}"] if left_out else []
     # The window's lists: the first ``detail_limit`` rows of each, the rest in the archive.
     unmatched = report.get("unmatched_acks", [])
     if unmatched:

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from late_paths import table as late_paths_table
+from report_deliver import VARIANTS as DELIVER_VARIANTS
+from report_deliver import deliver_table
 from report_scale import SHAPES, scale_table
 from tables import (
     acknowledgment_table,
@@ -41,7 +43,7 @@ RESULTS = HERE / "results.json"
 README = ROOT / "README.md"
 # Sections of the README's performance part, in the order they are measured (ingest also
 # measures the acknowledgments and the fan-out).
-SECTIONS = ("parse", "hostile", "large999", "ingest", "backlog", "report", "writes", "late",
+SECTIONS = ("parse", "hostile", "large999", "ingest", "backlog", "report", "deliver", "writes", "late",
             "reconciliation", "cold")  # fmt: skip
 
 
@@ -467,6 +469,15 @@ def main() -> int:
             "report_scale.py", "--people", str(n), "--shape", shape)) for n in sizes]
             for shape in SHAPES}  # fmt: skip
         show("report", scale_table(figures["report_scale"]))
+    if "deliver" in only:
+        print("the report's Deliver over 1,000,000 open people, three backlogs (minutes) ...",
+              file=sys.stderr, flush=True)  # fmt: skip
+        figures["report_deliver"] = [
+            script_figures("report_deliver.py", "--people", "1000000", "--shape", shape,
+                           *(["--rejected"] if rejected else []))
+            for shape, rejected in DELIVER_VARIANTS
+        ]  # fmt: skip
+        show("deliver", deliver_table(figures["report_deliver"]))
     if "writes" in only:
         sizes = [int(n) for n in args.write_members.split(",") if n]
         print(f"the write paths at {sizes} members, two shapes (moto; many minutes) ...",

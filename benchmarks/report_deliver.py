@@ -146,7 +146,7 @@ def measure(people: int, shape: str, seed: int, rejected: bool) -> dict[str, Any
     }  # fmt: skip
 
 
-VARIANTS = (("family", False), ("family", True), ("set1000", False))
+VARIANTS = (("family", False, 5_000), ("family", True, 5_000), ("set1000", False, 10_000))
 SHAPE_NAMES = {"family": "one family a set", "set1000": "1,000 members a set"}
 
 

@@ -474,8 +474,8 @@ def main() -> int:
               file=sys.stderr, flush=True)  # fmt: skip
         figures["report_deliver"] = [
             script_figures("report_deliver.py", "--people", "1000000", "--shape", shape,
-                           *(["--rejected"] if rejected else []))
-            for shape, rejected in DELIVER_VARIANTS
+                           "--seed", str(seed), *(["--rejected"] if rejected else []))
+            for shape, rejected, seed in DELIVER_VARIANTS
         ]  # fmt: skip
         show("deliver", deliver_table(figures["report_deliver"]))
     if "writes" in only:

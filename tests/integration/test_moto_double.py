@@ -17,7 +17,7 @@ from moto import mock_aws
 from moto.dynamodb.models import DynamoDBBackend
 
 from acktrack.handlers import wiring
-from acktrack.local import moto_speed
+from acktrack.local import moto_queries, moto_speed
 from acktrack.local.stack import EmbeddedStack
 from tests.reliability.support import LostInsideRetries
 
@@ -371,6 +371,17 @@ def test_an_index_query_sees_every_write_before_it(stack: EmbeddedStack) -> None
     client.update_item(TableName=stack.table, Key={"pk": {"S": "SET#1"}, "sk": {"S": "SET"}},
                        UpdateExpression="REMOVE rk, rs")  # fmt: skip
     assert keys("OPEN#1") == []
+    client.batch_write_item(RequestItems={stack.table: [{"PutRequest": {"Item": {
+        "pk": {"S": "SET#5"}, "sk": {"S": "SET"}, "rk": {"S": "OPEN#1"}, "rs": {"S": "2024"}}}}]})  # fmt: skip
+    move = {"Update": {"TableName": stack.table, "Key": {"pk": {"S": "SET#0"}, "sk": {"S": "SET"}},
+                       "UpdateExpression": "SET rk = :rk", "ExpressionAttributeValues": {":rk": {"S": "OPEN#1"}}}}  # fmt: skip
+    client.transact_write_items(TransactItems=[move])
+    assert keys("OPEN#1") == ["SET#0", "SET#5"] and keys("OPEN#0") == ["SET#3", "SET#4"]
+    refused = {"Update": {**move["Update"], "Key": {"pk": {"S": "SET#3"}, "sk": {"S": "SET"}},
+                          "ConditionExpression": "attribute_not_exists(pk)"}}  # fmt: skip
+    with pytest.raises(client.exceptions.TransactionCanceledException):
+        client.transact_write_items(TransactItems=[refused])
+    assert keys("OPEN#1") == ["SET#0", "SET#5"] and keys("OPEN#0") == ["SET#3", "SET#4"]
 
 
 RANGES = [
@@ -419,7 +430,7 @@ def test_a_range_condition_applied_first_gives_moto_s_own_answers_page_by_page(
 
     cases = [(i, f, n) for i in (False, True) for f in (True, False) for n in (None, 3)]
     narrowed = [pages(*case) for case in cases]
-    monkeypatch.setattr(moto_speed, "NARROW_RANGES", False)
+    monkeypatch.setattr(moto_queries, "NARROW_RANGES", False)
     assert narrowed == [pages(*case) for case in cases]
     assert condition.startswith("=") or any(len(answers) > 2 for answers in narrowed)  # paged
     assert all(answers[0][0] for answers in narrowed)  # and each found something

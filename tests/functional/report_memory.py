@@ -148,6 +148,7 @@ class ReportMemory:
         self.unmatched: list[Any] = []
         self.junk: list[Any] = []
         self.expected: list[Any] = []  # expected actions (domain.expected), as the store keeps them
+        self.findings: list[Any] = []  # data-quality findings (each with its sent_at)
         self.tallies_read = 0
         # The insurer's roster (as the outbound ingest writes it) and when it began: None
         # models a table older than the roster (every set is walked).
@@ -311,7 +312,7 @@ class ReportMemory:
         return [a for a in self.expected if not a.sent_at and a.expected_by < due_by]
 
     def quality_findings(self, since: str) -> list[Any]:
-        return []
+        return [finding for finding in self.findings if finding.sent_at >= since]
 
     def awaiting_effectuation(self, cutoff: str) -> list[Any]:
         return [m for m in self.members if m.maintenance_type == "021" and not m.effectuated_at

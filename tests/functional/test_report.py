@@ -210,10 +210,10 @@ def test_a_set_found_closed_leaves_the_index_and_is_not_read_again() -> None:
 def test_rejected_sets_past_the_list_are_counted_and_every_member_stays_a_row(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The report lists the first REJECTIONS_LISTED rejected sets (the reduce step's memory
+    """The report lists the first LISTED rejected sets (the reduce step's memory
     holds no more, whatever the backlog), counts them all, and keeps each member's row; the
     email shows the first ``detail_rows`` and says what it left out, and where."""
-    monkeypatch.setattr(backlog, "REJECTIONS_LISTED", 4)
+    monkeypatch.setattr(backlog, "LISTED", 4)
     store = ReportMemory()
     for number in range(1, 8):
         store.send(number, [(f"R{number}", f"F{number}"), (f"Q{number}", None)], status="rejected",
@@ -233,6 +233,53 @@ def test_rejected_sets_past_the_list_are_counted_and_every_member_stays_a_row(
     for part in (html, text):
         assert "Rejections (7 transaction sets)" in part
         assert "and 5 more rejected sets: the archived JSON lists the first 4" in part
-    monkeypatch.setattr(backlog, "REJECTIONS_LISTED", 10_000)
+    monkeypatch.setattr(backlog, "LISTED", 10_000)
     listed = _document(store, batch_sets=2, batch_rows=5_000)
     assert len(listed["rejections"]) == 7 and "rejections_total" not in listed
+
+
+def test_data_quality_findings_past_the_list_are_counted_by_kind(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Findings of the window and additions with their cancellation both open: the report
+    lists the first LISTED of each and counts every one, by kind, in the summary, the JSON
+    and the email, whatever the batches."""
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(backlog, "LISTED", 4)
+    store = ReportMemory()
+    for number in range(1, 7):  # an addition and its cancellation, neither answered
+        store.send(number, [(f"S{number}", f"E{number}")], sent_at="2024-01-16T12:00:00Z")
+        store.send(100 + number, [(f"S{number}", f"E{number}")], sent_at="2024-01-16T13:00:00Z",
+                   maintenance_type="024")  # fmt: skip
+    store.findings = [
+        SimpleNamespace(kind="aptc_without_premium", detail="APTC without a premium",
+                        partner="HEALTHPLAN01", subscriber_id=f"A{n}", member_id=None,
+                        maintenance_type="021", interchange_control=f"{n:09d}", group_control="1",
+                        transaction_control="0001", ordinal=1, sent_at=f"2024-01-1{n}T12:00:00Z")
+        for n in range(3, 10)
+    ]  # fmt: skip
+    whole = _document(store, batch_sets=2, batch_rows=5_000)
+    assert whole["data_quality_by_kind"] == {
+        "add_and_cancel_unconfirmed": 6,
+        "aptc_without_premium": 7,
+    }
+    assert whole["summary"]["data_quality_findings"] == 13
+    kinds = [item["kind"] for item in whole["data_quality"]]
+    assert (
+        kinds.count("aptc_without_premium") == 4 and kinds.count("add_and_cancel_unconfirmed") == 4
+    )
+    assert (
+        _document(store, batch_sets=1, batch_rows=1)["data_quality_by_kind"]
+        == whole["data_quality_by_kind"]
+    )
+    message = email.message_from_bytes(
+        build_email(whole, "a@example.org", ["b@example.org"], detail_rows=2), policy=policy.default
+    )
+    for part in (message.get_body(("html",)).get_content(),  # type: ignore[union-attr]
+                 message.get_body(("plain",)).get_content()):  # type: ignore[union-attr]  # fmt: skip
+        assert "Data quality (13 findings)" in part
+        assert "and 11 more; the archived JSON lists the first 8" in part
+    monkeypatch.setattr(backlog, "LISTED", 10_000)
+    listed = _document(store, batch_sets=2, batch_rows=5_000)
+    assert len(listed["data_quality"]) == 13 and "data_quality_by_kind" not in listed

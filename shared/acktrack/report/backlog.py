@@ -84,9 +84,10 @@ class SetTally:
         return cls(**{name: value for name, value in data.items() if name in known})
 
 
-# Rejected sets listed one by one (in report order); the rest are counted
-# (``rejections_total``). Every rejected member is a row of the archive whatever this holds.
-REJECTIONS_LISTED = 10_000
+# The report's long lists (rejected sets, data-quality findings) keep this many, in report
+# order; the rest are counted (``rejections_total``, ``both_open_total``). Every member they
+# are about is a row of the archive whatever they hold.
+LISTED = 10_000
 
 
 class Backlog:
@@ -103,10 +104,11 @@ class Backlog:
         self.per_partner_open: dict[str, dict[str, int]] = defaultdict(
             lambda: {"overdue": 0, "within_sla": 0}
         )
-        self.rejections: list[dict[str, Any]] = []  # the first REJECTIONS_LISTED
+        self.rejections: list[dict[str, Any]] = []  # the first LISTED
         self.rejections_total = 0
         self.resolved = dict.fromkeys(CLOSED_STATES, 0)
         self.both_open: list[Row] = []  # an addition and a cancellation of one enrollment, open
+        self.both_open_total = 0  # the first LISTED are kept
         self.not_effectuated = 0
         self.late_by_partner: dict[str, int] = defaultdict(int)
 
@@ -164,7 +166,7 @@ class Backlog:
                 row.first_sent_at = _iso(enrollment.first_sent_at)
                 self.rows.add(row, (row.partner, row.subscriber_id or "", member.person))
                 if {"021", "024"} <= enrollment.waiting_types:
-                    self.both_open.append(row)
+                    self.add_both_open([row], 1)
         return tally
 
     def account(self, tally: SetTally) -> None:
@@ -184,7 +186,7 @@ class Backlog:
             if tally.closed + tally.awaiting < tally.members and tally.rejection is not None:
                 # The members it rejects: an error report's rows may name some only.
                 self.rejections_total += 1
-                if len(self.rejections) < REJECTIONS_LISTED:
+                if len(self.rejections) < LISTED:
                     self.rejections.append({**tally.rejection, "members": rejects})
             if tally.awaiting:
                 self._awaiting(tally)
@@ -233,6 +235,12 @@ class Backlog:
         self.rows.add(row, (row.partner, row.subscriber_id or "", person))
         cell = self.table[(late.partner, "not effectuated", age_bucket(age))]
         cell["members"] += 1
+
+    def add_both_open(self, rows: list[Row], count: int) -> None:
+        """``count`` enrollments with an addition and a cancellation both open (``rows``:
+        the first of them)."""
+        self.both_open += rows[: max(0, LISTED - len(self.both_open))]
+        self.both_open_total += count
 
     def quality(self) -> list[QualityView]:
         """An addition and a cancellation of one enrollment, both unconfirmed (a check on state

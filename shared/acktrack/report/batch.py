@@ -35,6 +35,7 @@ class BatchResult:
     tallies: list[SetTally] = field(default_factory=list)
     rows: RowSpool = field(default_factory=RowSpool)
     both_open: list[Row] = field(default_factory=list)
+    both_open_total: int = 0
     not_effectuated: int = 0
     late_by_partner: dict[str, int] = field(default_factory=dict)
     cells: dict[tuple[str, str, str], dict[str, int]] = field(default_factory=dict)
@@ -49,6 +50,7 @@ class BatchResult:
             "urgent": self.rows.urgent_entries(),
             "rows": len(self.rows),
             "both_open": [_row_dict(row) for row in self.both_open],
+            "both_open_total": self.both_open_total,
             "not_effectuated": self.not_effectuated,
             "late_by_partner": self.late_by_partner,
             "cells": [[*key, value["members"], value["sets"]] for key, value in self.cells.items()],
@@ -70,7 +72,7 @@ def run_batch(store: ReportSource, run: ReportRun, batch: dict[str, Any]) -> Bat
         _sets(store, run, batch["sets"], backlog, ledgers, result)
     if batch.get("awaiting"):
         _awaiting(store, run, batch["awaiting"], backlog, ledgers, result)
-    result.both_open = backlog.both_open
+    result.both_open, result.both_open_total = backlog.both_open, backlog.both_open_total
     result.not_effectuated = backlog.not_effectuated
     result.late_by_partner = dict(backlog.late_by_partner)
     result.cells = {key: dict(value) for key, value in backlog.table.items()}

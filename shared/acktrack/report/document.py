@@ -119,14 +119,15 @@ class ReportDocument(TypedDict):
     summary: Summary
     by_partner: list[PartnerLine]
     table: list[dict[str, Any]]  # partner x status x age bucket, with counts
-    rejections: list[dict[str, Any]]  # per rejected set, decoded (the first 10,000)
+    rejections: list[dict[str, Any]]  # per rejected set, decoded (the first backlog.LISTED)
     rejections_total: NotRequired[int]  # when more sets were rejected than listed
     unconfirmed: list[dict[str, Any]]  # one row per open enrollment (the CSV's columns)
     unconfirmed_total: NotRequired[int]  # when only the most urgent rows are included
     unmatched_acks: list[UnmatchedLine]
     quarantined: list[QuarantinedLine]
     notices: list[NoticeLine]
-    data_quality: list[QualityLine]
+    data_quality: list[QualityLine]  # the first backlog.LISTED of each source
+    data_quality_by_kind: NotRequired[dict[str, int]]  # every finding, when some are not listed
     reconciliation: NotRequired[dict[str, Any]]  # populations held in the window
     resolutions: NotRequired[list[ResolutionLine]]  # operators' resolutions in the window
     other_usage: NotRequired[list[dict[str, Any]]]  # per insurer and usage (report.usage)

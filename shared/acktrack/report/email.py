@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import html
 import io
-from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
 from email.message import EmailMessage
@@ -39,6 +38,7 @@ from acktrack.report.text import (
     first_pass,
     more_in_archive,
     plural,
+    quality_counts,
     rejections_left_out,
     render_text,
     waited,
@@ -382,9 +382,9 @@ def render_html(
         )
     if report.get("rejections"):
         count = report.get("rejections_total", len(report["rejections"]))
-        parts.append(_section(f"Rejections ({count} transaction set{'s' if count != 1 else ''})"))
+        parts.append(_section(f"Rejections ({count:,} transaction set{'s' if count != 1 else ''})"))
         rows = []
-        for item in report["rejections"][:detail_rows]:
+        for item in report["rejections"][: max(detail_rows, 0)]:
             verdicts = "<br>".join(
                 _e(v["ack"]) + _errors_html(v["errors"]) for v in item["verdicts"]
             )
@@ -470,8 +470,9 @@ def render_html(
                    [[gap_line(g)] for g in found[:detail_rows]], len(found), detail_rows)  # fmt: skip
     quality = report.get("data_quality", [])
     if quality:
-        counts = Counter(item["kind"] for item in quality)
-        parts.append(_section(f"Data quality ({len(quality)} findings)"))
+        counts = quality_counts(report)
+        total = sum(counts.values())
+        parts.append(_section(f"Data quality ({total:,} findings)"))
         parts.append(
             _table(["Check", "Findings", "What it means"],
                    [[_e(kind), _e(count), _e(KINDS.get(kind, kind))] for kind, count in sorted(counts.items())], {1})
@@ -484,6 +485,14 @@ def render_html(
                   _e(q["kind"]), _e(q["detail"])] for q in quality[:detail_rows]],
             )
         )  # fmt: skip
+        unshown = total - min(max(detail_rows, 0), len(quality))
+        if unshown > 0:
+            where = (
+                f"; the archived JSON lists the first {len(quality):,}"
+                if total > len(quality)
+                else ""
+            )
+            parts.append(f'<p style="{_FONT}">{_e(f"... and {unshown:,} more{where}")}</p>')  # fmt: skip
     section = report.get("reconciliation") or {}
     if section.get("files"):
         parts.append(_section(f"Monthly reconciliation ({populations(len(section['files']))})"))

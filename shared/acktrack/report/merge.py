@@ -40,7 +40,8 @@ def merge_report(
             if pending is not None:
                 backlog.account(pending)
             pending = tally
-        backlog.both_open += [Row(**row) for row in summary["both_open"]]
+        both_open = [Row(**row) for row in summary["both_open"]]
+        backlog.add_both_open(both_open, int(summary.get("both_open_total", len(both_open))))
         backlog.not_effectuated += int(summary["not_effectuated"])
         for partner, count in summary["late_by_partner"].items():
             backlog.late_by_partner[partner] += int(count)
@@ -63,6 +64,7 @@ def merge_report(
         sections.notices,
         reads + sections.reads,
         quality=sections.quality,
+        quality_by_kind=sections.quality_by_kind,
         effectuation_days=run.effectuation_days,
         effectuated=sum(p.effectuated for p in sections.partners),
         rows=rows,

@@ -8,6 +8,7 @@ report always says how many were sent and how many are confirmed.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, Any, cast
@@ -193,7 +194,7 @@ class Report:
     summary: Summary
     by_partner: list[PartnerLine]
     table: list[dict[str, Any]]  # partner x status x age bucket
-    rejections: list[dict[str, Any]]  # per rejected set, decoded (backlog.REJECTIONS_LISTED)
+    rejections: list[dict[str, Any]]  # per rejected set, decoded (backlog.LISTED)
     unconfirmed: RowSpool | MergedRows  # one row per open enrollment (plain dicts), on disk
     unmatched_acks: list[UnmatchedView]
     quarantined: list[QuarantinedView]
@@ -202,6 +203,7 @@ class Report:
     reads: int = 0  # items read to build it (for cost checks)
     extras: dict[str, Any] = field(default_factory=dict)
     rejections_total: int = 0  # rejected sets, listed or not
+    data_quality_by_kind: dict[str, int] = field(default_factory=dict)  # listed or not
 
     def to_json(self, *, rows: bool = True) -> ReportDocument:
         """The whole report; ``rows=False``: the most urgent rows only, with their total."""
@@ -235,6 +237,11 @@ class Report:
                 {"kind": n.kind, "detail": n.detail, "keys": list(n.keys)} for n in self.notices
             ],
             "data_quality": [asdict(item) for item in self.data_quality],
+            **(
+                {"data_quality_by_kind": dict(sorted(self.data_quality_by_kind.items()))}
+                if sum(self.data_quality_by_kind.values()) > len(self.data_quality)
+                else {}
+            ),
             **self.extras,
         }
         return cast(
@@ -292,6 +299,7 @@ def build_report(
     reads: int = 0,
     *,
     quality: list[QualityView] | None = None,
+    quality_by_kind: dict[str, int] | None = None,
     effectuation_days: int = 0,
     effectuated: int = 0,
     rows: RowSpool | MergedRows | None = None,
@@ -302,6 +310,15 @@ def build_report(
     not_effectuated, resolved, table = backlog.not_effectuated, backlog.resolved, backlog.table
     rows = rows if rows is not None else backlog.rows
     quality_items = list(quality or []) + backlog.quality()
+    # Every finding by kind (the lists keep the first LISTED of each source).
+    by_kind = (
+        Counter(quality_by_kind)
+        if quality_by_kind is not None
+        else Counter(item.kind for item in quality or [])
+    )
+    if backlog.both_open_total:
+        by_kind["add_and_cancel_unconfirmed"] += backlog.both_open_total
+    quality_total = sum(by_kind.values())
     by_partner = []
     totals = {"members_sent": 0, "accepted": 0, "accepted_with_errors": 0, "rejected": 0,
               "window_sent": 0, "window_accepted": 0, "window_rejected": 0,
@@ -375,7 +392,7 @@ def build_report(
         "not_effectuated": not_effectuated,
         "effectuated": effectuated,
         "effectuation_sla_days": effectuation_days,
-        "data_quality_findings": len(quality_items),
+        "data_quality_findings": quality_total,
         "unmatched_acks": len(unmatched),
         "quarantined": len(quarantined),
         "notices": len(notices),
@@ -408,6 +425,7 @@ def build_report(
             key=lambda q: (q.partner, q.sent_at, q.transaction_control, q.member_ordinal, q.kind),
         ),
         reads=reads,
+        data_quality_by_kind=dict(by_kind),
     )
 
 

@@ -9,11 +9,13 @@ shows the first EmailDetailRows of each list; the archived JSON holds them all."
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from acktrack.domain.ports import ReportSource
+from acktrack.report import backlog
 from acktrack.report.ledgers import Ledgers, still_duplicate
 from acktrack.report.model import (
     NoticeView,
@@ -37,7 +39,8 @@ class Sections:
     unmatched: list[UnmatchedView] = field(default_factory=list)
     quarantined: list[QuarantinedView] = field(default_factory=list)
     notices: list[NoticeView] = field(default_factory=list)
-    quality: list[QualityView] = field(default_factory=list)
+    quality: list[QualityView] = field(default_factory=list)  # the first backlog.LISTED
+    quality_by_kind: dict[str, int] = field(default_factory=dict)  # every finding, by kind
     reconciliation: dict[str, Any] = field(default_factory=dict)
     resolutions: Resolutions = field(default_factory=lambda: Resolutions([], 0, 0))
     other_usage: tuple[list[dict[str, Any]], int, int] = ([], 0, 0)
@@ -52,6 +55,7 @@ class Sections:
             "quarantined": [asdict(q) for q in self.quarantined],
             "notices": [{**asdict(n), "keys": list(n.keys)} for n in self.notices],
             "quality": [asdict(q) for q in self.quality],
+            "quality_by_kind": self.quality_by_kind,
             "reconciliation": self.reconciliation,
             "resolutions": {"listed": [asdict(r) for r in self.resolutions.listed],
                             "total": self.resolutions.total, "reads": self.resolutions.reads},
@@ -71,6 +75,8 @@ class Sections:
             quarantined=[QuarantinedView(**q) for q in data["quarantined"]],
             notices=[NoticeView(n["kind"], n["detail"], tuple(n["keys"])) for n in data["notices"]],
             quality=[QualityView(**q) for q in data["quality"]],
+            quality_by_kind=data.get("quality_by_kind")
+            or dict(Counter(q["kind"] for q in data["quality"])),
             reconciliation=data["reconciliation"],
             resolutions=Resolutions(
                 [ResolutionView(**r) for r in resolutions["listed"]],
@@ -121,6 +127,9 @@ def collect_sections(store: ReportSource, run: ReportRun) -> Sections:
         found.reads += 1
         if finding.kind == "duplicate_enrollment" and not still_duplicate(finding, ledgers):
             continue  # judged again with the answers known now: the one judgment
+        found.quality_by_kind[finding.kind] = found.quality_by_kind.get(finding.kind, 0) + 1
+        if len(found.quality) >= backlog.LISTED:
+            continue  # counted, not listed: the report holds no more, whatever the window
         found.quality.append(
             QualityView(
                 kind=finding.kind,

@@ -55,9 +55,17 @@ def rejections_left_out(listed: int, total: int, limit: int) -> str:
     if more <= 0:
         return ""
     if total > listed:
-        return (f"... and {more} more rejected sets: the archived JSON lists the first "
-                f"{listed:,}, and every rejected member is a row of its JSON and CSV")  # fmt: skip
+        return (f"... and {more:,} more rejected sets: the archived JSON lists the first "
+                f"{listed:,}, and every rejected member is a row of the archived JSON and CSV")  # fmt: skip
     return more_in_archive(total, limit)
+
+
+def quality_counts(report: ReportDocument) -> Counter[str]:
+    """Data-quality findings by kind: all of them, listed or not."""
+    by_kind = report.get("data_quality_by_kind")
+    if by_kind is not None:
+        return Counter(by_kind)
+    return Counter(item["kind"] for item in report.get("data_quality", []))
 
 
 def _capped(lines: list[str], total: int, limit: int) -> list[str]:
@@ -155,9 +163,9 @@ def render_text(report: ReportDocument, *, detail_limit: int = 50) -> str:
     rejections = report.get("rejections", [])
     if rejections:
         count = report.get("rejections_total", len(rejections))
-        lines += ["", f"Rejections ({count} transaction set{'s' if count != 1 else ''}):"]
+        lines += ["", f"Rejections ({count:,} transaction set{'s' if count != 1 else ''}):"]
         left_out = rejections_left_out(len(rejections), count, detail_limit)
-        for rejected in rejections[:detail_limit]:
+        for rejected in rejections[: max(detail_limit, 0)]:
             lines.append(
                 f"  {rejected['partner']} ISA13 {rejected['interchange_control']} GS06 {rejected['group_control']} "
                 f"ST02 {rejected['transaction_control']} ({rejected['members']} members)"
@@ -215,8 +223,9 @@ def render_text(report: ReportDocument, *, detail_limit: int = 50) -> str:
     lines += rhythm_text(report, detail_limit)
     quality = report.get("data_quality", [])
     if quality:
-        counts = Counter(item["kind"] for item in quality)
-        lines += ["", f"Data quality ({len(quality)} findings):"]
+        counts = quality_counts(report)
+        total = sum(counts.values())
+        lines += ["", f"Data quality ({total:,} findings):"]
         for kind, count in sorted(counts.items()):
             lines.append(f"  {count:>5} {kind}: {KINDS.get(kind, kind)}")
         for item in quality[:detail_limit]:
@@ -225,8 +234,14 @@ def render_text(report: ReportDocument, *, detail_limit: int = 50) -> str:
                 f"INS03 {item['maintenance_type'] or '-'} ISA13 {item['interchange_control'] or '-'} "
                 f"ST02 {item['transaction_control'] or '-'}: {item['kind']} ({item['detail']})"
             )
-        if len(quality) > detail_limit:
-            lines.append(f"    ... and {len(quality) - detail_limit} more")
+        more = total - min(max(detail_limit, 0), len(quality))
+        if more > 0:
+            listed = (
+                f"; the archived JSON lists the first {len(quality):,}"
+                if total > len(quality)
+                else ""
+            )
+            lines.append(f"    ... and {more:,} more{listed}")
     lines += reconciliation_text(report.get("reconciliation"), detail_limit)
     lines += resolutions_text(report, detail_limit)
     lines += usage_text(report)

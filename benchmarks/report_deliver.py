@@ -86,7 +86,6 @@ def _grow(s3: Any, bucket: str, source: str, target: str, people: int) -> tuple[
         summary = json.loads(
             s3.get_object(Bucket=bucket, Key=f"{source}/batch-{name}.json")["Body"].read()
         )
-        summary["batch"] = count
         s3.put_object(
             Bucket=bucket, Key=f"{target}/batch-{count:06d}.json", Body=json.dumps(summary).encode()
         )
@@ -110,6 +109,8 @@ def measure(people: int, shape: str, seed: int, rejected: bool) -> dict[str, Any
             _reject_every_set(stack, seed, shape)
         first = stack.run_schedule(AS_OF)
         assert first.ok, first.error
+        if rejected:  # the 999 matched every set: what is measured is a day of rejections
+            assert first.result["summary"]["rejected"] == seed, first.result["summary"]
         day = (AS_OF + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
         plan = stack.invoke("ReportPlanFunction", {"as_of": day}, asynchronous=False)
         assert plan.ok, plan.error

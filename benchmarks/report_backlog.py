@@ -19,7 +19,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from acktrack.report.collect import collect_report
-from acktrack.report.email import build_email, write_csv
+from acktrack.report.detail_csv import write_csv
+from acktrack.report.email import build_email
 from acktrack.report.model import write_json
 from acktrack.store.families import Partition
 

@@ -11,7 +11,7 @@ import pytest
 
 from acktrack.report import never_sent as never_sent_module
 from acktrack.report.collect import collect_report
-from acktrack.report.email import detail_csv
+from acktrack.report.detail_csv import detail_csv
 from acktrack.report.outputs import render
 from acktrack.report.text import render_text
 from tests.functional.report_memory import ReportMemory

@@ -12,7 +12,8 @@ import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 
 from acktrack.aws import clients
-from acktrack.report.email import detail_csv, safe_cell
+from acktrack.report.cells import safe_cell
+from acktrack.report.detail_csv import detail_csv
 from acktrack.synthetic.acknowledgments import GroupResponse, SetResponse
 from tests.integration.conftest import SENT, Day
 

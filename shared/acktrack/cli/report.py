@@ -60,7 +60,8 @@ def handle(args: argparse.Namespace) -> int:
     import json
 
     from acktrack.report.collect import collect_report
-    from acktrack.report.email import detail_csv, render_html
+    from acktrack.report.detail_csv import detail_csv
+    from acktrack.report.email import render_html
     from acktrack.report.text import render_text
 
     store = repository(args)

@@ -8,20 +8,17 @@ so it reads the same in mail clients and browsers.
 
 from __future__ import annotations
 
-import csv
 import html
-import io
-from collections.abc import Iterable
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from typing import IO, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from acktrack.domain.family import KINDS
-from acktrack.report.cells import safe_cell
+from acktrack.report.detail_csv import detail_csv
 from acktrack.report.document import PartnerLine, ReportDocument, Summary
-from acktrack.report.never_sent import csv_rows, meaning
+from acktrack.report.never_sent import meaning
 from acktrack.report.reconciliation import (
     CODE_NAMES,
     FIELD_NAMES,
@@ -45,25 +42,6 @@ from acktrack.report.text import (
 )
 from acktrack.report.usage import USAGE_NAMES
 
-CSV_COLUMNS = (
-    ("insurer", "partner"),
-    ("insurer_name", "payer_name"),
-    ("status", "status"),
-    ("reason", "reason"),
-    ("subscriber_id", "subscriber_id"),
-    ("member_id", "member_id"),
-    ("maintenance_type", "maintenance_type"),
-    ("maintenance_meaning", "maintenance_meaning"),
-    ("interchange_control", "interchange_control"),
-    ("group_control", "group_control"),
-    ("transaction_control", "transaction_control"),
-    ("member_in_set", "member_ordinal"),
-    ("sent_at", "sent_at"),
-    ("age_hours", "age_hours"),
-    ("insurance_line", "insurance_line"),
-    ("attempts", "attempts"),
-    ("first_sent_at", "first_sent_at"),
-)
 EMAIL_DETAIL_ROWS = 500  # the EmailDetailRows parameter's default
 
 
@@ -74,28 +52,6 @@ def most_urgent(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def people(count: int) -> str:
     return "1 person" if count == 1 else f"{count} people"
-
-
-def detail_csv(report: ReportDocument) -> bytes:
-    """One row per open enrollment (UTF-8 with a BOM, so Excel reads it right)."""
-    buffer = io.BytesIO()
-    write_csv([*report.get("unconfirmed", []), *csv_rows(report)], buffer)
-    return buffer.getvalue()
-
-
-def write_csv(rows: Iterable[dict[str, Any]], out: IO[bytes]) -> int:
-    """The detail CSV written row by row to ``out``; returns its size in bytes."""
-    text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
-    try:
-        text.write("\ufeff")
-        writer = csv.writer(text, lineterminator="\r\n")
-        writer.writerow([name for name, _ in CSV_COLUMNS])
-        for row in rows:
-            writer.writerow([safe_cell(row.get(field)) for _, field in CSV_COLUMNS])
-        text.flush()
-        return int(out.tell())
-    finally:
-        text.detach()  # the caller owns ``out``
 
 
 def subject(report: ReportDocument, timezone: str = "UTC") -> str:

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from acktrack.report.cells import safe_cell
+from acktrack.report.detail_csv import CSV_COLUMNS
 from acktrack.report.document import ReportDocument
-from acktrack.report.email import CSV_COLUMNS, build_email, render_html
+from acktrack.report.email import build_email, render_html
 from acktrack.report.model import Report
 from acktrack.report.never_sent import csv_rows
 from acktrack.report.resolutions import resolutions_csv

@@ -40,26 +40,14 @@ TARGET_MB = 512
 def _reject_every_set(stack: Any, people: int, shape: str) -> None:
     """A 999 from the insurer rejecting every set of the seeded file (one IK3 in a member)."""
     from report_scale import _sets
+    from write_paths import reject_every_set
 
-    from acktrack.synthetic.acknowledgments import (
-        GroupResponse,
-        SegmentErrorSpec,
-        SetResponse,
-        write_999,
-    )
     from acktrack.synthetic.enrollment import EnrollmentSpec, write_834
 
     generated = write_834(EnrollmentSpec(seed=2013, members=people, sets_per_group=_sets(people, shape),
                                          sent_at=SENT), io.BytesIO())  # fmt: skip
-    responses = [
-        SetResponse(each.transaction_control, "R", ["5"],
-                    [SegmentErrorSpec("INS", each.member_detail[-1].first_position, "8", "2000")])
-        for each in generated.sets
-    ]  # fmt: skip
-    reply = io.BytesIO()
-    write_999(reply, sender_id="HEALTHPLAN01", receiver_id="ACKTRACKEXCH", interchange_control=7001,
-              sent_at=SENT + timedelta(hours=5), groups=[GroupResponse("1", responses)])  # fmt: skip
-    results = stack.put(stack.bucket("Inbound"), "inbound/HEALTHPLAN01/reply.999", reply.getvalue())
+    reply = reject_every_set(generated, SENT)
+    results = stack.put(stack.bucket("Inbound"), "inbound/HEALTHPLAN01/reply.999", reply)
     assert all(result.ok for result in results), [result.error for result in results]
 
 

@@ -54,20 +54,16 @@ def _sets(members: int, shape: str) -> int:
     return max(1, round(members / 1.7)) if shape == "family" else max(1, members // 1000)
 
 
-def _files(members: int, shape: str) -> dict[str, bytes]:
+def reject_every_set(generated: Any, sent_at: datetime) -> bytes:
+    """The insurer's 999 rejecting every set of a generated 834, one IK3 error in a member
+    of each, five hours after ``sent_at``."""
     from acktrack.synthetic.acknowledgments import (
         GroupResponse,
         SegmentErrorSpec,
         SetResponse,
         write_999,
     )
-    from acktrack.synthetic.effectuation import EffectuationSpec, write_effectuation
-    from acktrack.synthetic.enrollment import EnrollmentSpec, write_834
 
-    sent = io.BytesIO()
-    generated = write_834(EnrollmentSpec(seed=2029, members=members,
-                                         sets_per_group=_sets(members, shape), sent_at=SENT),
-                          sent)  # fmt: skip
     responses = [
         SetResponse(each.transaction_control, "R", ["5"],
                     [SegmentErrorSpec("INS", each.member_detail[-1].first_position, "8", "2000")])
@@ -75,10 +71,22 @@ def _files(members: int, shape: str) -> dict[str, bytes]:
     ]  # fmt: skip
     reply = io.BytesIO()
     write_999(reply, sender_id="HEALTHPLAN01", receiver_id="ACKTRACKEXCH", interchange_control=7001,
-              sent_at=SENT + timedelta(hours=5), groups=[GroupResponse("1", responses)])  # fmt: skip
+              sent_at=sent_at + timedelta(hours=5), groups=[GroupResponse("1", responses)])  # fmt: skip
+    return reply.getvalue()
+
+
+def _files(members: int, shape: str) -> dict[str, bytes]:
+    from acktrack.synthetic.effectuation import EffectuationSpec, write_effectuation
+    from acktrack.synthetic.enrollment import EnrollmentSpec, write_834
+
+    sent = io.BytesIO()
+    generated = write_834(EnrollmentSpec(seed=2029, members=members,
+                                         sets_per_group=_sets(members, shape), sent_at=SENT),
+                          sent)  # fmt: skip
     insurer = io.BytesIO()
     write_effectuation(sent.getvalue(), insurer, EffectuationSpec(sent_at=SENT + timedelta(days=6)))
-    return {PATHS[0]: sent.getvalue(), PATHS[1]: reply.getvalue(), PATHS[2]: insurer.getvalue()}
+    return {PATHS[0]: sent.getvalue(), PATHS[1]: reject_every_set(generated, SENT),
+            PATHS[2]: insurer.getvalue()}  # fmt: skip
 
 
 def _populations(sent: bytes) -> dict[str, bytes]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import IO, Any
 
 from acktrack.report.cells import safe_cell
@@ -41,15 +41,23 @@ def detail_csv(report: ReportDocument) -> bytes:
     return buffer.getvalue()
 
 
-def write_csv(rows: Iterable[dict[str, Any]], out: IO[bytes]) -> int:
+def write_csv(rows: Iterable[Mapping[str, Any]], out: IO[bytes]) -> int:
     """The detail CSV written row by row to ``out``; returns its size in bytes."""
+    return write_columns(CSV_COLUMNS, rows, out)
+
+
+def write_columns(
+    columns: tuple[tuple[str, str], ...], rows: Iterable[Mapping[str, Any]], out: IO[bytes]
+) -> int:
+    """A CSV of ``columns`` (header, field) written row by row to ``out``: UTF-8 with a BOM,
+    formula-like cells neutralised; its size in bytes."""
     text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
     try:
         text.write("\ufeff")
         writer = csv.writer(text, lineterminator="\r\n")
-        writer.writerow([name for name, _ in CSV_COLUMNS])
+        writer.writerow([name for name, _ in columns])
         for row in rows:
-            writer.writerow([safe_cell(row.get(field)) for _, field in CSV_COLUMNS])
+            writer.writerow([safe_cell(row.get(field)) for _, field in columns])
         text.flush()
         return int(out.tell())
     finally:

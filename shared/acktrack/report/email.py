@@ -33,6 +33,7 @@ from acktrack.report.text import (
     PARTIAL_NOTE,
     all_confirmed,
     first_pass,
+    left_out,
     more_in_archive,
     plural,
     quality_counts,
@@ -441,14 +442,8 @@ def render_html(
                   _e(q["kind"]), _e(q["detail"])] for q in quality[:detail_rows]],
             )
         )  # fmt: skip
-        unshown = total - min(max(detail_rows, 0), len(quality))
-        if unshown > 0:
-            where = (
-                f"; the archived JSON lists the first {len(quality):,}"
-                if total > len(quality)
-                else ""
-            )
-            parts.append(f'<p style="{_FONT}">{_e(f"... and {unshown:,} more{where}")}</p>')  # fmt: skip
+        unshown = left_out(len(quality), total, detail_rows)
+        parts += [f'<p style="{_FONT}">{_e(unshown)}</p>'] if unshown else []
     section = report.get("reconciliation") or {}
     if section.get("files"):
         parts.append(_section(f"Monthly reconciliation ({populations(len(section['files']))})"))

@@ -10,7 +10,6 @@ resolutions CSV hold up to ``RESOLUTIONS_KEPT``; the email shows the most recent
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
@@ -18,7 +17,8 @@ from datetime import UTC, datetime
 from typing import IO
 
 from acktrack.domain.ports import ReportSource
-from acktrack.report.cells import printable, safe_cell
+from acktrack.report.cells import printable
+from acktrack.report.detail_csv import write_columns
 from acktrack.report.document import ReportDocument, ResolutionLine
 from acktrack.report.model import Report
 
@@ -144,17 +144,7 @@ def resolutions_table(
 
 def write_resolutions_csv(rows: Iterable[Mapping[str, object]], out: IO[bytes]) -> int:
     """The resolutions CSV (UTF-8 with a BOM, formula-like cells neutralised); its size."""
-    text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
-    try:
-        text.write("\ufeff")
-        writer = csv.writer(text, lineterminator="\r\n")
-        writer.writerow([name for name, _ in CSV_COLUMNS])
-        for row in rows:
-            writer.writerow([safe_cell(row.get(field)) for _, field in CSV_COLUMNS])
-        text.flush()
-        return int(out.tell())
-    finally:
-        text.detach()  # the caller owns ``out``
+    return write_columns(CSV_COLUMNS, rows, out)
 
 
 def resolutions_csv(report: ReportDocument) -> bytes:

@@ -60,6 +60,17 @@ def rejections_left_out(listed: int, total: int, limit: int) -> str:
     return more_in_archive(total, limit)
 
 
+def left_out(listed: int, total: int, limit: int) -> str:
+    """What a list shown up to ``limit`` leaves out ("": nothing), and where the archive's
+    own list (``listed`` of ``total``) stops."""
+    more = total - min(max(limit, 0), listed)
+    if more <= 0:
+        return ""
+    return f"... and {more:,} more" + (
+        f"; the archived JSON lists the first {listed:,}" if total > listed else ""
+    )
+
+
 def quality_counts(report: ReportDocument) -> Counter[str]:
     """Data-quality findings by kind: all of them, listed or not."""
     by_kind = report.get("data_quality_by_kind")
@@ -164,7 +175,7 @@ def render_text(report: ReportDocument, *, detail_limit: int = 50) -> str:
     if rejections:
         count = report.get("rejections_total", len(rejections))
         lines += ["", f"Rejections ({count:,} transaction set{'s' if count != 1 else ''}):"]
-        left_out = rejections_left_out(len(rejections), count, detail_limit)
+        unlisted = rejections_left_out(len(rejections), count, detail_limit)
         for rejected in rejections[: max(detail_limit, 0)]:
             lines.append(
                 f"  {rejected['partner']} ISA13 {rejected['interchange_control']} GS06 {rejected['group_control']} "
@@ -183,7 +194,7 @@ def render_text(report: ReportDocument, *, detail_limit: int = 50) -> str:
                         f"      IK3 {error.get('code')} {error.get('segment')} at position {error.get('position')}"
                         f"{owner}{': ' + elements if elements else ''}"
                     )
-        lines += [f"  {left_out}"] if left_out else []
+        lines += [f"  {unlisted}"] if unlisted else []
     # The window's lists: the first ``detail_limit`` rows of each, the rest in the archive.
     unmatched = report.get("unmatched_acks", [])
     if unmatched:
@@ -234,14 +245,8 @@ def render_text(report: ReportDocument, *, detail_limit: int = 50) -> str:
                 f"INS03 {item['maintenance_type'] or '-'} ISA13 {item['interchange_control'] or '-'} "
                 f"ST02 {item['transaction_control'] or '-'}: {item['kind']} ({item['detail']})"
             )
-        more = total - min(max(detail_limit, 0), len(quality))
-        if more > 0:
-            listed = (
-                f"; the archived JSON lists the first {len(quality):,}"
-                if total > len(quality)
-                else ""
-            )
-            lines.append(f"    ... and {more:,} more{listed}")
+        more = left_out(len(quality), total, detail_limit)
+        lines += [f"    {more}"] if more else []
     lines += reconciliation_text(report.get("reconciliation"), detail_limit)
     lines += resolutions_text(report, detail_limit)
     lines += usage_text(report)

@@ -44,7 +44,7 @@ class Settings:
     require_insurer_folders: bool = False  # inbound files only under inbound/<insurer id>/
     tracked_usage: str = "P"  # ISA15 tracked: P production, T test
     demographics_hash_key: str | None = None  # the secret keying the demographic hashes
-    first_pass_people: int = 20_000  # the report's first-pass rate reads this many (0: none)
+    first_pass_people: int = 15_000  # the report's first-pass rate reads this many (0: none)
     report_batch_sets: int = 500  # sets in one batch of the report's workflow
     report_batch_rows: int = 5_000  # member transactions one batch reads, about
     report_map_concurrency: int = 100  # batches run at once
@@ -135,7 +135,7 @@ def from_environment(env: Mapping[str, str] | None = None) -> Settings:
         require_insurer_folders=env.get("REQUIRE_INSURER_FOLDERS", "").strip().lower() == "true",
         tracked_usage=_usage(env),
         demographics_hash_key=env.get("DEMOGRAPHICS_HASH_KEY", "").strip() or None,
-        first_pass_people=int(_number(env, "FIRST_PASS_PEOPLE", 20_000)),
+        first_pass_people=int(_number(env, "FIRST_PASS_PEOPLE", 15_000)),
         report_batch_sets=int(_number(env, "REPORT_BATCH_SETS", 500, minimum=1)),
         report_batch_rows=int(_number(env, "REPORT_BATCH_ROWS", 5_000, minimum=1)),
         report_map_concurrency=int(_number(env, "REPORT_MAP_CONCURRENCY", 100, minimum=1)),

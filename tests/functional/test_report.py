@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 
 from acktrack.domain.ledger import Resolution
-from acktrack.report import backlog
+from acktrack.report import backlog, sections
 from acktrack.report.collect import collect_report
 from acktrack.report.email import build_email, most_urgent
 from acktrack.report.model import Report
+from acktrack.report.people import first_pass_budget
 from acktrack.report.text import render_text
 from tests.functional.report_memory import ReportMemory
 
@@ -283,3 +284,50 @@ def test_data_quality_findings_past_the_list_are_counted_by_kind(
     monkeypatch.setattr(backlog, "LISTED", 10_000)
     listed = _document(store, batch_sets=2, batch_rows=5_000)
     assert len(listed["data_quality"]) == 13 and "data_quality_by_kind" not in listed
+
+
+def test_the_first_pass_reads_stay_within_the_budget_however_many_insurers() -> None:
+    """An equal share each, at least one: 300 insurers read about FirstPassPeople families,
+    not 300 x 1,000 (the floor there was)."""
+    assert first_pass_budget(300, 15_000) * 300 <= 15_000
+    assert first_pass_budget(1, 15_000) == 15_000
+    assert first_pass_budget(20_000, 15_000) == 1
+    assert first_pass_budget(3, 0) == 0
+
+
+def test_duplicate_findings_past_the_budget_are_counted_as_found(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The first DUPLICATES_JUDGED duplicate findings are judged again (one family read
+    each); the rest are counted as ingest found them, and the report says how many."""
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(sections, "DUPLICATES_JUDGED", 2)
+    store = ReportMemory()
+    store.send(1, [("S1", "E1")], sent_at="2024-01-16T12:00:00Z")
+    store.findings = [
+        SimpleNamespace(kind="duplicate_enrollment", detail="already added", our_id="ACKTRACKEXCH",
+                        partner="HEALTHPLAN01", subscriber_id=f"D{n}", member_id=f"M{n}",
+                        maintenance_type="021", interchange_control=f"{n:09d}", group_control="1",
+                        transaction_control="0001", ordinal=1, sent_at=f"2024-01-1{n}T12:00:00Z",
+                        target_pk=f"SET#{n}", target_sk="M#1")
+        for n in range(3, 8)
+    ]  # fmt: skip
+
+    def document(budget: int) -> tuple[dict[str, Any], int]:
+        monkeypatch.setattr(sections, "DUPLICATES_JUDGED", budget)
+        before = store.families_read
+        made = _document(store, batch_sets=500, batch_rows=5_000)
+        return made, store.families_read - before
+
+    whole, reads = document(2)
+    # The two judged are no longer duplicates (their families hold no such attempt).
+    assert whole["summary"]["data_quality_findings"] == 3 and whole["duplicates_not_judged"] == 3
+    assert "3 duplicate_enrollment findings past the first 2 are counted as found at ingest" in (
+        render_text(whole)
+    )
+    none, reads_none = document(0)
+    assert reads - reads_none == 2 and none["duplicates_not_judged"] == 5
+    judged, reads_all = document(2_000)
+    assert reads_all - reads_none == 5
+    assert judged["summary"]["data_quality_findings"] == 0 and "duplicates_not_judged" not in judged

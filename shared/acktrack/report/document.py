@@ -128,6 +128,8 @@ class ReportDocument(TypedDict):
     notices: list[NoticeLine]
     data_quality: list[QualityLine]  # the first backlog.LISTED of each source
     data_quality_by_kind: NotRequired[dict[str, int]]  # every finding, when some are not listed
+    duplicates_not_judged: NotRequired[int]  # past sections.DUPLICATES_JUDGED, counted as found
+    duplicates_judged: NotRequired[int]  # those judged again (with duplicates_not_judged only)
     reconciliation: NotRequired[dict[str, Any]]  # populations held in the window
     resolutions: NotRequired[list[ResolutionLine]]  # operators' resolutions in the window
     other_usage: NotRequired[list[dict[str, Any]]]  # per insurer and usage (report.usage)

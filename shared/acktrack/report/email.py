@@ -35,6 +35,7 @@ from acktrack.report.text import (
     first_pass,
     left_out,
     more_in_archive,
+    not_judged,
     plural,
     quality_counts,
     rejections_left_out,
@@ -443,7 +444,9 @@ def render_html(
             )
         )  # fmt: skip
         unshown = left_out(len(quality), total, detail_rows)
-        parts += [f'<p style="{_FONT}">{_e(unshown)}</p>'] if unshown else []
+        parts += [
+            f'<p style="{_FONT}">{_e(note)}</p>' for note in (unshown, not_judged(report)) if note
+        ]
     section = report.get("reconciliation") or {}
     if section.get("files"):
         parts.append(_section(f"Monthly reconciliation ({populations(len(section['files']))})"))

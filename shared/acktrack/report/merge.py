@@ -70,6 +70,9 @@ def merge_report(
         rows=rows,
     )
     report.extras["reconciliation"] = sections.reconciliation
+    if sections.not_judged:  # only then: a report within the budget is as it was
+        report.extras["duplicates_not_judged"] = sections.not_judged
+        report.extras["duplicates_judged"] = sections.judged
     add_resolutions(report, sections.resolutions)
     add_other_usage(report, sections.other_usage)
     add_never_sent(report, sections.never_sent)

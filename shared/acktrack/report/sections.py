@@ -32,6 +32,10 @@ from acktrack.report.resolutions import Resolutions, ResolutionView, collect_res
 from acktrack.report.rhythm import Rhythm, collect_rhythm
 from acktrack.report.usage import collect_other_usage
 
+# Duplicate findings judged again with today's answers (a family read each, about two
+# requests); past these the findings are counted as ingest found them (``not_judged``).
+DUPLICATES_JUDGED = 2_000
+
 
 @dataclass(slots=True)
 class Sections:
@@ -41,6 +45,8 @@ class Sections:
     notices: list[NoticeView] = field(default_factory=list)
     quality: list[QualityView] = field(default_factory=list)  # the first backlog.LISTED
     quality_by_kind: dict[str, int] = field(default_factory=dict)  # every finding, by kind
+    judged: int = 0  # duplicate findings judged again (at most DUPLICATES_JUDGED)
+    not_judged: int = 0  # duplicate findings past those, counted as found
     reconciliation: dict[str, Any] = field(default_factory=dict)
     resolutions: Resolutions = field(default_factory=lambda: Resolutions([], 0, 0))
     other_usage: tuple[list[dict[str, Any]], int, int] = ([], 0, 0)
@@ -56,6 +62,8 @@ class Sections:
             "notices": [{**asdict(n), "keys": list(n.keys)} for n in self.notices],
             "quality": [asdict(q) for q in self.quality],
             "quality_by_kind": self.quality_by_kind,
+            "judged": self.judged,
+            "not_judged": self.not_judged,
             "reconciliation": self.reconciliation,
             "resolutions": {"listed": [asdict(r) for r in self.resolutions.listed],
                             "total": self.resolutions.total, "reads": self.resolutions.reads},
@@ -75,6 +83,8 @@ class Sections:
             quarantined=[QuarantinedView(**q) for q in data["quarantined"]],
             notices=[NoticeView(n["kind"], n["detail"], tuple(n["keys"])) for n in data["notices"]],
             quality=[QualityView(**q) for q in data["quality"]],
+            judged=int(data.get("judged", 0)),
+            not_judged=int(data.get("not_judged", 0)),
             quality_by_kind=data.get("quality_by_kind")
             or dict(Counter(q["kind"] for q in data["quality"])),
             reconciliation=data["reconciliation"],
@@ -125,8 +135,13 @@ def collect_sections(store: ReportSource, run: ReportRun) -> Sections:
         )
     for finding in store.quality_findings(window_start):
         found.reads += 1
-        if finding.kind == "duplicate_enrollment" and not still_duplicate(finding, ledgers):
-            continue  # judged again with the answers known now: the one judgment
+        if finding.kind == "duplicate_enrollment":
+            if found.judged >= DUPLICATES_JUDGED:
+                found.not_judged += 1  # counted as ingest found it: the reads stay bounded
+            else:
+                found.judged += 1
+                if not still_duplicate(finding, ledgers):
+                    continue  # judged again with the answers known now: the one judgment
         found.quality_by_kind[finding.kind] = found.quality_by_kind.get(finding.kind, 0) + 1
         if len(found.quality) >= backlog.LISTED:
             continue  # counted, not listed: the report holds no more, whatever the window

@@ -71,6 +71,16 @@ def left_out(listed: int, total: int, limit: int) -> str:
     )
 
 
+def not_judged(report: ReportDocument) -> str:
+    """Duplicate findings counted as ingest found them ("": every one judged again)."""
+    count = report.get("duplicates_not_judged", 0)
+    if not count:
+        return ""
+    judged = report.get("duplicates_judged", 0)
+    return (f"{count:,} duplicate_enrollment findings past the first {judged:,} are counted as "
+            "found at ingest, not judged again with today's answers")  # fmt: skip
+
+
 def quality_counts(report: ReportDocument) -> Counter[str]:
     """Data-quality findings by kind: all of them, listed or not."""
     by_kind = report.get("data_quality_by_kind")
@@ -247,6 +257,7 @@ def render_text(report: ReportDocument, *, detail_limit: int = 50) -> str:
             )
         more = left_out(len(quality), total, detail_limit)
         lines += [f"    {more}"] if more else []
+        lines += [f"    {not_judged(report)}"] if not_judged(report) else []
     lines += reconciliation_text(report.get("reconciliation"), detail_limit)
     lines += resolutions_text(report, detail_limit)
     lines += usage_text(report)

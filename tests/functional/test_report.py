@@ -139,7 +139,8 @@ def test_a_first_pass_rate_over_the_deployment_s_budget_is_marked_partial() -> N
     for number, subscriber in enumerate(("S1", "S2", "S3"), start=1):
         store.send(number, [(subscriber, f"E{number}")], sent_at=f"2024-01-1{number + 4}T12:00:00Z",
                    status="accepted", status_at=f"2024-01-1{number + 4}T13:00:00Z")  # fmt: skip
-    result = collect_report(store, AS_OF, 48.0, 7, 0, first_pass_people=2)
+    # Four reads: two one-family sets, each listed and its family read.
+    result = collect_report(store, AS_OF, 48.0, 7, 0, first_pass_people=4)
     partner = first_pass_row(result)
     assert partner["first_pass_partial"] is True and partner["first_attempts_answered"] == 2
     text = render_text(result.to_json(rows=False))
@@ -148,15 +149,16 @@ def test_a_first_pass_rate_over_the_deployment_s_budget_is_marked_partial() -> N
 
 
 def test_the_first_pass_budget_holds_inside_one_large_set() -> None:
-    """The budget counts families, not sets: one set of 40 people reads 5 families when the
-    budget is 5 (it read all 40, and a 100,000-member file every family in it)."""
+    """The budget counts reads inside a set too: one set of 40 people (listed once) reads 4
+    families when the budget is 5 (it once read all 40, and a 100,000-member file every
+    family in it)."""
     store = ReportMemory()
     store.send(1, [(f"S{n}", f"E{n}") for n in range(40)], sent_at="2024-01-16T12:00:00Z",
                status="accepted", status_at="2024-01-16T13:00:00Z")  # fmt: skip
     result = collect_report(store, AS_OF, 48.0, 7, 0, first_pass_people=5)
     partner = first_pass_row(result)
-    assert partner["first_pass_partial"] is True and partner["first_attempts_answered"] == 5
-    assert store.families_read == 5
+    assert partner["first_pass_partial"] is True and partner["first_attempts_answered"] == 4
+    assert store.families_read == 4
 
 
 def _document(store: ReportMemory, **sizes: int) -> dict[str, Any]:
@@ -284,6 +286,19 @@ def test_data_quality_findings_past_the_list_are_counted_by_kind(
     monkeypatch.setattr(backlog, "LISTED", 10_000)
     listed = _document(store, batch_sets=2, batch_rows=5_000)
     assert len(listed["data_quality"]) == 13 and "data_quality_by_kind" not in listed
+
+
+def test_the_first_pass_reads_count_each_set_listed_and_pass_what_one_insurer_leaves_on() -> None:
+    """One-family sets cost two reads each (the set listed, the family read); an insurer
+    that uses little of its share leaves the rest to the next."""
+    store = ReportMemory()
+    for number in range(1, 9):
+        store.send(number, [(f"S{number}", f"E{number}")], sent_at="2024-01-16T12:00:00Z",
+                   status="accepted", status_at="2024-01-16T13:00:00Z")  # fmt: skip
+    before = store.families_read
+    result = collect_report(store, AS_OF, 48.0, 7, 0, first_pass_people=10)
+    assert first_pass_row(result)["first_attempts_answered"] == 5  # 5 sets + 5 families
+    assert store.families_read - before == 5
 
 
 def test_the_first_pass_reads_stay_within_the_budget_however_many_insurers() -> None:

@@ -567,3 +567,22 @@ def test_each_scheduler_role_trusts_only_this_stack_s_schedule_group(
         condition = trust["Condition"]
         assert condition["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
         assert condition["ArnEquals"] == {"aws:SourceArn": {"Fn::GetAtt": [group, "Arn"]}}
+
+
+@pytest.mark.parametrize(
+    ("parameter", "field"),
+    [("FirstPassPeople", "first_pass_people"), ("EmailDetailRows", "email_detail_rows")],
+)
+def test_report_defaults_agree_between_the_template_and_the_code(
+    parameter: str, field: str
+) -> None:
+    """A function run without the template's value (the CLI, the local report) reads as
+    the deployed stack does."""
+    from acktrack.report.people import FIRST_PASS_PEOPLE
+    from acktrack.report.plan import ReportRun
+    from acktrack.settings import from_environment
+
+    default = load_yaml(TEMPLATE)["Parameters"][parameter]["Default"]
+    assert getattr(from_environment({"TABLE_NAME": "t"}), field) == default
+    if field == "first_pass_people":
+        assert FIRST_PASS_PEOPLE == default == ReportRun(as_of=None, sla_hours=48).first_pass_people  # type: ignore[arg-type]

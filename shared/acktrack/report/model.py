@@ -311,11 +311,9 @@ def build_report(
     rows = rows if rows is not None else backlog.rows
     quality_items = list(quality or []) + backlog.quality()
     # Every finding by kind (the lists keep the first LISTED of each source).
-    by_kind = (
-        Counter(quality_by_kind)
-        if quality_by_kind is not None
-        else Counter(item.kind for item in quality or [])
-    )
+    by_kind = Counter(quality_by_kind or {})
+    if sum(by_kind.values()) < len(quality or []):
+        by_kind = Counter(item.kind for item in quality or [])  # no counts given: the list
     if backlog.both_open_total:
         by_kind["add_and_cancel_unconfirmed"] += backlog.both_open_total
     quality_total = sum(by_kind.values())

@@ -175,8 +175,9 @@ def _partners(store: ReportSource, run: ReportRun, ledgers: Ledgers, found: Sect
     last_day = run.as_of.date().isoformat()
     partners = []
     insurers = store.partners()
-    budget = first_pass_budget(len(insurers), run.first_pass_people)
-    for partner in insurers:
+    left = run.first_pass_people
+    for number, partner in enumerate(insurers):
+        budget = first_pass_budget(len(insurers) - number, left)
         found.reads += 1
         counters = store.counters(partner.our_id, partner.partner, since_day=first_day)
         found.reads += len(counters)
@@ -187,7 +188,8 @@ def _partners(store: ReportSource, run: ReportRun, ledgers: Ledgers, found: Sect
             if budget
             else FirstAttempts()  # off (FirstPassPeople 0): the report reads the backlog only
         )
-        found.reads += first.people
+        found.reads += first.people + first.sets
+        left = max(0, left - first.people - first.sets)
         partners.append(
             PartnerTotals(
                 partner=partner.partner,
@@ -224,4 +226,5 @@ def _first_attempts(
         since,
         remember=ledgers.statuses.remember,
         budget=budget,
+        set_cost=1,
     )

@@ -77,8 +77,9 @@ def not_judged(report: ReportDocument) -> str:
     if not count:
         return ""
     judged = report.get("duplicates_judged", 0)
-    return (f"{count:,} duplicate_enrollment findings past the first {judged:,} are counted as "
-            "found at ingest, not judged again with today's answers")  # fmt: skip
+    return (f"{count:,} duplicate_enrollment finding{'s' if count != 1 else ''} past the first "
+            f"{judged:,} {'are' if count != 1 else 'is'} counted as found at ingest, not judged "
+            "again with today's answers")  # fmt: skip
 
 
 def quality_counts(report: ReportDocument) -> Counter[str]:

@@ -22,6 +22,7 @@ from late_paths import table as late_paths_table
 from report_deliver import VARIANTS as DELIVER_VARIANTS
 from report_deliver import deliver_table
 from report_scale import SHAPES, scale_table
+from report_sections import sections_table
 from tables import (
     acknowledgment_table,
     backlog_table,
@@ -43,7 +44,7 @@ RESULTS = HERE / "results.json"
 README = ROOT / "README.md"
 # Sections of the README's performance part, in the order they are measured (ingest also
 # measures the acknowledgments and the fan-out).
-SECTIONS = ("parse", "hostile", "large999", "ingest", "backlog", "report", "deliver", "writes", "late",
+SECTIONS = ("parse", "hostile", "large999", "ingest", "backlog", "report", "deliver", "sections", "writes", "late",
             "reconciliation", "cold")  # fmt: skip
 
 
@@ -478,6 +479,14 @@ def main() -> int:
             for shape, rejected, seed in DELIVER_VARIANTS
         ]  # fmt: skip
         show("deliver", deliver_table(figures["report_deliver"]))
+    if "sections" in only:
+        print("the report's sections task with the window full, 1 and 20 insurers (minutes) ...",
+              file=sys.stderr, flush=True)  # fmt: skip
+        figures["report_sections"] = [
+            script_figures("report_sections.py", "--people", "30000", "--insurers", str(insurers))
+            for insurers in (1, 20)
+        ]  # fmt: skip
+        show("sections", sections_table(figures["report_sections"]))
     if "writes" in only:
         sizes = [int(n) for n in args.write_members.split(",") if n]
         print(f"the write paths at {sizes} members, two shapes (moto; many minutes) ...",

@@ -21,13 +21,12 @@ from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path[:0] = [str(HERE)]
 
-from report_scale import AS_OF  # noqa: E402
+from report_scale import AS_OF, no_family_pass  # noqa: E402
 
 SENT = (AS_OF - timedelta(days=2)).replace(tzinfo=None)
 BOUND = 20_000
@@ -61,13 +60,11 @@ def measure(people: int, insurers: int) -> dict[str, Any]:
     from acktrack.local.stack import EmbeddedStack
     from acktrack.local.trace import RequestTrace
 
-    skip = lambda *_, **__: None  # noqa: E731 (the ingest's family pass: findings the report reads)
     with ExitStack() as stop:
         endpoint = stop.enter_context(moto_apart())
         stack = stop.enter_context(EmbeddedStack(ROOT / "template.yaml", {}, endpoint=endpoint))
         for insurer, sent, reply in _files(people, insurers):
-            with (mock.patch("acktrack.ingest.outbound.reconcile_families", skip),
-                  mock.patch("acktrack.ingest.parts.reconcile_families", skip)):  # fmt: skip
+            with no_family_pass():
                 results = stack.put(stack.bucket("Outbound"), f"outbound/{insurer}.834", sent)
             results += stack.put(stack.bucket("Inbound"), f"inbound/{insurer}/reply.999", reply)
             assert all(result.ok for result in results), [result.error for result in results]

@@ -9,7 +9,6 @@ shows the first EmailDetailRows of each list; the archived JSON holds them all."
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -85,8 +84,7 @@ class Sections:
             quality=[QualityView(**q) for q in data["quality"]],
             judged=int(data.get("judged", 0)),
             not_judged=int(data.get("not_judged", 0)),
-            quality_by_kind=data.get("quality_by_kind")
-            or dict(Counter(q["kind"] for q in data["quality"])),
+            quality_by_kind=data.get("quality_by_kind") or {},  # none: build_report counts the list
             reconciliation=data["reconciliation"],
             resolutions=Resolutions(
                 [ResolutionView(**r) for r in resolutions["listed"]],

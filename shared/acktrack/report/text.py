@@ -256,9 +256,8 @@ def render_text(report: ReportDocument, *, detail_limit: int = 50) -> str:
                 f"INS03 {item['maintenance_type'] or '-'} ISA13 {item['interchange_control'] or '-'} "
                 f"ST02 {item['transaction_control'] or '-'}: {item['kind']} ({item['detail']})"
             )
-        more = left_out(len(quality), total, detail_limit)
-        lines += [f"    {more}"] if more else []
-        lines += [f"    {not_judged(report)}"] if not_judged(report) else []
+        lines += [f"    {note}" for note in (left_out(len(quality), total, detail_limit),
+                                                 not_judged(report)) if note]  # fmt: skip
     lines += reconciliation_text(report.get("reconciliation"), detail_limit)
     lines += resolutions_text(report, detail_limit)
     lines += usage_text(report)

@@ -62,7 +62,7 @@ class Ledger:
         return SimpleNamespace(members=[], records=[])
 
     def family_read(self, family: Any) -> FamilyRead:
-        return FamilyRead((), (), {}, frozenset(), frozenset())
+        return FamilyRead((), (), {}, frozenset())
 
     def set_answer(self, key: tuple[str, str]) -> Any:
         return None

@@ -56,7 +56,6 @@ class Families:
             records=tuple(self.records[key].values()),
             findings=dict(self.findings[key]),
             counted=frozenset(self.counted[key]),
-            watches=self.watches[key],
         )
         self.reads += 1
         self.after_read(self.reads)

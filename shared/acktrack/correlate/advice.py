@@ -35,9 +35,9 @@ def advice_details(advice: ApplicationAdvice) -> Iterator[tuple[str, dict[str, A
     for item in advice.items:
         if not item.rejected or (item.set_type and item.set_type != "834"):
             continue  # accepted (with errors or not), or about another kind of set
-        named_by_bgn02 = (not item.transaction_control and item.verdict != "GR"
-                          and by_reference(item))  # fmt: skip
-        if not item.transaction_control and item.verdict != "GR" and not named_by_bgn02:
+        unnamed = not item.transaction_control and item.verdict != "GR"
+        named_by_bgn02 = unnamed and by_reference(item)
+        if unnamed and not named_by_bgn02:
             continue  # names no set we could find
         groups.setdefault(clip(item.group_control) or "-", []).append({
             "verdict": clip(item.verdict), "control": clip(item.transaction_control),

@@ -28,7 +28,6 @@ class FamilyRead:
     records: tuple[EffectuationRecord, ...]
     findings: Mapping[str, str]  # the id of each finding stored (``finding_id``) -> its kind
     counted: frozenset[Ref]  # member transactions whose effectuated count is in the counters
-    watches: frozenset[Ref]  # sets whose answer it waits on, as stored
 
 
 @dataclass(frozen=True, slots=True)

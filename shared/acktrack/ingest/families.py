@@ -42,13 +42,12 @@ class Judged:
     moves held back (``moves``) to be written with other families'."""
 
     key: Family
-    evidence: frozenset[str]  # the member and record keys it was judged on
     change: FamilyChange
     added: dict[str, str]  # finding id -> kind, written by this family's judgments
     moves: tuple[Confirmation, ...]
     wrote: bool
     current: bool  # no answer it waited on changed while it was judged
-    partition: Any = None  # as read (the moves' items are in it)
+    partition: Any = None  # as read: the moves' items and the evidence it was judged on
 
 
 class _Answers:
@@ -101,7 +100,7 @@ def _judge_once(
 def judge_family(store: FamilyJudge, key: Family, sla_hours: float = 48.0) -> Judged:
     """The family judged on one consistent read, its moves held back (``write_judged``)."""
     partition = store.family(*key)
-    judged = Judged(key, evidence(partition), FamilyChange(), {}, (), False, True, partition)
+    judged = Judged(key, FamilyChange(), {}, (), False, True, partition)
     answers = _Answers(store)
     judged.wrote, moves = _judge_once(store, key, partition, judged, answers, sla_hours)
     judged.current = not answers.changed()
@@ -128,7 +127,7 @@ def settle_family(store: FamilyJudge, judged: Judged, sla_hours: float) -> Famil
     if judged.current and not judged.wrote:
         return judged.change
     family = store.family(*judged.key)
-    if judged.current and evidence(family) == judged.evidence:
+    if judged.current and evidence(family) == evidence(judged.partition):
         return judged.change
     for _ in range(RECONCILE_ROUNDS - 1):
         answers = _Answers(store)

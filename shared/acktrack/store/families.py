@@ -98,7 +98,6 @@ class FamilyStore(TableStore):
             records=tuple(effectuation_record(item) for item in family.records),
             findings={item.sk[2:]: item.kind for item in family.findings},  # Q#<finding id>
             counted=frozenset((m.pk, m.sk) for m in family.members if m.sk in family.counted),
-            watches=family.watches,
         )
 
     @staticmethod

@@ -172,21 +172,28 @@ class SetStore(TableStore):
     ) -> Iterator[SetItem]:
         """The insurer's sets sent at or after ``since`` (and before ``before``)."""
         condition = SetItem.us >= since if before is None else SetItem.us.between(since, before)
-        partitions = keys.sets_keys(our, partner) if self._spread(our, partner) else [
-            keys.sets_key(our, partner)]  # fmt: skip
-        pages = [self._sets_by_time(partition, condition) for partition in partitions]
+        pages = [
+            self._sets_by_time(partition, condition) for partition in self._partitions(our, partner)
+        ]
         # In time order across the shards (the report takes the oldest first).
         yield from heapq.merge(*pages, key=lambda item: item.us or "")
 
     def sets_before_roster(self, our: str, partner: str, before: str | None) -> Iterator[SetItem]:
         """The insurer's sets sent before ``before`` (every one when None) that code before
         the roster wrote (no ``rostered`` mark): their families may not be in the roster.
-        Every lookup partition is read in pages; a set written since is left out by the
-        query's filter, so none of its members is read."""
+        Each lookup partition the insurer's sets are in is read in pages; a set written since
+        is left out by the query's filter, so none of its members is read."""
         condition = SetItem.us < before if before else SetItem.us >= "0"
         unrostered = SetItem.rostered.does_not_exist()
-        for partition in keys.sets_keys(our, partner):
+        for partition in self._partitions(our, partner):
             yield from self._sets_by_time(partition, condition, unrostered)
+
+    def _partitions(self, our: str, partner: str) -> list[str]:
+        """The lookup partitions of the insurer's sets: one, or 17 once a group has spread
+        (the flag is written with the group version, before its sets)."""
+        if self._spread(our, partner):
+            return keys.sets_keys(our, partner)
+        return [keys.sets_key(our, partner)]
 
     def _sets_by_time(self, partition: str, condition: Any, only: Any = None) -> Iterator[SetItem]:
         connection = SetItem._get_connection()
